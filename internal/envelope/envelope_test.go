@@ -1,0 +1,34 @@
+package envelope
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+func TestSealOpen(t *testing.T) {
+	enc, _ := crypto.GenerateKey()
+	other, _ := crypto.GenerateKey()
+	pt := []byte("a,b\n1,2\n")
+	s, err := Seal(pt, &enc.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Open(s.Blob, s.WrappedKey, s.DataHash, enc)
+	if err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("open: %v %q", err, got)
+	}
+	if _, err := Open(s.Blob, s.WrappedKey, s.DataHash, other); !errors.Is(err, ErrUnwrap) {
+		t.Fatalf("other key: err = %v, want ErrUnwrap", err)
+	}
+	flipped := append([]byte(nil), s.Blob...)
+	flipped[len(flipped)-1] ^= 1
+	if _, err := Open(flipped, s.WrappedKey, s.DataHash, enc); !errors.Is(err, ErrBadBlob) {
+		t.Fatalf("flipped blob: err = %v", err)
+	}
+	if _, err := Open(flipped, s.WrappedKey, crypto.Keccak256Hash(flipped), enc); !errors.Is(err, ErrUnwrap) {
+		t.Fatalf("wrap bound to another data hash: err = %v", err)
+	}
+}

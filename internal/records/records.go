@@ -1,0 +1,270 @@
+// Package records defines what a vsc dataset is and how it is committed to.
+// It is the one definition shared by the client (which commits before it
+// encrypts), the TEE worker (which recomputes the commitment inside the
+// enclave), the ZK circuit (whose chunk roots are subtrees of the same tree)
+// and the optimistic referee (which checks one record's Merkle path).
+//
+// A dataset is a table of int64 values: CSV with a header row, or JSON Lines
+// of objects or arrays. See commit.go for the record → field-element mapping
+// and the tree.
+package records
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Limits of a dataset.
+const (
+	MaxFields  = 16
+	MaxRecords = 1 << 24
+)
+
+// ErrInvalid is wrapped by every parse error, so callers can map it to a 4xx.
+var ErrInvalid = errors.New("invalid dataset")
+
+// Dataset is a parsed table of integer records, all of the same width.
+type Dataset struct {
+	Fields  []string
+	Records [][]int64
+}
+
+// Len returns the number of records.
+func (d *Dataset) Len() int { return len(d.Records) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// Parse reads CSV (first row: field names) or JSON Lines (each line an
+// object with the same keys in the same order, or an array of numbers).
+// Values must be base-10 integers that fit in int64; fixed-point values must
+// be scaled by the caller (e.g. cents). An empty dataset is an error.
+func Parse(data []byte) (*Dataset, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	if len(trimmed) == 0 {
+		return nil, invalid("the dataset is empty: give at least one record")
+	}
+	if trimmed[0] == '{' || trimmed[0] == '[' {
+		return parseJSONL(data)
+	}
+	return parseCSV(data)
+}
+
+// lines calls fn for each non-blank line (1-based line numbers), without the
+// line terminator.
+func lines(data []byte, fn func(no int, line []byte) error) error {
+	no := 0
+	for len(data) > 0 {
+		no++
+		i := bytes.IndexByte(data, '\n')
+		var line []byte
+		if i < 0 {
+			line, data = data, nil
+		} else {
+			line, data = data[:i], data[i+1:]
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if err := fn(no, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func parseCSV(data []byte) (*Dataset, error) {
+	ds := &Dataset{}
+	err := lines(data, func(no int, line []byte) error {
+		if ds.Fields == nil {
+			for _, name := range bytes.Split(line, []byte{','}) {
+				name = bytes.Trim(bytes.TrimSpace(name), `"`)
+				if len(name) == 0 {
+					return invalid("line %d: empty column name in the CSV header", no)
+				}
+				ds.Fields = append(ds.Fields, string(name))
+			}
+			if len(ds.Fields) > MaxFields {
+				return invalid("line %d: %d columns, at most %d allowed", no, len(ds.Fields), MaxFields)
+			}
+			return nil
+		}
+		if len(ds.Records) >= MaxRecords {
+			return invalid("more than %d records", MaxRecords)
+		}
+		rec := make([]int64, 0, len(ds.Fields))
+		rest := line
+		for f := 0; ; f++ {
+			var cell []byte
+			if i := bytes.IndexByte(rest, ','); i >= 0 {
+				cell, rest = rest[:i], rest[i+1:]
+			} else {
+				cell, rest = rest, nil
+			}
+			if f >= len(ds.Fields) {
+				return invalid("line %d: more values than the %d columns of the header", no, len(ds.Fields))
+			}
+			v, err := parseInt(bytes.TrimSpace(cell))
+			if err != nil {
+				return invalid("line %d, column %q: %q is not an integer (values must be base-10 int64; scale decimals yourself, e.g. cents)", no, ds.Fields[f], cell)
+			}
+			rec = append(rec, v)
+			if rest == nil {
+				break
+			}
+		}
+		if len(rec) != len(ds.Fields) {
+			return invalid("line %d: %d values, the header has %d columns", no, len(rec), len(ds.Fields))
+		}
+		ds.Records = append(ds.Records, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds.Records) == 0 {
+		return nil, invalid("the dataset has a header but no records")
+	}
+	return ds, nil
+}
+
+// parseInt is strconv.ParseInt without the string allocation.
+func parseInt(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, strconv.ErrSyntax
+	}
+	neg := false
+	i := 0
+	switch b[0] {
+	case '-':
+		neg, i = true, 1
+	case '+':
+		i = 1
+	}
+	if i == len(b) {
+		return 0, strconv.ErrSyntax
+	}
+	var u uint64
+	for ; i < len(b); i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			return 0, strconv.ErrSyntax
+		}
+		if u > (1<<63)/10 {
+			return 0, strconv.ErrRange
+		}
+		u = u*10 + uint64(c)
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, strconv.ErrRange
+		}
+		return -int64(u), nil
+	}
+	if u > 1<<63-1 {
+		return 0, strconv.ErrRange
+	}
+	return int64(u), nil
+}
+
+func parseJSONL(data []byte) (*Dataset, error) {
+	ds := &Dataset{}
+	err := lines(data, func(no int, line []byte) error {
+		if len(ds.Records) >= MaxRecords {
+			return invalid("more than %d records", MaxRecords)
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.UseNumber()
+		tok, err := dec.Token()
+		if err != nil {
+			return invalid("line %d: not JSON: %v", no, err)
+		}
+		var names []string
+		var rec []int64
+		switch tok {
+		case json.Delim('{'):
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return invalid("line %d: not JSON: %v", no, err)
+				}
+				name, _ := kt.(string)
+				v, err := jsonInt(dec)
+				if err != nil {
+					return invalid("line %d, field %q: %v", no, name, err)
+				}
+				names = append(names, name)
+				rec = append(rec, v)
+			}
+		case json.Delim('['):
+			for dec.More() {
+				v, err := jsonInt(dec)
+				if err != nil {
+					return invalid("line %d, value %d: %v", no, len(rec)+1, err)
+				}
+				rec = append(rec, v)
+			}
+		default:
+			return invalid("line %d: each line must be a JSON object or array of integers", no)
+		}
+		if _, err := dec.Token(); err != nil {
+			return invalid("line %d: not JSON: %v", no, err)
+		}
+		if dec.More() {
+			return invalid("line %d: one JSON value per line", no)
+		}
+		if len(rec) == 0 {
+			return invalid("line %d: a record needs at least one value", no)
+		}
+		if ds.Fields == nil {
+			if len(rec) > MaxFields {
+				return invalid("line %d: %d fields, at most %d allowed", no, len(rec), MaxFields)
+			}
+			if names == nil {
+				for i := range rec {
+					names = append(names, "f"+strconv.Itoa(i))
+				}
+			}
+			ds.Fields = names
+		} else {
+			if len(rec) != len(ds.Fields) {
+				return invalid("line %d: %d values, the first record has %d", no, len(rec), len(ds.Fields))
+			}
+			for i, n := range names {
+				if n != ds.Fields[i] {
+					return invalid("line %d: field %d is %q, the first record has %q there", no, i+1, n, ds.Fields[i])
+				}
+			}
+		}
+		ds.Records = append(ds.Records, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds.Records) == 0 {
+		return nil, invalid("the dataset is empty: give at least one record")
+	}
+	return ds, nil
+}
+
+func jsonInt(dec *json.Decoder) (int64, error) {
+	t, err := dec.Token()
+	if err != nil {
+		return 0, fmt.Errorf("not JSON: %v", err)
+	}
+	n, ok := t.(json.Number)
+	if !ok {
+		return 0, fmt.Errorf("%v is not a number", t)
+	}
+	v, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s is not an int64 integer (scale decimals yourself, e.g. cents)", n)
+	}
+	return v, nil
+}

@@ -1,0 +1,170 @@
+package records
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		fields  []string
+		records [][]int64
+		err     string
+	}{
+		{"csv", "a,b\n1,2\n-3,4\n", []string{"a", "b"}, [][]int64{{1, 2}, {-3, 4}}, ""},
+		{"csv crlf blank", "a , \"b\"\r\n1, 2\r\n\r\n3,4", []string{"a", "b"}, [][]int64{{1, 2}, {3, 4}}, ""},
+		{"jsonl objects", `{"x":1,"y":-2}` + "\n" + `{"x":3,"y":4}`, []string{"x", "y"}, [][]int64{{1, -2}, {3, 4}}, ""},
+		{"jsonl arrays", "[1,2,3]\n[4,5,6]\n", []string{"f0", "f1", "f2"}, [][]int64{{1, 2, 3}, {4, 5, 6}}, ""},
+		{"int64 bounds", "a\n9223372036854775807\n-9223372036854775808\n", []string{"a"}, [][]int64{{1<<63 - 1}, {-1 << 63}}, ""},
+		{"empty", "  \n", nil, nil, "empty"},
+		{"header only", "a,b\n", nil, nil, "no records"},
+		{"non numeric", "a,b\n1,x\n", nil, nil, `"x" is not an integer`},
+		{"decimal", "a\n1.5\n", nil, nil, "not an integer"},
+		{"overflow", "a\n9223372036854775808\n", nil, nil, "not an integer"},
+		{"short row", "a,b\n1\n", nil, nil, "1 values"},
+		{"long row", "a,b\n1,2,3\n", nil, nil, "more values"},
+		{"jsonl string", `{"a":"1"}`, nil, nil, "not a number"},
+		{"jsonl float", `{"a":1.5}`, nil, nil, "not an int64"},
+		{"jsonl key mismatch", "{\"a\":1}\n{\"b\":1}", nil, nil, `field 1 is "b"`},
+		{"too many fields", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n", nil, nil, "at most 16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := Parse([]byte(tt.in))
+			if tt.err != "" {
+				if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want ErrInvalid containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(ds.Fields) != fmt.Sprint(tt.fields) || fmt.Sprint(ds.Records) != fmt.Sprint(tt.records) {
+				t.Fatalf("got %v %v, want %v %v", ds.Fields, ds.Records, tt.fields, tt.records)
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("a,b\n1,2\n"))
+	f.Add([]byte(`{"a":1}`))
+	f.Add([]byte("[1,2]\n[3"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		ds, err := Parse(in)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		for _, r := range ds.Records {
+			if len(r) != len(ds.Fields) {
+				t.Fatalf("ragged record %v for fields %v", r, ds.Fields)
+			}
+		}
+	})
+}
+
+func randomDataset(rng *rand.Rand, n, f int) *Dataset {
+	ds := &Dataset{Fields: make([]string, f)}
+	for i := 0; i < n; i++ {
+		r := make([]int64, f)
+		for j := range r {
+			r[j] = rng.Int64() - rng.Int64()
+		}
+		ds.Records = append(ds.Records, r)
+	}
+	return ds
+}
+
+func TestChunksRecombine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 2, 3, 7, 16, 17, 100} {
+		for _, c := range []int{1, 2, 4, 16, 64} {
+			ds := randomDataset(rng, n, 4)
+			want, tree := Commit(ds)
+			roots, err := ChunkRoots(tree, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := CommitmentFromChunks(roots, n, 4, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Fatalf("n=%d c=%d: recombined %x, want %x", n, c, got, want)
+			}
+			// a chunk's root is the root of a tree over just that chunk's records, extended.
+			last := (n - 1) / c
+			sub := NewTree(Leaves(ds.Records[last*c:]))
+			r := sub.Levels[len(sub.Levels)-1][0]
+			for k := len(sub.Levels) - 1; (1 << k) < c; k++ {
+				r = Compress(&r, &zeroRoot[k])
+			}
+			if r != roots[last] {
+				t.Fatalf("n=%d c=%d: last chunk root differs from an independent subtree", n, c)
+			}
+			if len(roots) > 1 {
+				roots[0], roots[1] = roots[1], roots[0]
+				if bad, _ := CommitmentFromChunks(roots, n, 4, c); bad == want {
+					t.Fatalf("n=%d c=%d: swapped chunks still recombine", n, c)
+				}
+			}
+			if _, err := CommitmentFromChunks(roots[:len(roots)-1], n, 4, c); !errors.Is(err, ErrChunks) {
+				t.Fatalf("missing chunk: err = %v", err)
+			}
+		}
+	}
+}
+
+func TestMerklePath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	ds := randomDataset(rng, 37, 5)
+	tree := NewTree(Leaves(ds.Records))
+	root := tree.Root()
+	for _, i := range []int{0, 1, 17, 36} {
+		path := tree.Proof(i)
+		got, err := RootFromPath(LeafHash(ds.Records[i]), uint64(i), path)
+		if err != nil || got != root {
+			t.Fatalf("leaf %d: path does not verify (%v)", i, err)
+		}
+		if got, _ := RootFromPath(LeafHash(ds.Records[i]), uint64(i+1), path); got == root {
+			t.Fatalf("leaf %d verifies at the wrong index", i)
+		}
+		bad := append([]fr.Element(nil), path...)
+		bad[3].SetUint64(7)
+		if got, _ := RootFromPath(LeafHash(ds.Records[i]), uint64(i), bad); got == root {
+			t.Fatalf("leaf %d verifies with a changed sibling", i)
+		}
+	}
+}
+
+func TestCommitmentBindsShape(t *testing.T) {
+	a := &Dataset{Fields: []string{"a", "b", "c", "d"}, Records: [][]int64{{1, 2, 3, 4}}}
+	b := &Dataset{Fields: []string{"a", "b", "c", "d"}, Records: [][]int64{{1, 2, 3, 5}}}
+	c := &Dataset{Fields: []string{"a", "b", "c", "d"}, Records: [][]int64{{1, 2, 3, 4}, {0, 0, 0, 0}}}
+	if Commitment(a) == Commitment(b) || Commitment(a) == Commitment(c) {
+		t.Fatal("different datasets share a commitment")
+	}
+	if FieldValue(-1<<63) != 0 || FieldValue(1<<63-1) != 1<<64-1 || ValueOf(FieldValue(-5)) != -5 {
+		t.Fatal("field mapping is wrong")
+	}
+}
+
+func BenchmarkCommit4Fields(b *testing.B) {
+	ds := randomDataset(rand.New(rand.NewPCG(5, 6)), 10000, 4)
+	b.ResetTimer()
+	for b.Loop() {
+		Commitment(ds)
+	}
+	b.ReportMetric(float64(b.N*10000)/b.Elapsed().Seconds(), "records/s")
+}

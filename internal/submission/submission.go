@@ -1,0 +1,116 @@
+// Package submission defines the signed submission a data contributor sends
+// to an iDAO: its EIP-712 type (CONTRACT.md), its digest (which is also the
+// submission id) and its signature check. The client, the coordinator, the
+// workers and every quorum member use this one definition.
+package submission
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"github.com/vsc-labs/vsc/internal/eip712"
+)
+
+// TypeString is the EIP-712 type of a submission, fixed by CONTRACT.md.
+const TypeString = "Submission(string idao,string mode,string class,address contributor,bytes32 dataHash," +
+	"bytes32 commitment,uint64 records,bytes32 wrappedKeyHash,uint64 nonce)"
+
+var typeHash = eip712.StringWord(TypeString)
+
+// Modes a submission may ask for.
+var Modes = []string{"tee", "zk", "tee+zk", "optimistic"}
+
+// Submission is the signed part of a contributor's request.
+type Submission struct {
+	IDAO           string         `json:"idao"`
+	Mode           string         `json:"mode"`
+	Class          string         `json:"class"`
+	Contributor    common.Address `json:"contributor"`
+	DataHash       common.Hash    `json:"data_hash"`
+	Commitment     common.Hash    `json:"commitment"`
+	Records        uint64         `json:"records"`
+	WrappedKeyHash common.Hash    `json:"wrapped_key_hash"`
+	Nonce          uint64         `json:"nonce"`
+}
+
+// StructHash returns hashStruct(Submission).
+func (s *Submission) StructHash() common.Hash {
+	return eip712.StructHash(common.Hash(typeHash),
+		eip712.StringWord(s.IDAO),
+		eip712.StringWord(s.Mode),
+		eip712.StringWord(s.Class),
+		eip712.AddressWord(s.Contributor),
+		s.DataHash,
+		s.Commitment,
+		eip712.Uint64Word(s.Records),
+		s.WrappedKeyHash,
+		eip712.Uint64Word(s.Nonce),
+	)
+}
+
+// Digest returns the EIP-712 digest under chainID. It is the submission id.
+func (s *Submission) Digest(chainID uint64) common.Hash {
+	return eip712.Digest(chainID, s.StructHash())
+}
+
+// Sign signs the submission with key.
+func (s *Submission) Sign(chainID uint64, key *ecdsa.PrivateKey) ([]byte, error) {
+	return eip712.Sign(key, s.Digest(chainID))
+}
+
+// Errors of Verify.
+var (
+	ErrWrongSigner = errors.New("signature is not the contributor's")
+)
+
+// Verify checks that sig is the contributor's signature of s under chainID.
+func (s *Submission) Verify(chainID uint64, sig []byte) error {
+	who, err := eip712.Recover(s.Digest(chainID), sig)
+	if err != nil {
+		return err
+	}
+	if who != s.Contributor {
+		return fmt.Errorf("%w: signed by %s, contributor is %s", ErrWrongSigner, who.Hex(), s.Contributor.Hex())
+	}
+	return nil
+}
+
+// TypedData returns the submission in the form eth_signTypedData_v4 takes.
+func (s *Submission) TypedData(chainID uint64) apitypes.TypedData {
+	return apitypes.TypedData{
+		Types: apitypes.Types{
+			"EIP712Domain": eip712.DomainType,
+			"Submission": {
+				{Name: "idao", Type: "string"},
+				{Name: "mode", Type: "string"},
+				{Name: "class", Type: "string"},
+				{Name: "contributor", Type: "address"},
+				{Name: "dataHash", Type: "bytes32"},
+				{Name: "commitment", Type: "bytes32"},
+				{Name: "records", Type: "uint64"},
+				{Name: "wrappedKeyHash", Type: "bytes32"},
+				{Name: "nonce", Type: "uint64"},
+			},
+		},
+		PrimaryType: "Submission",
+		Domain:      eip712.Domain(chainID),
+		Message: apitypes.TypedDataMessage{
+			"idao":           s.IDAO,
+			"mode":           s.Mode,
+			"class":          s.Class,
+			"contributor":    s.Contributor.Hex(),
+			"dataHash":       hexutil.Encode(s.DataHash[:]),
+			"commitment":     hexutil.Encode(s.Commitment[:]),
+			"records":        (*big.Int)(new(big.Int).SetUint64(s.Records)).String(),
+			"wrappedKeyHash": hexutil.Encode(s.WrappedKeyHash[:]),
+			"nonce":          strconv.FormatUint(s.Nonce, 10),
+		},
+	}
+}
