@@ -444,3 +444,29 @@ func (b *Bus) handleOne(msg jetstream.Msg, handle func(context.Context, jetstrea
 	b.log.Warn("handler failed; redelivering", "subject", msg.Subject(), "delivery", delivered, "in", delay, "err", err)
 	_ = msg.NakWithDelay(delay)
 }
+
+// PublishJobs publishes jobs asynchronously and waits for every ack.
+func (b *Bus) PublishJobs(ctx context.Context, jobs []*Job) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
+	for _, j := range jobs {
+		data, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		f, err := b.JS.PublishAsync(jobsPrefix+j.Kind, data, jetstream.WithMsgID(j.MsgID()))
+		if err != nil {
+			return fmt.Errorf("publish job %s: %w", j.MsgID(), err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("publish job: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}

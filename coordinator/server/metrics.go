@@ -1,0 +1,58 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+type metrics struct {
+	submissions   *prometheus.CounterVec
+	transitions   *prometheus.CounterVec
+	jobsPublished prometheus.Counter
+	httpDur       *prometheus.HistogramVec
+	handler       http.Handler
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		submissions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vsc_submissions_total", Help: "Submissions received, by outcome (accepted, duplicate, or the error code).",
+		}, []string{"outcome"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vsc_submission_transitions_total", Help: "Submission status changes, by new status.",
+		}, []string{"status"}),
+		jobsPublished: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vsc_jobs_published_total", Help: "Verification jobs published to JetStream by the outbox relay.",
+		}),
+		httpDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vsc_http_request_duration_seconds", Help: "HTTP API latency.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "code"}),
+	}
+	reg.MustRegister(m.submissions, m.transitions, m.jobsPublished, m.httpDur,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return m
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.code = code; r.ResponseWriter.WriteHeader(code) }
+
+func (s *Server) instrument(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: 200}
+		h.ServeHTTP(rec, r)
+		_, pattern := s.mux.Handler(r)
+		s.m.httpDur.WithLabelValues(pattern, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+	})
+}

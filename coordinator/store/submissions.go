@@ -1,0 +1,347 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/submission"
+)
+
+// NewSubmission is an accepted submission with the jobs it needs.
+type NewSubmission struct {
+	ID         common.Hash
+	Sub        submission.Submission
+	Signature  []byte
+	WrappedKey []byte
+	ChainID    uint64
+	BlobSize   int64
+	Jobs       []bus.Job
+}
+
+// InsertSubmission stores a submission, its evidence rows, its outbox jobs
+// and its nonce bump in one transaction. If a submission with the same id
+// exists it changes nothing and returns existed=true (idempotent intake).
+func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed bool, err error) {
+	err = s.Tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO submissions (id, idao, mode, class, contributor, data_hash, commitment,
+			records, wrapped_key, nonce, signature, chain_id, blob_size, status)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'received') ON CONFLICT (id) DO NOTHING`,
+			n.ID[:], n.Sub.IDAO, n.Sub.Mode, n.Sub.Class, n.Sub.Contributor[:], n.Sub.DataHash[:], n.Sub.Commitment[:],
+			int64(n.Sub.Records), n.WrappedKey, int64(n.Sub.Nonce), n.Signature, int64(n.ChainID), n.BlobSize)
+		if err != nil {
+			if isUnique(err) { // (contributor, nonce) taken by another submission
+				return fmt.Errorf("%w: nonce %d of %s was already used by another submission", ErrNonceReplay, n.Sub.Nonce, n.Sub.Contributor.Hex())
+			}
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			existed = true
+			return nil
+		}
+		if err := UseNonce(ctx, tx, n.Sub.Contributor, n.Sub.Nonce); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for i := range n.Jobs {
+			j := &n.Jobs[i]
+			payload, err := json.Marshal(j)
+			if err != nil {
+				return err
+			}
+			chunks := max(j.Chunks, 1)
+			b.Queue(`INSERT INTO evidence (submission, kind, chunk, chunks, status) VALUES ($1,$2,$3,$4,'pending')`,
+				n.ID[:], j.Kind, j.Chunk, chunks)
+			b.Queue(`INSERT INTO outbox (submission, msg_id, kind, payload) VALUES ($1,$2,$3,$4)`, n.ID[:], j.MsgID(), j.Kind, payload)
+		}
+		b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,'received',$2)`,
+			n.ID[:], fmt.Sprintf("%d job(s) queued", len(n.Jobs)))
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return existed, err
+}
+
+// OutboxJob is a job waiting to be published.
+type OutboxJob struct {
+	ID         int64
+	Submission common.Hash
+	Payload    []byte
+}
+
+// ClaimOutbox locks up to limit unpublished jobs, calls publish with them,
+// and on success deletes them and moves their submissions to verifying, all
+// in one transaction. A crash after publish but before commit republishes
+// the same jobs later; JetStream drops the duplicates by Nats-Msg-Id.
+func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]OutboxJob) error) (int, error) {
+	var n int
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, submission, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		if err != nil {
+			return err
+		}
+		jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OutboxJob, error) {
+			var j OutboxJob
+			var sub []byte
+			err := r.Scan(&j.ID, &sub, &j.Payload)
+			j.Submission = common.BytesToHash(sub)
+			return j, err
+		})
+		if err != nil || len(jobs) == 0 {
+			return err
+		}
+		if err := publish(jobs); err != nil {
+			return err
+		}
+		ids := make([]int64, len(jobs))
+		subs := make([][]byte, 0, len(jobs))
+		seen := map[common.Hash]bool{}
+		for i, j := range jobs {
+			ids[i] = j.ID
+			if !seen[j.Submission] {
+				seen[j.Submission] = true
+				subs = append(subs, j.Submission.Bytes())
+			}
+		}
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, ids)
+		b.Queue(`WITH moved AS (UPDATE submissions SET status='verifying', updated_at=now()
+				WHERE id = ANY($1) AND status='received' RETURNING id)
+			INSERT INTO submission_events (submission, status, detail) SELECT id, 'verifying', 'jobs published' FROM moved`, subs)
+		n = len(jobs)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return n, err
+}
+
+// OutboxLen counts unpublished jobs.
+func (s *Store) OutboxLen(ctx context.Context) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
+	return n, err
+}
+
+// ResultOutcome says what applying a result did.
+type ResultOutcome struct {
+	Status  coordinator.Status // the submission's status after
+	Changed bool               // whether the status changed
+	Ignored bool               // late/duplicate result for a final submission or a done chunk
+}
+
+// ApplyResult records a worker's result and moves the submission: a
+// rejected result rejects it, a failed one fails it, and once every evidence
+// row is ok it moves to voting. Idempotent: a redelivered result changes
+// nothing.
+func (s *Store) ApplyResult(ctx context.Context, r *bus.Result) (ResultOutcome, error) {
+	var out ResultOutcome
+	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, r.SubmissionID[:]).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			out.Ignored = true // a result for a submission we never stored: nothing to do
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out.Status = coordinator.Status(status)
+		if out.Status.Final() {
+			out.Ignored = true
+			return nil
+		}
+		evStatus := "ok"
+		switch {
+		case r.Rejected:
+			evStatus = "rejected"
+		case !r.OK:
+			evStatus = "failed"
+		}
+		tag, err := tx.Exec(ctx, `UPDATE evidence SET status=$4, reason=$5, data=$6, worker=$7, updated_at=now()
+			WHERE submission=$1 AND kind=$2 AND chunk=$3 AND status='pending'`,
+			r.SubmissionID[:], r.Kind, r.Chunk, evStatus, nullText(r.Reason), nullJSON(r.Evidence), nullText(r.Worker))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			out.Ignored = true
+			return nil
+		}
+		next := coordinator.Status("")
+		reason := ""
+		switch evStatus {
+		case "rejected":
+			next, reason = coordinator.Rejected, fmt.Sprintf("%s verifier rejected the submission: %s", r.Kind, r.Reason)
+		case "failed":
+			next, reason = coordinator.Failed, fmt.Sprintf("%s verification failed: %s", r.Kind, r.Reason)
+		default:
+			var pending int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM evidence WHERE submission=$1 AND status<>'ok'`, r.SubmissionID[:]).Scan(&pending); err != nil {
+				return err
+			}
+			if pending == 0 {
+				next = coordinator.Voting
+			}
+		}
+		if next == "" || !coordinator.CanMove(out.Status, next) {
+			return nil
+		}
+		if err := moveTx(ctx, tx, r.SubmissionID, next, reason); err != nil {
+			return err
+		}
+		out.Status, out.Changed = next, true
+		return nil
+	})
+	return out, err
+}
+
+// Move changes a submission's status if the state machine allows it.
+func (s *Store) Move(ctx context.Context, id common.Hash, to coordinator.Status, reason string) error {
+	return s.Tx(ctx, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, id[:]).Scan(&status); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if !coordinator.CanMove(coordinator.Status(status), to) {
+			return fmt.Errorf("%w: %s → %s", ErrBadMove, status, to)
+		}
+		return moveTx(ctx, tx, id, to, reason)
+	})
+}
+
+func moveTx(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE submissions SET status=$2, reason=$3, updated_at=now() WHERE id=$1`, id[:], string(to), nullText(reason))
+	b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,$2,$3)`, id[:], string(to), nullText(reason))
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// GetSubmission returns the view of a submission.
+func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool) (*coordinator.SubmissionView, error) {
+	v := &coordinator.SubmissionView{ID: id.Hex(), Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{}}
+	var contributor, dataHash, commitment, anchorTx []byte
+	var records, nonce int64
+	var anchorBlock *int64
+	var status string
+	err := s.Pool.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, nonce, status,
+		reason, anchor_block, anchor_tx, dat_id, created_at, updated_at FROM submissions WHERE id=$1`, id[:]).
+		Scan(&v.IDAO, &v.Mode, &v.Class, &contributor, &dataHash, &commitment, &records, &nonce, &status,
+			&v.Reason, &anchorBlock, &anchorTx, &v.DATID, &v.CreatedAt, &v.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.Status = coordinator.Status(status)
+	v.Contributor = common.BytesToAddress(contributor)
+	v.DataHash, v.Commitment = common.BytesToHash(dataHash), common.BytesToHash(commitment)
+	v.Records, v.Nonce = uint64(records), uint64(nonce)
+	if anchorBlock != nil {
+		v.Anchor = &coordinator.AnchorView{Block: uint64(*anchorBlock), Tx: common.BytesToHash(anchorTx)}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT kind, chunk, chunks, status, coalesce(reason,''), data FROM evidence
+		WHERE submission=$1 ORDER BY kind, chunk`, id[:])
+	if err != nil {
+		return nil, err
+	}
+	byKind := map[string]*coordinator.EvidenceView{}
+	var kinds []string
+	for rows.Next() {
+		var kind, st, reason string
+		var chunk, chunks int
+		var data []byte
+		if err := rows.Scan(&kind, &chunk, &chunks, &st, &reason, &data); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ev := byKind[kind]
+		if ev == nil {
+			ev = &coordinator.EvidenceView{Kind: kind, Status: "ok", Chunks: chunks}
+			byKind[kind] = ev
+			kinds = append(kinds, kind)
+		}
+		switch st {
+		case "ok":
+			ev.Done++
+		case "pending":
+			if ev.Status == "ok" {
+				ev.Status = "pending"
+			}
+		default:
+			ev.Status = st
+			if ev.Reason == "" {
+				ev.Reason = reason
+			}
+		}
+		if len(data) > 0 {
+			ev.Data = append(ev.Data, json.RawMessage(data))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, k := range kinds {
+		v.Evidence = append(v.Evidence, *byKind[k])
+	}
+	if history {
+		rows, err := s.Pool.Query(ctx, `SELECT status, coalesce(detail,''), at FROM submission_events WHERE submission=$1 ORDER BY seq`, id[:])
+		if err != nil {
+			return nil, err
+		}
+		v.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (coordinator.EventView, error) {
+			var e coordinator.EventView
+			var st string
+			err := r.Scan(&st, &e.Detail, &e.At)
+			e.Status = coordinator.Status(st)
+			return e, err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// CountSubmissions counts stored submissions (tests, metrics).
+func (s *Store) CountSubmissions(ctx context.Context) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM submissions`).Scan(&n)
+	return n, err
+}
+
+// BlobReferenced reports whether any submission references dataHash.
+func (s *Store) BlobReferenced(ctx context.Context, dataHash common.Hash) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE data_hash=$1)`, dataHash[:]).Scan(&ok)
+	return ok, err
+}
+
+// StuckSince lists non-final submissions not updated since t (for deadlines).
+func (s *Store) StuckSince(ctx context.Context, t time.Time, limit int) ([]common.Hash, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM submissions WHERE status IN ('received','verifying') AND updated_at < $1 LIMIT $2`, t, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (common.Hash, error) {
+		var b []byte
+		err := r.Scan(&b)
+		return common.BytesToHash(b), err
+	})
+}
+
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

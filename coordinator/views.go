@@ -1,0 +1,115 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/vsc-labs/vsc/internal/submission"
+)
+
+// SubmitRequest is the JSON part of POST /v1/submissions.
+type SubmitRequest struct {
+	Submission submission.Submission `json:"submission"`
+	Signature  hexutil.Bytes         `json:"signature"`
+	WrappedKey hexutil.Bytes         `json:"wrapped_key"`
+	// EnclaveKey is the enclave public key the data key was wrapped to; the
+	// coordinator refuses a key wrapped to anything but the iDAO's current one.
+	EnclaveKey hexutil.Bytes `json:"enclave_key,omitempty"`
+}
+
+// SubmissionView is what `vsc submit --json` and `vsc status --json` print.
+type SubmissionView struct {
+	ID          string         `json:"id"`
+	Status      Status         `json:"status"`
+	IDAO        string         `json:"idao"`
+	Mode        string         `json:"mode"`
+	Class       string         `json:"class"`
+	Contributor common.Address `json:"contributor"`
+	DataHash    common.Hash    `json:"data_hash"`
+	Commitment  common.Hash    `json:"commitment"`
+	Records     uint64         `json:"records"`
+	Nonce       uint64         `json:"nonce"`
+	Evidence    []EvidenceView `json:"evidence"`
+	Votes       []VoteView     `json:"votes"`
+	Anchor      *AnchorView    `json:"anchor"`
+	DATID       *string        `json:"dat_id"`
+	Reason      *string        `json:"reason"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	History     []EventView    `json:"history,omitempty"`
+}
+
+// EvidenceView is one kind of evidence and its progress.
+type EvidenceView struct {
+	Kind   string            `json:"kind"`
+	Status string            `json:"status"`
+	Reason string            `json:"reason,omitempty"`
+	Chunks int               `json:"chunks"`
+	Done   int               `json:"done"`
+	Data   []json.RawMessage `json:"data,omitempty"`
+}
+
+// VoteView is one quorum member's vote.
+type VoteView struct {
+	Member    common.Address `json:"member"`
+	Stake     string         `json:"stake"`
+	Approve   bool           `json:"approve"`
+	Reason    string         `json:"reason,omitempty"`
+	Signature hexutil.Bytes  `json:"signature"`
+}
+
+// AnchorView is where a result was anchored on chain.
+type AnchorView struct {
+	Block uint64      `json:"block"`
+	Tx    common.Hash `json:"tx"`
+}
+
+// EventView is one status change.
+type EventView struct {
+	Status Status    `json:"status"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// IDAOView describes an iDAO.
+type IDAOView struct {
+	Name        string         `json:"name"`
+	Policy      string         `json:"policy"`
+	Modes       []string       `json:"modes"`
+	Owner       common.Address `json:"owner"`
+	Members     []MemberView   `json:"members"`
+	Stake       string         `json:"stake"`
+	EnclaveKey  *EnclaveKey    `json:"enclave_key,omitempty"`
+	PolicyExtra json.RawMessage `json:"policy_config,omitempty"`
+}
+
+// IDAOSummary is one row of `vsc idao list --json`.
+type IDAOSummary struct {
+	Name    string   `json:"name"`
+	Policy  string   `json:"policy"`
+	Modes   []string `json:"modes"`
+	Members int      `json:"members"`
+	Stake   string   `json:"stake"`
+}
+
+// MemberView is one member and its stake.
+type MemberView struct {
+	Address common.Address `json:"address"`
+	Stake   string         `json:"stake"`
+}
+
+// EnclaveKey is the iDAO's attested enclave public key (uncompressed
+// secp256k1) and its attestation report, as the TEE backend produced it.
+type EnclaveKey struct {
+	PublicKey hexutil.Bytes   `json:"public_key"`
+	Report    json.RawMessage `json:"report,omitempty"`
+}
+
+// AccountView is an account's coordinator-side state.
+type AccountView struct {
+	Address   common.Address `json:"address"`
+	NextNonce uint64         `json:"next_nonce"`
+}
