@@ -76,13 +76,13 @@ type EventView struct {
 
 // IDAOView describes an iDAO.
 type IDAOView struct {
-	Name        string         `json:"name"`
-	Policy      string         `json:"policy"`
-	Modes       []string       `json:"modes"`
-	Owner       common.Address `json:"owner"`
-	Members     []MemberView   `json:"members"`
-	Stake       string         `json:"stake"`
-	EnclaveKey  *EnclaveKey    `json:"enclave_key,omitempty"`
+	Name        string          `json:"name"`
+	Policy      string          `json:"policy"`
+	Modes       []string        `json:"modes"`
+	Owner       common.Address  `json:"owner"`
+	Members     []MemberView    `json:"members"`
+	Stake       string          `json:"stake"`
+	EnclaveKey  *EnclaveKey     `json:"enclave_key,omitempty"`
 	PolicyExtra json.RawMessage `json:"policy_config,omitempty"`
 }
 

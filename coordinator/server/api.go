@@ -447,4 +447,3 @@ func EnclavePublicKey(b []byte) (*ecdsa.PublicKey, error) {
 	}
 	return k, nil
 }
-

@@ -22,12 +22,12 @@ import (
 
 // Sentinel errors.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrNonceReplay  = errors.New("nonce already used")
-	ErrNonceGap     = errors.New("nonce skips ahead")
-	ErrExists       = errors.New("already exists")
-	ErrBadMove      = errors.New("status transition not allowed")
-	ErrUnknownIDAO  = errors.New("unknown iDAO")
+	ErrNotFound    = errors.New("not found")
+	ErrNonceReplay = errors.New("nonce already used")
+	ErrNonceGap    = errors.New("nonce skips ahead")
+	ErrExists      = errors.New("already exists")
+	ErrBadMove     = errors.New("status transition not allowed")
+	ErrUnknownIDAO = errors.New("unknown iDAO")
 )
 
 // Store is the coordinator's database.
