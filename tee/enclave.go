@@ -1,0 +1,170 @@
+package tee
+
+import (
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+// Backend is what an enclave needs from its platform: attest 64 bytes of
+// report data, and seal secrets so that only the same enclave can read them
+// back after a restart. Implemented by Sim and, with the ego build tag, by
+// the SGX backend (NewEgo).
+type Backend interface {
+	Name() string
+	Attest(data [ReportDataSize]byte) (Attestation, error)
+	Seal(plaintext []byte) ([]byte, error)
+	Unseal(sealed []byte) ([]byte, error)
+}
+
+// KeyFile is the name of the sealed enclave identity inside an enclave's data dir.
+const KeyFile = "enclave-key.sealed"
+
+// keyDomain separates key attestations from every other report.
+var keyDomain = []byte("vsc-enclave-key-v1")
+
+// KeyID is keccak256(domain ‖ pubkey): the report data of a key attestation
+// (first 32 bytes; the rest zero), and the second half of every result report.
+// pubkey is the 65-byte uncompressed secp256k1 public key.
+func KeyID(pubkey []byte) common.Hash { return crypto.Keccak256Hash(keyDomain, pubkey) }
+
+// KeyReportData is the report data of a key attestation.
+func KeyReportData(pubkey []byte) [ReportDataSize]byte {
+	var d [ReportDataSize]byte
+	id := KeyID(pubkey)
+	copy(d[:32], id[:])
+	return d
+}
+
+// ResultReportData is the report data of a result report:
+// keccak256(pubkey ‖ result digest) ‖ KeyID(pubkey). The first half binds the
+// result to the key, as the design asks; the second half names the key alone,
+// so a verifier can tell a report for another key from a replayed result.
+func ResultReportData(pubkey []byte, result common.Hash) [ReportDataSize]byte {
+	var d [ReportDataSize]byte
+	b := crypto.Keccak256(pubkey, result[:])
+	copy(d[:32], b)
+	id := KeyID(pubkey)
+	copy(d[32:], id[:])
+	return d
+}
+
+// Enclave is a running enclave: a backend and the enclave's identity key,
+// which is made inside the enclave on first start and sealed to disk, so a
+// restarted enclave keeps its key (and its on-chain registration).
+type Enclave struct {
+	backend   Backend
+	key       *ecdsa.PrivateKey
+	pub       []byte
+	keyReport Attestation
+}
+
+// Open loads the identity sealed in dir (dir/KeyFile, mode 0600), creating
+// and sealing a fresh key on first start, and attests the key.
+func Open(b Backend, dir string) (*Enclave, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("enclave dir: %w", err)
+	}
+	path := filepath.Join(dir, KeyFile)
+	key, err := loadSealedKey(b, path)
+	if errors.Is(err, os.ErrNotExist) {
+		key, err = createSealedKey(b, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := &Enclave{backend: b, key: key, pub: crypto.FromECDSAPub(&key.PublicKey)}
+	if e.keyReport, err = b.Attest(KeyReportData(e.pub)); err != nil {
+		return nil, fmt.Errorf("attest enclave key: %w", err)
+	}
+	return e, nil
+}
+
+func loadSealedKey(b Backend, path string) (*ecdsa.PrivateKey, error) {
+	sealed, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := b.Unseal(sealed)
+	if err != nil {
+		return nil, fmt.Errorf("unseal enclave key %s: %w", path, err)
+	}
+	defer clear(raw)
+	key, err := crypto.ToECDSA(raw)
+	if err != nil {
+		return nil, fmt.Errorf("sealed enclave key %s is corrupt: %w", path, err)
+	}
+	return key, nil
+}
+
+func createSealedKey(b Backend, path string) (*ecdsa.PrivateKey, error) {
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	raw := crypto.FromECDSA(key)
+	defer clear(raw)
+	sealed, err := b.Seal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("seal enclave key: %w", err)
+	}
+	// Write to a temp file and rename, so a crash never leaves half a key.
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(sealed); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// Backend returns the enclave's backend name (BackendSim or BackendEgo).
+func (e *Enclave) Backend() string { return e.backend.Name() }
+
+// PublicKey returns the enclave's public key (clients wrap data keys to it).
+func (e *Enclave) PublicKey() *ecdsa.PublicKey { return &e.key.PublicKey }
+
+// PublicKeyBytes returns the 65-byte uncompressed public key.
+func (e *Enclave) PublicKeyBytes() []byte { return append([]byte(nil), e.pub...) }
+
+// Address returns the Ethereum address of the enclave key.
+func (e *Enclave) Address() common.Address { return crypto.PubkeyToAddress(e.key.PublicKey) }
+
+// KeyAttestation returns the report binding the enclave key (report data
+// KeyReportData(pubkey)); register it on chain and serve it to clients.
+func (e *Enclave) KeyAttestation() Attestation { return e.keyReport }
+
+// VerifyKeyAttestation checks that att is a report, acceptable under p, of an
+// enclave attesting pubkey (65-byte uncompressed). The client runs it before
+// wrapping a data key; the chain runs it on enclave-key registration.
+func VerifyKeyAttestation(p Policy, pubkey []byte, att Attestation) (*Report, error) {
+	if _, err := crypto.UnmarshalPubkey(pubkey); err != nil {
+		return nil, fmt.Errorf("%w: enclave public key: %v", ErrMalformed, err)
+	}
+	r, err := VerifyReport(p, att)
+	if err != nil {
+		return nil, err
+	}
+	if !checkData(r.Data, KeyReportData(pubkey)) {
+		return nil, ErrKeyBinding
+	}
+	return r, nil
+}

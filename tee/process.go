@@ -1,0 +1,118 @@
+package tee
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/tee/facts"
+)
+
+// Job is one submission for the enclave to check.
+type Job struct {
+	ChainID    uint64
+	Submission submission.Submission
+	WrappedKey []byte // ECIES-wrapped data key (hash signed in the submission)
+	Blob       []byte // the ciphertext, fetched by data_hash
+}
+
+// Outcome statuses.
+const (
+	StatusVerified = "verified" // the data matches the submission; Evidence says so
+	StatusRejected = "rejected" // the data contradicts the submission; Reason says how
+)
+
+// Outcome is the enclave's verdict on a Job. Evidence is set when the
+// enclave got as far as computing the commitment and facts: always when
+// verified, and when rejected for a commitment or record-count mismatch (so
+// the rejection itself is attested and checkable with VerifyEvidence, which
+// then returns ErrCommitment or ErrRecordCount).
+type Outcome struct {
+	Status   string
+	Reason   string
+	Evidence *Evidence
+}
+
+func rejected(format string, args ...any) *Outcome {
+	return &Outcome{Status: StatusRejected, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Process does the whole enclave-side job: it checks the wrapped key's hash
+// and data_hash, unwraps the data key, decrypts, parses, recomputes the
+// commitment and the facts, and returns signed, attested evidence. Problems
+// with the data (it lies about its commitment or count, does not decrypt or
+// does not parse) are a rejected Outcome; an error means the enclave could
+// not do its job (attestation failed) and the job may be retried.
+//
+// The plaintext never leaves this function: it is not logged, not written,
+// and its buffer is cleared before returning.
+func (e *Enclave) Process(j Job) (*Outcome, error) {
+	sub := &j.Submission
+	if crypto.Keccak256Hash(j.WrappedKey) != sub.WrappedKeyHash {
+		return rejected("the wrapped data key does not hash to the submission's wrapped_key_hash %s", sub.WrappedKeyHash.Hex()), nil
+	}
+	if crypto.Keccak256Hash(j.Blob) != sub.DataHash {
+		return rejected("the ciphertext does not hash to the submission's data_hash %s", sub.DataHash.Hex()), nil
+	}
+	plain, err := envelope.Open(j.Blob, j.WrappedKey, sub.DataHash, e.key)
+	switch {
+	case errors.Is(err, envelope.ErrUnwrap):
+		return rejected("the data key is not wrapped to this enclave's key %s: fetch the iDAO's current enclave key and submit again", e.Address().Hex()), nil
+	case err != nil:
+		return rejected("the ciphertext does not decrypt: %v", err), nil
+	}
+	ds, err := records.Parse(plain)
+	clear(plain)
+	if err != nil {
+		return rejected("the decrypted dataset is invalid: %v", err), nil
+	}
+	commitment := records.Commitment(ds)
+	f, err := facts.Compute(ds, facts.DefaultParams)
+	if err != nil {
+		return rejected("dataset facts: %v", err), nil
+	}
+	ev, err := e.attest(j.ChainID, sub, commitment, f)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case commitment != sub.Commitment:
+		return &Outcome{Status: StatusRejected, Evidence: ev, Reason: fmt.Sprintf(
+			"commitment mismatch: the data commits to %s, the submission claims %s", commitment.Hex(), sub.Commitment.Hex())}, nil
+	case f.Records != sub.Records:
+		return &Outcome{Status: StatusRejected, Evidence: ev, Reason: fmt.Sprintf(
+			"record count mismatch: the data has %d records, the submission claims %d", f.Records, sub.Records)}, nil
+	}
+	return &Outcome{Status: StatusVerified, Evidence: ev}, nil
+}
+
+// attest builds, attests and signs the evidence for a computed result.
+func (e *Enclave) attest(chainID uint64, sub *submission.Submission, commitment [32]byte, f facts.Facts) (*Evidence, error) {
+	subID := sub.Digest(chainID)
+	rd := ResultDigest(subID, commitment, f.Digest())
+	att, err := e.backend.Attest(ResultReportData(e.pub, rd))
+	if err != nil {
+		return nil, fmt.Errorf("attest result %s: %w", rd.Hex(), err)
+	}
+	sig, err := crypto.Sign(rd[:], e.key)
+	if err != nil {
+		return nil, fmt.Errorf("sign result: %w", err)
+	}
+	return &Evidence{
+		Version:      EvidenceVersion,
+		ChainID:      chainID,
+		SubmissionID: subID,
+		Commitment:   commitment,
+		Facts:        f,
+		ResultDigest: rd,
+		EnclaveKey:   e.PublicKeyBytes(),
+		Report:       att,
+		Signature:    sig,
+		Backend:      e.backend.Name(),
+		Enclave:      e.Address(),
+	}, nil
+}
