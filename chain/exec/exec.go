@@ -1,0 +1,232 @@
+// Package exec is the chain's state transition: what every tx kind does to
+// the state, and the execution of a whole block, either sequentially or in
+// parallel lanes. Both give the same receipts and the same state root; that
+// equality is tested for every lane count.
+//
+// Execution is deterministic and pure: it reads a state.Reader, returns
+// writes and receipts, and takes time only from the block header.
+package exec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/chain/lanes"
+	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/quorum"
+)
+
+// Errors of tx validity; receipts carry their text.
+var (
+	ErrWrongChain        = errors.New("wrong chain id")
+	ErrNonce             = errors.New("nonce does not match the account's next nonce")
+	ErrFeeTooLow         = errors.New("max fee below the tx's fee")
+	ErrInsufficientFunds = errors.New("insufficient balance")
+	ErrUndeclaredAccess  = errors.New("tx touched a state key it did not declare")
+	ErrUnknownIDAO       = errors.New("unknown iDAO")
+	ErrIDAOExists        = errors.New("iDAO already exists")
+	ErrNoAnchor          = errors.New("no anchor certifies this digest")
+	ErrAlreadyAnchored   = errors.New("digest already anchored")
+	ErrAlreadyMinted     = errors.New("anchor already minted")
+	ErrNotMinter         = errors.New("only the anchor's sender or contributor may mint")
+	ErrUnknownClass      = errors.New("unknown DAT class")
+	ErrUnknownToken      = errors.New("unknown DAT token")
+	ErrUnknownBond       = errors.New("unknown bond")
+	ErrBondExists        = errors.New("bond id already used")
+	ErrNotArbiter        = errors.New("only the bond's arbiter may do this")
+	ErrNotOwner          = errors.New("only the owner may do this")
+	ErrBadAmount         = errors.New("amount must be positive")
+	ErrEnclaveRefused    = errors.New("enclave key refused")
+	ErrAlreadyRegistered = errors.New("already registered")
+	ErrMismatch          = errors.New("tx fields do not match the stored record")
+)
+
+// EnclaveVerifier checks an enclave key's attestation report against an
+// iDAO's TEE policy. The tee package provides one; without it the chain
+// refuses every enclave registration. It must be deterministic.
+type EnclaveVerifier interface {
+	VerifyEnclaveKey(idao string, policy json.RawMessage, pubKey, report []byte) error
+}
+
+// Config is the chain's consensus configuration.
+type Config struct {
+	ChainID  uint64
+	GasPrice *big.Int
+	Enclave  EnclaveVerifier
+}
+
+// Env is the block context a tx runs in.
+type Env struct {
+	Height   uint64
+	Time     uint64 // unix milliseconds
+	Proposer common.Address
+}
+
+// Now is the block time in unix seconds.
+func (e *Env) Now() uint64 { return e.Time / 1000 }
+
+// Gas of each kind; the fee is Gas × GasPrice.
+func Gas(k tx.Kind, body tx.Body) uint64 {
+	switch k {
+	case tx.KindTransfer:
+		return 21
+	case tx.KindIDAOCreate, tx.KindEnclaveRegister, tx.KindDATMint, tx.KindSlashEquivocation:
+		return 200
+	case tx.KindAnchor:
+		if a, ok := body.(*tx.Anchor); ok {
+			return 100 + 30*uint64(len(a.Votes))
+		}
+		return 100
+	case tx.KindDATBuy, tx.KindIDAOSetPolicy:
+		return 80
+	case tx.KindDATTransfer:
+		return 60
+	case tx.KindDATRedeem:
+		return 40
+	}
+	return 50
+}
+
+// Fee is the fee of a tx of kind k.
+func (c *Config) Fee(k tx.Kind, body tx.Body) *big.Int {
+	return new(big.Int).Mul(new(big.Int).SetUint64(Gas(k, body)), c.GasPrice)
+}
+
+// Prepared is a tx ready to run: sender recovered, body decoded, accesses
+// declared. Preparing is the expensive, parallel part (signature recovery).
+type Prepared struct {
+	Tx      *tx.Tx
+	Hash    common.Hash
+	Index   int
+	Sender  common.Address
+	Body    tx.Body
+	Access  []lanes.Access
+	Signers []common.Address // recovered vote signers (anchor, equivocation)
+	Err     error            // the tx is invalid as a whole
+}
+
+// Prepare recovers the sender (and vote signers), decodes the body and
+// declares the accesses. It is safe to call concurrently.
+func Prepare(cfg *Config, t *tx.Tx, index int) *Prepared {
+	p := &Prepared{Tx: t, Hash: t.Hash(), Index: index}
+	if t.ChainID != cfg.ChainID {
+		p.Err = fmt.Errorf("%w: %d, chain is %d", ErrWrongChain, t.ChainID, cfg.ChainID)
+		return p
+	}
+	s, err := t.Sender()
+	if err != nil {
+		p.Err = err
+		return p
+	}
+	p.Sender = s
+	b, err := t.DecodeBody()
+	if err != nil {
+		p.Err = err
+		p.Access = []lanes.Access{{Key: state.AccountKey(s), Write: true}}
+		return p
+	}
+	p.Body = b
+	p.Access = Accesses(s, p.Hash, b)
+	switch b := b.(type) {
+	case *tx.Anchor:
+		p.Signers = make([]common.Address, len(b.Votes))
+		for i, v := range b.Votes {
+			vote := quorum.Vote{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest, Approve: true, Signature: v.Sig}
+			a, err := vote.Recover(cfg.ChainID)
+			if err != nil {
+				a = common.Address{} // counted as a bad vote at execution
+			}
+			p.Signers[i] = a
+		}
+	case *tx.SlashEquivocation:
+		p.Signers = make([]common.Address, 2)
+		for i, v := range []tx.EquivocationVote{b.A, b.B} {
+			vote := quorum.Vote{IDAO: b.IDAO, Submission: v.Submission, ResultDigest: v.ResultDigest, Approve: true, Signature: v.Sig}
+			p.Signers[i], _ = vote.Recover(cfg.ChainID)
+		}
+	}
+	return p
+}
+
+// NewTokenID derives the id of the i-th token a tx creates.
+func NewTokenID(txHash common.Hash, i uint64) common.Hash {
+	var b [8]byte
+	b[7] = byte(i)
+	return crypto.Keccak256Hash([]byte("vsc/dat/token"), txHash[:], b[:])
+}
+
+// Accesses declares the keys a tx reads and writes. The sender's account is
+// always written (nonce and fee).
+func Accesses(sender common.Address, h common.Hash, b tx.Body) []lanes.Access {
+	w := func(k string) lanes.Access { return lanes.Access{Key: k, Write: true} }
+	r := func(k string) lanes.Access { return lanes.Access{Key: k} }
+	acc := []lanes.Access{w(state.AccountKey(sender))}
+	switch b := b.(type) {
+	case *tx.Transfer:
+		acc = append(acc, w(state.AccountKey(b.To)))
+	case *tx.IDAOCreate:
+		acc = append(acc, w(state.IDAOKey(b.Name)))
+	case *tx.IDAOJoin:
+		acc = append(acc, w(state.IDAOKey(b.Name)))
+	case *tx.IDAOLeave:
+		acc = append(acc, w(state.IDAOKey(b.Name)))
+	case *tx.IDAOWithdraw:
+		acc = append(acc, w(state.IDAOKey(b.Name)))
+	case *tx.IDAOSetPolicy:
+		acc = append(acc, w(state.IDAOKey(b.Name)))
+	case *tx.EnclaveRegister:
+		acc = append(acc, r(state.IDAOKey(b.IDAO)), w(state.EnclaveKey(b.IDAO, b.PubKey)))
+	case *tx.VKRegister:
+		acc = append(acc, r(state.IDAOKey(b.IDAO)), w(state.VKKey(b.VKHash)))
+	case *tx.Anchor:
+		acc = append(acc, r(state.IDAOKey(b.IDAO)), w(state.AnchorKey(b.ResultDigest)))
+	case *tx.DATMint:
+		acc = append(acc, r(state.IDAOKey(b.IDAO)), w(state.AnchorKey(b.Digest)),
+			w(state.ClassKey(b.Digest)), w(state.TokenKey(NewTokenID(h, 0))))
+	case *tx.DATBuy:
+		acc = append(acc, w(state.ClassKey(b.Class)), w(state.TokenKey(NewTokenID(h, 0))))
+	case *tx.DATRedeem:
+		acc = append(acc, w(state.TokenKey(b.Token)))
+	case *tx.DATTransfer:
+		acc = append(acc, w(state.ClassKey(b.Class)), w(state.TokenKey(b.Token)))
+		if b.Value != 0 || b.Shares != 0 {
+			acc = append(acc, w(state.TokenKey(NewTokenID(h, 0))))
+		}
+	case *tx.DATClaim:
+		acc = append(acc, w(state.ClassKey(b.Class)), w(state.TokenKey(b.Token)))
+	case *tx.BondLock:
+		acc = append(acc, w(state.BondKey(b.ID)))
+	case *tx.BondRelease:
+		acc = append(acc, w(state.BondKey(b.ID)), w(state.AccountKey(b.Owner)))
+	case *tx.BondSlash:
+		acc = append(acc, w(state.BondKey(b.ID)), w(state.AccountKey(b.Owner)),
+			w(state.AccountKey(b.Winner)), w(state.BurnedKey))
+	case *tx.SlashEquivocation:
+		acc = append(acc, w(state.IDAOKey(b.IDAO)), w(state.AccountKey(b.Member)), w(state.BurnedKey))
+	}
+	return dedupe(acc)
+}
+
+func dedupe(acc []lanes.Access) []lanes.Access {
+	out := acc[:0]
+	for _, a := range acc {
+		dup := false
+		for i := range out {
+			if out[i].Key == a.Key {
+				out[i].Write = out[i].Write || a.Write
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, a)
+		}
+	}
+	return out
+}

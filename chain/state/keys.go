@@ -1,0 +1,119 @@
+package state
+
+import (
+	"crypto/sha256"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/rlp"
+)
+
+// State keys. Each is a one-byte prefix and the object's id; the prefixes
+// are part of the consensus rules.
+const (
+	PrefixAccount = "a"
+	PrefixIDAO    = "i"
+	PrefixClass   = "c"
+	PrefixToken   = "t"
+	PrefixAnchor  = "n"
+	PrefixBond    = "b"
+	PrefixEnclave = "e"
+	PrefixVK      = "v"
+	// BurnedKey holds the total of burned base units (slashes).
+	BurnedKey = "m/burned"
+)
+
+// AccountKey is the key of an account.
+func AccountKey(a common.Address) string { return PrefixAccount + string(a[:]) }
+
+// IDAOKey is the key of an iDAO.
+func IDAOKey(name string) string { return PrefixIDAO + name }
+
+// ClassKey is the key of a DAT class.
+func ClassKey(id common.Hash) string { return PrefixClass + string(id[:]) }
+
+// TokenKey is the key of a DAT token.
+func TokenKey(id common.Hash) string { return PrefixToken + string(id[:]) }
+
+// AnchorKey is the key of an anchored digest.
+func AnchorKey(d common.Hash) string { return PrefixAnchor + string(d[:]) }
+
+// BondKey is the key of a bond.
+func BondKey(id common.Hash) string { return PrefixBond + string(id[:]) }
+
+// EnclaveKey is the key of an enclave public key registered for an iDAO.
+func EnclaveKey(idaoName string, pub []byte) string {
+	h := sha256.Sum256(pub)
+	return PrefixEnclave + string(h[:]) + idaoName
+}
+
+// VKKey is the key of a registered verifying-key hash.
+func VKKey(h common.Hash) string { return PrefixVK + string(h[:]) }
+
+// Account is a native-token account. Staked and Bonded mirror what the
+// account holds in iDAOs and bonds, for display.
+type Account struct {
+	Nonce   uint64
+	Balance *big.Int
+	Staked  *big.Int
+	Bonded  *big.Int
+}
+
+// NewAccount returns a zero account.
+func NewAccount() *Account {
+	return &Account{Balance: new(big.Int), Staked: new(big.Int), Bonded: new(big.Int)}
+}
+
+// Anchor is an anchored result digest.
+type Anchor struct {
+	IDAO         string
+	Submission   common.Hash
+	ResultDigest common.Hash
+	Contributor  common.Address
+	DataHash     common.Hash
+	Commitment   common.Hash
+	QCHash       common.Hash
+	Stake        *big.Int // approving stake
+	Tx           common.Hash
+	Height       uint64
+	Sender       common.Address
+	Minted       bool
+}
+
+// Bond is locked native tokens released or slashed by an arbiter.
+type Bond struct {
+	ID      common.Hash
+	Owner   common.Address
+	Amount  *big.Int
+	Arbiter common.Address
+	Purpose string
+	Height  uint64
+}
+
+// Enclave is a registered enclave key.
+type Enclave struct {
+	IDAO   string
+	PubKey []byte
+	Report []byte
+	Height uint64
+}
+
+// VK is a registered verifying-key hash.
+type VK struct {
+	IDAO    string
+	Circuit string
+	Hash    common.Hash
+	Height  uint64
+}
+
+// Encode RLP-encodes a state value.
+func Encode(v any) []byte {
+	b, err := rlp.EncodeToBytes(v)
+	if err != nil {
+		panic("state: encode " + err.Error()) // all state types are encodable
+	}
+	return b
+}
+
+// Decode RLP-decodes a state value.
+func Decode(b []byte, v any) error { return rlp.DecodeBytes(b, v) }

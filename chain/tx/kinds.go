@@ -1,0 +1,265 @@
+package tx
+
+import (
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/idao"
+)
+
+// Kind says what a tx does; its body has the matching struct.
+type Kind uint8
+
+// Tx kinds. Values are part of the encoding: never renumber.
+const (
+	KindTransfer          Kind = 1
+	KindIDAOCreate        Kind = 2
+	KindIDAOJoin          Kind = 3
+	KindIDAOLeave         Kind = 4
+	KindIDAOWithdraw      Kind = 5
+	KindIDAOSetPolicy     Kind = 6
+	KindEnclaveRegister   Kind = 7
+	KindVKRegister        Kind = 8
+	KindAnchor            Kind = 9
+	KindDATMint           Kind = 10
+	KindDATBuy            Kind = 11
+	KindDATRedeem         Kind = 12
+	KindDATTransfer       Kind = 13
+	KindDATClaim          Kind = 14
+	KindBondLock          Kind = 15
+	KindBondRelease       Kind = 16
+	KindBondSlash         Kind = 17
+	KindSlashEquivocation Kind = 18
+)
+
+var kindNames = map[Kind]string{
+	KindTransfer: "transfer", KindIDAOCreate: "idao_create", KindIDAOJoin: "idao_join",
+	KindIDAOLeave: "idao_leave", KindIDAOWithdraw: "idao_withdraw", KindIDAOSetPolicy: "idao_set_policy",
+	KindEnclaveRegister: "enclave_register", KindVKRegister: "vk_register", KindAnchor: "anchor",
+	KindDATMint: "dat_mint", KindDATBuy: "dat_buy", KindDATRedeem: "dat_redeem",
+	KindDATTransfer: "dat_transfer", KindDATClaim: "dat_claim", KindBondLock: "bond_lock",
+	KindBondRelease: "bond_release", KindBondSlash: "bond_slash", KindSlashEquivocation: "slash_equivocation",
+}
+
+func (k Kind) String() string {
+	if s, ok := kindNames[k]; ok {
+		return s
+	}
+	return "unknown"
+}
+
+// Body is the kind-specific part of a tx.
+type Body interface{ Kind() Kind }
+
+func newBody(k Kind) Body {
+	switch k {
+	case KindTransfer:
+		return new(Transfer)
+	case KindIDAOCreate:
+		return new(IDAOCreate)
+	case KindIDAOJoin:
+		return new(IDAOJoin)
+	case KindIDAOLeave:
+		return new(IDAOLeave)
+	case KindIDAOWithdraw:
+		return new(IDAOWithdraw)
+	case KindIDAOSetPolicy:
+		return new(IDAOSetPolicy)
+	case KindEnclaveRegister:
+		return new(EnclaveRegister)
+	case KindVKRegister:
+		return new(VKRegister)
+	case KindAnchor:
+		return new(Anchor)
+	case KindDATMint:
+		return new(DATMint)
+	case KindDATBuy:
+		return new(DATBuy)
+	case KindDATRedeem:
+		return new(DATRedeem)
+	case KindDATTransfer:
+		return new(DATTransfer)
+	case KindDATClaim:
+		return new(DATClaim)
+	case KindBondLock:
+		return new(BondLock)
+	case KindBondRelease:
+		return new(BondRelease)
+	case KindBondSlash:
+		return new(BondSlash)
+	case KindSlashEquivocation:
+		return new(SlashEquivocation)
+	}
+	return nil
+}
+
+// Transfer moves native tokens.
+type Transfer struct {
+	To     common.Address
+	Amount *big.Int
+}
+
+// IDAOCreate creates an iDAO owned by the sender, staking Stake (may be 0).
+type IDAOCreate struct {
+	Name   string
+	Policy idao.Policy
+	Stake  *big.Int
+}
+
+// IDAOJoin stakes Amount in an iDAO, joining it if needed.
+type IDAOJoin struct {
+	Name   string
+	Amount *big.Int
+}
+
+// IDAOLeave asks Amount of stake back; it is released after the delay.
+type IDAOLeave struct {
+	Name   string
+	Amount *big.Int
+}
+
+// IDAOWithdraw returns released stake to the sender's balance.
+type IDAOWithdraw struct{ Name string }
+
+// IDAOSetPolicy replaces an iDAO's policy (owner only).
+type IDAOSetPolicy struct {
+	Name   string
+	Policy idao.Policy
+}
+
+// EnclaveRegister records an enclave public key and its attestation report
+// for an iDAO's verifier set, once the node's EnclaveVerifier accepts it.
+type EnclaveRegister struct {
+	IDAO   string
+	PubKey []byte
+	Report []byte
+}
+
+// VKRegister records the hash of a ZK verifying key for an iDAO (owner only).
+type VKRegister struct {
+	IDAO    string
+	Circuit string
+	VKHash  common.Hash
+}
+
+// AnchorVote is one approving vote in an anchor: the member and its EIP-712
+// signature over Vote(idao, submission, resultDigest, approve=true, reason="").
+type AnchorVote struct {
+	Member common.Address
+	Sig    []byte
+}
+
+// Anchor records a certified result digest with the quorum's votes.
+type Anchor struct {
+	IDAO         string
+	Submission   common.Hash
+	ResultDigest common.Hash
+	Contributor  common.Address
+	DataHash     common.Hash
+	Commitment   common.Hash
+	Votes        []AnchorVote
+}
+
+// DATMint creates the DAT class of an anchored digest and gives its first
+// token (all shares, FirstValue units) to the anchor's contributor.
+type DATMint struct {
+	Digest      common.Hash
+	IDAO        string
+	ClassKind   string
+	URI         string
+	Price       *big.Int // 0: the iDAO policy's price
+	TotalShares uint64   // 0: DefaultShares
+	Validity    uint64   // seconds a bought token stays redeemable; 0 = forever
+	FirstValue  uint64
+}
+
+// DefaultShares is a class's share count when a mint leaves it 0.
+const DefaultShares = 1_000_000
+
+// DATBuy pays Units × price into a class and creates a token of Units quota.
+type DATBuy struct {
+	Class common.Hash
+	Units uint64
+}
+
+// DATRedeem uses Units of a token's quota.
+type DATRedeem struct {
+	Token common.Hash
+	Units uint64
+}
+
+// DATTransfer gives a token to To (Value = Shares = 0), or splits Value
+// units and Shares shares into a new token for To.
+type DATTransfer struct {
+	Class  common.Hash
+	Token  common.Hash
+	To     common.Address
+	Value  uint64
+	Shares uint64
+}
+
+// DATClaim pays a token's claimable revenue to its owner.
+type DATClaim struct {
+	Class common.Hash
+	Token common.Hash
+}
+
+// BondLock locks Amount of the sender's balance under ID; only Arbiter may
+// release or slash it.
+type BondLock struct {
+	ID      common.Hash
+	Amount  *big.Int
+	Arbiter common.Address
+	Purpose string
+}
+
+// BondRelease returns a bond to its Owner (arbiter only).
+type BondRelease struct {
+	ID    common.Hash
+	Owner common.Address
+}
+
+// BondSlash takes a bond: WinnerAmount goes to Winner, the rest is burned
+// (arbiter only).
+type BondSlash struct {
+	ID           common.Hash
+	Owner        common.Address
+	Winner       common.Address
+	WinnerAmount *big.Int
+}
+
+// EquivocationVote is a full vote as posted in an equivocation proof.
+type EquivocationVote struct {
+	Submission   common.Hash
+	ResultDigest common.Hash
+	Sig          []byte
+}
+
+// SlashEquivocation proves a member signed two digests for one submission;
+// half of its stake goes to the sender, half is burned.
+type SlashEquivocation struct {
+	IDAO   string
+	Member common.Address
+	A, B   EquivocationVote
+}
+
+// Kind implementations.
+func (*Transfer) Kind() Kind          { return KindTransfer }
+func (*IDAOCreate) Kind() Kind        { return KindIDAOCreate }
+func (*IDAOJoin) Kind() Kind          { return KindIDAOJoin }
+func (*IDAOLeave) Kind() Kind         { return KindIDAOLeave }
+func (*IDAOWithdraw) Kind() Kind      { return KindIDAOWithdraw }
+func (*IDAOSetPolicy) Kind() Kind     { return KindIDAOSetPolicy }
+func (*EnclaveRegister) Kind() Kind   { return KindEnclaveRegister }
+func (*VKRegister) Kind() Kind        { return KindVKRegister }
+func (*Anchor) Kind() Kind            { return KindAnchor }
+func (*DATMint) Kind() Kind           { return KindDATMint }
+func (*DATBuy) Kind() Kind            { return KindDATBuy }
+func (*DATRedeem) Kind() Kind         { return KindDATRedeem }
+func (*DATTransfer) Kind() Kind       { return KindDATTransfer }
+func (*DATClaim) Kind() Kind          { return KindDATClaim }
+func (*BondLock) Kind() Kind          { return KindBondLock }
+func (*BondRelease) Kind() Kind       { return KindBondRelease }
+func (*BondSlash) Kind() Kind         { return KindBondSlash }
+func (*SlashEquivocation) Kind() Kind { return KindSlashEquivocation }
