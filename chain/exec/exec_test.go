@@ -21,7 +21,6 @@ import (
 
 const chainID = 7
 
-
 // world is a test chain held in memory.
 type world struct {
 	t        *testing.T
