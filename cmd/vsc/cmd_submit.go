@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/client"
+	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/keys"
+)
+
+func keyNew(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("key new", flag.ContinueOnError)
+	out := fs.String("out", "", "file to write the key to (0600, hex)")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return cli.Usagef("vsc key new needs --out FILE")
+	}
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		return err
+	}
+	if err := keys.Save(*out, k); err != nil {
+		return err
+	}
+	addr := keys.Address(k)
+	return env.Print(map[string]string{"address": addr.Hex(), "file": *out}, func(w io.Writer) {
+		fmt.Fprintf(w, "%s\n", addr.Hex())
+	})
+}
+
+func keyShow(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("key show", flag.ContinueOnError)
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("vsc key show FILE")
+	}
+	k, err := keys.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	addr := keys.Address(k)
+	return env.Print(map[string]string{"address": addr.Hex()}, func(w io.Writer) { fmt.Fprintln(w, addr.Hex()) })
+}
+
+func submit(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
+	idao := fs.String("idao", "", "iDAO to submit to")
+	mode := fs.String("mode", "", "verification mode: tee, zk, tee+zk, optimistic (default: the iDAO's policy)")
+	class := fs.String("class", "dataset", "dataset or model")
+	keyFile := fs.String("key", "", "contributor key file")
+	wait := fs.Bool("wait", false, "follow the submission to a final state, with progress on stderr")
+	timeout := fs.Duration("timeout", 10*time.Minute, "with --wait: give up after this long")
+	from := fs.String("from", "", "with --prepare: the contributor address that will sign")
+	prepare := fs.String("prepare", "", "encrypt and upload, write the submission and its EIP-712 typed data to this file, and exit")
+	prepared := fs.String("prepared", "", "send a prepared submission (with --signature)")
+	signature := fs.String("signature", "", "with --prepared: the 0x EIP-712 signature made elsewhere")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	c := client.New(env.API)
+
+	if *prepared != "" {
+		if *signature == "" {
+			return cli.Usagef("--prepared needs --signature 0x… (the eth_signTypedData_v4 signature of the file's typed_data)")
+		}
+		p, err := client.LoadPrepared(*prepared)
+		if err != nil {
+			return err
+		}
+		sig, err := hexutil.Decode(*signature)
+		if err != nil {
+			return fmt.Errorf("--signature is not 0x hex: %w", err)
+		}
+		var blob []byte
+		if !p.Uploaded {
+			blob = p.Blob()
+		}
+		v, _, err := c.Submit(ctx, p.Request(sig), blob)
+		if err != nil {
+			return err
+		}
+		return finishSubmit(ctx, env, c, v, *wait, *timeout)
+	}
+
+	if len(pos) != 1 {
+		return cli.Usagef("vsc submit FILE --idao NAME --key FILE [--wait]")
+	}
+	if *idao == "" {
+		return cli.Usagef("--idao NAME is required (see `vsc idao list`)")
+	}
+	data, err := os.ReadFile(pos[0])
+	if err != nil {
+		return fmt.Errorf("read dataset: %w", err)
+	}
+	var key *ecdsa.PrivateKey
+	var contributor common.Address
+	switch {
+	case *prepare != "":
+		if !common.IsHexAddress(*from) {
+			return cli.Usagef("--prepare needs --from 0xADDRESS (the account that will sign)")
+		}
+		contributor = common.HexToAddress(*from)
+	case *keyFile != "":
+		if key, err = keys.Load(*keyFile); err != nil {
+			return err
+		}
+		contributor = keys.Address(key)
+	default:
+		return cli.Usagef("--key FILE is required (or --prepare OUT --from ADDR to sign elsewhere)")
+	}
+	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: *idao, Mode: *mode, Class: *class,
+		Contributor: contributor, VerifyEnclave: verifyEnclave})
+	if err != nil {
+		return err
+	}
+	if *prepare != "" {
+		if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
+			return err
+		}
+		p.Uploaded = true
+		if err := client.SavePrepared(*prepare, p); err != nil {
+			return err
+		}
+		return env.Print(map[string]any{"prepared": *prepare, "digest": p.Digest, "typed_data": p.TypedData}, func(w io.Writer) {
+			fmt.Fprintf(w, "wrote %s: sign its typed_data with eth_signTypedData_v4 as %s, then run\n  vsc submit --prepared %s --signature 0x…\n", *prepare, contributor.Hex(), *prepare)
+		})
+	}
+	sig, err := p.Sign(key)
+	if err != nil {
+		return err
+	}
+	v, _, err := c.Submit(ctx, p.Request(sig), p.Blob())
+	if err != nil {
+		return err
+	}
+	return finishSubmit(ctx, env, c, v, *wait, *timeout)
+}
+
+func finishSubmit(ctx context.Context, env *cli.Env, c *client.Client, v *coordinator.SubmissionView, wait bool, timeout time.Duration) error {
+	if wait {
+		env.Progress("submitted %s", v.ID)
+		wctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		start := time.Now()
+		var err error
+		v, err = c.Wait(wctx, v.ID, "", func(v *coordinator.SubmissionView) {
+			env.Progress("[%6.1fs] %-10s %s", time.Since(start).Seconds(), v.Status, evidenceLine(v))
+		})
+		if err != nil {
+			return err
+		}
+		if err := env.Print(v, func(w io.Writer) { printSubmission(w, v) }); err != nil {
+			return err
+		}
+		if v.Status == coordinator.Rejected || v.Status == coordinator.Failed || v.Status == coordinator.Overturned {
+			return errors.New(string(v.Status) + ": " + deref(v.Reason))
+		}
+		return nil
+	}
+	return env.Print(v, func(w io.Writer) { fmt.Fprintf(w, "%s %s\n", v.ID, v.Status) })
+}
+
+func evidenceLine(v *coordinator.SubmissionView) string {
+	var parts []string
+	for _, e := range v.Evidence {
+		parts = append(parts, fmt.Sprintf("%s %d/%d %s", e.Kind, e.Done, e.Chunks, e.Status))
+	}
+	if v.Reason != nil {
+		parts = append(parts, *v.Reason)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func status(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("vsc status ID")
+	}
+	v, err := client.New(env.API).Status(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return env.Print(v, func(w io.Writer) { printSubmission(w, v) })
+}
+
+func printSubmission(w io.Writer, v *coordinator.SubmissionView) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "id\t%s\n", v.ID)
+	fmt.Fprintf(tw, "status\t%s\n", v.Status)
+	if v.Reason != nil {
+		fmt.Fprintf(tw, "reason\t%s\n", *v.Reason)
+	}
+	fmt.Fprintf(tw, "idao / mode\t%s / %s\n", v.IDAO, v.Mode)
+	fmt.Fprintf(tw, "contributor\t%s\n", v.Contributor.Hex())
+	fmt.Fprintf(tw, "data hash\t%s\n", v.DataHash.Hex())
+	fmt.Fprintf(tw, "commitment\t%s (%d records)\n", v.Commitment.Hex(), v.Records)
+	for _, e := range v.Evidence {
+		line := fmt.Sprintf("%s %d/%d", e.Status, e.Done, e.Chunks)
+		if e.Reason != "" {
+			line += ": " + e.Reason
+		}
+		fmt.Fprintf(tw, "evidence %s\t%s\n", e.Kind, line)
+	}
+	for _, vt := range v.Votes {
+		verdict := "yes"
+		if !vt.Approve {
+			verdict = "no: " + vt.Reason
+		}
+		fmt.Fprintf(tw, "vote %s\tstake %s, %s\n", vt.Member.Hex(), vt.Stake, verdict)
+	}
+	if v.Anchor != nil {
+		fmt.Fprintf(tw, "anchor\tblock %d, tx %s\n", v.Anchor.Block, v.Anchor.Tx.Hex())
+	}
+	if v.DATID != nil {
+		fmt.Fprintf(tw, "dat\t%s\n", *v.DATID)
+	}
+	tw.Flush()
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func idaoList(ctx context.Context, env *cli.Env, args []string) error {
+	daos, err := client.New(env.API).IDAOs(ctx)
+	if err != nil {
+		return err
+	}
+	return env.Print(map[string]any{"idaos": daos}, func(w io.Writer) {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tPOLICY\tMODES\tMEMBERS\tSTAKE")
+		for _, d := range daos {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.Name, d.Policy, strings.Join(d.Modes, ","), d.Members, d.Stake)
+		}
+		tw.Flush()
+	})
+}
+
+func idaoShow(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("idao show", flag.ContinueOnError)
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return cli.Usagef("vsc idao show NAME")
+	}
+	d, err := client.New(env.API).IDAO(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return env.Print(d, func(w io.Writer) {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintf(tw, "name\t%s\npolicy\t%s (accepts %s)\nowner\t%s\nstake\t%s\n", d.Name, d.Policy, strings.Join(d.Modes, ", "), d.Owner.Hex(), d.Stake)
+		for _, m := range d.Members {
+			fmt.Fprintf(tw, "member\t%s  stake %s\n", m.Address.Hex(), m.Stake)
+		}
+		if d.EnclaveKey != nil {
+			fmt.Fprintf(tw, "enclave key\t%s\n", d.EnclaveKey.PublicKey)
+		}
+		tw.Flush()
+	})
+}
+
+// verifyEnclave checks the iDAO's enclave key attestation before the data
+// key is wrapped to it. It is replaced by the TEE package's policy check
+// (see enclave.go).
+var verifyEnclave = func(pub []byte, report json.RawMessage) error {
+	if _, err := crypto.UnmarshalPubkey(pub); err != nil {
+		return err
+	}
+	return nil
+}

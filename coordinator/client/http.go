@@ -1,0 +1,86 @@
+// Package client is the Go SDK for the coordinator's HTTP API. The vsc CLI
+// is built on it, and apps import it to submit datasets, follow them, and
+// read iDAOs, the chain and DATs.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/vsc-labs/vsc/coordinator"
+)
+
+// Client talks to one coordinator.
+type Client struct {
+	BaseURL string
+	HTTP    *http.Client
+}
+
+// New returns a client for baseURL (e.g. http://127.0.0.1:8080).
+func New(baseURL string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), HTTP: &http.Client{Timeout: 5 * time.Minute}}
+}
+
+// do sends a request and decodes a JSON answer into out (if non-nil). A
+// non-2xx answer becomes a *coordinator.Error with the server's code and
+// sentence.
+func (c *Client) do(req *http.Request, out any) (int, error) {
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("cannot reach the coordinator at %s: %w (is `vscd devnet` running? set --api or VSC_API)", c.BaseURL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode >= 300 {
+		e := &coordinator.Error{HTTP: resp.StatusCode}
+		if json.Unmarshal(body, e) != nil || e.Message == "" {
+			e.Code, e.Message = "http_error", fmt.Sprintf("%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(body))
+		}
+		return resp.StatusCode, e
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("decode %s answer: %w", req.URL.Path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(req, out)
+	return err
+}
+
+func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	_, err = c.do(req, out)
+	return err
+}
+
+// IsCode reports whether err is an API error with that code.
+func IsCode(err error, code string) bool {
+	var e *coordinator.Error
+	return errors.As(err, &e) && e.Code == code
+}

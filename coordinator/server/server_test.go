@@ -1,0 +1,402 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/client"
+	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
+	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/testenv"
+)
+
+const chainID = 1337
+
+type fixture struct {
+	t       *testing.T
+	dbURL   string
+	nats    *server.Server
+	store   *store.Store
+	bus     *bus.Bus
+	srv     *srvpkg.Server
+	http    *httptest.Server
+	client  *client.Client
+	enclave *ecdsa.PrivateKey
+	key     *ecdsa.PrivateKey
+	cfg     srvpkg.Config
+}
+
+func newFixture(t *testing.T, cfg srvpkg.Config) *fixture {
+	t.Helper()
+	f := &fixture{t: t, dbURL: testenv.Database(t), nats: testenv.NATS(t), cfg: cfg}
+	f.enclave, _ = crypto.GenerateKey()
+	f.key, _ = crypto.GenerateKey()
+	f.start(cfg)
+	owner, _ := crypto.GenerateKey()
+	err := f.store.CreateIDAO(context.Background(), &store.IDAO{Name: "demo", Owner: crypto.PubkeyToAddress(owner.PublicKey),
+		Modes: []string{"tee+zk", "tee", "zk"}, EnclavePubkey: crypto.FromECDSAPub(&f.enclave.PublicKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Join(context.Background(), "demo", crypto.PubkeyToAddress(owner.PublicKey), big.NewInt(100)); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) start(cfg srvpkg.Config) {
+	t := f.t
+	ctx := context.Background()
+	st, err := store.Open(ctx, f.dbURL, 8, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.ConnectInProcess(f.nats, bus.Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ChainID = chainID
+	f.store, f.bus = st, b
+	f.srv = srvpkg.New(cfg, st, b, nil)
+	if err := f.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.http = httptest.NewServer(f.srv.Handler())
+	f.client = client.New(f.http.URL)
+	t.Cleanup(f.stop)
+}
+
+// stop is a crash-like stop: no drain of anything not yet committed.
+func (f *fixture) stop() {
+	if f.http == nil {
+		return
+	}
+	f.http.Close()
+	_ = f.srv.Stop(context.Background())
+	f.bus.Close()
+	f.store.Close()
+	f.http = nil
+}
+
+func (f *fixture) prepare(data string, mode string, nonce uint64) *client.Prepared {
+	f.t.Helper()
+	ds, err := records.Parse([]byte(data))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := f.client.PrepareFor(context.Background(), ds, &f.enclave.PublicKey, chainID, client.PrepareOptions{
+		IDAO: "demo", Mode: mode, Contributor: crypto.PubkeyToAddress(f.key.PublicKey), Nonce: &nonce})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) pending(kind string) int {
+	f.t.Helper()
+	js, _ := jetstream.New(f.bus.NC)
+	c, err := js.Consumer(context.Background(), bus.JobsStream, "jobs-"+kind)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	info, err := c.Info(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return int(info.NumPending)
+}
+
+const dataset = "a,b,c,d\n1,2,3,4\n5,6,7,8\n-1,0,1,2\n"
+
+func TestSubmitEndToEnd(t *testing.T) {
+	f := newFixture(t, srvpkg.Config{ZKChunk: 2})
+	ctx := context.Background()
+	p := f.prepare(dataset, "tee+zk", 0)
+	sig, _ := p.Sign(f.key)
+	v, created, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+	if err != nil || !created {
+		t.Fatalf("submit: %v created=%v", err, created)
+	}
+	if v.ID != p.Digest.Hex() || v.Status != coordinator.Received || v.Records != 3 || v.Mode != "tee+zk" {
+		t.Fatalf("view %+v", v)
+	}
+	// blob in the object store, byte for byte, and it decrypts to the dataset
+	blob, err := f.bus.GetBlob(ctx, p.Submission.DataHash)
+	if err != nil || !bytes.Equal(blob, p.Blob()) {
+		t.Fatalf("blob: %v", err)
+	}
+	plain, err := envelope.Open(blob, p.WrappedKey, p.Submission.DataHash, f.enclave)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, _ := records.Parse(plain)
+	if records.Commitment(ds) != p.Submission.Commitment {
+		t.Fatal("the enclave's view of the data does not match the commitment")
+	}
+	// one tee job and ⌈3/2⌉ = 2 zk chunk jobs on JetStream; status moves to verifying
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := f.pending("tee"); n != 1 {
+			return fmt.Errorf("tee jobs %d", n)
+		}
+		if n := f.pending("zk"); n != 2 {
+			return fmt.Errorf("zk jobs %d", n)
+		}
+		v, err := f.client.Status(ctx, v.ID)
+		if err != nil || v.Status != coordinator.Verifying {
+			return fmt.Errorf("status %v %v", v.Status, err)
+		}
+		return nil
+	})
+	// the same signed submission again: same id, 200, nothing new
+	v2, created, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+	if err != nil || created || v2.ID != v.ID {
+		t.Fatalf("resubmit: %v created=%v id=%s", err, created, v2.ID)
+	}
+	if n, _ := f.store.CountSubmissions(ctx); n != 1 {
+		t.Fatalf("%d submissions after a resubmit", n)
+	}
+	if f.pending("tee") != 1 || f.pending("zk") != 2 {
+		t.Fatal("resubmit published jobs again")
+	}
+}
+
+func TestResultsMoveSubmission(t *testing.T) {
+	f := newFixture(t, srvpkg.Config{ZKChunk: 4})
+	ctx := context.Background()
+	submit := func(nonce uint64) string {
+		p := f.prepare(dataset, "tee+zk", nonce)
+		sig, _ := p.Sign(f.key)
+		v, _, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.ID
+	}
+	good, bad := submit(0), submit(1)
+	send := func(id, kind string, r bus.Result) {
+		r.JobID, r.Kind, r.SubmissionID = id+"/"+kind, kind, common.HexToHash(id)
+		if err := f.bus.PublishResult(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(good, "tee", bus.Result{OK: true})
+	send(good, "zk", bus.Result{OK: true})
+	send(bad, "tee", bus.Result{Rejected: true, Reason: "commitment mismatch"})
+	send(bad, "zk", bus.Result{OK: true}) // late good news cannot undo a rejection
+	want := map[string]coordinator.Status{good: coordinator.Voting, bad: coordinator.Rejected}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		for id, st := range want {
+			v, err := f.client.Status(ctx, id)
+			if err != nil || v.Status != st {
+				return fmt.Errorf("%s: %v %v", id, v.Status, err)
+			}
+		}
+		return nil
+	})
+	v, _ := f.client.Status(ctx, bad)
+	if v.Reason == nil || !strings.Contains(*v.Reason, "commitment mismatch") {
+		t.Fatalf("reason %v", v.Reason)
+	}
+}
+
+// A crash between the commit of a submission and the publish of its jobs
+// loses nothing: after restart the relay publishes each job exactly once.
+func TestCrashBetweenCommitAndPublish(t *testing.T) {
+	f := newFixture(t, srvpkg.Config{DisableRelay: true, ZKChunk: 16})
+	ctx := context.Background()
+	var ids []string
+	for n := range uint64(3) {
+		p := f.prepare(dataset, "tee+zk", n)
+		sig, _ := p.Sign(f.key)
+		v, _, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, v.ID)
+	}
+	if f.pending("tee") != 0 {
+		t.Fatal("jobs published with the relay disabled")
+	}
+	f.stop()
+	f.start(srvpkg.Config{ZKChunk: 16})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n, m := f.pending("tee"), f.pending("zk"); n != 3 || m != 3 {
+			return fmt.Errorf("tee %d zk %d", n, m)
+		}
+		if n, _ := f.store.OutboxLen(ctx); n != 0 {
+			return fmt.Errorf("outbox %d", n)
+		}
+		return nil
+	})
+	// a relay that republishes (crash after publish, before its commit) is deduped
+	var again []*bus.Job
+	for _, id := range ids {
+		again = append(again, &bus.Job{ID: id + "/tee", Kind: "tee"})
+	}
+	if err := f.bus.PublishJobs(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.pending("tee"); n != 3 {
+		t.Fatalf("%d tee jobs after a republish, want 3", n)
+	}
+}
+
+type rawReq struct {
+	name    string
+	body    func(f *fixture) (contentType string, body []byte)
+	code    int
+	errCode string
+}
+
+func multipart(f *fixture, r *coordinator.SubmitRequest, blob []byte) (string, []byte) {
+	body, ct, err := client.MultipartBody(r, blob)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ct, body
+}
+
+// signed builds a valid request, lets mutate change it, then signs with key
+// (nil: the contributor's) under chain id cid.
+func signed(mode string, nonce uint64, mutate func(f *fixture, p *client.Prepared), key func(f *fixture) *ecdsa.PrivateKey, cid uint64) func(f *fixture) (string, []byte) {
+	return func(f *fixture) (string, []byte) {
+		p := f.prepare(dataset, mode, nonce)
+		if mutate != nil {
+			mutate(f, p)
+		}
+		k := f.key
+		if key != nil {
+			k = key(f)
+		}
+		sig, _ := p.Submission.Sign(cid, k)
+		return multipart(f, p.Request(sig), p.Blob())
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	f := newFixture(t, srvpkg.Config{MaxBlob: 4096})
+	ctx := context.Background()
+	// one accepted submission first, so the account's next nonce is 1
+	p0 := f.prepare(dataset, "tee", 0)
+	sig0, _ := p0.Sign(f.key)
+	if _, _, err := f.client.Submit(ctx, p0.Request(sig0), p0.Blob()); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := crypto.GenerateKey()
+	cases := []rawReq{
+		{"malformed json", func(f *fixture) (string, []byte) { return "application/json", []byte(`{"submission":`) }, 400, "malformed_json"},
+		{"missing field", signed("tee", 1, func(f *fixture, p *client.Prepared) { p.Submission.IDAO = "" }, nil, chainID), 400, "missing_field"},
+		{"unknown idao", signed("tee", 1, func(f *fixture, p *client.Prepared) { p.Submission.IDAO = "nope" }, nil, chainID), 404, "unknown_idao"},
+		{"mode not accepted", signed("optimistic", 1, nil, nil, chainID), 422, "mode_not_accepted"},
+		{"bad signature", func(f *fixture) (string, []byte) {
+			p := f.prepare(dataset, "tee", 1)
+			return multipart(f, p.Request(bytes.Repeat([]byte{0xff}, 65)), p.Blob())
+		}, 401, "bad_signature"},
+		{"signature by another key", signed("tee", 1, nil, func(*fixture) *ecdsa.PrivateKey { return other }, chainID), 401, "wrong_signer"},
+		{"wrong chain id", signed("tee", 1, nil, nil, 1), 401, "wrong_signer"},
+		{"replayed nonce", signed("tee", 0, nil, nil, chainID), 409, "nonce_replayed"},
+		{"nonce skips ahead", signed("tee", 5, nil, nil, chainID), 409, "nonce_gap"},
+		{"data hash mismatch", func(f *fixture) (string, []byte) {
+			p := f.prepare(dataset, "tee", 1)
+			sig, _ := p.Sign(f.key)
+			blob := append([]byte(nil), p.Blob()...)
+			blob[len(blob)-1] ^= 1
+			return multipart(f, p.Request(sig), blob)
+		}, 422, "data_hash_mismatch"},
+		{"blob too large", func(f *fixture) (string, []byte) {
+			big := "a\n" + strings.Repeat("1234567\n", 1000)
+			p := f.prepare(big, "tee", 1)
+			sig, _ := p.Sign(f.key)
+			return multipart(f, p.Request(sig), p.Blob())
+		}, 413, "blob_too_large"},
+		{"empty dataset", signed("tee", 1, func(f *fixture, p *client.Prepared) { p.Submission.Records = 0 }, nil, chainID), 400, "invalid_field"},
+		{"key wrapped to another enclave", func(f *fixture) (string, []byte) {
+			wrong, _ := crypto.GenerateKey()
+			ds, _ := records.Parse([]byte(dataset))
+			n := uint64(1)
+			p, err := f.client.PrepareFor(ctx, ds, &wrong.PublicKey, chainID, client.PrepareOptions{IDAO: "demo", Mode: "tee",
+				Contributor: crypto.PubkeyToAddress(f.key.PublicKey), Nonce: &n})
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			sig, _ := p.Sign(f.key)
+			return multipart(f, p.Request(sig), p.Blob())
+		}, 422, "wrong_enclave_key"},
+		{"blob missing", func(f *fixture) (string, []byte) {
+			p := f.prepare(dataset, "tee", 1)
+			sig, _ := p.Sign(f.key)
+			return multipart(f, p.Request(sig), nil)
+		}, 422, "blob_missing"},
+	}
+	before := snapshot(t, f)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ct, body := tc.body(f)
+			resp, err := http.Post(f.http.URL+"/v1/submissions", ct, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var e coordinator.Error
+			_ = json.Unmarshal(data, &e)
+			if resp.StatusCode != tc.code || e.Code != tc.errCode || len(e.Message) < 10 {
+				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, data, tc.code, tc.errCode)
+			}
+			if after := snapshot(t, f); after != before {
+				t.Fatalf("state changed: %s → %s", before, after)
+			}
+		})
+	}
+}
+
+// snapshot summarises everything a request could have left behind.
+func snapshot(t *testing.T, f *fixture) string {
+	ctx := context.Background()
+	var subs, ev, outbox, events, nonce int
+	row := f.store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM evidence),
+		(SELECT count(*) FROM outbox), (SELECT count(*) FROM submission_events), (SELECT coalesce(sum(next_nonce),0) FROM accounts)`)
+	if err := row.Scan(&subs, &ev, &outbox, &events, &nonce); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(f.bus.NC)
+	obs, err := js.ObjectStore(ctx, bus.BlobBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := 0
+	if list, err := obs.List(ctx); err == nil {
+		blobs = len(list)
+	}
+	jobs := 0
+	testenv.Eventually(t, 5*time.Second, func() error { // let the relay drain what was accepted before
+		jobs = f.pending("tee") + f.pending("zk")
+		if n, _ := f.store.OutboxLen(ctx); n != 0 {
+			return fmt.Errorf("outbox not drained")
+		}
+		return nil
+	})
+	return fmt.Sprintf("subs=%d evidence=%d outbox=%d events=%d nonces=%d blobs=%d jobs=%d", subs, ev, outbox, events, nonce, blobs, jobs)
+}
+
+var _ = submission.TypeString

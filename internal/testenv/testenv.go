@@ -1,0 +1,73 @@
+// Package testenv gives tests real services: a fresh PostgreSQL database
+// per test (dropped afterwards) and an embedded JetStream server per test.
+package testenv
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/pgutil"
+)
+
+// Database creates a fresh database and returns its URL; it is dropped when
+// the test ends.
+func Database(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	base := pgutil.URL()
+	name := pgutil.RandomName("vsc_test_")
+	u, err := pgutil.EnsureDatabase(ctx, base, name)
+	if err != nil {
+		t.Fatalf("test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := pgutil.DropDatabase(context.Background(), base, name); err != nil {
+			t.Logf("drop %s: %v", name, err)
+		}
+	})
+	return u
+}
+
+// NATS starts an embedded JetStream server (no socket) for the test.
+func NATS(t testing.TB) *server.Server {
+	t.Helper()
+	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv
+}
+
+// Bus connects to srv and ensures the streams.
+func Bus(t testing.TB, srv *server.Server, cfg bus.Config) *bus.Bus {
+	t.Helper()
+	b, err := bus.ConnectInProcess(srv, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if err := b.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Eventually polls cond every 20ms until it returns nil or total elapses.
+func Eventually(t testing.TB, total time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %s: %v", total, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
