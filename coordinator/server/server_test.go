@@ -373,6 +373,14 @@ func TestBadInputChangesNothing(t *testing.T) {
 // snapshot summarises everything a request could have left behind.
 func snapshot(t *testing.T, f *fixture) string {
 	ctx := context.Background()
+	jobs := 0
+	testenv.Eventually(t, 5*time.Second, func() error { // let the relay drain what was accepted before
+		jobs = f.pending("tee") + f.pending("zk")
+		if n, _ := f.store.OutboxLen(ctx); n != 0 {
+			return fmt.Errorf("outbox not drained")
+		}
+		return nil
+	})
 	var subs, ev, outbox, events, nonce int
 	row := f.store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM evidence),
 		(SELECT count(*) FROM outbox), (SELECT count(*) FROM submission_events), (SELECT coalesce(sum(next_nonce),0) FROM accounts)`)
@@ -388,14 +396,6 @@ func snapshot(t *testing.T, f *fixture) string {
 	if list, err := obs.List(ctx); err == nil {
 		blobs = len(list)
 	}
-	jobs := 0
-	testenv.Eventually(t, 5*time.Second, func() error { // let the relay drain what was accepted before
-		jobs = f.pending("tee") + f.pending("zk")
-		if n, _ := f.store.OutboxLen(ctx); n != 0 {
-			return fmt.Errorf("outbox not drained")
-		}
-		return nil
-	})
 	return fmt.Sprintf("subs=%d evidence=%d outbox=%d events=%d nonces=%d blobs=%d jobs=%d", subs, ev, outbox, events, nonce, blobs, jobs)
 }
 
