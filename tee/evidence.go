@@ -2,6 +2,7 @@ package tee
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -98,4 +99,17 @@ func VerifyEvidence(p Policy, ev *Evidence, sub *submission.Submission, chainID 
 		return r, fmt.Errorf("%w: enclave counted %d, submission says %d", ErrRecordCount, ev.Facts.Records, sub.Records)
 	}
 	return r, nil
+}
+
+// DecodeEvidence decodes evidence as carried in a tee job's result (JSON);
+// the caller then runs VerifyEvidence on it.
+func DecodeEvidence(raw []byte) (*Evidence, error) {
+	if len(raw) == 0 {
+		return nil, fmt.Errorf("%w: no evidence", ErrMalformed)
+	}
+	var ev Evidence
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return &ev, nil
 }

@@ -1,0 +1,268 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/tee"
+	"github.com/vsc-labs/vsc/tee/facts"
+)
+
+const chainID = 11
+
+func newBus(t *testing.T) *bus.Bus {
+	t.Helper()
+	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	b, err := bus.ConnectInProcess(srv, bus.Config{MaxDeliver: 2, Backoff: 10 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if err := b.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func dataset(n, seed int) []byte {
+	var sb strings.Builder
+	sb.WriteString("a,b,c,d\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "%d,%d,%d,%d\n", i%7, seed*i, -i, i*i%13)
+	}
+	return []byte(sb.String())
+}
+
+// submit does the client's part and uploads the blob; it returns the job.
+func submit(t *testing.T, b *bus.Bus, encPub *tee.Enclave, data []byte, nonce uint64, lie func(*submission.Submission)) bus.Job {
+	t.Helper()
+	ds, err := records.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := envelope.Seal(data, encPub.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := crypto.GenerateKey()
+	sub := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset",
+		Contributor: crypto.PubkeyToAddress(key.PublicKey), DataHash: sealed.DataHash,
+		Commitment: records.Commitment(ds), Records: uint64(ds.Len()),
+		WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: nonce}
+	if lie != nil {
+		lie(&sub)
+	}
+	sig, err := sub.Sign(chainID, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutBlob(context.Background(), sealed.DataHash, sealed.Blob); err != nil {
+		t.Fatal(err)
+	}
+	id := sub.Digest(chainID)
+	return bus.Job{ID: "tee-" + id.Hex(), Kind: Kind, ChainID: chainID, SubmissionID: id,
+		Submission: sub, Signature: sig, WrappedKey: sealed.WrappedKey}
+}
+
+// results collects results from the bus until the test ends.
+type results struct {
+	mu  sync.Mutex
+	got map[string]bus.Result
+	ch  chan struct{}
+}
+
+func collect(t *testing.T, b *bus.Bus) *results {
+	r := &results{got: map[string]bus.Result{}, ch: make(chan struct{}, 64)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = b.Results(ctx, func(_ context.Context, res bus.Result) error {
+			r.mu.Lock()
+			r.got[res.JobID] = res
+			r.mu.Unlock()
+			r.ch <- struct{}{}
+			return nil
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+func (r *results) wait(t *testing.T, jobID string) bus.Result {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		r.mu.Lock()
+		res, ok := r.got[jobID]
+		r.mu.Unlock()
+		if ok {
+			return res
+		}
+		select {
+		case <-r.ch:
+		case <-deadline:
+			t.Fatalf("no result for %s within 20s", jobID)
+		}
+	}
+}
+
+// run starts w.Run and returns a stop function that waits for it to drain.
+func run(t *testing.T, w *Worker) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("worker: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestWorkerVerifiesAndRejects(t *testing.T) {
+	b := newBus(t)
+	enc, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := collect(t, b)
+	run(t, New(enc, b, nil))
+
+	data := dataset(200, 3)
+	good := submit(t, b, enc, data, 1, nil)
+	lying := submit(t, b, enc, dataset(50, 4), 2, func(s *submission.Submission) { s.Commitment = common.Hash{1} })
+	for _, j := range []bus.Job{good, lying} {
+		if err := b.PublishJob(context.Background(), &j); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	r := res.wait(t, good.ID)
+	if !r.OK || r.Rejected {
+		t.Fatalf("good job: %+v", r)
+	}
+	ev, err := tee.DecodeEvidence(r.Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tee.VerifyEvidence(tee.DevPolicy(), ev, &good.Submission, chainID); err != nil {
+		t.Fatalf("a quorum member refuses the worker's evidence: %v", err)
+	}
+	ds, _ := records.Parse(data)
+	want, _ := facts.Compute(ds, facts.DefaultParams)
+	if ev.Facts.Digest() != want.Digest() {
+		t.Fatal("worker facts differ from facts on the plaintext")
+	}
+
+	r = res.wait(t, lying.ID)
+	if r.OK || !r.Rejected || !strings.Contains(r.Reason, "commitment mismatch") {
+		t.Fatalf("lying job: %+v", r)
+	}
+	ev, err = tee.DecodeEvidence(r.Evidence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tee.VerifyEvidence(tee.DevPolicy(), ev, &lying.Submission, chainID); !errors.Is(err, tee.ErrCommitment) {
+		t.Fatalf("attested rejection: %v", err)
+	}
+}
+
+// TestWorkerRestartKeepsKey: a worker restarted on the same data dir keeps
+// its sealed enclave key, so data wrapped to the key it registered before
+// the restart is still verified, and its key attestation still holds.
+func TestWorkerRestartKeepsKey(t *testing.T) {
+	b := newBus(t)
+	dir := t.TempDir()
+	res := collect(t, b)
+
+	enc, err := tee.OpenSim(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := enc.PublicKeyBytes() // what the chain holds
+	stop := run(t, New(enc, b, nil))
+	first := submit(t, b, enc, dataset(30, 1), 1, nil)
+	if err := b.PublishJob(context.Background(), &first); err != nil {
+		t.Fatal(err)
+	}
+	if r := res.wait(t, first.ID); !r.OK {
+		t.Fatalf("before restart: %+v", r)
+	}
+	// a client wraps to the registered key; then the worker restarts
+	second := submit(t, b, enc, dataset(30, 2), 2, nil)
+	stop()
+
+	enc2, err := tee.OpenSim(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(enc2.PublicKeyBytes()) != string(registered) {
+		t.Fatal("restarted enclave has a new key; its on-chain registration is lost")
+	}
+	if _, err := tee.VerifyKeyAttestation(tee.DevPolicy(), registered, enc2.KeyAttestation()); err != nil {
+		t.Fatal(err)
+	}
+	run(t, New(enc2, b, nil))
+	if err := b.PublishJob(context.Background(), &second); err != nil {
+		t.Fatal(err)
+	}
+	r := res.wait(t, second.ID)
+	if !r.OK {
+		t.Fatalf("after restart: %+v", r)
+	}
+}
+
+type noBlobs struct{}
+
+func (noBlobs) GetBlob(context.Context, common.Hash) ([]byte, error) { return nil, bus.ErrNotFound }
+
+func TestHandle(t *testing.T) {
+	b := newBus(t)
+	enc, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(enc, b, nil)
+	ctx := context.Background()
+	j := submit(t, b, enc, dataset(5, 1), 1, nil)
+
+	bad := j
+	bad.Signature = append([]byte(nil), j.Signature...)
+	bad.Signature[3] ^= 1
+	if r, err := w.Handle(ctx, bad); err != nil || !r.Rejected || !strings.Contains(r.Reason, "signature") {
+		t.Fatalf("bad signature: %+v %v", r, err)
+	}
+	other := j
+	other.SubmissionID = common.Hash{9}
+	if r, err := w.Handle(ctx, other); err != nil || r.OK || r.Rejected {
+		t.Fatalf("wrong submission id: %+v %v", r, err)
+	}
+	if _, err := New(enc, b, nil).WithBlobs(noBlobs{}).Handle(ctx, j); !errors.Is(err, bus.ErrNotFound) {
+		t.Fatalf("missing blob must be a transient error, got %v", err)
+	}
+	if r, err := w.Handle(ctx, j); err != nil || !r.OK {
+		t.Fatalf("good: %+v %v", r, err)
+	}
+}
