@@ -7,95 +7,37 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
-	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
-	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/testenv"
 )
 
-const chainID = 1337
+const chainID = servertest.ChainID
 
 type fixture struct {
-	t       *testing.T
-	dbURL   string
-	nats    *server.Server
-	store   *store.Store
-	bus     *bus.Bus
-	srv     *srvpkg.Server
-	http    *httptest.Server
-	client  *client.Client
-	enclave *ecdsa.PrivateKey
-	key     *ecdsa.PrivateKey
-	cfg     srvpkg.Config
+	*servertest.Fixture
+	t   *testing.T
+	key *ecdsa.PrivateKey
 }
 
 func newFixture(t *testing.T, cfg srvpkg.Config) *fixture {
-	t.Helper()
-	f := &fixture{t: t, dbURL: testenv.Database(t), nats: testenv.NATS(t), cfg: cfg}
-	f.enclave, _ = crypto.GenerateKey()
+	f := &fixture{Fixture: servertest.New(t, cfg), t: t}
 	f.key, _ = crypto.GenerateKey()
-	f.start(cfg)
-	owner, _ := crypto.GenerateKey()
-	err := f.store.CreateIDAO(context.Background(), &store.IDAO{Name: "demo", Owner: crypto.PubkeyToAddress(owner.PublicKey),
-		Modes: []string{"tee+zk", "tee", "zk"}, EnclavePubkey: crypto.FromECDSAPub(&f.enclave.PublicKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.store.Join(context.Background(), "demo", crypto.PubkeyToAddress(owner.PublicKey), big.NewInt(100)); err != nil {
-		t.Fatal(err)
-	}
 	return f
-}
-
-func (f *fixture) start(cfg srvpkg.Config) {
-	t := f.t
-	ctx := context.Background()
-	st, err := store.Open(ctx, f.dbURL, 8, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bus.ConnectInProcess(f.nats, bus.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ChainID = chainID
-	f.store, f.bus = st, b
-	f.srv = srvpkg.New(cfg, st, b, nil)
-	if err := f.srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	f.http = httptest.NewServer(f.srv.Handler())
-	f.client = client.New(f.http.URL)
-	t.Cleanup(f.stop)
-}
-
-// stop is a crash-like stop: no drain of anything not yet committed.
-func (f *fixture) stop() {
-	if f.http == nil {
-		return
-	}
-	f.http.Close()
-	_ = f.srv.Stop(context.Background())
-	f.bus.Close()
-	f.store.Close()
-	f.http = nil
 }
 
 func (f *fixture) prepare(data string, mode string, nonce uint64) *client.Prepared {
@@ -104,7 +46,7 @@ func (f *fixture) prepare(data string, mode string, nonce uint64) *client.Prepar
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	p, err := f.client.PrepareFor(context.Background(), ds, &f.enclave.PublicKey, chainID, client.PrepareOptions{
+	p, err := f.Client.PrepareFor(context.Background(), ds, &f.Enclave.PublicKey, chainID, client.PrepareOptions{
 		IDAO: "demo", Mode: mode, Contributor: crypto.PubkeyToAddress(f.key.PublicKey), Nonce: &nonce})
 	if err != nil {
 		f.t.Fatal(err)
@@ -114,7 +56,7 @@ func (f *fixture) prepare(data string, mode string, nonce uint64) *client.Prepar
 
 func (f *fixture) pending(kind string) int {
 	f.t.Helper()
-	js, _ := jetstream.New(f.bus.NC)
+	js, _ := jetstream.New(f.Bus.NC)
 	c, err := js.Consumer(context.Background(), bus.JobsStream, "jobs-"+kind)
 	if err != nil {
 		f.t.Fatal(err)
@@ -133,7 +75,7 @@ func TestSubmitEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	p := f.prepare(dataset, "tee+zk", 0)
 	sig, _ := p.Sign(f.key)
-	v, created, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+	v, created, err := f.Client.Submit(ctx, p.Request(sig), p.Blob())
 	if err != nil || !created {
 		t.Fatalf("submit: %v created=%v", err, created)
 	}
@@ -141,11 +83,11 @@ func TestSubmitEndToEnd(t *testing.T) {
 		t.Fatalf("view %+v", v)
 	}
 	// blob in the object store, byte for byte, and it decrypts to the dataset
-	blob, err := f.bus.GetBlob(ctx, p.Submission.DataHash)
+	blob, err := f.Bus.GetBlob(ctx, p.Submission.DataHash)
 	if err != nil || !bytes.Equal(blob, p.Blob()) {
 		t.Fatalf("blob: %v", err)
 	}
-	plain, err := envelope.Open(blob, p.WrappedKey, p.Submission.DataHash, f.enclave)
+	plain, err := envelope.Open(blob, p.WrappedKey, p.Submission.DataHash, f.Enclave)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,18 +103,18 @@ func TestSubmitEndToEnd(t *testing.T) {
 		if n := f.pending("zk"); n != 2 {
 			return fmt.Errorf("zk jobs %d", n)
 		}
-		v, err := f.client.Status(ctx, v.ID)
+		v, err := f.Client.Status(ctx, v.ID)
 		if err != nil || v.Status != coordinator.Verifying {
 			return fmt.Errorf("status %v %v", v.Status, err)
 		}
 		return nil
 	})
 	// the same signed submission again: same id, 200, nothing new
-	v2, created, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+	v2, created, err := f.Client.Submit(ctx, p.Request(sig), p.Blob())
 	if err != nil || created || v2.ID != v.ID {
 		t.Fatalf("resubmit: %v created=%v id=%s", err, created, v2.ID)
 	}
-	if n, _ := f.store.CountSubmissions(ctx); n != 1 {
+	if n, _ := f.Store.CountSubmissions(ctx); n != 1 {
 		t.Fatalf("%d submissions after a resubmit", n)
 	}
 	if f.pending("tee") != 1 || f.pending("zk") != 2 {
@@ -186,7 +128,7 @@ func TestResultsMoveSubmission(t *testing.T) {
 	submit := func(nonce uint64) string {
 		p := f.prepare(dataset, "tee+zk", nonce)
 		sig, _ := p.Sign(f.key)
-		v, _, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+		v, _, err := f.Client.Submit(ctx, p.Request(sig), p.Blob())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +137,7 @@ func TestResultsMoveSubmission(t *testing.T) {
 	good, bad := submit(0), submit(1)
 	send := func(id, kind string, r bus.Result) {
 		r.JobID, r.Kind, r.SubmissionID = id+"/"+kind, kind, common.HexToHash(id)
-		if err := f.bus.PublishResult(ctx, &r); err != nil {
+		if err := f.Bus.PublishResult(ctx, &r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -206,14 +148,14 @@ func TestResultsMoveSubmission(t *testing.T) {
 	want := map[string]coordinator.Status{good: coordinator.Voting, bad: coordinator.Rejected}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		for id, st := range want {
-			v, err := f.client.Status(ctx, id)
+			v, err := f.Client.Status(ctx, id)
 			if err != nil || v.Status != st {
 				return fmt.Errorf("%s: %v %v", id, v.Status, err)
 			}
 		}
 		return nil
 	})
-	v, _ := f.client.Status(ctx, bad)
+	v, _ := f.Client.Status(ctx, bad)
 	if v.Reason == nil || !strings.Contains(*v.Reason, "commitment mismatch") {
 		t.Fatalf("reason %v", v.Reason)
 	}
@@ -228,7 +170,7 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 	for n := range uint64(3) {
 		p := f.prepare(dataset, "tee+zk", n)
 		sig, _ := p.Sign(f.key)
-		v, _, err := f.client.Submit(ctx, p.Request(sig), p.Blob())
+		v, _, err := f.Client.Submit(ctx, p.Request(sig), p.Blob())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,13 +179,13 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 	if f.pending("tee") != 0 {
 		t.Fatal("jobs published with the relay disabled")
 	}
-	f.stop()
-	f.start(srvpkg.Config{ZKChunk: 16})
+	f.Stop()
+	f.Start(srvpkg.Config{ZKChunk: 16})
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n, m := f.pending("tee"), f.pending("zk"); n != 3 || m != 3 {
 			return fmt.Errorf("tee %d zk %d", n, m)
 		}
-		if n, _ := f.store.OutboxLen(ctx); n != 0 {
+		if n, _ := f.Store.OutboxLen(ctx); n != 0 {
 			return fmt.Errorf("outbox %d", n)
 		}
 		return nil
@@ -253,7 +195,7 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 	for _, id := range ids {
 		again = append(again, &bus.Job{ID: id + "/tee", Kind: "tee"})
 	}
-	if err := f.bus.PublishJobs(ctx, again); err != nil {
+	if err := f.Bus.PublishJobs(ctx, again); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.pending("tee"); n != 3 {
@@ -299,7 +241,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	// one accepted submission first, so the account's next nonce is 1
 	p0 := f.prepare(dataset, "tee", 0)
 	sig0, _ := p0.Sign(f.key)
-	if _, _, err := f.client.Submit(ctx, p0.Request(sig0), p0.Blob()); err != nil {
+	if _, _, err := f.Client.Submit(ctx, p0.Request(sig0), p0.Blob()); err != nil {
 		t.Fatal(err)
 	}
 	other, _ := crypto.GenerateKey()
@@ -334,7 +276,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 			wrong, _ := crypto.GenerateKey()
 			ds, _ := records.Parse([]byte(dataset))
 			n := uint64(1)
-			p, err := f.client.PrepareFor(ctx, ds, &wrong.PublicKey, chainID, client.PrepareOptions{IDAO: "demo", Mode: "tee",
+			p, err := f.Client.PrepareFor(ctx, ds, &wrong.PublicKey, chainID, client.PrepareOptions{IDAO: "demo", Mode: "tee",
 				Contributor: crypto.PubkeyToAddress(f.key.PublicKey), Nonce: &n})
 			if err != nil {
 				f.t.Fatal(err)
@@ -352,7 +294,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ct, body := tc.body(f)
-			resp, err := http.Post(f.http.URL+"/v1/submissions", ct, bytes.NewReader(body))
+			resp, err := http.Post(f.HTTP.URL+"/v1/submissions", ct, bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -376,18 +318,18 @@ func snapshot(t *testing.T, f *fixture) string {
 	jobs := 0
 	testenv.Eventually(t, 5*time.Second, func() error { // let the relay drain what was accepted before
 		jobs = f.pending("tee") + f.pending("zk")
-		if n, _ := f.store.OutboxLen(ctx); n != 0 {
+		if n, _ := f.Store.OutboxLen(ctx); n != 0 {
 			return fmt.Errorf("outbox not drained")
 		}
 		return nil
 	})
 	var subs, ev, outbox, events, nonce int
-	row := f.store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM evidence),
+	row := f.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM evidence),
 		(SELECT count(*) FROM outbox), (SELECT count(*) FROM submission_events), (SELECT coalesce(sum(next_nonce),0) FROM accounts)`)
 	if err := row.Scan(&subs, &ev, &outbox, &events, &nonce); err != nil {
 		t.Fatal(err)
 	}
-	js, _ := jetstream.New(f.bus.NC)
+	js, _ := jetstream.New(f.Bus.NC)
 	obs, err := js.ObjectStore(ctx, bus.BlobBucket)
 	if err != nil {
 		t.Fatal(err)
@@ -399,4 +341,3 @@ func snapshot(t *testing.T, f *fixture) string {
 	return fmt.Sprintf("subs=%d evidence=%d outbox=%d events=%d nonces=%d blobs=%d jobs=%d", subs, ev, outbox, events, nonce, blobs, jobs)
 }
 
-var _ = submission.TypeString

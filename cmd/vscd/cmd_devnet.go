@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/nats-io/nats-server/v2/server"
+
+	coord "github.com/vsc-labs/vsc/coordinator/server"
+	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/pgutil"
+)
+
+// devnetConfig is `vscd devnet`'s flags.
+type devnetConfig struct {
+	Data           string
+	Listen         string
+	NATSListen     string
+	Quorum         int
+	Lanes          int
+	FaultyExecutor bool
+	LogLevel       string
+	Coordinator    coord.Config
+}
+
+// devnet is every role in one process. Each init step records what it
+// built, so stop can tear down a half-built devnet.
+type devnet struct {
+	cfg   devnetConfig
+	log   *slog.Logger
+	out   io.Writer
+	nats  *server.Server
+	bus   *bus.Bus
+	store *store.Store
+	coord *coord.Server
+
+	keyPaths map[string]string
+	enclave  *ecdsa.PrivateKey
+	stops    []func(context.Context) error
+}
+
+func cmdDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
+	var cfg devnetConfig
+	fs.StringVar(&cfg.Data, "data", envOr("VSC_DATA", ".data/devnet"), "data directory (keys, NATS store, chain)")
+	fs.StringVar(&cfg.Listen, "listen", envOr("VSC_LISTEN", ":8080"), "HTTP API address")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "also expose the embedded NATS on this address (e.g. 127.0.0.1:4333) for external workers")
+	fs.IntVar(&cfg.Quorum, "quorum", 4, "number of quorum members")
+	fs.IntVar(&cfg.Lanes, "lanes", 2, "chain execution lanes")
+	fs.BoolVar(&cfg.FaultyExecutor, "faulty-executor", false, "the optimistic executor claims wrong results (demos, tests)")
+	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
+	coordinatorFlags(fs, &cfg.Coordinator)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	cfg.Coordinator.Listen = cfg.Listen
+	d := &devnet{cfg: cfg, log: logger(stderr, cfg.LogLevel), out: stdout}
+	if err := d.start(ctx); err != nil {
+		d.stop()
+		return err
+	}
+	d.banner()
+	<-ctx.Done()
+	d.log.Info("devnet stopping: draining in-flight work")
+	d.stop()
+	return nil
+}
+
+func (d *devnet) start(ctx context.Context) error {
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"data dir and keys", d.initKeys},
+		{"embedded NATS", d.initNATS},
+		{"PostgreSQL", d.initStore},
+		{"coordinator", d.initCoordinator},
+		{"demo iDAO", d.initIDAO},
+	}
+	for _, s := range steps {
+		t := time.Now()
+		if err := s.fn(ctx); err != nil {
+			return fmt.Errorf("devnet start: %s: %w", s.name, err)
+		}
+		d.log.Info("devnet: ready", "step", s.name, "took", time.Since(t).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// stop tears down whatever start built, in reverse order.
+func (d *devnet) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := len(d.stops) - 1; i >= 0; i-- {
+		if err := d.stops[i](ctx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Warn("devnet stop", "err", err)
+		}
+	}
+	d.stops = nil
+}
+
+func (d *devnet) onStop(f func(context.Context) error) { d.stops = append(d.stops, f) }
+
+func (d *devnet) initKeys(ctx context.Context) error {
+	abs, err := filepath.Abs(d.cfg.Data)
+	if err != nil {
+		return err
+	}
+	d.cfg.Data = abs
+	if err := os.MkdirAll(filepath.Join(abs, "keys"), 0o700); err != nil {
+		return err
+	}
+	d.keyPaths = map[string]string{}
+	names := []string{"contributor", "app", "challenger", "sequencer", "executor"}
+	for i := 1; i <= d.cfg.Quorum; i++ {
+		names = append(names, fmt.Sprintf("member-%d", i))
+	}
+	for _, n := range names {
+		p := filepath.Join(abs, "keys", n+".key")
+		if _, err := keys.LoadOrCreate(p); err != nil {
+			return err
+		}
+		d.keyPaths[n] = p
+	}
+	return nil
+}
+
+func (d *devnet) initNATS(ctx context.Context) error {
+	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: filepath.Join(d.cfg.Data, "nats"), Listen: d.cfg.NATSListen})
+	if err != nil {
+		return err
+	}
+	d.nats = srv
+	d.onStop(func(context.Context) error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
+	b, err := bus.ConnectInProcess(srv, bus.Config{}, d.log)
+	if err != nil {
+		return err
+	}
+	d.bus = b
+	d.onStop(func(context.Context) error { b.Close(); return nil })
+	return b.Ensure(ctx)
+}
+
+// devnetDatabase is the devnet's own database on the server DATABASE_URL
+// names, one per data dir, so two devnets never share state and a restart
+// with the same --data resumes.
+func (d *devnet) devnetDatabase(ctx context.Context) (string, error) {
+	sum := sha256.Sum256([]byte(d.cfg.Data))
+	return pgutil.EnsureDatabase(ctx, pgutil.URL(), "vsc_devnet_"+hex.EncodeToString(sum[:5]))
+}
+
+func (d *devnet) initStore(ctx context.Context) error {
+	u, err := d.devnetDatabase(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, u, 32, d.log)
+	if err != nil {
+		return err
+	}
+	d.store = st
+	d.onStop(func(context.Context) error { st.Close(); return nil })
+	return nil
+}
+
+func (d *devnet) initCoordinator(ctx context.Context) error {
+	d.coord = coord.New(d.cfg.Coordinator, d.store, d.bus, d.log)
+	if err := d.coord.Start(ctx); err != nil {
+		return err
+	}
+	d.onStop(d.coord.Stop)
+	return nil
+}
+
+// initIDAO creates the demo iDAO on first start: policy tee+zk (accepting
+// every mode), the quorum members with equal stake, and the enclave key.
+func (d *devnet) initIDAO(ctx context.Context) error {
+	enc, pub, report, err := devnetEnclave(d.cfg.Data, d.log)
+	if err != nil {
+		return err
+	}
+	d.enclave = enc
+	owner, err := keys.Load(d.keyPaths["member-1"])
+	if err != nil {
+		return err
+	}
+	err = d.store.CreateIDAO(ctx, &store.IDAO{Name: "demo", Owner: keys.Address(owner),
+		Modes: []string{"tee+zk", "tee", "zk", "optimistic"}, EnclavePubkey: pub, EnclaveReport: report})
+	if errors.Is(err, store.ErrExists) {
+		return d.store.SetEnclaveKey(ctx, "demo", pub, report)
+	}
+	if err != nil {
+		return err
+	}
+	for i := 1; i <= d.cfg.Quorum; i++ {
+		k, err := keys.Load(d.keyPaths[fmt.Sprintf("member-%d", i)])
+		if err != nil {
+			return err
+		}
+		if err := d.store.Join(ctx, "demo", keys.Address(k), big.NewInt(1000)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// devnetEnclave returns the devnet's enclave key. Until the TEE backends are
+// wired in, this is a plain key file: a simulation with no attestation.
+var devnetEnclave = func(dir string, log *slog.Logger) (*ecdsa.PrivateKey, []byte, []byte, error) {
+	k, err := keys.LoadOrCreate(filepath.Join(dir, "enclave", "sim.key"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	log.Warn("SIMULATION: the devnet's enclave is a software key with no hardware attestation; never use it for real data")
+	return k, crypto.FromECDSAPub(&k.PublicKey), nil, nil
+}
+
+func (d *devnet) banner() {
+	w := d.out
+	addr := d.coord.Addr()
+	fmt.Fprintf(w, "\nvsc devnet is up\n  API        http://%s  (OpenAPI: /openapi.json, metrics: /metrics)\n  data       %s\n", hostPort(addr), d.cfg.Data)
+	if d.cfg.NATSListen != "" {
+		fmt.Fprintf(w, "  NATS       %s\n", d.nats.ClientURL())
+	}
+	fmt.Fprintf(w, "  keys\n")
+	for _, n := range []string{"contributor", "app", "challenger"} {
+		fmt.Fprintf(w, "    %-12s %s\n", n, d.keyPaths[n])
+	}
+	for i := 1; i <= d.cfg.Quorum; i++ {
+		n := fmt.Sprintf("member-%d", i)
+		fmt.Fprintf(w, "    %-12s %s\n", n, d.keyPaths[n])
+	}
+	fmt.Fprintf(w, "\ntry:\n  vsc idao list\n  vsc submit examples/weather.csv --idao demo --key %s --wait\n\n", d.keyPaths["contributor"])
+}
+
+func hostPort(addr string) string {
+	if len(addr) > 0 && addr[0] == '[' {
+		// [::]:8080 → 127.0.0.1:8080
+		for i := len(addr) - 1; i >= 0; i-- {
+			if addr[i] == ':' {
+				return "127.0.0.1" + addr[i:]
+			}
+		}
+	}
+	return addr
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/tee"
+	"github.com/vsc-labs/vsc/tee/worker"
+)
+
+func init() {
+	extraCommands = append(extraCommands,
+		cli.Command{Name: "worker", Usage: "--tee-backend sim|ego --data DIR [--nats URL] [--concurrency N] [--show-key]: the TEE worker role (NATS_URL, VSC_*)", Run: wrap(cmdWorker)},
+		cli.Command{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: wrap(cmdBenchTEE)},
+	)
+}
+
+// workerConfig is `vscd worker`'s configuration: flags, defaulting to VSC_* env.
+type workerConfig struct {
+	Backend     string
+	Data        string
+	NATS        string
+	Concurrency int
+	ShowKey     bool
+	JSON        bool
+	LogLevel    string
+}
+
+func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
+	conc, _ := strconv.Atoi(envOr("VSC_WORKER_CONCURRENCY", "0"))
+	fs.StringVar(&cfg.Backend, "tee-backend", envOr("VSC_TEE_BACKEND", tee.BackendSim), "enclave backend: sim (software simulation, no security) or ego (SGX; binary built with -tags ego, run under ego) (VSC_TEE_BACKEND)")
+	fs.StringVar(&cfg.Data, "data", envOr("VSC_DATA", ".data/worker"), "data directory; the sealed enclave key lives in DIR/tee (VSC_DATA)")
+	fs.StringVar(&cfg.NATS, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream (NATS_URL)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", conc, "jobs handled at once; 0 = one per core (VSC_WORKER_CONCURRENCY)")
+	fs.BoolVar(&cfg.ShowKey, "show-key", false, "print the enclave key and its attestation (to register on chain) and exit")
+	fs.BoolVar(&cfg.JSON, "json", false, "with --show-key: print JSON")
+	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
+}
+
+// cmdWorker runs the TEE worker role: it opens (or creates) the enclave
+// identity sealed in DATA/tee and consumes "tee" jobs from NATS until
+// SIGTERM, then drains in-flight jobs and exits 0.
+func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var cfg workerConfig
+	workerFlags(fs, &cfg)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	log := logger(stderr, cfg.LogLevel)
+	enc, err := tee.OpenBackend(cfg.Backend, filepath.Join(cfg.Data, "tee"))
+	if err != nil {
+		return fmt.Errorf("open enclave: %w", err)
+	}
+	if enc.Backend() == tee.BackendSim {
+		log.Warn("SIMULATION: TEE backend is the software simulation; its reports prove nothing and only policies with allow_simulation accept them. Never give it real data.")
+	}
+	info := enc.Info()
+	if cfg.ShowKey {
+		if cfg.JSON {
+			return json.NewEncoder(stdout).Encode(info)
+		}
+		fmt.Fprintf(stdout, "backend     %s\naddress     %s\npublic key  %s\n", info.Backend, info.Address.Hex(), info.PublicKey)
+		return nil
+	}
+	b, err := bus.Connect(cfg.NATS, bus.Config{Concurrency: cfg.Concurrency}, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS)
+	return worker.New(enc, b, log).Run(ctx)
+}

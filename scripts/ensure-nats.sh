@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Tests and the devnet embed nats-server in-process, so nothing is needed
+# for them. The standalone roles (vscd coordinator|worker|quorum) connect to
+# NATS_URL; this starts a JetStream server when none answers there, from
+# Debian's nats-server package or, failing that, built from the pinned Go
+# module. Prints the NATS_URL on its last line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+url="${NATS_URL:-nats://127.0.0.1:4222}"
+hp="${url#nats://}"; host="${hp%%:*}"; port="${hp##*:}"
+if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then echo "$url"; exit 0; fi
+bin="$(command -v nats-server || true)"
+if [ -z "$bin" ]; then
+  mkdir -p bin
+  GOTOOLCHAIN=local go build -o bin/nats-server github.com/nats-io/nats-server/v2 >&2
+  bin="$PWD/bin/nats-server"
+fi
+mkdir -p .data/nats
+echo "nats: starting $bin on $host:$port" >&2
+nohup "$bin" -a "$host" -p "$port" -js -sd "$PWD/.data/nats" >.data/nats/server.log 2>&1 &
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null && { echo "$url"; exit 0; }; sleep 0.2; done
+echo "nats: did not start; see .data/nats/server.log" >&2; exit 1
