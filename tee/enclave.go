@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
@@ -167,4 +168,36 @@ func VerifyKeyAttestation(p Policy, pubkey []byte, att Attestation) (*Report, er
 		return nil, ErrKeyBinding
 	}
 	return r, nil
+}
+
+// OpenBackend opens the enclave of the named backend (BackendSim or
+// BackendEgo) with its identity sealed in dir.
+func OpenBackend(name, dir string) (*Enclave, error) {
+	switch name {
+	case BackendSim:
+		return OpenSim(dir)
+	case BackendEgo:
+		return OpenEgo(dir)
+	}
+	return nil, fmt.Errorf("unknown TEE backend %q (want %s or %s)", name, BackendSim, BackendEgo)
+}
+
+// KeyInfo is an enclave key as published: registered on chain by the
+// worker's operator, served by the coordinator, checked by clients with
+// VerifyKeyAttestation(policy, PublicKey, Attestation) before wrapping.
+type KeyInfo struct {
+	Backend     string         `json:"backend"`
+	Address     common.Address `json:"address"`
+	PublicKey   hexutil.Bytes  `json:"public_key"`
+	Attestation Attestation    `json:"attestation"`
+}
+
+// Info returns the enclave's published key.
+func (e *Enclave) Info() KeyInfo {
+	return KeyInfo{Backend: e.Backend(), Address: e.Address(), PublicKey: e.PublicKeyBytes(), Attestation: e.keyReport}
+}
+
+// Verify checks the published key under p (VerifyKeyAttestation).
+func (k *KeyInfo) Verify(p Policy) (*Report, error) {
+	return VerifyKeyAttestation(p, k.PublicKey, k.Attestation)
 }

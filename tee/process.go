@@ -1,7 +1,6 @@
 package tee
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -58,11 +57,14 @@ func (e *Enclave) Process(j Job) (*Outcome, error) {
 	if crypto.Keccak256Hash(j.Blob) != sub.DataHash {
 		return rejected("the ciphertext does not hash to the submission's data_hash %s", sub.DataHash.Hex()), nil
 	}
-	plain, err := envelope.Open(j.Blob, j.WrappedKey, sub.DataHash, e.key)
-	switch {
-	case errors.Is(err, envelope.ErrUnwrap):
+	// envelope.Open without its second keccak pass over the blob (checked above).
+	dataKey, err := envelope.Unwrap(j.WrappedKey, sub.DataHash, e.key)
+	if err != nil {
 		return rejected("the data key is not wrapped to this enclave's key %s: fetch the iDAO's current enclave key and submit again", e.Address().Hex()), nil
-	case err != nil:
+	}
+	plain, err := envelope.Decrypt(dataKey, j.Blob)
+	clear(dataKey)
+	if err != nil {
 		return rejected("the ciphertext does not decrypt: %v", err), nil
 	}
 	ds, err := records.Parse(plain)
