@@ -158,7 +158,10 @@ func (cp *ChunkProof) publicWitness(s Shape) (witness.Witness, error) {
 	return frontend.NewWitness(c, ecc.BN254.ScalarField(), frontend.PublicOnly())
 }
 
-// verifyChunk checks one chunk proof against its claimed public inputs.
+// VerifyChunk checks one chunk proof against its claimed public inputs (not
+// its place in a dataset: that is VerifyEvidence's job).
+func VerifyChunk(vk *VerifyingKey, cp *ChunkProof) error { return verifyChunk(vk, cp) }
+
 func verifyChunk(vk *VerifyingKey, cp *ChunkProof) error {
 	pw, err := cp.publicWitness(vk.Shape)
 	if err != nil {

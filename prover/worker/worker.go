@@ -1,0 +1,216 @@
+// Package worker is the ZK prover role (`vscd worker`, and inside `vscd
+// devnet`): it pulls "zk" jobs from JetStream — one message per chunk, so
+// any number of provers share one dataset — fetches the ciphertext blob,
+// unwraps the data key with the enclave key like a TEE worker (in production
+// it runs inside the enclave), parses the records, proves its chunk, stores
+// the proof in the "proofs" object bucket and returns a prover.ChunkRef as
+// the result's evidence. A prover that dies mid-proof leaves its job unacked:
+// JetStream redelivers it, the chunk is proven again under the same object
+// name, and prover.GatherEvidence keeps one proof per chunk.
+package worker
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/prover"
+)
+
+// Kind is the job kind this worker consumes.
+const Kind = "zk"
+
+// Store is what the worker needs of the bus: blobs in, proofs out.
+type Store interface {
+	GetBlob(ctx context.Context, dataHash common.Hash) ([]byte, error)
+	PutObject(ctx context.Context, bucket, name string, data []byte) error
+}
+
+// Config configures a Worker.
+type Config struct {
+	Keys       *prover.KeyManager
+	EnclaveKey *ecdsa.PrivateKey // unwraps data keys; the same key as the TEE verifier set's
+	// Shape picks the circuit for a job and a dataset of fields fields;
+	// nil means prover.NewShape(j.ChunkSize, fields, prover.FullRange).
+	Shape func(j bus.Job, fields int) (prover.Shape, error)
+	Log   *slog.Logger
+}
+
+// Worker proves chunks.
+type Worker struct {
+	cfg   Config
+	store Store
+	bus   *bus.Bus
+	log   *slog.Logger
+	name  string
+
+	mu     sync.Mutex
+	cached struct { // the last dataset parsed: consecutive chunks of one dataset decrypt once
+		data, wrapped common.Hash
+		ds            *records.Dataset
+	}
+}
+
+// New returns a worker over b (nil for tests that call Handle with their
+// own store via WithStore).
+func New(cfg Config, b *bus.Bus) *Worker {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := &Worker{cfg: cfg, bus: b, name: "zk-" + crypto.PubkeyToAddress(cfg.EnclaveKey.PublicKey).Hex()[:10]}
+	w.log = log.With("role", "zk-prover")
+	if b != nil {
+		w.store = b
+	}
+	return w
+}
+
+// WithStore replaces the blob and proof store.
+func (w *Worker) WithStore(s Store) *Worker { w.store = s; return w }
+
+// Run consumes zk jobs until ctx ends, then drains in-flight proofs.
+func (w *Worker) Run(ctx context.Context) error {
+	if w.bus == nil {
+		return errors.New("zk worker: no bus")
+	}
+	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
+	return w.bus.Work(ctx, Kind, w.Handle)
+}
+
+// Handle proves chunk j.Chunk of the job's dataset. A returned error is
+// transient (blob or key store unavailable) and the job is redelivered; a
+// dataset that contradicts its submission (undecryptable, unparsable, wrong
+// record count or commitment, a value outside the declared range) is a
+// Rejected result with the reason.
+func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
+	start := time.Now()
+	sub := &j.Submission
+	log := w.log.With("job", j.ID, "submission", j.SubmissionID.Hex(), "chunk", j.Chunk)
+	res := bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.name}
+	reject := func(format string, args ...any) (bus.Result, error) {
+		res.Rejected = true
+		res.Reason = fmt.Sprintf(format, args...)
+		log.Info("zk job rejected", "reason", res.Reason)
+		return res, nil
+	}
+	switch {
+	case j.Kind != Kind:
+		res.Reason = fmt.Sprintf("zk worker got a %q job", j.Kind)
+		return res, nil
+	case j.ChunkSize < 1 || j.ChunkSize&(j.ChunkSize-1) != 0 || j.ChunkSize > prover.MaxChunk:
+		res.Reason = fmt.Sprintf("zk job has chunk size %d: want a power of two up to %d", j.ChunkSize, prover.MaxChunk)
+		return res, nil
+	case j.Chunk < 0 || j.Chunk >= j.Chunks || j.Chunks != prover.Chunks(int(sub.Records), j.ChunkSize):
+		res.Reason = fmt.Sprintf("zk job chunk %d of %d does not fit %d records in chunks of %d", j.Chunk, j.Chunks, sub.Records, j.ChunkSize)
+		return res, nil
+	case j.Submission.Digest(j.ChainID) != j.SubmissionID:
+		res.Reason = fmt.Sprintf("job names submission %s but its submission digests to another id", j.SubmissionID.Hex())
+		return res, nil
+	}
+	if err := sub.Verify(j.ChainID, j.Signature); err != nil {
+		return reject("the contributor's signature does not verify: %v", err)
+	}
+	if crypto.Keccak256Hash(j.WrappedKey) != sub.WrappedKeyHash {
+		return reject("the wrapped key does not hash to the signed wrappedKeyHash")
+	}
+	ds, err := w.dataset(ctx, j)
+	if err != nil {
+		var rej rejection
+		if errors.As(err, &rej) {
+			return reject("%s", rej.Error())
+		}
+		return bus.Result{}, err
+	}
+	if uint64(ds.Len()) != sub.Records {
+		return reject("the dataset has %d records, the submission declares %d", ds.Len(), sub.Records)
+	}
+	if j.Chunk == 0 { // one chunk per dataset checks the whole commitment, so a bad one is named early
+		if c := records.Commitment(ds); c != sub.Commitment {
+			return reject("the dataset commits to %s, the submission signed %s", c.Hex(), sub.Commitment.Hex())
+		}
+	}
+	shape := prover.NewShape(j.ChunkSize, len(ds.Fields), prover.FullRange)
+	if w.cfg.Shape != nil {
+		if shape, err = w.cfg.Shape(j, len(ds.Fields)); err != nil {
+			res.Reason = fmt.Sprintf("no circuit for this job: %v", err)
+			return res, nil
+		}
+	}
+	keys, err := w.cfg.Keys.Keys(ctx, shape)
+	if err != nil {
+		return bus.Result{}, fmt.Errorf("zk keys for %s: %w", shape, err)
+	}
+	proveStart := time.Now()
+	cp, err := prover.ProveChunk(keys, ds, j.Chunk)
+	if errors.Is(err, prover.ErrOutOfRange) || errors.Is(err, prover.ErrDatasetShape) {
+		return reject("%v", err)
+	}
+	if err != nil {
+		return bus.Result{}, err
+	}
+	proveMS := time.Since(proveStart).Milliseconds()
+	if err := prover.VerifyChunk(keys.VK, cp); err != nil {
+		return bus.Result{}, fmt.Errorf("own proof of chunk %d does not verify (corrupt keys?): %w", j.Chunk, err)
+	}
+	data, err := json.Marshal(cp)
+	if err != nil {
+		return bus.Result{}, err
+	}
+	name := prover.ProofObjectName(j.SubmissionID, keys.VK.Hash, j.Chunk)
+	if err := w.store.PutObject(ctx, bus.ProofBucket, name, data); err != nil {
+		return bus.Result{}, fmt.Errorf("store proof of chunk %d: %w", j.Chunk, err)
+	}
+	ref := prover.ChunkRef{Kind: prover.RefKind, VKHash: keys.VK.Hash, Shape: shape, ChunkSize: j.ChunkSize, Chunks: j.Chunks,
+		Index: j.Chunk, Bucket: bus.ProofBucket, Object: name, Root: cp.Root, Count: cp.Count, Sums: cp.Sums}
+	if res.Evidence, err = json.Marshal(ref); err != nil {
+		return bus.Result{}, err
+	}
+	res.OK = true
+	log.Info("zk chunk proven", "shape", shape.String(), "records", cp.Count, "prove_ms", proveMS,
+		"total_ms", time.Since(start).Milliseconds())
+	return res, nil
+}
+
+// rejection is an error the data itself caused.
+type rejection struct{ error }
+
+// dataset returns the job's parsed plaintext, from the one-entry cache when
+// the previous job was for the same blob.
+func (w *Worker) dataset(ctx context.Context, j bus.Job) (*records.Dataset, error) {
+	h, wk := j.Submission.DataHash, j.Submission.WrappedKeyHash // Handle checked wk = keccak256(j.WrappedKey)
+	w.mu.Lock()
+	if w.cached.ds != nil && w.cached.data == h && w.cached.wrapped == wk {
+		ds := w.cached.ds
+		w.mu.Unlock()
+		return ds, nil
+	}
+	w.mu.Unlock()
+	blob, err := w.store.GetBlob(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
+	}
+	plain, err := envelope.Open(blob, j.WrappedKey, h, w.cfg.EnclaveKey)
+	if err != nil {
+		return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
+	}
+	ds, err := records.Parse(plain)
+	if err != nil {
+		return nil, rejection{err}
+	}
+	w.mu.Lock()
+	w.cached.data, w.cached.wrapped, w.cached.ds = h, wk, ds
+	w.mu.Unlock()
+	return ds, nil
+}

@@ -1,0 +1,253 @@
+package worker
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/prover"
+)
+
+const (
+	chainID = 11
+	chunk   = 4
+)
+
+func newBus(t *testing.T, cfg bus.Config) *bus.Bus {
+	t.Helper()
+	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	b, err := bus.ConnectInProcess(srv, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if err := b.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+var (
+	kmOnce sync.Once
+	km     *prover.KeyManager
+)
+
+// keys are cached in testdata/keys (gitignored) across runs.
+func keyManager(t *testing.T) *prover.KeyManager {
+	kmOnce.Do(func() {
+		var err error
+		if km, err = prover.NewKeyManager(filepath.Join("testdata", "keys"), nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return km
+}
+
+func csv(n int, big int64) []byte {
+	var sb strings.Builder
+	sb.WriteString("x,y\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "%d,%d\n", i*3-7, big-int64(i))
+	}
+	return []byte(sb.String())
+}
+
+// submit does the client's part, uploads the blob and returns one job per chunk.
+func submit(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, data []byte, lie func(*submission.Submission)) []*bus.Job {
+	t.Helper()
+	ds, err := records.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := envelope.Seal(data, &enclave.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contributor, _ := crypto.GenerateKey()
+	sub := submission.Submission{IDAO: "demo", Mode: "zk", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
+		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: 1}
+	if lie != nil {
+		lie(&sub)
+	}
+	sig, err := sub.Sign(chainID, contributor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.PutBlob(context.Background(), sealed.DataHash, sealed.Blob); err != nil {
+		t.Fatal(err)
+	}
+	n := prover.Chunks(ds.Len(), chunk)
+	var jobs []*bus.Job
+	for i := range n {
+		jobs = append(jobs, &bus.Job{ID: "job-" + sub.Digest(chainID).Hex()[2:10], Kind: Kind, ChainID: chainID, SubmissionID: sub.Digest(chainID),
+			Submission: sub, Signature: sig, WrappedKey: sealed.WrappedKey, Chunk: i, Chunks: n, ChunkSize: chunk})
+	}
+	return jobs
+}
+
+func gather(t *testing.T, b *bus.Bus, results []bus.Result) *prover.Evidence {
+	t.Helper()
+	var refs []prover.ChunkRef
+	for _, r := range results {
+		if !r.OK {
+			t.Fatalf("chunk %d: %s", r.Chunk, r.Reason)
+		}
+		var ref prover.ChunkRef
+		if err := json.Unmarshal(r.Evidence, &ref); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	ev, err := prover.GatherEvidence(context.Background(), refs, b.GetObject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
+	b := newBus(t, bus.Config{})
+	enclave, _ := crypto.GenerateKey()
+	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, b)
+	jobs := submit(t, b, enclave, csv(10, 1<<40), nil)
+	var results []bus.Result
+	for _, i := range []int{2, 0, 1, 1} { // out of order; chunk 1 proven twice (redelivery)
+		res, err := w.Handle(context.Background(), *jobs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, res)
+	}
+	ev := gather(t, b, results)
+	if len(ev.Chunks) != 3 {
+		t.Fatalf("%d chunks in the evidence", len(ev.Chunks))
+	}
+	keys, err := keyManager(t).Keys(context.Background(), prover.NewShape(chunk, 2, prover.FullRange))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := jobs[0].Submission
+	facts, err := prover.VerifyEvidence(keys.VK, ev, &sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if facts.Count != 10 || facts.Sums[0].Int64() != 3*45-70 {
+		t.Fatalf("facts %+v", facts)
+	}
+	// the verifier finds the key by its hash, as a quorum member would
+	vk, err := keyManager(t).VerifyingKey(ev.VKHash)
+	if err != nil || vk.Hash != keys.VK.Hash {
+		t.Fatalf("vk by hash: %v", err)
+	}
+}
+
+func TestHandleRejects(t *testing.T) {
+	b := newBus(t, bus.Config{})
+	enclave, _ := crypto.GenerateKey()
+	other, _ := crypto.GenerateKey()
+	narrow := func(j bus.Job, fields int) (prover.Shape, error) {
+		return prover.NewShape(j.ChunkSize, fields, prover.SignedRange(32)), nil
+	}
+	for _, tc := range []struct {
+		name   string
+		cfg    Config
+		data   []byte
+		lie    func(*submission.Submission)
+		reason string
+	}{
+		{"commitment", Config{}, csv(5, 9), func(s *submission.Submission) { s.Commitment[0] ^= 1 }, "commits to"},
+		{"record count", Config{}, csv(5, 9), func(s *submission.Submission) { s.Records = 6 }, "declares 6"},
+		{"value out of range", Config{Shape: narrow}, csv(5, 1<<40), nil, "outside"},
+		{"wrapped for another enclave", Config{EnclaveKey: other}, csv(5, 9), nil, "cannot open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Keys = keyManager(t)
+			if cfg.EnclaveKey == nil {
+				cfg.EnclaveKey = enclave
+			}
+			w := New(cfg, b)
+			jobs := submit(t, b, enclave, tc.data, tc.lie)
+			res, err := w.Handle(context.Background(), *jobs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.OK || !res.Rejected || !strings.Contains(res.Reason, tc.reason) {
+				t.Fatalf("result %+v, want rejected with %q", res, tc.reason)
+			}
+		})
+	}
+}
+
+// End to end over JetStream: jobs fan out one chunk per message to two
+// provers; the results gather into evidence that verifies.
+func TestProverPoolOverJetStream(t *testing.T) {
+	b := newBus(t, bus.Config{Concurrency: 1})
+	enclave, _ := crypto.GenerateKey()
+	keys, err := keyManager(t).Keys(context.Background(), prover.NewShape(chunk, 2, prover.FullRange))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 2 {
+		w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, b)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = w.Run(ctx) }()
+	}
+	jobs := submit(t, b, enclave, csv(9, -5), nil)
+	if err := b.PublishJobs(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan bus.Result)
+	rctx, rcancel := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = b.Results(rctx, func(ctx context.Context, r bus.Result) error {
+			select {
+			case got <- r:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+	}()
+	byChunk := map[int]bus.Result{}
+	deadline := time.After(2 * time.Minute) // a guard against a hang, not a timing assertion
+	for len(byChunk) < len(jobs) {
+		select {
+		case r := <-got:
+			byChunk[r.Chunk] = r
+		case <-deadline:
+			t.Fatalf("only %d of %d chunk results arrived", len(byChunk), len(jobs))
+		}
+	}
+	rcancel()
+	cancel()
+	wg.Wait()
+	var results []bus.Result
+	for _, r := range byChunk {
+		results = append(results, r)
+	}
+	ev := gather(t, b, results)
+	sub := jobs[0].Submission
+	if _, err := prover.VerifyEvidence(keys.VK, ev, &sub); err != nil {
+		t.Fatal(err)
+	}
+}
