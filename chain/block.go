@@ -8,6 +8,7 @@ import (
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/rlp"
 
@@ -30,7 +31,7 @@ type Header struct {
 	StateRoot   common.Hash    `json:"state_root"`
 	TxCount     uint32         `json:"tx_count"`
 	GasUsed     uint64         `json:"gas_used"`
-	Sig         []byte         `json:"signature"`
+	Sig         hexutil.Bytes  `json:"signature"`
 }
 
 type unsignedHeader struct {

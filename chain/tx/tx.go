@@ -1,10 +1,13 @@
 // Package tx defines the chain's transactions: their canonical, versioned
 // binary encoding, their signatures and the bodies of every kind.
 //
-// Encoding (version 1): 0x01 ‖ RLP([chainId, nonce, maxFee, kind, body, sig]).
-// The signer signs keccak256(0x01 ‖ RLP([chainId, nonce, maxFee, kind, body]))
+// Encoding (version 1): 0x01 ‖ RLP([chainId, nonce, maxFee, kind, from, body, sig]).
+// The signer signs keccak256(0x01 ‖ RLP([chainId, nonce, maxFee, kind, from, body]))
 // with secp256k1 (65-byte signature, low s, V in {0,1}); the tx hash is
 // keccak256 of the whole encoding. body is the RLP of the kind's struct.
+// from is the sender's address: a signature that recovers to any other
+// address is refused as a bad signature (instead of silently naming some
+// other, unfunded sender).
 package tx
 
 import (
@@ -42,6 +45,7 @@ type Tx struct {
 	Nonce   uint64
 	MaxFee  *big.Int
 	Kind    Kind
+	From    common.Address
 	Body    []byte
 	Sig     []byte
 
@@ -59,6 +63,7 @@ type wireTx struct {
 	Nonce   uint64
 	MaxFee  *big.Int
 	Kind    uint8
+	From    common.Address
 	Body    []byte
 	Sig     []byte
 }
@@ -68,6 +73,7 @@ type wireUnsigned struct {
 	Nonce   uint64
 	MaxFee  *big.Int
 	Kind    uint8
+	From    common.Address
 	Body    []byte
 }
 
@@ -85,12 +91,14 @@ func New(chainID, nonce uint64, maxFee *big.Int, body Body) (*Tx, error) {
 
 // SigningHash is the digest the sender signs.
 func (t *Tx) SigningHash() common.Hash {
-	b, _ := rlp.EncodeToBytes(&wireUnsigned{t.ChainID, t.Nonce, t.MaxFee, uint8(t.Kind), t.Body})
+	b, _ := rlp.EncodeToBytes(&wireUnsigned{t.ChainID, t.Nonce, t.MaxFee, uint8(t.Kind), t.From, t.Body})
 	return crypto.Keccak256Hash([]byte{Version}, b)
 }
 
-// Sign signs the tx with key and returns it (the same pointer).
+// Sign sets From to key's address, signs the tx and returns it (the same
+// pointer).
 func (t *Tx) Sign(key *ecdsa.PrivateKey) (*Tx, error) {
+	t.From = crypto.PubkeyToAddress(key.PublicKey)
 	h := t.SigningHash()
 	sig, err := crypto.Sign(h[:], key)
 	if err != nil {
@@ -103,7 +111,7 @@ func (t *Tx) Sign(key *ecdsa.PrivateKey) (*Tx, error) {
 // Encode returns the canonical encoding (cached; do not mutate the tx after).
 func (t *Tx) Encode() []byte {
 	t.once.Do(func() {
-		b, _ := rlp.EncodeToBytes(&wireTx{t.ChainID, t.Nonce, t.MaxFee, uint8(t.Kind), t.Body, t.Sig})
+		b, _ := rlp.EncodeToBytes(&wireTx{t.ChainID, t.Nonce, t.MaxFee, uint8(t.Kind), t.From, t.Body, t.Sig})
 		t.enc = append([]byte{Version}, b...)
 		t.hash = crypto.Keccak256Hash(t.enc)
 	})
@@ -132,7 +140,7 @@ func Decode(b []byte) (*Tx, error) {
 	if err := rlp.DecodeBytes(b[1:], &w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadEncoding, err)
 	}
-	t := &Tx{ChainID: w.ChainID, Nonce: w.Nonce, MaxFee: w.MaxFee, Kind: Kind(w.Kind), Body: w.Body, Sig: w.Sig}
+	t := &Tx{ChainID: w.ChainID, Nonce: w.Nonce, MaxFee: w.MaxFee, Kind: Kind(w.Kind), From: w.From, Body: w.Body, Sig: w.Sig}
 	if t.MaxFee == nil {
 		t.MaxFee = new(big.Int)
 	}
@@ -149,6 +157,9 @@ func (t *Tx) Sender() (common.Address, error) {
 	defer t.mu.Unlock()
 	if !t.sDone {
 		t.sender, t.sErr = recoverSender(t.SigningHash(), t.Sig)
+		if t.sErr == nil && t.sender != t.From {
+			t.sender, t.sErr = common.Address{}, fmt.Errorf("%w: signed by %s, tx is from %s", ErrBadSignature, t.sender, t.From)
+		}
 		t.sDone = true
 	}
 	return t.sender, t.sErr

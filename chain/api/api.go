@@ -1,0 +1,321 @@
+// Package api holds the JSON shapes of the chain's read API (served by
+// chain/node under /v1/chain/, decoded by the SDK in coordinator/client) and
+// their conversions from the chain's pure types. Amounts are decimal
+// strings of base units. It imports no I/O, so clients can use it.
+package api
+
+import (
+	"encoding/json"
+	"math/big"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/dat"
+	"github.com/vsc-labs/vsc/idao"
+)
+
+func amt(x *big.Int) string {
+	if x == nil {
+		return "0"
+	}
+	return x.String()
+}
+
+// Error is the body of every non-2xx response.
+type Error struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Info describes the chain.
+type Info struct {
+	ChainID   uint64         `json:"chain_id"`
+	Sequencer common.Address `json:"sequencer"`
+	GasPrice  string         `json:"gas_price"`
+	Lanes     int            `json:"lanes"`
+	Head      uint64         `json:"head"`
+	Mempool   int            `json:"mempool"`
+}
+
+// Header is a block header with its hash.
+type Header struct {
+	Hash common.Hash `json:"hash"`
+	chain.Header
+}
+
+// NewHeader wraps h.
+func NewHeader(h *chain.Header) *Header { return &Header{Hash: h.Hash(), Header: *h} }
+
+// TxSummary is a tx in a block listing.
+type TxSummary struct {
+	Hash   common.Hash    `json:"hash"`
+	Kind   string         `json:"kind"`
+	Sender common.Address `json:"sender"`
+	Nonce  uint64         `json:"nonce"`
+	Status uint8          `json:"status"`
+}
+
+// Block is a block with its tx summaries.
+type Block struct {
+	Header *Header      `json:"header"`
+	Txs    []*TxSummary `json:"txs"`
+}
+
+// NewBlock builds a Block view.
+func NewBlock(b *chain.Block, rs []*chain.Receipt) *Block {
+	out := &Block{Header: NewHeader(b.Header), Txs: make([]*TxSummary, len(b.Txs))}
+	for i, t := range b.Txs {
+		s, _ := t.Sender()
+		ts := &TxSummary{Hash: t.Hash(), Kind: t.Kind.String(), Sender: s, Nonce: t.Nonce}
+		if i < len(rs) {
+			ts.Status = rs[i].Status
+		}
+		out.Txs[i] = ts
+	}
+	return out
+}
+
+// Receipt is a receipt with the fee as a decimal string.
+type Receipt struct {
+	TxHash  common.Hash    `json:"tx_hash"`
+	Index   uint32         `json:"index"`
+	Kind    string         `json:"kind"`
+	Sender  common.Address `json:"sender"`
+	Status  string         `json:"status"` // "success" | "failed"
+	GasUsed uint64         `json:"gas_used"`
+	Fee     string         `json:"fee"`
+	Error   string         `json:"error,omitempty"`
+	Events  []chain.Event  `json:"events"`
+}
+
+// NewReceipt builds a Receipt view.
+func NewReceipt(r *chain.Receipt) *Receipt {
+	st := "failed"
+	if r.Status == chain.StatusSuccess {
+		st = "success"
+	}
+	ev := r.Events
+	if ev == nil {
+		ev = []chain.Event{}
+	}
+	return &Receipt{TxHash: r.TxHash, Index: r.Index, Kind: r.Kind, Sender: r.Sender, Status: st,
+		GasUsed: r.GasUsed, Fee: amt(r.Fee), Error: r.Error, Events: ev}
+}
+
+// Tx is a tx, decoded, with its receipt once committed.
+type Tx struct {
+	Hash      common.Hash     `json:"hash"`
+	Status    string          `json:"status"` // "pending" | "committed"
+	Sender    common.Address  `json:"sender"`
+	Nonce     uint64          `json:"nonce"`
+	Kind      string          `json:"kind"`
+	MaxFee    string          `json:"max_fee"`
+	Body      json.RawMessage `json:"body"`
+	Raw       hexutil.Bytes   `json:"raw"`
+	Block     *uint64         `json:"block,omitempty"`
+	BlockHash *common.Hash    `json:"block_hash,omitempty"`
+	Index     *uint32         `json:"index,omitempty"`
+	Receipt   *Receipt        `json:"receipt,omitempty"`
+}
+
+// NewTx builds a Tx view (receipt may be nil for a pending tx).
+func NewTx(t *tx.Tx) *Tx {
+	s, _ := t.Sender()
+	out := &Tx{Hash: t.Hash(), Status: "pending", Sender: s, Nonce: t.Nonce, Kind: t.Kind.String(),
+		MaxFee: amt(t.MaxFee), Raw: t.Encode(), Body: json.RawMessage("null")}
+	if b, err := t.DecodeBody(); err == nil {
+		if j, err := json.Marshal(b); err == nil {
+			out.Body = j
+		}
+	}
+	return out
+}
+
+// SubmitRequest is the body of POST /v1/chain/txs.
+type SubmitRequest struct {
+	Raw hexutil.Bytes `json:"raw"`
+}
+
+// SubmitResponse answers it.
+type SubmitResponse struct {
+	Hash common.Hash `json:"hash"`
+}
+
+// Account is `vsc balance --json`.
+type Account struct {
+	Address   common.Address `json:"address"`
+	Balance   string         `json:"balance"`
+	Stake     string         `json:"stake"`
+	Bonded    string         `json:"bonded"`
+	Nonce     uint64         `json:"nonce"`
+	NextNonce uint64         `json:"next_nonce"`
+}
+
+// NewAccount builds an Account view.
+func NewAccount(a common.Address, acc *state.Account, next uint64) *Account {
+	return &Account{Address: a, Balance: amt(acc.Balance), Stake: amt(acc.Staked), Bonded: amt(acc.Bonded),
+		Nonce: acc.Nonce, NextNonce: next}
+}
+
+// Member is an iDAO member.
+type Member struct {
+	Address   common.Address `json:"address"`
+	Stake     string         `json:"stake"`
+	Pending   string         `json:"pending"`
+	ReleaseAt uint64         `json:"release_at"`
+}
+
+// Policy is an iDAO policy.
+type Policy struct {
+	Modes        []string        `json:"modes"`
+	Price        string          `json:"price"`
+	TEEPolicy    json.RawMessage `json:"tee_policy,omitempty"`
+	VKHash       common.Hash     `json:"vk_hash"`
+	UnstakeDelay uint64          `json:"unstake_delay"`
+}
+
+// IDAO is an iDAO (`vsc idao show`); Policy is the default mode for lists.
+type IDAO struct {
+	Name       string         `json:"name"`
+	Owner      common.Address `json:"owner"`
+	Policy     string         `json:"policy"`
+	PolicyFull Policy         `json:"policy_detail"`
+	Members    []Member       `json:"members"`
+	Stake      string         `json:"stake"`
+	Created    uint64         `json:"created"`
+}
+
+// IDAOList is `vsc idao list --json`.
+type IDAOList struct {
+	IDAOs []*IDAO `json:"idaos"`
+}
+
+// NewIDAO builds an IDAO view.
+func NewIDAO(d *idao.IDAO) *IDAO {
+	out := &IDAO{Name: d.Name, Owner: d.Owner, Stake: amt(d.TotalStake()), Created: d.Created, Members: []Member{},
+		PolicyFull: Policy{Modes: d.Policy.Modes, Price: amt(d.Policy.Price), VKHash: d.Policy.VKHash, UnstakeDelay: d.Policy.UnstakeDelay}}
+	if len(d.Policy.TEEPolicy) > 0 && json.Valid(d.Policy.TEEPolicy) {
+		out.PolicyFull.TEEPolicy = d.Policy.TEEPolicy
+	}
+	if len(d.Policy.Modes) > 0 {
+		out.Policy = d.Policy.Modes[0]
+	}
+	for _, m := range d.Members {
+		out.Members = append(out.Members, Member{Address: m.Addr, Stake: amt(m.Stake), Pending: amt(m.Pending), ReleaseAt: m.ReleaseAt})
+	}
+	return out
+}
+
+// Token is a DAT token.
+type Token struct {
+	ID        common.Hash    `json:"id"`
+	Class     common.Hash    `json:"class"`
+	Owner     common.Address `json:"owner"`
+	Value     uint64         `json:"value"`
+	Shares    uint64         `json:"shares"`
+	Expires   uint64         `json:"expires"`
+	Claimable string         `json:"claimable"`
+}
+
+// NewToken builds a Token view.
+func NewToken(c *dat.Class, t *dat.Token) *Token {
+	cl := "0"
+	if c != nil {
+		cl = dat.Claimable(c, t).String()
+	}
+	return &Token{ID: t.ID, Class: t.Class, Owner: t.Owner, Value: t.Value, Shares: t.Shares, Expires: t.Expires, Claimable: cl}
+}
+
+// TokenList is `vsc dat list --json`.
+type TokenList struct {
+	Tokens []*Token `json:"tokens"`
+}
+
+// Revenue is a class's revenue totals.
+type Revenue struct {
+	Pool    string `json:"pool"`
+	Claimed string `json:"claimed"`
+}
+
+// Class is `vsc dat show CLASS --json`.
+type Class struct {
+	ID            common.Hash    `json:"id"`
+	Kind          string         `json:"kind"`
+	URI           string         `json:"uri"`
+	IDAO          string         `json:"idao"`
+	IntegrityHash common.Hash    `json:"integrity_hash"`
+	Provenance    dat.Provenance `json:"provenance"`
+	Price         string         `json:"price"`
+	TotalShares   uint64         `json:"total_shares"`
+	Validity      uint64         `json:"validity"`
+	AccPerShare   string         `json:"acc_revenue_per_share"`
+	Tokens        []*Token       `json:"tokens"`
+	Revenue       Revenue        `json:"revenue"`
+	CreatedAt     uint64         `json:"created_at"`
+}
+
+// ClassList lists classes.
+type ClassList struct {
+	Classes []*Class `json:"classes"`
+}
+
+// NewClass builds a Class view with its tokens.
+func NewClass(c *dat.Class, tokens []*dat.Token) *Class {
+	out := &Class{ID: c.ID, Kind: c.Kind, URI: c.URI, IDAO: c.IDAO, IntegrityHash: c.IntegrityHash, Provenance: c.Provenance,
+		Price: amt(c.Price), TotalShares: c.TotalShares, Validity: c.Validity, AccPerShare: amt(c.Acc),
+		Tokens: []*Token{}, Revenue: Revenue{Pool: amt(c.Pool), Claimed: amt(c.Claimed)}, CreatedAt: c.CreatedAt}
+	for _, t := range tokens {
+		out.Tokens = append(out.Tokens, NewToken(c, t))
+	}
+	return out
+}
+
+// Anchor is an anchored digest.
+type Anchor struct {
+	Digest      common.Hash    `json:"digest"`
+	IDAO        string         `json:"idao"`
+	Submission  common.Hash    `json:"submission"`
+	Contributor common.Address `json:"contributor"`
+	DataHash    common.Hash    `json:"data_hash"`
+	Commitment  common.Hash    `json:"commitment"`
+	QCHash      common.Hash    `json:"qc_hash"`
+	Stake       string         `json:"stake"`
+	Tx          common.Hash    `json:"tx"`
+	Block       uint64         `json:"block"`
+	Minted      bool           `json:"minted"`
+}
+
+// NewAnchor builds an Anchor view.
+func NewAnchor(a *state.Anchor) *Anchor {
+	return &Anchor{Digest: a.ResultDigest, IDAO: a.IDAO, Submission: a.Submission, Contributor: a.Contributor,
+		DataHash: a.DataHash, Commitment: a.Commitment, QCHash: a.QCHash, Stake: amt(a.Stake), Tx: a.Tx,
+		Block: a.Height, Minted: a.Minted}
+}
+
+// Bond is a bond.
+type Bond struct {
+	ID      common.Hash    `json:"id"`
+	Owner   common.Address `json:"owner"`
+	Amount  string         `json:"amount"`
+	Arbiter common.Address `json:"arbiter"`
+	Purpose string         `json:"purpose"`
+	Block   uint64         `json:"block"`
+}
+
+// NewBond builds a Bond view.
+func NewBond(b *state.Bond) *Bond {
+	return &Bond{ID: b.ID, Owner: b.Owner, Amount: amt(b.Amount), Arbiter: b.Arbiter, Purpose: b.Purpose, Block: b.Height}
+}
+
+// ParseUint parses a decimal uint64 (for path parameters).
+func ParseUint(s string) (uint64, bool) {
+	v, err := strconv.ParseUint(s, 10, 64)
+	return v, err == nil
+}

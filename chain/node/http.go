@@ -1,0 +1,371 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/api"
+	"github.com/vsc-labs/vsc/chain/proof"
+	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/chain/store"
+	"github.com/vsc-labs/vsc/chain/tx"
+)
+
+// Handler serves the chain's read API and tx submission under /v1/chain/
+// (documented in openapi.json next to this file).
+func (n *Node) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/chain/info", n.hInfo)
+	mux.HandleFunc("GET /v1/chain/head", n.hHead)
+	mux.HandleFunc("GET /v1/chain/blocks/{id}", n.hBlock)
+	mux.HandleFunc("GET /v1/chain/blocks/{id}/receipts", n.hBlockReceipts)
+	mux.HandleFunc("POST /v1/chain/txs", n.hSubmit)
+	mux.HandleFunc("GET /v1/chain/txs/{hash}", n.hTx)
+	mux.HandleFunc("GET /v1/chain/txs/{hash}/proof", n.hTxProof)
+	mux.HandleFunc("GET /v1/chain/accounts/{addr}", n.hAccount)
+	mux.HandleFunc("GET /v1/chain/accounts/{addr}/proof", n.hAccountProof)
+	mux.HandleFunc("GET /v1/chain/idaos", n.hIDAOs)
+	mux.HandleFunc("GET /v1/chain/idaos/{name}", n.hIDAO)
+	mux.HandleFunc("GET /v1/chain/idaos/{name}/proof", n.hIDAOProof)
+	mux.HandleFunc("GET /v1/chain/anchors/{digest}", n.hAnchor)
+	mux.HandleFunc("GET /v1/chain/bonds/{id}", n.hBond)
+	mux.HandleFunc("GET /v1/chain/dat/classes", n.hClasses)
+	mux.HandleFunc("GET /v1/chain/dat/classes/{id}", n.hClass)
+	mux.HandleFunc("GET /v1/chain/dat/classes/{id}/proof", n.hClassProof)
+	mux.HandleFunc("GET /v1/chain/dat/tokens", n.hTokens)
+	mux.HandleFunc("GET /v1/chain/dat/tokens/{id}", n.hToken)
+	mux.HandleFunc("GET /v1/chain/dat/tokens/{id}/proof", n.hTokenProof)
+	mux.HandleFunc("GET /v1/chain/dat/redeems/{tx}", n.hRedeem)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, code int, c, msg string) {
+	var e api.Error
+	e.Error.Code, e.Error.Message = c, msg
+	writeJSON(w, code, &e)
+}
+
+// submitCode maps SubmitTx errors to stable codes.
+func submitCode(err error) (int, string) {
+	for _, x := range []struct {
+		err  error
+		code string
+	}{
+		{ErrMalformed, "malformed_tx"}, {ErrWrongChain, "wrong_chain"}, {ErrBadSignature, "bad_signature"},
+		{ErrNonceReplayed, "nonce_replayed"}, {ErrNoncePending, "nonce_pending"}, {ErrNonceGap, "nonce_gap"},
+		{ErrFeeTooLow, "fee_too_low"}, {ErrCannotAfford, "insufficient_balance"}, {ErrKnownTx, "known_tx"},
+	} {
+		if errors.Is(err, x.err) {
+			return http.StatusBadRequest, x.code
+		}
+	}
+	if errors.Is(err, ErrMempoolFull) {
+		return http.StatusServiceUnavailable, "mempool_full"
+	}
+	return http.StatusServiceUnavailable, "not_producing"
+}
+
+func (n *Node) notFound(w http.ResponseWriter, err error) {
+	writeErr(w, http.StatusNotFound, "not_found", err.Error())
+}
+
+func hashParam(w http.ResponseWriter, r *http.Request, name string) (common.Hash, bool) {
+	s := r.PathValue(name)
+	if len(s) != 66 || !strings.HasPrefix(s, "0x") {
+		writeErr(w, http.StatusBadRequest, "bad_hash", name+" must be a 0x-prefixed 32-byte hex hash")
+		return common.Hash{}, false
+	}
+	b := common.FromHex(s)
+	if len(b) != 32 {
+		writeErr(w, http.StatusBadRequest, "bad_hash", name+" must be a 0x-prefixed 32-byte hex hash")
+		return common.Hash{}, false
+	}
+	return common.BytesToHash(b), true
+}
+
+func addrParam(w http.ResponseWriter, s string) (common.Address, bool) {
+	if !common.IsHexAddress(s) {
+		writeErr(w, http.StatusBadRequest, "bad_address", "address must be 0x followed by 40 hex digits")
+		return common.Address{}, false
+	}
+	return common.HexToAddress(s), true
+}
+
+func (n *Node) hInfo(w http.ResponseWriter, _ *http.Request) {
+	p, _ := n.genesis.Price()
+	writeJSON(w, 200, &api.Info{ChainID: n.genesis.ChainID, Sequencer: n.genesis.Sequencer, GasPrice: p.String(),
+		Lanes: n.cfg.Lanes, Head: n.Head().Height, Mempool: n.pool.size()})
+}
+
+func (n *Node) hHead(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, 200, api.NewHeader(n.Head()))
+}
+
+func (n *Node) blockParam(w http.ResponseWriter, r *http.Request) (*chain.Block, bool) {
+	id := r.PathValue("id")
+	var blk *chain.Block
+	var err error
+	if h, ok := api.ParseUint(id); ok {
+		blk, err = n.Block(h)
+	} else if strings.HasPrefix(id, "0x") && len(id) == 66 {
+		blk, err = n.BlockByHash(common.HexToHash(id))
+	} else {
+		writeErr(w, http.StatusBadRequest, "bad_block_id", "block id must be a height or a 0x block hash")
+		return nil, false
+	}
+	if err != nil {
+		n.notFound(w, err)
+		return nil, false
+	}
+	return blk, true
+}
+
+func (n *Node) hBlock(w http.ResponseWriter, r *http.Request) {
+	blk, ok := n.blockParam(w, r)
+	if !ok {
+		return
+	}
+	rs, _ := n.Receipts(blk.Header.Height)
+	writeJSON(w, 200, api.NewBlock(blk, rs))
+}
+
+func (n *Node) hBlockReceipts(w http.ResponseWriter, r *http.Request) {
+	blk, ok := n.blockParam(w, r)
+	if !ok {
+		return
+	}
+	rs, err := n.Receipts(blk.Header.Height)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		writeErr(w, 500, "internal", err.Error())
+		return
+	}
+	out := make([]*api.Receipt, len(rs))
+	for i, rc := range rs {
+		out[i] = api.NewReceipt(rc)
+	}
+	writeJSON(w, 200, map[string]any{"receipts": out})
+}
+
+func (n *Node) hSubmit(w http.ResponseWriter, r *http.Request) {
+	var req api.SubmitRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 2*tx.MaxSize+1024)).Decode(&req); err != nil {
+		writeErr(w, http.StatusBadRequest, "bad_request", "body must be {\"raw\":\"0x…\"}: "+err.Error())
+		return
+	}
+	t, err := tx.Decode(req.Raw)
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "malformed_tx", err.Error())
+		return
+	}
+	h, err := n.SubmitTx(t)
+	if err != nil {
+		code, c := submitCode(err)
+		writeErr(w, code, c, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusAccepted, &api.SubmitResponse{Hash: h})
+}
+
+func (n *Node) hTx(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "hash")
+	if !ok {
+		return
+	}
+	info, err := n.Tx(h)
+	if err != nil {
+		if t := n.pool.get(h); t != nil {
+			writeJSON(w, 200, api.NewTx(t))
+			return
+		}
+		n.notFound(w, err)
+		return
+	}
+	v := api.NewTx(info.Tx)
+	v.Status = "committed"
+	v.Block, v.Index, v.BlockHash = &info.Height, &info.Index, &info.BlockHash
+	v.Receipt = api.NewReceipt(info.Receipt)
+	writeJSON(w, 200, v)
+}
+
+func writeProof(w http.ResponseWriter, p *proof.Proof) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(p.Marshal())
+}
+
+func (n *Node) hTxProof(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "hash")
+	if !ok {
+		return
+	}
+	p, err := n.TxProof(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	writeProof(w, p)
+}
+
+func (n *Node) hAccount(w http.ResponseWriter, r *http.Request) {
+	a, ok := addrParam(w, r.PathValue("addr"))
+	if !ok {
+		return
+	}
+	writeJSON(w, 200, api.NewAccount(a, n.Account(a), n.NextNonce(a)))
+}
+
+func (n *Node) hAccountProof(w http.ResponseWriter, r *http.Request) {
+	a, ok := addrParam(w, r.PathValue("addr"))
+	if !ok {
+		return
+	}
+	writeProof(w, n.StateProof(state.AccountKey(a)))
+}
+
+func (n *Node) hIDAOs(w http.ResponseWriter, _ *http.Request) {
+	out := &api.IDAOList{IDAOs: []*api.IDAO{}}
+	for _, d := range n.IDAOs() {
+		out.IDAOs = append(out.IDAOs, api.NewIDAO(d))
+	}
+	writeJSON(w, 200, out)
+}
+
+func (n *Node) hIDAO(w http.ResponseWriter, r *http.Request) {
+	d, err := n.IDAO(r.PathValue("name"))
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	writeJSON(w, 200, api.NewIDAO(d))
+}
+
+func (n *Node) hIDAOProof(w http.ResponseWriter, r *http.Request) {
+	writeProof(w, n.StateProof(state.IDAOKey(r.PathValue("name"))))
+}
+
+func (n *Node) hAnchor(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "digest")
+	if !ok {
+		return
+	}
+	a, err := n.Anchor(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	writeJSON(w, 200, api.NewAnchor(a))
+}
+
+func (n *Node) hBond(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	b, err := n.Bond(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	writeJSON(w, 200, api.NewBond(b))
+}
+
+func (n *Node) hClasses(w http.ResponseWriter, _ *http.Request) {
+	out := &api.ClassList{Classes: []*api.Class{}}
+	for _, c := range n.Classes() {
+		out.Classes = append(out.Classes, api.NewClass(c, nil))
+	}
+	writeJSON(w, 200, out)
+}
+
+func (n *Node) hClass(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	c, err := n.Class(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	writeJSON(w, 200, api.NewClass(c, n.Tokens(h, common.Address{})))
+}
+
+func (n *Node) hClassProof(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	writeProof(w, n.StateProof(state.ClassKey(h)))
+}
+
+func (n *Node) hTokens(w http.ResponseWriter, r *http.Request) {
+	var owner common.Address
+	var class common.Hash
+	if s := r.URL.Query().Get("owner"); s != "" {
+		a, ok := addrParam(w, s)
+		if !ok {
+			return
+		}
+		owner = a
+	}
+	if s := r.URL.Query().Get("class"); s != "" {
+		b := common.FromHex(s)
+		if len(b) != 32 {
+			writeErr(w, http.StatusBadRequest, "bad_hash", "class must be a 0x-prefixed 32-byte hex hash")
+			return
+		}
+		class = common.BytesToHash(b)
+	}
+	out := &api.TokenList{Tokens: []*api.Token{}}
+	for _, t := range n.Tokens(class, owner) {
+		c, _ := n.Class(t.Class)
+		out.Tokens = append(out.Tokens, api.NewToken(c, t))
+	}
+	writeJSON(w, 200, out)
+}
+
+func (n *Node) hToken(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	t, err := n.Token(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	c, _ := n.Class(t.Class)
+	writeJSON(w, 200, api.NewToken(c, t))
+}
+
+func (n *Node) hTokenProof(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	writeProof(w, n.StateProof(state.TokenKey(h)))
+}
+
+func (n *Node) hRedeem(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "tx")
+	if !ok {
+		return
+	}
+	rr, err := n.Redeem(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	writeJSON(w, 200, rr)
+}

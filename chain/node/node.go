@@ -1,0 +1,503 @@
+// Package node runs the chain: it opens the store, holds the state, admits
+// txs to the mempool, seals, executes (in parallel lanes), commits and signs
+// blocks, and serves reads and proofs — as a Go API that the coordinator and
+// devnet embed in-process, and as an HTTP handler under /v1/chain/.
+package node
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/exec"
+	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/chain/store"
+	"github.com/vsc-labs/vsc/chain/tx"
+)
+
+// Defaults of Config.
+const (
+	DefaultBlockTime   = 250 * time.Millisecond
+	DefaultBlockSize   = 5000
+	DefaultMempoolSize = 200_000
+)
+
+// Hooks are test hooks to simulate crashes.
+type Hooks struct {
+	// BeforeCommit runs after a block is executed and signed, before it is
+	// written; an error stops the producer (a crash between execution and
+	// commit).
+	BeforeCommit func(height uint64) error
+	// InCommit runs inside the store transaction after every write; an
+	// error rolls the whole block back (a crash mid-write).
+	InCommit func(height uint64) error
+}
+
+// Config configures a Node.
+type Config struct {
+	// DataDir holds chain.db. Required.
+	DataDir string
+	// Genesis is used when DataDir is empty; later it must match the stored one
+	// (nil: use the stored one).
+	Genesis *chain.Genesis
+	// SequencerKey signs blocks; it must be the genesis sequencer's key.
+	// Without it the node is read-only (no block production).
+	SequencerKey *ecdsa.PrivateKey
+	Lanes        int           // parallel lanes (default: 2)
+	BlockTime    time.Duration // default 250ms
+	BlockSize    int           // max txs per block (default 5000)
+	MempoolSize  int
+	Enclave      exec.EnclaveVerifier
+	Logger       *slog.Logger
+	Clock        func() time.Time // default time.Now
+	Hooks        Hooks
+	// NoSync skips fsync (benchmarks only; not crash-safe).
+	NoSync bool
+}
+
+// Node is a running chain.
+type Node struct {
+	cfg     Config
+	ecfg    *exec.Config
+	genesis *chain.Genesis
+	log     *slog.Logger
+	store   *store.Store
+	st      *state.State
+	pool    *mempool
+
+	mu      sync.RWMutex
+	head    *chain.Header
+	newHead chan struct{} // closed and replaced on each block
+
+	prodMu  sync.Mutex // one block at a time
+	kick    chan struct{}
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	failed  error
+	started bool
+}
+
+// New opens (or initialises from cfg.Genesis) the chain in cfg.DataDir,
+// loads the state and checks it against the head's state root.
+func New(cfg Config) (*Node, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("chain node: DataDir is required")
+	}
+	if cfg.Lanes <= 0 {
+		cfg.Lanes = 2
+	}
+	if cfg.BlockTime <= 0 {
+		cfg.BlockTime = DefaultBlockTime
+	}
+	if cfg.BlockSize <= 0 {
+		cfg.BlockSize = DefaultBlockSize
+	}
+	if cfg.MempoolSize <= 0 {
+		cfg.MempoolSize = DefaultMempoolSize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("chain node: %w", err)
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, pool: newMempool(cfg.MempoolSize), newHead: make(chan struct{}), kick: make(chan struct{}, 1)}
+	if err := n.init(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) init() error {
+	s, err := store.Open(filepath.Join(n.cfg.DataDir, "chain.db"), store.Options{NoSync: n.cfg.NoSync})
+	if err != nil {
+		return err
+	}
+	n.store = s
+	s.FailCommit = n.cfg.Hooks.InCommit
+	_, ok, err := s.Head()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if n.cfg.Genesis == nil {
+			return errors.New("chain node: empty data dir and no genesis given")
+		}
+		if err := n.writeGenesis(n.cfg.Genesis); err != nil {
+			return err
+		}
+	}
+	raw, err := s.GenesisConfig()
+	if err != nil {
+		return fmt.Errorf("chain node: read genesis: %w", err)
+	}
+	var g chain.Genesis
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return fmt.Errorf("chain node: stored genesis: %w", err)
+	}
+	if n.cfg.Genesis != nil {
+		want, _ := json.Marshal(n.cfg.Genesis)
+		if string(want) != string(raw) {
+			return errors.New("chain node: genesis differs from the one this data dir was created with")
+		}
+	}
+	n.genesis = &g
+	price, err := g.Price()
+	if err != nil {
+		return err
+	}
+	n.ecfg = &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: n.cfg.Enclave}
+	if k := n.cfg.SequencerKey; k != nil && crypto.PubkeyToAddress(k.PublicKey) != g.Sequencer {
+		return fmt.Errorf("chain node: sequencer key is %s, genesis sequencer is %s", crypto.PubkeyToAddress(k.PublicKey), g.Sequencer)
+	}
+	height, _, err := s.Head()
+	if err != nil {
+		return err
+	}
+	blk, err := s.Block(height)
+	if err != nil {
+		return err
+	}
+	kv, err := s.State()
+	if err != nil {
+		return fmt.Errorf("chain node: load state: %w", err)
+	}
+	n.st = state.Load(kv, n.cfg.Lanes)
+	if n.st.Root() != blk.Header.StateRoot {
+		return fmt.Errorf("chain node: stored state root %s does not match head %d's %s", n.st.Root(), height, blk.Header.StateRoot)
+	}
+	n.head = blk.Header
+	n.log.Info("chain loaded", "height", height, "state_root", blk.Header.StateRoot.Hex(), "keys", n.st.Len())
+	return nil
+}
+
+// GenesisWrites is the state of block 0 of g.
+func GenesisWrites(g *chain.Genesis) []state.Write {
+	addrs, vals := g.Accounts()
+	ws := make([]state.Write, 0, len(addrs))
+	for i, a := range addrs {
+		acc := state.NewAccount()
+		acc.Balance = vals[i]
+		ws = append(ws, state.NewWrite(state.AccountKey(a), state.Encode(acc)))
+	}
+	return ws
+}
+
+// GenesisBlock returns block 0 of g and its writes.
+func GenesisBlock(g *chain.Genesis) (*chain.Block, []state.Write) {
+	ws := GenesisWrites(g)
+	st := state.New()
+	staged := st.Stage(ws, 1)
+	h := &chain.Header{Height: 0, Time: g.Time, Proposer: g.Sequencer, StateRoot: staged.Root}
+	return &chain.Block{Header: h}, ws
+}
+
+func (n *Node) writeGenesis(g *chain.Genesis) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	blk, ws := GenesisBlock(g)
+	return n.store.InitGenesis(raw, blk, ws)
+}
+
+// Start runs the block producer until ctx ends or Close. Without a
+// sequencer key it only serves reads.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return errors.New("chain node: already started")
+	}
+	n.started = true
+	if n.cfg.SequencerKey == nil {
+		return nil
+	}
+	ctx, n.cancel = context.WithCancel(ctx)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.produceLoop(ctx)
+	}()
+	return nil
+}
+
+func (n *Node) produceLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.BlockTime)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-n.kick:
+		}
+		for n.pool.size() > 0 {
+			if _, err := n.ProduceBlock(ctx); err != nil {
+				n.log.Error("block production stopped", "err", err)
+				n.mu.Lock()
+				n.failed = err
+				n.mu.Unlock()
+				return
+			}
+			if n.pool.size() < n.cfg.BlockSize {
+				break
+			}
+		}
+	}
+}
+
+// Close stops the producer (finishing the block in progress) and closes
+// the store. It tolerates a half-built node.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	cancel := n.cancel
+	n.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	n.wg.Wait()
+	if n.store != nil {
+		return n.store.Close()
+	}
+	return nil
+}
+
+// Err returns the error that stopped block production, if any.
+func (n *Node) Err() error {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.failed
+}
+
+// ChainID is the chain id.
+func (n *Node) ChainID() uint64 { return n.genesis.ChainID }
+
+// Genesis returns the genesis configuration.
+func (n *Node) Genesis() *chain.Genesis { return n.genesis }
+
+// Sequencer is the address that signs blocks.
+func (n *Node) Sequencer() common.Address { return n.genesis.Sequencer }
+
+// Fee returns the fee of a tx body at the chain's gas price.
+func (n *Node) Fee(b tx.Body) *big.Int { return n.ecfg.Fee(b.Kind(), b) }
+
+// Head returns the last committed header.
+func (n *Node) Head() *chain.Header {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.head
+}
+
+// SubmitTx checks t at the door and adds it to the mempool. Errors wrap one
+// of ErrMalformed, ErrWrongChain, ErrBadSignature, ErrNonceReplayed,
+// ErrNoncePending, ErrNonceGap, ErrFeeTooLow, ErrCannotAfford, ErrKnownTx,
+// ErrMempoolFull, ErrNotProducing.
+func (n *Node) SubmitTx(t *tx.Tx) (common.Hash, error) {
+	if n.cfg.SequencerKey == nil {
+		return common.Hash{}, ErrNotSequencer
+	}
+	if err := n.Err(); err != nil {
+		return common.Hash{}, fmt.Errorf("%w: %v", ErrNotProducing, err)
+	}
+	if len(t.Encode()) > tx.MaxSize {
+		return common.Hash{}, fmt.Errorf("%w: too large", ErrMalformed)
+	}
+	if t.ChainID != n.genesis.ChainID {
+		return common.Hash{}, fmt.Errorf("%w: tx has %d, chain is %d", ErrWrongChain, t.ChainID, n.genesis.ChainID)
+	}
+	body, err := t.DecodeBody()
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	sender, err := t.Sender()
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	fee := n.ecfg.Fee(t.Kind, body)
+	if t.MaxFee.Cmp(fee) < 0 {
+		return common.Hash{}, fmt.Errorf("%w: max fee %s, fee is %s", ErrFeeTooLow, t.MaxFee, fee)
+	}
+	acc := n.Account(sender)
+	if acc.Balance.Cmp(fee) < 0 {
+		return common.Hash{}, fmt.Errorf("%w: balance %s, fee %s", ErrCannotAfford, acc.Balance, fee)
+	}
+	if n.isCommitted(t.Hash()) {
+		return common.Hash{}, fmt.Errorf("%w: %s is in a block", ErrKnownTx, t.Hash())
+	}
+	if err := n.pool.add(t, sender, n.nonceOf); err != nil {
+		return common.Hash{}, err
+	}
+	if n.pool.size() >= n.cfg.BlockSize {
+		select {
+		case n.kick <- struct{}{}:
+		default:
+		}
+	}
+	return t.Hash(), nil
+}
+
+func (n *Node) isCommitted(h common.Hash) bool {
+	_, _, err := n.store.TxLocation(h)
+	return err == nil
+}
+
+// NextNonce is the nonce the sender's next tx should carry (committed nonce
+// plus its pending txs).
+func (n *Node) NextNonce(a common.Address) uint64 {
+	return n.pool.nextNonce(a, n.nonceOf)
+}
+
+func (n *Node) nonceOf(a common.Address) uint64 { return n.Account(a).Nonce }
+
+// ProduceBlock seals a block from the mempool now (tests and devnet call it
+// directly; the producer loop calls it on every tick). With an empty
+// mempool it returns the current head and produces nothing.
+func (n *Node) ProduceBlock(ctx context.Context) (*chain.Header, error) {
+	if n.cfg.SequencerKey == nil {
+		return nil, ErrNotSequencer
+	}
+	n.prodMu.Lock()
+	defer n.prodMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := n.Err(); err != nil {
+		return nil, err
+	}
+	txs := n.pool.peek(n.cfg.BlockSize)
+	if len(txs) == 0 {
+		return n.Head(), nil
+	}
+	parent := n.Head()
+	now := uint64(n.cfg.Clock().UnixMilli())
+	if now <= parent.Time {
+		now = parent.Time + 1
+	}
+	env := &exec.Env{Height: parent.Height + 1, Time: now, Proposer: n.genesis.Sequencer}
+	out := exec.Run(n.ecfg, env, n.st, txs, n.cfg.Lanes)
+	h := &chain.Header{ParentHash: parent.Hash(), Height: env.Height, Time: env.Time, Proposer: env.Proposer,
+		TxRoot: out.TxRoot, ReceiptRoot: out.ReceiptRoot, StateRoot: out.Staged.Root,
+		TxCount: uint32(len(txs)), GasUsed: out.GasUsed}
+	if err := h.Sign(n.cfg.SequencerKey); err != nil {
+		return nil, err
+	}
+	if hook := n.cfg.Hooks.BeforeCommit; hook != nil {
+		if err := hook(h.Height); err != nil {
+			n.setFailed(err)
+			return nil, fmt.Errorf("block %d: %w", h.Height, err)
+		}
+	}
+	blk := &chain.Block{Header: h, Txs: txs}
+	if err := n.store.CommitBlock(blk, out.Receipts, out.Staged.Writes); err != nil {
+		n.setFailed(err)
+		return nil, fmt.Errorf("commit block %d: %w", h.Height, err)
+	}
+	n.pool.commit(txs, func() {
+		n.mu.Lock()
+		n.st.Commit(out.Staged)
+		n.head = h
+		close(n.newHead)
+		n.newHead = make(chan struct{})
+		n.mu.Unlock()
+	})
+	n.log.Debug("block", "height", h.Height, "txs", len(txs), "state_root", h.StateRoot.Hex())
+	return h, nil
+}
+
+func (n *Node) setFailed(err error) {
+	n.mu.Lock()
+	if n.failed == nil {
+		n.failed = err
+	}
+	n.mu.Unlock()
+}
+
+// TxInfo is a committed tx with its receipt and place.
+type TxInfo struct {
+	Tx        *tx.Tx
+	Receipt   *chain.Receipt
+	Height    uint64
+	Index     uint32
+	BlockHash common.Hash
+}
+
+// Tx returns a committed tx and its receipt (ErrTxNotFound otherwise).
+func (n *Node) Tx(h common.Hash) (*TxInfo, error) {
+	height, idx, err := n.store.TxLocation(h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
+	}
+	blk, err := n.store.Block(height)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := n.store.Receipts(height)
+	if err != nil {
+		return nil, err
+	}
+	if int(idx) >= len(blk.Txs) || int(idx) >= len(rs) {
+		return nil, fmt.Errorf("tx %s: index %d out of range", h, idx)
+	}
+	return &TxInfo{Tx: blk.Txs[idx], Receipt: rs[idx], Height: height, Index: idx, BlockHash: blk.Header.Hash()}, nil
+}
+
+// Pending reports whether a tx is waiting in the mempool.
+func (n *Node) Pending(h common.Hash) bool { return n.pool.has(h) }
+
+// WaitReceipt blocks until tx h is in a block (or ctx ends) and returns it.
+func (n *Node) WaitReceipt(ctx context.Context, h common.Hash) (*TxInfo, error) {
+	for {
+		n.mu.RLock()
+		ch := n.newHead
+		n.mu.RUnlock()
+		if info, err := n.Tx(h); err == nil {
+			return info, nil
+		}
+		if err := n.Err(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotProducing, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %s: %v", ErrReceiptTimeout, h, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// Block returns the block at height.
+func (n *Node) Block(height uint64) (*chain.Block, error) { return n.store.Block(height) }
+
+// BlockByHash returns the block with header hash h.
+func (n *Node) BlockByHash(h common.Hash) (*chain.Block, error) {
+	height, err := n.store.HeightOf(h)
+	if err != nil {
+		return nil, err
+	}
+	return n.store.Block(height)
+}
+
+// Receipts returns the receipts of the block at height.
+func (n *Node) Receipts(height uint64) ([]*chain.Receipt, error) { return n.store.Receipts(height) }
+
+// State exposes the state for reads (Get, Range, Prove).
+func (n *Node) State() *state.State { return n.st }

@@ -1,0 +1,227 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/proof"
+	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/dat"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/eip712"
+)
+
+// ErrNotFound is returned by reads of absent objects.
+var ErrNotFound = errors.New("not found")
+
+func (n *Node) load(key string, v any, what string) error {
+	b := n.st.Get(key)
+	if b == nil {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err := state.Decode(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	return nil
+}
+
+// Account returns a's account (zero if it never received anything).
+func (n *Node) Account(a common.Address) *state.Account {
+	acc := state.NewAccount()
+	if b := n.st.Get(state.AccountKey(a)); b != nil {
+		_ = state.Decode(b, acc)
+	}
+	return acc
+}
+
+// IDAO returns the iDAO called name.
+func (n *Node) IDAO(name string) (*idao.IDAO, error) {
+	d := new(idao.IDAO)
+	return d, n.load(state.IDAOKey(name), d, "idao "+name)
+}
+
+// IDAOs returns every iDAO, sorted by name.
+func (n *Node) IDAOs() []*idao.IDAO {
+	var out []*idao.IDAO
+	n.st.Range(state.PrefixIDAO, func(_ string, v []byte) bool {
+		d := new(idao.IDAO)
+		if state.Decode(v, d) == nil {
+			out = append(out, d)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Class returns a DAT class.
+func (n *Node) Class(id common.Hash) (*dat.Class, error) {
+	c := new(dat.Class)
+	return c, n.load(state.ClassKey(id), c, "dat class "+id.Hex())
+}
+
+// Classes returns every DAT class, oldest first.
+func (n *Node) Classes() []*dat.Class {
+	var out []*dat.Class
+	n.st.Range(state.PrefixClass, func(_ string, v []byte) bool {
+		c := new(dat.Class)
+		if state.Decode(v, c) == nil {
+			out = append(out, c)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].CreatedAt != out[j].CreatedAt {
+			return out[i].CreatedAt < out[j].CreatedAt
+		}
+		return out[i].ID.Cmp(out[j].ID) < 0
+	})
+	return out
+}
+
+// Token returns a DAT token.
+func (n *Node) Token(id common.Hash) (*dat.Token, error) {
+	t := new(dat.Token)
+	return t, n.load(state.TokenKey(id), t, "dat token "+id.Hex())
+}
+
+// Tokens returns the tokens of a class (zero: any class) owned by owner
+// (zero: anyone), sorted by id.
+func (n *Node) Tokens(class common.Hash, owner common.Address) []*dat.Token {
+	var out []*dat.Token
+	n.st.Range(state.PrefixToken, func(_ string, v []byte) bool {
+		t := new(dat.Token)
+		if state.Decode(v, t) != nil {
+			return true
+		}
+		if (class == common.Hash{} || t.Class == class) && (owner == common.Address{} || t.Owner == owner) {
+			out = append(out, t)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.Cmp(out[j].ID) < 0 })
+	return out
+}
+
+// Claimable returns what a token's holder can claim now.
+func (n *Node) Claimable(t *dat.Token) string {
+	c, err := n.Class(t.Class)
+	if err != nil {
+		return "0"
+	}
+	return dat.Claimable(c, t).String()
+}
+
+// Anchor returns the anchor of a result digest.
+func (n *Node) Anchor(digest common.Hash) (*state.Anchor, error) {
+	a := new(state.Anchor)
+	return a, n.load(state.AnchorKey(digest), a, "anchor "+digest.Hex())
+}
+
+// Bond returns a bond.
+func (n *Node) Bond(id common.Hash) (*state.Bond, error) {
+	b := new(state.Bond)
+	return b, n.load(state.BondKey(id), b, "bond "+id.Hex())
+}
+
+// TxProof returns the inclusion proof of a committed tx.
+func (n *Node) TxProof(h common.Hash) (*proof.Proof, error) {
+	height, idx, err := n.store.TxLocation(h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
+	}
+	blk, err := n.store.Block(height)
+	if err != nil {
+		return nil, err
+	}
+	return proof.NewTx(blk, int(idx)), nil
+}
+
+// StateProof proves the value (or absence) of a state key at the head.
+func (n *Node) StateProof(key string) *proof.Proof {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	p, _ := n.st.Prove(key)
+	return proof.NewState(n.head, p)
+}
+
+// RedeemTypeString is the EIP-712 type of the receipt the sequencer signs
+// for a DAT redemption; the data's server checks it before serving.
+const RedeemTypeString = "RedeemReceipt(bytes32 token,bytes32 class,address owner,uint64 units,uint64 left,bytes32 tx,uint64 block)"
+
+var redeemTypeHash = crypto.Keccak256Hash([]byte(RedeemTypeString))
+
+// RedeemReceipt is a redemption, signed by the sequencer.
+type RedeemReceipt struct {
+	Token     common.Hash    `json:"token"`
+	Class     common.Hash    `json:"class"`
+	Owner     common.Address `json:"owner"`
+	Units     uint64         `json:"units"`
+	Left      uint64         `json:"left"`
+	Tx        common.Hash    `json:"tx"`
+	Block     uint64         `json:"block"`
+	ChainID   uint64         `json:"chain_id"`
+	Sequencer common.Address `json:"sequencer"`
+	Signature string         `json:"signature"`
+}
+
+// Digest is the EIP-712 digest the sequencer signs.
+func (r *RedeemReceipt) Digest() common.Hash {
+	sh := eip712.StructHash(redeemTypeHash, r.Token, r.Class, eip712.AddressWord(r.Owner),
+		eip712.Uint64Word(r.Units), eip712.Uint64Word(r.Left), r.Tx, eip712.Uint64Word(r.Block))
+	return eip712.Digest(r.ChainID, sh)
+}
+
+// Verify checks the receipt's signature is the sequencer's.
+func (r *RedeemReceipt) Verify() error {
+	a, err := eip712.Recover(r.Digest(), common.FromHex(r.Signature))
+	if err != nil {
+		return err
+	}
+	if a != r.Sequencer {
+		return fmt.Errorf("redeem receipt signed by %s, not the sequencer %s", a, r.Sequencer)
+	}
+	return nil
+}
+
+// Redeem returns the sequencer-signed receipt of a successful dat_redeem tx.
+func (n *Node) Redeem(h common.Hash) (*RedeemReceipt, error) {
+	info, err := n.Tx(h)
+	if err != nil {
+		return nil, err
+	}
+	if info.Tx.Kind != tx.KindDATRedeem || info.Receipt.Status != chain.StatusSuccess {
+		return nil, fmt.Errorf("tx %s is not a successful dat_redeem", h)
+	}
+	if n.cfg.SequencerKey == nil {
+		return nil, ErrNotSequencer
+	}
+	var ev *chain.Event
+	for i := range info.Receipt.Events {
+		if info.Receipt.Events[i].Type == "dat_redeemed" {
+			ev = &info.Receipt.Events[i]
+		}
+	}
+	if ev == nil {
+		return nil, fmt.Errorf("tx %s has no redemption event", h)
+	}
+	var units, left uint64
+	fmt.Sscan(ev.Get("units"), &units)
+	fmt.Sscan(ev.Get("left"), &left)
+	r := &RedeemReceipt{Token: common.HexToHash(ev.Get("token")), Class: common.HexToHash(ev.Get("class")),
+		Owner: common.HexToAddress(ev.Get("owner")), Units: units, Left: left, Tx: h, Block: info.Height,
+		ChainID: n.genesis.ChainID, Sequencer: n.genesis.Sequencer}
+	sig, err := eip712.Sign(n.cfg.SequencerKey, r.Digest())
+	if err != nil {
+		return nil, err
+	}
+	r.Signature = common.Bytes2Hex(sig)
+	r.Signature = "0x" + r.Signature
+	return r, nil
+}

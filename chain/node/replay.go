@@ -1,0 +1,108 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/exec"
+	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/chain/store"
+)
+
+// ReplayResult is what Replay found.
+type ReplayResult struct {
+	Blocks    uint64      `json:"blocks"`
+	Txs       uint64      `json:"txs"`
+	Head      uint64      `json:"head"`
+	StateRoot common.Hash `json:"state_root"`
+}
+
+// Replay re-executes every stored block of the chain in dataDir from
+// genesis with lanes lanes, and checks each block's signature, parent link,
+// tx root, receipt root and state root, and at the end the stored state. It
+// opens the store read-only; a running node must not hold it.
+func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.EnclaveVerifier) (*ReplayResult, error) {
+	s, err := store.Open(filepath.Join(dataDir, "chain.db"), store.Options{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	raw, err := s.GenesisConfig()
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	var g chain.Genesis
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return nil, fmt.Errorf("replay: genesis: %w", err)
+	}
+	price, err := g.Price()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave}
+	head, ok, err := s.Head()
+	if err != nil || !ok {
+		return nil, fmt.Errorf("replay: empty chain (%v)", err)
+	}
+	gkv, err := s.GenesisState()
+	if err != nil {
+		return nil, err
+	}
+	st := state.Load(gkv, max(lanes, 1))
+	g0, err := s.Block(0)
+	if err != nil {
+		return nil, err
+	}
+	if st.Root() != g0.Header.StateRoot {
+		return nil, fmt.Errorf("replay: genesis state root %s, header says %s", st.Root(), g0.Header.StateRoot)
+	}
+	parent := g0.Header
+	res := &ReplayResult{Head: head}
+	for h := uint64(1); h <= head; h++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		blk, err := s.Block(h)
+		if err != nil {
+			return nil, err
+		}
+		hd := blk.Header
+		if err := hd.VerifySig(); err != nil || hd.Proposer != g.Sequencer {
+			return nil, fmt.Errorf("replay: block %d: not signed by the sequencer %s", h, g.Sequencer)
+		}
+		if hd.ParentHash != parent.Hash() || hd.Height != parent.Height+1 {
+			return nil, fmt.Errorf("replay: block %d: parent link broken", h)
+		}
+		for _, t := range blk.Txs {
+			t.ForgetSender()
+		}
+		env := &exec.Env{Height: hd.Height, Time: hd.Time, Proposer: hd.Proposer}
+		out := exec.Run(cfg, env, st, blk.Txs, lanes)
+		switch {
+		case out.TxRoot != hd.TxRoot || int(hd.TxCount) != len(blk.Txs):
+			return nil, fmt.Errorf("replay: block %d: tx root mismatch", h)
+		case out.ReceiptRoot != hd.ReceiptRoot:
+			return nil, fmt.Errorf("replay: block %d: receipt root mismatch", h)
+		case out.Staged.Root != hd.StateRoot:
+			return nil, fmt.Errorf("replay: block %d: state root %s, header says %s", h, out.Staged.Root, hd.StateRoot)
+		}
+		st.Commit(out.Staged)
+		parent = hd
+		res.Blocks++
+		res.Txs += uint64(len(blk.Txs))
+	}
+	kv, err := s.State()
+	if err != nil {
+		return nil, err
+	}
+	if stored := state.Load(kv, max(lanes, 1)).Root(); stored != st.Root() {
+		return nil, fmt.Errorf("replay: stored state root %s differs from replayed %s", stored, st.Root())
+	}
+	res.StateRoot = st.Root()
+	return res, nil
+}
