@@ -184,7 +184,9 @@ func Canonical(ds *records.Dataset) []byte {
 func fmtInt(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
 
 // Sign signs a prepared submission with a local key.
-func (p *Prepared) Sign(key *ecdsa.PrivateKey) ([]byte, error) { return p.Submission.Sign(p.ChainID, key) }
+func (p *Prepared) Sign(key *ecdsa.PrivateKey) ([]byte, error) {
+	return p.Submission.Sign(p.ChainID, key)
+}
 
 // Request builds the API request body for a signed prepared submission.
 func (p *Prepared) Request(sig []byte) *coordinator.SubmitRequest {

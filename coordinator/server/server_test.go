@@ -340,4 +340,3 @@ func snapshot(t *testing.T, f *fixture) string {
 	}
 	return fmt.Sprintf("subs=%d evidence=%d outbox=%d events=%d nonces=%d blobs=%d jobs=%d", subs, ev, outbox, events, nonce, blobs, jobs)
 }
-
