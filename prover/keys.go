@@ -21,6 +21,7 @@ import (
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
+	"github.com/consensys/gnark/logger"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 )
@@ -44,6 +45,10 @@ const (
 	pkMagic      = "vsc/zk-pk/1\n"
 	circuitMagic = "vsc/zk-circuit/1\n"
 )
+
+// gnark logs to stdout by default, which would break `--json` output; vsc
+// logs through slog instead.
+func init() { logger.Disable() }
 
 // Circuit is a compiled dataset circuit.
 type Circuit struct {

@@ -131,31 +131,29 @@ func subtreeRoot(lvl []fr.Element) fr.Element {
 	return lvl[0]
 }
 
-// publicWitness rebuilds the public inputs a chunk proof claims.
+// publicWitness rebuilds the public inputs a chunk proof claims, in circuit
+// order (index, root, count, sums), without walking the private fields.
 func (cp *ChunkProof) publicWitness(s Shape) (witness.Witness, error) {
 	if len(cp.Sums) != s.Fields() {
 		return nil, fmt.Errorf("%d sums for %d fields", len(cp.Sums), s.Fields())
 	}
-	root, err := records.FromHash(cp.Root)
+	in, err := cp.PublicInputs()
 	if err != nil {
-		return nil, fmt.Errorf("root: %w", err)
+		return nil, err
 	}
-	c := newCircuit(s)
-	for i := range c.Values {
-		c.Values[i] = 0
+	w, err := witness.New(ecc.BN254.ScalarField())
+	if err != nil {
+		return nil, err
 	}
-	for i := range c.Active {
-		c.Active[i] = 0
+	ch := make(chan any, len(in))
+	for _, v := range in {
+		ch <- v
 	}
-	c.Index, c.Root, c.Count = cp.Index, root, cp.Count
-	for f, str := range cp.Sums {
-		v, ok := new(big.Int).SetString(str, 10)
-		if !ok {
-			return nil, fmt.Errorf("sum %d %q is not a decimal integer", f, str)
-		}
-		c.Sums[f] = modP(v)
+	close(ch)
+	if err := w.Fill(len(in), 0, ch); err != nil {
+		return nil, err
 	}
-	return frontend.NewWitness(c, ecc.BN254.ScalarField(), frontend.PublicOnly())
+	return w, nil
 }
 
 // VerifyChunk checks one chunk proof against its claimed public inputs (not
