@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -20,7 +21,6 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/eip712"
-	"github.com/vsc-labs/vsc/internal/submission"
 )
 
 func (s *Server) routes() {
@@ -111,7 +111,7 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	if crypto.Keccak256Hash(req.WrappedKey) != sub.WrappedKeyHash {
 		return nil, false, coordinator.Errf("invalid_field", "wrapped_key does not hash to the signed wrappedKeyHash")
 	}
-	dao, err := s.store.GetIDAO(ctx, sub.IDAO)
+	dao, err := s.idao(ctx, sub.IDAO)
 	if errors.Is(err, store.ErrUnknownIDAO) {
 		return nil, false, coordinator.Errf("unknown_idao", "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
 	}
@@ -130,19 +130,6 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 				"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
 				head(req.EnclaveKey), dao.Name, head(dao.EnclavePubkey), dao.Name)
 		}
-	}
-	// Idempotency: the same signed submission again is the same submission.
-	if v, err := s.store.GetSubmission(ctx, id, false); err == nil {
-		return v, true, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, false, err
-	}
-	next, err := s.store.NextNonce(ctx, sub.Contributor)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := nonceErr(sub, next); err != nil {
-		return nil, false, err
 	}
 	// The blob: inline, or uploaded before.
 	size := int64(len(blob))
@@ -179,11 +166,46 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		}
 		return nil, false, err
 	}
-	if !existed {
-		s.wake()
+	if existed { // the same signed submission again is the same submission
+		v, err := s.store.GetSubmission(ctx, id, false)
+		return v, true, err
 	}
-	v, err := s.store.GetSubmission(ctx, id, false)
-	return v, existed, err
+	s.wake()
+	return newView(id, newSub), false, nil
+}
+
+// newView is the view of a submission just stored, built from what is in
+// hand (no read back).
+func newView(id common.Hash, n *store.NewSubmission) *coordinator.SubmissionView {
+	now := time.Now().UTC()
+	v := &coordinator.SubmissionView{ID: id.Hex(), Status: coordinator.Received, IDAO: n.Sub.IDAO, Mode: n.Sub.Mode,
+		Class: n.Sub.Class, Contributor: n.Sub.Contributor, DataHash: n.Sub.DataHash, Commitment: n.Sub.Commitment,
+		Records: n.Sub.Records, Nonce: n.Sub.Nonce, Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{},
+		CreatedAt: now, UpdatedAt: now}
+	for _, j := range n.Jobs {
+		if len(v.Evidence) == 0 || v.Evidence[len(v.Evidence)-1].Kind != j.Kind {
+			v.Evidence = append(v.Evidence, coordinator.EvidenceView{Kind: j.Kind, Status: "pending", Chunks: max(j.Chunks, 1)})
+		}
+	}
+	return v
+}
+
+// idao returns an iDAO, cached for a second (intake reads it per request).
+func (s *Server) idao(ctx context.Context, name string) (*store.IDAO, error) {
+	if e, ok := s.idaoCache.Load(name); ok && time.Since(e.(idaoEntry).at) < time.Second {
+		return e.(idaoEntry).dao, nil
+	}
+	d, err := s.store.GetIDAO(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.idaoCache.Store(name, idaoEntry{dao: d, at: time.Now()})
+	return d, nil
+}
+
+type idaoEntry struct {
+	dao *store.IDAO
+	at  time.Time
 }
 
 // dropBlob removes a blob stored for a submission that was then refused,
@@ -195,16 +217,6 @@ func (s *Server) dropBlob(h common.Hash) {
 			s.log.Warn("orphan blob not deleted", "data_hash", h, "err", err)
 		}
 	}
-}
-
-func nonceErr(sub *submission.Submission, next uint64) error {
-	switch {
-	case sub.Nonce < next:
-		return coordinator.Errf("nonce_replayed", "nonce %d of %s was already used; the next nonce is %d", sub.Nonce, sub.Contributor.Hex(), next)
-	case sub.Nonce > next:
-		return coordinator.Errf("nonce_gap", "nonce %d of %s skips ahead; the next nonce is %d", sub.Nonce, sub.Contributor.Hex(), next)
-	}
-	return nil
 }
 
 func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []bus.Job {

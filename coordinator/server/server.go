@@ -57,11 +57,11 @@ type Server struct {
 	reg   *prometheus.Registry
 	m     *metrics
 
-	mux     *http.ServeMux
-	httpSrv *http.Server
-	ln      net.Listener
-	kick    chan struct{} // wakes the relay after a commit
-	extra   []func(*http.ServeMux)
+	mux       *http.ServeMux
+	httpSrv   *http.Server
+	ln        net.Listener
+	kick      chan struct{} // wakes the relay after a commit
+	idaoCache sync.Map      // name → idaoEntry
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/internal/bus"
@@ -27,45 +28,42 @@ type NewSubmission struct {
 }
 
 // InsertSubmission stores a submission, its evidence rows, its outbox jobs
-// and its nonce bump in one transaction. If a submission with the same id
-// exists it changes nothing and returns existed=true (idempotent intake).
+// and its nonce bump atomically, in one round trip (the vsc_intake
+// function). If a submission with the same id exists it changes nothing and
+// returns existed=true (idempotent intake).
 func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed bool, err error) {
-	err = s.Tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO submissions (id, idao, mode, class, contributor, data_hash, commitment,
-			records, wrapped_key, nonce, signature, chain_id, blob_size, status)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'received') ON CONFLICT (id) DO NOTHING`,
-			n.ID[:], n.Sub.IDAO, n.Sub.Mode, n.Sub.Class, n.Sub.Contributor[:], n.Sub.DataHash[:], n.Sub.Commitment[:],
-			int64(n.Sub.Records), n.WrappedKey, int64(n.Sub.Nonce), n.Signature, int64(n.ChainID), n.BlobSize)
-		if err != nil {
-			if isUnique(err) { // (contributor, nonce) taken by another submission
-				return fmt.Errorf("%w: nonce %d of %s was already used by another submission", ErrNonceReplay, n.Sub.Nonce, n.Sub.Contributor.Hex())
-			}
-			return err
+	kinds := make([]string, len(n.Jobs))
+	chunks := make([]int32, len(n.Jobs))
+	nchunks := make([]int32, len(n.Jobs))
+	msgIDs := make([]string, len(n.Jobs))
+	payloads := make([][]byte, len(n.Jobs))
+	for i := range n.Jobs {
+		j := &n.Jobs[i]
+		kinds[i], chunks[i], nchunks[i], msgIDs[i] = j.Kind, int32(j.Chunk), int32(max(j.Chunks, 1)), j.MsgID()
+		if payloads[i], err = json.Marshal(j); err != nil {
+			return false, err
 		}
-		if tag.RowsAffected() == 0 {
-			existed = true
-			return nil
+	}
+	var res string
+	err = s.Pool.QueryRow(ctx, `SELECT vsc_intake($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb[])`,
+		n.ID[:], n.Sub.IDAO, n.Sub.Mode, n.Sub.Class, n.Sub.Contributor[:], n.Sub.DataHash[:], n.Sub.Commitment[:],
+		int64(n.Sub.Records), n.WrappedKey, int64(n.Sub.Nonce), n.Signature, int64(n.ChainID), n.BlobSize,
+		kinds, chunks, nchunks, msgIDs, payloads).Scan(&res)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "VSC01":
+			return false, fmt.Errorf("%w: nonce %d of %s was already used; the next nonce is %s", ErrNonceReplay, n.Sub.Nonce, n.Sub.Contributor.Hex(), pgErr.Hint)
+		case "VSC02":
+			return false, fmt.Errorf("%w: nonce %d of %s skips ahead; the next nonce is %s", ErrNonceGap, n.Sub.Nonce, n.Sub.Contributor.Hex(), pgErr.Hint)
+		case "23505": // (contributor, nonce) already taken by another submission
+			return false, fmt.Errorf("%w: nonce %d of %s was already used by another submission", ErrNonceReplay, n.Sub.Nonce, n.Sub.Contributor.Hex())
 		}
-		if err := UseNonce(ctx, tx, n.Sub.Contributor, n.Sub.Nonce); err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		for i := range n.Jobs {
-			j := &n.Jobs[i]
-			payload, err := json.Marshal(j)
-			if err != nil {
-				return err
-			}
-			chunks := max(j.Chunks, 1)
-			b.Queue(`INSERT INTO evidence (submission, kind, chunk, chunks, status) VALUES ($1,$2,$3,$4,'pending')`,
-				n.ID[:], j.Kind, j.Chunk, chunks)
-			b.Queue(`INSERT INTO outbox (submission, msg_id, kind, payload) VALUES ($1,$2,$3,$4)`, n.ID[:], j.MsgID(), j.Kind, payload)
-		}
-		b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,'received',$2)`,
-			n.ID[:], fmt.Sprintf("%d job(s) queued", len(n.Jobs)))
-		return tx.SendBatch(ctx, b).Close()
-	})
-	return existed, err
+	}
+	if err != nil {
+		return false, fmt.Errorf("store submission %s: %w", n.ID.Hex(), err)
+	}
+	return res == "existed", nil
 }
 
 // OutboxJob is a job waiting to be published.
