@@ -2,6 +2,7 @@ package tee
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -70,7 +71,7 @@ func (e *Enclave) Process(j Job) (*Outcome, error) {
 	ds, err := records.Parse(plain)
 	clear(plain)
 	if err != nil {
-		return rejected("the decrypted dataset is invalid: %v", err), nil
+		return rejected("the decrypted dataset is invalid%s (the enclave never echoes plaintext: check the file with `vsc submit`, which parses it before encrypting)", parseErrorPlace(err)), nil
 	}
 	commitment := records.Commitment(ds)
 	f, err := facts.Compute(ds, facts.DefaultParams)
@@ -117,4 +118,15 @@ func (e *Enclave) attest(chainID uint64, sub *submission.Submission, commitment 
 		Backend:      e.backend.Name(),
 		Enclave:      e.Address(),
 	}, nil
+}
+
+var linePlace = regexp.MustCompile(`line [0-9]+`)
+
+// parseErrorPlace returns where a parse error is (" at line N"), without
+// the offending value, which is plaintext.
+func parseErrorPlace(err error) string {
+	if m := linePlace.FindString(err.Error()); m != "" {
+		return " at " + m
+	}
+	return ""
 }

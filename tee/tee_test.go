@@ -353,10 +353,10 @@ func TestProcessRejects(t *testing.T) {
 			j.Submission.WrappedKeyHash = crypto.Keccak256Hash(j.WrappedKey)
 		}, "not wrapped to this enclave", nil},
 		{"not a dataset", func(j *Job) {
-			s, _ := envelope.Seal([]byte("a,b\n1,x\n"), enc.PublicKey())
+			s, _ := envelope.Seal([]byte("a,b\n1,2\n1,secret-value\n"), enc.PublicKey())
 			j.Blob, j.WrappedKey = s.Blob, s.WrappedKey
 			j.Submission.DataHash, j.Submission.WrappedKeyHash = s.DataHash, s.WrappedKeyHash()
-		}, "dataset is invalid", nil},
+		}, "dataset is invalid at line 3", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -366,7 +366,7 @@ func TestProcessRejects(t *testing.T) {
 			if out.Status != StatusRejected || !strings.Contains(out.Reason, tc.reason) {
 				t.Fatalf("outcome %q %q, want rejected with %q", out.Status, out.Reason, tc.reason)
 			}
-			if strings.Contains(out.Reason, "age,income") {
+			if strings.Contains(out.Reason, "age,income") || strings.Contains(out.Reason, "secret") {
 				t.Fatal("reason leaks plaintext")
 			}
 			if tc.evidence == nil {
