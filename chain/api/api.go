@@ -6,17 +6,20 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/eip712"
 )
 
 func amt(x *big.Int) string {
@@ -318,4 +321,43 @@ func NewBond(b *state.Bond) *Bond {
 func ParseUint(s string) (uint64, bool) {
 	v, err := strconv.ParseUint(s, 10, 64)
 	return v, err == nil
+}
+
+// RedeemTypeString is the EIP-712 type of the receipt the sequencer signs
+// for a DAT redemption; the data's server checks it before serving.
+const RedeemTypeString = "RedeemReceipt(bytes32 token,bytes32 class,address owner,uint64 units,uint64 left,bytes32 tx,uint64 block)"
+
+var redeemTypeHash = crypto.Keccak256Hash([]byte(RedeemTypeString))
+
+// RedeemReceipt is a redemption, signed by the sequencer.
+type RedeemReceipt struct {
+	Token     common.Hash    `json:"token"`
+	Class     common.Hash    `json:"class"`
+	Owner     common.Address `json:"owner"`
+	Units     uint64         `json:"units"`
+	Left      uint64         `json:"left"`
+	Tx        common.Hash    `json:"tx"`
+	Block     uint64         `json:"block"`
+	ChainID   uint64         `json:"chain_id"`
+	Sequencer common.Address `json:"sequencer"`
+	Signature string         `json:"signature"`
+}
+
+// Digest is the EIP-712 digest the sequencer signs.
+func (r *RedeemReceipt) Digest() common.Hash {
+	sh := eip712.StructHash(redeemTypeHash, r.Token, r.Class, eip712.AddressWord(r.Owner),
+		eip712.Uint64Word(r.Units), eip712.Uint64Word(r.Left), r.Tx, eip712.Uint64Word(r.Block))
+	return eip712.Digest(r.ChainID, sh)
+}
+
+// Verify checks the receipt's signature is the sequencer's.
+func (r *RedeemReceipt) Verify() error {
+	a, err := eip712.Recover(r.Digest(), common.FromHex(r.Signature))
+	if err != nil {
+		return err
+	}
+	if a != r.Sequencer {
+		return fmt.Errorf("redeem receipt signed by %s, not the sequencer %s", a, r.Sequencer)
+	}
+	return nil
 }

@@ -81,13 +81,21 @@ func (v *txView) flush() {
 	}
 }
 
-// run is the context of one executing tx.
+// run is the context of one executing tx. Accounts are decoded once per tx
+// and encoded once at its end.
 type run struct {
 	cfg    *Config
 	env    *Env
 	p      *Prepared
 	v      *txView
 	events []chain.Event
+	accs   []cachedAccount
+}
+
+type cachedAccount struct {
+	addr  common.Address
+	acc   *state.Account
+	dirty bool
 }
 
 func (r *run) emit(typ string, kv ...string) {
@@ -99,19 +107,48 @@ func (r *run) emit(typ string, kv ...string) {
 }
 
 func (r *run) account(a common.Address) (*state.Account, error) {
+	for i := range r.accs {
+		if r.accs[i].addr == a {
+			return r.accs[i].acc, nil
+		}
+	}
 	b := r.v.get(state.AccountKey(a))
-	acc := state.NewAccount()
+	var acc *state.Account
 	if b == nil {
-		return acc, nil
+		acc = state.NewAccount()
+	} else {
+		acc = new(state.Account)
+		if err := state.Decode(b, acc); err != nil {
+			return nil, fmt.Errorf("decode account %s: %w", a, err)
+		}
 	}
-	if err := state.Decode(b, acc); err != nil {
-		return nil, fmt.Errorf("decode account %s: %w", a, err)
-	}
+	r.accs = append(r.accs, cachedAccount{addr: a, acc: acc})
 	return acc, nil
 }
 
+// putAccount marks a's account (as returned by account) changed.
 func (r *run) putAccount(a common.Address, acc *state.Account) {
-	r.v.put(state.AccountKey(a), state.Encode(acc))
+	for i := range r.accs {
+		if r.accs[i].addr == a {
+			r.accs[i].acc, r.accs[i].dirty = acc, true
+			return
+		}
+	}
+	r.accs = append(r.accs, cachedAccount{addr: a, acc: acc, dirty: true})
+}
+
+// flushAccounts encodes the changed accounts into the view.
+func (r *run) flushAccounts() {
+	for _, c := range r.accs {
+		if c.dirty {
+			r.v.put(state.AccountKey(c.addr), state.Encode(c.acc))
+		}
+	}
+}
+
+func copyAccount(a *state.Account) *state.Account {
+	return &state.Account{Nonce: a.Nonce, Balance: new(big.Int).Set(a.Balance),
+		Staked: new(big.Int).Set(a.Staked), Bonded: new(big.Int).Set(a.Bonded)}
 }
 
 func (r *run) load(key string, v any, missing error) error {
@@ -164,21 +201,23 @@ func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (*chain.Receipt, *b
 	}
 	acc.Nonce++
 	acc.Balance.Sub(acc.Balance, fee)
-	r.putAccount(p.Sender, acc)
-	v.flush()
 	rc.Fee, rc.GasUsed = fee, Gas(p.Tx.Kind, p.Body)
 
-	body := &txView{parent: o, allowed: p.Access}
-	r.v = body
+	// The body runs on a copy; a failed body leaves only fee and nonce.
+	r.accs = []cachedAccount{{addr: p.Sender, acc: copyAccount(acc), dirty: true}}
 	err = r.dispatch()
-	if err == nil && body.bad != nil {
-		err = body.bad
+	if err == nil {
+		r.flushAccounts()
+		err = v.bad
 	}
 	if err != nil {
 		rc.Status, rc.Error = chain.StatusFailed, err.Error()
+		failed := &txView{parent: o, allowed: p.Access}
+		failed.put(state.AccountKey(p.Sender), state.Encode(acc))
+		failed.flush()
 		return rc, fee
 	}
-	body.flush()
+	v.flush()
 	rc.Status, rc.Events = chain.StatusSuccess, r.events
 	if rc.Events == nil {
 		rc.Events = []chain.Event{}
@@ -228,6 +267,20 @@ func (r *run) dispatch() error {
 	return tx.ErrUnknownKind
 }
 
+// hx is lower-case 0x hex (no EIP-55 checksum: it costs two keccaks).
+func hx(v interface{ Bytes() []byte }) string {
+	raw := v.Bytes()
+	b := make([]byte, 2+2*len(raw))
+	b[0], b[1] = '0', 'x'
+	for i, c := range raw {
+		b[2+2*i] = hexdigits[c>>4]
+		b[3+2*i] = hexdigits[c&15]
+	}
+	return string(b)
+}
+
+const hexdigits = "0123456789abcdef"
+
 func positive(x *big.Int) bool { return x != nil && x.Sign() > 0 }
 
 // debit takes amount from a's balance.
@@ -268,7 +321,7 @@ func (r *run) transfer(b *tx.Transfer) error {
 	if err := r.credit(b.To, b.Amount); err != nil {
 		return err
 	}
-	r.emit("transfer", "from", r.p.Sender.Hex(), "to", b.To.Hex(), "amount", b.Amount.String())
+	r.emit("transfer", "from", hx(r.p.Sender), "to", hx(b.To), "amount", b.Amount.String())
 	return nil
 }
 
@@ -307,7 +360,7 @@ func (r *run) idaoCreate(b *tx.IDAOCreate) error {
 		}
 	}
 	r.putIDAO(d)
-	r.emit("idao_created", "name", b.Name, "owner", r.p.Sender.Hex(), "stake", stake.String())
+	r.emit("idao_created", "name", b.Name, "owner", hx(r.p.Sender), "stake", stake.String())
 	return nil
 }
 
@@ -326,7 +379,7 @@ func (r *run) idaoJoin(b *tx.IDAOJoin) error {
 		return err
 	}
 	r.putIDAO(d)
-	r.emit("idao_joined", "name", b.Name, "member", r.p.Sender.Hex(), "amount", b.Amount.String())
+	r.emit("idao_joined", "name", b.Name, "member", hx(r.p.Sender), "amount", b.Amount.String())
 	return nil
 }
 
@@ -340,7 +393,7 @@ func (r *run) idaoLeave(b *tx.IDAOLeave) error {
 	}
 	r.putIDAO(d)
 	m := d.Member(r.p.Sender)
-	r.emit("idao_unstaking", "name", b.Name, "member", r.p.Sender.Hex(), "amount", b.Amount.String(),
+	r.emit("idao_unstaking", "name", b.Name, "member", hx(r.p.Sender), "amount", b.Amount.String(),
 		"release_at", strconv.FormatUint(m.ReleaseAt, 10))
 	return nil
 }
@@ -358,7 +411,7 @@ func (r *run) idaoWithdraw(b *tx.IDAOWithdraw) error {
 		return err
 	}
 	r.putIDAO(d)
-	r.emit("idao_withdrawn", "name", b.Name, "member", r.p.Sender.Hex(), "amount", amt.String())
+	r.emit("idao_withdrawn", "name", b.Name, "member", hx(r.p.Sender), "amount", amt.String())
 	return nil
 }
 
@@ -408,7 +461,7 @@ func (r *run) vkRegister(b *tx.VKRegister) error {
 		return ErrAlreadyRegistered
 	}
 	r.v.put(key, state.Encode(&state.VK{IDAO: b.IDAO, Circuit: b.Circuit, Hash: b.VKHash, Height: r.env.Height}))
-	r.emit("vk_registered", "idao", b.IDAO, "vk_hash", b.VKHash.Hex(), "circuit", b.Circuit)
+	r.emit("vk_registered", "idao", b.IDAO, "vk_hash", hx(b.VKHash), "circuit", b.Circuit)
 	return nil
 }
 
@@ -445,8 +498,8 @@ func (r *run) anchor(b *tx.Anchor) error {
 	r.v.put(key, state.Encode(&state.Anchor{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest,
 		Contributor: b.Contributor, DataHash: b.DataHash, Commitment: b.Commitment, QCHash: qh, Stake: stake,
 		Tx: r.p.Hash, Height: r.env.Height, Sender: r.p.Sender}))
-	r.emit("anchored", "idao", b.IDAO, "submission", b.Submission.Hex(), "digest", b.ResultDigest.Hex(),
-		"qc_hash", qh.Hex(), "stake", stake.String())
+	r.emit("anchored", "idao", b.IDAO, "submission", hx(b.Submission), "digest", hx(b.ResultDigest),
+		"qc_hash", hx(qh), "stake", stake.String())
 	return nil
 }
 
@@ -489,7 +542,7 @@ func (r *run) datMint(b *tx.DATMint) error {
 	r.v.put(state.AnchorKey(b.Digest), state.Encode(&an))
 	r.v.put(state.ClassKey(c.ID), state.Encode(c))
 	r.v.put(state.TokenKey(t.ID), state.Encode(t))
-	r.emit("dat_minted", "class", c.ID.Hex(), "token", t.ID.Hex(), "owner", t.Owner.Hex(),
+	r.emit("dat_minted", "class", hx(c.ID), "token", hx(t.ID), "owner", hx(t.Owner),
 		"shares", strconv.FormatUint(shares, 10), "price", price.String())
 	return nil
 }
@@ -529,7 +582,7 @@ func (r *run) datBuy(b *tx.DATBuy) error {
 	r.putAccount(r.p.Sender, acc)
 	r.v.put(state.ClassKey(c.ID), state.Encode(c))
 	r.v.put(state.TokenKey(t.ID), state.Encode(t))
-	r.emit("dat_bought", "class", c.ID.Hex(), "token", t.ID.Hex(), "buyer", r.p.Sender.Hex(),
+	r.emit("dat_bought", "class", hx(c.ID), "token", hx(t.ID), "buyer", hx(r.p.Sender),
 		"units", strconv.FormatUint(b.Units, 10), "paid", cost.String())
 	return nil
 }
@@ -543,7 +596,7 @@ func (r *run) datRedeem(b *tx.DATRedeem) error {
 		return err
 	}
 	r.v.put(state.TokenKey(t.ID), state.Encode(t))
-	r.emit("dat_redeemed", "class", t.Class.Hex(), "token", t.ID.Hex(), "owner", t.Owner.Hex(),
+	r.emit("dat_redeemed", "class", hx(t.Class), "token", hx(t.ID), "owner", hx(t.Owner),
 		"units", strconv.FormatUint(b.Units, 10), "left", strconv.FormatUint(t.Value, 10))
 	return nil
 }
@@ -570,7 +623,7 @@ func (r *run) datTransfer(b *tx.DATTransfer) error {
 		}
 		r.v.put(state.ClassKey(c.ID), state.Encode(c))
 		r.v.put(state.TokenKey(t.ID), state.Encode(t))
-		r.emit("dat_transferred", "token", t.ID.Hex(), "from", r.p.Sender.Hex(), "to", b.To.Hex(), "claimed", paid.String())
+		r.emit("dat_transferred", "token", hx(t.ID), "from", hx(r.p.Sender), "to", hx(b.To), "claimed", paid.String())
 		return nil
 	}
 	nt, err := dat.Split(c, t, r.p.Sender, b.To, b.Value, b.Shares, NewTokenID(r.p.Hash, 0))
@@ -580,7 +633,7 @@ func (r *run) datTransfer(b *tx.DATTransfer) error {
 	r.v.put(state.ClassKey(c.ID), state.Encode(c))
 	r.v.put(state.TokenKey(t.ID), state.Encode(t))
 	r.v.put(state.TokenKey(nt.ID), state.Encode(nt))
-	r.emit("dat_split", "token", t.ID.Hex(), "new_token", nt.ID.Hex(), "from", r.p.Sender.Hex(), "to", b.To.Hex(),
+	r.emit("dat_split", "token", hx(t.ID), "new_token", hx(nt.ID), "from", hx(r.p.Sender), "to", hx(b.To),
 		"value", strconv.FormatUint(b.Value, 10), "shares", strconv.FormatUint(b.Shares, 10))
 	return nil
 }
@@ -603,7 +656,7 @@ func (r *run) datClaim(b *tx.DATClaim) error {
 	}
 	r.v.put(state.ClassKey(c.ID), state.Encode(c))
 	r.v.put(state.TokenKey(t.ID), state.Encode(t))
-	r.emit("dat_claimed", "class", c.ID.Hex(), "token", t.ID.Hex(), "owner", r.p.Sender.Hex(), "claimed", paid.String())
+	r.emit("dat_claimed", "class", hx(c.ID), "token", hx(t.ID), "owner", hx(r.p.Sender), "claimed", paid.String())
 	return nil
 }
 
@@ -622,7 +675,7 @@ func (r *run) bondLock(b *tx.BondLock) error {
 	r.putAccount(r.p.Sender, acc)
 	r.v.put(state.BondKey(b.ID), state.Encode(&state.Bond{ID: b.ID, Owner: r.p.Sender, Amount: b.Amount,
 		Arbiter: b.Arbiter, Purpose: b.Purpose, Height: r.env.Height}))
-	r.emit("bond_locked", "id", b.ID.Hex(), "owner", r.p.Sender.Hex(), "amount", b.Amount.String(), "arbiter", b.Arbiter.Hex())
+	r.emit("bond_locked", "id", hx(b.ID), "owner", hx(r.p.Sender), "amount", b.Amount.String(), "arbiter", hx(b.Arbiter))
 	return nil
 }
 
@@ -660,7 +713,7 @@ func (r *run) bondRelease(b *tx.BondRelease) error {
 		return err
 	}
 	r.v.put(state.BondKey(b.ID), nil)
-	r.emit("bond_released", "id", b.ID.Hex(), "owner", bd.Owner.Hex(), "amount", bd.Amount.String())
+	r.emit("bond_released", "id", hx(b.ID), "owner", hx(bd.Owner), "amount", bd.Amount.String())
 	return nil
 }
 
@@ -691,7 +744,7 @@ func (r *run) bondSlash(b *tx.BondSlash) error {
 	burned := new(big.Int).Sub(bd.Amount, win)
 	r.burn(burned)
 	r.v.put(state.BondKey(b.ID), nil)
-	r.emit("bond_slashed", "id", b.ID.Hex(), "owner", bd.Owner.Hex(), "winner", b.Winner.Hex(),
+	r.emit("bond_slashed", "id", hx(b.ID), "owner", hx(bd.Owner), "winner", hx(b.Winner),
 		"to_winner", win.String(), "burned", burned.String())
 	return nil
 }
@@ -733,6 +786,6 @@ func (r *run) slashEquivocation(b *tx.SlashEquivocation) error {
 	}
 	r.burn(new(big.Int).Sub(taken, reward))
 	r.putIDAO(d)
-	r.emit("member_slashed", "idao", b.IDAO, "member", b.Member.Hex(), "slashed", taken.String(), "reward", reward.String())
+	r.emit("member_slashed", "idao", b.IDAO, "member", hx(b.Member), "slashed", taken.String(), "reward", reward.String())
 	return nil
 }

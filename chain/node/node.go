@@ -388,6 +388,26 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Header, error) {
 	if len(txs) == 0 {
 		return n.Head(), nil
 	}
+	h, _, err := n.seal(txs, true)
+	return h, err
+}
+
+// SealTxs executes, commits and signs a block of exactly txs, bypassing the
+// mempool and its door checks (invalid txs get failed receipts). It is for
+// in-process benchmarks and tools; clients use SubmitTx.
+func (n *Node) SealTxs(ctx context.Context, txs []*tx.Tx) (*chain.Header, []*chain.Receipt, error) {
+	if n.cfg.SequencerKey == nil {
+		return nil, nil, ErrNotSequencer
+	}
+	n.prodMu.Lock()
+	defer n.prodMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	return n.seal(txs, false)
+}
+
+func (n *Node) seal(txs []*tx.Tx, fromPool bool) (*chain.Header, []*chain.Receipt, error) {
 	parent := n.Head()
 	now := uint64(n.cfg.Clock().UnixMilli())
 	if now <= parent.Time {
@@ -399,29 +419,34 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Header, error) {
 		TxRoot: out.TxRoot, ReceiptRoot: out.ReceiptRoot, StateRoot: out.Staged.Root,
 		TxCount: uint32(len(txs)), GasUsed: out.GasUsed}
 	if err := h.Sign(n.cfg.SequencerKey); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if hook := n.cfg.Hooks.BeforeCommit; hook != nil {
 		if err := hook(h.Height); err != nil {
 			n.setFailed(err)
-			return nil, fmt.Errorf("block %d: %w", h.Height, err)
+			return nil, nil, fmt.Errorf("block %d: %w", h.Height, err)
 		}
 	}
 	blk := &chain.Block{Header: h, Txs: txs}
 	if err := n.store.CommitBlock(blk, out.Receipts, out.Staged.Writes); err != nil {
 		n.setFailed(err)
-		return nil, fmt.Errorf("commit block %d: %w", h.Height, err)
+		return nil, nil, fmt.Errorf("commit block %d: %w", h.Height, err)
 	}
-	n.pool.commit(txs, func() {
+	apply := func() {
 		n.mu.Lock()
 		n.st.Commit(out.Staged)
 		n.head = h
 		close(n.newHead)
 		n.newHead = make(chan struct{})
 		n.mu.Unlock()
-	})
+	}
+	if fromPool {
+		n.pool.commit(txs, apply)
+	} else {
+		apply()
+	}
 	n.log.Debug("block", "height", h.Height, "txs", len(txs), "state_root", h.StateRoot.Hex())
-	return h, nil
+	return h, out.Receipts, nil
 }
 
 func (n *Node) setFailed(err error) {

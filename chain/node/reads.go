@@ -6,9 +6,9 @@ import (
 	"sort"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/api"
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
@@ -151,47 +151,8 @@ func (n *Node) StateProof(key string) *proof.Proof {
 	return proof.NewState(n.head, p)
 }
 
-// RedeemTypeString is the EIP-712 type of the receipt the sequencer signs
-// for a DAT redemption; the data's server checks it before serving.
-const RedeemTypeString = "RedeemReceipt(bytes32 token,bytes32 class,address owner,uint64 units,uint64 left,bytes32 tx,uint64 block)"
-
-var redeemTypeHash = crypto.Keccak256Hash([]byte(RedeemTypeString))
-
-// RedeemReceipt is a redemption, signed by the sequencer.
-type RedeemReceipt struct {
-	Token     common.Hash    `json:"token"`
-	Class     common.Hash    `json:"class"`
-	Owner     common.Address `json:"owner"`
-	Units     uint64         `json:"units"`
-	Left      uint64         `json:"left"`
-	Tx        common.Hash    `json:"tx"`
-	Block     uint64         `json:"block"`
-	ChainID   uint64         `json:"chain_id"`
-	Sequencer common.Address `json:"sequencer"`
-	Signature string         `json:"signature"`
-}
-
-// Digest is the EIP-712 digest the sequencer signs.
-func (r *RedeemReceipt) Digest() common.Hash {
-	sh := eip712.StructHash(redeemTypeHash, r.Token, r.Class, eip712.AddressWord(r.Owner),
-		eip712.Uint64Word(r.Units), eip712.Uint64Word(r.Left), r.Tx, eip712.Uint64Word(r.Block))
-	return eip712.Digest(r.ChainID, sh)
-}
-
-// Verify checks the receipt's signature is the sequencer's.
-func (r *RedeemReceipt) Verify() error {
-	a, err := eip712.Recover(r.Digest(), common.FromHex(r.Signature))
-	if err != nil {
-		return err
-	}
-	if a != r.Sequencer {
-		return fmt.Errorf("redeem receipt signed by %s, not the sequencer %s", a, r.Sequencer)
-	}
-	return nil
-}
-
 // Redeem returns the sequencer-signed receipt of a successful dat_redeem tx.
-func (n *Node) Redeem(h common.Hash) (*RedeemReceipt, error) {
+func (n *Node) Redeem(h common.Hash) (*api.RedeemReceipt, error) {
 	info, err := n.Tx(h)
 	if err != nil {
 		return nil, err
@@ -214,7 +175,7 @@ func (n *Node) Redeem(h common.Hash) (*RedeemReceipt, error) {
 	var units, left uint64
 	fmt.Sscan(ev.Get("units"), &units)
 	fmt.Sscan(ev.Get("left"), &left)
-	r := &RedeemReceipt{Token: common.HexToHash(ev.Get("token")), Class: common.HexToHash(ev.Get("class")),
+	r := &api.RedeemReceipt{Token: common.HexToHash(ev.Get("token")), Class: common.HexToHash(ev.Get("class")),
 		Owner: common.HexToAddress(ev.Get("owner")), Units: units, Left: left, Tx: h, Block: info.Height,
 		ChainID: n.genesis.ChainID, Sequencer: n.genesis.Sequencer}
 	sig, err := eip712.Sign(n.cfg.SequencerKey, r.Digest())

@@ -1,0 +1,231 @@
+// Package bench is the chain's load generator, shared by `vscd bench chain`
+// and the Go benchmarks: it signs N transfers up front (not timed), then
+// times a real node sealing them into blocks — signature recovery, lane
+// scheduling and execution, state root, tx and receipt roots, header
+// signature and the fsync'd bbolt commit all included.
+package bench
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/node"
+	"github.com/vsc-labs/vsc/chain/tx"
+)
+
+// Params of a run.
+type Params struct {
+	Txs       int
+	Lanes     int
+	Conflict  float64 // fraction of txs that pay one hot account
+	Seed      uint64
+	BlockSize int // default 5000
+	Senders   int // default min(Txs, 10000)
+	// Procs is GOMAXPROCS during the timed part; 0 = min(Lanes, NumCPU),
+	// so lanes=1 is a true single-core baseline.
+	Procs  int
+	DirFor func() (string, error) // data dir; default a temp dir removed after
+}
+
+// Result is `vscd bench chain --json` (CONTRACT.md keys first).
+type Result struct {
+	Txs        int     `json:"txs"`
+	Lanes      int     `json:"lanes"`
+	Conflict   float64 `json:"conflict"`
+	Seconds    float64 `json:"seconds"`
+	TPS        float64 `json:"tps"`
+	StateRoot  string  `json:"state_root"`
+	Blocks     int     `json:"blocks"`
+	BlockSize  int     `json:"block_size"`
+	Procs      int     `json:"procs"`
+	Succeeded  int     `json:"succeeded"`
+	SignSecond float64 `json:"sign_seconds"`
+}
+
+func keyFor(seed uint64, i int) *ecdsa.PrivateKey {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], seed)
+	binary.BigEndian.PutUint64(b[8:], uint64(i))
+	k, err := crypto.ToECDSA(crypto.Keccak256(b[:], []byte("vsc-bench")))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// Run executes the benchmark.
+func Run(ctx context.Context, p Params) (*Result, error) {
+	if p.Txs <= 0 {
+		return nil, fmt.Errorf("bench: --txs must be positive")
+	}
+	if p.Lanes <= 0 {
+		p.Lanes = 1
+	}
+	if p.BlockSize <= 0 {
+		p.BlockSize = 5000
+	}
+	if p.Senders <= 0 {
+		p.Senders = min(p.Txs, 10000)
+	}
+	if p.Procs <= 0 {
+		p.Procs = min(p.Lanes, runtime.NumCPU())
+	}
+	// Keys and genesis.
+	keys := make([]*ecdsa.PrivateKey, p.Senders)
+	addrs := make([]common.Address, p.Senders)
+	parallel(p.Senders, runtime.NumCPU(), func(i int) {
+		keys[i] = keyFor(p.Seed, i)
+		addrs[i] = crypto.PubkeyToAddress(keys[i].PublicKey)
+	})
+	seqKey := keyFor(p.Seed, -1)
+	g := &chain.Genesis{ChainID: 1337, Time: 1_700_000_000_000, Sequencer: crypto.PubkeyToAddress(seqKey.PublicKey),
+		GasPrice: "1", Alloc: make(map[common.Address]string, p.Senders)}
+	for _, a := range addrs {
+		g.Alloc[a] = "1000000000000"
+	}
+	// Workload: tx i from sender i mod Senders (nonce i / Senders) to a
+	// fresh address, or, with probability Conflict, to one hot account.
+	rng := rand.New(rand.NewPCG(p.Seed, 0xc0ffee))
+	hot := common.HexToAddress("0x00000000000000000000000000000000000000ff")
+	tos := make([]common.Address, p.Txs)
+	amounts := make([]int64, p.Txs)
+	for i := range tos {
+		if rng.Float64() < p.Conflict {
+			tos[i] = hot
+		} else {
+			binary.BigEndian.PutUint64(tos[i][12:], rng.Uint64())
+			tos[i][0] = 0xb
+		}
+		amounts[i] = 1 + rng.Int64N(1000)
+	}
+	signStart := time.Now()
+	txs := make([]*tx.Tx, p.Txs)
+	var signErr error
+	var mu sync.Mutex
+	parallel(p.Txs, runtime.NumCPU(), func(i int) {
+		s := i % p.Senders
+		t, err := tx.New(g.ChainID, uint64(i/p.Senders), big.NewInt(100), &tx.Transfer{To: tos[i], Amount: big.NewInt(amounts[i])})
+		if err == nil {
+			_, err = t.Sign(keys[s])
+		}
+		if err == nil {
+			// As if received off the wire: decoded, sender not yet known.
+			t, err = tx.Decode(t.Encode())
+		}
+		if err != nil {
+			mu.Lock()
+			signErr = err
+			mu.Unlock()
+			return
+		}
+		txs[i] = t
+	})
+	if signErr != nil {
+		return nil, signErr
+	}
+	signSecs := time.Since(signStart).Seconds()
+
+	dir, cleanup, err := dataDir(p)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	clockMS := g.Time
+	n, err := node.New(node.Config{DataDir: dir, Genesis: g, SequencerKey: seqKey, Lanes: p.Lanes, BlockSize: p.BlockSize,
+		Clock: func() time.Time { clockMS += 250; return time.UnixMilli(int64(clockMS)) }})
+	if err != nil {
+		return nil, err
+	}
+	defer n.Close()
+
+	runtime.GC()
+	prev := runtime.GOMAXPROCS(p.Procs)
+	start := time.Now()
+	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, SignSecond: signSecs}
+	// Like a sequencer recovering senders at the door while it seals the
+	// previous block, recover block k+1 while block k is sealed.
+	block := func(k int) []*tx.Tx {
+		lo := k * p.BlockSize
+		if lo >= len(txs) {
+			return nil
+		}
+		return txs[lo:min(lo+p.BlockSize, len(txs))]
+	}
+	prefetch := func(ts []*tx.Tx) chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			parallel(len(ts), p.Lanes, func(i int) { _, _ = ts[i].Sender() })
+		}()
+		return done
+	}
+	ready := prefetch(block(0))
+	for k := 0; block(k) != nil; k++ {
+		<-ready
+		ready = prefetch(block(k + 1))
+		_, rs, err := n.SealTxs(ctx, block(k))
+		if err != nil {
+			runtime.GOMAXPROCS(prev)
+			return nil, err
+		}
+		for _, r := range rs {
+			if r.Status == chain.StatusSuccess {
+				res.Succeeded++
+			}
+		}
+		res.Blocks++
+	}
+	<-ready
+	elapsed := time.Since(start)
+	runtime.GOMAXPROCS(prev)
+	res.Seconds = elapsed.Seconds()
+	res.TPS = float64(p.Txs) / res.Seconds
+	res.StateRoot = n.Head().StateRoot.Hex()
+	if res.Succeeded != p.Txs {
+		return res, fmt.Errorf("bench: only %d of %d txs succeeded", res.Succeeded, p.Txs)
+	}
+	return res, nil
+}
+
+func dataDir(p Params) (string, func(), error) {
+	if p.DirFor != nil {
+		d, err := p.DirFor()
+		return d, func() {}, err
+	}
+	d, err := os.MkdirTemp("", "vsc-bench-chain-")
+	if err != nil {
+		return "", nil, err
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
+func parallel(n, workers int, f func(i int)) {
+	if n == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
