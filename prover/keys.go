@@ -158,6 +158,7 @@ type Keys struct {
 	*Circuit
 	VK     *VerifyingKey
 	Origin string
+	Fresh  bool // made by a setup in this process (not loaded from disk)
 	pk     *groth16bn254.ProvingKey
 }
 
@@ -175,7 +176,7 @@ func Setup(c *Circuit) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Keys{Circuit: c, VK: v, Origin: OriginDev, pk: bpk}, nil
+	return &Keys{Circuit: c, VK: v, Origin: OriginDev, Fresh: true, pk: bpk}, nil
 }
 
 // KeyManager keeps the keys of every shape under one directory:

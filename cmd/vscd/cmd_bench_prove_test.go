@@ -1,0 +1,31 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+func TestBenchProveJSON(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := cmdBenchProve(context.Background(), []string{"--records", "5", "--chunk", "2", "--fields", "1", "--pool", "--keys", t.TempDir(), "--json"}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("stdout %q: %v", stdout.String(), err)
+	}
+	for _, k := range []string{"records", "constraints", "setup_ms", "prove_ms", "verify_ms", "records_per_second", "pool_ms"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("no %q in %s", k, stdout.String())
+		}
+	}
+	if got["records"].(float64) != 5 || got["chunks"].(float64) != 3 || got["keys"] != "setup" {
+		t.Fatalf("figures %s", stdout.String())
+	}
+	if err := cmdBenchProve(context.Background(), []string{"--records", "5", "--chunk", "3"}, &stdout, &stderr); err == nil {
+		t.Fatal("chunk 3 accepted")
+	}
+}
