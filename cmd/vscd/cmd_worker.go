@@ -6,8 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
@@ -31,6 +37,7 @@ type workerConfig struct {
 	ShowKey     bool
 	JSON        bool
 	LogLevel    string
+	Metrics     string
 }
 
 func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
@@ -41,6 +48,7 @@ func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
 	fs.IntVar(&cfg.Concurrency, "concurrency", conc, "jobs handled at once; 0 = one per core (VSC_WORKER_CONCURRENCY)")
 	fs.BoolVar(&cfg.ShowKey, "show-key", false, "print the enclave key and its attestation (to register on chain) and exit")
 	fs.BoolVar(&cfg.JSON, "json", false, "with --show-key: print JSON")
+	fs.StringVar(&cfg.Metrics, "metrics-listen", envOr("VSC_METRICS_LISTEN", ""), "serve Prometheus /metrics on this address, e.g. :9102 (VSC_METRICS_LISTEN); empty: off")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
 }
 
@@ -75,6 +83,26 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer b.Close()
+	reg := prometheus.NewRegistry()
+	w := worker.New(enc, b, log).WithMetrics(reg)
+	if cfg.Metrics != "" {
+		ln, err := net.Listen("tcp", cfg.Metrics)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		served := make(chan struct{})
+		go func() { defer close(served); _ = srv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+			<-served
+		}()
+		log.Info("metrics", "addr", ln.Addr().String())
+	}
 	fmt.Fprintf(stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS)
-	return worker.New(enc, b, log).Run(ctx)
+	return w.Run(ctx)
 }

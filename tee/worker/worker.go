@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/tee"
@@ -29,10 +30,51 @@ type Blobs interface {
 
 // Worker runs an enclave against the job queue.
 type Worker struct {
-	enc   *tee.Enclave
-	bus   *bus.Bus
-	blobs Blobs
-	log   *slog.Logger
+	enc     *tee.Enclave
+	bus     *bus.Bus
+	blobs   Blobs
+	log     *slog.Logger
+	metrics *metrics
+}
+
+type metrics struct {
+	jobs    *prometheus.CounterVec
+	seconds prometheus.Histogram
+	records prometheus.Counter
+	bytes   prometheus.Counter
+}
+
+// WithMetrics registers the worker's metrics with reg:
+// vsc_tee_jobs_total{outcome="verified|rejected|failed|retry"},
+// vsc_tee_job_seconds, vsc_tee_records_total, vsc_tee_ciphertext_bytes_total.
+func (w *Worker) WithMetrics(reg prometheus.Registerer) *Worker {
+	m := &metrics{
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vsc_tee_jobs_total", Help: "TEE jobs handled, by outcome."}, []string{"outcome"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vsc_tee_job_seconds", Help: "Time to check one submission in the enclave.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		records: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vsc_tee_records_total", Help: "Records checked by the enclave."}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vsc_tee_ciphertext_bytes_total", Help: "Ciphertext bytes decrypted by the enclave."}),
+	}
+	reg.MustRegister(m.jobs, m.seconds, m.records, m.bytes)
+	w.metrics = m
+	return w
+}
+
+func (w *Worker) observe(outcome string, start time.Time, records uint64, bytes int) {
+	if w.metrics == nil {
+		return
+	}
+	w.metrics.jobs.WithLabelValues(outcome).Inc()
+	if outcome == "retry" {
+		return
+	}
+	w.metrics.seconds.Observe(time.Since(start).Seconds())
+	w.metrics.records.Add(float64(records))
+	w.metrics.bytes.Add(float64(bytes))
 }
 
 // New returns a worker for enc on b. log may be nil.
@@ -67,10 +109,24 @@ func (w *Worker) Run(ctx context.Context) error {
 // verdict about the data is a Result: OK with evidence, or Rejected with a
 // reason (and attested evidence when the enclave computed a contradicting
 // commitment or count).
-func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
+func (w *Worker) Handle(ctx context.Context, j bus.Job) (res bus.Result, err error) {
 	start := time.Now()
+	var records uint64
+	var size int
+	defer func() {
+		switch {
+		case err != nil:
+			w.observe("retry", start, 0, 0)
+		case res.OK:
+			w.observe("verified", start, records, size)
+		case res.Rejected:
+			w.observe("rejected", start, records, size)
+		default:
+			w.observe("failed", start, records, size)
+		}
+	}()
 	log := w.log.With("job", j.ID, "submission", j.SubmissionID.Hex())
-	res := bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.enc.Address().Hex()}
+	res = bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.enc.Address().Hex()}
 	if j.Kind != Kind {
 		res.Reason = fmt.Sprintf("tee worker got a %q job", j.Kind)
 		return res, nil
@@ -89,11 +145,13 @@ func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 	if err != nil {
 		return bus.Result{}, fmt.Errorf("fetch blob %s: %w", j.Submission.DataHash.Hex(), err)
 	}
+	size = len(blob)
 	out, err := w.enc.Process(tee.Job{ChainID: j.ChainID, Submission: j.Submission, WrappedKey: j.WrappedKey, Blob: blob})
 	if err != nil {
 		return bus.Result{}, fmt.Errorf("enclave: %w", err)
 	}
 	if out.Evidence != nil {
+		records = out.Evidence.Facts.Records
 		if res.Evidence, err = json.Marshal(out.Evidence); err != nil {
 			return bus.Result{}, fmt.Errorf("encode evidence: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/envelope"
@@ -244,7 +245,8 @@ func TestHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := New(enc, b, nil)
+	reg := prometheus.NewRegistry()
+	w := New(enc, b, nil).WithMetrics(reg)
 	ctx := context.Background()
 	j := submit(t, b, enc, dataset(5, 1), 1, nil)
 
@@ -259,10 +261,33 @@ func TestHandle(t *testing.T) {
 	if r, err := w.Handle(ctx, other); err != nil || r.OK || r.Rejected {
 		t.Fatalf("wrong submission id: %+v %v", r, err)
 	}
-	if _, err := New(enc, b, nil).WithBlobs(noBlobs{}).Handle(ctx, j); !errors.Is(err, bus.ErrNotFound) {
+	if _, err := w.WithBlobs(noBlobs{}).Handle(ctx, j); !errors.Is(err, bus.ErrNotFound) {
 		t.Fatalf("missing blob must be a transient error, got %v", err)
 	}
+	w.WithBlobs(b)
 	if r, err := w.Handle(ctx, j); err != nil || !r.OK {
 		t.Fatalf("good: %+v %v", r, err)
+	}
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "/" + l.GetValue()
+			}
+			got[name] = m.GetCounter().GetValue()
+		}
+	}
+	for name, want := range map[string]float64{
+		"vsc_tee_jobs_total/verified": 1, "vsc_tee_jobs_total/rejected": 1, "vsc_tee_jobs_total/failed": 1,
+		"vsc_tee_jobs_total/retry": 1, "vsc_tee_records_total": 5,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
 	}
 }
