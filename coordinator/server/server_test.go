@@ -321,6 +321,10 @@ func snapshot(t *testing.T, f *fixture) string {
 		if n, _ := f.Store.OutboxLen(ctx); n != 0 {
 			return fmt.Errorf("outbox not drained")
 		}
+		var ev int // every evidence row's job is on the stream (consumer counts lag the publish)
+		if err := f.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM evidence`).Scan(&ev); err != nil || ev != jobs {
+			return fmt.Errorf("%d jobs on the stream for %d evidence rows", jobs, ev)
+		}
 		return nil
 	})
 	var subs, ev, outbox, events, nonce int

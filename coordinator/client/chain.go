@@ -1,0 +1,200 @@
+package client
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"net/url"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/chain/api"
+	"github.com/vsc-labs/vsc/chain/exec"
+	"github.com/vsc-labs/vsc/chain/proof"
+	"github.com/vsc-labs/vsc/chain/tx"
+)
+
+// Chain reads and writes, under /v1/chain/ (see chain/node/openapi.json).
+
+// ChainInfo returns the chain id, sequencer, gas price and head height.
+func (c *Client) ChainInfo(ctx context.Context) (*api.Info, error) {
+	var out api.Info
+	return &out, c.getJSON(ctx, "/v1/chain/info", &out)
+}
+
+// ChainHead returns the last block's header.
+func (c *Client) ChainHead(ctx context.Context) (*api.Header, error) {
+	var out api.Header
+	return &out, c.getJSON(ctx, "/v1/chain/head", &out)
+}
+
+// ChainBlock returns a block by height ("12") or header hash ("0x…").
+func (c *Client) ChainBlock(ctx context.Context, id string) (*api.Block, error) {
+	var out api.Block
+	return &out, c.getJSON(ctx, "/v1/chain/blocks/"+url.PathEscape(id), &out)
+}
+
+// ChainTx returns a tx (pending or committed, with its receipt).
+func (c *Client) ChainTx(ctx context.Context, hash common.Hash) (*api.Tx, error) {
+	var out api.Tx
+	return &out, c.getJSON(ctx, "/v1/chain/txs/"+hash.Hex(), &out)
+}
+
+// ChainTxProof returns the inclusion proof of a committed tx.
+func (c *Client) ChainTxProof(ctx context.Context, hash common.Hash) (*proof.Proof, error) {
+	var out proof.Proof
+	return &out, c.getJSON(ctx, "/v1/chain/txs/"+hash.Hex()+"/proof", &out)
+}
+
+// Balance returns an account's balance, stake and nonce.
+func (c *Client) Balance(ctx context.Context, addr common.Address) (*api.Account, error) {
+	var out api.Account
+	return &out, c.getJSON(ctx, "/v1/chain/accounts/"+addr.Hex(), &out)
+}
+
+// BalanceProof returns the state proof of an account at the head.
+func (c *Client) BalanceProof(ctx context.Context, addr common.Address) (*proof.Proof, error) {
+	var out proof.Proof
+	return &out, c.getJSON(ctx, "/v1/chain/accounts/"+addr.Hex()+"/proof", &out)
+}
+
+// ChainIDAOs lists the iDAOs on chain.
+func (c *Client) ChainIDAOs(ctx context.Context) (*api.IDAOList, error) {
+	var out api.IDAOList
+	return &out, c.getJSON(ctx, "/v1/chain/idaos", &out)
+}
+
+// ChainIDAO returns one iDAO as the chain holds it.
+func (c *Client) ChainIDAO(ctx context.Context, name string) (*api.IDAO, error) {
+	var out api.IDAO
+	return &out, c.getJSON(ctx, "/v1/chain/idaos/"+url.PathEscape(name), &out)
+}
+
+// DATClass returns a DAT class with its tokens (`vsc dat show`).
+func (c *Client) DATClass(ctx context.Context, id common.Hash) (*api.Class, error) {
+	var out api.Class
+	return &out, c.getJSON(ctx, "/v1/chain/dat/classes/"+id.Hex(), &out)
+}
+
+// DATClassProof returns the state proof of a DAT class at the head.
+func (c *Client) DATClassProof(ctx context.Context, id common.Hash) (*proof.Proof, error) {
+	var out proof.Proof
+	return &out, c.getJSON(ctx, "/v1/chain/dat/classes/"+id.Hex()+"/proof", &out)
+}
+
+// DATClasses lists the DAT classes.
+func (c *Client) DATClasses(ctx context.Context) (*api.ClassList, error) {
+	var out api.ClassList
+	return &out, c.getJSON(ctx, "/v1/chain/dat/classes", &out)
+}
+
+// DATTokens lists tokens, optionally of one owner and/or class (zero = any).
+func (c *Client) DATTokens(ctx context.Context, owner common.Address, class common.Hash) (*api.TokenList, error) {
+	q := url.Values{}
+	if owner != (common.Address{}) {
+		q.Set("owner", owner.Hex())
+	}
+	if class != (common.Hash{}) {
+		q.Set("class", class.Hex())
+	}
+	var out api.TokenList
+	path := "/v1/chain/dat/tokens"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return &out, c.getJSON(ctx, path, &out)
+}
+
+// DATToken returns one token with its claimable revenue.
+func (c *Client) DATToken(ctx context.Context, id common.Hash) (*api.Token, error) {
+	var out api.Token
+	return &out, c.getJSON(ctx, "/v1/chain/dat/tokens/"+id.Hex(), &out)
+}
+
+// DATTokenProof returns the state proof of a token at the head.
+func (c *Client) DATTokenProof(ctx context.Context, id common.Hash) (*proof.Proof, error) {
+	var out proof.Proof
+	return &out, c.getJSON(ctx, "/v1/chain/dat/tokens/"+id.Hex()+"/proof", &out)
+}
+
+// RedeemReceipt returns the sequencer-signed receipt of a dat_redeem tx.
+func (c *Client) RedeemReceipt(ctx context.Context, txHash common.Hash) (*api.RedeemReceipt, error) {
+	var out api.RedeemReceipt
+	return &out, c.getJSON(ctx, "/v1/chain/dat/redeems/"+txHash.Hex(), &out)
+}
+
+// ChainAnchor returns the anchor of a result digest.
+func (c *Client) ChainAnchor(ctx context.Context, digest common.Hash) (*api.Anchor, error) {
+	var out api.Anchor
+	return &out, c.getJSON(ctx, "/v1/chain/anchors/"+digest.Hex(), &out)
+}
+
+// SubmitChainTx sends a signed tx; the answer is its hash once the mempool
+// accepted it (errors carry codes such as nonce_gap or bad_signature).
+func (c *Client) SubmitChainTx(ctx context.Context, t *tx.Tx) (common.Hash, error) {
+	var out api.SubmitResponse
+	err := c.postJSON(ctx, "/v1/chain/txs", &api.SubmitRequest{Raw: t.Encode()}, &out)
+	return out.Hash, err
+}
+
+// WaitChainTx polls until the tx is in a block (or ctx ends).
+func (c *Client) WaitChainTx(ctx context.Context, hash common.Hash) (*api.Tx, error) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		got, err := c.ChainTx(ctx, hash)
+		if err == nil && got.Status == "committed" {
+			return got, nil
+		}
+		if err != nil && !IsCode(err, "not_found") {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for tx %s: %w", hash, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// SendChainTx builds a tx with key's next nonce and a max fee covering the
+// kind's fee, signs, submits and waits for its receipt. A failed receipt
+// is returned with an error carrying the receipt's reason.
+func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx.Body) (*api.Tx, error) {
+	info, err := c.ChainInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	acc, err := c.Balance(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	price, ok := new(big.Int).SetString(info.GasPrice, 10)
+	if !ok {
+		price = big.NewInt(1)
+	}
+	maxFee := new(big.Int).Mul(price, new(big.Int).SetUint64(exec.Gas(body.Kind(), body)))
+	t, err := tx.New(info.ChainID, acc.NextNonce, maxFee, body)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.Sign(key); err != nil {
+		return nil, err
+	}
+	h, err := c.SubmitChainTx(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	got, err := c.WaitChainTx(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if got.Receipt != nil && got.Receipt.Status != "success" {
+		return got, fmt.Errorf("%s tx %s failed on chain: %s", body.Kind(), h, got.Receipt.Error)
+	}
+	return got, nil
+}
