@@ -78,54 +78,141 @@ func lines(data []byte, fn func(no int, line []byte) error) error {
 	return nil
 }
 
+// parseCSV reads CSV with a header row. Records of the common shape
+// ([-]digits separated by commas, LF or CRLF) are parsed in one pass into one
+// flat backing array; any other line takes the general per-line path.
 func parseCSV(data []byte) (*Dataset, error) {
+	// header: reuse the general path for the first non-blank line
 	ds := &Dataset{}
-	err := lines(data, func(no int, line []byte) error {
-		if ds.Fields == nil {
-			for _, name := range bytes.Split(line, []byte{','}) {
-				name = bytes.Trim(bytes.TrimSpace(name), `"`)
-				if len(name) == 0 {
-					return invalid("line %d: empty column name in the CSV header", no)
+	no := 0
+	for len(data) > 0 && ds.Fields == nil {
+		no++
+		i := bytes.IndexByte(data, '\n')
+		var line []byte
+		if i < 0 {
+			line, data = data, nil
+		} else {
+			line, data = data[:i], data[i+1:]
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		for _, name := range bytes.Split(line, []byte{','}) {
+			name = bytes.Trim(bytes.TrimSpace(name), `"`)
+			if len(name) == 0 {
+				return nil, invalid("line %d: empty column name in the CSV header", no)
+			}
+			ds.Fields = append(ds.Fields, string(name))
+		}
+		if len(ds.Fields) > MaxFields {
+			return nil, invalid("line %d: %d columns, at most %d allowed", no, len(ds.Fields), MaxFields)
+		}
+	}
+	if ds.Fields == nil {
+		return nil, invalid("the dataset is empty: give at least one record")
+	}
+	F := len(ds.Fields)
+	est := bytes.Count(data, []byte{'\n'}) + 1
+	flat := make([]int64, 0, est*F)
+	ds.Records = make([][]int64, 0, est)
+	pos := 0
+	for pos < len(data) {
+		no++
+		lineStart := pos
+		start := len(flat)
+		ok := true
+		// fast path: [-]digits (',' [-]digits)* '\n'
+		for f := 0; ; f++ {
+			neg := false
+			if pos < len(data) && data[pos] == '-' {
+				neg = true
+				pos++
+			}
+			digStart := pos
+			var u uint64
+			for pos < len(data) {
+				c := data[pos] - '0'
+				if c > 9 {
+					break
 				}
-				ds.Fields = append(ds.Fields, string(name))
+				u = u*10 + uint64(c)
+				pos++
 			}
-			if len(ds.Fields) > MaxFields {
-				return invalid("line %d: %d columns, at most %d allowed", no, len(ds.Fields), MaxFields)
+			nd := pos - digStart
+			if nd == 0 || nd > 18 || f >= F { // ≤18 digits cannot overflow int64
+				ok = false
+				break
 			}
-			return nil
+			v := int64(u)
+			if neg {
+				v = -v
+			}
+			flat = append(flat, v)
+			if pos == len(data) || data[pos] == '\n' {
+				if pos < len(data) {
+					pos++
+				}
+				break
+			}
+			if data[pos] == '\r' && pos+1 < len(data) && data[pos+1] == '\n' {
+				pos += 2
+				break
+			}
+			if data[pos] != ',' {
+				ok = false
+				break
+			}
+			pos++
 		}
-		if len(ds.Records) >= MaxRecords {
-			return invalid("more than %d records", MaxRecords)
+		if ok && len(flat)-start == F {
+			ds.Records = append(ds.Records, flat[start:len(flat):len(flat)])
+			if len(ds.Records) > MaxRecords {
+				return nil, invalid("more than %d records", MaxRecords)
+			}
+			continue
 		}
-		rec := make([]int64, 0, len(ds.Fields))
+		// slow path for this line
+		flat = flat[:start]
+		end := bytes.IndexByte(data[lineStart:], '\n')
+		var line []byte
+		if end < 0 {
+			line, pos = data[lineStart:], len(data)
+		} else {
+			line, pos = data[lineStart:lineStart+end], lineStart+end+1
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
 		rest := line
 		for f := 0; ; f++ {
 			var cell []byte
-			if i := bytes.IndexByte(rest, ','); i >= 0 {
-				cell, rest = rest[:i], rest[i+1:]
+			j := bytes.IndexByte(rest, ',')
+			if j >= 0 {
+				cell, rest = rest[:j], rest[j+1:]
 			} else {
 				cell, rest = rest, nil
 			}
-			if f >= len(ds.Fields) {
-				return invalid("line %d: more values than the %d columns of the header", no, len(ds.Fields))
+			if f >= F {
+				return nil, invalid("line %d: more values than the %d columns of the header", no, F)
 			}
 			v, err := parseInt(bytes.TrimSpace(cell))
 			if err != nil {
-				return invalid("line %d, column %q: %q is not an integer (values must be base-10 int64; scale decimals yourself, e.g. cents)", no, ds.Fields[f], cell)
+				return nil, invalid("line %d, column %q: %q is not an integer (values must be base-10 int64; scale decimals yourself, e.g. cents)", no, ds.Fields[f], cell)
 			}
-			rec = append(rec, v)
-			if rest == nil {
+			flat = append(flat, v)
+			if j < 0 {
 				break
 			}
 		}
-		if len(rec) != len(ds.Fields) {
-			return invalid("line %d: %d values, the header has %d columns", no, len(rec), len(ds.Fields))
+		if len(flat)-start != F {
+			return nil, invalid("line %d: %d values, the header has %d columns", no, len(flat)-start, F)
 		}
-		ds.Records = append(ds.Records, rec)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		ds.Records = append(ds.Records, flat[start:len(flat):len(flat)])
+		if len(ds.Records) > MaxRecords {
+			return nil, invalid("more than %d records", MaxRecords)
+		}
 	}
 	if len(ds.Records) == 0 {
 		return nil, invalid("the dataset has a header but no records")
@@ -135,7 +222,7 @@ func parseCSV(data []byte) (*Dataset, error) {
 
 // parseInt is strconv.ParseInt without the string allocation.
 func parseInt(b []byte) (int64, error) {
-	if len(b) == 0 || len(b) > 20 {
+	if len(b) == 0 {
 		return 0, strconv.ErrSyntax
 	}
 	neg := false

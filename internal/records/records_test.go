@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -167,4 +168,67 @@ func BenchmarkCommit4Fields(b *testing.B) {
 		Commitment(ds)
 	}
 	b.ReportMetric(float64(b.N*10000)/b.Elapsed().Seconds(), "records/s")
+}
+
+// refParseCSV is the plain reference for CSV parsing: the fast path in
+// parseCSV must agree with it on every input.
+func refParseCSV(data []byte) ([][]int64, bool) {
+	var fields int
+	var out [][]int64
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if fields == 0 {
+			fields = len(strings.Split(line, ","))
+			continue
+		}
+		cells := strings.Split(line, ",")
+		if len(cells) != fields {
+			return nil, false
+		}
+		rec := make([]int64, fields)
+		for i, c := range cells {
+			v, err := strconv.ParseInt(strings.TrimSpace(c), 10, 64)
+			if err != nil {
+				return nil, false
+			}
+			rec[i] = v
+		}
+		out = append(out, rec)
+	}
+	return out, len(out) > 0
+}
+
+func FuzzParseCSVMatchesReference(f *testing.F) {
+	f.Add([]byte("a,b\n1,2\n-3,4\r\n\n 5 ,6\n"))
+	f.Add([]byte("a\n-9223372036854775808\n9223372036854775807\n"))
+	f.Add([]byte("a,b\n1,2,\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) == 0 || in[0] == '{' || in[0] == '[' || strings.ContainsAny(string(in), "\"\ufeff") {
+			return
+		}
+		trimmed := strings.TrimLeft(string(in), " \t\r\n")
+		if trimmed == "" || trimmed[0] == '{' || trimmed[0] == '[' {
+			return
+		}
+		header := strings.SplitN(trimmed, "\n", 2)[0]
+		for _, name := range strings.Split(strings.TrimRight(header, "\r"), ",") {
+			if strings.TrimSpace(name) == "" {
+				return // header errors are covered by TestParse
+			}
+		}
+		if len(strings.Split(header, ",")) > MaxFields {
+			return
+		}
+		want, ok := refParseCSV(in)
+		ds, err := Parse(in)
+		if (err == nil) != ok {
+			t.Fatalf("Parse err=%v, reference ok=%v for %q", err, ok, in)
+		}
+		if ok && fmt.Sprint(ds.Records) != fmt.Sprint(want) {
+			t.Fatalf("Parse %v, reference %v for %q", ds.Records, want, in)
+		}
+	})
 }
