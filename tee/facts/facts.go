@@ -171,8 +171,8 @@ func Step(prev *State, rec []int64, dup bool) (*State, error) {
 
 // Apply advances s by one record in place (Step without the copy).
 func (s *State) Apply(rec []int64, dup bool) error {
-	if len(rec) != len(s.Fields) {
-		return fmt.Errorf("%w: %d values, %d fields", ErrWidth, len(rec), len(s.Fields))
+	if f := len(s.Fields); len(rec) != f || len(s.Sum) != f || len(s.Min) != f || len(s.Max) != f {
+		return fmt.Errorf("%w: %d values, %d fields, state of widths %d/%d/%d", ErrWidth, len(rec), f, len(s.Sum), len(s.Min), len(s.Max))
 	}
 	bad := false
 	for i, v := range rec {
@@ -224,11 +224,20 @@ func (s *State) Encode() []byte {
 		out = append(out, f...)
 	}
 	out = binary.BigEndian.AppendUint64(out, s.Records)
-	for i := range s.Fields {
-		out = binary.BigEndian.AppendUint64(out, uint64(s.Sum[i].Hi))
-		out = binary.BigEndian.AppendUint64(out, s.Sum[i].Lo)
-		out = binary.BigEndian.AppendUint64(out, uint64(s.Min[i]))
-		out = binary.BigEndian.AppendUint64(out, uint64(s.Max[i]))
+	// Each array carries its own length, so a malformed state (from outside
+	// input) still encodes unambiguously instead of panicking.
+	out = binary.BigEndian.AppendUint32(out, uint32(len(s.Sum)))
+	for _, v := range s.Sum {
+		out = binary.BigEndian.AppendUint64(out, uint64(v.Hi))
+		out = binary.BigEndian.AppendUint64(out, v.Lo)
+	}
+	out = binary.BigEndian.AppendUint32(out, uint32(len(s.Min)))
+	for _, v := range s.Min {
+		out = binary.BigEndian.AppendUint64(out, uint64(v))
+	}
+	out = binary.BigEndian.AppendUint32(out, uint32(len(s.Max)))
+	for _, v := range s.Max {
+		out = binary.BigEndian.AppendUint64(out, uint64(v))
 	}
 	out = binary.BigEndian.AppendUint64(out, s.Invalid)
 	out = binary.BigEndian.AppendUint64(out, s.Duplicates)

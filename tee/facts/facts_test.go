@@ -110,6 +110,11 @@ func TestStepWidth(t *testing.T) {
 	if _, err := Step(New([]string{"a"}, DefaultParams), []int64{1, 2}, false); !errors.Is(err, ErrWidth) {
 		t.Fatalf("err %v", err)
 	}
+	bad := New([]string{"a", "b"}, DefaultParams)
+	bad.Sum = bad.Sum[:1] // a malformed state from outside input
+	if _, err := Step(bad, []int64{1, 2}, false); !errors.Is(err, ErrWidth) {
+		t.Fatalf("malformed state: err %v", err)
+	}
 }
 
 func TestFactsJSON(t *testing.T) {
