@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -51,6 +52,11 @@ type benchProveResult struct {
 	Shape            string  `json:"shape"`
 	VKHash           string  `json:"vk_hash"`
 	Cores            int     `json:"cores"`
+	// CPU-time figures: the process's user+system time while proving, so
+	// load from other processes on a shared machine does not distort them.
+	ProveCPUSeconds  float64 `json:"prove_cpu_s"`
+	RecordsPerCPUSec float64 `json:"records_per_cpu_second"`
+	RecordsPerSecCPU float64 `json:"records_per_second_by_cpu"`   // records_per_cpu_second × cores: an idle machine, perfect scaling
 	PoolMS           int64   `json:"pool_ms,omitempty"`           // --pool: publish jobs → all results → evidence gathered and verified
 	PoolOverheadPct  float64 `json:"pool_overhead_pct,omitempty"` // (pool_ms − prove_ms) / prove_ms × 100
 }
@@ -112,6 +118,7 @@ func cmdBenchProve(ctx context.Context, args []string, stdout, stderr io.Writer)
 	errs := make([]error, res.Chunks)
 	next := make(chan int)
 	var wg sync.WaitGroup
+	cpu0 := processCPUSeconds()
 	start = time.Now()
 	for range *par {
 		wg.Add(1)
@@ -146,6 +153,9 @@ feed:
 		}
 	}
 	prove := time.Since(start)
+	res.ProveCPUSeconds = processCPUSeconds() - cpu0
+	res.RecordsPerCPUSec = float64(*n) / res.ProveCPUSeconds
+	res.RecordsPerSecCPU = res.RecordsPerCPUSec * float64(res.Cores)
 	res.ProveMS = prove.Milliseconds()
 	res.ProveMSPerChunk = float64(prove.Microseconds()) / 1000 / float64(res.Chunks)
 	res.RecordsPerSecond = float64(*n) / prove.Seconds()
@@ -319,4 +329,13 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	res.PoolMS = time.Since(start).Milliseconds()
 	res.PoolOverheadPct = float64(res.PoolMS-res.ProveMS) / float64(res.ProveMS) * 100
 	return nil
+}
+
+// processCPUSeconds is the process's user+system CPU time so far.
+func processCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
