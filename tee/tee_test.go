@@ -414,6 +414,13 @@ func TestRestartKeepsKey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// the chain's enclave-register check (KeyRegistry) accepts the same
+	// registration for the restarted enclave: the on-chain entry, keyed by
+	// (iDAO, pubkey), still names it
+	policy, _ := json.Marshal(DevPolicy())
+	if err := (KeyRegistry{}).VerifyEnclaveKey("demo", policy, again.PublicKeyBytes(), EncodeAttestation(registeredAtt)); err != nil {
+		t.Fatal(err)
+	}
 	out := process(t, again, j)
 	if out.Status != StatusVerified {
 		t.Fatalf("after restart: %+v", out)
