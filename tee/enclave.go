@@ -201,3 +201,12 @@ func (e *Enclave) Info() KeyInfo {
 func (k *KeyInfo) Verify(p Policy) (*Report, error) {
 	return VerifyKeyAttestation(p, k.PublicKey, k.Attestation)
 }
+
+// SelfReport returns the enclave's own measurement (UniqueID, SignerID,
+// ProductID, SecurityVersion, Debug), for operators writing a Policy.
+func (e *Enclave) SelfReport() Report {
+	if s, ok := e.backend.(interface{ SelfReport() Report }); ok {
+		return s.SelfReport()
+	}
+	return Report{}
+}

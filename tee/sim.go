@@ -116,18 +116,9 @@ func (s *Sim) Name() string { return BackendSim }
 
 // Attest returns a simulation report over data, signed by the root.
 func (s *Sim) Attest(data [ReportDataSize]byte) (Attestation, error) {
-	pid := make([]byte, 16)
-	binary.LittleEndian.PutUint16(pid, s.cfg.ProductID)
-	r := &Report{
-		Data:            data[:],
-		SecurityVersion: s.cfg.SecurityVersion,
-		Debug:           s.cfg.Debug,
-		UniqueID:        s.cfg.UniqueID,
-		SignerID:        s.cfg.SignerID,
-		ProductID:       pid,
-		TCBStatus:       s.cfg.TCBStatus,
-	}
-	raw, err := EncodeSimReport(r, s.cfg.Root)
+	r := s.SelfReport()
+	r.Data, r.Simulated = data[:], false
+	raw, err := EncodeSimReport(&r, s.cfg.Root)
 	if err != nil {
 		return Attestation{}, err
 	}
@@ -158,4 +149,12 @@ func OpenSim(dir string) (*Enclave, error) {
 		return nil, fmt.Errorf("open simulation enclave: %w", err)
 	}
 	return e, nil
+}
+
+// SelfReport returns the simulated measurement.
+func (s *Sim) SelfReport() Report {
+	pid := make([]byte, 16)
+	binary.LittleEndian.PutUint16(pid, s.cfg.ProductID)
+	return Report{SecurityVersion: s.cfg.SecurityVersion, Debug: s.cfg.Debug, UniqueID: s.cfg.UniqueID,
+		SignerID: s.cfg.SignerID, ProductID: pid, TCBStatus: s.cfg.TCBStatus, Simulated: true}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -71,6 +72,10 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		log.Warn("SIMULATION: TEE backend is the software simulation; its reports prove nothing and only policies with allow_simulation accept them. Never give it real data.")
 	}
 	info := enc.Info()
+	self := enc.SelfReport()
+	log.Info("enclave", "backend", info.Backend, "address", info.Address.Hex(),
+		"unique_id", hexutil.Encode(self.UniqueID), "signer_id", hexutil.Encode(self.SignerID),
+		"product_id", hexutil.Encode(self.ProductID), "security_version", self.SecurityVersion, "debug", self.Debug)
 	if cfg.ShowKey {
 		if cfg.JSON {
 			return json.NewEncoder(stdout).Encode(info)
