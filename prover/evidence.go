@@ -1,6 +1,7 @@
 package prover
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -23,6 +24,30 @@ type Evidence struct {
 	Count     uint64       `json:"count"` // records in the dataset
 	Sums      []string     `json:"sums"`  // per-field sums, signed decimal
 	Chunks    []ChunkProof `json:"chunks"`
+}
+
+// Limits on decoded evidence.
+const (
+	maxEvidenceBytes = 64 << 20
+	maxProofBytes    = 4096
+)
+
+// DecodeEvidence decodes zk evidence from JSON (from the coordinator, or a
+// file). It checks sizes only; VerifyEvidence checks the rest.
+func DecodeEvidence(b []byte) (*Evidence, error) {
+	if len(b) > maxEvidenceBytes {
+		return nil, fmt.Errorf("%w: %d bytes", ErrMalformedEvidence, len(b))
+	}
+	var ev Evidence
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedEvidence, err)
+	}
+	for i, c := range ev.Chunks {
+		if len(c.Proof) > maxProofBytes || len(c.Sums) > records.MaxFields {
+			return nil, fmt.Errorf("%w: chunk %d is oversized", ErrMalformedEvidence, i)
+		}
+	}
+	return &ev, nil
 }
 
 // Facts are what verified zk evidence establishes about a dataset.
@@ -75,6 +100,11 @@ func VerifyEvidence(vk *VerifyingKey, ev *Evidence, sub *submission.Submission) 
 		return nil, fmt.Errorf("%w: %d of %d chunks", ErrMissingChunk, len(ev.Chunks), want)
 	case len(ev.Chunks) > want:
 		return nil, fmt.Errorf("%w: %d proofs for %d chunks", ErrExtraChunk, len(ev.Chunks), want)
+	}
+	for i, c := range ev.Chunks {
+		if c.Count < 0 || c.Count > s.Chunk || len(c.Sums) != s.Fields() || len(c.Proof) > maxProofBytes {
+			return nil, fmt.Errorf("%w: chunk %d has count %d and %d sums (shape %s)", ErrMalformedEvidence, i, c.Count, len(c.Sums), s)
+		}
 	}
 	if err := checkOrder(ev.Chunks); err != nil {
 		return nil, err

@@ -64,7 +64,11 @@ func proveAll(t *testing.T, k *Keys, ds *records.Dataset) (*Evidence, *submissio
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ev, &submission.Submission{IDAO: "demo", Mode: "zk", Commitment: records.Commitment(ds), Records: uint64(ds.Len())}
+	return ev, subFor(ds)
+}
+
+func subFor(ds *records.Dataset) *submission.Submission {
+	return &submission.Submission{IDAO: "demo", Mode: "zk", Commitment: records.Commitment(ds), Records: uint64(ds.Len())}
 }
 
 func rangedDataset(rng *rand.Rand, n int, s Shape) *records.Dataset {
