@@ -39,8 +39,8 @@ type Evidence struct {
 	EnclaveKey   hexutil.Bytes  `json:"enclave_key"` // 65-byte uncompressed secp256k1
 	Report       Attestation    `json:"report"`      // report data = ResultReportData(EnclaveKey, ResultDigest)
 	Signature    hexutil.Bytes  `json:"signature"`   // enclave key's signature of ResultDigest
-	Backend      string         `json:"backend"`     // informative; the report's own backend is what counts
-	Enclave      common.Address `json:"enclave"`     // informative: address of EnclaveKey
+	Backend      string         `json:"backend"`     // = Report.Backend
+	Enclave      common.Address `json:"enclave"`     // = address of EnclaveKey
 }
 
 // VerifyEvidence checks, with no I/O, that ev is attested evidence by an
@@ -65,8 +65,12 @@ func VerifyEvidence(p Policy, ev *Evidence, sub *submission.Submission, chainID 
 	if ev.Version != EvidenceVersion {
 		return nil, fmt.Errorf("%w: evidence version %d, want %d", ErrMalformed, ev.Version, EvidenceVersion)
 	}
-	if _, err := crypto.UnmarshalPubkey(ev.EnclaveKey); err != nil {
+	pub, err := crypto.UnmarshalPubkey(ev.EnclaveKey)
+	if err != nil {
 		return nil, fmt.Errorf("%w: enclave key: %v", ErrMalformed, err)
+	}
+	if ev.Enclave != crypto.PubkeyToAddress(*pub) || ev.Backend != ev.Report.Backend {
+		return nil, fmt.Errorf("%w: enclave address or backend disagrees with the key and report", ErrMalformed)
 	}
 	if ev.ChainID != chainID || ev.SubmissionID != sub.Digest(chainID) {
 		return nil, fmt.Errorf("%w: evidence for %s on chain %d", ErrSubmission, ev.SubmissionID.Hex(), ev.ChainID)
@@ -88,8 +92,8 @@ func VerifyEvidence(p Policy, ev *Evidence, sub *submission.Submission, chainID 
 	if !bytes.Equal(r.Data[:32], want[:32]) {
 		return nil, ErrResultBinding
 	}
-	pub, err := crypto.SigToPub(ev.ResultDigest[:], ev.Signature)
-	if err != nil || !bytes.Equal(crypto.FromECDSAPub(pub), ev.EnclaveKey) {
+	signer, err := crypto.SigToPub(ev.ResultDigest[:], ev.Signature)
+	if err != nil || !bytes.Equal(crypto.FromECDSAPub(signer), ev.EnclaveKey) {
 		return nil, ErrEvidenceSignature
 	}
 	if ev.Commitment != sub.Commitment {

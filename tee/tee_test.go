@@ -261,9 +261,14 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 			ev.Facts.Quality++
 			return ev, sub
 		}, ErrFacts},
+		{"evidence naming another enclave address", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
+			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev.Enclave[0] ^= 1
+			return ev, sub
+		}, ErrMalformed},
 		{"SGX report in a binary without ego", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
 			ev, sub, _ := mk(t, DefaultSimConfig())
-			ev.Report.Backend = BackendEgo
+			ev.Report.Backend, ev.Backend = BackendEgo, BackendEgo
 			return ev, sub
 		}, egoVerifyErr},
 	}
