@@ -366,3 +366,30 @@ func (s *seenSet) add(rec []int64) bool {
 	s.wide[string(s.buf)] = struct{}{}
 	return false
 }
+
+// Hints returns the duplicate hint of every record (dup_i of Step): true
+// when an identical record appears earlier.
+func Hints(ds *records.Dataset) []bool {
+	seen := newSeenSet(len(ds.Fields), len(ds.Records))
+	out := make([]bool, len(ds.Records))
+	for i, rec := range ds.Records {
+		out[i] = seen.add(rec)
+	}
+	return out
+}
+
+// Trace returns the digests of state_0 … state_n (n+1 hashes) and the final
+// facts: the trace an optimistic executor commits to, whose last entry is
+// the facts digest. Bisection over it narrows a dispute to one Step.
+func Trace(ds *records.Dataset, p Params) ([]common.Hash, Facts, error) {
+	s := New(ds.Fields, p)
+	out := make([]common.Hash, 0, len(ds.Records)+1)
+	out = append(out, s.Digest())
+	for i, dup := range Hints(ds) {
+		if err := s.Apply(ds.Records[i], dup); err != nil {
+			return nil, Facts{}, err
+		}
+		out = append(out, s.Digest())
+	}
+	return out, s.Facts(), nil
+}

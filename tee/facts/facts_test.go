@@ -206,3 +206,33 @@ func BenchmarkCompute(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*float64(len(ds.Records))/b.Elapsed().Seconds(), "records/s")
 }
+
+func TestTrace(t *testing.T) {
+	ds := &records.Dataset{Fields: []string{"a", "b"}, Records: [][]int64{{1, 2}, {3, 4}, {1, 2}, {5, 1 << 60}}}
+	trace, f, err := Trace(ds, DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Compute(ds, DefaultParams)
+	if len(trace) != 5 || trace[4] != want.Digest() || !reflect.DeepEqual(f, want) {
+		t.Fatalf("trace ends at %s, facts digest %s", trace[len(trace)-1], want.Digest())
+	}
+	if h := Hints(ds); !reflect.DeepEqual(h, []bool{false, false, true, false}) {
+		t.Fatalf("hints %v", h)
+	}
+	// a referee re-executes step 3 from the agreed state 2
+	s := New(ds.Fields, DefaultParams)
+	for i := range 2 {
+		s, _ = Step(s, ds.Records[i], Hints(ds)[i])
+	}
+	if s.Digest() != trace[2] {
+		t.Fatal("state 2 mismatch")
+	}
+	next, _ := Step(s, ds.Records[2], true)
+	if next.Digest() != trace[3] {
+		t.Fatal("step 3 mismatch")
+	}
+	if wrong, _ := Step(s, ds.Records[2], false); wrong.Digest() == trace[3] {
+		t.Fatal("a wrong duplicate hint gives the same state")
+	}
+}
