@@ -1,6 +1,7 @@
 package tee
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -41,12 +42,19 @@ func rejected(format string, args ...any) *Outcome {
 	return &Outcome{Status: StatusRejected, Reason: fmt.Sprintf(format, args...)}
 }
 
+// ErrWrongEnclaveKey: the data key is wrapped to another enclave key. It is
+// not proof of a lie (the client may hold a key that was since replaced, or
+// another worker of the same verifier set holds it), so it is an error, not
+// a rejection: the job is retried elsewhere, then fails with this reason.
+var ErrWrongEnclaveKey = errors.New("tee: the data key is not wrapped to this enclave's key")
+
 // Process does the whole enclave-side job: it checks the wrapped key's hash
 // and data_hash, unwraps the data key, decrypts, parses, recomputes the
 // commitment and the facts, and returns signed, attested evidence. Problems
-// with the data (it lies about its commitment or count, does not decrypt or
-// does not parse) are a rejected Outcome; an error means the enclave could
-// not do its job (attestation failed) and the job may be retried.
+// with the data (it lies about its commitment or count, its hashes, does not
+// decrypt or does not parse) are a rejected Outcome; an error means this
+// enclave could not do the job (ErrWrongEnclaveKey, attestation failed) and
+// the job may be retried.
 //
 // The plaintext never leaves this function: it is not logged, not written,
 // and its buffer is cleared before returning.
@@ -61,7 +69,7 @@ func (e *Enclave) Process(j Job) (*Outcome, error) {
 	// envelope.Open without its second keccak pass over the blob (checked above).
 	dataKey, err := envelope.Unwrap(j.WrappedKey, sub.DataHash, e.key)
 	if err != nil {
-		return rejected("the data key is not wrapped to this enclave's key %s: fetch the iDAO's current enclave key and submit again", e.Address().Hex()), nil
+		return nil, fmt.Errorf("%w %s (another worker's key, or a key replaced since the client fetched it)", ErrWrongEnclaveKey, e.Address().Hex())
 	}
 	plain, err := envelope.Decrypt(dataKey, j.Blob)
 	clear(dataKey)

@@ -351,12 +351,6 @@ func TestProcessRejects(t *testing.T) {
 		{"record count mismatch", func(j *Job) { j.Submission.Records++ }, "record count mismatch", ErrRecordCount},
 		{"wrapped key hash", func(j *Job) { j.WrappedKey = append([]byte{0}, j.WrappedKey...) }, "wrapped_key_hash", nil},
 		{"data hash", func(j *Job) { j.Blob = append(j.Blob, 0) }, "data_hash", nil},
-		{"wrapped to another key", func(j *Job) {
-			other := openSim(t, DefaultSimConfig())
-			key, _ := envelope.Unwrap(j.WrappedKey, j.Submission.DataHash, enc.key)
-			j.WrappedKey, _ = envelope.Wrap(key, j.Submission.DataHash, other.PublicKey())
-			j.Submission.WrappedKeyHash = crypto.Keccak256Hash(j.WrappedKey)
-		}, "not wrapped to this enclave", nil},
 		{"not a dataset", func(j *Job) {
 			s, _ := envelope.Seal([]byte("a,b\n1,2\n1,secret-value\n"), enc.PublicKey())
 			j.Blob, j.WrappedKey = s.Blob, s.WrappedKey
@@ -390,6 +384,16 @@ func TestProcessRejects(t *testing.T) {
 // TestRestartKeepsKey: a restarted enclave unseals the same identity, so its
 // on-chain registration (the key and its attestation) stays valid, and data
 // wrapped before the restart still opens.
+// TestProcessWrongKey: data wrapped to another enclave's key is an error
+// (retry elsewhere, then fail), not a rejection of the submission.
+func TestProcessWrongKey(t *testing.T) {
+	enc, other := openSim(t, DefaultSimConfig()), openSim(t, DefaultSimConfig())
+	j, _ := client(t, other, csvData(5, 1), 1)
+	if out, err := enc.Process(j); !errors.Is(err, ErrWrongEnclaveKey) || out != nil {
+		t.Fatalf("Process = %+v, %v; want ErrWrongEnclaveKey", out, err)
+	}
+}
+
 func TestRestartKeepsKey(t *testing.T) {
 	dir := t.TempDir()
 	first, err := OpenSim(dir)

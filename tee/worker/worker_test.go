@@ -154,7 +154,12 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 	data := dataset(200, 3)
 	good := submit(t, b, enc, data, 1, nil)
 	lying := submit(t, b, enc, dataset(50, 4), 2, func(s *submission.Submission) { s.Commitment = common.Hash{1} })
-	for _, j := range []bus.Job{good, lying} {
+	stranger, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := submit(t, b, stranger, dataset(10, 5), 3, nil) // wrapped to another enclave's key
+	for _, j := range []bus.Job{good, lying, elsewhere} {
 		if err := b.PublishJob(context.Background(), &j); err != nil {
 			t.Fatal(err)
 		}
@@ -187,6 +192,12 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 	}
 	if _, err := tee.VerifyEvidence(tee.DevPolicy(), ev, &lying.Submission, chainID); !errors.Is(err, tee.ErrCommitment) {
 		t.Fatalf("attested rejection: %v", err)
+	}
+
+	// not this enclave's data: retried, then failed (not rejected) with the reason
+	r = res.wait(t, elsewhere.ID)
+	if r.OK || r.Rejected || !strings.Contains(r.Reason, "not wrapped to this enclave") {
+		t.Fatalf("job for another enclave key: %+v", r)
 	}
 }
 
