@@ -48,12 +48,17 @@ func rejected(format string, args ...any) *Outcome {
 // a rejection: the job is retried elsewhere, then fails with this reason.
 var ErrWrongEnclaveKey = errors.New("tee: the data key is not wrapped to this enclave's key")
 
+// ErrJobInputs: the blob or wrapped key handed to the enclave is not the one
+// the submission signed. The coordinator checks both at intake, so this is
+// a fault of the storage or the job, not of the data: an error, not a rejection.
+var ErrJobInputs = errors.New("tee: job inputs do not match the signed submission")
+
 // Process does the whole enclave-side job: it checks the wrapped key's hash
 // and data_hash, unwraps the data key, decrypts, parses, recomputes the
 // commitment and the facts, and returns signed, attested evidence. Problems
-// with the data (it lies about its commitment or count, its hashes, does not
-// decrypt or does not parse) are a rejected Outcome; an error means this
-// enclave could not do the job (ErrWrongEnclaveKey, attestation failed) and
+// with the data (it lies about its commitment or count, does not decrypt or
+// does not parse) are a rejected Outcome; an error means this enclave could
+// not do the job (ErrJobInputs, ErrWrongEnclaveKey, attestation failed) and
 // the job may be retried.
 //
 // The plaintext never leaves this function: it is not logged, not written,
@@ -61,10 +66,10 @@ var ErrWrongEnclaveKey = errors.New("tee: the data key is not wrapped to this en
 func (e *Enclave) Process(j Job) (*Outcome, error) {
 	sub := &j.Submission
 	if crypto.Keccak256Hash(j.WrappedKey) != sub.WrappedKeyHash {
-		return rejected("the wrapped data key does not hash to the submission's wrapped_key_hash %s", sub.WrappedKeyHash.Hex()), nil
+		return nil, fmt.Errorf("%w: the wrapped data key does not hash to the submission's wrapped_key_hash %s", ErrJobInputs, sub.WrappedKeyHash.Hex())
 	}
 	if crypto.Keccak256Hash(j.Blob) != sub.DataHash {
-		return rejected("the ciphertext does not hash to the submission's data_hash %s", sub.DataHash.Hex()), nil
+		return nil, fmt.Errorf("%w: the ciphertext does not hash to the submission's data_hash %s", ErrJobInputs, sub.DataHash.Hex())
 	}
 	// envelope.Open without its second keccak pass over the blob (checked above).
 	dataKey, err := envelope.Unwrap(j.WrappedKey, sub.DataHash, e.key)

@@ -349,8 +349,6 @@ func TestProcessRejects(t *testing.T) {
 	}{
 		{"commitment mismatch", func(j *Job) { j.Submission.Commitment[31] ^= 1 }, "commitment mismatch", ErrCommitment},
 		{"record count mismatch", func(j *Job) { j.Submission.Records++ }, "record count mismatch", ErrRecordCount},
-		{"wrapped key hash", func(j *Job) { j.WrappedKey = append([]byte{0}, j.WrappedKey...) }, "wrapped_key_hash", nil},
-		{"data hash", func(j *Job) { j.Blob = append(j.Blob, 0) }, "data_hash", nil},
 		{"not a dataset", func(j *Job) {
 			s, _ := envelope.Seal([]byte("a,b\n1,2\n1,secret-value\n"), enc.PublicKey())
 			j.Blob, j.WrappedKey = s.Blob, s.WrappedKey
@@ -384,13 +382,34 @@ func TestProcessRejects(t *testing.T) {
 // TestRestartKeepsKey: a restarted enclave unseals the same identity, so its
 // on-chain registration (the key and its attestation) stays valid, and data
 // wrapped before the restart still opens.
-// TestProcessWrongKey: data wrapped to another enclave's key is an error
-// (retry elsewhere, then fail), not a rejection of the submission.
-func TestProcessWrongKey(t *testing.T) {
+// TestProcessErrors: inputs that are not the data's fault are errors (retry,
+// then fail), never a rejection of the submission.
+func TestProcessErrors(t *testing.T) {
 	enc, other := openSim(t, DefaultSimConfig()), openSim(t, DefaultSimConfig())
-	j, _ := client(t, other, csvData(5, 1), 1)
-	if out, err := enc.Process(j); !errors.Is(err, ErrWrongEnclaveKey) || out != nil {
-		t.Fatalf("Process = %+v, %v; want ErrWrongEnclaveKey", out, err)
+	for _, tc := range []struct {
+		name   string
+		job    func() Job
+		want   error
+		reason string
+	}{
+		{"wrapped to another enclave key", func() Job { j, _ := client(t, other, csvData(5, 1), 1); return j }, ErrWrongEnclaveKey, ""},
+		{"wrapped key not the signed one", func() Job {
+			j, _ := client(t, enc, csvData(5, 1), 1)
+			j.WrappedKey = append([]byte{0}, j.WrappedKey...)
+			return j
+		}, ErrJobInputs, "wrapped_key_hash"},
+		{"blob not the signed one", func() Job {
+			j, _ := client(t, enc, csvData(5, 1), 1)
+			j.Blob = append(j.Blob, 0)
+			return j
+		}, ErrJobInputs, "data_hash"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := enc.Process(tc.job())
+			if !errors.Is(err, tc.want) || out != nil || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("Process = %+v, %v; want %v", out, err, tc.want)
+			}
+		})
 	}
 }
 
