@@ -105,7 +105,9 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Handle checks one job. A returned error is transient (the blob could not
-// be fetched, the enclave could not attest) and the job is redelivered; a
+// be fetched, the data is wrapped to another enclave's key, the inputs do not
+// match the signed submission, the enclave could not attest): the job is
+// redelivered and, after MaxDeliver, fails with that reason. A
 // verdict about the data is a Result: OK with evidence, or Rejected with a
 // reason (and attested evidence when the enclave computed a contradicting
 // commitment or count).
