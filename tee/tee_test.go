@@ -533,3 +533,30 @@ func FuzzEvidenceJSON(f *testing.F) {
 		_, _ = VerifyEvidence(DevPolicy(), &ev, &j.Submission, testChain)
 	})
 }
+
+// TestEveryFlippedBit: flipping any single bit of a report (body, root or
+// signature) is refused as ErrReportSignature, both in evidence and in a key
+// attestation.
+func TestEveryFlippedBit(t *testing.T) {
+	enc := openSim(t, DefaultSimConfig())
+	j, sub := client(t, enc, csvData(3, 1), 1)
+	ev := process(t, enc, j).Evidence
+	orig := append([]byte(nil), ev.Report.Report...)
+	keyAtt := enc.KeyAttestation()
+	for i := range orig {
+		for bit := range 8 {
+			ev.Report.Report = append([]byte(nil), orig...)
+			ev.Report.Report[i] ^= 1 << bit
+			if _, err := VerifyEvidence(DevPolicy(), ev, sub, testChain); !errors.Is(err, ErrReportSignature) {
+				t.Fatalf("evidence, byte %d bit %d: %v", i, bit, err)
+			}
+			att := Attestation{Backend: keyAtt.Backend, Report: append([]byte(nil), keyAtt.Report...)}
+			if i < len(att.Report) {
+				att.Report[i] ^= 1 << bit
+				if _, err := VerifyKeyAttestation(DevPolicy(), enc.PublicKeyBytes(), att); !errors.Is(err, ErrReportSignature) {
+					t.Fatalf("key attestation, byte %d bit %d: %v", i, bit, err)
+				}
+			}
+		}
+	}
+}
