@@ -24,6 +24,7 @@ type ChunkRef struct {
 	Root      common.Hash `json:"root"`
 	Count     int         `json:"count"`
 	Sums      []string    `json:"sums"`
+	ProveMS   int64       `json:"prove_ms,omitempty"` // the worker's gnark prove time (informational, for metrics)
 }
 
 // RefKind marks a ChunkRef.

@@ -58,7 +58,8 @@ type benchProveResult struct {
 	RecordsPerCPUSec float64 `json:"records_per_cpu_second"`
 	RecordsPerSecCPU float64 `json:"records_per_second_by_cpu"`   // records_per_cpu_second × cores: an idle machine, perfect scaling
 	PoolMS           int64   `json:"pool_ms,omitempty"`           // --pool: publish jobs → all results → evidence gathered and verified
-	PoolOverheadPct  float64 `json:"pool_overhead_pct,omitempty"` // (pool_ms − prove_ms) / prove_ms × 100
+	PoolProveMS      int64   `json:"pool_prove_ms,omitempty"`     // the worker's gnark prove time, summed over chunks
+	PoolOverheadPct  float64 `json:"pool_overhead_pct,omitempty"` // (pool_ms − pool_prove_ms) / pool_prove_ms × 100
 }
 
 // cmdBenchProve proves a generated dataset chunk by chunk and prints one
@@ -306,6 +307,9 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 			if err := json.Unmarshal(r.Evidence, &ref); err != nil {
 				return err
 			}
+			if _, dup := refs[ref.Index]; !dup {
+				res.PoolProveMS += ref.ProveMS
+			}
 			refs[ref.Index] = ref
 		case <-ctx.Done():
 			return ctx.Err()
@@ -327,7 +331,7 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 		return err
 	}
 	res.PoolMS = time.Since(start).Milliseconds()
-	res.PoolOverheadPct = float64(res.PoolMS-res.ProveMS) / float64(res.ProveMS) * 100
+	res.PoolOverheadPct = float64(res.PoolMS-res.PoolProveMS) / float64(max(res.PoolProveMS, 1)) * 100
 	return nil
 }
 

@@ -173,7 +173,7 @@ func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 		return bus.Result{}, fmt.Errorf("store proof of chunk %d: %w", j.Chunk, err)
 	}
 	ref := prover.ChunkRef{Kind: prover.RefKind, VKHash: keys.VK.Hash, Shape: shape, ChunkSize: j.ChunkSize, Chunks: j.Chunks,
-		Index: j.Chunk, Bucket: bus.ProofBucket, Object: name, Root: cp.Root, Count: cp.Count, Sums: cp.Sums}
+		Index: j.Chunk, Bucket: bus.ProofBucket, Object: name, Root: cp.Root, Count: cp.Count, Sums: cp.Sums, ProveMS: proveMS}
 	if res.Evidence, err = json.Marshal(ref); err != nil {
 		return bus.Result{}, err
 	}
