@@ -109,14 +109,19 @@ func NewTree(leaves []fr.Element) *Tree {
 	lvl := make([]fr.Element, w)
 	copy(lvl, leaves)
 	t := &Tree{N: n, Levels: [][]fr.Element{lvl}}
-	for len(lvl) > 1 {
+	used := n // nodes of this level that cover at least one real leaf
+	for k := 0; len(lvl) > 1; k++ {
 		next := make([]fr.Element, len(lvl)/2)
 		cur := lvl
-		parallel(len(next), func(lo, hi int) {
+		used = (used + 1) / 2
+		parallel(used, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				next[i] = Compress(&cur[2*i], &cur[2*i+1])
 			}
 		})
+		for i := used; i < len(next); i++ {
+			next[i] = zeroRoot[k+1] // all-padding subtree: no hashing needed
+		}
 		t.Levels = append(t.Levels, next)
 		lvl = next
 	}
