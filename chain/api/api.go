@@ -29,12 +29,11 @@ func amt(x *big.Int) string {
 	return x.String()
 }
 
-// Error is the body of every non-2xx response.
+// Error is the body of every non-2xx response, the coordinator's shape:
+// a stable code and a sentence that says what to do.
 type Error struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Code    string `json:"code"`
+	Message string `json:"error"`
 }
 
 // Info describes the chain.

@@ -52,9 +52,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, code int, c, msg string) {
-	var e api.Error
-	e.Error.Code, e.Error.Message = c, msg
-	writeJSON(w, code, &e)
+	writeJSON(w, code, &api.Error{Code: c, Message: msg})
 }
 
 // submitCode maps SubmitTx errors to stable codes.
