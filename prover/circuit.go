@@ -125,6 +125,10 @@ func (c *chunkCircuit) Define(api frontend.API) error {
 		}
 		leaves = next
 	}
+	// Index takes part in no other constraint; a public input that no
+	// constraint uses is not bound by a Groth16 proof (its verifying-key
+	// point is zero), so anyone could change it. The range check binds it.
+	rc.Check(c.Index, 32)
 	api.AssertIsEqual(c.Root, leaves[0])
 	api.AssertIsEqual(c.Count, count)
 	// Σ over all C slots of (x − 2^63) counts each padding slot as Min.

@@ -122,6 +122,9 @@ func ParseVerifyingKey(b []byte) (*VerifyingKey, error) {
 		return nil, fmt.Errorf("%w: verifying key truncated", ErrKeyMismatch)
 	}
 	circuit := common.BytesToHash(rest[:32])
+	if err := checkVKLayout(rest[32:]); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKeyMismatch, err)
+	}
 	vk := new(groth16bn254.VerifyingKey)
 	r := bytes.NewReader(rest[32:])
 	if _, err := vk.ReadFrom(r); err != nil {
@@ -425,6 +428,9 @@ func LoadVerifyingKey(path string, want common.Hash) (*VerifyingKey, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read verifying key: %w", err)
+	}
+	if want != (common.Hash{}) && crypto.Keccak256Hash(b) != want {
+		return nil, fmt.Errorf("%w: %s hashes to %s, want %s", ErrKeyMismatch, path, crypto.Keccak256Hash(b), want)
 	}
 	vk, err := ParseVerifyingKey(b)
 	if err != nil {

@@ -165,6 +165,9 @@ func verifyChunk(vk *VerifyingKey, cp *ChunkProof) error {
 	if err != nil {
 		return err
 	}
+	if err := checkProofLayout(cp.Proof, len(vk.vk.CommitmentKeys)); err != nil {
+		return err
+	}
 	proof := new(groth16bn254.Proof)
 	r := bytes.NewReader(cp.Proof)
 	if _, err := proof.ReadFrom(r); err != nil {

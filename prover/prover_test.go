@@ -2,6 +2,7 @@ package prover
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"io"
@@ -359,5 +360,63 @@ func TestVerifyingKeyBundle(t *testing.T) {
 	}
 	if _, err := ParseVerifyingKey(b[:len(b)-1]); err == nil {
 		t.Fatal("truncated vk parsed")
+	}
+}
+
+// Every public input is bound by the proof: changing any one of them makes
+// it fail (a public input no constraint uses would not be).
+func TestPublicInputsAreBound(t *testing.T) {
+	k := testKeys(t, shapeSmall)
+	ds := rangedDataset(rand.New(rand.NewPCG(13, 14)), 7, shapeSmall)
+	good, err := ProveChunk(k, ds, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyChunk(k.VK, good); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(cp *ChunkProof)
+	}{
+		{"index", func(cp *ChunkProof) { cp.Index = 0 }},
+		{"root", func(cp *ChunkProof) { cp.Root[31] ^= 1 }},
+		{"count", func(cp *ChunkProof) { cp.Count = 4 }},
+		{"sum 0", func(cp *ChunkProof) { cp.Sums[0] = "1" }},
+		{"sum 1", func(cp *ChunkProof) { cp.Sums[1] = "-1" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cp := *good
+			cp.Sums = append([]string(nil), good.Sums...)
+			tc.edit(&cp)
+			if err := VerifyChunk(k.VK, &cp); err == nil {
+				t.Fatal("the proof verifies with an edited public input")
+			}
+		})
+	}
+}
+
+// Length prefixes from outside never make the decoders allocate what the
+// bytes cannot hold.
+func TestForgedLengthPrefixes(t *testing.T) {
+	k := testKeys(t, shapeSmall)
+	cp, err := ProveChunk(k, rangedDataset(rand.New(rand.NewPCG(15, 16)), 4, shapeSmall), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := *cp
+	bad.Proof = bytes.Clone(cp.Proof)
+	binary.BigEndian.PutUint32(bad.Proof[128:], 0xFFFFFFFF)
+	if err := VerifyChunk(k.VK, &bad); err == nil {
+		t.Fatal("forged commitment count accepted")
+	}
+	if _, err := Calldata(&bad); err == nil {
+		t.Fatal("forged commitment count encoded")
+	}
+	vkb := k.VK.Bytes()
+	kOff := len(vkMagic) + len(shapeSmall.encode()) + 32 + 3*32 + 3*64
+	binary.BigEndian.PutUint32(vkb[kOff:], 0x7FFFFFFF)
+	if _, err := ParseVerifyingKey(vkb); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("forged K length: %v", err)
 	}
 }

@@ -44,6 +44,9 @@ func (cp *ChunkProof) PublicInputs() ([]*big.Int, error) {
 // Calldata encodes a chunk proof for the Solidity verifier exported from its
 // verifying key.
 func Calldata(cp *ChunkProof) (*EVMCall, error) {
+	if err := checkProofLayout(cp.Proof, 1); err != nil { // every dataset circuit has one commitment (the range checks')
+		return nil, err
+	}
 	proof := new(groth16bn254.Proof)
 	if _, err := proof.ReadFrom(bytes.NewReader(cp.Proof)); err != nil {
 		return nil, fmt.Errorf("decode proof: %w", err)
