@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/internal/envelope"
@@ -142,4 +143,12 @@ func parseErrorPlace(err error) string {
 		return " at " + m
 	}
 	return ""
+}
+
+// OpenEnvelope decrypts a submission's blob inside the enclave, for code
+// that runs in the same enclave (the ZK prover: it proves over plaintext it
+// must never see outside). The caller must not log, store or send the
+// plaintext.
+func (e *Enclave) OpenEnvelope(blob, wrapped []byte, dataHash common.Hash) ([]byte, error) {
+	return envelope.Open(blob, wrapped, dataHash, e.key)
 }

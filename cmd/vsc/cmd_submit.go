@@ -21,6 +21,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 func keyNew(ctx context.Context, env *cli.Env, args []string) error {
@@ -73,6 +74,7 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	from := fs.String("from", "", "with --prepare: the contributor address that will sign")
 	prepare := fs.String("prepare", "", "encrypt and upload, write the submission and its EIP-712 typed data to this file, and exit")
 	prepared := fs.String("prepared", "", "send a prepared submission (with --signature)")
+	teePolicy := fs.String("tee-policy", "", "check the iDAO's enclave against this TEE policy (JSON) instead of the iDAO's published one")
 	signature := fs.String("signature", "", "with --prepared: the 0x EIP-712 signature made elsewhere")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
@@ -130,7 +132,7 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 		return cli.Usagef("--key FILE is required (or --prepare OUT --from ADDR to sign elsewhere)")
 	}
 	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: *idao, Mode: *mode, Class: *class,
-		Contributor: contributor, VerifyEnclave: verifyEnclave})
+		Contributor: contributor, VerifyEnclave: enclaveCheck(env, *teePolicy)})
 	if err != nil {
 		return err
 	}
@@ -290,12 +292,39 @@ func idaoShow(ctx context.Context, env *cli.Env, args []string) error {
 	})
 }
 
-// verifyEnclave checks the iDAO's enclave key attestation before the data
-// key is wrapped to it. It is replaced by the TEE package's policy check
-// (see enclave.go).
-var verifyEnclave = func(pub []byte, report json.RawMessage) error {
-	if _, err := crypto.UnmarshalPubkey(pub); err != nil {
-		return err
+// enclaveCheck returns the check run on the iDAO's enclave key before the
+// data key is wrapped to it: the attestation must satisfy the policy in
+// policyFile, or else the iDAO's published TEE policy. A policy that accepts
+// simulated enclaves is said out loud.
+func enclaveCheck(env *cli.Env, policyFile string) func(dao *coordinator.IDAOView) error {
+	return func(dao *coordinator.IDAOView) error {
+		var raw json.RawMessage
+		source := "iDAO " + dao.Name + "'s published policy"
+		if policyFile != "" {
+			b, err := os.ReadFile(policyFile)
+			if err != nil {
+				return fmt.Errorf("--tee-policy: %w", err)
+			}
+			raw, source = b, policyFile
+		} else if len(dao.PolicyExtra) > 0 {
+			var extra struct {
+				TEEPolicy json.RawMessage `json:"tee_policy"`
+			}
+			if err := json.Unmarshal(dao.PolicyExtra, &extra); err != nil {
+				return fmt.Errorf("iDAO %s's policy: %w", dao.Name, err)
+			}
+			raw = extra.TEEPolicy
+		}
+		if len(raw) == 0 {
+			return fmt.Errorf("iDAO %s publishes no TEE policy to check its enclave against: pass --tee-policy FILE", dao.Name)
+		}
+		p, err := tee.ParsePolicy(raw)
+		if err != nil {
+			return fmt.Errorf("TEE policy (%s): %w", source, err)
+		}
+		if p.AllowSimulation {
+			env.Progress("warning: %s accepts SIMULATED enclaves (no hardware protection): fine for a devnet, never for real data", source)
+		}
+		return tee.ClientCheck(p)(dao.EnclaveKey.PublicKey, dao.EnclaveKey.Report)
 	}
-	return nil
 }

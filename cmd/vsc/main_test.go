@@ -17,6 +17,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 type cliResult struct {
@@ -94,12 +95,17 @@ func TestCLIBadInput(t *testing.T) {
 	if r := vsc(t, api, "key", "new", "--out", keyFile); r.code != 0 {
 		t.Fatal(r)
 	}
+	strict := tee.DevPolicy()
+	strict.AllowSimulation = false
+	strictJSON, _ := json.Marshal(strict)
+	strictFile := writeFile(t, dir, "strict.json", string(strictJSON))
 	cases := []struct {
 		name string
 		args []string
 		code int
 		msg  string
 	}{
+		{"simulated enclave under a strict policy", []string{"submit", writeFile(t, dir, "g.csv", "x\n1\n"), "--idao", "demo", "--key", keyFile, "--tee-policy", strictFile}, 1, "failed attestation"},
 		{"non-numeric record", []string{"submit", writeFile(t, dir, "a.csv", "x\nabc\n"), "--idao", "demo", "--key", keyFile}, 1, "not an integer"},
 		{"empty dataset", []string{"submit", writeFile(t, dir, "b.csv", ""), "--idao", "demo", "--key", keyFile}, 1, "empty"},
 		{"unknown idao", []string{"submit", writeFile(t, dir, "c.csv", "x\n1\n"), "--idao", "nope", "--key", keyFile}, 1, "no iDAO named"},
@@ -112,7 +118,12 @@ func TestCLIBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := vsc(t, api, tc.args...)
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			var lines []string // the error line; warnings about simulated enclaves may precede it
+			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
+				if !strings.HasPrefix(l, "warning:") {
+					lines = append(lines, l)
+				}
+			}
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) || r.stdout != "" {
 				t.Fatalf("got %+v, want exit %d with %q", r, tc.code, tc.msg)
 			}

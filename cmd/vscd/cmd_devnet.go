@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,9 +13,9 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/nats-io/nats-server/v2/server"
 
 	coord "github.com/vsc-labs/vsc/coordinator/server"
@@ -24,6 +24,8 @@ import (
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/tee"
+	teeworker "github.com/vsc-labs/vsc/tee/worker"
 )
 
 // devnetConfig is `vscd devnet`'s flags.
@@ -50,7 +52,8 @@ type devnet struct {
 	coord *coord.Server
 
 	keyPaths map[string]string
-	enclave  *ecdsa.PrivateKey
+	enclave  *tee.Enclave
+	workers  sync.WaitGroup
 	stops    []func(context.Context) error
 }
 
@@ -89,8 +92,10 @@ func (d *devnet) start(ctx context.Context) error {
 		{"data dir and keys", d.initKeys},
 		{"embedded NATS", d.initNATS},
 		{"PostgreSQL", d.initStore},
+		{"enclave (simulation)", d.initEnclave},
 		{"coordinator", d.initCoordinator},
 		{"demo iDAO", d.initIDAO},
+		{"TEE worker", d.initTEEWorker},
 	}
 	for _, s := range steps {
 		t := time.Now()
@@ -187,19 +192,33 @@ func (d *devnet) initCoordinator(ctx context.Context) error {
 	return nil
 }
 
-// initIDAO creates the demo iDAO on first start: policy tee+zk (accepting
-// every mode), the quorum members with equal stake, and the enclave key.
-func (d *devnet) initIDAO(ctx context.Context) error {
-	enc, pub, report, err := devnetEnclave(d.cfg.Data, d.log)
+// initEnclave opens the devnet's software enclave (sealed under DIR/enclave).
+func (d *devnet) initEnclave(ctx context.Context) error {
+	enc, err := tee.OpenSim(filepath.Join(d.cfg.Data, "enclave"))
 	if err != nil {
 		return err
 	}
 	d.enclave = enc
+	d.log.Warn("SIMULATION: the devnet's TEE is the software `sim` backend — no hardware isolation, reports signed by a " +
+		"development root; only policies with allow_simulation accept them. Never send it real data.")
+	return nil
+}
+
+// initIDAO creates the demo iDAO on first start: policy tee+zk (accepting
+// every mode), the quorum members with equal stake, and the enclave key with
+// its attestation and the development TEE policy.
+func (d *devnet) initIDAO(ctx context.Context) error {
+	pub := d.enclave.PublicKeyBytes()
+	report := tee.EncodeAttestation(d.enclave.KeyAttestation())
+	policy, err := json.Marshal(map[string]any{"tee_policy": tee.DevPolicy()})
+	if err != nil {
+		return err
+	}
 	owner, err := keys.Load(d.keyPaths["member-1"])
 	if err != nil {
 		return err
 	}
-	err = d.store.CreateIDAO(ctx, &store.IDAO{Name: "demo", Owner: keys.Address(owner),
+	err = d.store.CreateIDAO(ctx, &store.IDAO{Name: "demo", Owner: keys.Address(owner), Policy: policy,
 		Modes: []string{"tee+zk", "tee", "zk", "optimistic"}, EnclavePubkey: pub, EnclaveReport: report})
 	if errors.Is(err, store.ErrExists) {
 		return d.store.SetEnclaveKey(ctx, "demo", pub, report)
@@ -219,15 +238,19 @@ func (d *devnet) initIDAO(ctx context.Context) error {
 	return nil
 }
 
-// devnetEnclave returns the devnet's enclave key. Until the TEE backends are
-// wired in, this is a plain key file: a simulation with no attestation.
-var devnetEnclave = func(dir string, log *slog.Logger) (*ecdsa.PrivateKey, []byte, []byte, error) {
-	k, err := keys.LoadOrCreate(filepath.Join(dir, "enclave", "sim.key"))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	log.Warn("SIMULATION: the devnet's enclave is a software key with no hardware attestation; never use it for real data")
-	return k, crypto.FromECDSAPub(&k.PublicKey), nil, nil
+// initTEEWorker runs the TEE verifier on the embedded bus.
+func (d *devnet) initTEEWorker(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(context.Background())
+	w := teeworker.New(d.enclave, d.bus, d.log).WithMetrics(d.coord.Registry())
+	d.workers.Add(1)
+	go func() {
+		defer d.workers.Done()
+		if err := w.Run(wctx); err != nil {
+			d.log.Error("TEE worker stopped", "err", err)
+		}
+	}()
+	d.onStop(func(context.Context) error { cancel(); d.workers.Wait(); return nil })
+	return nil
 }
 
 func (d *devnet) banner() {

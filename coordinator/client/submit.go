@@ -88,10 +88,10 @@ type PrepareOptions struct {
 	Class       string // "" = dataset
 	Contributor common.Address
 	Nonce       *uint64 // nil = ask the coordinator
-	// VerifyEnclave checks the iDAO's enclave key and report before the data
-	// key is wrapped to it (the TEE package's attestation check). Nil skips
-	// the check — only for tests of the API itself.
-	VerifyEnclave func(pub []byte, report json.RawMessage) error
+	// VerifyEnclave checks the iDAO's enclave key and its attestation before
+	// the data key is wrapped to it (the TEE package's policy check). Nil
+	// skips the check — only for tests of the API itself.
+	VerifyEnclave func(dao *coordinator.IDAOView) error
 }
 
 // Prepare parses and commits the dataset, fetches the iDAO's enclave key,
@@ -118,7 +118,7 @@ func (c *Client) Prepare(ctx context.Context, data []byte, o PrepareOptions) (*P
 		return nil, fmt.Errorf("iDAO %q has no attested enclave key yet: no verifier can read data for it; try again once its TEE worker has registered", o.IDAO)
 	}
 	if o.VerifyEnclave != nil {
-		if err := o.VerifyEnclave(dao.EnclaveKey.PublicKey, dao.EnclaveKey.Report); err != nil {
+		if err := o.VerifyEnclave(dao); err != nil {
 			return nil, fmt.Errorf("iDAO %q's enclave key failed attestation, refusing to wrap the data key to it: %w", o.IDAO, err)
 		}
 	}

@@ -21,7 +21,6 @@ import (
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/internal/bus"
-	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/testenv"
 )
@@ -46,7 +45,7 @@ func (f *fixture) prepare(data string, mode string, nonce uint64) *client.Prepar
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	p, err := f.Client.PrepareFor(context.Background(), ds, &f.Enclave.PublicKey, chainID, client.PrepareOptions{
+	p, err := f.Client.PrepareFor(context.Background(), ds, f.Enclave.PublicKey(), chainID, client.PrepareOptions{
 		IDAO: "demo", Mode: mode, Contributor: crypto.PubkeyToAddress(f.key.PublicKey), Nonce: &nonce})
 	if err != nil {
 		f.t.Fatal(err)
@@ -87,7 +86,7 @@ func TestSubmitEndToEnd(t *testing.T) {
 	if err != nil || !bytes.Equal(blob, p.Blob()) {
 		t.Fatalf("blob: %v", err)
 	}
-	plain, err := envelope.Open(blob, p.WrappedKey, p.Submission.DataHash, f.Enclave)
+	plain, err := f.Enclave.OpenEnvelope(blob, p.WrappedKey, p.Submission.DataHash)
 	if err != nil {
 		t.Fatal(err)
 	}

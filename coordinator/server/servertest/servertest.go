@@ -5,7 +5,7 @@ package servertest
 
 import (
 	"context"
-	"crypto/ecdsa"
+	"encoding/json"
 	"math/big"
 	"net/http/httptest"
 	"testing"
@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/testenv"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 // ChainID is the test chain id.
@@ -33,7 +34,7 @@ type Fixture struct {
 	Server  *srvpkg.Server
 	HTTP    *httptest.Server
 	Client  *client.Client
-	Enclave *ecdsa.PrivateKey // the demo iDAO's enclave key
+	Enclave *tee.Enclave // the demo iDAO's (simulated) enclave
 }
 
 // New starts a coordinator with cfg and creates iDAO "demo" accepting modes.
@@ -43,12 +44,17 @@ func New(t testing.TB, cfg srvpkg.Config, modes ...string) *Fixture {
 		modes = []string{"tee+zk", "tee", "zk"}
 	}
 	f := &Fixture{T: t, DBURL: testenv.Database(t), NATS: testenv.NATS(t)}
-	f.Enclave, _ = crypto.GenerateKey()
+	enc, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Enclave = enc
 	f.Start(cfg)
 	owner, _ := crypto.GenerateKey()
 	ctx := context.Background()
+	policy, _ := json.Marshal(map[string]any{"tee_policy": tee.DevPolicy()})
 	if err := f.Store.CreateIDAO(ctx, &store.IDAO{Name: "demo", Owner: crypto.PubkeyToAddress(owner.PublicKey),
-		Modes: modes, EnclavePubkey: crypto.FromECDSAPub(&f.Enclave.PublicKey)}); err != nil {
+		Modes: modes, Policy: policy, EnclavePubkey: enc.PublicKeyBytes(), EnclaveReport: tee.EncodeAttestation(enc.KeyAttestation())}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Store.Join(ctx, "demo", crypto.PubkeyToAddress(owner.PublicKey), big.NewInt(100)); err != nil {
