@@ -216,7 +216,16 @@ func (n *Node) writeGenesis(g *chain.Genesis) error {
 	if err != nil {
 		return err
 	}
+	if n.cfg.SequencerKey == nil {
+		return errors.New("chain node: a fresh chain needs the sequencer key to sign its genesis header")
+	}
+	if crypto.PubkeyToAddress(n.cfg.SequencerKey.PublicKey) != g.Sequencer {
+		return errors.New("chain node: sequencer key does not match the genesis sequencer")
+	}
 	blk, ws := GenesisBlock(g)
+	if err := blk.Header.Sign(n.cfg.SequencerKey); err != nil {
+		return err
+	}
 	return n.store.InitGenesis(raw, blk, ws)
 }
 

@@ -58,6 +58,9 @@ func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.Enclave
 	if err != nil {
 		return nil, err
 	}
+	if err := g0.Header.VerifySig(); err != nil || g0.Header.Proposer != g.Sequencer {
+		return nil, fmt.Errorf("replay: genesis header not signed by the sequencer %s", g.Sequencer)
+	}
 	if st.Root() != g0.Header.StateRoot {
 		return nil, fmt.Errorf("replay: genesis state root %s, header says %s", st.Root(), g0.Header.StateRoot)
 	}
