@@ -1,0 +1,286 @@
+// Package member is the quorum member node (`vscd quorum`, and N of them in
+// the devnet): it receives vote requests for its iDAOs, re-verifies every
+// piece of evidence on its own — the TEE evidence against the iDAO's TEE
+// policy, the ZK proofs against the verifying key registered for the iDAO,
+// the contributor's signature, its own membership and stake — reading policy
+// and keys from the chain, never from the request, and signs an EIP-712 vote
+// over the result digest. A member never signs two different digests for one
+// submission: what it signed is kept in a local bbolt file, across restarts.
+package member
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/prover"
+	"github.com/vsc-labs/vsc/quorum"
+	"github.com/vsc-labs/vsc/tee"
+)
+
+// Chain is what a member reads from the chain: the iDAO (members, stake,
+// policy with its TEE policy and registered verifying-key hash).
+type Chain interface {
+	IDAO(name string) (*idao.IDAO, error)
+}
+
+// Objects fetches zk proofs from the object store.
+type Objects interface {
+	GetObject(ctx context.Context, bucket, name string) ([]byte, error)
+}
+
+// VerifyingKeys loads a verifying key by its hash.
+type VerifyingKeys interface {
+	VerifyingKey(h common.Hash) (*prover.VerifyingKey, error)
+}
+
+// Config configures a member.
+type Config struct {
+	Key     *ecdsa.PrivateKey
+	ChainID uint64
+	DataDir string // the signed-votes record lives here
+	// TEEPolicy overrides the iDAO's published TEE policy for this member
+	// (a member may be stricter than its iDAO); nil uses the iDAO's.
+	TEEPolicy *tee.Policy
+	// LieDigest makes the member vote for a wrong digest (tests of a faulty
+	// member: its vote must not count).
+	LieDigest bool
+	Log       *slog.Logger
+}
+
+// Member verifies evidence and signs votes.
+type Member struct {
+	cfg     Config
+	addr    common.Address
+	chain   Chain
+	objects Objects
+	vks     VerifyingKeys
+	db      *bolt.DB
+	log     *slog.Logger
+}
+
+var signedBucket = []byte("signed")
+
+// ErrEquivocation is returned when the member is asked to sign a second,
+// different digest for a submission it already voted on.
+var ErrEquivocation = errors.New("refusing to sign a second, different digest for one submission")
+
+// New opens a member; the signed-votes record is DataDir/votes-<address>.db.
+func New(cfg Config, chain Chain, objects Objects, vks VerifyingKeys) (*Member, error) {
+	addr := keys.Address(cfg.Key)
+	db, err := bolt.Open(filepath.Join(cfg.DataDir, "votes-"+addr.Hex()+".db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open the member's vote record: %w", err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucketIfNotExists(signedBucket); return err }); err != nil {
+		db.Close()
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Member{cfg: cfg, addr: addr, chain: chain, objects: objects, vks: vks, db: db, log: log.With("member", addr.Hex())}, nil
+}
+
+// Close closes the vote record.
+func (m *Member) Close() error { return m.db.Close() }
+
+// Address is the member's account.
+func (m *Member) Address() common.Address { return m.addr }
+
+// Decide verifies a request and returns the member's signed vote: approve
+// with the recomputed result digest, or refuse with the reason.
+func (m *Member) Decide(ctx context.Context, req *quorum.VoteRequest) (*quorum.Vote, error) {
+	if req.ChainID != m.cfg.ChainID {
+		return nil, fmt.Errorf("vote request for chain %d, this member is on chain %d", req.ChainID, m.cfg.ChainID)
+	}
+	dao, err := m.chain.IDAO(req.IDAO)
+	if err != nil {
+		return nil, fmt.Errorf("read iDAO %s from the chain: %w", req.IDAO, err)
+	}
+	if st := dao.StakeOf(m.addr); st == nil || st.Sign() <= 0 {
+		return nil, fmt.Errorf("%s is not a staked member of iDAO %s", m.addr.Hex(), req.IDAO)
+	}
+	vote := &quorum.Vote{IDAO: req.IDAO, Submission: req.SubmissionID}
+	digest, err := m.verify(ctx, dao, req)
+	if err != nil {
+		vote.Approve, vote.Reason = false, err.Error()
+		if len(vote.Reason) > 500 {
+			vote.Reason = vote.Reason[:500]
+		}
+	} else {
+		vote.Approve, vote.ResultDigest = true, digest
+		if m.cfg.LieDigest {
+			vote.ResultDigest = crypto.Keccak256Hash([]byte("a lie"), digest[:])
+		}
+	}
+	if err := m.record(vote); err != nil {
+		return nil, err
+	}
+	if err := vote.Sign(m.cfg.Key, m.cfg.ChainID); err != nil {
+		return nil, err
+	}
+	return vote, nil
+}
+
+// record makes sure the member never signs two different approved digests
+// for one submission. A refusal is recorded too, and a later approval of the
+// same submission is then refused (a member does not change its mind on the
+// same evidence).
+func (m *Member) record(v *quorum.Vote) error {
+	val := append([]byte{0}, v.ResultDigest[:]...)
+	if v.Approve {
+		val[0] = 1
+	}
+	return m.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(signedBucket)
+		if prev := b.Get(v.Submission[:]); prev != nil {
+			if string(prev) != string(val) {
+				return fmt.Errorf("%w %s", ErrEquivocation, v.Submission.Hex())
+			}
+			return nil
+		}
+		return b.Put(v.Submission[:], val)
+	})
+}
+
+// verify re-checks every piece of evidence the iDAO's policy asks for and
+// returns the result digest to sign.
+func (m *Member) verify(ctx context.Context, dao *idao.IDAO, req *quorum.VoteRequest) (common.Hash, error) {
+	sub := &req.Submission
+	if sub.IDAO != dao.Name {
+		return common.Hash{}, fmt.Errorf("the submission is for iDAO %q, not %q", sub.IDAO, dao.Name)
+	}
+	if sub.Digest(req.ChainID) != req.SubmissionID {
+		return common.Hash{}, errors.New("the submission does not hash to the request's submission id")
+	}
+	if err := sub.Verify(req.ChainID, req.Signature); err != nil {
+		return common.Hash{}, fmt.Errorf("the contributor's signature: %w", err)
+	}
+	if !dao.Policy.Accepts(sub.Mode) {
+		return common.Hash{}, fmt.Errorf("iDAO %s does not accept mode %s", dao.Name, sub.Mode)
+	}
+	byKind := map[string][]json.RawMessage{}
+	for _, e := range req.Evidence {
+		byKind[e.Kind] = e.Data
+	}
+	parts := map[string]common.Hash{}
+	var teeFacts *tee.Evidence
+	var zkFacts *prover.Facts
+	for _, kind := range modeKinds(sub.Mode) {
+		data := byKind[kind]
+		if len(data) == 0 {
+			return common.Hash{}, fmt.Errorf("no %s evidence", kind)
+		}
+		switch kind {
+		case "tee":
+			ev, d, err := m.verifyTEE(dao, req, data[0])
+			if err != nil {
+				return common.Hash{}, err
+			}
+			teeFacts, parts["tee"] = ev, d
+		case "zk":
+			f, d, err := m.verifyZK(ctx, dao, req, data)
+			if err != nil {
+				return common.Hash{}, err
+			}
+			zkFacts, parts["zk"] = f, d
+		default:
+			return common.Hash{}, fmt.Errorf("this member cannot verify %s evidence", kind)
+		}
+	}
+	if teeFacts != nil && zkFacts != nil {
+		if err := zkFacts.Agree(teeFacts.Facts.Records, len(teeFacts.Facts.Sum)); err != nil {
+			return common.Hash{}, fmt.Errorf("the TEE's facts and the proven facts disagree: %w", err)
+		}
+		for i, s := range teeFacts.Facts.Sum {
+			if s.Big().Cmp(zkFacts.Sums[i]) != 0 {
+				return common.Hash{}, fmt.Errorf("field %d: the TEE says sum %s, the proofs say %s", i, s.Big(), zkFacts.Sums[i])
+			}
+		}
+	}
+	return quorum.ResultDigest(sub.Mode, parts), nil
+}
+
+func (m *Member) teePolicy(dao *idao.IDAO) (tee.Policy, error) {
+	if m.cfg.TEEPolicy != nil {
+		return *m.cfg.TEEPolicy, nil
+	}
+	if len(dao.Policy.TEEPolicy) == 0 {
+		return tee.Policy{}, fmt.Errorf("iDAO %s publishes no TEE policy on chain", dao.Name)
+	}
+	return tee.ParsePolicy(dao.Policy.TEEPolicy)
+}
+
+func (m *Member) verifyTEE(dao *idao.IDAO, req *quorum.VoteRequest, raw json.RawMessage) (*tee.Evidence, common.Hash, error) {
+	p, err := m.teePolicy(dao)
+	if err != nil {
+		return nil, common.Hash{}, err
+	}
+	ev, err := tee.DecodeEvidence(raw)
+	if err != nil {
+		return nil, common.Hash{}, fmt.Errorf("tee evidence: %w", err)
+	}
+	if _, err := tee.VerifyEvidence(p, ev, &req.Submission, req.ChainID); err != nil {
+		return nil, common.Hash{}, fmt.Errorf("tee evidence: %w", err)
+	}
+	return ev, ev.ResultDigest, nil
+}
+
+func (m *Member) verifyZK(ctx context.Context, dao *idao.IDAO, req *quorum.VoteRequest, data []json.RawMessage) (*prover.Facts, common.Hash, error) {
+	if dao.Policy.VKHash == (common.Hash{}) {
+		return nil, common.Hash{}, fmt.Errorf("iDAO %s has no verifying key registered on chain", dao.Name)
+	}
+	vk, err := m.vks.VerifyingKey(dao.Policy.VKHash)
+	if err != nil {
+		return nil, common.Hash{}, fmt.Errorf("load the registered verifying key %s: %w", dao.Policy.VKHash, err)
+	}
+	refs := make([]prover.ChunkRef, len(data))
+	for i, d := range data {
+		if err := json.Unmarshal(d, &refs[i]); err != nil {
+			return nil, common.Hash{}, fmt.Errorf("zk chunk reference %d: %w", i, err)
+		}
+	}
+	ev, err := prover.GatherEvidence(ctx, refs, m.objects.GetObject)
+	if err != nil {
+		return nil, common.Hash{}, fmt.Errorf("fetch zk proofs: %w", err)
+	}
+	f, err := prover.VerifyEvidence(vk, ev, &req.Submission)
+	if err != nil {
+		return nil, common.Hash{}, fmt.Errorf("zk evidence: %w", err)
+	}
+	return f, ZKResultDigest(req.SubmissionID, req.Submission.Commitment, f), nil
+}
+
+// ZKResultDigest is the result digest of verified zk facts.
+func ZKResultDigest(submission, commitment common.Hash, f *prover.Facts) common.Hash {
+	buf := []byte("vsc/result/zk")
+	buf = append(buf, submission[:]...)
+	buf = append(buf, commitment[:]...)
+	buf = append(buf, new(big.Int).SetUint64(f.Count).Bytes()...)
+	for _, s := range f.Sums {
+		buf = append(buf, ':')
+		buf = append(buf, s.String()...)
+	}
+	return crypto.Keccak256Hash(buf)
+}
+
+func modeKinds(mode string) []string {
+	if mode == "tee+zk" {
+		return []string{"tee", "zk"}
+	}
+	return []string{mode}
+}
