@@ -170,6 +170,9 @@ func (b *Bus) Ensure(ctx context.Context) error {
 	if _, err := b.consumer(ctx, ResultsStream, "coordinator", resultsPrefix+">"); err != nil {
 		return err
 	}
+	if err := b.EnsureVotes(ctx); err != nil {
+		return err
+	}
 	for _, name := range []string{BlobBucket, ProofBucket} {
 		if _, err := b.bucket(ctx, name); err != nil {
 			return err

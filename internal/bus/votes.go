@@ -1,0 +1,70 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Vote requests fan out to every member of an iDAO, so they do not use the
+// work-queue streams: VSC_VOTES keeps them (limits retention, a day) and each
+// member reads them with its own durable consumer.
+const (
+	VotesStream   = "VSC_VOTES"
+	votesPrefix   = "vsc.votes.request."
+	VoteKind      = "vote"
+	voteRetention = 24 * time.Hour
+)
+
+// EnsureVotes creates the vote-request stream.
+func (b *Bus) EnsureVotes(ctx context.Context) error {
+	_, err := b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: VotesStream, Subjects: []string{votesPrefix + ">"}, Retention: jetstream.LimitsPolicy,
+		Storage: jetstream.FileStorage, MaxAge: voteRetention, Duplicates: 10 * time.Minute, Replicas: b.cfg.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", VotesStream, err)
+	}
+	return nil
+}
+
+// PublishVoteRequest publishes a vote request (JSON) for an iDAO, deduped by msgID.
+func (b *Bus) PublishVoteRequest(ctx context.Context, idao, msgID string, data []byte) error {
+	if _, err := b.JS.Publish(ctx, votesPrefix+idao, data, jetstream.WithMsgID(msgID)); err != nil {
+		return fmt.Errorf("publish vote request %s: %w", msgID, err)
+	}
+	return nil
+}
+
+// VoteRequests delivers every vote request of the iDAOs to one member
+// (durable consumer named after the member) until ctx ends. h returning an
+// error redelivers the request with back-off.
+func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, h func(ctx context.Context, data []byte) error) error {
+	if err := b.EnsureVotes(ctx); err != nil {
+		return err
+	}
+	filters := make([]string, len(idaos))
+	for i, d := range idaos {
+		filters[i] = votesPrefix + d
+	}
+	cons, err := b.JS.CreateOrUpdateConsumer(ctx, VotesStream, jetstream.ConsumerConfig{
+		Durable:        "member-" + strings.ToLower(member),
+		FilterSubjects: filters,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        b.cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  1024,
+	})
+	if err != nil {
+		return fmt.Errorf("vote-request consumer for %s: %w", member, err)
+	}
+	return b.consume(ctx, cons, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
+		if err := h(hctx, msg.Data()); err != nil {
+			return false, err
+		}
+		return true, nil
+	}, nil)
+}
