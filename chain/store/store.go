@@ -5,9 +5,12 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -50,7 +53,7 @@ type Options struct {
 // Open opens or creates the database at path.
 func Open(path string, o Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, ReadOnly: o.ReadOnly, NoSync: o.NoSync,
-		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType, InitialMmapSize: 1 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("open chain db %s: %w", path, err)
 	}
@@ -178,19 +181,34 @@ func putBlock(tx *bolt.Tx, blk *chain.Block, receipts []*chain.Receipt, writes [
 	if err := tx.Bucket(bReceipts).Put(hk, rb); err != nil {
 		return err
 	}
+	// Puts in key order touch each B+tree page once: several times faster
+	// than random order for a block's worth of keys.
 	txb := tx.Bucket(bTxs)
-	txb.FillPercent = 0.9
-	for i, t := range blk.Txs {
-		th := t.Hash()
-		loc := make([]byte, 12)
-		binary.BigEndian.PutUint64(loc, h)
-		binary.BigEndian.PutUint32(loc[8:], uint32(i))
-		if err := txb.Put(th[:], loc); err != nil {
+	order := make([]int, len(blk.Txs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ha, hb := blk.Txs[a].Hash(), blk.Txs[b].Hash()
+		return bytes.Compare(ha[:], hb[:])
+	})
+	loc := make([]byte, 12*len(order))
+	for j, i := range order {
+		th := blk.Txs[i].Hash()
+		l := loc[12*j : 12*j+12]
+		binary.BigEndian.PutUint64(l, h)
+		binary.BigEndian.PutUint32(l[8:], uint32(i))
+		if err := txb.Put(th[:], l); err != nil {
 			return err
 		}
 	}
 	sb := tx.Bucket(bState)
-	for _, w := range writes {
+	sorted := make([]*state.Write, len(writes))
+	for i := range writes {
+		sorted[i] = &writes[i]
+	}
+	slices.SortFunc(sorted, func(a, b *state.Write) int { return strings.Compare(a.Key, b.Key) })
+	for _, w := range sorted {
 		if w.Val == nil {
 			if err := sb.Delete([]byte(w.Key)); err != nil {
 				return err
