@@ -332,7 +332,7 @@ func TestWrongStepProofsRefused(t *testing.T) {
 	n := k.Trace.N()
 	agreed := func(i uint64) common.Hash { return k.Trace.Hashes[i-1] }
 	good, err := k.StepProof(21)
-	if err != nil || len(good.DupPath) == 0 {
+	if err != nil || !good.Dup {
 		t.Fatalf("step proof of a duplicate: %v", err)
 	}
 	if res, err := CheckStep(com, n, 21, agreed(21), good); err != nil || !res.DupShown || res.Correct() != k.Trace.Hashes[21] {
@@ -366,9 +366,16 @@ func TestWrongStepProofsRefused(t *testing.T) {
 		{"wrong previous state", 7, mut(func(p *StepProof) { p.Prev = other.Prev }), ErrBadState},
 		{"garbage previous state", 7, mut(func(p *StepProof) { p.Prev = p.Prev[:len(p.Prev)-3] }), ErrBadState},
 		{"step past the end", n + 1, plain, ErrOutOfRange},
-		{"fake duplicate witness", 7, mut(func(p *StepProof) { p.DupIndex, p.DupPath = 2, RecordPath(k.Tree, 2) }), ErrBadDupWitness},
-		{"witness after the record", 7, mut(func(p *StepProof) { p.DupIndex, p.DupPath = 6, p.Path }), ErrBadDupWitness},
-		{"witness of the record itself", 21, func() *StepProof { p := *good; p.DupIndex, p.DupPath = 20, good.Path; return &p }(), ErrBadDupWitness},
+		{"fake duplicate witness", 7, mut(func(p *StepProof) { p.Dup, p.DupIndex, p.DupPath = true, 2, DupPath(k.Tree, 6, 2) }), ErrBadDupWitness},
+		{"fake duplicate witness, full path", 7, mut(func(p *StepProof) { p.Dup, p.DupIndex, p.DupPath = true, 2, RecordPath(k.Tree, 2) }), ErrBadDupWitness},
+		{"witness after the record", 7, mut(func(p *StepProof) { p.Dup, p.DupIndex, p.DupPath = true, 6, []common.Hash{} }), ErrBadDupWitness},
+		{"witness of another index", 21, func() *StepProof { p := *good; p.DupIndex = 4; return &p }(), ErrBadDupWitness},
+		{"witness path tampered", 21, func() *StepProof {
+			p := *good
+			p.DupPath = slices.Clone(good.DupPath)
+			p.DupPath[0][31] ^= 1
+			return &p
+		}(), ErrBadDupWitness},
 	} {
 		a := agreed(7)
 		if tc.i == 21 {

@@ -233,7 +233,7 @@ func (w *world) run(rng *rand.Rand, parties []party, maxHeights int) {
 				}
 				if p.strip && a.Step != nil {
 					s := *a.Step
-					s.DupPath, s.DupIndex = nil, 0
+					s.Dup, s.DupPath, s.DupIndex = false, nil, 0
 					a.Step = &s
 				}
 				if err := w.post(p.addr, a); err != nil && p.honest {

@@ -111,7 +111,7 @@ func (k *Computation) StepProof(i uint64) (*StepProof, error) {
 	if k.dups[i-1] {
 		for j := range k.DS.Records[:i-1] {
 			if slices.Equal(k.DS.Records[j], rec) {
-				p.DupIndex, p.DupPath = uint64(j), RecordPath(k.Tree, j)
+				p.Dup, p.DupIndex, p.DupPath = true, uint64(j), DupPath(k.Tree, int(i-1), j)
 				break
 			}
 		}

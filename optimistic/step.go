@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
@@ -29,8 +30,9 @@ type StepProof struct {
 	Prev     []byte        `json:"prev"`      // facts.State.Encode() of state_{i-1}
 	Record   []int64       `json:"record"`    // record i's values
 	Path     []common.Hash `json:"path"`      // records.Depth siblings of leaf i-1, as field elements
-	DupIndex uint64        `json:"dup_index"` // 0-based leaf index j < i-1 of an identical record, when DupPath is set
-	DupPath  []common.Hash `json:"dup_path,omitempty"`
+	Dup      bool          `json:"dup"`       // a duplicate witness follows
+	DupIndex uint64        `json:"dup_index"` // 0-based leaf index j < i-1 of an identical record
+	DupPath  []common.Hash `json:"dup_path"`  // j's siblings below the level where j's and i-1's paths meet (DupPath)
 }
 
 // StepResult is what the referee learns from a valid step proof: the digest
@@ -81,16 +83,9 @@ func CheckStep(commitment common.Hash, n, i uint64, agreed common.Hash, p *StepP
 		return StepResult{}, fmt.Errorf("%w: record %d with its path seals to another commitment than %s", ErrBadRecord, i, commitment.Hex())
 	}
 	var res StepResult
-	if len(p.DupPath) > 0 {
-		if p.DupIndex >= i-1 {
-			return StepResult{}, fmt.Errorf("%w: index %d is not before record %d", ErrBadDupWitness, p.DupIndex, i)
-		}
-		r2, err := pathRoot(leaf, p.DupIndex, p.DupPath)
-		if err != nil {
-			return StepResult{}, fmt.Errorf("%w: %v", ErrBadDupWitness, err)
-		}
-		if !r2.Equal(&root) {
-			return StepResult{}, fmt.Errorf("%w: record %d differs from record %d", ErrBadDupWitness, p.DupIndex+1, i)
+	if p.Dup {
+		if err := checkDup(leaf, i-1, p); err != nil {
+			return StepResult{}, err
 		}
 		res.DupShown = true
 	}
@@ -104,6 +99,44 @@ func CheckStep(commitment common.Hash, n, i uint64, agreed common.Hash, p *StepP
 	}
 	res.NoDup, res.Dup = s0.Digest(), s1.Digest()
 	return res, nil
+}
+
+// checkDup checks the duplicate witness of leaf i: leaf j < i hashes up,
+// with its L-1 siblings, to the sibling of leaf i's ancestor at level L-1,
+// where L is the level at which i and j meet. So the witness only proves the
+// part of its path that differs from leaf i's (already checked) path.
+func checkDup(leaf fr.Element, i uint64, p *StepProof) error {
+	j := p.DupIndex
+	if j >= i {
+		return fmt.Errorf("%w: index %d is not before record %d", ErrBadDupWitness, j, i+1)
+	}
+	l := bits.Len64(i ^ j)
+	if len(p.DupPath) != l-1 {
+		return fmt.Errorf("%w: %d siblings, records %d and %d meet at level %d so it needs %d", ErrBadDupWitness, len(p.DupPath), j+1, i+1, l, l-1)
+	}
+	h := leaf
+	for k, sh := range p.DupPath {
+		s, err := records.FromHash(sh)
+		if err != nil {
+			return fmt.Errorf("%w: sibling %d: %v", ErrBadDupWitness, k, err)
+		}
+		if (j>>k)&1 == 0 {
+			h = records.Compress(&h, &s)
+		} else {
+			h = records.Compress(&s, &h)
+		}
+	}
+	if records.ToHash(h) != p.Path[l-1] {
+		return fmt.Errorf("%w: record %d differs from record %d", ErrBadDupWitness, j+1, i+1)
+	}
+	return nil
+}
+
+// DupPath returns the witness path of leaf j for a duplicate of leaf i
+// (j < i): the siblings below the level where their paths meet.
+func DupPath(t *records.Tree, i, j int) []common.Hash {
+	l := bits.Len64(uint64(i) ^ uint64(j))
+	return RecordPath(t, j)[:l-1]
 }
 
 func pathRoot(leaf fr.Element, i uint64, path []common.Hash) (fr.Element, error) {
