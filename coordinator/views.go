@@ -22,24 +22,26 @@ type SubmitRequest struct {
 
 // SubmissionView is what `vsc submit --json` and `vsc status --json` print.
 type SubmissionView struct {
-	ID          string         `json:"id"`
-	Status      Status         `json:"status"`
-	IDAO        string         `json:"idao"`
-	Mode        string         `json:"mode"`
-	Class       string         `json:"class"`
-	Contributor common.Address `json:"contributor"`
-	DataHash    common.Hash    `json:"data_hash"`
-	Commitment  common.Hash    `json:"commitment"`
-	Records     uint64         `json:"records"`
-	Nonce       uint64         `json:"nonce"`
-	Evidence    []EvidenceView `json:"evidence"`
-	Votes       []VoteView     `json:"votes"`
-	Anchor      *AnchorView    `json:"anchor"`
-	DATID       *string        `json:"dat_id"`
-	Reason      *string        `json:"reason"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
-	History     []EventView    `json:"history,omitempty"`
+	ID           string         `json:"id"`
+	Status       Status         `json:"status"`
+	IDAO         string         `json:"idao"`
+	Mode         string         `json:"mode"`
+	Class        string         `json:"class"`
+	Contributor  common.Address `json:"contributor"`
+	DataHash     common.Hash    `json:"data_hash"`
+	Commitment   common.Hash    `json:"commitment"`
+	Records      uint64         `json:"records"`
+	Nonce        uint64         `json:"nonce"`
+	Evidence     []EvidenceView `json:"evidence"`
+	Votes        []VoteView     `json:"votes"`
+	Anchor       *AnchorView    `json:"anchor"`
+	DATID        *string        `json:"dat_id"`
+	ResultDigest *common.Hash   `json:"result_digest,omitempty"`
+	QCHash       *common.Hash   `json:"qc_hash,omitempty"`
+	Reason       *string        `json:"reason"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+	History      []EventView    `json:"history,omitempty"`
 }
 
 // EvidenceView is one kind of evidence and its progress.
@@ -54,11 +56,13 @@ type EvidenceView struct {
 
 // VoteView is one quorum member's vote.
 type VoteView struct {
-	Member    common.Address `json:"member"`
-	Stake     string         `json:"stake"`
-	Approve   bool           `json:"approve"`
-	Reason    string         `json:"reason,omitempty"`
-	Signature hexutil.Bytes  `json:"signature"`
+	Member       common.Address `json:"member"`
+	Stake        string         `json:"stake"`
+	Approve      bool           `json:"approve"`
+	Counted      bool           `json:"counted"` // in the certificate (false: refused, or another digest)
+	ResultDigest common.Hash    `json:"result_digest"`
+	Reason       string         `json:"reason,omitempty"`
+	Signature    hexutil.Bytes  `json:"signature"`
 }
 
 // AnchorView is where a result was anchored on chain.

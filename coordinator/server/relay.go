@@ -39,12 +39,25 @@ func (s *Server) relay(ctx context.Context) {
 // RelayOnce publishes one batch of outbox jobs and returns how many.
 func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 	n, err := s.store.ClaimOutbox(ctx, s.cfg.RelayBatch, func(rows []store.OutboxJob) error {
-		jobs := make([]*bus.Job, len(rows))
-		for i, r := range rows {
-			jobs[i] = new(bus.Job)
-			if err := json.Unmarshal(r.Payload, jobs[i]); err != nil {
+		jobs := make([]*bus.Job, 0, len(rows))
+		for _, r := range rows {
+			if r.Kind == bus.VoteKind {
+				var req struct {
+					IDAO string `json:"idao"`
+				}
+				if err := json.Unmarshal(r.Payload, &req); err != nil {
+					return err
+				}
+				if err := s.bus.PublishVoteRequest(ctx, req.IDAO, r.MsgID, r.Payload); err != nil {
+					return err
+				}
+				continue
+			}
+			j := new(bus.Job)
+			if err := json.Unmarshal(r.Payload, j); err != nil {
 				return err
 			}
+			jobs = append(jobs, j)
 		}
 		return s.bus.PublishJobs(ctx, jobs)
 	})

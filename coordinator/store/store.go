@@ -12,6 +12,7 @@ import (
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -237,3 +238,5 @@ func nullJSON(b []byte) any {
 
 // Status type alias for brevity.
 type Status = coordinator.Status
+
+func keccak(b []byte) common.Hash { return crypto.Keccak256Hash(b) }

@@ -70,6 +70,8 @@ func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed
 type OutboxJob struct {
 	ID         int64
 	Submission common.Hash
+	Kind       string // a verification kind, or "vote" for a vote request
+	MsgID      string
 	Payload    []byte
 }
 
@@ -80,14 +82,14 @@ type OutboxJob struct {
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]OutboxJob) error) (int, error) {
 	var n int
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, submission, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		rows, err := tx.Query(ctx, `SELECT id, submission, kind, msg_id, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
 		jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OutboxJob, error) {
 			var j OutboxJob
 			var sub []byte
-			err := r.Scan(&j.ID, &sub, &j.Payload)
+			err := r.Scan(&j.ID, &sub, &j.Kind, &j.MsgID, &j.Payload)
 			j.Submission = common.BytesToHash(sub)
 			return j, err
 		})
@@ -192,6 +194,11 @@ func (s *Store) ApplyResult(ctx context.Context, r *bus.Result) (ResultOutcome, 
 		if err := moveTx(ctx, tx, r.SubmissionID, next, reason); err != nil {
 			return err
 		}
+		if next == coordinator.Voting {
+			if err := enqueueVoteRequest(ctx, tx, r.SubmissionID); err != nil {
+				return err
+			}
+		}
 		out.Status, out.Changed = next, true
 		return nil
 	})
@@ -225,14 +232,14 @@ func moveTx(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Statu
 // GetSubmission returns the view of a submission.
 func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool) (*coordinator.SubmissionView, error) {
 	v := &coordinator.SubmissionView{ID: id.Hex(), Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{}}
-	var contributor, dataHash, commitment, anchorTx []byte
+	var contributor, dataHash, commitment, anchorTx, resultDigest, qcHash []byte
 	var records, nonce int64
 	var anchorBlock *int64
 	var status string
 	err := s.Pool.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, nonce, status,
-		reason, anchor_block, anchor_tx, dat_id, created_at, updated_at FROM submissions WHERE id=$1`, id[:]).
+		reason, anchor_block, anchor_tx, dat_id, created_at, updated_at, result_digest, qc_hash FROM submissions WHERE id=$1`, id[:]).
 		Scan(&v.IDAO, &v.Mode, &v.Class, &contributor, &dataHash, &commitment, &records, &nonce, &status,
-			&v.Reason, &anchorBlock, &anchorTx, &v.DATID, &v.CreatedAt, &v.UpdatedAt)
+			&v.Reason, &anchorBlock, &anchorTx, &v.DATID, &v.CreatedAt, &v.UpdatedAt, &resultDigest, &qcHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -243,6 +250,14 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 	v.Contributor = common.BytesToAddress(contributor)
 	v.DataHash, v.Commitment = common.BytesToHash(dataHash), common.BytesToHash(commitment)
 	v.Records, v.Nonce = uint64(records), uint64(nonce)
+	if resultDigest != nil {
+		h := common.BytesToHash(resultDigest)
+		v.ResultDigest = &h
+	}
+	if qcHash != nil {
+		h := common.BytesToHash(qcHash)
+		v.QCHash = &h
+	}
 	if anchorBlock != nil {
 		v.Anchor = &coordinator.AnchorView{Block: uint64(*anchorBlock), Tx: common.BytesToHash(anchorTx)}
 	}
@@ -290,6 +305,14 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 	}
 	for _, k := range kinds {
 		v.Evidence = append(v.Evidence, *byKind[k])
+	}
+	votes, counted, stakes, err := s.Votes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for i, vt := range votes {
+		v.Votes = append(v.Votes, coordinator.VoteView{Member: vt.Member, Stake: stakes[i], Approve: vt.Approve,
+			Counted: counted[i], ResultDigest: vt.ResultDigest, Reason: vt.Reason, Signature: vt.Signature})
 	}
 	if history {
 		rows, err := s.Pool.Query(ctx, `SELECT status, coalesce(detail,''), at FROM submission_events WHERE submission=$1 ORDER BY seq`, id[:])
