@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/api"
 	"github.com/vsc-labs/vsc/chain/exec"
 	"github.com/vsc-labs/vsc/chain/proof"
@@ -197,4 +198,123 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 		return got, fmt.Errorf("%s tx %s failed on chain: %s", body.Kind(), h, got.Receipt.Error)
 	}
 	return got, nil
+}
+
+// event returns the first event of type typ in a committed tx's receipt.
+func event(t *api.Tx, typ string) *chain.Event {
+	if t == nil || t.Receipt == nil {
+		return nil
+	}
+	for i := range t.Receipt.Events {
+		if t.Receipt.Events[i].Type == typ {
+			return &t.Receipt.Events[i]
+		}
+	}
+	return nil
+}
+
+// DATBuyResult is `vsc dat buy --json`.
+type DATBuyResult struct {
+	Class common.Hash `json:"class"`
+	Token common.Hash `json:"token"`
+	Units uint64      `json:"units"`
+	Paid  string      `json:"paid"`
+	Tx    common.Hash `json:"tx"`
+}
+
+// BuyDAT pays units × price into class and returns the new token.
+func (c *Client) BuyDAT(ctx context.Context, key *ecdsa.PrivateKey, class common.Hash, units uint64) (*DATBuyResult, error) {
+	got, err := c.SendChainTx(ctx, key, &tx.DATBuy{Class: class, Units: units})
+	if err != nil {
+		return nil, err
+	}
+	ev := event(got, "dat_bought")
+	if ev == nil {
+		return nil, fmt.Errorf("buy tx %s has no dat_bought event", got.Hash)
+	}
+	return &DATBuyResult{Class: class, Token: common.HexToHash(ev.Get("token")), Units: units, Paid: ev.Get("paid"), Tx: got.Hash}, nil
+}
+
+// DATRedeemResult is `vsc dat redeem --json`.
+type DATRedeemResult struct {
+	Token   common.Hash        `json:"token"`
+	Units   uint64             `json:"units"`
+	Left    uint64             `json:"left"`
+	Receipt *api.RedeemReceipt `json:"receipt"`
+}
+
+// RedeemDAT uses units of a token and returns the sequencer-signed receipt
+// (checked against the chain's sequencer before it is returned).
+func (c *Client) RedeemDAT(ctx context.Context, key *ecdsa.PrivateKey, token common.Hash, units uint64) (*DATRedeemResult, error) {
+	got, err := c.SendChainTx(ctx, key, &tx.DATRedeem{Token: token, Units: units})
+	if err != nil {
+		return nil, err
+	}
+	rr, err := c.RedeemReceipt(ctx, got.Hash)
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.ChainInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rr.Sequencer != info.Sequencer {
+		return nil, fmt.Errorf("redeem receipt names sequencer %s, chain's is %s", rr.Sequencer, info.Sequencer)
+	}
+	if err := rr.Verify(); err != nil {
+		return nil, fmt.Errorf("redeem receipt: %w", err)
+	}
+	return &DATRedeemResult{Token: token, Units: units, Left: rr.Left, Receipt: rr}, nil
+}
+
+// DATTransferResult is `vsc dat transfer --json`.
+type DATTransferResult struct {
+	Token    common.Hash    `json:"token"`
+	To       common.Address `json:"to"`
+	Value    uint64         `json:"value,omitempty"`
+	NewToken *common.Hash   `json:"new_token,omitempty"`
+	Tx       common.Hash    `json:"tx"`
+}
+
+// TransferDAT gives a whole token to to (value 0), or splits value units
+// off into a new token for to.
+func (c *Client) TransferDAT(ctx context.Context, key *ecdsa.PrivateKey, token common.Hash, to common.Address, value uint64) (*DATTransferResult, error) {
+	tk, err := c.DATToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	got, err := c.SendChainTx(ctx, key, &tx.DATTransfer{Class: tk.Class, Token: token, To: to, Value: value})
+	if err != nil {
+		return nil, err
+	}
+	res := &DATTransferResult{Token: token, To: to, Value: value, Tx: got.Hash}
+	if ev := event(got, "dat_split"); ev != nil {
+		nt := common.HexToHash(ev.Get("new_token"))
+		res.NewToken = &nt
+	}
+	return res, nil
+}
+
+// DATClaimResult is `vsc dat claim --json`.
+type DATClaimResult struct {
+	Token   common.Hash `json:"token"`
+	Claimed string      `json:"claimed"`
+	Tx      common.Hash `json:"tx"`
+}
+
+// ClaimDAT pays a token's claimable revenue to its owner.
+func (c *Client) ClaimDAT(ctx context.Context, key *ecdsa.PrivateKey, token common.Hash) (*DATClaimResult, error) {
+	tk, err := c.DATToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	got, err := c.SendChainTx(ctx, key, &tx.DATClaim{Class: tk.Class, Token: token})
+	if err != nil {
+		return nil, err
+	}
+	ev := event(got, "dat_claimed")
+	if ev == nil {
+		return nil, fmt.Errorf("claim tx %s has no dat_claimed event", got.Hash)
+	}
+	return &DATClaimResult{Token: token, Claimed: ev.Get("claimed"), Tx: got.Hash}, nil
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/quorum"
 )
 
 func testKey(i int) *ecdsa.PrivateKey {
@@ -94,5 +96,69 @@ func TestChainOverHTTP(t *testing.T) {
 	}
 	if _, err := c.ChainTx(ctx, common.HexToHash("0x01")); !client.IsCode(err, "not_found") {
 		t.Fatalf("missing tx: %v", err)
+	}
+}
+
+// TestDATOverHTTP: anchor and mint through signed txs, then buy, redeem
+// (with a sequencer-signed receipt), claim and transfer through the SDK.
+func TestDATOverHTTP(t *testing.T) {
+	seq, member, contributor, app := testKey(10), testKey(11), testKey(12), testKey(13)
+	addr := func(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
+	g := &chain.Genesis{ChainID: 6, Sequencer: addr(seq), Alloc: map[common.Address]string{
+		addr(member): "100000", addr(contributor): "100000", addr(app): "100000"}}
+	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n.Start(ctx)
+	srv := httptest.NewServer(n.Handler())
+	defer srv.Close()
+	c := client.New(srv.URL)
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.SendChainTx(ctx, member, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(4)}, Stake: big.NewInt(50)}))
+	sub, digest := common.HexToHash("0x77"), common.HexToHash("0x88")
+	v := quorum.Vote{IDAO: "demo", Submission: sub, ResultDigest: digest, Approve: true}
+	v.Sign(member, 6)
+	must(c.SendChainTx(ctx, member, &tx.Anchor{IDAO: "demo", Submission: sub, ResultDigest: digest, Contributor: addr(contributor),
+		Votes: []tx.AnchorVote{{Member: v.Member, Sig: v.Signature}}}))
+	must(c.SendChainTx(ctx, contributor, &tx.DATMint{Digest: digest, IDAO: "demo", URI: "ipfs://x"}))
+	buy, err := c.BuyDAT(ctx, app, digest, 10)
+	if err != nil || buy.Paid != "40" {
+		t.Fatalf("buy %+v %v", buy, err)
+	}
+	red, err := c.RedeemDAT(ctx, app, buy.Token, 3)
+	if err != nil || red.Left != 7 || red.Receipt.Signature == "" {
+		t.Fatalf("redeem %+v %v", red, err)
+	}
+	cls, err := c.DATClass(ctx, digest)
+	if err != nil || len(cls.Tokens) != 2 || cls.Revenue.Pool != "40" {
+		t.Fatalf("class %+v %v", cls, err)
+	}
+	first := cls.Tokens[0].ID
+	if cls.Tokens[0].Shares == 0 {
+		first = cls.Tokens[1].ID
+	}
+	cl, err := c.ClaimDAT(ctx, contributor, first)
+	if err != nil || cl.Claimed != "40" {
+		t.Fatalf("claim %+v %v", cl, err)
+	}
+	tr, err := c.TransferDAT(ctx, app, buy.Token, addr(member), 2)
+	if err != nil || tr.NewToken == nil {
+		t.Fatalf("split %+v %v", tr, err)
+	}
+	if _, err := c.TransferDAT(ctx, contributor, buy.Token, addr(member), 0); err == nil {
+		t.Fatal("transfer by a non-owner accepted")
+	}
+	mine, err := c.DATTokens(ctx, addr(member), common.Hash{})
+	if err != nil || len(mine.Tokens) != 1 || mine.Tokens[0].Value != 2 {
+		t.Fatalf("member tokens %+v %v", mine, err)
 	}
 }
