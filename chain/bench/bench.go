@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -51,6 +52,11 @@ type Result struct {
 	BlockSize  int     `json:"block_size"`
 	Procs      int     `json:"procs"`
 	Succeeded  int     `json:"succeeded"`
+	// CPUSeconds is the process's user+system CPU time while timing, so a
+	// loaded machine can be told apart from slow code: TxPerCPUSecond is
+	// what one fully available core would do.
+	CPUSeconds     float64 `json:"cpu_seconds"`
+	TxPerCPUSecond float64 `json:"tx_per_cpu_second"`
 	SignSecond float64 `json:"sign_seconds"`
 }
 
@@ -152,6 +158,7 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 
 	runtime.GC()
 	prev := runtime.GOMAXPROCS(p.Procs)
+	cpu0 := cpuTime()
 	start := time.Now()
 	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, SignSecond: signSecs}
 	// Like a sequencer recovering senders at the door while it seals the
@@ -189,6 +196,8 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	}
 	<-ready
 	elapsed := time.Since(start)
+	res.CPUSeconds = (cpuTime() - cpu0).Seconds()
+	res.TxPerCPUSecond = float64(p.Txs) / res.CPUSeconds
 	runtime.GOMAXPROCS(prev)
 	res.Seconds = elapsed.Seconds()
 	res.TPS = float64(p.Txs) / res.Seconds
@@ -197,6 +206,14 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		return res, fmt.Errorf("bench: only %d of %d txs succeeded", res.Succeeded, p.Txs)
 	}
 	return res, nil
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func dataDir(p Params) (string, func(), error) {
