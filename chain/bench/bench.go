@@ -42,22 +42,22 @@ type Params struct {
 
 // Result is `vscd bench chain --json` (CONTRACT.md keys first).
 type Result struct {
-	Txs        int     `json:"txs"`
-	Lanes      int     `json:"lanes"`
-	Conflict   float64 `json:"conflict"`
-	Seconds    float64 `json:"seconds"`
-	TPS        float64 `json:"tps"`
-	StateRoot  string  `json:"state_root"`
-	Blocks     int     `json:"blocks"`
-	BlockSize  int     `json:"block_size"`
-	Procs      int     `json:"procs"`
-	Succeeded  int     `json:"succeeded"`
+	Txs       int     `json:"txs"`
+	Lanes     int     `json:"lanes"`
+	Conflict  float64 `json:"conflict"`
+	Seconds   float64 `json:"seconds"`
+	TPS       float64 `json:"tps"`
+	StateRoot string  `json:"state_root"`
+	Blocks    int     `json:"blocks"`
+	BlockSize int     `json:"block_size"`
+	Procs     int     `json:"procs"`
+	Succeeded int     `json:"succeeded"`
 	// CPUSeconds is the process's user+system CPU time while timing, so a
 	// loaded machine can be told apart from slow code: TxPerCPUSecond is
 	// what one fully available core would do.
 	CPUSeconds     float64 `json:"cpu_seconds"`
 	TxPerCPUSecond float64 `json:"tx_per_cpu_second"`
-	SignSecond float64 `json:"sign_seconds"`
+	SignSecond     float64 `json:"sign_seconds"`
 }
 
 func keyFor(seed uint64, i int) *ecdsa.PrivateKey {
