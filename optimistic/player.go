@@ -219,3 +219,24 @@ func Apply(c *Claim, g *Game, sender common.Address, a *Action, height uint64) (
 	}
 	return c, g, st, nil
 }
+
+// Faulty returns a computation that lies from record ⌈n/2⌉ on (it flips
+// that record's duplicate flag): the devnet's --faulty-executor claims and
+// defends it, and an honest watcher must overturn it.
+func Faulty(k *Computation) *Computation {
+	n := k.Trace.N()
+	at := (n + 1) / 2
+	s := k.start.Clone()
+	hs := slices.Clone(k.Trace.Hashes)
+	for i := uint64(0); i < n; i++ {
+		dup := k.dups[i]
+		if i+1 == at {
+			dup = !dup
+		}
+		_ = s.Apply(k.DS.Records[i], dup) // widths were checked when k was computed
+		hs[i+1] = s.Digest()
+	}
+	f := *k
+	f.Trace = NewTrace(hs)
+	return &f
+}

@@ -1,0 +1,290 @@
+// Package watcher is the optimistic role that keeps claims honest: it
+// recomputes every open claim it can read, challenges wrong ones and plays
+// their games to the end; it posts its own (executor) claims and defends
+// them; and it does the public chores anyone may do — timing out games whose
+// side to move overran its clock, cancelling games of overturned claims and
+// finalizing claims whose window has passed.
+//
+// It reaches the chain and the plaintext through two small interfaces
+// (Chain, Data), so its decisions are tested without a chain or an enclave.
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/optimistic"
+	"github.com/vsc-labs/vsc/tee/facts"
+)
+
+// Chain is the watcher's view of the chain.
+type Chain interface {
+	// Height is the current block height.
+	Height(ctx context.Context) (uint64, error)
+	// Claims returns the claims that are open or still have undecided games.
+	Claims(ctx context.Context) ([]*optimistic.Claim, error)
+	// Games returns the games of a claim.
+	Games(ctx context.Context, claim common.Hash) ([]*optimistic.Game, error)
+	// Post sends an action as the watcher's account and returns once the
+	// chain has accepted or refused it.
+	Post(ctx context.Context, a optimistic.Action) error
+}
+
+// Data gives the plaintext records of a claim's submission.
+type Data interface {
+	// Dataset returns the submission's records, or an error wrapping
+	// ErrNoData when this watcher cannot read them (not its enclave key).
+	Dataset(ctx context.Context, c *optimistic.Claim) (*records.Dataset, error)
+}
+
+// ErrNoData marks a submission this watcher cannot decrypt.
+var ErrNoData = errors.New("watcher: no plaintext for this submission")
+
+// Watcher decides and posts; one Tick is one pass over the open claims.
+type Watcher struct {
+	Chain Chain
+	Data  Data
+	// Addr is the account Chain.Post signs with.
+	Addr common.Address
+	// Bond is what the watcher locks per challenge (≥ the policy minimum).
+	Bond *big.Int
+	Log  *slog.Logger
+
+	mu    sync.Mutex
+	views map[common.Hash]*view
+}
+
+// view is the watcher's verdict on one claim.
+type view struct {
+	agrees bool
+	skip   string                  // why the watcher stays out (no data, data not the commitment)
+	comp   *optimistic.Computation // set when playing (a dispute, or our own claim)
+}
+
+// Actions is what one Tick posted (and what the chain refused).
+type Actions struct {
+	Posted  []optimistic.Action
+	Refused []error
+}
+
+func (w *Watcher) log() *slog.Logger {
+	if w.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return w.Log
+}
+
+// Claim computes a submission's facts from its plaintext, posts the claim
+// and remembers the computation to defend it. With faulty set it claims a
+// wrong result (devnet --faulty-executor), and defends that one.
+func (w *Watcher) Claim(ctx context.Context, submission common.Hash, ds *records.Dataset, p facts.Params, bond *big.Int, faulty bool) (*optimistic.ClaimRequest, error) {
+	k, err := optimistic.Compute(ds, ds.Fields, p)
+	if err != nil {
+		return nil, fmt.Errorf("compute claim of %s: %w", submission.Hex(), err)
+	}
+	if faulty {
+		k = optimistic.Faulty(k)
+	}
+	r := k.ClaimRequest(submission, ds.Fields, p, bond)
+	if err := w.Chain.Post(ctx, optimistic.Action{Kind: optimistic.ActClaim, Claim: r}); err != nil {
+		return nil, fmt.Errorf("post claim of %s: %w", submission.Hex(), err)
+	}
+	id := optimistic.ClaimID(submission, w.Addr, r.Result, r.TraceRoot)
+	w.mu.Lock()
+	w.viewsMap()[id] = &view{agrees: true, comp: k}
+	w.mu.Unlock()
+	return r, nil
+}
+
+func (w *Watcher) viewsMap() map[common.Hash]*view {
+	if w.views == nil {
+		w.views = make(map[common.Hash]*view)
+	}
+	return w.views
+}
+
+// Check is the watcher's verdict on a claim from the plaintext: whether the
+// claim's result is the facts digest of the records under the claim's start
+// state. It is the hot path (every claim), so it computes the facts only;
+// the trace and record tree are built only for a dispute.
+func Check(c *optimistic.Claim, ds *records.Dataset) (bool, error) {
+	if len(c.Fields) != len(ds.Fields) || uint64(ds.Len()) != c.N {
+		return false, nil
+	}
+	s := facts.New(c.Fields, c.FactsParams)
+	for i, dup := range facts.Hints(ds) {
+		if err := s.Apply(ds.Records[i], dup); err != nil {
+			return false, err
+		}
+	}
+	return s.Digest() == c.Result, nil
+}
+
+func (w *Watcher) evaluate(ctx context.Context, c *optimistic.Claim) *view {
+	w.mu.Lock()
+	v := w.viewsMap()[c.ID]
+	w.mu.Unlock()
+	if v != nil {
+		return v
+	}
+	v = w.judge(ctx, c)
+	w.mu.Lock()
+	w.viewsMap()[c.ID] = v
+	w.mu.Unlock()
+	return v
+}
+
+func (w *Watcher) judge(ctx context.Context, c *optimistic.Claim) *view {
+	ds, err := w.Data.Dataset(ctx, c)
+	if err != nil {
+		if !errors.Is(err, ErrNoData) {
+			w.log().Warn("claim data unavailable", "claim", c.ID.Hex(), "err", err)
+		}
+		return &view{skip: "no data"}
+	}
+	if !slices.Equal(c.Fields, ds.Fields) {
+		// The commitment does not bind field names: not disputable on chain.
+		w.log().Warn("claim names other fields than the data's header", "claim", c.ID.Hex())
+	}
+	ok, err := Check(c, ds)
+	if err != nil {
+		return &view{skip: err.Error()}
+	}
+	if ok {
+		return &view{agrees: true}
+	}
+	k, err := optimistic.Compute(ds, c.Fields, c.FactsParams)
+	if err != nil {
+		return &view{skip: err.Error()}
+	}
+	if err := k.Matches(c); err != nil {
+		w.log().Warn("plaintext does not match the claim's commitment; not challenging", "claim", c.ID.Hex())
+		return &view{skip: "data does not match the commitment"}
+	}
+	w.log().Info("wrong claim", "claim", c.ID.Hex(), "submission", c.Submission.Hex(), "claimed", c.Result.Hex(), "computed", k.Trace.Final().Hex())
+	return &view{comp: k}
+}
+
+// Tick makes one pass: for every claim it can read, it challenges a wrong
+// one, plays the games it is in, and does the public chores.
+func (w *Watcher) Tick(ctx context.Context) (*Actions, error) {
+	h, err := w.Chain.Height(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("watcher: chain height: %w", err)
+	}
+	claims, err := w.Chain.Claims(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("watcher: list claims: %w", err)
+	}
+	out := &Actions{}
+	live := make(map[common.Hash]bool, len(claims))
+	for _, c := range claims {
+		live[c.ID] = true
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		if err := w.claim(ctx, c, h, out); err != nil {
+			return out, err
+		}
+	}
+	w.mu.Lock()
+	for id := range w.views {
+		if !live[id] {
+			delete(w.views, id)
+		}
+	}
+	w.mu.Unlock()
+	return out, nil
+}
+
+func (w *Watcher) post(ctx context.Context, a optimistic.Action, out *Actions) {
+	err := w.Chain.Post(ctx, a)
+	if err != nil {
+		out.Refused = append(out.Refused, fmt.Errorf("%s: %w", a.Kind, err))
+		w.log().Warn("optimistic tx refused", "kind", a.Kind, "game", a.Game.Hex(), "err", err)
+		return
+	}
+	out.Posted = append(out.Posted, a)
+	w.log().Info("optimistic tx", "kind", a.Kind, "claim", a.ClaimID.Hex(), "game", a.Game.Hex())
+}
+
+func (w *Watcher) claim(ctx context.Context, c *optimistic.Claim, h uint64, out *Actions) error {
+	var games []*optimistic.Game
+	if c.Games > 0 {
+		var err error
+		if games, err = w.Chain.Games(ctx, c.ID); err != nil {
+			return fmt.Errorf("watcher: games of %s: %w", c.ID.Hex(), err)
+		}
+	}
+	mine := c.Executor == w.Addr
+	var v *view
+	if mine || c.Open() {
+		v = w.evaluate(ctx, c)
+	}
+	played := map[common.Hash]bool{}
+	if v != nil && v.comp != nil {
+		for _, g := range games {
+			side := g.SideOf(c, w.Addr)
+			if side == 0 {
+				continue
+			}
+			played[g.ID] = true
+			a, err := v.comp.Next(c, g, side, h)
+			if err != nil {
+				w.log().Warn("cannot play game", "game", g.ID.Hex(), "err", err)
+				continue
+			}
+			if a.Kind != optimistic.ActNone {
+				w.post(ctx, a, out)
+			}
+		}
+		if !mine && c.Open() && h < c.WindowEnd && !slices.ContainsFunc(games, func(g *optimistic.Game) bool { return g.Challenger == w.Addr }) {
+			r, err := v.comp.ChallengeRequest(c, w.Bond)
+			if err == nil {
+				w.post(ctx, optimistic.Action{Kind: optimistic.ActChallenge, ClaimID: c.ID, Challenge: r}, out)
+			}
+		}
+	}
+	// Chores anyone may do: they keep bonds from staying locked.
+	for _, g := range games {
+		if played[g.ID] || !g.Active() {
+			continue
+		}
+		switch {
+		case c.Status == optimistic.StatusOverturned:
+			w.post(ctx, optimistic.Action{Kind: optimistic.ActCancel, ClaimID: c.ID, Game: g.ID}, out)
+		case g.Expired(h):
+			w.post(ctx, optimistic.Action{Kind: optimistic.ActTimeout, ClaimID: c.ID, Game: g.ID}, out)
+		}
+	}
+	if c.Open() && h >= c.WindowEnd && c.ActiveGames == 0 {
+		w.post(ctx, optimistic.Action{Kind: optimistic.ActFinalize, ClaimID: c.ID}, out)
+	}
+	return nil
+}
+
+// Run ticks every interval until ctx ends; a failed tick is logged and
+// retried on the next one.
+func (w *Watcher) Run(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := w.Tick(ctx); err != nil && ctx.Err() == nil {
+			w.log().Warn("watcher tick", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
