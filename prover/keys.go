@@ -227,6 +227,20 @@ func (m *KeyManager) Keys(ctx context.Context, s Shape) (*Keys, error) {
 	return m.get(ctx, s, func() (*Keys, error) { return m.loadOrSetup(s) })
 }
 
+// Warm loads or sets up the keys of shapes (call at start, so no setup
+// happens on a job's path) and returns their verifying-key hashes in order.
+func (m *KeyManager) Warm(ctx context.Context, shapes ...Shape) ([]common.Hash, error) {
+	out := make([]common.Hash, len(shapes))
+	for i, s := range shapes {
+		k, err := m.Keys(ctx, s)
+		if err != nil {
+			return nil, fmt.Errorf("zk keys for %s: %w", s, err)
+		}
+		out[i] = k.VK.Hash
+	}
+	return out, nil
+}
+
 func (m *KeyManager) get(ctx context.Context, s Shape, build func() (*Keys, error)) (*Keys, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err

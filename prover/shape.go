@@ -76,10 +76,17 @@ type Shape struct {
 	Ranges []Range `json:"ranges"`
 }
 
-// Limits on shapes.
+// Limits and defaults of shapes.
 const (
 	MaxChunk = 1 << 16
+	// DefaultChunk is the devnet's chunk size: its keys are set up in well
+	// under 30 s on a 2-core machine for up to 6 fields (docs/BENCHMARKS.md).
+	DefaultChunk = 64
 )
+
+// DefaultShape is the shape of chunk records of fields fields admitting any
+// int64 value: what a prover worker uses when the policy declares no ranges.
+func DefaultShape(chunk, fields int) Shape { return NewShape(chunk, fields, FullRange) }
 
 // ErrShape is wrapped by every invalid-shape error.
 var ErrShape = errors.New("invalid circuit shape")

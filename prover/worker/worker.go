@@ -42,7 +42,7 @@ type Config struct {
 	Keys       *prover.KeyManager
 	EnclaveKey *ecdsa.PrivateKey // unwraps data keys; the same key as the TEE verifier set's
 	// Shape picks the circuit for a job and a dataset of fields fields;
-	// nil means prover.NewShape(j.ChunkSize, fields, prover.FullRange).
+	// nil means prover.DefaultShape(j.ChunkSize, fields).
 	Shape func(j bus.Job, fields int) (prover.Shape, error)
 	Log   *slog.Logger
 }
@@ -141,7 +141,7 @@ func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 			return reject("the dataset commits to %s, the submission signed %s", c.Hex(), sub.Commitment.Hex())
 		}
 	}
-	shape := prover.NewShape(j.ChunkSize, len(ds.Fields), prover.FullRange)
+	shape := prover.DefaultShape(j.ChunkSize, len(ds.Fields))
 	if w.cfg.Shape != nil {
 		if shape, err = w.cfg.Shape(j, len(ds.Fields)); err != nil {
 			res.Reason = fmt.Sprintf("no circuit for this job: %v", err)

@@ -200,9 +200,13 @@ func TestHandleRejects(t *testing.T) {
 func TestProverPoolOverJetStream(t *testing.T) {
 	b := newBus(t, bus.Config{Concurrency: 1})
 	enclave, _ := crypto.GenerateKey()
-	keys, err := keyManager(t).Keys(context.Background(), prover.NewShape(chunk, 2, prover.FullRange))
+	hashes, err := keyManager(t).Warm(context.Background(), prover.DefaultShape(chunk, 2))
 	if err != nil {
 		t.Fatal(err)
+	}
+	keys, err := keyManager(t).Keys(context.Background(), prover.DefaultShape(chunk, 2))
+	if err != nil || keys.VK.Hash != hashes[0] {
+		t.Fatalf("warm %v: %v", hashes, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
