@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -24,6 +25,8 @@ import (
 	"github.com/consensys/gnark/logger"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/internal/submission"
 )
 
 // Errors of key management.
@@ -197,6 +200,7 @@ type KeyManager struct {
 
 	mu   sync.Mutex
 	byID map[string]*keyEntry
+	vks  map[common.Hash]*VerifyingKey
 }
 
 type keyEntry struct {
@@ -213,7 +217,7 @@ func NewKeyManager(dir string, log *slog.Logger) (*KeyManager, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "vk"), 0o755); err != nil {
 		return nil, fmt.Errorf("zk key dir: %w", err)
 	}
-	return &KeyManager{dir: dir, log: log, byID: map[string]*keyEntry{}}, nil
+	return &KeyManager{dir: dir, log: log, byID: map[string]*keyEntry{}, vks: map[common.Hash]*VerifyingKey{}}, nil
 }
 
 // Dir returns the key directory.
@@ -428,9 +432,56 @@ func readKeyFile(path string, into io.ReaderFrom) error {
 }
 
 // VerifyingKey returns the verifying key with hash h from DIR/vk, checking
-// that the file hashes to its name.
+// that the file hashes to its name (kept in memory afterwards).
 func (m *KeyManager) VerifyingKey(h common.Hash) (*VerifyingKey, error) {
-	return LoadVerifyingKey(filepath.Join(m.dir, "vk", h.Hex()+".vk"), h)
+	m.mu.Lock()
+	vk, ok := m.vks[h]
+	m.mu.Unlock()
+	if ok {
+		return vk, nil
+	}
+	vk, err := LoadVerifyingKey(filepath.Join(m.dir, "vk", h.Hex()+".vk"), h)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.vks[h] = vk
+	m.mu.Unlock()
+	return vk, nil
+}
+
+// AddVerifyingKey installs a verifying-key bundle obtained elsewhere (from
+// the chain, from a coordinator) so VerifyingKey finds it by its hash.
+func (m *KeyManager) AddVerifyingKey(bundle []byte) (*VerifyingKey, error) {
+	vk, err := ParseVerifyingKey(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(filepath.Join(m.dir, "vk", vk.Hash.Hex()+".vk"), vk.raw); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.vks[vk.Hash] = vk
+	m.mu.Unlock()
+	return vk, nil
+}
+
+// VerifyEvidence is what a verifier (a quorum member) runs: the evidence's
+// key must be one of the hashes registered for the iDAO (ErrVKMismatch
+// otherwise); it is loaded by that hash and the evidence checked with
+// [VerifyEvidence].
+func (m *KeyManager) VerifyEvidence(registered []common.Hash, ev *Evidence, sub *submission.Submission) (*Facts, error) {
+	if ev == nil {
+		return nil, fmt.Errorf("%w: no evidence", ErrMalformedEvidence)
+	}
+	if !slices.Contains(registered, ev.VKHash) {
+		return nil, fmt.Errorf("%w: evidence key %s is not among the %d registered for the iDAO", ErrVKMismatch, ev.VKHash, len(registered))
+	}
+	vk, err := m.VerifyingKey(ev.VKHash)
+	if err != nil {
+		return nil, err
+	}
+	return VerifyEvidence(vk, ev, sub)
 }
 
 // LoadVerifyingKey reads a verifying-key bundle from path; if want is not

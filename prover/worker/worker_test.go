@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/internal/bus"
@@ -150,10 +152,22 @@ func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
 	if facts.Count != 10 || facts.Sums[0].Int64() != 3*45-70 {
 		t.Fatalf("facts %+v", facts)
 	}
-	// the verifier finds the key by its hash, as a quorum member would
-	vk, err := keyManager(t).VerifyingKey(ev.VKHash)
-	if err != nil || vk.Hash != keys.VK.Hash {
-		t.Fatalf("vk by hash: %v", err)
+	// a quorum member: its own key store, the key fetched by its registered hash
+	member, err := prover.NewKeyManager(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := member.VerifyEvidence([]common.Hash{keys.VK.Hash}, ev, &sub); !errors.Is(err, prover.ErrUnknownVK) {
+		t.Fatalf("a member without the key: %v", err)
+	}
+	if _, err := member.AddVerifyingKey(keys.VK.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := member.VerifyEvidence([]common.Hash{{1}, keys.VK.Hash}, ev, &sub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := member.VerifyEvidence([]common.Hash{{1}}, ev, &sub); !errors.Is(err, prover.ErrVKMismatch) {
+		t.Fatalf("unregistered key: %v", err)
 	}
 }
 
