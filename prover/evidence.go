@@ -210,11 +210,23 @@ func verifyAll(vk *VerifyingKey, chunks []ChunkProof) error {
 	return nil
 }
 
-// Agree reports whether zk facts agree with a TEE's count of the same
-// dataset (for tee+zk policies).
-func (f *Facts) Agree(count uint64, fields int) error {
-	if f.Count != count || f.Fields != fields {
-		return fmt.Errorf("%w: zk proves %d records of %d fields, the TEE reports %d of %d", ErrCountMismatch, f.Count, f.Fields, count, fields)
+// Agree checks zk facts against a TEE's facts of the same dataset (for
+// tee+zk policies): the record count and, when sums is not nil, the per-field
+// sums (tee/facts' Sum, as big integers).
+func (f *Facts) Agree(records uint64, sums []*big.Int) error {
+	if f.Count != records {
+		return fmt.Errorf("%w: zk proves %d records, the TEE reports %d", ErrCountMismatch, f.Count, records)
+	}
+	if sums == nil {
+		return nil
+	}
+	if len(sums) != len(f.Sums) {
+		return fmt.Errorf("%w: zk proves %d fields, the TEE reports %d", ErrSumsMismatch, len(f.Sums), len(sums))
+	}
+	for i := range sums {
+		if sums[i] == nil || sums[i].Cmp(f.Sums[i]) != 0 {
+			return fmt.Errorf("%w: field %d: zk proves %s, the TEE reports %v", ErrSumsMismatch, i, f.Sums[i], sums[i])
+		}
 	}
 	return nil
 }

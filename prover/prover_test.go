@@ -122,8 +122,15 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatalf("field %d: sum %s, want %s", f, facts.Sums[f], want)
 				}
 			}
-			if err := facts.Agree(uint64(tc.n), tc.shape.Fields()); err != nil {
+			if err := facts.Agree(uint64(tc.n), facts.Sums); err != nil {
 				t.Fatal(err)
+			}
+			if err := facts.Agree(uint64(tc.n)+1, nil); !errors.Is(err, ErrCountMismatch) {
+				t.Fatalf("count disagreement: %v", err)
+			}
+			other := append([]*big.Int{new(big.Int).Add(facts.Sums[0], big.NewInt(1))}, facts.Sums[1:]...)
+			if err := facts.Agree(uint64(tc.n), other); !errors.Is(err, ErrSumsMismatch) {
+				t.Fatalf("sum disagreement: %v", err)
 			}
 		})
 	}
