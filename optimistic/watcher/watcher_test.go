@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
@@ -358,6 +359,42 @@ func BenchmarkWatcherCheck(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
+			got, err := records.Parse(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ok, err := Check(c, got); err != nil || !ok {
+				b.Fatalf("check: %v %v", ok, err)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
+}
+
+// BenchmarkWatcherOpenCheck adds what a watcher with the enclave key does
+// first: unwrap the data key (ECIES) and decrypt the blob (AES-GCM).
+func BenchmarkWatcherOpenCheck(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	ds := dataset(rng, 1000)
+	var csv bytes.Buffer
+	csv.WriteString("a,b,c\n")
+	for _, r := range ds.Records {
+		fmt.Fprintf(&csv, "%d,%d,%d\n", r[0], r[1], r[2])
+	}
+	key, _ := crypto.GenerateKey()
+	sealed, err := envelope.Seal(csv.Bytes(), &key.PublicKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, _ := optimistic.Compute(ds, ds.Fields, facts.DefaultParams)
+	c, _ := optimistic.NewClaim(execA, k.ClaimRequest(common.Hash{1}, ds.Fields, facts.DefaultParams, big.NewInt(1000)), 1, optimistic.DefaultParams())
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			raw, err := envelope.Open(sealed.Blob, sealed.WrappedKey, sealed.DataHash, key)
+			if err != nil {
+				b.Fatal(err)
+			}
 			got, err := records.Parse(raw)
 			if err != nil {
 				b.Fatal(err)

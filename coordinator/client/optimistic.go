@@ -1,0 +1,153 @@
+package client
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/chain/api"
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/optimistic"
+)
+
+// Optimistic claims and games, read under /v1/chain/ (the chain is the
+// referee, so its state is the truth):
+//
+//	GET /v1/chain/claims[?open=true]  → {"claims": [Claim…]}   (open: not finalized or overturned)
+//	GET /v1/chain/claims/{id}         → {"claim": Claim, "games": [Game…]}
+//	GET /v1/chain/games/{id}          → Game
+//
+// Claim and Game are optimistic.Claim and optimistic.Game in their JSON form
+// (amounts as decimal strings). Actions (claim, challenge, move, step,
+// timeout, cancel, finalize) are chain txs sent with PostOptimistic.
+
+// ClaimList is the answer of GET /v1/chain/claims.
+type ClaimList struct {
+	Claims []*optimistic.Claim `json:"claims"`
+}
+
+// ClaimDetail is a claim with its games.
+type ClaimDetail struct {
+	Claim *optimistic.Claim  `json:"claim"`
+	Games []*optimistic.Game `json:"games"`
+}
+
+// Claims lists optimistic claims, only the undecided ones when open is set.
+func (c *Client) Claims(ctx context.Context, open bool) (*ClaimList, error) {
+	path := "/v1/chain/claims"
+	if open {
+		path += "?open=true"
+	}
+	var out ClaimList
+	if err := c.getJSON(ctx, path, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Claim returns a claim and its games.
+func (c *Client) Claim(ctx context.Context, id common.Hash) (*ClaimDetail, error) {
+	var out ClaimDetail
+	if err := c.getJSON(ctx, "/v1/chain/claims/"+id.Hex(), &out); err != nil {
+		return nil, err
+	}
+	if out.Claim == nil {
+		return nil, fmt.Errorf("claim %s: empty answer", id.Hex())
+	}
+	return &out, nil
+}
+
+// Game returns one game.
+func (c *Client) Game(ctx context.Context, id common.Hash) (*optimistic.Game, error) {
+	var out optimistic.Game
+	if err := c.getJSON(ctx, "/v1/chain/games/"+id.Hex(), &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ErrNoOptimisticTxs is returned by PostOptimistic while the chain has no
+// tx kinds for the optimistic game.
+var ErrNoOptimisticTxs = errors.New("this chain does not take optimistic txs yet")
+
+// OptimisticBody turns an action into the chain tx body that carries it. It
+// is nil until the chain has optimistic tx kinds (issue 7, phase 2, which
+// replaces it with chain/tx's conversion); until then PostOptimistic refuses.
+var OptimisticBody func(a *optimistic.Action) (tx.Body, error)
+
+// PostOptimistic signs an action as a chain tx with key, sends it and waits
+// for its receipt; a refused action returns the chain's reason.
+func (c *Client) PostOptimistic(ctx context.Context, key *ecdsa.PrivateKey, a *optimistic.Action) (*api.Tx, error) {
+	if OptimisticBody == nil {
+		return nil, ErrNoOptimisticTxs
+	}
+	body, err := OptimisticBody(a)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.Kind, err)
+	}
+	return c.SendChainTx(ctx, key, body)
+}
+
+// PlayProgress is told about each step of PlayGame.
+type PlayProgress func(format string, args ...any)
+
+// PlayGame plays side's game with the honest strategy of k until it is
+// decided (or ctx ends), polling the chain every poll, and returns the
+// decided game.
+func (c *Client) PlayGame(ctx context.Context, key *ecdsa.PrivateKey, k *optimistic.Computation, claimID, gameID common.Hash, side optimistic.Side, poll time.Duration, progress PlayProgress) (*optimistic.Game, error) {
+	if progress == nil {
+		progress = func(string, ...any) {}
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	lastMoves, lastTurn := uint32(1<<31), optimistic.Side(0)
+	for {
+		d, err := c.Claim(ctx, claimID)
+		if err != nil {
+			return nil, err
+		}
+		var g *optimistic.Game
+		for _, x := range d.Games {
+			if x.ID == gameID {
+				g = x
+			}
+		}
+		if g == nil {
+			return nil, fmt.Errorf("game %s is not on claim %s", gameID.Hex(), claimID.Hex())
+		}
+		if !g.Active() {
+			return g, nil
+		}
+		if g.Moves != lastMoves || g.Turn != lastTurn {
+			progress("game %s: range [%d,%d] after %d moves, %s to move", short(g.ID), g.Lo, g.Hi, g.Moves, g.Turn)
+			lastMoves, lastTurn = g.Moves, g.Turn
+		}
+		head, err := c.ChainHead(ctx)
+		if err != nil {
+			return nil, err
+		}
+		a, err := k.Next(d.Claim, g, side, head.Height)
+		if err != nil {
+			return nil, err
+		}
+		if a.Kind != optimistic.ActNone {
+			a.ClaimID = claimID
+			if _, err := c.PostOptimistic(ctx, key, &a); err != nil {
+				progress("%s refused: %v", a.Kind, err)
+			} else {
+				progress("posted %s", a.Kind)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("play game %s: %w", gameID.Hex(), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func short(h common.Hash) string { return h.Hex()[:10] }
