@@ -1,16 +1,26 @@
-// Package store persists the chain in bbolt: blocks, receipts, the tx
-// index and the flat state. A block, its receipts and its state changes are
-// written in one bbolt transaction, so a crash leaves either the whole block
-// or none of it, and a restart resumes at the last committed block.
+// Package store persists the chain in bbolt: blocks, receipts, each block's
+// tx hashes and state changes (its diff), and a state snapshot. A block, its
+// receipts and its diff are written in one bbolt transaction, so a crash
+// leaves either the whole block or none of it, and a restart resumes at the
+// last committed block.
+//
+// Why a diff log and snapshots rather than one put per changed key: state
+// keys are uniformly random (account addresses, hashes), so a block's puts
+// would dirty nearly every leaf page of a large bucket and the commit would
+// rewrite the database each block; it was the largest serial cost of a
+// block. A block now writes a few sequential values, and every
+// SnapshotEvery blocks the accumulated diffs are merged into the snapshot
+// bucket in one sorted pass. The state at the head is the snapshot plus the
+// diffs after it; the tx index is kept in memory, rebuilt from the per-block
+// tx-hash lists at open.
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -28,17 +38,26 @@ var (
 	bMeta     = []byte("meta")
 	bBlocks   = []byte("blocks")   // height → block
 	bHashes   = []byte("hashes")   // block hash → height
-	bTxs      = []byte("txs")      // tx hash → height ‖ index
+	bTxs      = []byte("txhashes") // height → tx hashes (32 bytes each)
 	bReceipts = []byte("receipts") // height → []Receipt
-	bState    = []byte("state")    // key → value
-	bGenesis  = []byte("genesis")  // genesis state key → value
+	bDiffs    = []byte("diffs")    // height → state writes of the block
+	bState    = []byte("snapshot") // key → value at the snapshot height
+	kSnap     = []byte("snapshot-height")
+	bGenesis  = []byte("genesis") // genesis state key → value
 	kHead     = []byte("head")
 	kConfig   = []byte("genesis-config")
 )
 
+// SnapshotEvery is how many blocks of diffs accumulate before they are
+// merged into the snapshot.
+const SnapshotEvery = 64
+
 // Store is the chain's database.
 type Store struct {
 	db *bolt.DB
+
+	mu    sync.RWMutex
+	txIdx map[common.Hash]uint64 // tx hash → height<<24 | index
 	// FailCommit, when set, runs inside CommitBlock's transaction after every
 	// write; an error aborts the transaction (a crash mid-block, for tests).
 	FailCommit func(height uint64) error
@@ -59,7 +78,7 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	if !o.ReadOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bState, bGenesis} {
+			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bDiffs, bState, bGenesis} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -71,7 +90,28 @@ func Open(path string, o Options) (*Store, error) {
 			return nil, fmt.Errorf("init chain db: %w", err)
 		}
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db, txIdx: make(map[common.Hash]uint64)}
+	if err := st.loadTxIndex(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (s *Store) loadTxIndex() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTxs)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			h := binary.BigEndian.Uint64(k)
+			for i := 0; i+32 <= len(v); i += 32 {
+				s.txIdx[common.BytesToHash(v[i:i+32])] = h<<24 | uint64(i/32)
+			}
+			return nil
+		})
+	})
 }
 
 // Close closes the database.
@@ -136,8 +176,108 @@ func (s *Store) GenesisState() (map[string][]byte, error) {
 	return s.bucketMap(bGenesis)
 }
 
-// State returns the flat state at the head.
-func (s *Store) State() (map[string][]byte, error) { return s.bucketMap(bState) }
+// State returns the flat state at the head: the snapshot plus the diffs of
+// the blocks after it.
+func (s *Store) State() (map[string][]byte, error) {
+	m := make(map[string][]byte)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bState).ForEach(func(k, v []byte) error {
+			m[string(k)] = common.CopyBytes(v)
+			return nil
+		}); err != nil {
+			return err
+		}
+		c := tx.Bucket(bDiffs).Cursor()
+		for k, v := c.Seek(u64(firstDiff(tx))); k != nil; k, v = c.Next() {
+			ws, err := decodeDiff(v)
+			if err != nil {
+				return fmt.Errorf("diff %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			for _, w := range ws {
+				if w.Val == nil {
+					delete(m, w.Key)
+				} else {
+					m[w.Key] = w.Val
+				}
+			}
+		}
+		return nil
+	})
+	return m, err
+}
+
+// firstDiff is the height of the first diff not yet in the snapshot.
+func firstDiff(tx *bolt.Tx) uint64 {
+	if v := tx.Bucket(bMeta).Get(kSnap); len(v) == 8 {
+		return binary.BigEndian.Uint64(v) + 1
+	}
+	return 0
+}
+
+// diffEntry is one state write in a diff; Del marks a deletion.
+type diffEntry struct {
+	Key []byte
+	Val []byte
+	Del bool
+}
+
+func encodeDiff(writes []state.Write) ([]byte, error) {
+	es := make([]diffEntry, len(writes))
+	for i, w := range writes {
+		es[i] = diffEntry{Key: []byte(w.Key), Val: w.Val, Del: w.Val == nil}
+	}
+	return rlp.EncodeToBytes(es)
+}
+
+func decodeDiff(b []byte) ([]state.Write, error) {
+	var es []diffEntry
+	if err := rlp.DecodeBytes(b, &es); err != nil {
+		return nil, err
+	}
+	ws := make([]state.Write, len(es))
+	for i, e := range es {
+		ws[i] = state.Write{Key: string(e.Key)}
+		if !e.Del {
+			ws[i].Val = common.CopyBytes(e.Val)
+			if ws[i].Val == nil {
+				ws[i].Val = []byte{}
+			}
+		}
+	}
+	return ws, nil
+}
+
+// snapshot merges the diffs after the snapshot up to height into the
+// snapshot bucket, in key order.
+func snapshot(tx *bolt.Tx, height uint64) error {
+	latest := map[string][]byte{}
+	c := tx.Bucket(bDiffs).Cursor()
+	for k, v := c.Seek(u64(firstDiff(tx))); k != nil && binary.BigEndian.Uint64(k) <= height; k, v = c.Next() {
+		ws, err := decodeDiff(v)
+		if err != nil {
+			return err
+		}
+		for _, w := range ws {
+			latest[w.Key] = w.Val
+		}
+	}
+	keys := make([]string, 0, len(latest))
+	for k := range latest {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	sb := tx.Bucket(bState)
+	for _, k := range keys {
+		if v := latest[k]; v == nil {
+			if err := sb.Delete([]byte(k)); err != nil {
+				return err
+			}
+		} else if err := sb.Put([]byte(k), v); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bMeta).Put(kSnap, u64(height))
+}
 
 func (s *Store) bucketMap(name []byte) (map[string][]byte, error) {
 	m := make(map[string][]byte)
@@ -153,15 +293,33 @@ func (s *Store) bucketMap(name []byte) (map[string][]byte, error) {
 // CommitBlock writes a block, its receipts, its tx index entries and its
 // state writes, and moves the head, in one transaction.
 func (s *Store) CommitBlock(blk *chain.Block, receipts []*chain.Receipt, writes []state.Write) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := putBlock(tx, blk, receipts, writes); err != nil {
 			return err
+		}
+		if h := blk.Header.Height; h+1-firstDiff(tx) >= SnapshotEvery {
+			if err := snapshot(tx, h); err != nil {
+				return fmt.Errorf("snapshot at %d: %w", h, err)
+			}
 		}
 		if s.FailCommit != nil {
 			return s.FailCommit(blk.Header.Height)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.indexTxs(blk)
+	return nil
+}
+
+func (s *Store) indexTxs(blk *chain.Block) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, t := range blk.Txs {
+		s.txIdx[t.Hash()] = blk.Header.Height<<24 | uint64(i)
+	}
 }
 
 func putBlock(tx *bolt.Tx, blk *chain.Block, receipts []*chain.Receipt, writes []state.Write) error {
@@ -181,41 +339,20 @@ func putBlock(tx *bolt.Tx, blk *chain.Block, receipts []*chain.Receipt, writes [
 	if err := tx.Bucket(bReceipts).Put(hk, rb); err != nil {
 		return err
 	}
-	// Puts in key order touch each B+tree page once: several times faster
-	// than random order for a block's worth of keys.
-	txb := tx.Bucket(bTxs)
-	order := make([]int, len(blk.Txs))
-	for i := range order {
-		order[i] = i
+	hashes := make([]byte, 32*len(blk.Txs))
+	for i, t := range blk.Txs {
+		th := t.Hash()
+		copy(hashes[32*i:], th[:])
 	}
-	slices.SortFunc(order, func(a, b int) int {
-		ha, hb := blk.Txs[a].Hash(), blk.Txs[b].Hash()
-		return bytes.Compare(ha[:], hb[:])
-	})
-	loc := make([]byte, 12*len(order))
-	for j, i := range order {
-		th := blk.Txs[i].Hash()
-		l := loc[12*j : 12*j+12]
-		binary.BigEndian.PutUint64(l, h)
-		binary.BigEndian.PutUint32(l[8:], uint32(i))
-		if err := txb.Put(th[:], l); err != nil {
-			return err
-		}
+	if err := tx.Bucket(bTxs).Put(hk, hashes); err != nil {
+		return err
 	}
-	sb := tx.Bucket(bState)
-	sorted := make([]*state.Write, len(writes))
-	for i := range writes {
-		sorted[i] = &writes[i]
+	diff, err := encodeDiff(writes)
+	if err != nil {
+		return err
 	}
-	slices.SortFunc(sorted, func(a, b *state.Write) int { return strings.Compare(a.Key, b.Key) })
-	for _, w := range sorted {
-		if w.Val == nil {
-			if err := sb.Delete([]byte(w.Key)); err != nil {
-				return err
-			}
-		} else if err := sb.Put([]byte(w.Key), w.Val); err != nil {
-			return err
-		}
+	if err := tx.Bucket(bDiffs).Put(hk, diff); err != nil {
+		return err
 	}
 	return tx.Bucket(bMeta).Put(kHead, hk)
 }
@@ -251,19 +388,13 @@ func (s *Store) HeightOf(h common.Hash) (uint64, error) {
 
 // TxLocation returns the height and index of a committed tx.
 func (s *Store) TxLocation(h common.Hash) (uint64, uint32, error) {
-	var height uint64
-	var idx uint32
-	found := false
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bTxs).Get(h[:]); len(v) == 12 {
-			height, idx, found = binary.BigEndian.Uint64(v), binary.BigEndian.Uint32(v[8:]), true
-		}
-		return nil
-	})
-	if !found {
+	s.mu.RLock()
+	v, ok := s.txIdx[h]
+	s.mu.RUnlock()
+	if !ok {
 		return 0, 0, fmt.Errorf("tx %s: %w", h, ErrNotFound)
 	}
-	return height, idx, nil
+	return v >> 24, uint32(v & (1<<24 - 1)), nil
 }
 
 // Receipts returns the receipts of the block at height.
