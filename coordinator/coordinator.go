@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"net/http"
 	"slices"
 	"strings"
@@ -114,3 +115,10 @@ var codes = map[string]int{
 
 // Codes returns the error code table (for the OpenAPI document).
 func Codes() map[string]int { return codes }
+
+// AnchorInfo is where a certified result was anchored on chain.
+type AnchorInfo struct {
+	Block  uint64
+	Tx     common.Hash
+	QCHash common.Hash
+}

@@ -68,6 +68,9 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 }
 
 func (s *Server) applyResult(ctx context.Context, r bus.Result) error {
+	if r.Kind == bus.VoteKind {
+		return s.applyVote(ctx, r)
+	}
 	out, err := s.store.ApplyResult(ctx, &r)
 	if err != nil {
 		return err

@@ -28,6 +28,8 @@ type Config struct {
 	RelayBatch   int           // outbox rows per relay transaction
 	RelayPoll    time.Duration // how often the relay looks for missed rows
 	DisableRelay bool          // test hook: accept but never publish (a crash between commit and publish)
+	VoteTimeout  time.Duration // a submission voting longer than this fails, naming who did not vote
+	Chain        Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
 }
 
 func (c *Config) defaults() {
@@ -46,6 +48,9 @@ func (c *Config) defaults() {
 	if c.RelayPoll == 0 {
 		c.RelayPoll = 200 * time.Millisecond
 	}
+	if c.VoteTimeout == 0 {
+		c.VoteTimeout = 30 * time.Second
+	}
 }
 
 // Server is the coordinator.
@@ -57,11 +62,12 @@ type Server struct {
 	reg   *prometheus.Registry
 	m     *metrics
 
-	mux       *http.ServeMux
-	httpSrv   *http.Server
-	ln        net.Listener
-	kick      chan struct{} // wakes the relay after a commit
-	idaoCache sync.Map      // name → idaoEntry
+	mux        *http.ServeMux
+	httpSrv    *http.Server
+	ln         net.Listener
+	kick       chan struct{} // wakes the relay after a commit
+	finishKick chan struct{} // wakes the finisher after a certificate
+	idaoCache  sync.Map      // name → idaoEntry
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -73,7 +79,7 @@ func New(cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
 	s.m = newMetrics(s.reg)
 	s.mux = http.NewServeMux()
 	s.routes()
@@ -111,6 +117,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	if !s.cfg.DisableRelay {
 		s.go_(func() { s.relay(ctx) })
+	}
+	if s.cfg.Chain != nil {
+		s.go_(func() { s.finisher(ctx) })
 	}
 	s.go_(func() {
 		if err := s.bus.Results(ctx, s.applyResult); err != nil {

@@ -86,13 +86,17 @@ type VoteOutcome struct {
 func (s *Store) ApplyVote(ctx context.Context, v *quorum.Vote, stake, totalStake *big.Int) (VoteOutcome, error) {
 	var out VoteOutcome
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		var status string
-		if err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, v.Submission[:]).Scan(&status); err != nil {
+		var status, dao string
+		if err := tx.QueryRow(ctx, `SELECT status, idao FROM submissions WHERE id=$1 FOR UPDATE`, v.Submission[:]).Scan(&status, &dao); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				out.Ignored = true
 				return nil
 			}
 			return err
+		}
+		if dao != v.IDAO { // a vote signed for another iDAO cannot count here
+			out.Ignored = true
+			return nil
 		}
 		out.Status = coordinator.Status(status)
 		tag, err := tx.Exec(ctx, `INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted)

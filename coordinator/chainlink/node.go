@@ -1,0 +1,117 @@
+// Package chainlink connects the coordinator to the chain: reading iDAOs
+// (members, stake, policy) and sending the anchor and mint txs of certified
+// submissions, idempotently (a crash between send and record never anchors
+// or mints twice: the chain refuses a second anchor of a digest, and the
+// link reads back what is already there).
+package chainlink
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/exec"
+	"github.com/vsc-labs/vsc/chain/node"
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/keys"
+)
+
+// Node is the link to an in-process chain node (the devnet).
+type Node struct {
+	N   *node.Node
+	Key *ecdsa.PrivateKey // the coordinator's chain account (pays anchor and mint fees)
+
+	mu sync.Mutex // one sender: nonces are assigned in order
+}
+
+// IDAO reads an iDAO at the current head.
+func (l *Node) IDAO(ctx context.Context, name string) (*idao.IDAO, error) { return l.N.IDAO(name) }
+
+// Anchor sends the anchor tx of a certified submission (or finds the one
+// already on chain) and waits for it.
+func (l *Node) Anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error) {
+	if a, err := l.N.Anchor(c.ResultDigest); err == nil {
+		return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, nil
+	}
+	body := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
+		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
+	for _, v := range c.Votes {
+		body.Votes = append(body.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
+	}
+	if _, err := l.send(ctx, body); err != nil && !errors.Is(err, errAlready) {
+		return nil, fmt.Errorf("anchor %s: %w", c.ResultDigest.Hex(), err)
+	}
+	a, err := l.N.Anchor(c.ResultDigest)
+	if err != nil {
+		return nil, err
+	}
+	return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, nil
+}
+
+// Mint sends the mint tx of an anchored digest (or finds the class) and
+// returns the DAT class id.
+func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, error) {
+	if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
+		return c.ResultDigest, nil
+	}
+	body := &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO, ClassKind: c.Submission.Class,
+		URI: "vsc://submission/" + c.ID.Hex()}
+	if _, err := l.send(ctx, body); err != nil && !errors.Is(err, errAlready) {
+		return common.Hash{}, fmt.Errorf("mint %s: %w", c.ResultDigest.Hex(), err)
+	}
+	if _, err := l.N.Class(c.ResultDigest); err != nil {
+		return common.Hash{}, err
+	}
+	return c.ResultDigest, nil
+}
+
+var errAlready = errors.New("already done on chain")
+
+// send signs body with the coordinator's key, submits it and waits for its
+// receipt; a failed receipt is an error carrying the chain's reason.
+func (l *Node) send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
+	l.mu.Lock()
+	fee := new(big.Int).Mul(l.N.Fee(body), big.NewInt(2))
+	t, err := tx.New(l.N.ChainID(), l.N.NextNonce(keys.Address(l.Key)), fee, body)
+	if err == nil {
+		t, err = t.Sign(l.Key)
+	}
+	var h common.Hash
+	if err == nil {
+		h, err = l.N.SubmitTx(t)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	info, err := l.N.WaitReceipt(wctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if info.Receipt.Status != chain.StatusSuccess {
+		if isAlready(info.Receipt.Error) {
+			return info.Receipt, errAlready
+		}
+		return info.Receipt, fmt.Errorf("tx %s failed on chain: %s", h.Hex(), info.Receipt.Error)
+	}
+	return info.Receipt, nil
+}
+
+// isAlready reports a receipt refused because the anchor or mint is already
+// on chain (a concurrent or earlier send won).
+func isAlready(reason string) bool {
+	return strings.Contains(reason, exec.ErrAlreadyAnchored.Error()) || strings.Contains(reason, exec.ErrAlreadyMinted.Error())
+}

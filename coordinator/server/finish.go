@@ -1,0 +1,179 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/quorum"
+)
+
+// Chain is what the coordinator needs of the chain: iDAOs (members, stake,
+// policy) and the anchor and mint of certified results. Anchor and Mint
+// must be idempotent (the chain link reads back what is already there).
+type Chain interface {
+	IDAO(ctx context.Context, name string) (*idao.IDAO, error)
+	Anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error)
+	Mint(ctx context.Context, c *store.Certificate) (common.Hash, error)
+}
+
+// applyVote checks a member's vote on arrival — its signature, that the
+// signer is a member of the iDAO with stake on chain — and counts it.
+func (s *Server) applyVote(ctx context.Context, r bus.Result) error {
+	if s.cfg.Chain == nil {
+		return fmt.Errorf("a vote arrived but this coordinator has no chain link")
+	}
+	var v quorum.Vote
+	if err := json.Unmarshal(r.Evidence, &v); err != nil || v.Submission != r.SubmissionID {
+		s.log.Warn("malformed vote dropped", "submission", r.SubmissionID, "err", err)
+		return nil
+	}
+	if err := v.Verify(s.cfg.ChainID); err != nil {
+		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission, "member", v.Member, "err", err)
+		return nil
+	}
+	dao, err := s.cfg.Chain.IDAO(ctx, v.IDAO)
+	if err != nil {
+		return fmt.Errorf("read iDAO %s: %w", v.IDAO, err)
+	}
+	stake := dao.StakeOf(v.Member)
+	if stake == nil || stake.Sign() <= 0 {
+		s.log.Warn("vote by a non-member dropped", "submission", v.Submission, "member", v.Member)
+		return nil
+	}
+	out, err := s.store.ApplyVote(ctx, &v, stake, dao.TotalStake())
+	if err != nil {
+		return err
+	}
+	if out.Changed {
+		s.m.transitions.WithLabelValues(string(out.Status)).Inc()
+		s.log.Info("submission moved", "id", v.Submission, "status", out.Status)
+		s.wakeFinisher()
+	}
+	return nil
+}
+
+func (s *Server) wakeFinisher() {
+	select {
+	case s.finishKick <- struct{}{}:
+	default:
+	}
+}
+
+// finisher anchors certified submissions and mints their DATs. Every step
+// is idempotent, so after a crash it simply runs again.
+func (s *Server) finisher(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.RelayPoll)
+	defer tick.Stop()
+	for {
+		s.finishOnce(ctx, coordinator.Certified, s.anchorOne)
+		s.finishOnce(ctx, coordinator.Anchored, s.mintOne)
+		s.expireVotes(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.finishKick:
+		case <-tick.C:
+		}
+	}
+}
+
+// finishOnce runs step on up to 256 submissions in status, concurrently
+// (their txs share blocks).
+func (s *Server) finishOnce(ctx context.Context, status coordinator.Status, step func(context.Context, common.Hash) error) {
+	ids, err := s.store.Pending(ctx, status, 256)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("finisher", "err", err)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := step(ctx, id); err != nil && ctx.Err() == nil {
+				s.log.Warn("finisher step failed; will retry", "submission", id, "status", status, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *Server) anchorOne(ctx context.Context, id common.Hash) error {
+	c, err := s.store.Certificate(ctx, id)
+	if err != nil {
+		return err
+	}
+	a, err := s.cfg.Chain.Anchor(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetAnchored(ctx, id, a.Block, a.Tx, a.QCHash); err != nil {
+		return err
+	}
+	s.m.transitions.WithLabelValues(string(coordinator.Anchored)).Inc()
+	return s.mintOne(ctx, id)
+}
+
+func (s *Server) mintOne(ctx context.Context, id common.Hash) error {
+	c, err := s.store.Certificate(ctx, id)
+	if err != nil {
+		return err
+	}
+	class, err := s.cfg.Chain.Mint(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetMinted(ctx, id, class.Hex()); err != nil {
+		return err
+	}
+	s.m.transitions.WithLabelValues(string(coordinator.Minted)).Inc()
+	return nil
+}
+
+// expireVotes fails submissions whose quorum did not form in time, naming
+// the members that did not answer.
+func (s *Server) expireVotes(ctx context.Context) {
+	ids, err := s.store.VotingOverdue(ctx, time.Now().Add(-s.cfg.VoteTimeout), 256)
+	if err != nil || len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		v, err := s.store.GetSubmission(ctx, id, false)
+		if err != nil {
+			continue
+		}
+		dao, err := s.cfg.Chain.IDAO(ctx, v.IDAO)
+		if err != nil {
+			continue
+		}
+		var members []common.Address
+		for _, m := range dao.Members {
+			members = append(members, m.Addr)
+		}
+		missing, err := s.store.NonVoters(ctx, id, members)
+		if err != nil {
+			continue
+		}
+		names := make([]string, len(missing))
+		for i, m := range missing {
+			names[i] = m.Hex()
+		}
+		reason := fmt.Sprintf("no quorum within %s: members %s did not answer", s.cfg.VoteTimeout, strings.Join(names, ", "))
+		if err := s.store.Move(ctx, id, coordinator.Failed, reason); err == nil {
+			s.m.transitions.WithLabelValues(string(coordinator.Failed)).Inc()
+			s.log.Warn("submission failed", "id", id, "reason", reason)
+		}
+	}
+}
