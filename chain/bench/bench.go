@@ -57,7 +57,12 @@ type Result struct {
 	// what one fully available core would do.
 	CPUSeconds     float64 `json:"cpu_seconds"`
 	TxPerCPUSecond float64 `json:"tx_per_cpu_second"`
-	SignSecond     float64 `json:"sign_seconds"`
+	// RecoverBoundTPS is signature recovery alone, measured just before on
+	// a sample with the same workers: the ceiling for tps on this machine
+	// at this moment. FractionOfBound = tps / that ceiling.
+	RecoverBoundTPS float64 `json:"recover_bound_tps"`
+	FractionOfBound float64 `json:"fraction_of_bound"`
+	SignSecond      float64 `json:"sign_seconds"`
 }
 
 func keyFor(seed uint64, i int) *ecdsa.PrivateKey {
@@ -158,6 +163,13 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 
 	runtime.GC()
 	prev := runtime.GOMAXPROCS(p.Procs)
+	sample := txs[:min(len(txs), 5000)]
+	t0 := time.Now()
+	parallel(len(sample), p.Lanes, func(i int) { _, _ = sample[i].Sender() })
+	boundTPS := float64(len(sample)) / time.Since(t0).Seconds()
+	for _, t := range sample {
+		t.ForgetSender()
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, SignSecond: signSecs}
@@ -198,9 +210,11 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	elapsed := time.Since(start)
 	res.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	res.TxPerCPUSecond = float64(p.Txs) / res.CPUSeconds
+	res.RecoverBoundTPS = boundTPS
 	runtime.GOMAXPROCS(prev)
 	res.Seconds = elapsed.Seconds()
 	res.TPS = float64(p.Txs) / res.Seconds
+	res.FractionOfBound = res.TPS / res.RecoverBoundTPS
 	res.StateRoot = n.Head().StateRoot.Hex()
 	if res.Succeeded != p.Txs {
 		return res, fmt.Errorf("bench: only %d of %d txs succeeded", res.Succeeded, p.Txs)
