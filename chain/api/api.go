@@ -74,8 +74,9 @@ type Block struct {
 func NewBlock(b *chain.Block, rs []*chain.Receipt) *Block {
 	out := &Block{Header: NewHeader(b.Header), Txs: make([]*TxSummary, len(b.Txs))}
 	for i, t := range b.Txs {
-		s, _ := t.Sender()
-		ts := &TxSummary{Hash: t.Hash(), Kind: t.Kind.String(), Sender: s, Nonce: t.Nonce}
+		// From is the declared sender; a tx whose signature does not
+		// recover to it has a failed receipt.
+		ts := &TxSummary{Hash: t.Hash(), Kind: t.Kind.String(), Sender: t.From, Nonce: t.Nonce}
 		if i < len(rs) {
 			ts.Status = rs[i].Status
 		}
@@ -129,8 +130,7 @@ type Tx struct {
 
 // NewTx builds a Tx view (receipt may be nil for a pending tx).
 func NewTx(t *tx.Tx) *Tx {
-	s, _ := t.Sender()
-	out := &Tx{Hash: t.Hash(), Status: "pending", Sender: s, Nonce: t.Nonce, Kind: t.Kind.String(),
+	out := &Tx{Hash: t.Hash(), Status: "pending", Sender: t.From, Nonce: t.Nonce, Kind: t.Kind.String(),
 		MaxFee: amt(t.MaxFee), Raw: t.Encode(), Body: json.RawMessage("null")}
 	if b, err := t.DecodeBody(); err == nil {
 		if j, err := json.Marshal(b); err == nil {
