@@ -41,6 +41,9 @@ type Store interface {
 type Config struct {
 	Keys       *prover.KeyManager
 	EnclaveKey *ecdsa.PrivateKey // unwraps data keys; the same key as the TEE verifier set's
+	// Open, when set, decrypts a blob instead of EnclaveKey: the prover runs
+	// inside the enclave that holds the key (tee.Enclave.OpenEnvelope).
+	Open func(blob, wrapped []byte, dataHash common.Hash) ([]byte, error)
 	// Shape picks the circuit for a job and a dataset of fields fields;
 	// nil means prover.DefaultShape(j.ChunkSize, fields).
 	Shape func(j bus.Job, fields int) (prover.Shape, error)
@@ -69,7 +72,18 @@ func New(cfg Config, b *bus.Bus) *Worker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &Worker{cfg: cfg, bus: b, name: "zk-" + crypto.PubkeyToAddress(cfg.EnclaveKey.PublicKey).Hex()[:10]}
+	w := &Worker{cfg: cfg, bus: b, name: "zk-prover"}
+	if cfg.EnclaveKey != nil {
+		w.name = "zk-" + crypto.PubkeyToAddress(cfg.EnclaveKey.PublicKey).Hex()[:10]
+	}
+	if w.cfg.Open == nil {
+		w.cfg.Open = func(blob, wrapped []byte, dataHash common.Hash) ([]byte, error) {
+			if cfg.EnclaveKey == nil {
+				return nil, errors.New("prover worker has no way to open data: set EnclaveKey or Open")
+			}
+			return envelope.Open(blob, wrapped, dataHash, cfg.EnclaveKey)
+		}
+	}
 	w.log = log.With("role", "zk-prover")
 	if b != nil {
 		w.store = b
@@ -201,7 +215,7 @@ func (w *Worker) dataset(ctx context.Context, j bus.Job) (*records.Dataset, erro
 	if err != nil {
 		return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
 	}
-	plain, err := envelope.Open(blob, j.WrappedKey, h, w.cfg.EnclaveKey)
+	plain, err := w.cfg.Open(blob, j.WrappedKey, h)
 	if err != nil {
 		return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
 	}
