@@ -174,6 +174,21 @@ func (w *Watcher) judge(ctx context.Context, c *optimistic.Claim) *view {
 	return &view{comp: k}
 }
 
+func (w *Watcher) rebuild(ctx context.Context, c *optimistic.Claim) (*optimistic.Computation, error) {
+	ds, err := w.Data.Dataset(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	k, err := optimistic.Compute(ds, c.Fields, c.FactsParams)
+	if err != nil {
+		return nil, err
+	}
+	if k.Trace.Root() != c.TraceRoot {
+		return nil, fmt.Errorf("recomputed trace root %s is not the claimed %s", k.Trace.Root().Hex(), c.TraceRoot.Hex())
+	}
+	return k, nil
+}
+
 // Tick makes one pass: for every claim it can read, it challenges a wrong
 // one, plays the games it is in, and does the public chores.
 func (w *Watcher) Tick(ctx context.Context) (*Actions, error) {
@@ -229,6 +244,15 @@ func (w *Watcher) claim(ctx context.Context, c *optimistic.Claim, h uint64, out 
 	var v *view
 	if mine || c.Open() {
 		v = w.evaluate(ctx, c)
+	}
+	if mine && v != nil && v.comp == nil && v.skip == "" && len(games) > 0 {
+		// Our claim is challenged and we no longer hold its trace (a
+		// restart): rebuild it from the plaintext to defend.
+		if k, err := w.rebuild(ctx, c); err != nil {
+			w.log().Warn("cannot defend own claim", "claim", c.ID.Hex(), "err", err)
+		} else {
+			v.comp = k
+		}
 	}
 	played := map[common.Hash]bool{}
 	if v != nil && v.comp != nil {

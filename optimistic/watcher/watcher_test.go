@@ -326,6 +326,26 @@ func TestWatcherDefendsAgainstGriefer(t *testing.T) {
 	}
 }
 
+// After a restart the executor's watcher has no trace in memory; it rebuilds
+// it from the plaintext when its claim is challenged.
+func TestWatcherDefendsAfterRestart(t *testing.T) {
+	f, ex, _, sets := setup(t, false, 1)
+	var c *optimistic.Claim
+	for _, x := range f.claims {
+		c = x
+	}
+	k, _ := optimistic.Compute(sets[0], sets[0].Fields, facts.DefaultParams)
+	r, _ := optimistic.Faulty(k).ChallengeRequest(c, big.NewInt(1000))
+	if err := (account{f, griefA}).Post(context.Background(), optimistic.Action{Kind: optimistic.ActChallenge, Challenge: r}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := &Watcher{Chain: ex.Chain, Data: ex.Data, Addr: execA, Bond: big.NewInt(1000)}
+	settle(t, f, restarted) // the griefer never answers
+	if f.claims[c.ID].Status != optimistic.StatusFinalized {
+		t.Fatalf("claim %s", f.claims[c.ID].Status)
+	}
+}
+
 func TestWatcherStaysOutWithoutData(t *testing.T) {
 	f, ex, _, _ := setup(t, true, 2)
 	blind := &Watcher{Chain: account{f, watchA}, Data: plain{}, Addr: watchA, Bond: big.NewInt(1000)}
