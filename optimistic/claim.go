@@ -135,7 +135,10 @@ func (c *Claim) Finalize(height uint64) (*Settlement, error) {
 		return nil, fmt.Errorf("%w: %d", ErrGamesOpen, c.ActiveGames)
 	}
 	c.Status = StatusFinalized
-	return &Settlement{Payouts: []Payout{{To: c.Executor, Amount: new(big.Int).Set(c.Bond), Why: "claim bond returned"}}, Burned: new(big.Int)}, nil
+	st := &Settlement{Burned: new(big.Int)}
+	st.release(c.Executor, c.Bond)
+	st.pay(c.Executor, new(big.Int).Set(c.Bond), "claim bond returned")
+	return st, nil
 }
 
 // Payout is an amount released from a bond to an account.
@@ -145,11 +148,32 @@ type Payout struct {
 	Why    string         `json:"why"`
 }
 
-// Settlement is what a decision releases from bonds: payouts and a burned
-// rest. Every bond is released exactly once, in full (conservation).
+// Bond is a bond a settlement releases: its owner's locked amount.
+type Bond struct {
+	Owner  common.Address `json:"owner"`
+	Amount *big.Int       `json:"amount"`
+}
+
+// Settlement is what a decision releases from bonds: the bonds (Released),
+// payouts and a burned rest. Every bond is released exactly once, in full:
+// the payouts plus the burned amount equal the released bonds.
 type Settlement struct {
-	Payouts []Payout `json:"payouts"`
-	Burned  *big.Int `json:"burned"`
+	Released []Bond   `json:"released"`
+	Payouts  []Payout `json:"payouts"`
+	Burned   *big.Int `json:"burned"`
+}
+
+func (s *Settlement) release(owner common.Address, amount *big.Int) {
+	s.Released = append(s.Released, Bond{Owner: owner, Amount: new(big.Int).Set(amount)})
+}
+
+// ReleasedTotal is the sum of the released bonds; it equals Total.
+func (s *Settlement) ReleasedTotal() *big.Int {
+	t := new(big.Int)
+	for _, b := range s.Released {
+		t.Add(t, b.Amount)
+	}
+	return t
 }
 
 // Total is the sum of the payouts and the burned amount.

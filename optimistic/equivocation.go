@@ -22,11 +22,12 @@ func CheckEquivocation(a, b *quorum.Vote, chainID uint64) (common.Address, error
 	return m, nil
 }
 
-// EquivocationSlash splits a slashed member's stake: the prover of the
+// EquivocationSlash splits a member's slashed stake: the prover of the
 // equivocation gets Params.EquivocationShareBps of it, the rest is burned.
-func EquivocationSlash(stake *big.Int, prover common.Address, p Params) *Settlement {
+func EquivocationSlash(member common.Address, stake *big.Int, prover common.Address, p Params) *Settlement {
 	to, burn := Split(stake, p.EquivocationShareBps)
 	st := &Settlement{Burned: burn}
+	st.release(member, stake)
 	st.pay(prover, to, "equivocation reward")
 	return st
 }

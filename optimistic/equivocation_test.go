@@ -46,8 +46,8 @@ func TestCheckEquivocation(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	st := EquivocationSlash(big.NewInt(1001), common.Address{5}, DefaultParams())
-	if st.Total().Int64() != 1001 || st.Payouts[0].Amount.Int64() != 500 {
+	st := EquivocationSlash(common.Address{4}, big.NewInt(1001), common.Address{5}, DefaultParams())
+	if st.Total().Int64() != 1001 || st.ReleasedTotal().Int64() != 1001 || st.Payouts[0].Amount.Int64() != 500 {
 		t.Fatalf("slash split: %+v", st)
 	}
 }

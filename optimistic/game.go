@@ -430,6 +430,7 @@ func (g *Game) Cancel(c *Claim) (*Settlement, error) {
 	g.Status, g.Reason = GameCancelled, "the claim was overturned by another game"
 	c.ActiveGames--
 	st := &Settlement{Burned: new(big.Int)}
+	st.release(g.Challenger, g.Bond)
 	st.pay(g.Challenger, new(big.Int).Set(g.Bond), "challenge bond returned")
 	return st, nil
 }
@@ -439,6 +440,10 @@ func (g *Game) decide(c *Claim, outcome, why string) *Settlement {
 	g.Status, g.Reason = outcome, why
 	c.ActiveGames--
 	st := &Settlement{Burned: new(big.Int)}
+	st.release(g.Challenger, g.Bond)
+	if outcome != GameExecutorWon {
+		st.release(c.Executor, c.Bond)
+	}
 	switch outcome {
 	case GameExecutorWon:
 		to, burn := Split(g.Bond, c.Params.WinnerShareBps)

@@ -169,6 +169,9 @@ func (w *world) post(sender common.Address, a Action) error {
 		w.games[g2.ID] = g2
 	}
 	if st != nil {
+		if st.Total().Cmp(st.ReleasedTotal()) != 0 {
+			w.t.Fatalf("%s settles %s but releases %s", a.Kind, st.Total(), st.ReleasedTotal())
+		}
 		for _, p := range st.Payouts {
 			w.bal[p.To].Add(w.bal[p.To], p.Amount)
 		}

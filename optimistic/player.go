@@ -6,8 +6,10 @@ import (
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
 
@@ -27,16 +29,34 @@ const (
 )
 
 // Action is one thing a party posts. Claim is set for ActClaim, Challenge
-// for ActChallenge, Game and Move/Step for the game actions, ClaimID for
-// ActFinalize.
+// for ActChallenge, Game and Move/Step for the game actions. ClaimID,
+// Executor and Challenger name the claim and the game's parties, so a chain
+// can declare the accounts a decision may pay before it runs the tx.
 type Action struct {
-	Kind      ActionKind        `json:"kind"`
-	ClaimID   common.Hash       `json:"claim_id,omitempty"`
-	Game      common.Hash       `json:"game,omitempty"`
-	Claim     *ClaimRequest     `json:"claim_request,omitempty"`
+	Kind       ActionKind     `json:"kind"`
+	ClaimID    common.Hash    `json:"claim_id,omitempty"`
+	Executor   common.Address `json:"executor,omitempty"`
+	Challenger common.Address `json:"challenger,omitempty"`
+	Game       common.Hash    `json:"game,omitempty"`
+	Claim      *ClaimRequest  `json:"claim_request,omitempty"`
+	// Signed is the contributor-signed submission an ActClaim is about: the
+	// chain checks its signature and takes the id, commitment and record
+	// count from it, not from the executor.
+	Signed    *SignedSubmission `json:"signed,omitempty"`
 	Challenge *ChallengeRequest `json:"challenge,omitempty"`
 	Move      *Move             `json:"move,omitempty"`
 	Step      *StepProof        `json:"step,omitempty"`
+}
+
+// SignedSubmission is a submission with its contributor's EIP-712 signature.
+type SignedSubmission struct {
+	Submission submission.Submission `json:"submission"`
+	Signature  hexutil.Bytes         `json:"signature"`
+}
+
+// GameAction is an action without a body (timeout, cancel) on game g of c.
+func GameAction(kind ActionKind, c *Claim, g *Game) Action {
+	return Action{Kind: kind, ClaimID: c.ID, Executor: c.Executor, Challenger: g.Challenger, Game: g.ID}
 }
 
 // Computation is a party's own computation over the plaintext: the dataset,
@@ -135,6 +155,14 @@ func (k *Computation) stateAt(i uint64) (*facts.State, error) {
 // computation is right in, as long as it is asked before its clock runs
 // out.
 func (k *Computation) Next(c *Claim, g *Game, side Side, height uint64) (Action, error) {
+	a, err := k.next(c, g, side, height)
+	if a.Kind != ActNone {
+		a.ClaimID, a.Executor, a.Challenger = c.ID, c.Executor, g.Challenger
+	}
+	return a, err
+}
+
+func (k *Computation) next(c *Claim, g *Game, side Side, height uint64) (Action, error) {
 	none := Action{}
 	switch {
 	case g.Status == GameActive && c.Status == StatusOverturned:

@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -84,25 +85,35 @@ func (w *Watcher) log() *slog.Logger {
 }
 
 // Claim computes a submission's facts from its plaintext, posts the claim
-// and remembers the computation to defend it. With faulty set it claims a
-// wrong result (devnet --faulty-executor), and defends that one.
-func (w *Watcher) Claim(ctx context.Context, submission common.Hash, ds *records.Dataset, p facts.Params, bond *big.Int, faulty bool) (*optimistic.ClaimRequest, error) {
+// (with the contributor-signed submission, so the chain takes the id,
+// commitment and record count from the contributor) and remembers the
+// computation to defend it. With faulty set it claims a wrong result
+// (devnet --faulty-executor), and defends that one.
+func (w *Watcher) Claim(ctx context.Context, chainID uint64, sub *submission.Submission, sig []byte, ds *records.Dataset, p facts.Params, bond *big.Int, faulty bool) (*optimistic.Claim, error) {
+	subID := sub.Digest(chainID)
 	k, err := optimistic.Compute(ds, ds.Fields, p)
 	if err != nil {
-		return nil, fmt.Errorf("compute claim of %s: %w", submission.Hex(), err)
+		return nil, fmt.Errorf("compute claim of %s: %w", subID.Hex(), err)
+	}
+	if k.Commitment != sub.Commitment || k.Trace.N() != sub.Records {
+		return nil, fmt.Errorf("claim of %s: the data commits to %s (%d records), the submission to %s (%d records)",
+			subID.Hex(), k.Commitment.Hex(), k.Trace.N(), sub.Commitment.Hex(), sub.Records)
 	}
 	if faulty {
 		k = optimistic.Faulty(k)
 	}
-	r := k.ClaimRequest(submission, ds.Fields, p, bond)
-	if err := w.Chain.Post(ctx, optimistic.Action{Kind: optimistic.ActClaim, Claim: r}); err != nil {
-		return nil, fmt.Errorf("post claim of %s: %w", submission.Hex(), err)
+	r := k.ClaimRequest(subID, ds.Fields, p, bond)
+	a := optimistic.Action{Kind: optimistic.ActClaim, Claim: r,
+		Signed: &optimistic.SignedSubmission{Submission: *sub, Signature: sig}}
+	if err := w.Chain.Post(ctx, a); err != nil {
+		return nil, fmt.Errorf("post claim of %s: %w", subID.Hex(), err)
 	}
-	id := optimistic.ClaimID(submission, w.Addr, r.Result, r.TraceRoot)
+	id := optimistic.ClaimID(subID, w.Addr, r.Result, r.TraceRoot)
 	w.mu.Lock()
 	w.viewsMap()[id] = &view{agrees: true, comp: k}
 	w.mu.Unlock()
-	return r, nil
+	return &optimistic.Claim{ID: id, Submission: subID, Commitment: r.Commitment, N: r.N, Fields: r.Fields,
+		FactsParams: p, Result: r.Result, TraceRoot: r.TraceRoot, Executor: w.Addr, Bond: bond}, nil
 }
 
 func (w *Watcher) viewsMap() map[common.Hash]*view {
@@ -285,13 +296,13 @@ func (w *Watcher) claim(ctx context.Context, c *optimistic.Claim, h uint64, out 
 		}
 		switch {
 		case c.Status == optimistic.StatusOverturned:
-			w.post(ctx, optimistic.Action{Kind: optimistic.ActCancel, ClaimID: c.ID, Game: g.ID}, out)
+			w.post(ctx, optimistic.GameAction(optimistic.ActCancel, c, g), out)
 		case g.Expired(h):
-			w.post(ctx, optimistic.Action{Kind: optimistic.ActTimeout, ClaimID: c.ID, Game: g.ID}, out)
+			w.post(ctx, optimistic.GameAction(optimistic.ActTimeout, c, g), out)
 		}
 	}
 	if c.Open() && h >= c.WindowEnd && c.ActiveGames == 0 {
-		w.post(ctx, optimistic.Action{Kind: optimistic.ActFinalize, ClaimID: c.ID}, out)
+		w.post(ctx, optimistic.Action{Kind: optimistic.ActFinalize, ClaimID: c.ID, Executor: c.Executor}, out)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -105,6 +106,10 @@ func (a account) Post(_ context.Context, act optimistic.Action) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if act.Kind == optimistic.ActClaim {
+		if act.Signed == nil || act.Signed.Submission.Verify(chainID, act.Signed.Signature) != nil ||
+			act.Signed.Submission.Digest(chainID) != act.Claim.Submission || act.Signed.Submission.Commitment != act.Claim.Commitment {
+			return fmt.Errorf("claim without a matching signed submission")
+		}
 		c, err := optimistic.NewClaim(a.addr, act.Claim, a.height, a.params)
 		if err != nil {
 			return err
@@ -184,6 +189,8 @@ func dataset(rng *rand.Rand, n int) *records.Dataset {
 	return ds
 }
 
+const chainID = 31337
+
 var (
 	execA  = common.Address{0xe1}
 	watchA = common.Address{0xa1}
@@ -231,9 +238,15 @@ func setup(t *testing.T, faulty bool, nClaims int) (*fakeChain, *Watcher, *Watch
 	}
 	ex := &Watcher{Chain: account{f, execA}, Data: data, Addr: execA, Bond: big.NewInt(1000)}
 	wa := &Watcher{Chain: account{f, watchA}, Data: data, Addr: watchA, Bond: big.NewInt(1000)}
+	contributor, _ := crypto.GenerateKey()
 	for i, ds := range sets {
-		sub := crypto.Keccak256Hash([]byte{byte(i)})
-		if _, err := ex.Claim(context.Background(), sub, ds, facts.DefaultParams, big.NewInt(2000), faulty); err != nil {
+		sub := &submission.Submission{IDAO: "demo", Mode: "optimistic", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
+			DataHash: crypto.Keccak256Hash([]byte{byte(i)}), Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Nonce: uint64(i)}
+		sig, err := sub.Sign(chainID, contributor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ex.Claim(context.Background(), chainID, sub, sig, ds, facts.DefaultParams, big.NewInt(2000), faulty); err != nil {
 			t.Fatal(err)
 		}
 	}
