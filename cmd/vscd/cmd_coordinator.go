@@ -13,13 +13,15 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/prover"
 )
 
 func coordinatorFlags(fs *flag.FlagSet, cfg *server.Config) {
 	chainID, _ := strconv.ParseUint(envOr("VSC_CHAIN_ID", "1337"), 10, 64)
 	fs.Uint64Var(&cfg.ChainID, "chain-id", chainID, "chain id of the EIP-712 domain (VSC_CHAIN_ID)")
 	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest accepted ciphertext blob, bytes")
-	fs.IntVar(&cfg.ZKChunk, "zk-chunk", 16, "records per zk proving job (power of two)")
+	fs.IntVar(&cfg.ZKChunk, "zk-chunk", prover.DefaultChunk, "records per zk proving job (power of two; must match the iDAO's circuit)")
+	fs.DurationVar(&cfg.VoteTimeout, "vote-timeout", 30*time.Second, "a submission without a quorum after this long fails, naming who did not vote")
 }
 
 // cmdCoordinator runs the coordinator role alone, against NATS_URL and DATABASE_URL.

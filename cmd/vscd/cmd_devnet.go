@@ -10,20 +10,25 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/vsc-labs/vsc/chain/node"
+	"github.com/vsc-labs/vsc/coordinator/chainlink"
 	coord "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/tee"
 	teeworker "github.com/vsc-labs/vsc/tee/worker"
 )
@@ -37,6 +42,8 @@ type devnetConfig struct {
 	Lanes          int
 	FaultyExecutor bool
 	LogLevel       string
+	MembersOffline []int // test flag: these members (1-based) do not run
+	MembersLying   []int // test flag: these members vote for a wrong digest
 	Coordinator    coord.Config
 }
 
@@ -53,6 +60,10 @@ type devnet struct {
 
 	keyPaths map[string]string
 	enclave  *tee.Enclave
+	zkKeys   *prover.KeyManager
+	vkHash   common.Hash
+	chain    *node.Node
+	link     *chainlink.Node
 	workers  sync.WaitGroup
 	stops    []func(context.Context) error
 }
@@ -67,6 +78,8 @@ func cmdDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&cfg.Lanes, "lanes", 2, "chain execution lanes")
 	fs.BoolVar(&cfg.FaultyExecutor, "faulty-executor", false, "the optimistic executor claims wrong results (demos, tests)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
+	fs.Func("members-offline", "test: comma-separated member numbers that do not run", intList(&cfg.MembersOffline))
+	fs.Func("members-lying", "test: comma-separated member numbers that vote for a wrong digest", intList(&cfg.MembersLying))
 	coordinatorFlags(fs, &cfg.Coordinator)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
@@ -93,9 +106,14 @@ func (d *devnet) start(ctx context.Context) error {
 		{"embedded NATS", d.initNATS},
 		{"PostgreSQL", d.initStore},
 		{"enclave (simulation)", d.initEnclave},
+		{"zk keys", d.initProverKeys},
+		{"chain", d.initChain},
+		{"demo iDAO on chain", d.bootstrapChain},
 		{"coordinator", d.initCoordinator},
 		{"demo iDAO", d.initIDAO},
 		{"TEE worker", d.initTEEWorker},
+		{"zk prover", d.initProver},
+		{"quorum members", d.initMembers},
 	}
 	for _, s := range steps {
 		t := time.Now()
@@ -131,7 +149,7 @@ func (d *devnet) initKeys(ctx context.Context) error {
 		return err
 	}
 	d.keyPaths = map[string]string{}
-	names := []string{"contributor", "app", "challenger", "sequencer", "executor"}
+	names := []string{"contributor", "app", "challenger", "sequencer", "executor", "coordinator"}
 	for i := 1; i <= d.cfg.Quorum; i++ {
 		names = append(names, fmt.Sprintf("member-%d", i))
 	}
@@ -184,7 +202,10 @@ func (d *devnet) initStore(ctx context.Context) error {
 }
 
 func (d *devnet) initCoordinator(ctx context.Context) error {
-	d.coord = coord.New(d.cfg.Coordinator, d.store, d.bus, d.log)
+	cfg := d.cfg.Coordinator
+	cfg.Chain = d.link
+	d.coord = coord.New(cfg, d.store, d.bus, d.log)
+	d.coord.Mount("/v1/chain/", d.chain.Handler())
 	if err := d.coord.Start(ctx); err != nil {
 		return err
 	}
@@ -231,7 +252,7 @@ func (d *devnet) initIDAO(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := d.store.Join(ctx, "demo", keys.Address(k), big.NewInt(1000)); err != nil {
+		if err := d.store.Join(ctx, "demo", keys.Address(k), devStake); err != nil {
 			return err
 		}
 	}
@@ -281,4 +302,21 @@ func hostPort(addr string) string {
 		}
 	}
 	return addr
+}
+
+// intList parses "1,2,3" into dst.
+func intList(dst *[]int) func(string) error {
+	return func(s string) error {
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				return fmt.Errorf("%q is not a member number", f)
+			}
+			*dst = append(*dst, n)
+		}
+		return nil
+	}
 }

@@ -224,7 +224,12 @@ func (s *Store) Move(ctx context.Context, id common.Hash, to coordinator.Status,
 
 func moveTx(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string) error {
 	b := &pgx.Batch{}
-	b.Queue(`UPDATE submissions SET status=$2, reason=$3, updated_at=now() WHERE id=$1`, id[:], string(to), nullText(reason))
+	// reason is only for bad final states (CONTRACT.md); every move's detail goes to the history
+	var why any
+	if to == coordinator.Rejected || to == coordinator.Failed || to == coordinator.Overturned {
+		why = nullText(reason)
+	}
+	b.Queue(`UPDATE submissions SET status=$2, reason=$3, updated_at=now() WHERE id=$1`, id[:], string(to), why)
 	b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,$2,$3)`, id[:], string(to), nullText(reason))
 	return tx.SendBatch(ctx, b).Close()
 }

@@ -203,13 +203,12 @@ func (m *Member) verify(ctx context.Context, dao *idao.IDAO, req *quorum.VoteReq
 		}
 	}
 	if teeFacts != nil && zkFacts != nil {
-		if err := zkFacts.Agree(teeFacts.Facts.Records, len(teeFacts.Facts.Sum)); err != nil {
-			return common.Hash{}, fmt.Errorf("the TEE's facts and the proven facts disagree: %w", err)
-		}
+		sums := make([]*big.Int, len(teeFacts.Facts.Sum))
 		for i, s := range teeFacts.Facts.Sum {
-			if s.Big().Cmp(zkFacts.Sums[i]) != 0 {
-				return common.Hash{}, fmt.Errorf("field %d: the TEE says sum %s, the proofs say %s", i, s.Big(), zkFacts.Sums[i])
-			}
+			sums[i] = s.Big()
+		}
+		if err := zkFacts.Agree(teeFacts.Facts.Records, sums); err != nil {
+			return common.Hash{}, fmt.Errorf("the TEE's facts and the proven facts disagree: %w", err)
 		}
 	}
 	return quorum.ResultDigest(sub.Mode, parts), nil

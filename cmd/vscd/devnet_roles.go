@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/vsc-labs/vsc/internal/keys"
+	proverworker "github.com/vsc-labs/vsc/prover/worker"
+	"github.com/vsc-labs/vsc/quorum/member"
+)
+
+// runRole runs fn on a goroutine the devnet owns until stop.
+func (d *devnet) runRole(name string, fn func(ctx context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	d.workers.Add(1)
+	done := make(chan struct{})
+	go func() {
+		defer d.workers.Done()
+		defer close(done)
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			d.log.Error("devnet role stopped", "role", name, "err", err)
+		}
+	}()
+	d.onStop(func(context.Context) error { cancel(); <-done; return nil })
+}
+
+// initProver runs the ZK prover. In production it runs inside the enclave
+// that holds the data key; here it decrypts through the simulated enclave.
+func (d *devnet) initProver(ctx context.Context) error {
+	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, Log: d.log}, d.bus)
+	d.runRole("zk prover", w.Run)
+	return nil
+}
+
+// initMembers runs the quorum members (except those --members-offline
+// names); --members-lying members vote for a wrong digest.
+func (d *devnet) initMembers(ctx context.Context) error {
+	dir := filepath.Join(d.cfg.Data, "quorum")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for i := 1; i <= d.cfg.Quorum; i++ {
+		if slices.Contains(d.cfg.MembersOffline, i) {
+			d.log.Warn("devnet: member offline (test flag)", "member", i)
+			continue
+		}
+		k := d.key(fmt.Sprintf("member-%d", i))
+		m, err := member.New(member.Config{Key: k, ChainID: d.cfg.Coordinator.ChainID, DataDir: dir,
+			LieDigest: slices.Contains(d.cfg.MembersLying, i), Log: d.log.With("role", "quorum")}, d.chain, d.bus, d.zkKeys)
+		if err != nil {
+			return err
+		}
+		d.onStop(func(context.Context) error { return m.Close() })
+		d.runRole("member "+keys.Address(k).Hex(), func(ctx context.Context) error { return m.Run(ctx, d.bus, []string{"demo"}) })
+	}
+	return nil
+}
