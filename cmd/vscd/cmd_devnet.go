@@ -42,8 +42,10 @@ type devnetConfig struct {
 	Lanes          int
 	FaultyExecutor bool
 	LogLevel       string
-	MembersOffline []int // test flag: these members (1-based) do not run
-	MembersLying   []int // test flag: these members vote for a wrong digest
+	MembersOffline []int  // test flag: these members (1-based) do not run
+	MembersLying   []int  // test flag: these members vote for a wrong digest
+	FaultyTEE      bool   // test flag: the TEE worker reports a wrong commitment
+	ZKKeys         string // zk key cache (default DIR/zk-keys)
 	Coordinator    coord.Config
 }
 
@@ -79,6 +81,8 @@ func cmdDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.BoolVar(&cfg.FaultyExecutor, "faulty-executor", false, "the optimistic executor claims wrong results (demos, tests)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
 	fs.Func("members-offline", "test: comma-separated member numbers that do not run", intList(&cfg.MembersOffline))
+	fs.BoolVar(&cfg.FaultyTEE, "faulty-tee", false, "test: the TEE worker lies about the commitment")
+	fs.StringVar(&cfg.ZKKeys, "zk-keys", envOr("VSC_ZK_KEYS", ""), "zk proving/verifying key cache (default DIR/zk-keys)")
 	fs.Func("members-lying", "test: comma-separated member numbers that vote for a wrong digest", intList(&cfg.MembersLying))
 	coordinatorFlags(fs, &cfg.Coordinator)
 	if _, err := cli.Parse(fs, args); err != nil {
@@ -183,8 +187,7 @@ func (d *devnet) initNATS(ctx context.Context) error {
 // names, one per data dir, so two devnets never share state and a restart
 // with the same --data resumes.
 func (d *devnet) devnetDatabase(ctx context.Context) (string, error) {
-	sum := sha256.Sum256([]byte(d.cfg.Data))
-	return pgutil.EnsureDatabase(ctx, pgutil.URL(), "vsc_devnet_"+hex.EncodeToString(sum[:5]))
+	return pgutil.EnsureDatabase(ctx, pgutil.URL(), devnetDBName(d.cfg.Data))
 }
 
 func (d *devnet) initStore(ctx context.Context) error {
@@ -261,16 +264,25 @@ func (d *devnet) initIDAO(ctx context.Context) error {
 
 // initTEEWorker runs the TEE verifier on the embedded bus.
 func (d *devnet) initTEEWorker(ctx context.Context) error {
-	wctx, cancel := context.WithCancel(context.Background())
 	w := teeworker.New(d.enclave, d.bus, d.log).WithMetrics(d.coord.Registry())
-	d.workers.Add(1)
-	go func() {
-		defer d.workers.Done()
-		if err := w.Run(wctx); err != nil {
-			d.log.Error("TEE worker stopped", "err", err)
-		}
-	}()
-	d.onStop(func(context.Context) error { cancel(); d.workers.Wait(); return nil })
+	if !d.cfg.FaultyTEE {
+		d.runRole("TEE worker", w.Run)
+		return nil
+	}
+	d.log.Warn("devnet: the TEE worker LIES about commitments (--faulty-tee)")
+	d.runRole("faulty TEE worker", func(ctx context.Context) error {
+		return d.bus.Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
+			res, err := w.Handle(ctx, j)
+			if err == nil && res.OK {
+				var ev map[string]any
+				if json.Unmarshal(res.Evidence, &ev) == nil {
+					ev["commitment"] = common.Hash{0x42}.Hex()
+					res.Evidence, _ = json.Marshal(ev)
+				}
+			}
+			return res, err
+		})
+	})
 	return nil
 }
 
@@ -319,4 +331,10 @@ func intList(dst *[]int) func(string) error {
 		}
 		return nil
 	}
+}
+
+// devnetDBName is the database of the devnet with data dir dir (absolute).
+func devnetDBName(dir string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return "vsc_devnet_" + hex.EncodeToString(sum[:5])
 }

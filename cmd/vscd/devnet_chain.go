@@ -39,9 +39,9 @@ func mustBig(s string) *big.Int {
 	return v
 }
 
-// DevShape is the zk circuit shape of the demo iDAO: chunks of
-// prover.DefaultChunk records of 4 int64 fields (like examples/weather.csv).
-var devShape = prover.DefaultShape(prover.DefaultChunk, 4)
+// zkShape is the zk circuit shape of the demo iDAO: chunks of --zk-chunk
+// records of 4 int64 fields (like examples/weather.csv).
+func (d *devnet) zkShape() prover.Shape { return prover.DefaultShape(d.cfg.Coordinator.ZKChunk, 4) }
 
 func (d *devnet) key(name string) *ecdsa.PrivateKey {
 	k, err := keys.Load(d.keyPaths[name])
@@ -54,12 +54,16 @@ func (d *devnet) key(name string) *ecdsa.PrivateKey {
 // initProverKeys loads (or, on first start, makes) the zk keys of the demo
 // shape, cached under DIR/zk-keys. A key made here is for development only.
 func (d *devnet) initProverKeys(ctx context.Context) error {
-	km, err := prover.NewKeyManager(filepath.Join(d.cfg.Data, "zk-keys"), d.log)
+	dir := d.cfg.ZKKeys
+	if dir == "" {
+		dir = filepath.Join(d.cfg.Data, "zk-keys")
+	}
+	km, err := prover.NewKeyManager(dir, d.log)
 	if err != nil {
 		return err
 	}
-	d.log.Info("devnet: zk keys for the demo shape (first start runs a Groth16 setup; a dev-only key)", "shape", devShape.String())
-	hashes, err := km.Warm(ctx, devShape)
+	d.log.Info("devnet: zk keys for the demo shape (first start runs a Groth16 setup; a dev-only key)", "shape", d.zkShape().String())
+	hashes, err := km.Warm(ctx, d.zkShape())
 	if err != nil {
 		return err
 	}
@@ -123,7 +127,7 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 		body tx.Body
 	}{
 		{owner, &tx.IDAOCreate{Name: "demo", Policy: policy, Stake: devStake}},
-		{owner, &tx.VKRegister{IDAO: "demo", Circuit: devShape.String(), VKHash: d.vkHash}},
+		{owner, &tx.VKRegister{IDAO: "demo", Circuit: d.zkShape().String(), VKHash: d.vkHash}},
 		{owner, &tx.EnclaveRegister{IDAO: "demo", PubKey: d.enclave.PublicKeyBytes(), Report: tee.EncodeAttestation(d.enclave.KeyAttestation())}},
 	}
 	for i := 2; i <= d.cfg.Quorum; i++ {

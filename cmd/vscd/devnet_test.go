@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/client"
+	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/quorum"
+)
+
+// zkKeysDir is shared by the devnets of this package's tests, so the small
+// test circuit's Groth16 setup runs once.
+var zkKeysDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vsc-devnet-zk-")
+	if err != nil {
+		panic(err)
+	}
+	zkKeysDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type testDevnet struct {
+	*devnet
+	api *client.Client
+	t   *testing.T
+}
+
+// startDevnet runs a whole devnet in-process: 4 members, chunks of 4
+// records (a fast test circuit), its own data dir and database.
+func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
+	t.Helper()
+	cfg := devnetConfig{Data: t.TempDir(), Listen: "127.0.0.1:0", Quorum: 4, Lanes: 2, ZKKeys: zkKeysDir}
+	cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
+	cfg.Coordinator.RelayPoll = 50 * time.Millisecond
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	cfg.Coordinator.Listen = cfg.Listen
+	var logs io.Writer = io.Discard
+	if testing.Verbose() {
+		logs = os.Stderr
+	}
+	d := &devnet{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), out: io.Discard}
+	if err := d.start(context.Background()); err != nil {
+		d.stop()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		d.stop()
+		abs, _ := filepath.Abs(cfg.Data)
+		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
+	})
+	return &testDevnet{devnet: d, api: client.New("http://" + d.coord.Addr()), t: t}
+}
+
+const dataset6 = "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n5,124,80,33\n6,139,71,45\n"
+
+// submit sends a dataset as the devnet's contributor and returns its id.
+func (d *testDevnet) submit(data, mode string) string {
+	d.t.Helper()
+	ctx := context.Background()
+	key := d.key("contributor")
+	p, err := d.api.Prepare(ctx, []byte(data), client.PrepareOptions{IDAO: "demo", Mode: mode, Contributor: keys.Address(key)})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	sig, _ := p.Sign(key)
+	v, _, err := d.api.Submit(ctx, p.Request(sig), p.Blob())
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return v.ID
+}
+
+func (d *testDevnet) wait(id string, timeout time.Duration) *coordinator.SubmissionView {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	v, err := d.api.Wait(ctx, id, "", nil)
+	if err != nil {
+		d.t.Fatalf("wait %s: %v", id, err)
+	}
+	return v
+}
+
+func TestDevnetJourney(t *testing.T) {
+	d := startDevnet(t, func(c *devnetConfig) { c.MembersOffline = []int{4} }) // one member offline: still a quorum
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, mode := range []string{"tee", "zk", "tee+zk"} {
+		ids[mode] = d.submit(dataset6, mode)
+	}
+	seq := d.chain.Sequencer()
+	var class common.Hash
+	for mode, id := range ids {
+		v := d.wait(id, 3*time.Minute)
+		if v.Status != coordinator.Minted || v.DATID == nil || v.Anchor == nil || v.Reason != nil {
+			t.Fatalf("%s: %+v (reason %v)", mode, v.Status, deref(v.Reason))
+		}
+		approvals := 0
+		for _, vt := range v.Votes {
+			if vt.Approve && vt.Counted {
+				approvals++
+			}
+		}
+		if approvals != 3 {
+			t.Fatalf("%s: %d counted approvals, want 3 (member 4 offline)", mode, approvals)
+		}
+		class = common.HexToHash(*v.DATID)
+		cl, err := d.api.DATClass(ctx, class)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cl.Provenance
+		if p.Submission.Hex() != v.ID || p.DataHash != v.DataHash || p.Commitment != v.Commitment ||
+			p.AnchorTx != v.Anchor.Tx || v.QCHash == nil || p.QCHash != *v.QCHash {
+			t.Fatalf("%s: provenance %+v does not name the submission %+v", mode, p, v)
+		}
+		if len(cl.Tokens) != 1 || cl.Tokens[0].Owner != v.Contributor || cl.Tokens[0].Shares != cl.TotalShares {
+			t.Fatalf("%s: the contributor should hold the one token with every share: %+v", mode, cl.Tokens)
+		}
+		proof, err := d.api.ChainTxProof(ctx, v.Anchor.Tx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := proof.Verify(seq); err != nil {
+			t.Fatalf("%s: anchor inclusion proof: %v", mode, err)
+		}
+	}
+
+	// the app side on the last class: buy 10, redeem 3, 7 left; 8 more fails and changes nothing
+	app, contributor := d.key("app"), d.key("contributor")
+	buy, err := d.api.BuyDAT(ctx, app, class, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := d.api.RedeemDAT(ctx, app, buy.Token, 3)
+	if err != nil || red.Left != 7 || red.Receipt == nil || red.Receipt.Signature == "" {
+		t.Fatalf("redeem 3: %v %+v", err, red)
+	}
+	if _, err := d.api.RedeemDAT(ctx, app, buy.Token, 8); err == nil || !strings.Contains(err.Error(), "fewer units") {
+		t.Fatalf("redeem 8 of 7: err = %v", err)
+	}
+	if tk, _ := d.api.DATToken(ctx, buy.Token); tk.Value != 7 {
+		t.Fatalf("a refused redeem changed the token: %d units", tk.Value)
+	}
+	cl, _ := d.api.DATClass(ctx, class)
+	var mine common.Hash
+	for _, tk := range cl.Tokens {
+		if tk.Owner == keys.Address(contributor) {
+			mine = tk.ID
+		}
+	}
+	claim, err := d.api.ClaimDAT(ctx, contributor, mine)
+	if err != nil || claim.Claimed != buy.Paid || buy.Paid != "100" {
+		t.Fatalf("claim %+v (paid %s): %v", claim, buy.Paid, err)
+	}
+	again, err := d.api.ClaimDAT(ctx, contributor, mine)
+	if err != nil || again.Claimed != "0" {
+		t.Fatalf("second claim %+v: %v", again, err)
+	}
+}
+
+func TestDevnetFaultyMembersAndWorkers(t *testing.T) {
+	t.Run("a lying member's vote does not count", func(t *testing.T) {
+		d := startDevnet(t, func(c *devnetConfig) { c.MembersLying = []int{3} })
+		v := d.wait(d.submit(dataset6, "tee"), time.Minute)
+		if v.Status != coordinator.Minted {
+			t.Fatalf("status %s (%s)", v.Status, deref(v.Reason))
+		}
+		liar := keys.Address(d.key("member-3"))
+		for _, vt := range v.Votes {
+			if vt.Member == liar && vt.Counted {
+				t.Fatal("the lying member's vote was counted")
+			}
+			if vt.Member != liar && vt.ResultDigest != *v.ResultDigest {
+				t.Fatalf("honest member signed %s, certified %s", vt.ResultDigest, *v.ResultDigest)
+			}
+		}
+	})
+	t.Run("two of four offline: failed at the deadline, nothing anchored", func(t *testing.T) {
+		d := startDevnet(t, func(c *devnetConfig) {
+			c.MembersOffline = []int{3, 4}
+			c.Coordinator.VoteTimeout = 2 * time.Second
+		})
+		before, _ := d.api.DATClasses(context.Background())
+		v := d.wait(d.submit(dataset6, "tee"), time.Minute)
+		m3, m4 := keys.Address(d.key("member-3")).Hex(), keys.Address(d.key("member-4")).Hex()
+		if v.Status != coordinator.Failed || v.Anchor != nil || !strings.Contains(deref(v.Reason), m3) || !strings.Contains(deref(v.Reason), m4) {
+			t.Fatalf("%s: %s", v.Status, deref(v.Reason))
+		}
+		after, _ := d.api.DATClasses(context.Background())
+		if len(after.Classes) != len(before.Classes) {
+			t.Fatal("a class was minted without a quorum")
+		}
+	})
+	t.Run("a TEE worker that lies about the commitment: rejected, no member signed", func(t *testing.T) {
+		d := startDevnet(t, func(c *devnetConfig) { c.FaultyTEE = true })
+		v := d.wait(d.submit(dataset6, "tee"), time.Minute)
+		if v.Status != coordinator.Rejected {
+			t.Fatalf("status %s", v.Status)
+		}
+		for _, vt := range v.Votes {
+			if vt.Approve {
+				t.Fatalf("member %s approved a lying TEE's evidence", vt.Member)
+			}
+		}
+	})
+}
+
+// A coordinator that forges votes or a certificate is refused by the chain.
+func TestChainRefusesForgedCertificates(t *testing.T) {
+	d := startDevnet(t, nil)
+	ctx := context.Background()
+	v := d.wait(d.submit(dataset6, "tee"), time.Minute)
+	if v.Status != coordinator.Minted {
+		t.Fatalf("status %s", v.Status)
+	}
+	digest := crypto.Keccak256Hash([]byte("a result nobody certified"))
+	forge := func(signers []*ecdsa.PrivateKey) error {
+		body := &tx.Anchor{IDAO: "demo", Submission: common.HexToHash(v.ID), ResultDigest: digest,
+			Contributor: v.Contributor, DataHash: v.DataHash, Commitment: v.Commitment}
+		for _, k := range signers {
+			vote := voteFor("demo", common.HexToHash(v.ID), digest)
+			if err := vote.Sign(k, 1337); err != nil {
+				t.Fatal(err)
+			}
+			body.Votes = append(body.Votes, tx.AnchorVote{Member: vote.Member, Sig: vote.Signature})
+		}
+		_, err := d.api.SendChainTx(ctx, d.key("coordinator"), body)
+		return err
+	}
+	outsiders := []*ecdsa.PrivateKey{}
+	for range 3 {
+		k, _ := crypto.GenerateKey()
+		outsiders = append(outsiders, k)
+	}
+	if err := forge(outsiders); err == nil {
+		t.Fatal("an anchor signed by non-members was accepted")
+	}
+	if err := forge([]*ecdsa.PrivateKey{d.key("member-1")}); err == nil {
+		t.Fatal("an anchor with 1/4 of the stake was accepted")
+	}
+	// a vote whose signature is by another key than the member it names
+	body := &tx.Anchor{IDAO: "demo", Submission: common.HexToHash(v.ID), ResultDigest: digest,
+		Contributor: v.Contributor, DataHash: v.DataHash, Commitment: v.Commitment}
+	for i := 1; i <= 3; i++ {
+		vote := voteFor("demo", common.HexToHash(v.ID), digest)
+		_ = vote.Sign(outsiders[i-1], 1337)
+		body.Votes = append(body.Votes, tx.AnchorVote{Member: keys.Address(d.key(fmt.Sprintf("member-%d", i))), Sig: vote.Signature})
+	}
+	if _, err := d.api.SendChainTx(ctx, d.key("coordinator"), body); err == nil {
+		t.Fatal("votes forged in members' names were accepted")
+	}
+	if _, err := d.api.ChainAnchor(ctx, digest); err == nil {
+		t.Fatal("the forged digest is anchored")
+	}
+}
+
+func voteFor(dao string, sub, digest common.Hash) *quorum.Vote {
+	return &quorum.Vote{IDAO: dao, Submission: sub, ResultDigest: digest, Approve: true}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
