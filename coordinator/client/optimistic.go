@@ -151,3 +151,44 @@ func (c *Client) PlayGame(ctx context.Context, key *ecdsa.PrivateKey, k *optimis
 }
 
 func short(h common.Hash) string { return h.Hex()[:10] }
+
+// OptimisticChain is the chain as the optimistic watcher (package
+// optimistic/watcher's Chain interface) sees it over this API, posting with
+// Key: what `vscd worker` runs its watcher on.
+type OptimisticChain struct {
+	C   *Client
+	Key *ecdsa.PrivateKey
+}
+
+// Height is the chain head's height.
+func (o OptimisticChain) Height(ctx context.Context) (uint64, error) {
+	h, err := o.C.ChainHead(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return h.Height, nil
+}
+
+// Claims returns the claims still open or with undecided games.
+func (o OptimisticChain) Claims(ctx context.Context) ([]*optimistic.Claim, error) {
+	l, err := o.C.Claims(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return l.Claims, nil
+}
+
+// Games returns a claim's games.
+func (o OptimisticChain) Games(ctx context.Context, claim common.Hash) ([]*optimistic.Game, error) {
+	d, err := o.C.Claim(ctx, claim)
+	if err != nil {
+		return nil, err
+	}
+	return d.Games, nil
+}
+
+// Post sends the action as a chain tx signed with Key and waits for it.
+func (o OptimisticChain) Post(ctx context.Context, a optimistic.Action) error {
+	_, err := o.C.PostOptimistic(ctx, o.Key, &a)
+	return err
+}

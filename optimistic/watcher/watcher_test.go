@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -439,3 +440,6 @@ func BenchmarkWatcherOpenCheck(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "claims/s")
 }
+
+// The SDK's chain adapter is a watcher Chain.
+var _ Chain = client.OptimisticChain{}
