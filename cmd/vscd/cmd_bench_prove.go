@@ -67,7 +67,7 @@ type benchProveResult struct {
 func cmdBenchProve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench prove", flag.ContinueOnError)
 	n := fs.Int("records", 1024, "records in the generated dataset")
-	c := fs.Int("chunk", 256, "records per chunk proof (a power of two)")
+	c := fs.Int("chunk", 256, "records per chunk proof (a power of two; default 256, or fewer for a smaller dataset)")
 	f := fs.Int("fields", 3, "numeric fields per record (1..16)")
 	par := fs.Int("parallel", 1, "chunk proofs run at once (each uses every core)")
 	keysDir := fs.String("keys", "", "key cache directory (default: a fresh temporary one, so setup is measured)")
@@ -77,7 +77,12 @@ func cmdBenchProve(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	shape := prover.NewShape(*c, *f, prover.FullRange)
+	chunkSet := false
+	fs.Visit(func(fl *flag.Flag) { chunkSet = chunkSet || fl.Name == "chunk" })
+	for !chunkSet && *c > 1 && *c/2 >= *n {
+		*c /= 2
+	}
+	shape := prover.DefaultShape(*c, *f)
 	if err := shape.Validate(); err != nil {
 		return cli.Usagef("%v", err)
 	}
