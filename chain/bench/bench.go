@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -36,8 +37,10 @@ type Params struct {
 	Senders   int // default min(Txs, 10000)
 	// Procs is GOMAXPROCS during the timed part; 0 = min(Lanes, NumCPU),
 	// so lanes=1 is a true single-core baseline.
-	Procs  int
-	DirFor func() (string, error) // data dir; default a temp dir removed after
+	Procs int
+	// GCPercent sets debug.SetGCPercent while timing (0: leave it).
+	GCPercent int
+	DirFor    func() (string, error) // data dir; default a temp dir removed after
 }
 
 // Result is `vscd bench chain --json` (CONTRACT.md keys first).
@@ -51,6 +54,7 @@ type Result struct {
 	Blocks    int     `json:"blocks"`
 	BlockSize int     `json:"block_size"`
 	Procs     int     `json:"procs"`
+	GCPercent int     `json:"gc_percent,omitempty"`
 	Succeeded int     `json:"succeeded"`
 	// CPUSeconds is the process's user+system CPU time while timing, so a
 	// loaded machine can be told apart from slow code: TxPerCPUSecond is
@@ -162,6 +166,9 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	defer n.Close()
 
 	runtime.GC()
+	if p.GCPercent > 0 {
+		defer debug.SetGCPercent(debug.SetGCPercent(p.GCPercent))
+	}
 	prev := runtime.GOMAXPROCS(p.Procs)
 	sample := txs[:min(len(txs), 5000)]
 	t0 := time.Now()
@@ -172,7 +179,7 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	}
 	cpu0 := cpuTime()
 	start := time.Now()
-	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, SignSecond: signSecs}
+	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, GCPercent: p.GCPercent, SignSecond: signSecs}
 	// Like a sequencer recovering senders at the door while it seals the
 	// previous block, recover block k+1 while block k is sealed.
 	block := func(k int) []*tx.Tx {

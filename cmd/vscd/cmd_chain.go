@@ -155,6 +155,7 @@ func cmdBenchChain(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&p.BlockSize, "block-size", 5000, "txs per block")
 	fs.IntVar(&p.Senders, "senders", 0, "distinct senders (default min(txs, 10000))")
 	fs.IntVar(&p.Procs, "procs", 0, "GOMAXPROCS while timing (default min(lanes, cores))")
+	fs.IntVar(&p.GCPercent, "gc-percent", 0, "GOGC while timing (0: the runtime's setting)")
 	fs.Bool("json", true, "print JSON (always)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
