@@ -223,9 +223,12 @@ func settle(t *testing.T, f *fakeChain, ws ...*Watcher) {
 	t.Fatal("claims not settled after 400 blocks")
 }
 
-func setup(t *testing.T, faulty bool, nClaims int) (*fakeChain, *Watcher, *Watcher, []*records.Dataset) {
+func setup(t *testing.T, faulty bool, nClaims int, tune ...func(*optimistic.Params)) (*fakeChain, *Watcher, *Watcher, []*records.Dataset) {
 	t.Helper()
 	f := newFakeChain()
+	for _, fn := range tune {
+		fn(&f.params)
+	}
 	f.fund(execA)
 	f.fund(watchA)
 	f.fund(griefA)
@@ -357,6 +360,39 @@ func TestWatcherDefendsAfterRestart(t *testing.T) {
 	settle(t, f, restarted) // the griefer never answers
 	if f.claims[c.ID].Status != optimistic.StatusFinalized {
 		t.Fatalf("claim %s", f.claims[c.ID].Status)
+	}
+}
+
+// When the watcher overturns a claim, it also cancels the other games on it
+// (a silent griefer's here), so their bonds return.
+func TestWatcherCancelsOtherGames(t *testing.T) {
+	// the griefer joins late enough that its silent game outlives the watcher's
+	f, ex, wa, sets := setup(t, true, 1, func(p *optimistic.Params) { p.Window, p.Clock = 40, 20 })
+	for range 12 {
+		for _, w := range []*Watcher{ex, wa} {
+			if _, err := w.Tick(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.height++
+	}
+	var c *optimistic.Claim
+	for _, x := range f.claims {
+		c = x
+	}
+	k, _ := optimistic.Compute(sets[0], sets[0].Fields, facts.DefaultParams)
+	hs := slices.Clone(k.Trace.Hashes)
+	hs[len(hs)-1] = crypto.Keccak256Hash(hs[len(hs)-1][:]) // a third result
+	r, _ := (&optimistic.Computation{Trace: optimistic.NewTrace(hs), Commitment: k.Commitment}).ChallengeRequest(c, big.NewInt(1100))
+	if err := (account{f, griefA}).Post(context.Background(), optimistic.Action{Kind: optimistic.ActChallenge, Challenge: r}); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, f, ex, wa)
+	if g := f.games[optimistic.GameID(c.ID, griefA)]; g.Status != optimistic.GameCancelled || f.bal[griefA].Int64() != 1_000_000 {
+		t.Fatalf("griefer's game %s", g.Status)
+	}
+	if f.claims[c.ID].Status != optimistic.StatusOverturned || f.claims[c.ID].ActiveGames != 0 {
+		t.Fatalf("claim %s with %d games open", f.claims[c.ID].Status, f.claims[c.ID].ActiveGames)
 	}
 }
 
