@@ -12,6 +12,8 @@ package state
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"crypto/sha256"
 	"errors"
 	"slices"
@@ -134,12 +136,36 @@ func (s *State) Stage(writes []Write, workers int) *Staged {
 			}
 		}
 	})
-	slices.SortFunc(us, func(a, b upd) int { return bytes.Compare(a.path[:], b.path[:]) })
+	us = sortUpds(us)
 	s.mu.RLock()
 	cur := s.tree
 	s.mu.RUnlock()
 	t := update(cur, 0, us, workers)
 	return &Staged{Writes: writes, Root: hashOf(t), tree: t}
+}
+
+// sortUpds sorts by path. Sorting small (prefix, index) pairs and then
+// gathering is several times faster than swapping 65-byte structs.
+func sortUpds(us []upd) []upd {
+	type ord struct {
+		k uint64
+		i int32
+	}
+	os := make([]ord, len(us))
+	for i := range us {
+		os[i] = ord{binary.BigEndian.Uint64(us[i].path[:8]), int32(i)}
+	}
+	slices.SortFunc(os, func(a, b ord) int {
+		if a.k != b.k {
+			return cmp.Compare(a.k, b.k)
+		}
+		return bytes.Compare(us[a.i].path[:], us[b.i].path[:])
+	})
+	out := make([]upd, len(us))
+	for j, o := range os {
+		out[j] = us[o.i]
+	}
+	return out
 }
 
 // Commit makes a staged state current.
