@@ -13,8 +13,8 @@ package state
 import (
 	"bytes"
 	"cmp"
-	"encoding/binary"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"sync"
