@@ -312,3 +312,53 @@ func idx(as []common.Address, a common.Address) int {
 	}
 	return -1
 }
+
+// TestBondsAndSlashing: bonds lock, release and slash only by their
+// arbiter; an equivocation proof slashes a member; supply stays constant.
+func TestBondsAndSlashing(t *testing.T) {
+	w := newWorld(t, 8)
+	w.setupDAT(3, 4, 0)
+	arb := w.addrs[7]
+	b1, b2 := common.HexToHash("0xb1"), common.HexToHash("0xb2")
+	mustOK(t, w.block([]*tx.Tx{
+		w.sign(5, &tx.BondLock{ID: b1, Amount: big.NewInt(500), Arbiter: arb, Purpose: "claim"}),
+		w.sign(6, &tx.BondLock{ID: b2, Amount: big.NewInt(300), Arbiter: arb, Purpose: "challenge"}),
+	}, 1, 2))
+	if got := w.account(w.addrs[5]).Bonded; got.Int64() != 500 {
+		t.Fatalf("bonded %s", got)
+	}
+	rs := w.block([]*tx.Tx{
+		w.sign(5, &tx.BondRelease{ID: b1, Owner: w.addrs[5]}),                                                  // not the arbiter
+		w.sign(6, &tx.BondLock{ID: b2, Amount: big.NewInt(1), Arbiter: arb}),                                   // id reused
+		w.sign(7, &tx.BondSlash{ID: b1, Owner: w.addrs[5], Winner: w.addrs[6], WinnerAmount: big.NewInt(200)}), // ok
+		w.sign(7, &tx.BondRelease{ID: b2, Owner: w.addrs[6]}),                                                  // ok
+	}, 1, 2, 4)
+	for i, want := range []uint8{chain.StatusFailed, chain.StatusFailed, chain.StatusSuccess, chain.StatusSuccess} {
+		if rs[i].Status != want {
+			t.Fatalf("tx %d status %d (%s)", i, rs[i].Status, rs[i].Error)
+		}
+	}
+	if b := new(big.Int).SetBytes(w.st.Get(state.BurnedKey)); b.Int64() != 300 {
+		t.Fatalf("burned %s", b)
+	}
+	// Member 1 signs two digests for one submission; 6 reports it.
+	sub := common.HexToHash("0x5e")
+	va := w.anchorBody("demo", sub, common.HexToHash("0xa1"), 4, []int{1}).Votes[0]
+	vb := w.anchorBody("demo", sub, common.HexToHash("0xa2"), 4, []int{1}).Votes[0]
+	before := w.account(w.addrs[6]).Balance
+	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[1],
+		A: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
+		B: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa2"), Sig: vb.Sig}})}, 1, 2)
+	mustOK(t, rs)
+	gain := new(big.Int).Sub(w.account(w.addrs[6]).Balance, before)
+	if gain.Int64() != 500-200 { // half of 1000 stake, minus the 200 fee
+		t.Fatalf("reporter gained %s", gain)
+	}
+	// The same proof with one vote only is refused.
+	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[2],
+		A: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
+		B: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig}})}, 1)
+	if rs[0].Status != chain.StatusFailed {
+		t.Fatal("non-equivocation slashed")
+	}
+}
