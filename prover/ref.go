@@ -30,6 +30,18 @@ type ChunkRef struct {
 // RefKind marks a ChunkRef.
 const RefKind = "zk-chunk"
 
+// DecodeRef decodes a prover worker's result evidence.
+func DecodeRef(raw json.RawMessage) (ChunkRef, error) {
+	var r ChunkRef
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return r, fmt.Errorf("%w: chunk ref: %v", ErrMalformedEvidence, err)
+	}
+	if r.Kind != RefKind || r.Index < 0 || r.Index >= r.Chunks || r.Object == "" || r.ChunkSize < 1 {
+		return r, fmt.Errorf("%w: not a zk chunk ref (kind %q, chunk %d of %d)", ErrMalformedEvidence, r.Kind, r.Index, r.Chunks)
+	}
+	return r, nil
+}
+
 // ProofObjectName is the object-store name of a submission's chunk proof
 // under a verifying key: a redelivered job overwrites its own proof.
 func ProofObjectName(submissionID, vkHash common.Hash, index int) string {

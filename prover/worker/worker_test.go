@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -110,8 +109,8 @@ func gather(t *testing.T, b *bus.Bus, results []bus.Result) *prover.Evidence {
 		if !r.OK {
 			t.Fatalf("chunk %d: %s", r.Chunk, r.Reason)
 		}
-		var ref prover.ChunkRef
-		if err := json.Unmarshal(r.Evidence, &ref); err != nil {
+		ref, err := prover.DecodeRef(r.Evidence)
+		if err != nil {
 			t.Fatal(err)
 		}
 		refs = append(refs, ref)
