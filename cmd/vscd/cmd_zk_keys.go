@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/prover"
+)
+
+func init() {
+	extraCommands = append(extraCommands,
+		cli.Command{Name: "zk setup", Usage: "--chunk C --fields F [--ranges MIN:BITS,…] [--keys DIR] --json: make (or load) the dev keys of a circuit shape; prints its vk hash", Run: wrap(cmdZKSetup)},
+		cli.Command{Name: "zk import", Usage: "--chunk C --fields F [--ranges …] --pk FILE --vk FILE [--keys DIR] --json: install ceremony keys (checked by a test proof)", Run: wrap(cmdZKImport)},
+	)
+}
+
+// zkShapeFlags are the flags that name a circuit shape and the key dir.
+type zkShapeFlags struct {
+	chunk, fields *int
+	ranges, keys  *string
+	json          *bool
+}
+
+func addZKShapeFlags(fs *flag.FlagSet) zkShapeFlags {
+	return zkShapeFlags{
+		chunk:  fs.Int("chunk", prover.DefaultChunk, "records per chunk proof (a power of two; the coordinator's --zk-chunk)"),
+		fields: fs.Int("fields", 4, "fields per record"),
+		ranges: fs.String("ranges", "", "per-field ranges MIN:BITS,… (value in [MIN, MIN+2^BITS)); default: any int64"),
+		keys:   fs.String("keys", envOr("VSC_ZK_KEYS", filepath.Join(".data", "devnet", "zk-keys")), "zk key directory (VSC_ZK_KEYS; a devnet uses DATA/zk-keys)"),
+		json:   fs.Bool("json", false, "print JSON"),
+	}
+}
+
+func (z zkShapeFlags) shape() (prover.Shape, error) {
+	s := prover.DefaultShape(*z.chunk, *z.fields)
+	if *z.ranges != "" {
+		parts := strings.Split(*z.ranges, ",")
+		if len(parts) != *z.fields {
+			return s, cli.Usagef("--ranges has %d entries for %d fields", len(parts), *z.fields)
+		}
+		for i, p := range parts {
+			lo, bits, ok := strings.Cut(strings.TrimSpace(p), ":")
+			low, err1 := strconv.ParseInt(lo, 10, 64)
+			b, err2 := strconv.Atoi(bits)
+			if !ok || err1 != nil || err2 != nil {
+				return s, cli.Usagef("--ranges entry %q: want MIN:BITS, e.g. 0:16", p)
+			}
+			s.Ranges[i] = prover.Range{Min: low, Bits: b}
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return s, cli.Usagef("%v", err)
+	}
+	return s, nil
+}
+
+type zkKeysResult struct {
+	Shape       prover.Shape `json:"shape"`
+	Name        string       `json:"name"`
+	CircuitHash string       `json:"circuit_hash"`
+	VKHash      string       `json:"vk_hash"`
+	VKFile      string       `json:"vk_file"`
+	Constraints int          `json:"constraints"`
+	Origin      string       `json:"origin"`
+	Millis      int64        `json:"ms"`
+}
+
+func printZKKeys(stdout io.Writer, km *prover.KeyManager, k *prover.Keys, start time.Time, asJSON bool) error {
+	res := zkKeysResult{Shape: k.Shape, Name: k.Shape.String(), CircuitHash: k.Hash.Hex(), VKHash: k.VK.Hash.Hex(),
+		VKFile: filepath.Join(km.Dir(), "vk", k.VK.Hash.Hex()+".vk"), Constraints: k.Constraints(), Origin: k.Origin,
+		Millis: time.Since(start).Milliseconds()}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "%s: vk %s (%s keys, %d constraints)\nverifying key file: %s\n", res.Name, res.VKHash, res.Origin, res.Constraints, res.VKFile)
+	if k.Origin == prover.OriginDev {
+		fmt.Fprintln(stdout, "these keys come from a single-party setup: for development only (use `vscd zk import` with ceremony keys in production)")
+	}
+	return nil
+}
+
+// cmdZKSetup makes or loads the keys of a shape and prints the VK hash an
+// iDAO registers.
+func cmdZKSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("zk setup", flag.ContinueOnError)
+	z := addZKShapeFlags(fs)
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	s, err := z.shape()
+	if err != nil {
+		return err
+	}
+	km, err := prover.NewKeyManager(*z.keys, nil)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	k, err := km.Keys(ctx, s)
+	if err != nil {
+		return err
+	}
+	return printZKKeys(stdout, km, k, start, *z.json)
+}
+
+// cmdZKImport installs ceremony keys for a shape.
+func cmdZKImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("zk import", flag.ContinueOnError)
+	z := addZKShapeFlags(fs)
+	pk := fs.String("pk", "", "proving key file (gnark's BN254 Groth16 encoding)")
+	vk := fs.String("vk", "", "verifying key file (gnark's BN254 Groth16 encoding)")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *pk == "" || *vk == "" {
+		return cli.Usagef("--pk FILE and --vk FILE are required")
+	}
+	s, err := z.shape()
+	if err != nil {
+		return err
+	}
+	km, err := prover.NewKeyManager(*z.keys, nil)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	k, err := km.Import(ctx, s, *pk, *vk)
+	if err != nil {
+		return err
+	}
+	return printZKKeys(stdout, km, k, start, *z.json)
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/vsc-labs/vsc/internal/cli"
+)
+
+func TestZKSetupCLI(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	args := []string{"--chunk", "2", "--fields", "2", "--ranges", "0:8,-128:8", "--keys", dir, "--json"}
+	if err := cmdZKSetup(context.Background(), args, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var first zkKeysResult
+	if err := json.Unmarshal(out.Bytes(), &first); err != nil || first.Origin != "dev" || first.Name != "C2xF2-ranged" {
+		t.Fatalf("%s: %v", out.String(), err)
+	}
+	out.Reset()
+	if err := cmdZKSetup(context.Background(), args, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var again zkKeysResult
+	if err := json.Unmarshal(out.Bytes(), &again); err != nil || again.VKHash != first.VKHash {
+		t.Fatalf("second run made other keys: %s", out.String())
+	}
+	for _, bad := range [][]string{
+		{"--chunk", "3", "--keys", dir},
+		{"--fields", "2", "--ranges", "0:8", "--keys", dir},
+		{"--fields", "1", "--ranges", "x", "--keys", dir},
+	} {
+		if err := cmdZKSetup(context.Background(), bad, &out, &errb); !errors.Is(err, cli.ErrUsage) {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+	if err := cmdZKImport(context.Background(), []string{"--keys", dir}, &out, &errb); !errors.Is(err, cli.ErrUsage) {
+		t.Errorf("import without files: %v", err)
+	}
+}
