@@ -21,7 +21,7 @@ func coordinatorFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.Uint64Var(&cfg.ChainID, "chain-id", chainID, "chain id of the EIP-712 domain (VSC_CHAIN_ID)")
 	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest accepted ciphertext blob, bytes")
 	fs.IntVar(&cfg.ZKChunk, "zk-chunk", prover.DefaultChunk, "records per zk proving job (power of two; must match the iDAO's circuit)")
-	fs.DurationVar(&cfg.VoteTimeout, "vote-timeout", 30*time.Second, "a submission without a quorum after this long fails, naming who did not vote")
+	fs.DurationVar(&cfg.VoteTimeout, "vote-timeout", 60*time.Second, "a submission without a quorum after this long fails, naming who did not vote")
 }
 
 // cmdCoordinator runs the coordinator role alone, against NATS_URL and DATABASE_URL.

@@ -174,7 +174,9 @@ func (d *devnet) initNATS(ctx context.Context) error {
 	}
 	d.nats = srv
 	d.onStop(func(context.Context) error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
-	b, err := bus.ConnectInProcess(srv, bus.Config{}, d.log)
+	// Verification handlers interleave I/O (blobs, results) with CPU: a few
+	// per core keep the cores busy.
+	b, err := bus.ConnectInProcess(srv, bus.Config{Concurrency: 8}, d.log)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,41 @@ func (l *Node) Anchor(ctx context.Context, c *store.Certificate) (*coordinator.A
 	return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, nil
 }
 
+// AnchorAndMint sends the anchor and the mint of a certified submission
+// back to back with consecutive nonces, so both ride in one block, and
+// waits for both. What is already on chain is read back, not sent again.
+func (l *Node) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error) {
+	if a, err := l.N.Anchor(c.ResultDigest); err == nil {
+		info := &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}
+		class, err := l.Mint(ctx, c)
+		return info, class, err
+	}
+	anchor := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
+		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
+	for _, v := range c.Votes {
+		anchor.Votes = append(anchor.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
+	}
+	mint := &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO, ClassKind: c.Submission.Class,
+		URI: "vsc://submission/" + c.ID.Hex()}
+	hashes, err := l.submit(anchor, mint)
+	if err != nil {
+		return nil, common.Hash{}, err
+	}
+	for _, h := range hashes {
+		if _, err := l.wait(ctx, h); err != nil && !errors.Is(err, errAlready) {
+			return nil, common.Hash{}, err
+		}
+	}
+	a, err := l.N.Anchor(c.ResultDigest)
+	if err != nil {
+		return nil, common.Hash{}, err
+	}
+	if !a.Minted {
+		return nil, common.Hash{}, fmt.Errorf("digest %s anchored but not minted", c.ResultDigest.Hex())
+	}
+	return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest, nil
+}
+
 // Mint sends the mint tx of an anchored digest (or finds the class) and
 // returns the DAT class id.
 func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, error) {
@@ -81,20 +116,41 @@ var errAlready = errors.New("already done on chain")
 // send signs body with the coordinator's key, submits it and waits for its
 // receipt; a failed receipt is an error carrying the chain's reason.
 func (l *Node) send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
-	l.mu.Lock()
-	fee := new(big.Int).Mul(l.N.Fee(body), big.NewInt(2))
-	t, err := tx.New(l.N.ChainID(), l.N.NextNonce(keys.Address(l.Key)), fee, body)
-	if err == nil {
-		t, err = t.Sign(l.Key)
-	}
-	var h common.Hash
-	if err == nil {
-		h, err = l.N.SubmitTx(t)
-	}
-	l.mu.Unlock()
+	hs, err := l.submit(body)
 	if err != nil {
 		return nil, err
 	}
+	return l.wait(ctx, hs[0])
+}
+
+// submit signs and submits bodies with consecutive nonces of the
+// coordinator's account.
+func (l *Node) submit(bodies ...tx.Body) ([]common.Hash, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	nonce := l.N.NextNonce(keys.Address(l.Key))
+	out := make([]common.Hash, 0, len(bodies))
+	for i, body := range bodies {
+		fee := new(big.Int).Mul(l.N.Fee(body), big.NewInt(2))
+		t, err := tx.New(l.N.ChainID(), nonce+uint64(i), fee, body)
+		if err == nil {
+			t, err = t.Sign(l.Key)
+		}
+		var h common.Hash
+		if err == nil {
+			h, err = l.N.SubmitTx(t)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// wait waits for a tx's receipt; a failed receipt is an error with the
+// chain's reason (errAlready when the work was already done).
+func (l *Node) wait(ctx context.Context, h common.Hash) (*chain.Receipt, error) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	info, err := l.N.WaitReceipt(wctx, h)

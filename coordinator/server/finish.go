@@ -24,6 +24,8 @@ type Chain interface {
 	IDAO(ctx context.Context, name string) (*idao.IDAO, error)
 	Anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error)
 	Mint(ctx context.Context, c *store.Certificate) (common.Hash, error)
+	// AnchorAndMint does both in one block.
+	AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error)
 }
 
 // applyVote checks a member's vote on arrival — its signature, that the
@@ -90,7 +92,7 @@ func (s *Server) finisher(ctx context.Context) {
 // finishOnce runs step on up to 256 submissions in status, concurrently
 // (their txs share blocks).
 func (s *Server) finishOnce(ctx context.Context, status coordinator.Status, step func(context.Context, common.Hash) error) {
-	ids, err := s.store.Pending(ctx, status, 256)
+	ids, err := s.store.Pending(ctx, status, 2048)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("finisher", "err", err)
@@ -115,7 +117,7 @@ func (s *Server) anchorOne(ctx context.Context, id common.Hash) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.cfg.Chain.Anchor(ctx, c)
+	a, class, err := s.cfg.Chain.AnchorAndMint(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -123,7 +125,11 @@ func (s *Server) anchorOne(ctx context.Context, id common.Hash) error {
 		return err
 	}
 	s.m.transitions.WithLabelValues(string(coordinator.Anchored)).Inc()
-	return s.mintOne(ctx, id)
+	if err := s.store.SetMinted(ctx, id, class.Hex()); err != nil {
+		return err
+	}
+	s.m.transitions.WithLabelValues(string(coordinator.Minted)).Inc()
+	return nil
 }
 
 func (s *Server) mintOne(ctx context.Context, id common.Hash) error {

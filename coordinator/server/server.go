@@ -49,7 +49,7 @@ func (c *Config) defaults() {
 		c.RelayPoll = 200 * time.Millisecond
 	}
 	if c.VoteTimeout == 0 {
-		c.VoteTimeout = 30 * time.Second
+		c.VoteTimeout = 60 * time.Second
 	}
 }
 

@@ -77,12 +77,15 @@ type Config struct {
 	AckWait     time.Duration // how long a worker may hold a job between progress beats
 	MaxDeliver  int           // deliveries before a job is dead-lettered
 	Backoff     time.Duration // first redelivery delay after a handler error (doubles)
-	Concurrency int           // handlers run at once per Work call
+	Concurrency int           // handlers run at once per Work call (CPU-bound work: default one per core)
+	// IOConcurrency is for consumers whose handlers wait on I/O (the
+	// coordinator's results, members' vote requests): default 64.
+	IOConcurrency int
 	Replicas    int
 }
 
 // DefaultConfig is used when a field is zero.
-var DefaultConfig = Config{AckWait: 30 * time.Second, MaxDeliver: 5, Backoff: 250 * time.Millisecond, Replicas: 1}
+var DefaultConfig = Config{AckWait: 10 * time.Second, MaxDeliver: 5, Backoff: 250 * time.Millisecond, Replicas: 1}
 
 // Bus is a connection to NATS with JetStream.
 type Bus struct {
@@ -134,6 +137,9 @@ func newBus(nc *nats.Conn, cfg Config, log *slog.Logger) (*Bus, error) {
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = d.Replicas
+	}
+	if cfg.IOConcurrency == 0 {
+		cfg.IOConcurrency = 64
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -314,7 +320,7 @@ func (b *Bus) Work(ctx context.Context, kind string, h Handler) error {
 	if err != nil {
 		return fmt.Errorf("consumer for %s jobs: %w (did the coordinator run Ensure?)", kind, err)
 	}
-	return b.consume(ctx, cons, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
+	return b.consume(ctx, cons, b.cfg.Concurrency, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
 		var j Job
 		if err := json.Unmarshal(msg.Data(), &j); err != nil {
 			b.log.Error("undecodable job terminated", "subject", msg.Subject(), "err", err)
@@ -349,7 +355,7 @@ func (b *Bus) Results(ctx context.Context, h func(ctx context.Context, r Result)
 	if err != nil {
 		return fmt.Errorf("results consumer: %w", err)
 	}
-	return b.consume(ctx, cons, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
+	return b.consume(ctx, cons, b.cfg.IOConcurrency, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
 		var r Result
 		if err := json.Unmarshal(msg.Data(), &r); err != nil {
 			b.log.Error("undecodable result terminated", "err", err)
@@ -364,16 +370,16 @@ func (b *Bus) Results(ctx context.Context, h func(ctx context.Context, r Result)
 
 // consume runs handle over the consumer's messages with cfg.Concurrency
 // goroutines. handle returns done=true when the message may be acked.
-func (b *Bus) consume(ctx context.Context, cons jetstream.Consumer,
+func (b *Bus) consume(ctx context.Context, cons jetstream.Consumer, conc int,
 	handle func(context.Context, jetstream.Msg) (bool, error),
 	dead func(jetstream.Msg, error)) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(2 * b.cfg.Concurrency))
+	it, err := cons.Messages(jetstream.PullMaxMessages(2 * conc))
 	if err != nil {
 		return err
 	}
 	msgs := make(chan jetstream.Msg)
 	var wg sync.WaitGroup
-	for range b.cfg.Concurrency {
+	for range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -61,7 +61,7 @@ func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, h
 	if err != nil {
 		return fmt.Errorf("vote-request consumer for %s: %w", member, err)
 	}
-	return b.consume(ctx, cons, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
+	return b.consume(ctx, cons, b.cfg.IOConcurrency/4, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
 		if err := h(hctx, msg.Data()); err != nil {
 			return false, err
 		}

@@ -145,7 +145,8 @@ func (m *Member) record(v *quorum.Vote) error {
 	if v.Approve {
 		val[0] = 1
 	}
-	return m.db.Update(func(tx *bolt.Tx) error {
+	// Batch coalesces concurrent records into one fsync'd transaction.
+	return m.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(signedBucket)
 		if prev := b.Get(v.Submission[:]); prev != nil {
 			if string(prev) != string(val) {
