@@ -183,4 +183,3 @@ func tail(s string) string {
 	}
 	return s
 }
-

@@ -81,7 +81,7 @@ type Config struct {
 	// IOConcurrency is for consumers whose handlers wait on I/O (the
 	// coordinator's results, members' vote requests): default 64.
 	IOConcurrency int
-	Replicas    int
+	Replicas      int
 }
 
 // DefaultConfig is used when a field is zero.
