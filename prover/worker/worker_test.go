@@ -268,3 +268,74 @@ func TestProverPoolOverJetStream(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A prover that fails mid-job (its first attempt at chunk 1 errors, as if it
+// died before acking): JetStream redelivers the chunk, it is proven again,
+// and the evidence still has each chunk once and verifies.
+func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
+	b := newBus(t, bus.Config{Concurrency: 1, MaxDeliver: 3, Backoff: time.Millisecond})
+	enclave, _ := crypto.GenerateKey()
+	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, b)
+	jobs := submit(t, b, enclave, csv(11, 3), nil)
+	var mu sync.Mutex
+	attempts := map[int]int{}
+	flaky := func(ctx context.Context, j bus.Job) (bus.Result, error) {
+		mu.Lock()
+		attempts[j.Chunk]++
+		first := attempts[j.Chunk] == 1
+		mu.Unlock()
+		if j.Chunk == 1 && first {
+			return bus.Result{}, errors.New("prover died mid-proof")
+		}
+		return w.Handle(ctx, j)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = b.Work(ctx, Kind, flaky) }()
+	got := make(chan bus.Result)
+	go func() {
+		defer wg.Done()
+		_ = b.Results(ctx, func(ctx context.Context, r bus.Result) error {
+			select {
+			case got <- r:
+			case <-ctx.Done():
+			}
+			return nil
+		})
+	}()
+	if err := b.PublishJobs(ctx, jobs); err != nil {
+		t.Fatal(err)
+	}
+	var results []bus.Result
+	deadline := time.After(2 * time.Minute) // a guard against a hang, not a timing assertion
+	for len(results) < len(jobs) {
+		select {
+		case r := <-got:
+			results = append(results, r)
+		case <-deadline:
+			t.Fatalf("only %d of %d chunk results arrived", len(results), len(jobs))
+		}
+	}
+	cancel()
+	wg.Wait()
+	if attempts[1] != 2 {
+		t.Fatalf("chunk 1 was attempted %d times, want 2", attempts[1])
+	}
+	seen := map[int]bool{}
+	for _, r := range results {
+		if seen[r.Chunk] {
+			t.Fatalf("chunk %d has two results", r.Chunk)
+		}
+		seen[r.Chunk] = true
+	}
+	ev := gather(t, b, results)
+	keys, err := keyManager(t).Keys(context.Background(), prover.DefaultShape(chunk, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := jobs[0].Submission
+	if _, err := prover.VerifyEvidence(keys.VK, ev, &sub); err != nil {
+		t.Fatal(err)
+	}
+}
