@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -28,40 +29,38 @@ type Chain interface {
 	AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error)
 }
 
-// applyVote checks a member's vote on arrival — its signature, that the
-// signer is a member of the iDAO with stake on chain — and counts it.
-func (s *Server) applyVote(ctx context.Context, r bus.Result) error {
+// checkedVote is a vote whose signature and signer's stake were checked.
+type checkedVote struct {
+	vote         *quorum.Vote
+	stake, total *big.Int
+}
+
+// checkVote checks a member's vote on arrival — its signature, that the
+// signer is a member of the iDAO with stake on chain. A vote that fails is
+// dropped (nil, nil); an error means the chain could not be read.
+func (s *Server) checkVote(ctx context.Context, r *bus.Result) (*checkedVote, error) {
 	if s.cfg.Chain == nil {
-		return fmt.Errorf("a vote arrived but this coordinator has no chain link")
+		return nil, fmt.Errorf("a vote arrived but this coordinator has no chain link")
 	}
 	var v quorum.Vote
 	if err := json.Unmarshal(r.Evidence, &v); err != nil || v.Submission != r.SubmissionID {
 		s.log.Warn("malformed vote dropped", "submission", r.SubmissionID, "err", err)
-		return nil
+		return nil, nil
 	}
 	if err := v.Verify(s.cfg.ChainID); err != nil {
 		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission, "member", v.Member, "err", err)
-		return nil
+		return nil, nil
 	}
 	dao, err := s.cfg.Chain.IDAO(ctx, v.IDAO)
 	if err != nil {
-		return fmt.Errorf("read iDAO %s: %w", v.IDAO, err)
+		return nil, fmt.Errorf("read iDAO %s: %w", v.IDAO, err)
 	}
 	stake := dao.StakeOf(v.Member)
 	if stake == nil || stake.Sign() <= 0 {
 		s.log.Warn("vote by a non-member dropped", "submission", v.Submission, "member", v.Member)
-		return nil
+		return nil, nil
 	}
-	out, err := s.store.ApplyVote(ctx, &v, stake, dao.TotalStake())
-	if err != nil {
-		return err
-	}
-	if out.Changed {
-		s.m.transitions.WithLabelValues(string(out.Status)).Inc()
-		s.log.Info("submission moved", "id", v.Submission, "status", out.Status)
-		s.wakeFinisher()
-	}
-	return nil
+	return &checkedVote{vote: &v, stake: stake, total: dao.TotalStake()}, nil
 }
 
 func (s *Server) wakeFinisher() {

@@ -1,8 +1,14 @@
 package server
 
 import (
+	"bytes"
+	"sort"
+
+	"github.com/jackc/pgx/v5"
+
 	"context"
 	"encoding/json"
+	"github.com/vsc-labs/vsc/coordinator"
 	"time"
 
 	"github.com/vsc-labs/vsc/coordinator/store"
@@ -67,17 +73,60 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 	return n, err
 }
 
-func (s *Server) applyResult(ctx context.Context, r bus.Result) error {
-	if r.Kind == bus.VoteKind {
-		return s.applyVote(ctx, r)
+// applyResults applies a batch of results and votes in one transaction,
+// in submission order (so concurrent batches lock rows in the same order
+// and never deadlock). Votes are checked (signature, on-chain stake) before
+// the transaction starts.
+func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
+	sort.SliceStable(rs, func(i, j int) bool { return bytes.Compare(rs[i].SubmissionID[:], rs[j].SubmissionID[:]) < 0 })
+	votes := make([]*checkedVote, len(rs))
+	for i := range rs {
+		if rs[i].Kind == bus.VoteKind {
+			v, err := s.checkVote(ctx, &rs[i])
+			if err != nil {
+				return err
+			}
+			votes[i] = v // nil: dropped (bad signature, not a member)
+		}
 	}
-	out, err := s.store.ApplyResult(ctx, &r)
+	var moved []coordinator.Status
+	err := s.store.Tx(ctx, func(tx pgx.Tx) error {
+		moved = moved[:0]
+		for i := range rs {
+			if rs[i].Kind == bus.VoteKind {
+				if votes[i] == nil {
+					continue
+				}
+				out, err := store.ApplyVoteTx(ctx, tx, votes[i].vote, votes[i].stake, votes[i].total)
+				if err != nil {
+					return err
+				}
+				if out.Changed {
+					moved = append(moved, out.Status)
+				}
+				continue
+			}
+			out, err := store.ApplyResultTx(ctx, tx, &rs[i])
+			if err != nil {
+				return err
+			}
+			if out.Changed {
+				moved = append(moved, out.Status)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if out.Changed {
-		s.m.transitions.WithLabelValues(string(out.Status)).Inc()
-		s.log.Info("submission moved", "id", r.SubmissionID, "status", out.Status, "kind", r.Kind)
+	for _, st := range moved {
+		s.m.transitions.WithLabelValues(string(st)).Inc()
+		if st == coordinator.Certified {
+			s.wakeFinisher()
+		}
+		if st == coordinator.Voting {
+			s.wake() // the relay publishes the vote request
+		}
 	}
 	return nil
 }

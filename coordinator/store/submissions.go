@@ -141,6 +141,18 @@ type ResultOutcome struct {
 func (s *Store) ApplyResult(ctx context.Context, r *bus.Result) (ResultOutcome, error) {
 	var out ResultOutcome
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = ApplyResultTx(ctx, tx, r)
+		return err
+	})
+	return out, err
+}
+
+// ApplyResultTx is ApplyResult inside the caller's transaction (batched
+// result intake).
+func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome, error) {
+	var out ResultOutcome
+	err := func() error {
 		var status string
 		err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, r.SubmissionID[:]).Scan(&status)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -201,7 +213,7 @@ func (s *Store) ApplyResult(ctx context.Context, r *bus.Result) (ResultOutcome, 
 		}
 		out.Status, out.Changed = next, true
 		return nil
-	})
+	}()
 	return out, err
 }
 

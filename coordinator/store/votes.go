@@ -86,6 +86,17 @@ type VoteOutcome struct {
 func (s *Store) ApplyVote(ctx context.Context, v *quorum.Vote, stake, totalStake *big.Int) (VoteOutcome, error) {
 	var out VoteOutcome
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = ApplyVoteTx(ctx, tx, v, stake, totalStake)
+		return err
+	})
+	return out, err
+}
+
+// ApplyVoteTx is ApplyVote inside the caller's transaction.
+func ApplyVoteTx(ctx context.Context, tx pgx.Tx, v *quorum.Vote, stake, totalStake *big.Int) (VoteOutcome, error) {
+	var out VoteOutcome
+	err := func() error {
 		var status, dao string
 		if err := tx.QueryRow(ctx, `SELECT status, idao FROM submissions WHERE id=$1 FOR UPDATE`, v.Submission[:]).Scan(&status, &dao); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -156,7 +167,7 @@ func (s *Store) ApplyVote(ctx context.Context, v *quorum.Vote, stake, totalStake
 				return err
 			}
 			out.Certified = best
-			return s.moveOut(ctx, tx, v.Submission, coordinator.Certified,
+			return moveOut(ctx, tx, v.Submission, coordinator.Certified,
 				fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, totalStake, best.Hex()), &out)
 		case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(totalStake, voted))):
 			reason := "the quorum refused the evidence"
@@ -165,14 +176,14 @@ func (s *Store) ApplyVote(ctx context.Context, v *quorum.Vote, stake, totalStake
 			} else {
 				reason = "members approved different result digests; none reached 2/3 of the stake"
 			}
-			return s.moveOut(ctx, tx, v.Submission, coordinator.Rejected, reason, &out)
+			return moveOut(ctx, tx, v.Submission, coordinator.Rejected, reason, &out)
 		}
 		return nil
-	})
+	}()
 	return out, err
 }
 
-func (s *Store) moveOut(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string, out *VoteOutcome) error {
+func moveOut(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string, out *VoteOutcome) error {
 	if err := moveTx(ctx, tx, id, to, reason); err != nil {
 		return err
 	}

@@ -1,0 +1,96 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ResultBatches consumes workers' results in batches of up to max, so the
+// coordinator applies many in one database transaction (one commit instead
+// of one per result). Several fetch loops run at once. h returning an error
+// redelivers the whole batch with back-off (its effects are idempotent);
+// on success every message of the batch is acked.
+func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx context.Context, rs []Result) error) error {
+	cons, err := b.JS.Consumer(ctx, ResultsStream, "coordinator")
+	if err != nil {
+		return fmt.Errorf("results consumer: %w", err)
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, loops)
+	for range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- b.batchLoop(ctx, cons, max, h)
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, h func(ctx context.Context, rs []Result) error) error {
+	it, err := cons.Messages(jetstream.PullMaxMessages(2 * max))
+	if err != nil {
+		return err
+	}
+	go func() { <-ctx.Done(); it.Stop() }()
+	for {
+		// block for the first result, then take what else arrives within a
+		// couple of milliseconds: batches grow with load, latency stays low
+		first, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		msgs := []jetstream.Msg{first}
+		for len(msgs) < max {
+			m, err := it.Next(jetstream.NextMaxWait(2 * time.Millisecond))
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, m)
+		}
+		var rs []Result
+		var keep []jetstream.Msg
+		for _, msg := range msgs {
+			var r Result
+			if err := json.Unmarshal(msg.Data(), &r); err != nil {
+				b.log.Error("undecodable result terminated", "err", err)
+				_ = msg.TermWithReason("undecodable")
+				continue
+			}
+			keep, rs = append(keep, msg), append(rs, r)
+		}
+		if len(rs) == 0 {
+			continue
+		}
+		// the batch is applied even if ctx ends meanwhile (drain)
+		hctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err = h(hctx, rs)
+		cancel()
+		for _, msg := range keep {
+			if err != nil {
+				_ = msg.NakWithDelay(b.cfg.Backoff)
+			} else {
+				_ = msg.Ack()
+			}
+		}
+		if err != nil {
+			b.log.Warn("result batch failed; redelivering", "results", len(rs), "err", err)
+		}
+	}
+}
