@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -211,6 +212,7 @@ func (d *devnet) initCoordinator(ctx context.Context) error {
 	cfg.Chain = d.link
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)
 	d.coord.Mount("/v1/chain/", d.chain.Handler())
+	d.coord.Mount("GET /v1/zk/vks/{hash}", http.HandlerFunc(d.serveVK))
 	if err := d.coord.Start(ctx); err != nil {
 		return err
 	}
@@ -339,4 +341,19 @@ func intList(dst *[]int) func(string) error {
 func devnetDBName(dir string) string {
 	sum := sha256.Sum256([]byte(dir))
 	return "vsc_devnet_" + hex.EncodeToString(sum[:5])
+}
+
+// serveVK serves a zk verifying-key bundle by its hash (for
+// `vsc zk export-verifier --vk HASH` and anyone checking proofs offline).
+func (d *devnet) serveVK(w http.ResponseWriter, r *http.Request) {
+	h := common.HexToHash(r.PathValue("hash"))
+	vk, err := d.zkKeys.VerifyingKey(h)
+	if err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"code":"not_found","error":"no verifying key %s here"}`+"\n", h.Hex())
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(vk.Bytes())
 }

@@ -316,11 +316,17 @@ type Handler func(ctx context.Context, j Job) (Result, error)
 // Work consumes jobs of kind until ctx ends, then waits for in-flight
 // handlers to finish (drain) and returns.
 func (b *Bus) Work(ctx context.Context, kind string, h Handler) error {
+	return b.WorkN(ctx, kind, b.cfg.Concurrency, h)
+}
+
+// WorkN is Work with n handlers at once (1 for work that already uses every
+// core, such as a Groth16 proof).
+func (b *Bus) WorkN(ctx context.Context, kind string, n int, h Handler) error {
 	cons, err := b.JS.Consumer(ctx, JobsStream, "jobs-"+kind)
 	if err != nil {
 		return fmt.Errorf("consumer for %s jobs: %w (did the coordinator run Ensure?)", kind, err)
 	}
-	return b.consume(ctx, cons, b.cfg.Concurrency, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
+	return b.consume(ctx, cons, max(n, 1), func(hctx context.Context, msg jetstream.Msg) (bool, error) {
 		var j Job
 		if err := json.Unmarshal(msg.Data(), &j); err != nil {
 			b.log.Error("undecodable job terminated", "subject", msg.Subject(), "err", err)

@@ -100,7 +100,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return errors.New("zk worker: no bus")
 	}
 	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
-	return w.bus.Work(ctx, Kind, w.Handle)
+	return w.bus.WorkN(ctx, Kind, 1, w.Handle) // a proof already uses every core
 }
 
 // Handle proves chunk j.Chunk of the job's dataset. A returned error is
