@@ -22,9 +22,9 @@ type Overlay struct {
 	Writes map[string][]byte
 }
 
-// NewOverlay returns an empty overlay over base.
-func NewOverlay(base state.Reader) *Overlay {
-	return &Overlay{Base: base, Writes: make(map[string][]byte)}
+// NewOverlay returns an empty overlay over base, sized for about hint keys.
+func NewOverlay(base state.Reader, hint int) *Overlay {
+	return &Overlay{Base: base, Writes: make(map[string][]byte, hint)}
 }
 
 // Get reads through the overlay.

@@ -35,7 +35,7 @@ func PrepareAll(cfg *Config, txs []*tx.Tx, workers int) []*Prepared {
 // ExecuteSequential is the reference executor: every tx in block order on
 // one overlay, no scheduling. Parallel execution must equal it.
 func ExecuteSequential(cfg *Config, env *Env, base state.Reader, txs []*tx.Tx) *Result {
-	o := NewOverlay(base)
+	o := NewOverlay(base, 2*len(txs)+1)
 	res := &Result{Receipts: make([]*chain.Receipt, len(txs)), Fees: new(big.Int)}
 	for i, t := range txs {
 		p := Prepare(cfg, t, i)
@@ -64,7 +64,7 @@ func ExecuteLanes(cfg *Config, env *Env, base state.Reader, ps []*Prepared, n in
 	gas := make([]uint64, len(plan))
 	var wg sync.WaitGroup
 	for l, idxs := range plan {
-		overlays[l] = NewOverlay(base)
+		overlays[l] = NewOverlay(base, 2*len(idxs)+1)
 		fees[l] = new(big.Int)
 		wg.Add(1)
 		go func() {
