@@ -3,6 +3,7 @@ package chain
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vsc-labs/vsc/optimistic"
 	"math/big"
 	"os"
 	"sort"
@@ -19,6 +20,9 @@ type Genesis struct {
 	GasPrice string `json:"gas_price"`
 	// Alloc funds accounts at genesis: address → decimal base units.
 	Alloc map[common.Address]string `json:"alloc"`
+	// Optimistic are the optimistic game's numbers (window, clocks, bonds,
+	// shares); absent: optimistic.DefaultParams.
+	Optimistic *optimistic.Params `json:"optimistic,omitempty"`
 }
 
 // LoadGenesis reads a genesis JSON file.

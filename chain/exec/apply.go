@@ -13,6 +13,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -263,6 +264,20 @@ func (r *run) dispatch() error {
 		return r.bondSlash(b)
 	case *tx.SlashEquivocation:
 		return r.slashEquivocation(b)
+	case *tx.OptClaim:
+		return r.optClaim(b)
+	case *tx.OptChallenge:
+		return r.optChallenge(b)
+	case *tx.OptMove:
+		return r.optMove(b)
+	case *tx.OptStep:
+		return r.optStep(b)
+	case *tx.OptTimeout:
+		return r.optTimeout(b)
+	case *tx.OptCancel:
+		return r.optCancel(b)
+	case *tx.OptFinalize:
+		return r.optFinalize(b)
 	}
 	return tx.ErrUnknownKind
 }
@@ -774,7 +789,9 @@ func (r *run) slashEquivocation(b *tx.SlashEquivocation) error {
 	if taken.Sign() == 0 {
 		return fmt.Errorf("%w: member has no stake left", ErrBadAmount)
 	}
-	reward := new(big.Int).Rsh(taken, 1)
+	// The prover's share is the optimistic policy's (default 50%, the
+	// floor of half as before); the rest is burned.
+	reward, _ := optimistic.Split(taken, r.optParams().EquivocationShareBps)
 	macc, err := r.account(b.Member)
 	if err != nil {
 		return err

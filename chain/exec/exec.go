@@ -19,6 +19,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/lanes"
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -59,6 +60,8 @@ type Config struct {
 	ChainID  uint64
 	GasPrice *big.Int
 	Enclave  EnclaveVerifier
+	// Optimistic are the optimistic game's numbers (nil: optimistic.DefaultParams).
+	Optimistic *optimistic.Params
 }
 
 // Env is the block context a tx runs in.
@@ -89,6 +92,10 @@ func Gas(k tx.Kind, body tx.Body) uint64 {
 		return 60
 	case tx.KindDATRedeem:
 		return 40
+	case tx.KindOptClaim, tx.KindOptChallenge:
+		return 150
+	case tx.KindOptStep:
+		return 400 // ≈ 50 Poseidon2 compressions
 	}
 	return 50
 }
@@ -167,6 +174,9 @@ func Accesses(sender common.Address, h common.Hash, b tx.Body) []lanes.Access {
 	w := func(k string) lanes.Access { return lanes.Access{Key: k, Write: true} }
 	r := func(k string) lanes.Access { return lanes.Access{Key: k} }
 	acc := []lanes.Access{w(state.AccountKey(sender))}
+	if opt, ok := optAccesses(sender, b); ok {
+		return dedupe(append(acc, opt...))
+	}
 	switch b := b.(type) {
 	case *tx.Transfer:
 		acc = append(acc, w(state.AccountKey(b.To)))

@@ -42,6 +42,9 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/chain/dat/tokens/{id}", n.hToken)
 	mux.HandleFunc("GET /v1/chain/dat/tokens/{id}/proof", n.hTokenProof)
 	mux.HandleFunc("GET /v1/chain/dat/redeems/{tx}", n.hRedeem)
+	mux.HandleFunc("GET /v1/chain/claims", n.hClaims)
+	mux.HandleFunc("GET /v1/chain/claims/{id}", n.hClaim)
+	mux.HandleFunc("GET /v1/chain/games/{id}", n.hGame)
 	return mux
 }
 

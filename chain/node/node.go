@@ -162,7 +162,7 @@ func (n *Node) init() error {
 	if err != nil {
 		return err
 	}
-	n.ecfg = &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: n.cfg.Enclave}
+	n.ecfg = &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: n.cfg.Enclave, Optimistic: g.Optimistic}
 	if k := n.cfg.SequencerKey; k != nil && crypto.PubkeyToAddress(k.PublicKey) != g.Sequencer {
 		return fmt.Errorf("chain node: sequencer key is %s, genesis sequencer is %s", crypto.PubkeyToAddress(k.PublicKey), g.Sequencer)
 	}

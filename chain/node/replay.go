@@ -44,7 +44,7 @@ func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.Enclave
 	if err != nil {
 		return nil, err
 	}
-	cfg := &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave}
+	cfg := &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave, Optimistic: g.Optimistic}
 	head, ok, err := s.Head()
 	if err != nil || !ok {
 		return nil, fmt.Errorf("replay: empty chain (%v)", err)

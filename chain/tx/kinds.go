@@ -31,6 +31,13 @@ const (
 	KindBondRelease       Kind = 16
 	KindBondSlash         Kind = 17
 	KindSlashEquivocation Kind = 18
+	KindOptClaim          Kind = 19
+	KindOptChallenge      Kind = 20
+	KindOptMove           Kind = 21
+	KindOptStep           Kind = 22
+	KindOptTimeout        Kind = 23
+	KindOptCancel         Kind = 24
+	KindOptFinalize       Kind = 25
 )
 
 var kindNames = map[Kind]string{
@@ -40,6 +47,8 @@ var kindNames = map[Kind]string{
 	KindDATMint: "dat_mint", KindDATBuy: "dat_buy", KindDATRedeem: "dat_redeem",
 	KindDATTransfer: "dat_transfer", KindDATClaim: "dat_claim", KindBondLock: "bond_lock",
 	KindBondRelease: "bond_release", KindBondSlash: "bond_slash", KindSlashEquivocation: "slash_equivocation",
+	KindOptClaim: "opt_claim", KindOptChallenge: "opt_challenge", KindOptMove: "opt_move", KindOptStep: "opt_step",
+	KindOptTimeout: "opt_timeout", KindOptCancel: "opt_cancel", KindOptFinalize: "opt_finalize",
 }
 
 func (k Kind) String() string {
@@ -90,6 +99,20 @@ func newBody(k Kind) Body {
 		return new(BondSlash)
 	case KindSlashEquivocation:
 		return new(SlashEquivocation)
+	case KindOptClaim:
+		return new(OptClaim)
+	case KindOptChallenge:
+		return new(OptChallenge)
+	case KindOptMove:
+		return new(OptMove)
+	case KindOptStep:
+		return new(OptStep)
+	case KindOptTimeout:
+		return new(OptTimeout)
+	case KindOptCancel:
+		return new(OptCancel)
+	case KindOptFinalize:
+		return new(OptFinalize)
 	}
 	return nil
 }

@@ -35,6 +35,8 @@ func TestRoundTripEveryKind(t *testing.T) {
 		&DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(2)}, &DATBuy{Units: 3}, &DATRedeem{Units: 1},
 		&DATTransfer{Value: 1}, &DATClaim{}, &BondLock{Amount: big.NewInt(1)}, &BondRelease{}, &BondSlash{WinnerAmount: big.NewInt(1)},
 		&SlashEquivocation{IDAO: "x"},
+		&OptClaim{Fields: []string{"a"}, Bond: big.NewInt(1)}, &OptChallenge{Bond: big.NewInt(1)}, &OptMove{}, &OptStep{},
+		&OptTimeout{}, &OptCancel{}, &OptFinalize{},
 	}
 	if len(bodies) != len(kindNames) {
 		t.Fatalf("%d bodies for %d kinds", len(bodies), len(kindNames))

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/ecdsa"
-	"errors"
 	"fmt"
 	"time"
 
@@ -70,22 +69,10 @@ func (c *Client) Game(ctx context.Context, id common.Hash) (*optimistic.Game, er
 	return &out, nil
 }
 
-// ErrNoOptimisticTxs is returned by PostOptimistic while the chain has no
-// tx kinds for the optimistic game.
-var ErrNoOptimisticTxs = errors.New("this chain does not take optimistic txs yet")
-
-// OptimisticBody turns an action into the chain tx body that carries it. It
-// is nil until the chain has optimistic tx kinds (issue 7, phase 2, which
-// replaces it with chain/tx's conversion); until then PostOptimistic refuses.
-var OptimisticBody func(a *optimistic.Action) (tx.Body, error)
-
 // PostOptimistic signs an action as a chain tx with key, sends it and waits
 // for its receipt; a refused action returns the chain's reason.
 func (c *Client) PostOptimistic(ctx context.Context, key *ecdsa.PrivateKey, a *optimistic.Action) (*api.Tx, error) {
-	if OptimisticBody == nil {
-		return nil, ErrNoOptimisticTxs
-	}
-	body, err := OptimisticBody(a)
+	body, err := tx.FromAction(a)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Kind, err)
 	}

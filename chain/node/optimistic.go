@@ -1,0 +1,111 @@
+package node
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/optimistic"
+)
+
+// Optimistic claims and games (issue 7), read under /v1/chain/:
+//
+//	GET /v1/chain/claims[?open=true]  {"claims": [Claim…]}, oldest first
+//	GET /v1/chain/claims/{id}         {"claim": Claim, "games": [Game…]}
+//	GET /v1/chain/games/{id}          Game
+
+// Claims returns the optimistic claims, oldest first; with open, only those
+// not finalized or overturned, plus overturned ones with undecided games.
+func (n *Node) Claims(open bool) []*optimistic.Claim {
+	var out []*optimistic.Claim
+	n.st.Range(state.PrefixClaim, func(_ string, v []byte) bool {
+		if c, err := state.DecodeClaim(v); err == nil && (!open || c.Open() || c.ActiveGames > 0) {
+			out = append(out, c)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Height != out[j].Height {
+			return out[i].Height < out[j].Height
+		}
+		return out[i].ID.Cmp(out[j].ID) < 0
+	})
+	return out
+}
+
+// Claim returns one claim.
+func (n *Node) Claim(id common.Hash) (*optimistic.Claim, error) {
+	b := n.st.Get(state.ClaimKey(id))
+	if b == nil {
+		return nil, fmt.Errorf("claim %s: %w", id.Hex(), ErrNotFound)
+	}
+	return state.DecodeClaim(b)
+}
+
+// Games returns the games of a claim, oldest first.
+func (n *Node) Games(claim common.Hash) []*optimistic.Game {
+	var out []*optimistic.Game
+	n.st.Range(state.PrefixGame, func(_ string, v []byte) bool {
+		if g, err := state.DecodeGame(v); err == nil && g.Claim == claim {
+			out = append(out, g)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Height != out[j].Height {
+			return out[i].Height < out[j].Height
+		}
+		return out[i].ID.Cmp(out[j].ID) < 0
+	})
+	return out
+}
+
+// Game returns one game.
+func (n *Node) Game(id common.Hash) (*optimistic.Game, error) {
+	b := n.st.Get(state.GameKey(id))
+	if b == nil {
+		return nil, fmt.Errorf("game %s: %w", id.Hex(), ErrNotFound)
+	}
+	return state.DecodeGame(b)
+}
+
+func (n *Node) hClaims(w http.ResponseWriter, r *http.Request) {
+	cs := n.Claims(r.URL.Query().Get("open") == "true")
+	if cs == nil {
+		cs = []*optimistic.Claim{}
+	}
+	writeJSON(w, 200, map[string]any{"claims": cs})
+}
+
+func (n *Node) hClaim(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	c, err := n.Claim(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	gs := n.Games(h)
+	if gs == nil {
+		gs = []*optimistic.Game{}
+	}
+	writeJSON(w, 200, map[string]any{"claim": c, "games": gs})
+}
+
+func (n *Node) hGame(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	g, err := n.Game(h)
+	if err != nil {
+		n.notFound(w, err)
+		return
+	}
+	writeJSON(w, 200, g)
+}
