@@ -115,7 +115,6 @@ func (d *devnet) start(ctx context.Context) error {
 		{"chain", d.initChain},
 		{"demo iDAO on chain", d.bootstrapChain},
 		{"coordinator", d.initCoordinator},
-		{"demo iDAO", d.initIDAO},
 		{"TEE worker", d.initTEEWorker},
 		{"zk prover", d.initProver},
 		{"quorum members", d.initMembers},
@@ -210,6 +209,8 @@ func (d *devnet) initStore(ctx context.Context) error {
 func (d *devnet) initCoordinator(ctx context.Context) error {
 	cfg := d.cfg.Coordinator
 	cfg.Chain = d.link
+	cfg.Registry = &chainlink.Registry{N: d.chain, EnclavePubkey: d.enclave.PublicKeyBytes(),
+		EnclaveReport: tee.EncodeAttestation(d.enclave.KeyAttestation())}
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)
 	d.coord.Mount("/v1/chain/", d.chain.Handler())
 	d.coord.Mount("GET /v1/zk/vks/{hash}", http.HandlerFunc(d.serveVK))
@@ -229,40 +230,6 @@ func (d *devnet) initEnclave(ctx context.Context) error {
 	d.enclave = enc
 	d.log.Warn("SIMULATION: the devnet's TEE is the software `sim` backend — no hardware isolation, reports signed by a " +
 		"development root; only policies with allow_simulation accept them. Never send it real data.")
-	return nil
-}
-
-// initIDAO creates the demo iDAO on first start: policy tee+zk (accepting
-// every mode), the quorum members with equal stake, and the enclave key with
-// its attestation and the development TEE policy.
-func (d *devnet) initIDAO(ctx context.Context) error {
-	pub := d.enclave.PublicKeyBytes()
-	report := tee.EncodeAttestation(d.enclave.KeyAttestation())
-	policy, err := json.Marshal(map[string]any{"tee_policy": tee.DevPolicy()})
-	if err != nil {
-		return err
-	}
-	owner, err := keys.Load(d.keyPaths["member-1"])
-	if err != nil {
-		return err
-	}
-	err = d.store.CreateIDAO(ctx, &store.IDAO{Name: "demo", Owner: keys.Address(owner), Policy: policy,
-		Modes: []string{"tee+zk", "tee", "zk", "optimistic"}, EnclavePubkey: pub, EnclaveReport: report})
-	if errors.Is(err, store.ErrExists) {
-		return d.store.SetEnclaveKey(ctx, "demo", pub, report)
-	}
-	if err != nil {
-		return err
-	}
-	for i := 1; i <= d.cfg.Quorum; i++ {
-		k, err := keys.Load(d.keyPaths[fmt.Sprintf("member-%d", i)])
-		if err != nil {
-			return err
-		}
-		if err := d.store.Join(ctx, "demo", keys.Address(k), devStake); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

@@ -54,7 +54,7 @@ func (d *devnet) initMembers(ctx context.Context) error {
 			return err
 		}
 		d.onStop(func(context.Context) error { return m.Close() })
-		d.runRole("member "+keys.Address(k).Hex(), func(ctx context.Context) error { return m.Run(ctx, d.bus, []string{"demo"}) })
+		d.runRole("member "+keys.Address(k).Hex(), func(ctx context.Context) error { return m.Run(ctx, d.bus, nil) })
 	}
 	return nil
 }

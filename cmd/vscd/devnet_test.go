@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,9 +20,11 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/quorum"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 // zkKeysDir is shared by the devnets of this package's tests, so the small
@@ -177,6 +181,38 @@ func TestDevnetJourney(t *testing.T) {
 	again, err := d.api.ClaimDAT(ctx, contributor, mine)
 	if err != nil || again.Claimed != "0" {
 		t.Fatalf("second claim %+v: %v", again, err)
+	}
+}
+
+// A new iDAO made with idao create / join txs serves submissions at once.
+func TestDevnetNewIDAO(t *testing.T) {
+	d := startDevnet(t, nil)
+	ctx := context.Background()
+	teePolicy, _ := json.Marshal(tee.DevPolicy())
+	owner, joiner := d.key("member-1"), d.key("member-2")
+	if _, err := d.api.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "weather", Stake: big.NewInt(500),
+		Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(3), TEEPolicy: teePolicy}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.api.SendChainTx(ctx, joiner, &tx.IDAOJoin{Name: "weather", Amount: big.NewInt(500)}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := d.api.IDAOs(ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("idao list %v: %v", list, err)
+	}
+	key := d.key("contributor")
+	p, err := d.api.Prepare(ctx, []byte(dataset6), client.PrepareOptions{IDAO: "weather", Contributor: keys.Address(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := p.Sign(key)
+	v, _, err := d.api.Submit(ctx, p.Request(sig), p.Blob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v = d.wait(v.ID, time.Minute); v.Status != coordinator.Minted || len(v.Votes) != 2 {
+		t.Fatalf("weather submission: %s with %d votes (%s)", v.Status, len(v.Votes), deref(v.Reason))
 	}
 }
 

@@ -8,6 +8,7 @@ package chainlink
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -170,4 +171,56 @@ func (l *Node) wait(ctx context.Context, h common.Hash) (*chain.Receipt, error) 
 // on chain (a concurrent or earlier send won).
 func isAlready(reason string) bool {
 	return strings.Contains(reason, exec.ErrAlreadyAnchored.Error()) || strings.Contains(reason, exec.ErrAlreadyMinted.Error())
+}
+
+// Registry serves the chain's iDAOs to the coordinator's intake, with the
+// enclave key clients wrap data keys to (the verifier set's published key).
+type Registry struct {
+	N             *node.Node
+	EnclavePubkey []byte
+	EnclaveReport []byte
+}
+
+// IDAO reads an iDAO from the chain.
+func (r *Registry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
+	d, err := r.N.IDAO(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q", store.ErrUnknownIDAO, name)
+	}
+	return r.convert(d)
+}
+
+// IDAOs lists the chain's iDAOs.
+func (r *Registry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
+	var out []*store.IDAO
+	for _, d := range r.N.IDAOs() {
+		v, err := r.convert(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (r *Registry) convert(d *idao.IDAO) (*store.IDAO, error) {
+	extra := map[string]any{"vk_hash": d.Policy.VKHash, "unstake_delay": d.Policy.UnstakeDelay}
+	if d.Policy.Price != nil {
+		extra["price"] = d.Policy.Price.String()
+	}
+	if len(d.Policy.TEEPolicy) > 0 {
+		extra["tee_policy"] = d.Policy.TEEPolicy
+	}
+	policy, err := json.Marshal(extra)
+	if err != nil {
+		return nil, err
+	}
+	out := &store.IDAO{Name: d.Name, Owner: d.Owner, Modes: d.Policy.Modes, Policy: policy,
+		EnclavePubkey: r.EnclavePubkey, EnclaveReport: r.EnclaveReport}
+	for _, m := range d.Members {
+		if m.Stake != nil && m.Stake.Sign() > 0 {
+			out.Members = append(out.Members, store.Member{Address: m.Addr, Stake: new(big.Int).Set(m.Stake)})
+		}
+	}
+	return out, nil
 }

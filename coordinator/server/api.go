@@ -195,7 +195,7 @@ func (s *Server) idao(ctx context.Context, name string) (*store.IDAO, error) {
 	if e, ok := s.idaoCache.Load(name); ok && time.Since(e.(idaoEntry).at) < time.Second {
 		return e.(idaoEntry).dao, nil
 	}
-	d, err := s.store.GetIDAO(ctx, name)
+	d, err := s.registry().IDAO(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -380,7 +380,7 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listIDAOs(w http.ResponseWriter, r *http.Request) {
-	daos, err := s.store.ListIDAOs(r.Context())
+	daos, err := s.registry().IDAOs(r.Context())
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -396,7 +396,7 @@ func (s *Server) listIDAOs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
-	d, err := s.store.GetIDAO(r.Context(), r.PathValue("name"))
+	d, err := s.registry().IDAO(r.Context(), r.PathValue("name"))
 	if errors.Is(err, store.ErrUnknownIDAO) {
 		writeErr(w, coordinator.Errf("unknown_idao", "there is no iDAO named %q: see `vsc idao list`", r.PathValue("name")))
 		return
@@ -458,4 +458,26 @@ func EnclavePublicKey(b []byte) (*ecdsa.PublicKey, error) {
 		return nil, fmt.Errorf("enclave key: %w", err)
 	}
 	return k, nil
+}
+
+// Registry is where the coordinator reads iDAOs: the chain in a devnet or
+// a deployment with a chain link, else the coordinator's own PostgreSQL
+// registry.
+type Registry interface {
+	IDAO(ctx context.Context, name string) (*store.IDAO, error)
+	IDAOs(ctx context.Context) ([]*store.IDAO, error)
+}
+
+type pgRegistry struct{ st *store.Store }
+
+func (r pgRegistry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
+	return r.st.GetIDAO(ctx, name)
+}
+func (r pgRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) { return r.st.ListIDAOs(ctx) }
+
+func (s *Server) registry() Registry {
+	if s.cfg.Registry != nil {
+		return s.cfg.Registry
+	}
+	return pgRegistry{s.store}
 }

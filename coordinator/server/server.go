@@ -30,6 +30,7 @@ type Config struct {
 	DisableRelay bool          // test hook: accept but never publish (a crash between commit and publish)
 	VoteTimeout  time.Duration // a submission voting longer than this fails, naming who did not vote
 	Chain        Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
+	Registry     Registry      // nil: the coordinator's PostgreSQL registry
 }
 
 func (c *Config) defaults() {

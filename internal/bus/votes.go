@@ -39,16 +39,19 @@ func (b *Bus) PublishVoteRequest(ctx context.Context, idao, msgID string, data [
 	return nil
 }
 
-// VoteRequests delivers every vote request of the iDAOs to one member
+// VoteRequests delivers every vote request of the iDAOs (nil: all) to one member
 // (durable consumer named after the member) until ctx ends. h returning an
 // error redelivers the request with back-off.
 func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, h func(ctx context.Context, data []byte) error) error {
 	if err := b.EnsureVotes(ctx); err != nil {
 		return err
 	}
-	filters := make([]string, len(idaos))
-	for i, d := range idaos {
-		filters[i] = votesPrefix + d
+	filters := []string{votesPrefix + ">"} // no list: every iDAO (Decide skips those it is not a member of)
+	if len(idaos) > 0 {
+		filters = filters[:0]
+		for _, d := range idaos {
+			filters = append(filters, votesPrefix+d)
+		}
 	}
 	cons, err := b.JS.CreateOrUpdateConsumer(ctx, VotesStream, jetstream.ConsumerConfig{
 		Durable:        "member-" + strings.ToLower(member),
