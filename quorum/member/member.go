@@ -199,6 +199,12 @@ func (m *Member) verify(ctx context.Context, dao *idao.IDAO, req *quorum.VoteReq
 				return common.Hash{}, err
 			}
 			zkFacts, parts["zk"] = f, d
+		case "optimistic":
+			d, err := m.verifyOptimistic(req, data[0])
+			if err != nil {
+				return common.Hash{}, err
+			}
+			parts["optimistic"] = d
 		default:
 			return common.Hash{}, fmt.Errorf("this member cannot verify %s evidence", kind)
 		}
