@@ -1,8 +1,10 @@
 // Package optimistic holds the rules of optimistic verification: claims with
 // bonds, the challenge window, bisection games with chess clocks, the
 // single-step check, resolution with slashing, and the honest strategy. It is
-// pure Go — values in, values out, heights passed in — so the chain (the
-// referee), the watcher and `vsc challenge` share one definition.
+// pure Go — values in, values out, the clock passed in ("height": on the vsc
+// chain the block time in unix ms, since blocks are sealed only when txs
+// arrive and a block count would stand still on an idle chain) — so the
+// chain (the referee), the watcher and `vsc challenge` share one definition.
 //
 // # The computation
 //
@@ -28,7 +30,7 @@
 //  1. Claim (NewClaim): executor posts submission, commitment, n, field names
 //     and facts parameters (state_0), result h_n with its proof against the
 //     trace root, and a bond ≥ Params.MinClaimBond. The window is
-//     Params.Window blocks.
+//     Params.Window long.
 //  2. Challenge (Claim.Challenge): before the window ends, any account but the
 //     executor posts a bond ≥ Params.MinChallengeBond, its trace root, its
 //     final state (≠ the claim's result) and its hash at the midpoint n/2.
@@ -42,8 +44,8 @@
 //     single-step proof; the chain checks the agreed state's preimage, record
 //     Hi's Merkle path to the submission's commitment, runs facts.Step and
 //     decides.
-//  5. Clocks: each side has Params.Clock blocks in total over its turns; a
-//     side that overruns loses (Game.Timeout, callable by anyone).
+//  5. Clocks: each side has Params.Clock in total over its turns; a side
+//     that overruns loses (Game.Timeout, callable by anyone).
 //  6. Resolution: the loser's bond is split — Params.WinnerShareBps to the
 //     winner, the rest burned (Split). If the executor loses any game the claim
 //     is overturned and the other games are cancelled with their bonds

@@ -39,12 +39,15 @@ var (
 // BPS is the basis-point scale of Params.WinnerShareBps.
 const BPS = 10000
 
-// Params are the optimistic game's numbers; the iDAO policy carries them
-// (devnet: small windows and clocks). Heights and durations are in blocks.
+// Params are the optimistic game's numbers (the chain's genesis carries
+// them; devnet: small windows and clocks). Window and Clock are in the unit
+// of the "height" the rules are called with: on the vsc chain that is the
+// block time in unix milliseconds, because blocks are sealed only when txs
+// arrive, so a count of blocks would stand still on an idle chain.
 type Params struct {
-	// Window is how many blocks after the claim's block a challenge may come.
+	// Window is how long after the claim a challenge may come.
 	Window uint64 `json:"window"`
-	// Clock is each side's chess clock in one game: the total blocks it may
+	// Clock is each side's chess clock in one game: the total time it may
 	// take over all of its turns. A side whose clock runs out loses.
 	Clock uint64 `json:"clock"`
 	// MinClaimBond and MinChallengeBond are the smallest accepted bonds.
@@ -59,10 +62,11 @@ type Params struct {
 	EquivocationShareBps uint32 `json:"equivocation_share_bps"`
 }
 
-// DefaultParams are the devnet's numbers.
+// DefaultParams are the chain's defaults: a 30 s window and a 60 s clock
+// per side (milliseconds of block time).
 func DefaultParams() Params {
 	return Params{
-		Window: 20, Clock: 50,
+		Window: 30_000, Clock: 60_000,
 		MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(1000),
 		WinnerShareBps: 5000, EquivocationShareBps: 5000,
 	}
@@ -72,9 +76,9 @@ func DefaultParams() Params {
 func (p Params) Validate() error {
 	switch {
 	case p.Window == 0:
-		return fmt.Errorf("%w: window must be at least one block", ErrBadParams)
+		return fmt.Errorf("%w: window must be positive", ErrBadParams)
 	case p.Clock == 0:
-		return fmt.Errorf("%w: clock must be at least one block", ErrBadParams)
+		return fmt.Errorf("%w: clock must be positive", ErrBadParams)
 	case p.MinClaimBond == nil || p.MinClaimBond.Sign() <= 0:
 		return fmt.Errorf("%w: min claim bond must be positive", ErrBadParams)
 	case p.MinChallengeBond == nil || p.MinChallengeBond.Sign() <= 0:

@@ -20,6 +20,11 @@ import (
 // result; a refused rule leaves the state as it was (the body runs on a
 // view that is dropped on error). Bonds are state.Bond records with the
 // zero arbiter, released only by a game's settlement.
+//
+// Windows and clocks run on the block clock (header time, unix ms), not on
+// heights: this chain seals blocks only when txs arrive, so an idle chain's
+// height stands still, while the time of the block that carries a finalize
+// or timeout tx is the time it was sealed.
 
 // Errors of the optimistic txs.
 var (
@@ -29,6 +34,9 @@ var (
 	ErrGameExists    = errors.New("this account already challenged this claim")
 	ErrNotOptimistic = errors.New("the submission is not in optimistic mode, or its iDAO does not accept it")
 )
+
+// optNow is the game clock: the block's time in unix milliseconds.
+func (r *run) optNow() uint64 { return r.env.Time }
 
 func (r *run) optParams() optimistic.Params {
 	if r.cfg.Optimistic == nil {
@@ -158,7 +166,7 @@ func (r *run) optClaim(b *tx.OptClaim) error {
 	if sub.Mode != idao.ModeOptimistic || !d.Policy.Accepts(idao.ModeOptimistic) {
 		return fmt.Errorf("%w: mode %q, iDAO %q", ErrNotOptimistic, sub.Mode, sub.IDAO)
 	}
-	c, err := optimistic.NewClaim(r.p.Sender, b.Request(r.cfg.ChainID), r.env.Height, r.optParams())
+	c, err := optimistic.NewClaim(r.p.Sender, b.Request(r.cfg.ChainID), r.optNow(), r.optParams())
 	if err != nil {
 		return err
 	}
@@ -179,7 +187,7 @@ func (r *run) optChallenge(b *tx.OptChallenge) error {
 	if err != nil {
 		return err
 	}
-	g, err := c.Challenge(r.p.Sender, b.Request(), r.env.Height)
+	g, err := c.Challenge(r.p.Sender, b.Request(), r.optNow())
 	if err != nil {
 		return err
 	}
@@ -204,7 +212,7 @@ func (r *run) optMove(b *tx.OptMove) error {
 	if err != nil {
 		return err
 	}
-	if err := g.Move(c, r.p.Sender, &b.Move, r.env.Height); err != nil {
+	if err := g.Move(c, r.p.Sender, &b.Move, r.optNow()); err != nil {
 		return err
 	}
 	r.v.put(state.GameKey(g.ID), state.EncodeGame(g))
@@ -246,13 +254,13 @@ func (r *run) optDecide(claim common.Hash, exec, chal common.Address, rule func(
 
 func (r *run) optStep(b *tx.OptStep) error {
 	return r.optDecide(b.Claim, b.Executor, b.Challenger, func(c *optimistic.Claim, g *optimistic.Game) (*optimistic.Settlement, error) {
-		return g.Step(c, r.p.Sender, b.Proof(), r.env.Height)
+		return g.Step(c, r.p.Sender, b.Proof(), r.optNow())
 	})
 }
 
 func (r *run) optTimeout(b *tx.OptTimeout) error {
 	return r.optDecide(b.Claim, b.Executor, b.Challenger, func(c *optimistic.Claim, g *optimistic.Game) (*optimistic.Settlement, error) {
-		return g.Timeout(c, r.env.Height)
+		return g.Timeout(c, r.optNow())
 	})
 }
 
@@ -270,7 +278,7 @@ func (r *run) optFinalize(b *tx.OptFinalize) error {
 	if c.Executor != b.Executor {
 		return fmt.Errorf("%w: the claim's executor is %s", ErrMismatch, c.Executor.Hex())
 	}
-	st, err := c.Finalize(r.env.Height)
+	st, err := c.Finalize(r.optNow())
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,8 @@ const (
 
 func optWorld(t *testing.T) (*world, *submission.Submission, []byte, *optimistic.Computation) {
 	w := newWorld(t, 4)
-	w.cfg.Optimistic = &optimistic.Params{Window: 4, Clock: 6, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
+	// ms of block time; a test block is 250 ms: a 4-block window, 6-block clocks
+	w.cfg.Optimistic = &optimistic.Params{Window: 1000, Clock: 1500, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 		WinnerShareBps: 5000, EquivocationShareBps: 5000}
 	pol := idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}
 	mustOK(t, w.block([]*tx.Tx{w.sign(optOwner, &tx.IDAOCreate{Name: "opt", Policy: pol, Stake: big.NewInt(100)})}, 1, 2))
@@ -110,7 +111,7 @@ func TestOptimisticWrongClaimOverturnedOnChain(t *testing.T) {
 			side optimistic.Side
 			k    *optimistic.Computation
 		}{{optExecutor, optimistic.Executor, bad}, {optChallenger, optimistic.Challenger, k}} {
-			a, err := p.k.Next(c, g, p.side, w.height+1)
+			a, err := p.k.Next(c, g, p.side, w.time)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,7 +148,7 @@ func TestOptimisticHonestClaimFinalizesOnChain(t *testing.T) {
 	if early[0].Status != chain.StatusFailed || !strings.Contains(early[0].Error, "window") {
 		t.Fatalf("finalize inside the window: %+v", early[0])
 	}
-	for w.height < c.WindowEnd {
+	for w.time < c.WindowEnd {
 		w.block(nil, 1)
 	}
 	lie := optimistic.Faulty(k)

@@ -48,9 +48,11 @@ func cmdClaims(ctx context.Context, env *cli.Env, args []string) error {
 			fmt.Fprintln(w, "no claims")
 			return
 		}
-		fmt.Fprintf(w, "%-66s  %-11s  %-10s  %-12s  %s\n", "CLAIM", "STATUS", "BOND", "WINDOW ENDS", "SUBMISSION")
+		fmt.Fprintf(w, "%-66s  %-11s  %-10s  %-20s  %s\n", "CLAIM", "STATUS", "BOND", "WINDOW ENDS", "SUBMISSION")
 		for _, c := range list.Claims {
-			fmt.Fprintf(w, "%-66s  %-11s  %-10s  %-12d  %s\n", c.ID.Hex(), c.Status, c.Bond, c.WindowEnd, c.Submission.Hex())
+			// window_ends is block time in unix ms
+			ends := time.UnixMilli(int64(c.WindowEnd)).UTC().Format(time.RFC3339)
+			fmt.Fprintf(w, "%-66s  %-11s  %-10s  %-20s  %s\n", c.ID.Hex(), c.Status, c.Bond, ends, c.Submission.Hex())
 		}
 	})
 }

@@ -44,7 +44,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	const chainID = 4242
 	g := &chain.Genesis{ChainID: chainID, Time: uint64(time.Now().UnixMilli()), Sequencer: addr(seq), GasPrice: "1",
 		Alloc: map[common.Address]string{addr(owner): "1000000", addr(contrib): "1000000", addr(execK): "1000000", addr(chalK): "1000000"},
-		Optimistic: &optimistic.Params{Window: 200, Clock: 600, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
+		Optimistic: &optimistic.Params{Window: 20_000, Clock: 20_000, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 			WinnerShareBps: 5000, EquivocationShareBps: 5000}}
 	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: 10 * time.Millisecond})
 	if err != nil {

@@ -113,11 +113,11 @@ func (c *Client) PlayGame(ctx context.Context, key *ecdsa.PrivateKey, k *optimis
 			progress("game %s: range [%d,%d] after %d moves, %s to move", short(g.ID), g.Lo, g.Hi, g.Moves, g.Turn)
 			lastMoves, lastTurn = g.Moves, g.Turn
 		}
-		head, err := c.ChainHead(ctx)
+		now, err := gameNow(ctx, c)
 		if err != nil {
 			return nil, err
 		}
-		a, err := k.Next(d.Claim, g, side, head.Height)
+		a, err := k.Next(d.Claim, g, side, now)
 		if err != nil {
 			return nil, err
 		}
@@ -147,13 +147,20 @@ type OptimisticChain struct {
 	Key *ecdsa.PrivateKey
 }
 
-// Height is the chain head's height.
-func (o OptimisticChain) Height(ctx context.Context) (uint64, error) {
-	h, err := o.C.ChainHead(ctx)
+// Now is the game clock: this machine's time (unix ms), never before the
+// head's. Windows and chess clocks run on block time, and the next block
+// will carry about now; a small skew only makes a timeout or finalize come
+// a tick early (refused, retried) or late.
+func (o OptimisticChain) Now(ctx context.Context) (uint64, error) {
+	return gameNow(ctx, o.C)
+}
+
+func gameNow(ctx context.Context, c *Client) (uint64, error) {
+	h, err := c.ChainHead(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return h.Height, nil
+	return max(uint64(time.Now().UnixMilli()), h.Time+1), nil
 }
 
 // Claims returns the claims still open or with undecided games.

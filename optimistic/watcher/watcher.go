@@ -29,8 +29,9 @@ import (
 
 // Chain is the watcher's view of the chain.
 type Chain interface {
-	// Height is the current block height.
-	Height(ctx context.Context) (uint64, error)
+	// Now is the game clock now: the time (unix ms) the next block will
+	// carry at least, which is what windows and chess clocks run on.
+	Now(ctx context.Context) (uint64, error)
 	// Claims returns the claims that are open or still have undecided games.
 	Claims(ctx context.Context) ([]*optimistic.Claim, error)
 	// Games returns the games of a claim.
@@ -203,9 +204,9 @@ func (w *Watcher) rebuild(ctx context.Context, c *optimistic.Claim) (*optimistic
 // Tick makes one pass: for every claim it can read, it challenges a wrong
 // one, plays the games it is in, and does the public chores.
 func (w *Watcher) Tick(ctx context.Context) (*Actions, error) {
-	h, err := w.Chain.Height(ctx)
+	h, err := w.Chain.Now(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("watcher: chain height: %w", err)
+		return nil, fmt.Errorf("watcher: chain clock: %w", err)
 	}
 	claims, err := w.Chain.Claims(ctx)
 	if err != nil {

@@ -67,7 +67,7 @@ type account struct {
 	addr common.Address
 }
 
-func (a account) Height(context.Context) (uint64, error) {
+func (a account) Now(context.Context) (uint64, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.height, nil
