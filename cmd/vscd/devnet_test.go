@@ -322,3 +322,27 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// `vscd quorum` runs a member apart from the devnet (over its NATS socket and
+// the chain's HTTP API); with it the quorum forms though two in-process
+// members are offline.
+func TestQuorumRole(t *testing.T) {
+	d := startDevnet(t, func(c *devnetConfig) {
+		c.MembersOffline = []int{3, 4}
+		c.NATSListen = "127.0.0.1:0"
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(),
+			"--nats", d.nats.ClientURL(), "--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
+	}()
+	v := d.wait(d.submit(dataset6, "tee+zk"), 2*time.Minute)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("vscd quorum: %v", err)
+	}
+	if v.Status != coordinator.Minted || len(v.Votes) != 3 {
+		t.Fatalf("%s with %d votes (%s)", v.Status, len(v.Votes), deref(v.Reason))
+	}
+}
