@@ -181,6 +181,15 @@ func (o OptimisticChain) Games(ctx context.Context, claim common.Hash) ([]*optim
 	return d.Games, nil
 }
 
+// Claim returns one claim.
+func (o OptimisticChain) Claim(ctx context.Context, id common.Hash) (*optimistic.Claim, error) {
+	d, err := o.C.Claim(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return d.Claim, nil
+}
+
 // Post sends the action as a chain tx signed with Key and waits for it.
 func (o OptimisticChain) Post(ctx context.Context, a optimistic.Action) error {
 	_, err := o.C.PostOptimistic(ctx, o.Key, &a)

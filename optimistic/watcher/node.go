@@ -42,6 +42,11 @@ func (c NodeChain) Games(_ context.Context, claim common.Hash) ([]*optimistic.Ga
 	return c.N.Games(claim), nil
 }
 
+// Claim returns one claim.
+func (c NodeChain) Claim(_ context.Context, id common.Hash) (*optimistic.Claim, error) {
+	return c.N.Claim(id)
+}
+
 // Post signs the action as a tx, submits it and waits for its receipt; a
 // failed receipt is an error carrying the chain's reason.
 func (c NodeChain) Post(ctx context.Context, a optimistic.Action) error {

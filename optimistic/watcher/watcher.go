@@ -36,6 +36,8 @@ type Chain interface {
 	Claims(ctx context.Context) ([]*optimistic.Claim, error)
 	// Games returns the games of a claim.
 	Games(ctx context.Context, claim common.Hash) ([]*optimistic.Game, error)
+	// Claim returns one claim, whatever its status.
+	Claim(ctx context.Context, id common.Hash) (*optimistic.Claim, error)
 	// Post sends an action as the watcher's account and returns once the
 	// chain has accepted or refused it.
 	Post(ctx context.Context, a optimistic.Action) error
@@ -48,8 +50,13 @@ type Data interface {
 	Dataset(ctx context.Context, c *optimistic.Claim) (*records.Dataset, error)
 }
 
-// ErrNoData marks a submission this watcher cannot decrypt.
-var ErrNoData = errors.New("watcher: no plaintext for this submission")
+// Errors.
+var (
+	// ErrNoData marks a submission this watcher cannot decrypt.
+	ErrNoData = errors.New("watcher: no plaintext for this submission")
+	// ErrDataMismatch: the plaintext does not commit to the submission's commitment and count.
+	ErrDataMismatch = errors.New("watcher: the data does not match the submission")
+)
 
 // Watcher decides and posts; one Tick is one pass over the open claims.
 type Watcher struct {
@@ -97,8 +104,8 @@ func (w *Watcher) Claim(ctx context.Context, chainID uint64, sub *submission.Sub
 		return nil, fmt.Errorf("compute claim of %s: %w", subID.Hex(), err)
 	}
 	if k.Commitment != sub.Commitment || k.Trace.N() != sub.Records {
-		return nil, fmt.Errorf("claim of %s: the data commits to %s (%d records), the submission to %s (%d records)",
-			subID.Hex(), k.Commitment.Hex(), k.Trace.N(), sub.Commitment.Hex(), sub.Records)
+		return nil, fmt.Errorf("%w: claim of %s: the data commits to %s (%d records), the submission to %s (%d records)",
+			ErrDataMismatch, subID.Hex(), k.Commitment.Hex(), k.Trace.N(), sub.Commitment.Hex(), sub.Records)
 	}
 	if faulty {
 		k = optimistic.Faulty(k)
@@ -106,10 +113,13 @@ func (w *Watcher) Claim(ctx context.Context, chainID uint64, sub *submission.Sub
 	r := k.ClaimRequest(subID, ds.Fields, p, bond)
 	a := optimistic.Action{Kind: optimistic.ActClaim, Claim: r,
 		Signed: &optimistic.SignedSubmission{Submission: *sub, Signature: sig}}
-	if err := w.Chain.Post(ctx, a); err != nil {
-		return nil, fmt.Errorf("post claim of %s: %w", subID.Hex(), err)
-	}
 	id := optimistic.ClaimID(subID, w.Addr, r.Result, r.TraceRoot)
+	if err := w.Chain.Post(ctx, a); err != nil {
+		// A redelivered job finds its claim already posted: same id, same claim.
+		if c, gerr := w.Chain.Claim(ctx, id); gerr != nil || c.Executor != w.Addr {
+			return nil, fmt.Errorf("post claim of %s: %w", subID.Hex(), err)
+		}
+	}
 	w.mu.Lock()
 	w.viewsMap()[id] = &view{agrees: true, comp: k}
 	w.mu.Unlock()

@@ -95,6 +95,15 @@ func (a account) Games(_ context.Context, claim common.Hash) ([]*optimistic.Game
 	return out, nil
 }
 
+func (a account) Claim(_ context.Context, id common.Hash) (*optimistic.Claim, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.claims[id]; ok {
+		return c.Clone(), nil
+	}
+	return nil, fmt.Errorf("no claim %s", id.Hex())
+}
+
 func (a account) debit(amt *big.Int) error {
 	if a.bal[a.addr].Cmp(amt) < 0 {
 		return fmt.Errorf("insufficient funds")
