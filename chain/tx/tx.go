@@ -68,15 +68,6 @@ type wireTx struct {
 	Sig     []byte
 }
 
-type wireUnsigned struct {
-	ChainID uint64
-	Nonce   uint64
-	MaxFee  *big.Int
-	Kind    uint8
-	From    common.Address
-	Body    []byte
-}
-
 // New builds an unsigned tx carrying body (one of this package's body types).
 func New(chainID, nonce uint64, maxFee *big.Int, body Body) (*Tx, error) {
 	b, err := rlp.EncodeToBytes(body)
@@ -89,10 +80,36 @@ func New(chainID, nonce uint64, maxFee *big.Int, body Body) (*Tx, error) {
 	return &Tx{ChainID: chainID, Nonce: nonce, MaxFee: new(big.Int).Set(maxFee), Kind: body.Kind(), Body: b}, nil
 }
 
+// appendFields writes the tx's RLP list (without reflection: it is on the
+// hot path of every tx); withSig adds the signature as the last item. The
+// bytes equal the reflective RLP of wireTx / wireUnsigned.
+func (t *Tx) appendFields(w *bytes.Buffer, withSig bool) {
+	buf := rlp.NewEncoderBuffer(w)
+	l := buf.List()
+	buf.WriteUint64(t.ChainID)
+	buf.WriteUint64(t.Nonce)
+	fee := t.MaxFee
+	if fee == nil {
+		fee = new(big.Int)
+	}
+	buf.WriteBigInt(fee)
+	buf.WriteUint64(uint64(t.Kind))
+	buf.WriteBytes(t.From[:])
+	buf.WriteBytes(t.Body)
+	if withSig {
+		buf.WriteBytes(t.Sig)
+	}
+	buf.ListEnd(l)
+	_ = buf.Flush()
+}
+
 // SigningHash is the digest the sender signs.
 func (t *Tx) SigningHash() common.Hash {
-	b, _ := rlp.EncodeToBytes(&wireUnsigned{t.ChainID, t.Nonce, t.MaxFee, uint8(t.Kind), t.From, t.Body})
-	return crypto.Keccak256Hash([]byte{Version}, b)
+	var w bytes.Buffer
+	w.Grow(len(t.Body) + 64)
+	w.WriteByte(Version)
+	t.appendFields(&w, false)
+	return crypto.Keccak256Hash(w.Bytes())
 }
 
 // Sign sets From to key's address, signs the tx and returns it (the same
@@ -111,8 +128,11 @@ func (t *Tx) Sign(key *ecdsa.PrivateKey) (*Tx, error) {
 // Encode returns the canonical encoding (cached; do not mutate the tx after).
 func (t *Tx) Encode() []byte {
 	t.once.Do(func() {
-		b, _ := rlp.EncodeToBytes(&wireTx{t.ChainID, t.Nonce, t.MaxFee, uint8(t.Kind), t.From, t.Body, t.Sig})
-		t.enc = append([]byte{Version}, b...)
+		var w bytes.Buffer
+		w.Grow(len(t.Body) + 130)
+		w.WriteByte(Version)
+		t.appendFields(&w, true)
+		t.enc = w.Bytes()
 		t.hash = crypto.Keccak256Hash(t.enc)
 	})
 	return t.enc

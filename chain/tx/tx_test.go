@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/vsc-labs/vsc/idao"
 )
@@ -90,4 +91,29 @@ func FuzzDecode(f *testing.F) {
 		_, _ = x.Sender()
 		_, _ = x.DecodeBody()
 	})
+}
+
+// TestFastEncodingMatchesReflection pins the hand-written encoder to the
+// reflective RLP of the wire struct.
+func TestFastEncodingMatchesReflection(t *testing.T) {
+	x := signed(t, &Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(5)})
+	ref, err := rlp.EncodeToBytes(&wireTx{x.ChainID, x.Nonce, x.MaxFee, uint8(x.Kind), x.From, x.Body, x.Sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(x.Encode(), append([]byte{Version}, ref...)) {
+		t.Fatal("fast encoding differs from RLP")
+	}
+	type unsigned struct {
+		ChainID uint64
+		Nonce   uint64
+		MaxFee  *big.Int
+		Kind    uint8
+		From    common.Address
+		Body    []byte
+	}
+	u, _ := rlp.EncodeToBytes(&unsigned{x.ChainID, x.Nonce, x.MaxFee, uint8(x.Kind), x.From, x.Body})
+	if x.SigningHash() != crypto.Keccak256Hash(append([]byte{Version}, u...)) {
+		t.Fatal("signing hash differs from RLP")
+	}
 }
