@@ -1,6 +1,7 @@
 package node
 
 import (
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,10 +18,19 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 )
 
+// OpenAPI is the OpenAPI fragment documenting Handler's paths.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
 // Handler serves the chain's read API and tx submission under /v1/chain/
 // (documented in openapi.json next to this file).
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/chain/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(OpenAPI)
+	})
 	mux.HandleFunc("GET /v1/chain/info", n.hInfo)
 	mux.HandleFunc("GET /v1/chain/head", n.hHead)
 	mux.HandleFunc("GET /v1/chain/blocks/{id}", n.hBlock)
