@@ -70,6 +70,15 @@ type Watcher struct {
 
 	mu    sync.Mutex
 	views map[common.Hash]*view
+	// postMu serialises posts: they are txs of one account, whose nonces
+	// must not race (the job handler and the Run loop both post).
+	postMu sync.Mutex
+}
+
+func (w *Watcher) send(ctx context.Context, a optimistic.Action) error {
+	w.postMu.Lock()
+	defer w.postMu.Unlock()
+	return w.Chain.Post(ctx, a)
 }
 
 // view is the watcher's verdict on one claim.
@@ -114,7 +123,7 @@ func (w *Watcher) Claim(ctx context.Context, chainID uint64, sub *submission.Sub
 	a := optimistic.Action{Kind: optimistic.ActClaim, Claim: r,
 		Signed: &optimistic.SignedSubmission{Submission: *sub, Signature: sig}}
 	id := optimistic.ClaimID(subID, w.Addr, r.Result, r.TraceRoot)
-	if err := w.Chain.Post(ctx, a); err != nil {
+	if err := w.send(ctx, a); err != nil {
 		// A redelivered job finds its claim already posted: same id, same claim.
 		if c, gerr := w.Chain.Claim(ctx, id); gerr != nil || c.Executor != w.Addr {
 			return nil, fmt.Errorf("post claim of %s: %w", subID.Hex(), err)
@@ -244,7 +253,7 @@ func (w *Watcher) Tick(ctx context.Context) (*Actions, error) {
 }
 
 func (w *Watcher) post(ctx context.Context, a optimistic.Action, out *Actions) {
-	err := w.Chain.Post(ctx, a)
+	err := w.send(ctx, a)
 	if err != nil {
 		out.Refused = append(out.Refused, fmt.Errorf("%s: %w", a.Kind, err))
 		w.log().Warn("optimistic tx refused", "kind", a.Kind, "game", a.Game.Hex(), "err", err)
