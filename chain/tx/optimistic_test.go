@@ -63,3 +63,29 @@ func TestOptimisticBodiesRoundTrip(t *testing.T) {
 		t.Fatal("unknown action encoded")
 	}
 }
+
+// Optimistic bodies come from anyone: garbage never panics, and what
+// decodes converts to the game's values without panicking either.
+func FuzzOptimisticBodies(f *testing.F) {
+	b, _ := FromAction(&optimistic.Action{Kind: optimistic.ActStep, Step: &optimistic.StepProof{Record: []int64{-1}, Path: []common.Hash{{1}}}})
+	raw := signed(f, b).Encode()
+	f.Add(raw)
+	f.Add([]byte{1, 0xc0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, k := range []Kind{KindOptClaim, KindOptChallenge, KindOptMove, KindOptStep, KindOptTimeout, KindOptCancel, KindOptFinalize} {
+			x := &Tx{Kind: k, Body: data}
+			body, err := x.DecodeBody()
+			if err != nil {
+				continue
+			}
+			switch b := body.(type) {
+			case *OptClaim:
+				_ = b.Request(1)
+			case *OptChallenge:
+				_ = b.Request()
+			case *OptStep:
+				_, _ = optimistic.CheckStep(common.Hash{}, 10, 3, common.Hash{}, b.Proof())
+			}
+		}
+	})
+}
