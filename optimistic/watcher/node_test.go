@@ -31,7 +31,7 @@ func TestWatchersOnChainNode(t *testing.T) {
 	const cid = 777
 	g := &chain.Genesis{ChainID: cid, Time: uint64(time.Now().UnixMilli()), Sequencer: addr(seq), GasPrice: "1",
 		Alloc: map[common.Address]string{addr(owner): "1000000", addr(execK): "1000000", addr(watchK): "1000000"},
-		Optimistic: &optimistic.Params{Window: 1500, Clock: 5000, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
+		Optimistic: &optimistic.Params{Window: 1500, Clock: 2000, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 			WinnerShareBps: 5000, EquivocationShareBps: 5000}}
 	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: 5 * time.Millisecond})
 	if err != nil {
