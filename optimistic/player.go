@@ -74,12 +74,13 @@ type Computation struct {
 // Compute recomputes everything an honest party needs from the plaintext,
 // with the start state of a claim (its field names and facts parameters).
 func Compute(ds *records.Dataset, fields []string, p facts.Params) (*Computation, error) {
-	tr, err := ComputeTrace(ds, fields, p)
+	dups := facts.Hints(ds)
+	tr, err := computeTrace(ds, fields, p, dups)
 	if err != nil {
 		return nil, err
 	}
 	com, tree := records.Commit(ds)
-	return &Computation{DS: ds, Tree: tree, Commitment: com, Trace: tr, start: facts.New(fields, p), dups: facts.Hints(ds)}, nil
+	return &Computation{DS: ds, Tree: tree, Commitment: com, Trace: tr, start: facts.New(fields, p), dups: dups}, nil
 }
 
 // Agrees reports whether the claim's result is this computation's.

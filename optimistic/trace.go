@@ -64,13 +64,17 @@ func NewTrace(hashes []common.Hash) *Trace {
 // New(fields, p) and returns the trace. Its last hash equals
 // facts.Compute(ds, p)'s digest when fields are ds.Fields.
 func ComputeTrace(ds *records.Dataset, fields []string, p facts.Params) (*Trace, error) {
+	return computeTrace(ds, fields, p, facts.Hints(ds))
+}
+
+func computeTrace(ds *records.Dataset, fields []string, p facts.Params, dups []bool) (*Trace, error) {
 	if len(fields) != len(ds.Fields) {
 		return nil, fmt.Errorf("trace: %d field names for records of %d values", len(fields), len(ds.Fields))
 	}
 	s := facts.New(fields, p)
 	out := make([]common.Hash, 0, len(ds.Records)+1)
 	out = append(out, s.Digest())
-	for i, dup := range facts.Hints(ds) {
+	for i, dup := range dups {
 		if err := s.Apply(ds.Records[i], dup); err != nil {
 			return nil, fmt.Errorf("trace: record %d: %w", i+1, err)
 		}
