@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -57,11 +58,12 @@ func (c *clock) now() time.Time          { return time.UnixMilli(c.ms.Load()) }
 func (c *clock) advance(d time.Duration) { c.ms.Add(d.Milliseconds()) }
 
 type harness struct {
-	t     *testing.T
-	n     *node.Node
-	dir   string
-	clk   *clock
-	hooks node.Hooks
+	t       *testing.T
+	n       *node.Node
+	dir     string
+	clk     *clock
+	hooks   node.Hooks
+	enclave exec.EnclaveVerifier
 }
 
 func newHarness(t *testing.T) *harness {
@@ -74,7 +76,7 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) open() {
 	h.t.Helper()
 	n, err := node.New(node.Config{DataDir: h.dir, Genesis: genesis(8), SequencerKey: seqKey, Lanes: 2,
-		Clock: h.clk.now, Hooks: h.hooks})
+		Clock: h.clk.now, Hooks: h.hooks, Enclave: h.enclave})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -480,3 +482,41 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	h.open()
 }
+
+// fakeTEE accepts reports that say "ok".
+type fakeTEE struct{}
+
+func (fakeTEE) VerifyEnclaveKey(_ string, _ json.RawMessage, _, report []byte) error {
+	if string(report) != "ok" {
+		return fmt.Errorf("report %q is not ok", report)
+	}
+	return nil
+}
+
+// TestReplayKeepsEnclaveVerdicts: replay without a verifier reproduces
+// every root by keeping the recorded verdicts of enclave registrations;
+// replay with a verifier that judges differently fails loudly.
+func TestReplayKeepsEnclaveVerdicts(t *testing.T) {
+	h := &harness{t: t, dir: t.TempDir(), clk: &clock{}, enclave: fakeTEE{}}
+	h.clk.ms.Store(1_700_000_100_000)
+	h.open()
+	h.setup()
+	h.ok(1, &tx.EnclaveRegister{IDAO: "demo", PubKey: []byte{4, 1}, Report: []byte("ok")})
+	if r := h.do(1, &tx.EnclaveRegister{IDAO: "demo", PubKey: []byte{4, 2}, Report: []byte("forged")}); r.Status != chain.StatusFailed {
+		t.Fatal("forged report accepted")
+	}
+	head := h.n.Head()
+	h.n.Close()
+	res, err := node.Replay(context.Background(), h.dir, 2, nil)
+	if err != nil || res.StateRoot != head.StateRoot {
+		t.Fatalf("replay with recorded verdicts: %+v %v", res, err)
+	}
+	if _, err := node.Replay(context.Background(), h.dir, 2, acceptAll{}); err == nil {
+		t.Fatal("replay with a different verifier matched")
+	}
+	h.open()
+}
+
+type acceptAll struct{}
+
+func (acceptAll) VerifyEnclaveKey(string, json.RawMessage, []byte, []byte) error { return nil }

@@ -2,9 +2,12 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/exec"
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/store"
+	"github.com/vsc-labs/vsc/chain/tx"
 )
 
 // ReplayResult is what Replay found.
@@ -26,6 +30,11 @@ type ReplayResult struct {
 // genesis with lanes lanes, and checks each block's signature, parent link,
 // tx root, receipt root and state root, and at the end the stored state. It
 // opens the store read-only; a running node must not hold it.
+//
+// Enclave-key registrations are judged by enclave when it is non-nil. With
+// nil, replay keeps each registration's recorded verdict (from the block's
+// receipts): a hardware attestation's verification depends on the vendor's
+// collateral at the time, so re-judging old reports is not deterministic.
 func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.EnclaveVerifier) (*ReplayResult, error) {
 	s, err := store.Open(filepath.Join(dataDir, "chain.db"), store.Options{ReadOnly: true})
 	if err != nil {
@@ -45,6 +54,10 @@ func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.Enclave
 		return nil, err
 	}
 	cfg := &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave, Optimistic: g.Optimistic}
+	recorded := &recordedVerdicts{}
+	if enclave == nil {
+		cfg.Enclave = recorded
+	}
 	head, ok, err := s.Head()
 	if err != nil || !ok {
 		return nil, fmt.Errorf("replay: empty chain (%v)", err)
@@ -84,6 +97,13 @@ func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.Enclave
 		for _, t := range blk.Txs {
 			t.ForgetSender()
 		}
+		if enclave == nil {
+			rs, err := s.Receipts(h)
+			if err != nil {
+				return nil, err
+			}
+			recorded.load(blk, rs)
+		}
 		env := &exec.Env{Height: hd.Height, Time: hd.Time, Proposer: hd.Proposer}
 		out := exec.Run(cfg, env, st, blk.Txs, lanes)
 		switch {
@@ -108,4 +128,50 @@ func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.Enclave
 	}
 	res.StateRoot = st.Root()
 	return res, nil
+}
+
+// recordedVerdicts answers enclave-key checks with the verdicts recorded in
+// the receipts of the block being replayed, in order.
+type recordedVerdicts struct {
+	q map[string][]error
+}
+
+func verdictKey(idao string, pub, report []byte) string {
+	a, b := sha256.Sum256(pub), sha256.Sum256(report)
+	return idao + "\x00" + string(a[:]) + string(b[:])
+}
+
+func (r *recordedVerdicts) load(blk *chain.Block, rs []*chain.Receipt) {
+	r.q = map[string][]error{}
+	prefix := exec.ErrEnclaveRefused.Error() + ": "
+	for i, t := range blk.Txs {
+		if t.Kind != tx.KindEnclaveRegister || i >= len(rs) {
+			continue
+		}
+		b, err := t.DecodeBody()
+		if err != nil {
+			continue
+		}
+		er := b.(*tx.EnclaveRegister)
+		var v error
+		if rs[i].Status != chain.StatusSuccess {
+			if !strings.HasPrefix(rs[i].Error, prefix) {
+				continue // failed before the verifier was asked
+			}
+			v = errors.New(strings.TrimPrefix(rs[i].Error, prefix))
+		}
+		k := verdictKey(er.IDAO, er.PubKey, er.Report)
+		r.q[k] = append(r.q[k], v)
+	}
+}
+
+// VerifyEnclaveKey implements exec.EnclaveVerifier.
+func (r *recordedVerdicts) VerifyEnclaveKey(idao string, _ json.RawMessage, pub, report []byte) error {
+	k := verdictKey(idao, pub, report)
+	q := r.q[k]
+	if len(q) == 0 {
+		return errors.New("replay: no recorded verdict for this enclave key")
+	}
+	r.q[k] = q[1:]
+	return q[0]
 }
