@@ -22,6 +22,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 func init() {
@@ -60,6 +61,7 @@ func cmdChain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keyFile := fs.String("key", envOr("VSC_SEQUENCER_KEY", ""), "sequencer key file (default DIR/sequencer.key; created for a dev genesis)")
 	chainID := fs.Uint64("chain-id", uint64(envInt("VSC_CHAIN_ID", 1337)), "chain id of a dev genesis (VSC_CHAIN_ID)")
 	level := fs.String("log-level", envOr("VSC_LOG_LEVEL", "info"), "log level")
+	devTEE := fs.Bool("dev-tee", false, "accept simulated enclave attestations for iDAOs without a tee_policy (devnets only)")
 	fs.Bool("json", false, "ignored")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
@@ -91,7 +93,14 @@ func cmdChain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			log.Info("fresh chain: dev genesis funds the sequencer", "sequencer", seq.Hex(), "chain_id", *chainID)
 		}
 	}
-	n, err := node.New(node.Config{DataDir: *data, Genesis: g, SequencerKey: key, Lanes: *lanes,
+	// Enclave keys are judged against each iDAO's tee_policy; without one
+	// they are refused, unless --dev-tee supplies the simulation policy.
+	reg := tee.KeyRegistry{}
+	if *devTEE {
+		p := tee.DevPolicy()
+		reg.Default = &p
+	}
+	n, err := node.New(node.Config{DataDir: *data, Genesis: g, SequencerKey: key, Lanes: *lanes, Enclave: reg,
 		BlockTime: *blockTime, BlockSize: *blockSize, Logger: log})
 	if err != nil {
 		return err
