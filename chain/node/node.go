@@ -262,6 +262,9 @@ func (n *Node) produceLoop(ctx context.Context) {
 		}
 		for n.pool.size() > 0 {
 			if _, err := n.ProduceBlock(ctx); err != nil {
+				if ctx.Err() != nil {
+					return // shutting down, not a failure
+				}
 				n.log.Error("block production stopped", "err", err)
 				n.mu.Lock()
 				n.failed = err
