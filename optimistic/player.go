@@ -249,20 +249,23 @@ func Apply(c *Claim, g *Game, sender common.Address, a *Action, height uint64) (
 	return c, g, st, nil
 }
 
-// Faulty returns a computation that lies from record ⌈n/2⌉ on (it flips
-// that record's duplicate flag): the devnet's --faulty-executor claims and
-// defends it, and an honest watcher must overturn it.
+// Faulty returns a computation that lies from record ⌈n/2⌉ on (it counts
+// that record's first value one higher): the devnet's --faulty-executor
+// claims and defends it, and an honest watcher must overturn it. Its state
+// there matches neither outcome of the true step, so the step proof decides
+// at once.
 func Faulty(k *Computation) *Computation {
 	n := k.Trace.N()
 	at := (n + 1) / 2
 	s := k.start.Clone()
 	hs := slices.Clone(k.Trace.Hashes)
 	for i := uint64(0); i < n; i++ {
-		dup := k.dups[i]
+		rec := k.DS.Records[i]
 		if i+1 == at {
-			dup = !dup
+			rec = slices.Clone(rec)
+			rec[0]++
 		}
-		_ = s.Apply(k.DS.Records[i], dup) // widths were checked when k was computed
+		_ = s.Apply(rec, k.dups[i]) // widths were checked when k was computed
 		hs[i+1] = s.Digest()
 	}
 	f := *k

@@ -54,6 +54,14 @@ func (c NodeChain) Post(ctx context.Context, a optimistic.Action) error {
 	if err != nil {
 		return err
 	}
+	if err := c.Send(ctx, body); err != nil {
+		return fmt.Errorf("%s: %w", a.Kind, err)
+	}
+	return nil
+}
+
+// Send signs any tx body with Key, submits it and waits for its receipt.
+func (c NodeChain) Send(ctx context.Context, body tx.Body) error {
 	from := crypto.PubkeyToAddress(c.Key.PublicKey)
 	t, err := tx.New(c.N.ChainID(), c.N.NextNonce(from), c.N.Fee(body), body)
 	if err != nil {
@@ -64,14 +72,14 @@ func (c NodeChain) Post(ctx context.Context, a optimistic.Action) error {
 	}
 	h, err := c.N.SubmitTx(t)
 	if err != nil {
-		return fmt.Errorf("submit %s: %w", a.Kind, err)
+		return fmt.Errorf("submit %s: %w", body.Kind(), err)
 	}
 	info, err := c.N.WaitReceipt(ctx, h)
 	if err != nil {
 		return err
 	}
 	if info.Receipt.Status != chain.StatusSuccess {
-		return fmt.Errorf("%s tx %s failed: %s", a.Kind, h.Hex(), info.Receipt.Error)
+		return fmt.Errorf("%s tx %s failed: %s", body.Kind(), h.Hex(), info.Receipt.Error)
 	}
 	return nil
 }

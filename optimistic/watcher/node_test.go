@@ -3,7 +3,6 @@ package watcher
 import (
 	"context"
 	"crypto/ecdsa"
-	"fmt"
 	"math/big"
 	"sync"
 	"testing"
@@ -43,7 +42,7 @@ func TestWatchersOnChainNode(t *testing.T) {
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := (NodeChain{N: n, Key: owner}).postBody(ctx, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(1)}); err != nil {
+	if err := (NodeChain{N: n, Key: owner}).Send(ctx, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(1)}); err != nil {
 		t.Fatal(err)
 	}
 	data := plain{}
@@ -94,25 +93,4 @@ func TestWatchersOnChainNode(t *testing.T) {
 	if acc := n.Account(addr(watchK)); acc.Bonded.Sign() != 0 || acc.Balance.Cmp(big.NewInt(1_000_000)) <= 0 {
 		t.Fatalf("watcher account %+v", acc)
 	}
-}
-
-// postBody sends any tx body (test set-up).
-func (c NodeChain) postBody(ctx context.Context, body tx.Body) error {
-	from := crypto.PubkeyToAddress(c.Key.PublicKey)
-	t, _ := tx.New(c.N.ChainID(), c.N.NextNonce(from), c.N.Fee(body), body)
-	if _, err := t.Sign(c.Key); err != nil {
-		return err
-	}
-	h, err := c.N.SubmitTx(t)
-	if err != nil {
-		return err
-	}
-	info, err := c.N.WaitReceipt(ctx, h)
-	if err != nil {
-		return err
-	}
-	if info.Receipt.Status != chain.StatusSuccess {
-		return fmt.Errorf("%s", info.Receipt.Error)
-	}
-	return nil
 }
