@@ -51,13 +51,13 @@ func optAccesses(sender common.Address, b tx.Body) (acc []lanes.Access, ok bool)
 	r := func(k string) lanes.Access { return lanes.Access{Key: k} }
 	decide := func(claim common.Hash, exec, chal common.Address) []lanes.Access {
 		g := optimistic.GameID(claim, chal)
-		return []lanes.Access{w(state.ClaimKey(claim)), w(state.GameKey(g)), w(state.BondKey(claim)), w(state.BondKey(g)),
-			w(state.AccountKey(exec)), w(state.AccountKey(chal)), w(state.BurnedKey)}
+		return []lanes.Access{w(state.ClaimKey(claim)), w(state.OpenClaimKey(claim)), w(state.GameKey(g)), w(state.BondKey(claim)),
+			w(state.BondKey(g)), w(state.AccountKey(exec)), w(state.AccountKey(chal)), w(state.BurnedKey)}
 	}
 	switch b := b.(type) {
 	case *tx.OptClaim:
 		id := optimistic.ClaimID(b.SubmissionID, sender, b.Result, b.TraceRoot)
-		return []lanes.Access{r(state.IDAOKey(b.Submission.IDAO)), w(state.ClaimKey(id)), w(state.BondKey(id))}, true
+		return []lanes.Access{r(state.IDAOKey(b.Submission.IDAO)), w(state.ClaimKey(id)), w(state.OpenClaimKey(id)), w(state.BondKey(id))}, true
 	case *tx.OptChallenge:
 		g := optimistic.GameID(b.Claim, sender)
 		return []lanes.Access{w(state.ClaimKey(b.Claim)), w(state.GameKey(g)), w(state.BondKey(g))}, true
@@ -70,7 +70,7 @@ func optAccesses(sender common.Address, b tx.Body) (acc []lanes.Access, ok bool)
 	case *tx.OptCancel:
 		return decide(b.Claim, b.Executor, b.Challenger), true
 	case *tx.OptFinalize:
-		return []lanes.Access{w(state.ClaimKey(b.Claim)), w(state.BondKey(b.Claim)), w(state.AccountKey(b.Executor))}, true
+		return []lanes.Access{w(state.ClaimKey(b.Claim)), w(state.OpenClaimKey(b.Claim)), w(state.BondKey(b.Claim)), w(state.AccountKey(b.Executor))}, true
 	}
 	return nil, false
 }
@@ -150,6 +150,15 @@ func (r *run) settle(st *optimistic.Settlement, ids map[common.Address]common.Ha
 	return nil
 }
 
+// putClaim stores a claim after a decision, dropping it from the
+// open-claims index once nothing about it is undecided.
+func (r *run) putClaim(c *optimistic.Claim) {
+	r.v.put(state.ClaimKey(c.ID), state.EncodeClaim(c))
+	if !c.Open() && c.ActiveGames == 0 {
+		r.v.put(state.OpenClaimKey(c.ID), nil)
+	}
+}
+
 func (r *run) optClaim(b *tx.OptClaim) error {
 	sub := &b.Submission
 	subID := sub.Digest(r.cfg.ChainID)
@@ -177,6 +186,7 @@ func (r *run) optClaim(b *tx.OptClaim) error {
 		return err
 	}
 	r.v.put(state.ClaimKey(c.ID), state.EncodeClaim(c))
+	r.v.put(state.OpenClaimKey(c.ID), []byte{1})
 	r.emit("opt_claimed", "claim", hx(c.ID), "submission", hx(subID), "executor", hx(c.Executor),
 		"result", hx(c.Result), "bond", c.Bond.String(), "window_ends", strconv.FormatUint(c.WindowEnd, 10))
 	return nil
@@ -241,7 +251,7 @@ func (r *run) optDecide(claim common.Hash, exec, chal common.Address, rule func(
 	if err := r.settle(st, map[common.Address]common.Hash{c.Executor: c.ID, g.Challenger: g.ID}); err != nil {
 		return err
 	}
-	r.v.put(state.ClaimKey(c.ID), state.EncodeClaim(c))
+	r.putClaim(c)
 	r.v.put(state.GameKey(g.ID), state.EncodeGame(g))
 	if !g.Active() {
 		r.emit("opt_game_decided", "claim", hx(c.ID), "game", hx(g.ID), "status", g.Status, "reason", g.Reason,
@@ -285,7 +295,7 @@ func (r *run) optFinalize(b *tx.OptFinalize) error {
 	if err := r.settle(st, map[common.Address]common.Hash{c.Executor: c.ID}); err != nil {
 		return err
 	}
-	r.v.put(state.ClaimKey(c.ID), state.EncodeClaim(c))
+	r.putClaim(c)
 	r.emit("opt_finalized", "claim", hx(c.ID), "submission", hx(c.Submission), "result", hx(c.Result),
 		"anchor_digest", hx(c.AnchorDigest()))
 	return nil

@@ -136,6 +136,9 @@ func TestOptimisticWrongClaimOverturnedOnChain(t *testing.T) {
 	if w.account(w.addrs[optExecutor]).Balance.Cmp(execBal) > 0 || w.st.Get(state.BondKey(c.ID)) != nil || w.st.Get(state.BondKey(gid)) != nil {
 		t.Fatal("executor's bond not slashed or bonds left behind")
 	}
+	if w.st.Get(state.OpenClaimKey(c.ID)) != nil {
+		t.Fatal("a decided claim is still indexed as open")
+	}
 }
 
 // An honest claim nobody challenges finalizes after the window; a challenge
@@ -144,6 +147,9 @@ func TestOptimisticWrongClaimOverturnedOnChain(t *testing.T) {
 func TestOptimisticHonestClaimFinalizesOnChain(t *testing.T) {
 	w, sub, sig, k := optWorld(t)
 	c := w.postClaim(k, sub, sig)
+	if w.st.Get(state.OpenClaimKey(c.ID)) == nil {
+		t.Fatal("a new claim is not indexed as open")
+	}
 	early := w.block([]*tx.Tx{w.optTx(optOwner, optimistic.Action{Kind: optimistic.ActFinalize, ClaimID: c.ID, Executor: c.Executor})}, 1, 2)
 	if early[0].Status != chain.StatusFailed || !strings.Contains(early[0].Error, "window") {
 		t.Fatalf("finalize inside the window: %+v", early[0])
@@ -164,8 +170,8 @@ func TestOptimisticHonestClaimFinalizesOnChain(t *testing.T) {
 	if got := w.claimState(c.ID); got.Status != optimistic.StatusFinalized {
 		t.Fatalf("claim %s", got.Status)
 	}
-	if w.account(w.addrs[optExecutor]).Bonded.Sign() != 0 {
-		t.Fatal("executor still bonded")
+	if w.account(w.addrs[optExecutor]).Bonded.Sign() != 0 || w.st.Get(state.OpenClaimKey(c.ID)) != nil {
+		t.Fatal("executor still bonded, or the finalized claim still indexed as open")
 	}
 }
 

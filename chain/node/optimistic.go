@@ -21,12 +21,27 @@ import (
 // not finalized or overturned, plus overturned ones with undecided games.
 func (n *Node) Claims(open bool) []*optimistic.Claim {
 	var out []*optimistic.Claim
-	n.st.Range(state.PrefixClaim, func(_ string, v []byte) bool {
-		if c, err := state.DecodeClaim(v); err == nil && (!open || c.Open() || c.ActiveGames > 0) {
-			out = append(out, c)
+	if open {
+		// Collect first: reading a claim inside Range would take the state's
+		// read lock twice.
+		var ids []common.Hash
+		n.st.Range(state.PrefixOpenClaim, func(k string, _ []byte) bool {
+			ids = append(ids, common.BytesToHash([]byte(k[len(state.PrefixOpenClaim):])))
+			return true
+		})
+		for _, id := range ids {
+			if c, err := n.Claim(id); err == nil {
+				out = append(out, c)
+			}
 		}
-		return true
-	})
+	} else {
+		n.st.Range(state.PrefixClaim, func(_ string, v []byte) bool {
+			if c, err := state.DecodeClaim(v); err == nil {
+				out = append(out, c)
+			}
+			return true
+		})
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Height != out[j].Height {
 			return out[i].Height < out[j].Height

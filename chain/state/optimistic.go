@@ -16,6 +16,9 @@ import (
 const (
 	PrefixClaim = "o"
 	PrefixGame  = "g"
+	// PrefixOpenClaim indexes the claims still open or with undecided
+	// games, so watchers list them without reading every claim ever made.
+	PrefixOpenClaim = "O"
 )
 
 // OptimisticArbiter is the arbiter of claim and challenge bonds: the zero
@@ -24,6 +27,9 @@ var OptimisticArbiter = common.Address{}
 
 // ClaimKey is the key of an optimistic claim.
 func ClaimKey(id common.Hash) string { return PrefixClaim + string(id[:]) }
+
+// OpenClaimKey is the open-claims index entry of a claim.
+func OpenClaimKey(id common.Hash) string { return PrefixOpenClaim + string(id[:]) }
 
 // GameKey is the key of an optimistic game.
 func GameKey(id common.Hash) string { return PrefixGame + string(id[:]) }
