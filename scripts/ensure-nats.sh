@@ -2,18 +2,19 @@
 # Tests and the devnet embed nats-server in-process, so nothing is needed
 # for them. The standalone roles (vscd coordinator|worker|quorum) connect to
 # NATS_URL; this starts a JetStream server when none answers there, from
-# Debian's nats-server package or, failing that, built from the pinned Go
-# module. Prints the NATS_URL on its last line.
+# the nats-server version pinned in go.mod (built once into bin/ from the
+# module cache; older packaged servers lack features vsc uses). Prints the
+# NATS_URL on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 url="${NATS_URL:-nats://127.0.0.1:4222}"
 hp="${url#nats://}"; host="${hp%%:*}"; port="${hp##*:}"
 if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then echo "$url"; exit 0; fi
-bin="$(command -v nats-server || true)"
-if [ -z "$bin" ]; then
+bin="$PWD/bin/nats-server"
+if [ ! -x "$bin" ]; then
   mkdir -p bin
-  GOTOOLCHAIN=local go build -o bin/nats-server github.com/nats-io/nats-server/v2 >&2
-  bin="$PWD/bin/nats-server"
+  echo "nats: building the pinned nats-server into bin/" >&2
+  GOTOOLCHAIN=local go build -o "$bin" github.com/nats-io/nats-server/v2 >&2
 fi
 mkdir -p .data/nats
 echo "nats: starting $bin on $host:$port" >&2

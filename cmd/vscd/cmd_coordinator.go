@@ -2,18 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
+	"github.com/vsc-labs/vsc/coordinator/chainlink"
+	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/prover"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 func coordinatorFlags(fs *flag.FlagSet, cfg *server.Config) {
@@ -33,10 +39,33 @@ func cmdCoordinator(ctx context.Context, args []string, stdout, stderr io.Writer
 	natsURL := fs.String("nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server (NATS_URL)")
 	dbURL := fs.String("db", pgutil.URL(), "PostgreSQL URL (DATABASE_URL)")
 	level := fs.String("log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
+	chainURL := fs.String("chain", envOr("VSC_CHAIN_API", ""), "the chain's HTTP API: iDAOs are read there and certified results anchored and minted there (VSC_CHAIN_API); empty: iDAOs from PostgreSQL, submissions stop at voting")
+	chainKey := fs.String("chain-key", envOr("VSC_CHAIN_KEY", ""), "with --chain: the coordinator's chain account key (pays anchor and mint fees)")
+	enclaveFile := fs.String("enclave", envOr("VSC_ENCLAVE", ""), "with --chain: the verifier set's enclave key as `vscd worker --show-key --json` prints it (served to clients)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	log := logger(stderr, *level)
+	if *chainURL != "" {
+		if *chainKey == "" || *enclaveFile == "" {
+			return cli.Usagef("--chain needs --chain-key FILE and --enclave FILE")
+		}
+		key, err := keys.Load(*chainKey)
+		if err != nil {
+			return err
+		}
+		raw, err := os.ReadFile(*enclaveFile)
+		if err != nil {
+			return err
+		}
+		var info tee.KeyInfo
+		if err := json.Unmarshal(raw, &info); err != nil {
+			return fmt.Errorf("--enclave %s is not `vscd worker --show-key --json` output: %w", *enclaveFile, err)
+		}
+		link := &chainlink.Remote{C: client.New(*chainURL), Key: key, EnclavePubkey: info.PublicKey,
+			EnclaveReport: tee.EncodeAttestation(info.Attestation)}
+		cfg.Chain, cfg.Registry = link, link.Registry()
+	}
 	st, err := store.Open(ctx, *dbURL, 32, log)
 	if err != nil {
 		return err

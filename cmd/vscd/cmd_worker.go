@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/prover"
+	proverworker "github.com/vsc-labs/vsc/prover/worker"
 	"github.com/vsc-labs/vsc/tee"
 	"github.com/vsc-labs/vsc/tee/worker"
 )
@@ -39,6 +42,9 @@ type workerConfig struct {
 	JSON        bool
 	LogLevel    string
 	Metrics     string
+	ZK          bool // also prove zk chunks, inside the same enclave
+	ShowPolicy  bool
+	ZKKeys      string // zk key cache
 }
 
 func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
@@ -50,6 +56,9 @@ func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
 	fs.BoolVar(&cfg.ShowKey, "show-key", false, "print the enclave key and its attestation (to register on chain) and exit")
 	fs.BoolVar(&cfg.JSON, "json", false, "with --show-key: print JSON")
 	fs.StringVar(&cfg.Metrics, "metrics-listen", envOr("VSC_METRICS_LISTEN", ""), "serve Prometheus /metrics on this address, e.g. :9102 (VSC_METRICS_LISTEN); empty: off")
+	fs.BoolVar(&cfg.ShowPolicy, "show-policy", false, "print a TEE policy (JSON) that accepts this enclave — its signer, product and security version — and exit")
+	fs.BoolVar(&cfg.ZK, "zk", envOr("VSC_WORKER_ZK", "") != "", "also run the zk prover (it decrypts through this worker's enclave) (VSC_WORKER_ZK)")
+	fs.StringVar(&cfg.ZKKeys, "zk-keys", envOr("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
 }
 
@@ -76,6 +85,17 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log.Info("enclave", "backend", info.Backend, "address", info.Address.Hex(),
 		"unique_id", hexutil.Encode(self.UniqueID), "signer_id", hexutil.Encode(self.SignerID),
 		"product_id", hexutil.Encode(self.ProductID), "security_version", self.SecurityVersion, "debug", self.Debug)
+	if cfg.ShowPolicy {
+		var pid uint16 // ISVPRODID is little-endian
+		if len(self.ProductID) >= 2 {
+			pid = binary.LittleEndian.Uint16(self.ProductID)
+		}
+		p := tee.Policy{SignerID: self.SignerID, ProductID: pid, MinSecurityVersion: self.SecurityVersion}
+		if enc.Backend() == tee.BackendSim {
+			p = tee.DevPolicy()
+		}
+		return json.NewEncoder(stdout).Encode(p)
+	}
 	if cfg.ShowKey {
 		if cfg.JSON {
 			return json.NewEncoder(stdout).Encode(info)
@@ -109,5 +129,24 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		log.Info("metrics", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS)
-	return w.Run(ctx)
+	if !cfg.ZK {
+		return w.Run(ctx)
+	}
+	km, err := prover.NewKeyManager(cfg.ZKKeys, log)
+	if err != nil {
+		return err
+	}
+	zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, Log: log}, b)
+	fmt.Fprintf(stdout, "zk prover consuming zk jobs (keys in %s)\n", cfg.ZKKeys)
+	rctx, cancel := context.WithCancel(ctx) // one role failing stops the other
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- w.Run(rctx) }()
+	go func() { errc <- zk.Run(rctx) }()
+	err = <-errc
+	cancel()
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	return err
 }

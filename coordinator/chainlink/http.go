@@ -2,11 +2,19 @@ package chainlink
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"math/big"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/api"
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
+	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
 )
 
@@ -55,4 +63,116 @@ func FromAPI(v *api.IDAO) (*idao.IDAO, error) {
 		d.Members = append(d.Members, idao.Member{Addr: m.Address, Stake: st, Pending: pend, ReleaseAt: m.ReleaseAt})
 	}
 	return d, nil
+}
+
+// Remote is the coordinator's link to a chain node over its HTTP API (a
+// coordinator that runs apart from the sequencer). It implements the same
+// idempotent anchor and mint as Node.
+type Remote struct {
+	C   *client.Client
+	Key *ecdsa.PrivateKey // the coordinator's chain account
+
+	EnclavePubkey []byte // the verifier set's published enclave key (served to clients)
+	EnclaveReport []byte
+
+	mu sync.Mutex // one sender: nonces in order
+}
+
+// IDAO reads an iDAO from the chain.
+func (r *Remote) IDAO(ctx context.Context, name string) (*idao.IDAO, error) {
+	v, err := r.C.ChainIDAO(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return FromAPI(v)
+}
+
+// Registry returns the chain's iDAOs as the coordinator's intake sees them.
+func (r *Remote) Registry() *RemoteRegistry { return &RemoteRegistry{r} }
+
+// RemoteRegistry serves the chain's iDAOs to the coordinator's intake.
+type RemoteRegistry struct{ r *Remote }
+
+// IDAO reads one iDAO.
+func (g *RemoteRegistry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
+	d, err := g.r.IDAO(ctx, name)
+	if err != nil {
+		if client.IsCode(err, "not_found") {
+			return nil, fmt.Errorf("%w: %q", store.ErrUnknownIDAO, name)
+		}
+		return nil, err
+	}
+	return storeIDAO(d, g.r.EnclavePubkey, g.r.EnclaveReport)
+}
+
+// IDAOs lists the chain's iDAOs.
+func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
+	list, err := g.r.C.ChainIDAOs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*store.IDAO
+	for _, v := range list.IDAOs {
+		d, err := FromAPI(v)
+		if err != nil {
+			return nil, err
+		}
+		sd, err := storeIDAO(d, g.r.EnclavePubkey, g.r.EnclaveReport)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sd)
+	}
+	return out, nil
+}
+
+// Anchor sends (or finds) the anchor of a certified submission.
+func (r *Remote) Anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error) {
+	if a, err := r.C.ChainAnchor(ctx, c.ResultDigest); err == nil {
+		return &coordinator.AnchorInfo{Block: a.Block, Tx: a.Tx, QCHash: a.QCHash}, nil
+	}
+	body := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
+		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
+	for _, v := range c.Votes {
+		body.Votes = append(body.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
+	}
+	r.mu.Lock()
+	_, err := r.C.SendChainTx(ctx, r.Key, body)
+	r.mu.Unlock()
+	a, rerr := r.C.ChainAnchor(ctx, c.ResultDigest) // already anchored by an earlier send is fine
+	if rerr != nil {
+		if err != nil {
+			return nil, fmt.Errorf("anchor %s: %w", c.ResultDigest.Hex(), err)
+		}
+		return nil, rerr
+	}
+	return &coordinator.AnchorInfo{Block: a.Block, Tx: a.Tx, QCHash: a.QCHash}, nil
+}
+
+// Mint sends (or finds) the mint of an anchored digest.
+func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, error) {
+	if a, err := r.C.ChainAnchor(ctx, c.ResultDigest); err == nil && a.Minted {
+		return c.ResultDigest, nil
+	}
+	r.mu.Lock()
+	_, err := r.C.SendChainTx(ctx, r.Key, &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO,
+		ClassKind: c.Submission.Class, URI: "vsc://submission/" + c.ID.Hex()})
+	r.mu.Unlock()
+	if a, rerr := r.C.ChainAnchor(ctx, c.ResultDigest); rerr == nil && a.Minted {
+		return c.ResultDigest, nil
+	}
+	if err == nil {
+		err = errors.New("mint tx succeeded but the anchor is not marked minted")
+	}
+	return common.Hash{}, fmt.Errorf("mint %s: %w", c.ResultDigest.Hex(), err)
+}
+
+// AnchorAndMint anchors, then mints (two blocks over HTTP).
+func (r *Remote) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error) {
+	a, err := r.Anchor(ctx, c)
+	if err != nil {
+		return nil, common.Hash{}, err
+	}
+	class, err := r.Mint(ctx, c)
+	return a, class, err
 }

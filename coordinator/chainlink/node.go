@@ -187,14 +187,14 @@ func (r *Registry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q", store.ErrUnknownIDAO, name)
 	}
-	return r.convert(d)
+	return storeIDAO(d, r.EnclavePubkey, r.EnclaveReport)
 }
 
 // IDAOs lists the chain's iDAOs.
 func (r *Registry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
 	var out []*store.IDAO
 	for _, d := range r.N.IDAOs() {
-		v, err := r.convert(d)
+		v, err := storeIDAO(d, r.EnclavePubkey, r.EnclaveReport)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +203,9 @@ func (r *Registry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
 	return out, nil
 }
 
-func (r *Registry) convert(d *idao.IDAO) (*store.IDAO, error) {
+// storeIDAO is the coordinator's view of an on-chain iDAO, served with the
+// verifier set's enclave key.
+func storeIDAO(d *idao.IDAO, pub, report []byte) (*store.IDAO, error) {
 	extra := map[string]any{"vk_hash": d.Policy.VKHash, "unstake_delay": d.Policy.UnstakeDelay}
 	if d.Policy.Price != nil {
 		extra["price"] = d.Policy.Price.String()
@@ -216,7 +218,7 @@ func (r *Registry) convert(d *idao.IDAO) (*store.IDAO, error) {
 		return nil, err
 	}
 	out := &store.IDAO{Name: d.Name, Owner: d.Owner, Modes: d.Policy.Modes, Policy: policy,
-		EnclavePubkey: r.EnclavePubkey, EnclaveReport: r.EnclaveReport}
+		EnclavePubkey: pub, EnclaveReport: report}
 	for _, m := range d.Members {
 		if m.Stake != nil && m.Stake.Sign() > 0 {
 			out.Members = append(out.Members, store.Member{Address: m.Addr, Stake: new(big.Int).Set(m.Stake)})

@@ -323,6 +323,12 @@ func (b *Bus) Work(ctx context.Context, kind string, h Handler) error {
 // core, such as a Groth16 proof).
 func (b *Bus) WorkN(ctx context.Context, kind string, n int, h Handler) error {
 	cons, err := b.JS.Consumer(ctx, JobsStream, "jobs-"+kind)
+	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		// a worker may start before the coordinator: the layout is idempotent
+		if err = b.Ensure(ctx); err == nil {
+			cons, err = b.JS.Consumer(ctx, JobsStream, "jobs-"+kind)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("consumer for %s jobs: %w (did the coordinator run Ensure?)", kind, err)
 	}

@@ -53,14 +53,18 @@ func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, h
 			filters = append(filters, votesPrefix+d)
 		}
 	}
-	cons, err := b.JS.CreateOrUpdateConsumer(ctx, VotesStream, jetstream.ConsumerConfig{
+	cc := jetstream.ConsumerConfig{
 		Durable:        "member-" + strings.ToLower(member),
 		FilterSubjects: filters,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        b.cfg.AckWait,
 		MaxDeliver:     -1,
 		MaxAckPending:  1024,
-	})
+	}
+	if len(filters) == 1 { // older servers know only the single filter
+		cc.FilterSubject, cc.FilterSubjects = filters[0], nil
+	}
+	cons, err := b.JS.CreateOrUpdateConsumer(ctx, VotesStream, cc)
 	if err != nil {
 		return fmt.Errorf("vote-request consumer for %s: %w", member, err)
 	}
