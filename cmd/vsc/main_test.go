@@ -195,7 +195,8 @@ func TestCLISubmitWait(t *testing.T) {
 	if r.code != 1 || json.Unmarshal([]byte(r.stdout), &v) != nil || v["status"] != "rejected" {
 		t.Fatalf("wait: %+v", r)
 	}
-	for _, want := range []string{"submitted", "received", "rejected", "commitment mismatch"} {
+	// the fake worker answers at once, so intermediate statuses may be skipped
+	for _, want := range []string{"submitted", "rejected", "commitment mismatch"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("progress lacks %q: %s", want, r.stderr)
 		}

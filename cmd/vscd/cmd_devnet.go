@@ -118,6 +118,7 @@ func (d *devnet) start(ctx context.Context) error {
 		{"TEE worker", d.initTEEWorker},
 		{"zk prover", d.initProver},
 		{"quorum members", d.initMembers},
+		{"optimistic executor and watcher", d.initOptimistic},
 	}
 	for _, s := range steps {
 		t := time.Now()

@@ -19,6 +19,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/chainlink"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/tee"
 )
@@ -82,7 +83,10 @@ func (d *devnet) initChain(ctx context.Context) error {
 	var g *chain.Genesis
 	if _, err := os.Stat(filepath.Join(dir, "chain.db")); err != nil {
 		g = &chain.Genesis{ChainID: d.cfg.Coordinator.ChainID, Time: uint64(time.Now().UnixMilli()),
-			Sequencer: keys.Address(seq), GasPrice: "1", Alloc: map[common.Address]string{}}
+			Sequencer: keys.Address(seq), GasPrice: "1", Alloc: map[common.Address]string{},
+			// a devnet's disputes are quick: 3 s windows, 6 s clocks (ms of block time)
+			Optimistic: &optimistic.Params{Window: 3000, Clock: 6000, MinClaimBond: big.NewInt(1000),
+				MinChallengeBond: big.NewInt(1000), WinnerShareBps: 5000, EquivocationShareBps: 5000}}
 		for _, p := range d.keyPaths {
 			k, err := keys.Load(p)
 			if err != nil {

@@ -346,3 +346,18 @@ func TestQuorumRole(t *testing.T) {
 		t.Fatalf("%s with %d votes (%s)", v.Status, len(v.Votes), deref(v.Reason))
 	}
 }
+
+// Optimistic mode: an honest claim finalizes and is minted; a faulty
+// executor's claim is overturned by the devnet's watcher and nothing is minted.
+func TestDevnetOptimistic(t *testing.T) {
+	for _, faulty := range []bool{false, true} {
+		d := startDevnet(t, func(c *devnetConfig) { c.FaultyExecutor = faulty })
+		v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
+		switch {
+		case !faulty && v.Status != coordinator.Minted:
+			t.Fatalf("honest claim: %s (%s)", v.Status, deref(v.Reason))
+		case faulty && (v.Status != coordinator.Overturned || v.DATID != nil || !strings.Contains(deref(v.Reason), "overturned")):
+			t.Fatalf("faulty claim: %s (%s)", v.Status, deref(v.Reason))
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -189,6 +190,9 @@ func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome
 		switch evStatus {
 		case "rejected":
 			next, reason = coordinator.Rejected, fmt.Sprintf("%s verifier rejected the submission: %s", r.Kind, r.Reason)
+			if r.Kind == "optimistic" && strings.HasPrefix(r.Reason, "overturned:") {
+				next, reason = coordinator.Overturned, "the optimistic claim was "+r.Reason
+			}
 		case "failed":
 			next, reason = coordinator.Failed, fmt.Sprintf("%s verification failed: %s", r.Kind, r.Reason)
 		default:
