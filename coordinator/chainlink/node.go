@@ -80,19 +80,32 @@ func (l *Node) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordi
 	if err != nil {
 		return nil, common.Hash{}, err
 	}
-	for _, h := range hashes {
-		if _, err := l.wait(ctx, h); err != nil && !errors.Is(err, errAlready) {
-			return nil, common.Hash{}, err
+	// Watch the anchor's state (a cheap read) rather than each receipt (which
+	// decodes a whole block per waiter per block); read the receipts only if
+	// both txs left the mempool and the class is still not minted.
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
+			return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest, nil
+		}
+		if !l.N.Pending(hashes[0]) && !l.N.Pending(hashes[1]) {
+			for _, h := range hashes {
+				if _, err := l.wait(wctx, h); err != nil && !errors.Is(err, errAlready) {
+					return nil, common.Hash{}, err
+				}
+			}
+			if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
+				return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest, nil
+			}
+			return nil, common.Hash{}, fmt.Errorf("digest %s: anchor and mint committed but the class is not minted", c.ResultDigest.Hex())
+		}
+		select {
+		case <-wctx.Done():
+			return nil, common.Hash{}, fmt.Errorf("anchor and mint of %s: %w", c.ResultDigest.Hex(), wctx.Err())
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	a, err := l.N.Anchor(c.ResultDigest)
-	if err != nil {
-		return nil, common.Hash{}, err
-	}
-	if !a.Minted {
-		return nil, common.Hash{}, fmt.Errorf("digest %s anchored but not minted", c.ResultDigest.Hex())
-	}
-	return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest, nil
 }
 
 // Mint sends the mint tx of an anchored digest (or finds the class) and
