@@ -359,5 +359,22 @@ func TestDevnetOptimistic(t *testing.T) {
 		case faulty && (v.Status != coordinator.Overturned || v.DATID != nil || !strings.Contains(deref(v.Reason), "overturned")):
 			t.Fatalf("faulty claim: %s (%s)", v.Status, deref(v.Reason))
 		}
+		full, err := d.api.Status(context.Background(), v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[coordinator.Status]bool{}
+		for _, e := range full.History {
+			seen[e.Status] = true
+		}
+		want := []coordinator.Status{coordinator.Claimed, coordinator.Finalized, coordinator.Voting, coordinator.Minted}
+		if faulty {
+			want = []coordinator.Status{coordinator.Claimed, coordinator.Challenged, coordinator.Overturned}
+		}
+		for _, st := range want {
+			if !seen[st] {
+				t.Errorf("faulty=%v: history %v lacks %s", faulty, full.History, st)
+			}
+		}
 	}
 }

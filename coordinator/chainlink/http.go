@@ -176,3 +176,16 @@ func (r *Remote) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coor
 	class, err := r.Mint(ctx, c)
 	return a, class, err
 }
+
+// OpenClaims maps submissions to the status of their undecided claims.
+func (r *Remote) OpenClaims(ctx context.Context) (map[common.Hash]string, error) {
+	list, err := r.C.Claims(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	out := map[common.Hash]string{}
+	for _, c := range list.Claims {
+		out[c.Submission] = c.Status
+	}
+	return out, nil
+}

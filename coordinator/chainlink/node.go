@@ -239,3 +239,12 @@ func storeIDAO(d *idao.IDAO, pub, report []byte) (*store.IDAO, error) {
 	}
 	return out, nil
 }
+
+// OpenClaims maps submissions to the status of their undecided claims.
+func (l *Node) OpenClaims(ctx context.Context) (map[common.Hash]string, error) {
+	out := map[common.Hash]string{}
+	for _, c := range l.N.Claims(true) {
+		out[c.Submission] = c.Status
+	}
+	return out, nil
+}

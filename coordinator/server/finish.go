@@ -27,6 +27,9 @@ type Chain interface {
 	Mint(ctx context.Context, c *store.Certificate) (common.Hash, error)
 	// AnchorAndMint does both in one block.
 	AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error)
+	// OpenClaims maps submissions to the status ("claimed", "challenged") of
+	// their undecided optimistic claims.
+	OpenClaims(ctx context.Context) (map[common.Hash]string, error)
 }
 
 // checkedVote is a vote whose signature and signer's stake were checked.
@@ -79,6 +82,7 @@ func (s *Server) finisher(ctx context.Context) {
 		s.finishOnce(ctx, coordinator.Certified, s.anchorOne)
 		s.finishOnce(ctx, coordinator.Anchored, s.mintOne)
 		s.expireVotes(ctx)
+		s.syncClaims(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -179,6 +183,34 @@ func (s *Server) expireVotes(ctx context.Context) {
 		if err := s.store.Move(ctx, id, coordinator.Failed, reason); err == nil {
 			s.m.transitions.WithLabelValues(string(coordinator.Failed)).Inc()
 			s.log.Warn("submission failed", "id", id, "reason", reason)
+		}
+	}
+}
+
+// syncClaims shows an optimistic submission's claim on chain in its status:
+// claimed while its window is open, challenged while a game is undecided.
+// (finalized is recorded when the executor reports the claim final, and
+// overturned when it reports the loss.)
+func (s *Server) syncClaims(ctx context.Context) {
+	ids, err := s.store.OptimisticInFlight(ctx, 1024)
+	if err != nil || len(ids) == 0 {
+		return
+	}
+	open, err := s.cfg.Chain.OpenClaims(ctx)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		st, ok := open[id]
+		if !ok {
+			continue
+		}
+		to := coordinator.Status(st)
+		if to != coordinator.Claimed && to != coordinator.Challenged {
+			continue
+		}
+		if err := s.store.Move(ctx, id, to, "optimistic claim "+st+" on chain"); err == nil {
+			s.m.transitions.WithLabelValues(st).Inc()
 		}
 	}
 }

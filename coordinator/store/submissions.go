@@ -207,6 +207,12 @@ func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome
 		if next == "" || !coordinator.CanMove(out.Status, next) {
 			return nil
 		}
+		if next == coordinator.Voting && r.Kind == "optimistic" && coordinator.CanMove(out.Status, coordinator.Finalized) {
+			// the executor reports a claim only once it is final on chain
+			if err := moveTx(ctx, tx, r.SubmissionID, coordinator.Finalized, "optimistic claim finalized on chain: "+string(r.Evidence)); err != nil {
+				return err
+			}
+		}
 		if err := moveTx(ctx, tx, r.SubmissionID, next, reason); err != nil {
 			return err
 		}

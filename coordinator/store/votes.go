@@ -318,3 +318,17 @@ func (s *Store) NonVoters(ctx context.Context, id common.Hash, members []common.
 	}
 	return out, nil
 }
+
+// OptimisticInFlight lists optimistic submissions still waiting on their claim.
+func (s *Store) OptimisticInFlight(ctx context.Context, limit int) ([]common.Hash, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM submissions WHERE mode='optimistic'
+		AND status IN ('received','verifying','claimed','challenged') LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (common.Hash, error) {
+		var b []byte
+		err := r.Scan(&b)
+		return common.BytesToHash(b), err
+	})
+}
