@@ -22,16 +22,19 @@ type SubmitRequest struct {
 
 // SubmissionView is what `vsc submit --json` and `vsc status --json` print.
 type SubmissionView struct {
-	ID           string         `json:"id"`
-	Status       Status         `json:"status"`
-	IDAO         string         `json:"idao"`
-	Mode         string         `json:"mode"`
-	Class        string         `json:"class"`
-	Contributor  common.Address `json:"contributor"`
-	DataHash     common.Hash    `json:"data_hash"`
-	Commitment   common.Hash    `json:"commitment"`
-	Records      uint64         `json:"records"`
-	Nonce        uint64         `json:"nonce"`
+	ID          string         `json:"id"`
+	Status      Status         `json:"status"`
+	IDAO        string         `json:"idao"`
+	Mode        string         `json:"mode"`
+	Class       string         `json:"class"`
+	Contributor common.Address `json:"contributor"`
+	DataHash    common.Hash    `json:"data_hash"`
+	Commitment  common.Hash    `json:"commitment"`
+	Records     uint64         `json:"records"`
+	Nonce       uint64         `json:"nonce"`
+	// WrappedKey is the data key wrapped to the enclave (only an attested
+	// enclave can unwrap it): watchers read the data through it.
+	WrappedKey   hexutil.Bytes  `json:"wrapped_key,omitempty"`
 	Evidence     []EvidenceView `json:"evidence"`
 	Votes        []VoteView     `json:"votes"`
 	Anchor       *AnchorView    `json:"anchor"`

@@ -46,6 +46,7 @@ type devnetConfig struct {
 	MembersOffline []int  // test flag: these members (1-based) do not run
 	MembersLying   []int  // test flag: these members vote for a wrong digest
 	FaultyTEE      bool   // test flag: the TEE worker reports a wrong commitment
+	NoWatcher      bool   // test flag: no honest optimistic watcher in-process
 	ZKKeys         string // zk key cache (default DIR/zk-keys)
 	Coordinator    coord.Config
 }
@@ -83,6 +84,7 @@ func cmdDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
 	fs.Func("members-offline", "test: comma-separated member numbers that do not run", intList(&cfg.MembersOffline))
 	fs.BoolVar(&cfg.FaultyTEE, "faulty-tee", false, "test: the TEE worker lies about the commitment")
+	fs.BoolVar(&cfg.NoWatcher, "no-watcher", false, "test: run no honest optimistic watcher (the executor still defends its claims)")
 	fs.StringVar(&cfg.ZKKeys, "zk-keys", envOr("VSC_ZK_KEYS", ""), "zk proving/verifying key cache (default DIR/zk-keys)")
 	fs.Func("members-lying", "test: comma-separated member numbers that vote for a wrong digest", intList(&cfg.MembersLying))
 	coordinatorFlags(fs, &cfg.Coordinator)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,6 +45,10 @@ type workerConfig struct {
 	Metrics     string
 	ZK          bool // also prove zk chunks, inside the same enclave
 	ShowPolicy  bool
+	Chain       string // chain API: run the optimistic executor and watcher
+	API         string // coordinator API (submissions' wrapped keys for the watcher)
+	OptKey      string // the executor/watcher account
+	WatchOnly   bool
 	ZKKeys      string // zk key cache
 }
 
@@ -56,6 +61,10 @@ func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
 	fs.BoolVar(&cfg.ShowKey, "show-key", false, "print the enclave key and its attestation (to register on chain) and exit")
 	fs.BoolVar(&cfg.JSON, "json", false, "with --show-key: print JSON")
 	fs.StringVar(&cfg.Metrics, "metrics-listen", envOr("VSC_METRICS_LISTEN", ""), "serve Prometheus /metrics on this address, e.g. :9102 (VSC_METRICS_LISTEN); empty: off")
+	fs.StringVar(&cfg.Chain, "chain", envOr("VSC_CHAIN_API", ""), "the chain's HTTP API: also run the optimistic executor and an honest watcher (VSC_CHAIN_API)")
+	fs.StringVar(&cfg.API, "api", envOr("VSC_API", "http://127.0.0.1:8080"), "with --chain: the coordinator, where the watcher looks submissions up (VSC_API)")
+	fs.StringVar(&cfg.OptKey, "optimistic-key", envOr("VSC_OPTIMISTIC_KEY", ""), "with --chain: the funded account that posts claims and challenges")
+	fs.BoolVar(&cfg.WatchOnly, "watch-only", false, "with --chain: only watch and challenge claims (no executor)")
 	fs.BoolVar(&cfg.ShowPolicy, "show-policy", false, "print a TEE policy (JSON) that accepts this enclave — its signer, product and security version — and exit")
 	fs.BoolVar(&cfg.ZK, "zk", envOr("VSC_WORKER_ZK", "") != "", "also run the zk prover (it decrypts through this worker's enclave) (VSC_WORKER_ZK)")
 	fs.StringVar(&cfg.ZKKeys, "zk-keys", envOr("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
@@ -129,24 +138,35 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		log.Info("metrics", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS)
-	if !cfg.ZK {
-		return w.Run(ctx)
+	roles := []func(context.Context) error{w.Run}
+	if cfg.ZK {
+		km, err := prover.NewKeyManager(cfg.ZKKeys, log)
+		if err != nil {
+			return err
+		}
+		zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, Log: log}, b)
+		fmt.Fprintf(stdout, "zk prover consuming zk jobs (keys in %s)\n", cfg.ZKKeys)
+		roles = append(roles, zk.Run)
 	}
-	km, err := prover.NewKeyManager(cfg.ZKKeys, log)
-	if err != nil {
-		return err
+	if cfg.Chain != "" {
+		if cfg.OptKey == "" {
+			return cli.Usagef("--chain needs --optimistic-key FILE (a funded account for claims and challenges)")
+		}
+		fmt.Fprintf(stdout, "optimistic executor and honest watcher on %s\n", cfg.Chain)
+		roles = append(roles, func(ctx context.Context) error {
+			return runOptimistic(ctx, b, enc, cfg.Chain, cfg.API, cfg.OptKey, !cfg.WatchOnly, log)
+		})
 	}
-	zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, Log: log}, b)
-	fmt.Fprintf(stdout, "zk prover consuming zk jobs (keys in %s)\n", cfg.ZKKeys)
-	rctx, cancel := context.WithCancel(ctx) // one role failing stops the other
+	rctx, cancel := context.WithCancel(ctx) // one role failing stops the others
 	defer cancel()
-	errc := make(chan error, 2)
-	go func() { errc <- w.Run(rctx) }()
-	go func() { errc <- zk.Run(rctx) }()
+	errc := make(chan error, len(roles))
+	for _, r := range roles {
+		go func() { errc <- r(rctx) }()
+	}
 	err = <-errc
 	cancel()
-	if err2 := <-errc; err == nil {
-		err = err2
+	for range roles[1:] {
+		err = errors.Join(err, <-errc)
 	}
 	return err
 }

@@ -68,6 +68,8 @@ func (d *devnet) initOptimistic(ctx context.Context) error {
 	}
 	d.runRole("optimistic executor", func(ctx context.Context) error { return d.bus.Work(ctx, "optimistic", ex.Handle) })
 	d.runRole("optimistic executor watcher", func(ctx context.Context) error { return ew.Run(ctx, optTick) })
-	d.runRole("optimistic watcher", func(ctx context.Context) error { return hw.Run(ctx, optTick) })
+	if !d.cfg.NoWatcher {
+		d.runRole("optimistic watcher", func(ctx context.Context) error { return hw.Run(ctx, optTick) })
+	}
 	return nil
 }

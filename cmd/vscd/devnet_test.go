@@ -378,3 +378,29 @@ func TestDevnetOptimistic(t *testing.T) {
 		}
 	}
 }
+
+// `vscd worker --chain … --watch-only` is an honest watcher apart from the
+// devnet: with the devnet's own watcher off, it overturns a faulty claim.
+func TestWorkerWatcherOverturns(t *testing.T) {
+	d := startDevnet(t, func(c *devnetConfig) {
+		c.FaultyExecutor, c.NoWatcher, c.NATSListen = true, true, "127.0.0.1:0"
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	api := "http://" + d.coord.Addr()
+	// the watcher must be an enclave of the iDAO's verifier set: same sealed identity
+	wdata := t.TempDir()
+	if err := os.Symlink(filepath.Join(d.cfg.Data, "enclave"), filepath.Join(wdata, "tee")); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		done <- cmdWorker(ctx, []string{"--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
+			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"}, io.Discard, io.Discard)
+	}()
+	v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
+	cancel()
+	<-done
+	if v.Status != coordinator.Overturned || v.DATID != nil {
+		t.Fatalf("%s (%s)", v.Status, deref(v.Reason))
+	}
+}
