@@ -28,7 +28,7 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands,
-		cli.Command{Name: "worker", Usage: "--tee-backend sim|ego --data DIR [--nats URL] [--concurrency N] [--show-key]: the TEE worker role (NATS_URL, VSC_*)", Run: wrap(cmdWorker)},
+		cli.Command{Name: "worker", Usage: "--tee-backend sim|ego --data DIR [--nats URL] [--zk] [--chain URL --optimistic-key FILE [--watch-only]] [--show-key|--show-policy]: TEE verifier, zk prover, optimistic executor/watcher (NATS_URL, VSC_*)", Run: wrap(cmdWorker)},
 		cli.Command{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: wrap(cmdBenchTEE)},
 	)
 }
