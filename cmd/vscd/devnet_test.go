@@ -161,8 +161,16 @@ func TestDevnetJourney(t *testing.T) {
 	if err != nil || red.Left != 7 || red.Receipt == nil || red.Receipt.Signature == "" {
 		t.Fatalf("redeem 3: %v %+v", err, red)
 	}
-	if _, err := d.api.RedeemDAT(ctx, app, buy.Token, 8); err == nil || !strings.Contains(err.Error(), "fewer units") {
+	before, _ := d.api.Balance(ctx, keys.Address(app))
+	if _, err := d.api.RedeemDAT(ctx, app, buy.Token, 8); err == nil || !strings.Contains(err.Error(), "cannot redeem 8") {
 		t.Fatalf("redeem 8 of 7: err = %v", err)
+	}
+	if after, _ := d.api.Balance(ctx, keys.Address(app)); after.Balance != before.Balance || after.Nonce != before.Nonce {
+		t.Fatalf("a refused redeem changed the app's account: %+v → %+v", before, after)
+	}
+	// the chain refuses it too, on its own (a client that skips the check pays the fee, nothing else)
+	if _, err := d.api.SendChainTx(ctx, app, &tx.DATRedeem{Token: buy.Token, Units: 8}); err == nil || !strings.Contains(err.Error(), "fewer units") {
+		t.Fatalf("chain accepted redeeming 8 of 7: %v", err)
 	}
 	if tk, _ := d.api.DATToken(ctx, buy.Token); tk.Value != 7 {
 		t.Fatalf("a refused redeem changed the token: %d units", tk.Value)

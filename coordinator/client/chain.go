@@ -246,6 +246,21 @@ type DATRedeemResult struct {
 // RedeemDAT uses units of a token and returns the sequencer-signed receipt
 // (checked against the chain's sequencer before it is returned).
 func (c *Client) RedeemDAT(ctx context.Context, key *ecdsa.PrivateKey, token common.Hash, units uint64) (*DATRedeemResult, error) {
+	// Refuse what the chain would refuse before sending, so a mistake costs
+	// no fee and no nonce (the chain still checks: this is only a courtesy).
+	tk, err := c.DATToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	owner := crypto.PubkeyToAddress(key.PublicKey)
+	switch {
+	case tk.Owner != owner:
+		return nil, fmt.Errorf("token %s belongs to %s, not to %s: only its owner can redeem it", token.Hex(), tk.Owner.Hex(), owner.Hex())
+	case units > tk.Value:
+		return nil, fmt.Errorf("token %s holds %d units, cannot redeem %d: buy more with `vsc dat buy %s --units N`", token.Hex(), tk.Value, units, tk.Class.Hex())
+	case tk.Expires != 0 && uint64(time.Now().Unix()) >= tk.Expires:
+		return nil, fmt.Errorf("token %s expired at %s: buy a fresh one", token.Hex(), time.Unix(int64(tk.Expires), 0).UTC().Format(time.RFC3339))
+	}
 	got, err := c.SendChainTx(ctx, key, &tx.DATRedeem{Token: token, Units: units})
 	if err != nil {
 		return nil, err
