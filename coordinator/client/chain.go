@@ -224,6 +224,23 @@ type DATBuyResult struct {
 
 // BuyDAT pays units × price into class and returns the new token.
 func (c *Client) BuyDAT(ctx context.Context, key *ecdsa.PrivateKey, class common.Hash, units uint64) (*DATBuyResult, error) {
+	// Refuse an unaffordable buy before sending (no fee spent); the chain checks again.
+	cl, err := c.DATClass(ctx, class)
+	if err != nil {
+		return nil, err
+	}
+	acc, err := c.Balance(ctx, crypto.PubkeyToAddress(key.PublicKey))
+	if err != nil {
+		return nil, err
+	}
+	price, ok1 := new(big.Int).SetString(cl.Price, 10)
+	bal, ok2 := new(big.Int).SetString(acc.Balance, 10)
+	if ok1 && ok2 {
+		cost := new(big.Int).Mul(price, new(big.Int).SetUint64(units))
+		if bal.Cmp(cost) < 0 {
+			return nil, fmt.Errorf("%d units of %s cost %s, the balance of %s is %s: fund the account first", units, class.Hex(), cost, acc.Address.Hex(), bal)
+		}
+	}
 	got, err := c.SendChainTx(ctx, key, &tx.DATBuy{Class: class, Units: units})
 	if err != nil {
 		return nil, err
