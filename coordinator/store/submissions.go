@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -190,7 +189,7 @@ func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome
 		switch evStatus {
 		case "rejected":
 			next, reason = coordinator.Rejected, fmt.Sprintf("%s verifier rejected the submission: %s", r.Kind, r.Reason)
-			if r.Kind == "optimistic" && strings.HasPrefix(r.Reason, "overturned:") {
+			if r.Overturned {
 				next, reason = coordinator.Overturned, "the optimistic claim was "+r.Reason
 			}
 		case "failed":

@@ -67,6 +67,7 @@ type Result struct {
 	Chunk        int             `json:"chunk,omitempty"`
 	OK           bool            `json:"ok"`
 	Rejected     bool            `json:"rejected,omitempty"`
+	Overturned   bool            `json:"overturned,omitempty"` // with Rejected: an optimistic claim lost a dispute
 	Reason       string          `json:"reason,omitempty"`
 	Evidence     json.RawMessage `json:"evidence,omitempty"`
 	Worker       string          `json:"worker,omitempty"`

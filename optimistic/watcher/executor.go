@@ -76,6 +76,7 @@ func (e *Executor) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 				res.Evidence, _ = json.Marshal(cur.ID)
 				return res, nil
 			case optimistic.StatusOverturned:
+				res.Overturned = true
 				return reject("overturned: claim %s: %s", cur.ID.Hex(), cur.Reason)
 			}
 		}
