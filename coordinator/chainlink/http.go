@@ -11,7 +11,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/api"
-	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/store"
@@ -126,18 +125,13 @@ func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
 	return out, nil
 }
 
-// Anchor sends (or finds) the anchor of a certified submission.
-func (r *Remote) Anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error) {
+// anchor sends (or finds) the anchor of a certified submission.
+func (r *Remote) anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error) {
 	if a, err := r.C.ChainAnchor(ctx, c.ResultDigest); err == nil {
 		return &coordinator.AnchorInfo{Block: a.Block, Tx: a.Tx, QCHash: a.QCHash}, nil
 	}
-	body := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
-		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
-	for _, v := range c.Votes {
-		body.Votes = append(body.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
-	}
 	r.mu.Lock()
-	_, err := r.C.SendChainTx(ctx, r.Key, body)
+	_, err := r.C.SendChainTx(ctx, r.Key, anchorTx(c))
 	r.mu.Unlock()
 	a, rerr := r.C.ChainAnchor(ctx, c.ResultDigest) // already anchored by an earlier send is fine
 	if rerr != nil {
@@ -155,8 +149,7 @@ func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, e
 		return c.ResultDigest, nil
 	}
 	r.mu.Lock()
-	_, err := r.C.SendChainTx(ctx, r.Key, &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO,
-		ClassKind: c.Submission.Class, URI: "vsc://submission/" + c.ID.Hex()})
+	_, err := r.C.SendChainTx(ctx, r.Key, mintTx(c))
 	r.mu.Unlock()
 	if a, rerr := r.C.ChainAnchor(ctx, c.ResultDigest); rerr == nil && a.Minted {
 		return c.ResultDigest, nil
@@ -169,7 +162,7 @@ func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, e
 
 // AnchorAndMint anchors, then mints (two blocks over HTTP).
 func (r *Remote) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error) {
-	a, err := r.Anchor(ctx, c)
+	a, err := r.anchor(ctx, c)
 	if err != nil {
 		return nil, common.Hash{}, err
 	}

@@ -39,27 +39,6 @@ type Node struct {
 // IDAO reads an iDAO at the current head.
 func (l *Node) IDAO(ctx context.Context, name string) (*idao.IDAO, error) { return l.N.IDAO(name) }
 
-// Anchor sends the anchor tx of a certified submission (or finds the one
-// already on chain) and waits for it.
-func (l *Node) Anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error) {
-	if a, err := l.N.Anchor(c.ResultDigest); err == nil {
-		return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, nil
-	}
-	body := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
-		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
-	for _, v := range c.Votes {
-		body.Votes = append(body.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
-	}
-	if _, err := l.send(ctx, body); err != nil && !errors.Is(err, errAlready) {
-		return nil, fmt.Errorf("anchor %s: %w", c.ResultDigest.Hex(), err)
-	}
-	a, err := l.N.Anchor(c.ResultDigest)
-	if err != nil {
-		return nil, err
-	}
-	return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, nil
-}
-
 // AnchorAndMint sends the anchor and the mint of a certified submission
 // back to back with consecutive nonces, so both ride in one block, and
 // waits for both. What is already on chain is read back, not sent again.
@@ -69,14 +48,7 @@ func (l *Node) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordi
 		class, err := l.Mint(ctx, c)
 		return info, class, err
 	}
-	anchor := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
-		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
-	for _, v := range c.Votes {
-		anchor.Votes = append(anchor.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
-	}
-	mint := &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO, ClassKind: c.Submission.Class,
-		URI: "vsc://submission/" + c.ID.Hex()}
-	hashes, err := l.submit(anchor, mint)
+	hashes, err := l.submit(anchorTx(c), mintTx(c))
 	if err != nil {
 		return nil, common.Hash{}, err
 	}
@@ -114,9 +86,7 @@ func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, err
 	if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
-	body := &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO, ClassKind: c.Submission.Class,
-		URI: "vsc://submission/" + c.ID.Hex()}
-	if _, err := l.send(ctx, body); err != nil && !errors.Is(err, errAlready) {
+	if _, err := l.send(ctx, mintTx(c)); err != nil && !errors.Is(err, errAlready) {
 		return common.Hash{}, fmt.Errorf("mint %s: %w", c.ResultDigest.Hex(), err)
 	}
 	if _, err := l.N.Class(c.ResultDigest); err != nil {
@@ -126,6 +96,22 @@ func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, err
 }
 
 var errAlready = errors.New("already done on chain")
+
+// anchorTx is the anchor of a certificate: the digest with its counted votes.
+func anchorTx(c *store.Certificate) *tx.Anchor {
+	a := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
+		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
+	for _, v := range c.Votes {
+		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
+	}
+	return a
+}
+
+// mintTx mints the DAT class of a certified (and anchored) digest.
+func mintTx(c *store.Certificate) *tx.DATMint {
+	return &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO, ClassKind: c.Submission.Class,
+		URI: "vsc://submission/" + c.ID.Hex()}
+}
 
 // send signs body with the coordinator's key, submits it and waits for its
 // receipt; a failed receipt is an error carrying the chain's reason.

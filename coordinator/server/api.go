@@ -1,11 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -125,7 +124,7 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		if len(req.EnclaveKey) == 0 {
 			return nil, false, coordinator.Errf("missing_field", "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
 		}
-		if !bytesEqual(req.EnclaveKey, dao.EnclavePubkey) {
+		if !bytes.Equal(req.EnclaveKey, dao.EnclavePubkey) {
 			return nil, false, coordinator.Errf("wrong_enclave_key",
 				"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
 				head(req.EnclaveKey), dao.Name, head(dao.EnclavePubkey), dao.Name)
@@ -447,18 +446,7 @@ func parseHash(s string) (common.Hash, error) {
 	return common.HexToHash(s), nil
 }
 
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
-
 func head(b []byte) []byte { return b[:min(len(b), 8)] }
-
-// EnclavePublicKey decodes an iDAO's stored enclave key.
-func EnclavePublicKey(b []byte) (*ecdsa.PublicKey, error) {
-	k, err := crypto.UnmarshalPubkey(b)
-	if err != nil {
-		return nil, fmt.Errorf("enclave key: %w", err)
-	}
-	return k, nil
-}
 
 // Registry is where the coordinator reads iDAOs: the chain in a devnet or
 // a deployment with a chain link, else the coordinator's own PostgreSQL

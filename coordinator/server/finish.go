@@ -23,7 +23,6 @@ import (
 // must be idempotent (the chain link reads back what is already there).
 type Chain interface {
 	IDAO(ctx context.Context, name string) (*idao.IDAO, error)
-	Anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error)
 	Mint(ctx context.Context, c *store.Certificate) (common.Hash, error)
 	// AnchorAndMint does both in one block.
 	AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error)
@@ -40,8 +39,9 @@ type checkedVote struct {
 
 // checkVote checks a member's vote on arrival — its signature, that the
 // signer is a member of the iDAO with stake on chain. A vote that fails is
-// dropped (nil, nil); an error means the chain could not be read.
-func (s *Server) checkVote(ctx context.Context, r *bus.Result) (*checkedVote, error) {
+// dropped (nil, nil); an error means the chain could not be read. daos
+// caches the iDAOs read for the current batch.
+func (s *Server) checkVote(ctx context.Context, r *bus.Result, daos map[string]*idao.IDAO) (*checkedVote, error) {
 	if s.cfg.Chain == nil {
 		return nil, fmt.Errorf("a vote arrived but this coordinator has no chain link")
 	}
@@ -54,9 +54,13 @@ func (s *Server) checkVote(ctx context.Context, r *bus.Result) (*checkedVote, er
 		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission, "member", v.Member, "err", err)
 		return nil, nil
 	}
-	dao, err := s.cfg.Chain.IDAO(ctx, v.IDAO)
-	if err != nil {
-		return nil, fmt.Errorf("read iDAO %s: %w", v.IDAO, err)
+	dao := daos[v.IDAO]
+	if dao == nil {
+		var err error
+		if dao, err = s.cfg.Chain.IDAO(ctx, v.IDAO); err != nil {
+			return nil, fmt.Errorf("read iDAO %s: %w", v.IDAO, err)
+		}
+		daos[v.IDAO] = dao
 	}
 	stake := dao.StakeOf(v.Member)
 	if stake == nil || stake.Sign() <= 0 {

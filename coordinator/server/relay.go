@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/idao"
 	"time"
 
 	"github.com/vsc-labs/vsc/coordinator/store"
@@ -80,9 +81,10 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 	sort.SliceStable(rs, func(i, j int) bool { return bytes.Compare(rs[i].SubmissionID[:], rs[j].SubmissionID[:]) < 0 })
 	votes := make([]*checkedVote, len(rs))
+	daos := map[string]*idao.IDAO{} // one chain read per iDAO per batch
 	for i := range rs {
 		if rs[i].Kind == bus.VoteKind {
-			v, err := s.checkVote(ctx, &rs[i])
+			v, err := s.checkVote(ctx, &rs[i], daos)
 			if err != nil {
 				return err
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/jackc/pgx/v5"
@@ -134,96 +133,81 @@ type ResultOutcome struct {
 	Ignored bool               // late/duplicate result for a final submission or a done chunk
 }
 
-// ApplyResult records a worker's result and moves the submission: a
+// ApplyResultTx records a worker's result and moves the submission: a
 // rejected result rejects it, a failed one fails it, and once every evidence
 // row is ok it moves to voting. Idempotent: a redelivered result changes
 // nothing.
-func (s *Store) ApplyResult(ctx context.Context, r *bus.Result) (ResultOutcome, error) {
-	var out ResultOutcome
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, err = ApplyResultTx(ctx, tx, r)
-		return err
-	})
-	return out, err
-}
-
-// ApplyResultTx is ApplyResult inside the caller's transaction (batched
-// result intake).
 func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome, error) {
 	var out ResultOutcome
-	err := func() error {
-		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, r.SubmissionID[:]).Scan(&status)
-		if errors.Is(err, pgx.ErrNoRows) {
-			out.Ignored = true // a result for a submission we never stored: nothing to do
-			return nil
+	var status string
+	err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, r.SubmissionID[:]).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		out.Ignored = true // a result for a submission we never stored: nothing to do
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Status = coordinator.Status(status)
+	if out.Status.Final() {
+		out.Ignored = true
+		return out, nil
+	}
+	evStatus := "ok"
+	switch {
+	case r.Rejected:
+		evStatus = "rejected"
+	case !r.OK:
+		evStatus = "failed"
+	}
+	tag, err := tx.Exec(ctx, `UPDATE evidence SET status=$4, reason=$5, data=$6, worker=$7, updated_at=now()
+		WHERE submission=$1 AND kind=$2 AND chunk=$3 AND status='pending'`,
+		r.SubmissionID[:], r.Kind, r.Chunk, evStatus, nullText(r.Reason), nullJSON(r.Evidence), nullText(r.Worker))
+	if err != nil {
+		return out, err
+	}
+	if tag.RowsAffected() == 0 {
+		out.Ignored = true
+		return out, nil
+	}
+	next := coordinator.Status("")
+	reason := ""
+	switch evStatus {
+	case "rejected":
+		next, reason = coordinator.Rejected, fmt.Sprintf("%s verifier rejected the submission: %s", r.Kind, r.Reason)
+		if r.Overturned {
+			next, reason = coordinator.Overturned, "the optimistic claim was "+r.Reason
 		}
-		if err != nil {
-			return err
+	case "failed":
+		next, reason = coordinator.Failed, fmt.Sprintf("%s verification failed: %s", r.Kind, r.Reason)
+	default:
+		var pending int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM evidence WHERE submission=$1 AND status<>'ok'`, r.SubmissionID[:]).Scan(&pending); err != nil {
+			return out, err
 		}
-		out.Status = coordinator.Status(status)
-		if out.Status.Final() {
-			out.Ignored = true
-			return nil
+		if pending == 0 {
+			next = coordinator.Voting
 		}
-		evStatus := "ok"
-		switch {
-		case r.Rejected:
-			evStatus = "rejected"
-		case !r.OK:
-			evStatus = "failed"
+	}
+	if next == "" || !coordinator.CanMove(out.Status, next) {
+		return out, nil
+	}
+	if next == coordinator.Voting && r.Kind == "optimistic" && coordinator.CanMove(out.Status, coordinator.Finalized) {
+		// the executor reports a claim only once it is final on chain
+		if err := moveTx(ctx, tx, r.SubmissionID, coordinator.Finalized, "optimistic claim finalized on chain: "+string(r.Evidence)); err != nil {
+			return out, err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE evidence SET status=$4, reason=$5, data=$6, worker=$7, updated_at=now()
-			WHERE submission=$1 AND kind=$2 AND chunk=$3 AND status='pending'`,
-			r.SubmissionID[:], r.Kind, r.Chunk, evStatus, nullText(r.Reason), nullJSON(r.Evidence), nullText(r.Worker))
-		if err != nil {
-			return err
+	}
+	if err := moveTx(ctx, tx, r.SubmissionID, next, reason); err != nil {
+		return out, err
+	}
+	if next == coordinator.Voting {
+		if err := enqueueVoteRequest(ctx, tx, r.SubmissionID); err != nil {
+			return out, err
 		}
-		if tag.RowsAffected() == 0 {
-			out.Ignored = true
-			return nil
-		}
-		next := coordinator.Status("")
-		reason := ""
-		switch evStatus {
-		case "rejected":
-			next, reason = coordinator.Rejected, fmt.Sprintf("%s verifier rejected the submission: %s", r.Kind, r.Reason)
-			if r.Overturned {
-				next, reason = coordinator.Overturned, "the optimistic claim was "+r.Reason
-			}
-		case "failed":
-			next, reason = coordinator.Failed, fmt.Sprintf("%s verification failed: %s", r.Kind, r.Reason)
-		default:
-			var pending int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM evidence WHERE submission=$1 AND status<>'ok'`, r.SubmissionID[:]).Scan(&pending); err != nil {
-				return err
-			}
-			if pending == 0 {
-				next = coordinator.Voting
-			}
-		}
-		if next == "" || !coordinator.CanMove(out.Status, next) {
-			return nil
-		}
-		if next == coordinator.Voting && r.Kind == "optimistic" && coordinator.CanMove(out.Status, coordinator.Finalized) {
-			// the executor reports a claim only once it is final on chain
-			if err := moveTx(ctx, tx, r.SubmissionID, coordinator.Finalized, "optimistic claim finalized on chain: "+string(r.Evidence)); err != nil {
-				return err
-			}
-		}
-		if err := moveTx(ctx, tx, r.SubmissionID, next, reason); err != nil {
-			return err
-		}
-		if next == coordinator.Voting {
-			if err := enqueueVoteRequest(ctx, tx, r.SubmissionID); err != nil {
-				return err
-			}
-		}
-		out.Status, out.Changed = next, true
-		return nil
-	}()
-	return out, err
+	}
+	out.Status, out.Changed = next, true
+	return out, nil
 }
 
 // Move changes a submission's status if the state machine allows it.
@@ -371,19 +355,6 @@ func (s *Store) BlobReferenced(ctx context.Context, dataHash common.Hash) (bool,
 	var ok bool
 	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE data_hash=$1)`, dataHash[:]).Scan(&ok)
 	return ok, err
-}
-
-// StuckSince lists non-final submissions not updated since t (for deadlines).
-func (s *Store) StuckSince(ctx context.Context, t time.Time, limit int) ([]common.Hash, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM submissions WHERE status IN ('received','verifying') AND updated_at < $1 LIMIT $2`, t, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (common.Hash, error) {
-		var b []byte
-		err := r.Scan(&b)
-		return common.BytesToHash(b), err
-	})
 }
 
 func nullText(s string) any {

@@ -78,117 +78,103 @@ type VoteOutcome struct {
 	Certified common.Hash
 }
 
-// ApplyVote stores a checked vote (signature and membership verified by the
+// ApplyVoteTx stores a checked vote (signature and membership verified by the
 // caller, stake read from the chain) and counts the submission's votes: once
 // approving stake for one digest reaches 2/3 of totalStake the submission is
 // certified with that digest; once that can no longer happen it is
 // rejected, with the refusing members' reasons.
-func (s *Store) ApplyVote(ctx context.Context, v *quorum.Vote, stake, totalStake *big.Int) (VoteOutcome, error) {
-	var out VoteOutcome
-	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, err = ApplyVoteTx(ctx, tx, v, stake, totalStake)
-		return err
-	})
-	return out, err
-}
-
-// ApplyVoteTx is ApplyVote inside the caller's transaction.
 func ApplyVoteTx(ctx context.Context, tx pgx.Tx, v *quorum.Vote, stake, totalStake *big.Int) (VoteOutcome, error) {
 	var out VoteOutcome
-	err := func() error {
-		var status, dao string
-		if err := tx.QueryRow(ctx, `SELECT status, idao FROM submissions WHERE id=$1 FOR UPDATE`, v.Submission[:]).Scan(&status, &dao); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				out.Ignored = true
-				return nil
-			}
-			return err
-		}
-		if dao != v.IDAO { // a vote signed for another iDAO cannot count here
+	var status, dao string
+	if err := tx.QueryRow(ctx, `SELECT status, idao FROM submissions WHERE id=$1 FOR UPDATE`, v.Submission[:]).Scan(&status, &dao); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
 			out.Ignored = true
-			return nil
+			return out, nil
 		}
-		out.Status = coordinator.Status(status)
-		tag, err := tx.Exec(ctx, `INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted)
-			VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false) ON CONFLICT (submission, member) DO NOTHING`,
-			v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), stake.String(), []byte(v.Signature))
-		if err != nil {
-			return err
+		return out, err
+	}
+	if dao != v.IDAO { // a vote signed for another iDAO cannot count here
+		out.Ignored = true
+		return out, nil
+	}
+	out.Status = coordinator.Status(status)
+	tag, err := tx.Exec(ctx, `INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted)
+		VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false) ON CONFLICT (submission, member) DO NOTHING`,
+		v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), stake.String(), []byte(v.Signature))
+	if err != nil {
+		return out, err
+	}
+	if tag.RowsAffected() == 0 || out.Status != coordinator.Voting {
+		out.Ignored = true
+		return out, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT approve, result_digest, stake::text, coalesce(reason,''), member FROM votes WHERE submission=$1`, v.Submission[:])
+	if err != nil {
+		return out, err
+	}
+	byDigest := map[common.Hash]*big.Int{}
+	voted := new(big.Int)
+	var refusals []string
+	for rows.Next() {
+		var approve bool
+		var digest, member []byte
+		var st, reason string
+		if err := rows.Scan(&approve, &digest, &st, &reason, &member); err != nil {
+			rows.Close()
+			return out, err
 		}
-		if tag.RowsAffected() == 0 || out.Status != coordinator.Voting {
-			out.Ignored = true
-			return nil
-		}
-		rows, err := tx.Query(ctx, `SELECT approve, result_digest, stake::text, coalesce(reason,''), member FROM votes WHERE submission=$1`, v.Submission[:])
-		if err != nil {
-			return err
-		}
-		byDigest := map[common.Hash]*big.Int{}
-		voted := new(big.Int)
-		var refusals []string
-		for rows.Next() {
-			var approve bool
-			var digest, member []byte
-			var st, reason string
-			if err := rows.Scan(&approve, &digest, &st, &reason, &member); err != nil {
-				rows.Close()
-				return err
+		amt, _ := new(big.Int).SetString(st, 10)
+		voted.Add(voted, amt)
+		if approve {
+			d := common.BytesToHash(digest)
+			if byDigest[d] == nil {
+				byDigest[d] = new(big.Int)
 			}
-			amt, _ := new(big.Int).SetString(st, 10)
-			voted.Add(voted, amt)
-			if approve {
-				d := common.BytesToHash(digest)
-				if byDigest[d] == nil {
-					byDigest[d] = new(big.Int)
-				}
-				byDigest[d].Add(byDigest[d], amt)
-			} else {
-				refusals = append(refusals, fmt.Sprintf("%s: %s", common.BytesToAddress(member).Hex(), reason))
-			}
+			byDigest[d].Add(byDigest[d], amt)
+		} else {
+			refusals = append(refusals, fmt.Sprintf("%s: %s", common.BytesToAddress(member).Hex(), reason))
 		}
-		rows.Close()
-		var best common.Hash
-		bestStake := new(big.Int)
-		for d, st := range byDigest {
-			if st.Cmp(bestStake) > 0 {
-				best, bestStake = d, st
-			}
+	}
+	rows.Close()
+	var best common.Hash
+	bestStake := new(big.Int)
+	for d, st := range byDigest {
+		if st.Cmp(bestStake) > 0 {
+			best, bestStake = d, st
 		}
-		twoThirds := func(x *big.Int) bool { // 3x ≥ 2·total
-			return new(big.Int).Mul(x, big.NewInt(3)).Cmp(new(big.Int).Mul(totalStake, big.NewInt(2))) >= 0
+	}
+	twoThirds := func(x *big.Int) bool { // 3x ≥ 2·total
+		return new(big.Int).Mul(x, big.NewInt(3)).Cmp(new(big.Int).Mul(totalStake, big.NewInt(2))) >= 0
+	}
+	switch {
+	case twoThirds(bestStake):
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE votes SET counted = (approve AND result_digest = $2) WHERE submission=$1`, v.Submission[:], best[:])
+		b.Queue(`UPDATE submissions SET result_digest=$2 WHERE id=$1`, v.Submission[:], best[:])
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return out, err
 		}
-		switch {
-		case twoThirds(bestStake):
-			b := &pgx.Batch{}
-			b.Queue(`UPDATE votes SET counted = (approve AND result_digest = $2) WHERE submission=$1`, v.Submission[:], best[:])
-			b.Queue(`UPDATE submissions SET result_digest=$2 WHERE id=$1`, v.Submission[:], best[:])
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
-				return err
-			}
-			out.Certified = best
-			return moveOut(ctx, tx, v.Submission, coordinator.Certified,
-				fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, totalStake, best.Hex()), &out)
-		case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(totalStake, voted))):
-			reason := "the quorum refused the evidence"
-			if len(refusals) > 0 {
-				reason += ": " + strings.Join(refusals, "; ")
-			} else {
-				reason = "members approved different result digests; none reached 2/3 of the stake"
-			}
-			return moveOut(ctx, tx, v.Submission, coordinator.Rejected, reason, &out)
+		out.Certified = best
+		return moveOut(ctx, tx, v.Submission, coordinator.Certified,
+			fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, totalStake, best.Hex()), out)
+	case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(totalStake, voted))):
+		reason := "the quorum refused the evidence"
+		if len(refusals) > 0 {
+			reason += ": " + strings.Join(refusals, "; ")
+		} else {
+			reason = "members approved different result digests; none reached 2/3 of the stake"
 		}
-		return nil
-	}()
-	return out, err
+		return moveOut(ctx, tx, v.Submission, coordinator.Rejected, reason, out)
+	}
+	return out, nil
 }
 
-func moveOut(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string, out *VoteOutcome) error {
+func moveOut(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string, out VoteOutcome) (VoteOutcome, error) {
 	if err := moveTx(ctx, tx, id, to, reason); err != nil {
-		return err
+		return out, err
 	}
 	out.Status, out.Changed = to, true
-	return nil
+	return out, nil
 }
 
 // Votes returns the stored votes of a submission.
@@ -218,28 +204,12 @@ func (s *Store) Votes(ctx context.Context, id common.Hash) ([]quorum.Vote, []boo
 
 // Pending lists submissions in a status, oldest first.
 func (s *Store) Pending(ctx context.Context, status coordinator.Status, limit int) ([]common.Hash, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM submissions WHERE status=$1 ORDER BY updated_at LIMIT $2`, string(status), limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (common.Hash, error) {
-		var b []byte
-		err := r.Scan(&b)
-		return common.BytesToHash(b), err
-	})
+	return s.hashes(ctx, `SELECT id FROM submissions WHERE status=$1 ORDER BY updated_at LIMIT $2`, string(status), limit)
 }
 
 // VotingOverdue lists submissions voting since before t.
 func (s *Store) VotingOverdue(ctx context.Context, t time.Time, limit int) ([]common.Hash, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM submissions WHERE status='voting' AND voting_since < $1 LIMIT $2`, t, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (common.Hash, error) {
-		var b []byte
-		err := r.Scan(&b)
-		return common.BytesToHash(b), err
-	})
+	return s.hashes(ctx, `SELECT id FROM submissions WHERE status='voting' AND voting_since < $1 LIMIT $2`, t, limit)
 }
 
 // Certificate is what the anchor tx needs about a certified submission.
@@ -321,8 +291,13 @@ func (s *Store) NonVoters(ctx context.Context, id common.Hash, members []common.
 
 // OptimisticInFlight lists optimistic submissions still waiting on their claim.
 func (s *Store) OptimisticInFlight(ctx context.Context, limit int) ([]common.Hash, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id FROM submissions WHERE mode='optimistic'
+	return s.hashes(ctx, `SELECT id FROM submissions WHERE mode='optimistic'
 		AND status IN ('received','verifying','claimed','challenged') LIMIT $1`, limit)
+}
+
+// hashes runs a query whose rows are single 32-byte ids.
+func (s *Store) hashes(ctx context.Context, sql string, args ...any) ([]common.Hash, error) {
+	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}

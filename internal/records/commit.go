@@ -52,9 +52,6 @@ func Compress(l, r *fr.Element) fr.Element {
 	return x[1]
 }
 
-// ZeroRoot returns the root of an all-zero subtree of 2^k leaves.
-func ZeroRoot(k int) fr.Element { return zeroRoot[k] }
-
 // FieldValue maps an int64 value to its 64-bit field representation.
 func FieldValue(v int64) uint64 { return uint64(v) ^ (1 << 63) }
 
