@@ -60,14 +60,8 @@ func lines(data []byte, fn func(no int, line []byte) error) error {
 	no := 0
 	for len(data) > 0 {
 		no++
-		i := bytes.IndexByte(data, '\n')
 		var line []byte
-		if i < 0 {
-			line, data = data, nil
-		} else {
-			line, data = data[:i], data[i+1:]
-		}
-		line = bytes.TrimRight(line, "\r")
+		line, data = nextLine(data)
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
@@ -76,6 +70,16 @@ func lines(data []byte, fn func(no int, line []byte) error) error {
 		}
 	}
 	return nil
+}
+
+// nextLine splits off the first line (without "\n" or "\r\n").
+func nextLine(data []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		line, rest = data[:i], data[i+1:]
+	} else {
+		line = data
+	}
+	return bytes.TrimRight(line, "\r"), rest
 }
 
 // parseCSV reads CSV with a header row. Records of the common shape
@@ -87,14 +91,8 @@ func parseCSV(data []byte) (*Dataset, error) {
 	no := 0
 	for len(data) > 0 && ds.Fields == nil {
 		no++
-		i := bytes.IndexByte(data, '\n')
 		var line []byte
-		if i < 0 {
-			line, data = data, nil
-		} else {
-			line, data = data[:i], data[i+1:]
-		}
-		line = bytes.TrimRight(line, "\r")
+		line, data = nextLine(data)
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
@@ -174,14 +172,8 @@ func parseCSV(data []byte) (*Dataset, error) {
 		}
 		// slow path for this line
 		flat = flat[:start]
-		end := bytes.IndexByte(data[lineStart:], '\n')
-		var line []byte
-		if end < 0 {
-			line, pos = data[lineStart:], len(data)
-		} else {
-			line, pos = data[lineStart:lineStart+end], lineStart+end+1
-		}
-		line = bytes.TrimRight(line, "\r")
+		line, after := nextLine(data[lineStart:])
+		pos = len(data) - len(after)
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
