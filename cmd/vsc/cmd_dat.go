@@ -102,26 +102,32 @@ func cmdDATList(ctx context.Context, env *cli.Env, args []string) error {
 	})
 }
 
-func cmdDATBuy(ctx context.Context, env *cli.Env, args []string) error {
-	fs := flag.NewFlagSet("dat buy", flag.ContinueOnError)
-	units := fs.Uint64("units", 0, "usage units to buy")
-	keyFile := fs.String("key", "", "buyer's key file")
+// unitsArgs parses "ID --units N --key FILE", shared by buy and redeem.
+func unitsArgs(name, usage, what, keyHelp string, args []string) (common.Hash, uint64, *ecdsa.PrivateKey, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	units := fs.Uint64("units", 0, "usage units")
+	keyFile := fs.String("key", "", keyHelp)
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
-		return err
+		return common.Hash{}, 0, nil, err
 	}
-	class, err := oneHash(pos, "vsc dat buy CLASS --units N --key FILE", "CLASS")
+	id, err := oneHash(pos, usage, what)
 	if err != nil {
-		return err
+		return common.Hash{}, 0, nil, err
 	}
 	if *units == 0 {
-		return cli.Usagef("--units must be positive")
+		return common.Hash{}, 0, nil, cli.Usagef("--units must be positive")
 	}
 	k, err := loadKeyFlag(*keyFile)
+	return id, *units, k, err
+}
+
+func cmdDATBuy(ctx context.Context, env *cli.Env, args []string) error {
+	class, units, k, err := unitsArgs("dat buy", "vsc dat buy CLASS --units N --key FILE", "CLASS", "buyer's key file", args)
 	if err != nil {
 		return err
 	}
-	r, err := chainClient(env).BuyDAT(ctx, k, class, *units)
+	r, err := chainClient(env).BuyDAT(ctx, k, class, units)
 	if err != nil {
 		return err
 	}
@@ -131,25 +137,11 @@ func cmdDATBuy(ctx context.Context, env *cli.Env, args []string) error {
 }
 
 func cmdDATRedeem(ctx context.Context, env *cli.Env, args []string) error {
-	fs := flag.NewFlagSet("dat redeem", flag.ContinueOnError)
-	units := fs.Uint64("units", 0, "usage units to use")
-	keyFile := fs.String("key", "", "owner's key file")
-	pos, err := cli.Parse(fs, args)
+	token, units, k, err := unitsArgs("dat redeem", "vsc dat redeem TOKEN --units N --key FILE", "TOKEN", "owner's key file", args)
 	if err != nil {
 		return err
 	}
-	token, err := oneHash(pos, "vsc dat redeem TOKEN --units N --key FILE", "TOKEN")
-	if err != nil {
-		return err
-	}
-	if *units == 0 {
-		return cli.Usagef("--units must be positive")
-	}
-	k, err := loadKeyFlag(*keyFile)
-	if err != nil {
-		return err
-	}
-	r, err := chainClient(env).RedeemDAT(ctx, k, token, *units)
+	r, err := chainClient(env).RedeemDAT(ctx, k, token, units)
 	if err != nil {
 		return err
 	}
