@@ -42,12 +42,7 @@ func (n *Node) Claims(open bool) []*optimistic.Claim {
 			return true
 		})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Height != out[j].Height {
-			return out[i].Height < out[j].Height
-		}
-		return out[i].ID.Cmp(out[j].ID) < 0
-	})
+	sort.Slice(out, func(i, j int) bool { return older(out[i].Height, out[i].ID, out[j].Height, out[j].ID) })
 	return out
 }
 
@@ -69,12 +64,7 @@ func (n *Node) Games(claim common.Hash) []*optimistic.Game {
 		}
 		return true
 	})
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Height != out[j].Height {
-			return out[i].Height < out[j].Height
-		}
-		return out[i].ID.Cmp(out[j].ID) < 0
-	})
+	sort.Slice(out, func(i, j int) bool { return older(out[i].Height, out[i].ID, out[j].Height, out[j].ID) })
 	return out
 }
 
@@ -123,4 +113,12 @@ func (n *Node) hGame(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, g)
+}
+
+// older orders claims and games oldest first: by height, then id.
+func older(ha uint64, a common.Hash, hb uint64, b common.Hash) bool {
+	if ha != hb {
+		return ha < hb
+	}
+	return a.Cmp(b) < 0
 }
