@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -28,20 +29,7 @@ const (
 
 func newBus(t *testing.T, cfg bus.Config) *bus.Bus {
 	t.Helper()
-	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	b, err := bus.ConnectInProcess(srv, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	if err := b.Ensure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.Bus(t, testenv.NATS(t), cfg)
 }
 
 var (

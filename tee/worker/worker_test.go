@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -25,20 +26,7 @@ const chainID = 11
 
 func newBus(t *testing.T) *bus.Bus {
 	t.Helper()
-	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	b, err := bus.ConnectInProcess(srv, bus.Config{MaxDeliver: 2, Backoff: 10 * time.Millisecond}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	if err := b.Ensure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.Bus(t, testenv.NATS(t), bus.Config{MaxDeliver: 2, Backoff: 10 * time.Millisecond})
 }
 
 func dataset(n, seed int) []byte {
