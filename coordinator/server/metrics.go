@@ -52,7 +52,7 @@ func (s *Server) instrument(h http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: 200}
 		h.ServeHTTP(rec, r)
-		_, pattern := s.mux.Handler(r)
-		s.m.httpDur.WithLabelValues(pattern, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
+		// ServeMux records the matched pattern on the request (no second match)
+		s.m.httpDur.WithLabelValues(r.Pattern, strconv.Itoa(rec.code)).Observe(time.Since(start).Seconds())
 	})
 }
