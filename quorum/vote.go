@@ -39,14 +39,15 @@ type Vote struct {
 	Reason       string         `json:"reason,omitempty"`
 	Member       common.Address `json:"member"`
 	Signature    hexutil.Bytes  `json:"signature"`
+	// Batch is set when the signature signs a batch of votes (SignBatch)
+	// rather than this vote alone.
+	Batch *BatchProof `json:"batch,omitempty"`
 }
 
-// Digest returns the EIP-712 digest the member signs for chainID.
+// Digest returns the EIP-712 digest of the vote alone for chainID (what
+// Sign signs; a batched vote's signature signs SignedDigest instead).
 func (v *Vote) Digest(chainID uint64) common.Hash {
-	sh := eip712.StructHash(voteTypeHash,
-		eip712.StringWord(v.IDAO), v.Submission, v.ResultDigest,
-		eip712.BoolWord(v.Approve), eip712.StringWord(v.Reason))
-	return eip712.Digest(chainID, sh)
+	return eip712.Digest(chainID, v.Leaf())
 }
 
 // TypedData returns the vote as eth_signTypedData_v4 input, so a wallet can
@@ -82,13 +83,18 @@ func (v *Vote) Sign(key *ecdsa.PrivateKey, chainID uint64) error {
 		return err
 	}
 	v.Member = crypto.PubkeyToAddress(key.PublicKey)
-	v.Signature = sig
+	v.Signature, v.Batch = sig, nil
 	return nil
 }
 
-// Recover returns the signer of the vote. It does not trust v.Member.
+// Recover returns the signer of the vote (alone or through its batch proof).
+// It does not trust v.Member.
 func (v *Vote) Recover(chainID uint64) (common.Address, error) {
-	a, err := eip712.Recover(v.Digest(chainID), v.Signature)
+	d, err := v.SignedDigest(chainID)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	a, err := recoverCached(d, v.Signature)
 	if err != nil {
 		return common.Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}

@@ -480,12 +480,28 @@ func (r *run) vkRegister(b *tx.VKRegister) error {
 	return nil
 }
 
+// BatchProof converts a tx's vote batch proof (nil: the vote is signed alone).
+func BatchProof(p *tx.VoteBatchProof) *quorum.BatchProof {
+	if p == nil {
+		return nil
+	}
+	return &quorum.BatchProof{Root: p.Root, Size: p.Size, Index: p.Index, Path: p.Path}
+}
+
+// TxBatchProof is BatchProof's inverse.
+func TxBatchProof(p *quorum.BatchProof) *tx.VoteBatchProof {
+	if p == nil {
+		return nil
+	}
+	return &tx.VoteBatchProof{Root: p.Root, Size: p.Size, Index: p.Index, Path: p.Path}
+}
+
 // AnchorQC rebuilds the QC an anchor tx carries.
 func AnchorQC(b *tx.Anchor) *quorum.QC {
 	q := &quorum.QC{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest}
 	for _, v := range b.Votes {
 		q.Votes = append(q.Votes, quorum.Vote{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest,
-			Approve: true, Member: v.Member, Signature: v.Sig})
+			Approve: true, Member: v.Member, Signature: v.Sig, Batch: BatchProof(v.Batch)})
 	}
 	return q
 }

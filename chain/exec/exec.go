@@ -144,7 +144,8 @@ func Prepare(cfg *Config, t *tx.Tx, index int) *Prepared {
 	case *tx.Anchor:
 		p.Signers = make([]common.Address, len(b.Votes))
 		for i, v := range b.Votes {
-			vote := quorum.Vote{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest, Approve: true, Signature: v.Sig}
+			vote := quorum.Vote{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest, Approve: true,
+				Signature: v.Sig, Batch: BatchProof(v.Batch)}
 			a, err := vote.Recover(cfg.ChainID)
 			if err != nil {
 				a = common.Address{} // counted as a bad vote at execution
@@ -154,7 +155,8 @@ func Prepare(cfg *Config, t *tx.Tx, index int) *Prepared {
 	case *tx.SlashEquivocation:
 		p.Signers = make([]common.Address, 2)
 		for i, v := range []tx.EquivocationVote{b.A, b.B} {
-			vote := quorum.Vote{IDAO: b.IDAO, Submission: v.Submission, ResultDigest: v.ResultDigest, Approve: true, Signature: v.Sig}
+			vote := quorum.Vote{IDAO: b.IDAO, Submission: v.Submission, ResultDigest: v.ResultDigest, Approve: true,
+				Signature: v.Sig, Batch: BatchProof(v.Batch)}
 			p.Signers[i], _ = vote.Recover(cfg.ChainID)
 		}
 	}

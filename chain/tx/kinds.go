@@ -167,10 +167,22 @@ type VKRegister struct {
 }
 
 // AnchorVote is one approving vote in an anchor: the member and its EIP-712
-// signature over Vote(idao, submission, resultDigest, approve=true, reason="").
+// signature over Vote(idao, submission, resultDigest, approve=true, reason=""),
+// or, for a vote signed in a batch, over VoteBatch(root, size) with the
+// vote's inclusion proof.
 type AnchorVote struct {
 	Member common.Address
 	Sig    []byte
+	Batch  *VoteBatchProof `rlp:"optional"`
+}
+
+// VoteBatchProof places a vote in a member's signed vote batch (see
+// quorum.BatchProof).
+type VoteBatchProof struct {
+	Root  common.Hash
+	Size  uint32
+	Index uint32
+	Path  []common.Hash
 }
 
 // Anchor records a certified result digest with the quorum's votes.
@@ -257,6 +269,7 @@ type EquivocationVote struct {
 	Submission   common.Hash
 	ResultDigest common.Hash
 	Sig          []byte
+	Batch        *VoteBatchProof `rlp:"optional"`
 }
 
 // SlashEquivocation proves a member signed two digests for one submission;

@@ -102,7 +102,7 @@ func anchorTx(c *store.Certificate) *tx.Anchor {
 	a := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
 		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
 	for _, v := range c.Votes {
-		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature})
+		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: exec.TxBatchProof(v.Batch)})
 	}
 	return a
 }

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,18 +39,37 @@ type checkedVote struct {
 	stake, total *big.Int
 }
 
-// checkVote checks a member's vote on arrival — its signature, that the
-// signer is a member of the iDAO with stake on chain. A vote that fails is
-// dropped (nil, nil); an error means the chain could not be read. daos
-// caches the iDAOs read for the current batch.
-func (s *Server) checkVote(ctx context.Context, r *bus.Result, daos map[string]*idao.IDAO) (*checkedVote, error) {
-	if s.cfg.Chain == nil {
-		return nil, fmt.Errorf("a vote arrived but this coordinator has no chain link")
+// decodeVotes decodes a member's vote message: one vote (a JSON object, for
+// the result's submission) or a batch (a JSON array).
+func decodeVotes(r *bus.Result) ([]*quorum.Vote, error) {
+	if t := bytes.TrimLeft(r.Evidence, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		var vs []*quorum.Vote
+		if err := json.Unmarshal(r.Evidence, &vs); err != nil {
+			return nil, err
+		}
+		if slices.Contains(vs, nil) {
+			return nil, fmt.Errorf("a null vote in the batch")
+		}
+		return vs, nil
 	}
 	var v quorum.Vote
-	if err := json.Unmarshal(r.Evidence, &v); err != nil || v.Submission != r.SubmissionID {
-		s.log.Warn("malformed vote dropped", "submission", r.SubmissionID, "err", err)
-		return nil, nil
+	if err := json.Unmarshal(r.Evidence, &v); err != nil {
+		return nil, err
+	}
+	if v.Submission != r.SubmissionID {
+		return nil, fmt.Errorf("the vote is for %s, the message for %s", v.Submission, r.SubmissionID)
+	}
+	return []*quorum.Vote{&v}, nil
+}
+
+// checkVote checks a member's vote on arrival — its signature (through its
+// batch proof, if batched), that the signer is a member of the iDAO with
+// stake on chain. A vote that fails is dropped (nil, nil); an error means
+// the chain could not be read. daos caches the iDAOs read for the current
+// batch.
+func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, daos map[string]*idao.IDAO) (*checkedVote, error) {
+	if s.cfg.Chain == nil {
+		return nil, fmt.Errorf("a vote arrived but this coordinator has no chain link")
 	}
 	if err := v.Verify(s.cfg.ChainID); err != nil {
 		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission, "member", v.Member, "err", err)
@@ -67,7 +88,7 @@ func (s *Server) checkVote(ctx context.Context, r *bus.Result, daos map[string]*
 		s.log.Warn("vote by a non-member dropped", "submission", v.Submission, "member", v.Member)
 		return nil, nil
 	}
-	return &checkedVote{vote: &v, stake: stake, total: dao.TotalStake()}, nil
+	return &checkedVote{vote: v, stake: stake, total: dao.TotalStake()}, nil
 }
 
 func (s *Server) wakeFinisher() {

@@ -2,18 +2,20 @@ package server
 
 import (
 	"bytes"
-	"sort"
-
-	"github.com/jackc/pgx/v5"
-
 	"context"
 	"encoding/json"
-	"github.com/vsc-labs/vsc/coordinator"
-	"github.com/vsc-labs/vsc/idao"
+	"sort"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/quorum"
 )
 
 // relay publishes outbox jobs: woken after each accepted submission, and on
@@ -43,10 +45,14 @@ func (s *Server) relay(ctx context.Context) {
 	}
 }
 
-// RelayOnce publishes one batch of outbox jobs and returns how many.
+// RelayOnce publishes one batch of outbox jobs and returns how many. Vote
+// requests of one iDAO go out together, as one message holding a batch
+// (members answer it with one signed vote batch).
 func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 	n, err := s.store.ClaimOutbox(ctx, s.cfg.RelayBatch, func(rows []store.OutboxJob) error {
 		jobs := make([]*bus.Job, 0, len(rows))
+		votes := map[string][]store.OutboxJob{}
+		var daos []string
 		for _, r := range rows {
 			if r.Kind == bus.VoteKind {
 				var req struct {
@@ -55,9 +61,10 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 				if err := json.Unmarshal(r.Payload, &req); err != nil {
 					return err
 				}
-				if err := s.bus.PublishVoteRequest(ctx, req.IDAO, r.MsgID, r.Payload); err != nil {
-					return err
+				if votes[req.IDAO] == nil {
+					daos = append(daos, req.IDAO)
 				}
+				votes[req.IDAO] = append(votes[req.IDAO], r)
 				continue
 			}
 			j := new(bus.Job)
@@ -65,6 +72,11 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 				return err
 			}
 			jobs = append(jobs, j)
+		}
+		for _, d := range daos {
+			if err := s.publishVoteRequests(ctx, d, votes[d]); err != nil {
+				return err
+			}
 		}
 		return s.bus.PublishJobs(ctx, jobs)
 	})
@@ -74,32 +86,95 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// Bounds of one vote-request message (NATS' default payload limit is 1 MiB).
+const (
+	voteBatchMax      = 256
+	voteBatchMaxBytes = 512 << 10
+)
+
+// publishVoteRequests publishes an iDAO's vote requests in batches (a JSON
+// array each); a lone request goes out as itself.
+func (s *Server) publishVoteRequests(ctx context.Context, dao string, rows []store.OutboxJob) error {
+	for len(rows) > 0 {
+		n, size := 0, 2
+		for n < len(rows) && n < voteBatchMax && (n == 0 || size+len(rows[n].Payload)+1 <= voteBatchMaxBytes) {
+			size += len(rows[n].Payload) + 1
+			n++
+		}
+		batch := rows[:n]
+		rows = rows[n:]
+		if n == 1 {
+			if err := s.bus.PublishVoteRequest(ctx, dao, batch[0].MsgID, batch[0].Payload); err != nil {
+				return err
+			}
+			continue
+		}
+		payload := make([]byte, 0, size)
+		ids := make([]byte, 0, 80*n)
+		payload = append(payload, '[')
+		for i, r := range batch {
+			if i > 0 {
+				payload = append(payload, ',')
+			}
+			payload = append(payload, r.Payload...)
+			ids = append(ids, r.MsgID...)
+		}
+		payload = append(payload, ']')
+		if err := s.bus.PublishVoteRequest(ctx, dao, "votes/"+crypto.Keccak256Hash(ids).Hex(), payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // applyResults applies a batch of results and votes in one transaction,
 // in submission order (so concurrent batches lock rows in the same order
 // and never deadlock). Votes are checked (signature, on-chain stake) before
 // the transaction starts.
 func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
-	sort.SliceStable(rs, func(i, j int) bool { return bytes.Compare(rs[i].SubmissionID[:], rs[j].SubmissionID[:]) < 0 })
-	votes := make([]*checkedVote, len(rs))
-	daos := map[string]*idao.IDAO{} // one chain read per iDAO per batch
+	// a member's message holds one vote or a signed batch of votes: each
+	// vote is applied on its own (one signature recovery serves a batch)
+	type item struct {
+		r     *bus.Result
+		id    common.Hash
+		vote  *quorum.Vote
+		check *checkedVote
+	}
+	items := make([]item, 0, len(rs))
 	for i := range rs {
-		if rs[i].Kind == bus.VoteKind {
-			v, err := s.checkVote(ctx, &rs[i], daos)
+		if rs[i].Kind != bus.VoteKind {
+			items = append(items, item{r: &rs[i], id: rs[i].SubmissionID})
+			continue
+		}
+		vs, err := decodeVotes(&rs[i])
+		if err != nil {
+			s.log.Warn("malformed vote message dropped", "job", rs[i].JobID, "err", err)
+			continue
+		}
+		for _, v := range vs {
+			items = append(items, item{id: v.Submission, vote: v})
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return bytes.Compare(items[i].id[:], items[j].id[:]) < 0 })
+	daos := map[string]*idao.IDAO{} // one chain read per iDAO per batch
+	for i := range items {
+		if items[i].vote != nil {
+			v, err := s.checkVote(ctx, items[i].vote, daos)
 			if err != nil {
 				return err
 			}
-			votes[i] = v // nil: dropped (bad signature, not a member)
+			items[i].check = v // nil: dropped (bad signature, not a member)
 		}
 	}
 	var moved []coordinator.Status
 	err := s.store.Tx(ctx, func(tx pgx.Tx) error {
 		moved = moved[:0]
-		for i := range rs {
-			if rs[i].Kind == bus.VoteKind {
-				if votes[i] == nil {
+		for _, it := range items {
+			if it.vote != nil {
+				if it.check == nil {
 					continue
 				}
-				out, err := store.ApplyVoteTx(ctx, tx, votes[i].vote, votes[i].stake, votes[i].total)
+				out, err := store.ApplyVoteTx(ctx, tx, it.check.vote, it.check.stake, it.check.total)
 				if err != nil {
 					return err
 				}
@@ -108,7 +183,7 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 				}
 				continue
 			}
-			out, err := store.ApplyResultTx(ctx, tx, &rs[i])
+			out, err := store.ApplyResultTx(ctx, tx, it.r)
 			if err != nil {
 				return err
 			}

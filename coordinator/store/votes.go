@@ -98,9 +98,16 @@ func ApplyVoteTx(ctx context.Context, tx pgx.Tx, v *quorum.Vote, stake, totalSta
 		return out, nil
 	}
 	out.Status = coordinator.Status(status)
-	tag, err := tx.Exec(ctx, `INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted)
-		VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false) ON CONFLICT (submission, member) DO NOTHING`,
-		v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), stake.String(), []byte(v.Signature))
+	var batch []byte
+	if v.Batch != nil {
+		var err error
+		if batch, err = json.Marshal(v.Batch); err != nil {
+			return out, err
+		}
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
+		VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false,$8) ON CONFLICT (submission, member) DO NOTHING`,
+		v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), stake.String(), []byte(v.Signature), nullJSON(batch))
 	if err != nil {
 		return out, err
 	}
@@ -179,7 +186,7 @@ func moveOut(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Stat
 
 // Votes returns the stored votes of a submission.
 func (s *Store) Votes(ctx context.Context, id common.Hash) ([]quorum.Vote, []bool, []string, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT member, approve, result_digest, coalesce(reason,''), signature, counted, stake::text
+	rows, err := s.Pool.Query(ctx, `SELECT member, approve, result_digest, coalesce(reason,''), signature, counted, stake::text, batch
 		FROM votes WHERE submission=$1 ORDER BY member`, id[:])
 	if err != nil {
 		return nil, nil, nil, err
@@ -189,12 +196,18 @@ func (s *Store) Votes(ctx context.Context, id common.Hash) ([]quorum.Vote, []boo
 	var counted []bool
 	var stakes []string
 	for rows.Next() {
-		var member, digest, sig []byte
+		var member, digest, sig, batch []byte
 		var v quorum.Vote
 		var c bool
 		var st string
-		if err := rows.Scan(&member, &v.Approve, &digest, &v.Reason, &sig, &c, &st); err != nil {
+		if err := rows.Scan(&member, &v.Approve, &digest, &v.Reason, &sig, &c, &st, &batch); err != nil {
 			return nil, nil, nil, err
+		}
+		if batch != nil {
+			v.Batch = new(quorum.BatchProof)
+			if err := json.Unmarshal(batch, v.Batch); err != nil {
+				return nil, nil, nil, fmt.Errorf("vote of %s: batch proof: %w", common.BytesToAddress(member).Hex(), err)
+			}
 		}
 		v.Submission, v.Member, v.ResultDigest, v.Signature = id, common.BytesToAddress(member), common.BytesToHash(digest), sig
 		votes, counted, stakes = append(votes, v), append(counted, c), append(stakes, st)

@@ -104,12 +104,52 @@ func (m *Member) Address() common.Address { return m.addr }
 // Decide verifies a request and returns the member's signed vote: approve
 // with the recomputed result digest, or refuse with the reason.
 func (m *Member) Decide(ctx context.Context, req *quorum.VoteRequest) (*quorum.Vote, error) {
+	votes, errs := m.DecideBatch(ctx, []*quorum.VoteRequest{req})
+	return votes[0], errs[0]
+}
+
+// DecideBatch verifies many requests and signs the votes as one batch (one
+// signature, each vote with its own inclusion proof; see quorum.SignBatch).
+// votes[i] is nil where errs[i] says why request i gets no vote at all (not
+// a member, another chain, an equivocation attempt).
+func (m *Member) DecideBatch(ctx context.Context, reqs []*quorum.VoteRequest) (votes []*quorum.Vote, errs []error) {
+	votes, errs = make([]*quorum.Vote, len(reqs)), make([]error, len(reqs))
+	daos := map[string]*idao.IDAO{}
+	for i, req := range reqs {
+		votes[i], errs[i] = m.decide(ctx, req, daos)
+	}
+	if err := m.record(votes, errs); err != nil {
+		for i := range votes {
+			votes[i], errs[i] = nil, err
+		}
+		return votes, errs
+	}
+	var sign []*quorum.Vote
+	for _, v := range votes {
+		if v != nil {
+			sign = append(sign, v)
+		}
+	}
+	if err := quorum.SignBatch(m.cfg.Key, m.cfg.ChainID, sign); err != nil {
+		for i := range votes {
+			votes[i], errs[i] = nil, err
+		}
+	}
+	return votes, errs
+}
+
+// decide verifies one request and returns the (unsigned) vote.
+func (m *Member) decide(ctx context.Context, req *quorum.VoteRequest, daos map[string]*idao.IDAO) (*quorum.Vote, error) {
 	if req.ChainID != m.cfg.ChainID {
 		return nil, fmt.Errorf("vote request for chain %d, this member is on chain %d", req.ChainID, m.cfg.ChainID)
 	}
-	dao, err := m.chain.IDAO(req.IDAO)
-	if err != nil {
-		return nil, fmt.Errorf("read iDAO %s from the chain: %w", req.IDAO, err)
+	dao := daos[req.IDAO]
+	if dao == nil {
+		var err error
+		if dao, err = m.chain.IDAO(req.IDAO); err != nil {
+			return nil, fmt.Errorf("read iDAO %s from the chain: %w", req.IDAO, err)
+		}
+		daos[req.IDAO] = dao
 	}
 	if st := dao.StakeOf(m.addr); st == nil || st.Sign() <= 0 {
 		return nil, fmt.Errorf("%s is not a staked member of iDAO %s", m.addr.Hex(), req.IDAO)
@@ -127,35 +167,49 @@ func (m *Member) Decide(ctx context.Context, req *quorum.VoteRequest) (*quorum.V
 			vote.ResultDigest = crypto.Keccak256Hash([]byte("a lie"), digest[:])
 		}
 	}
-	if err := m.record(vote); err != nil {
-		return nil, err
-	}
-	if err := vote.Sign(m.cfg.Key, m.cfg.ChainID); err != nil {
-		return nil, err
-	}
 	return vote, nil
 }
 
 // record makes sure the member never signs two different approved digests
-// for one submission. A refusal is recorded too, and a later approval of the
-// same submission is then refused (a member does not change its mind on the
-// same evidence).
-func (m *Member) record(v *quorum.Vote) error {
-	val := append([]byte{0}, v.ResultDigest[:]...)
-	if v.Approve {
-		val[0] = 1
-	}
-	// Batch coalesces concurrent records into one fsync'd transaction.
-	return m.db.Batch(func(tx *bolt.Tx) error {
+// for one submission: each vote (nil entries are skipped) is checked against
+// and added to the local record in one fsync'd transaction; a vote that
+// would equivocate is dropped (votes[i] = nil, errs[i] says so). A refusal
+// is recorded too, and a later approval of the same submission is then
+// refused (a member does not change its mind on the same evidence).
+func (m *Member) record(votes []*quorum.Vote, errs []error) error {
+	refused := make([]bool, len(votes))
+	// Batch coalesces concurrent records into one transaction; it may run
+	// the function again, so its findings are reset on each run.
+	err := m.db.Batch(func(tx *bolt.Tx) error {
+		clear(refused)
 		b := tx.Bucket(signedBucket)
-		if prev := b.Get(v.Submission[:]); prev != nil {
-			if string(prev) != string(val) {
-				return fmt.Errorf("%w %s", ErrEquivocation, v.Submission.Hex())
+		for i, v := range votes {
+			if v == nil {
+				continue
 			}
-			return nil
+			val := append([]byte{0}, v.ResultDigest[:]...)
+			if v.Approve {
+				val[0] = 1
+			}
+			if prev := b.Get(v.Submission[:]); prev != nil {
+				refused[i] = string(prev) != string(val)
+				continue
+			}
+			if err := b.Put(v.Submission[:], val); err != nil {
+				return err
+			}
 		}
-		return b.Put(v.Submission[:], val)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for i, r := range refused {
+		if r {
+			votes[i], errs[i] = nil, fmt.Errorf("%w %s", ErrEquivocation, votes[i].Submission.Hex())
+		}
+	}
+	return nil
 }
 
 // verify re-checks every piece of evidence the iDAO's policy asks for and

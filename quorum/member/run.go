@@ -1,6 +1,7 @@
 package member
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,31 +10,68 @@ import (
 	"github.com/vsc-labs/vsc/quorum"
 )
 
-// Run answers the vote requests of the iDAOs until ctx ends: each request is
-// verified (Decide) and the signed vote is published to the coordinator.
+// Run answers the vote requests of the iDAOs until ctx ends. A message holds
+// one request (a JSON object) or a batch (a JSON array); each is verified and
+// the votes are signed as one batch and published to the coordinator in one
+// result message.
 func (m *Member) Run(ctx context.Context, b *bus.Bus, idaos []string) error {
 	return b.VoteRequests(ctx, m.addr.Hex(), idaos, func(ctx context.Context, data []byte) error {
-		var req quorum.VoteRequest
-		if err := json.Unmarshal(data, &req); err != nil {
+		reqs, err := DecodeRequests(data)
+		if err != nil {
 			m.log.Error("undecodable vote request dropped", "err", err)
 			return nil
 		}
-		vote, err := m.Decide(ctx, &req)
-		if err != nil {
-			// not a member, another chain, or an equivocation attempt: nothing to sign
-			m.log.Warn("vote request not answered", "submission", req.SubmissionID.Hex(), "err", err)
+		votes, errs := m.DecideBatch(ctx, reqs)
+		var signed []*quorum.Vote
+		for i, v := range votes {
+			if v == nil {
+				// not a member, another chain, or an equivocation attempt: nothing to sign
+				m.log.Warn("vote request not answered", "submission", reqs[i].SubmissionID.Hex(), "err", errs[i])
+				continue
+			}
+			signed = append(signed, v)
+		}
+		if len(signed) == 0 {
 			return nil
 		}
-		raw, err := json.Marshal(vote)
+		res := &bus.Result{Kind: bus.VoteKind, OK: true, Worker: m.addr.Hex()}
+		if len(signed) == 1 {
+			res.JobID = fmt.Sprintf("%s/vote/%s", signed[0].Submission.Hex(), m.addr.Hex())
+			res.SubmissionID = signed[0].Submission
+			res.Evidence, err = json.Marshal(signed[0])
+		} else {
+			res.JobID = fmt.Sprintf("votes/%s/%s", m.addr.Hex(), signed[0].Batch.Root.Hex())
+			res.Evidence, err = json.Marshal(signed)
+		}
 		if err != nil {
 			return err
 		}
-		res := &bus.Result{JobID: fmt.Sprintf("%s/vote/%s", req.SubmissionID.Hex(), m.addr.Hex()), Kind: bus.VoteKind,
-			SubmissionID: req.SubmissionID, OK: true, Evidence: raw, Worker: m.addr.Hex()}
 		if err := b.PublishResult(ctx, res); err != nil {
 			return err
 		}
-		m.log.Info("voted", "submission", req.SubmissionID.Hex(), "approve", vote.Approve, "reason", vote.Reason)
+		m.log.Info("voted", "votes", len(signed), "first", signed[0].Submission.Hex(), "approve", signed[0].Approve)
 		return nil
 	})
+}
+
+// DecodeRequests decodes a vote-request message: one request (a JSON object)
+// or a batch (a JSON array).
+func DecodeRequests(data []byte) ([]*quorum.VoteRequest, error) {
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		var reqs []*quorum.VoteRequest
+		if err := json.Unmarshal(data, &reqs); err != nil {
+			return nil, err
+		}
+		for i, r := range reqs {
+			if r == nil {
+				return nil, fmt.Errorf("vote request %d is null", i)
+			}
+		}
+		return reqs, nil
+	}
+	var req quorum.VoteRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, err
+	}
+	return []*quorum.VoteRequest{&req}, nil
 }
