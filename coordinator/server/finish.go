@@ -21,11 +21,10 @@ import (
 )
 
 // Chain is what the coordinator needs of the chain: iDAOs (members, stake,
-// policy) and the anchor and mint of certified results. Anchor and Mint
-// must be idempotent (the chain link reads back what is already there).
+// policy) and the anchor and mint of certified results. AnchorAndMint must
+// be idempotent (the chain link reads back what is already there).
 type Chain interface {
 	IDAO(ctx context.Context, name string) (*idao.IDAO, error)
-	Mint(ctx context.Context, c *store.Certificate) (common.Hash, error)
 	// AnchorAndMint does both in one block.
 	AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error)
 	// OpenClaims maps submissions to the status ("claimed", "challenged") of
@@ -104,8 +103,7 @@ func (s *Server) finisher(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.RelayPoll)
 	defer tick.Stop()
 	for {
-		s.finishOnce(ctx, coordinator.Certified, s.anchorOne)
-		s.finishOnce(ctx, coordinator.Anchored, s.mintOne)
+		s.anchorCertified(ctx)
 		s.expireVotes(ctx)
 		s.syncClaims(ctx)
 		select {
@@ -117,62 +115,58 @@ func (s *Server) finisher(ctx context.Context) {
 	}
 }
 
-// finishOnce runs step on up to 256 submissions in status, concurrently
-// (their txs share blocks).
-func (s *Server) finishOnce(ctx context.Context, status coordinator.Status, step func(context.Context, common.Hash) error) {
-	ids, err := s.store.Pending(ctx, status, 2048)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("finisher", "err", err)
-		}
-		return
+// anchorCertified anchors and mints up to 2048 certified submissions (and
+// any an older version left anchored but not minted): their certificates are
+// loaded in one go, their txs are sent concurrently (they share blocks), and
+// what landed is recorded in one statement.
+func (s *Server) anchorCertified(ctx context.Context) {
+	ids, err := s.store.Pending(ctx, coordinator.Certified, 2048)
+	if more, err2 := s.store.Pending(ctx, coordinator.Anchored, 256); err == nil {
+		ids, err = append(ids, more...), err2
 	}
+	if err == nil && len(ids) > 0 {
+		err = s.anchorMany(ctx, ids)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("finisher: anchor and mint; will retry", "err", err)
+	}
+}
+
+func (s *Server) anchorMany(ctx context.Context, ids []common.Hash) error {
+	certs, err := s.store.Certificates(ctx, ids)
+	if err != nil {
+		return err
+	}
+	done := make([]store.Finished, len(certs))
+	ok := make([]bool, len(certs))
 	var wg sync.WaitGroup
-	for _, id := range ids {
+	for i, c := range certs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := step(ctx, id); err != nil && ctx.Err() == nil {
-				s.log.Warn("finisher step failed; will retry", "submission", id, "status", status, "err", err)
+			a, class, err := s.cfg.Chain.AnchorAndMint(ctx, c)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.log.Warn("anchor and mint failed; will retry", "submission", c.ID, "err", err)
+				}
+				return
 			}
+			done[i], ok[i] = store.Finished{ID: c.ID, Block: a.Block, Tx: a.Tx, QCHash: a.QCHash, Class: class.Hex()}, true
 		}()
 	}
 	wg.Wait()
-}
-
-func (s *Server) anchorOne(ctx context.Context, id common.Hash) error {
-	c, err := s.store.Certificate(ctx, id)
+	var landed []store.Finished
+	for i := range done {
+		if ok[i] {
+			landed = append(landed, done[i])
+		}
+	}
+	n, err := s.store.SetFinished(ctx, landed)
 	if err != nil {
 		return err
 	}
-	a, class, err := s.cfg.Chain.AnchorAndMint(ctx, c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.SetAnchored(ctx, id, a.Block, a.Tx, a.QCHash); err != nil {
-		return err
-	}
-	s.m.transitions.WithLabelValues(string(coordinator.Anchored)).Inc()
-	if err := s.store.SetMinted(ctx, id, class.Hex()); err != nil {
-		return err
-	}
-	s.m.transitions.WithLabelValues(string(coordinator.Minted)).Inc()
-	return nil
-}
-
-func (s *Server) mintOne(ctx context.Context, id common.Hash) error {
-	c, err := s.store.Certificate(ctx, id)
-	if err != nil {
-		return err
-	}
-	class, err := s.cfg.Chain.Mint(ctx, c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.SetMinted(ctx, id, class.Hex()); err != nil {
-		return err
-	}
-	s.m.transitions.WithLabelValues(string(coordinator.Minted)).Inc()
+	s.m.transitions.WithLabelValues(string(coordinator.Anchored)).Add(float64(n))
+	s.m.transitions.WithLabelValues(string(coordinator.Minted)).Add(float64(n))
 	return nil
 }
 

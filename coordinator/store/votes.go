@@ -1,11 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -203,13 +205,9 @@ func (s *Store) Votes(ctx context.Context, id common.Hash) ([]quorum.Vote, []boo
 		if err := rows.Scan(&member, &v.Approve, &digest, &v.Reason, &sig, &c, &st, &batch); err != nil {
 			return nil, nil, nil, err
 		}
-		if batch != nil {
-			v.Batch = new(quorum.BatchProof)
-			if err := json.Unmarshal(batch, v.Batch); err != nil {
-				return nil, nil, nil, fmt.Errorf("vote of %s: batch proof: %w", common.BytesToAddress(member).Hex(), err)
-			}
+		if err := scanVote(&v, id, member, digest, sig, batch); err != nil {
+			return nil, nil, nil, err
 		}
-		v.Submission, v.Member, v.ResultDigest, v.Signature = id, common.BytesToAddress(member), common.BytesToHash(digest), sig
 		votes, counted, stakes = append(votes, v), append(counted, c), append(stakes, st)
 	}
 	return votes, counted, stakes, rows.Err()
@@ -235,52 +233,126 @@ type Certificate struct {
 
 // Certificate loads a certified submission with its counted votes.
 func (s *Store) Certificate(ctx context.Context, id common.Hash) (*Certificate, error) {
-	c := &Certificate{ID: id}
-	var contributor, dataHash, commitment, digest []byte
-	var records, nonce int64
-	sub := &c.Submission
-	err := s.Pool.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, nonce, result_digest
-		FROM submissions WHERE id=$1`, id[:]).Scan(&sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment,
-		&records, &nonce, &digest)
+	cs, err := s.Certificates(ctx, []common.Hash{id})
 	if err != nil {
 		return nil, err
 	}
-	sub.Contributor, sub.DataHash, sub.Commitment = common.BytesToAddress(contributor), common.BytesToHash(dataHash), common.BytesToHash(commitment)
-	sub.Records, sub.Nonce, c.ResultDigest = uint64(records), uint64(nonce), common.BytesToHash(digest)
-	votes, counted, _, err := s.Votes(ctx, id)
+	if len(cs) == 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id.Hex())
+	}
+	return cs[0], nil
+}
+
+// Certificates loads submissions with their counted votes, in two queries;
+// ids not found are left out.
+func (s *Store) Certificates(ctx context.Context, ids []common.Hash) ([]*Certificate, error) {
+	keys := make([][]byte, len(ids))
+	for i := range ids {
+		keys[i] = ids[i][:]
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, nonce, result_digest
+		FROM submissions WHERE id = ANY($1)`, keys)
 	if err != nil {
 		return nil, err
 	}
-	for i, v := range votes {
-		if counted[i] {
-			v.IDAO = sub.IDAO
-			c.Votes = append(c.Votes, v)
+	byID := map[common.Hash]*Certificate{}
+	var out []*Certificate
+	for rows.Next() {
+		c := new(Certificate)
+		var id, contributor, dataHash, commitment, digest []byte
+		var records, nonce int64
+		sub := &c.Submission
+		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment,
+			&records, &nonce, &digest); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		c.ID = common.BytesToHash(id)
+		sub.Contributor, sub.DataHash, sub.Commitment = common.BytesToAddress(contributor), common.BytesToHash(dataHash), common.BytesToHash(commitment)
+		sub.Records, sub.Nonce, c.ResultDigest = uint64(records), uint64(nonce), common.BytesToHash(digest)
+		byID[c.ID] = c
+		out = append(out, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT submission, member, approve, result_digest, signature, batch
+		FROM votes WHERE submission = ANY($1) AND counted ORDER BY submission, member`, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, member, digest, sig, batch []byte
+		var v quorum.Vote
+		if err := rows.Scan(&id, &member, &v.Approve, &digest, &sig, &batch); err != nil {
+			return nil, err
+		}
+		c := byID[common.BytesToHash(id)]
+		if err := scanVote(&v, c.ID, member, digest, sig, batch); err != nil {
+			return nil, err
+		}
+		v.IDAO = c.Submission.IDAO
+		c.Votes = append(c.Votes, v)
+	}
+	return out, rows.Err()
+}
+
+// scanVote fills v from its stored columns.
+func scanVote(v *quorum.Vote, id common.Hash, member, digest, sig, batch []byte) error {
+	v.Submission, v.Member, v.ResultDigest, v.Signature = id, common.BytesToAddress(member), common.BytesToHash(digest), sig
+	if batch != nil {
+		v.Batch = new(quorum.BatchProof)
+		if err := json.Unmarshal(batch, v.Batch); err != nil {
+			return fmt.Errorf("vote of %s: batch proof: %w", v.Member.Hex(), err)
 		}
 	}
-	return c, nil
+	return nil
 }
 
-// SetAnchored records the anchor and moves certified → anchored.
-func (s *Store) SetAnchored(ctx context.Context, id common.Hash, block uint64, txHash, qcHash common.Hash) error {
-	return s.Tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE submissions SET anchor_block=$2, anchor_tx=$3, qc_hash=$4 WHERE id=$1 AND status='certified'`,
-			id[:], int64(block), txHash[:], qcHash[:])
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		return moveTx(ctx, tx, id, coordinator.Anchored, fmt.Sprintf("anchored in block %d, tx %s", block, txHash.Hex()))
-	})
+// Finished is a certified submission anchored and minted on chain.
+type Finished struct {
+	ID         common.Hash
+	Block      uint64
+	Tx, QCHash common.Hash
+	Class      string
 }
 
-// SetMinted records the DAT class and moves anchored → minted.
-func (s *Store) SetMinted(ctx context.Context, id common.Hash, datID string) error {
-	return s.Tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE submissions SET dat_id=$2 WHERE id=$1 AND status='anchored'`, id[:], datID)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		return moveTx(ctx, tx, id, coordinator.Minted, "DAT class "+datID+" minted to the contributor")
-	})
+// SetFinished records the anchors and DAT classes of many submissions at
+// once and moves each certified or anchored one to minted (with an anchored
+// and a minted event in its history), in one statement. It returns how many
+// moved; submissions in other states are left alone.
+func (s *Store) SetFinished(ctx context.Context, fs []Finished) (int, error) {
+	if len(fs) == 0 {
+		return 0, nil
+	}
+	fs = slices.Clone(fs)
+	slices.SortFunc(fs, func(a, b Finished) int { return bytes.Compare(a.ID[:], b.ID[:]) }) // lock order
+	ids, txs, qcs := make([][]byte, len(fs)), make([][]byte, len(fs)), make([][]byte, len(fs))
+	blocks, classes := make([]int64, len(fs)), make([]string, len(fs))
+	for i := range fs {
+		ids[i], txs[i], qcs[i], blocks[i], classes[i] = fs[i].ID[:], fs[i].Tx[:], fs[i].QCHash[:], int64(fs[i].Block), fs[i].Class
+	}
+	var n int
+	err := s.Pool.QueryRow(ctx, `WITH u AS (
+			SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::bytea[], $5::text[]) AS u(id, block, tx, qc, dat)),
+		prev AS (
+			SELECT s.id, s.status FROM submissions s JOIN u ON s.id = u.id
+			WHERE s.status IN ('certified', 'anchored') ORDER BY s.id FOR UPDATE OF s),
+		upd AS (
+			UPDATE submissions s SET anchor_block = coalesce(s.anchor_block, u.block), anchor_tx = coalesce(s.anchor_tx, u.tx),
+				qc_hash = coalesce(s.qc_hash, u.qc), dat_id = u.dat, status = 'minted', reason = NULL, updated_at = now()
+			FROM u JOIN prev ON prev.id = u.id WHERE s.id = u.id RETURNING s.id),
+		ev AS (
+			INSERT INTO submission_events (submission, status, detail)
+			SELECT u.id, 'anchored', format('anchored in block %s, tx 0x%s', u.block, encode(u.tx, 'hex'))
+				FROM u JOIN prev ON prev.id = u.id WHERE prev.status = 'certified'
+			UNION ALL
+			SELECT u.id, 'minted', 'DAT class ' || u.dat || ' minted to the contributor'
+				FROM u JOIN prev ON prev.id = u.id)
+		SELECT count(*) FROM upd`, ids, blocks, txs, qcs, classes).Scan(&n)
+	return n, err
 }
 
 // NonVoters returns the members of members that have not voted on id.
