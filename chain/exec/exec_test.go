@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -361,4 +362,61 @@ func TestBondsAndSlashing(t *testing.T) {
 	if rs[0].Status != chain.StatusFailed {
 		t.Fatal("non-equivocation slashed")
 	}
+}
+
+// batchVotes has each voter sign one vote batch covering every (sub, digest)
+// pair and returns, per pair, the anchor votes with their batch proofs.
+func (w *world) batchVotes(name string, subs, digests []common.Hash, voters []int) [][]tx.AnchorVote {
+	out := make([][]tx.AnchorVote, len(subs))
+	for _, i := range voters {
+		vs := make([]*quorum.Vote, len(subs))
+		for j := range subs {
+			vs[j] = &quorum.Vote{IDAO: name, Submission: subs[j], ResultDigest: digests[j], Approve: true}
+		}
+		if err := quorum.SignBatch(w.keys[i], chainID, vs); err != nil {
+			w.t.Fatal(err)
+		}
+		for j, v := range vs {
+			out[j] = append(out[j], tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: exec.TxBatchProof(v.Batch)})
+		}
+	}
+	return out
+}
+
+func TestAnchorsWithBatchedVotes(t *testing.T) {
+	w := newWorld(t, 6)
+	w.setupDAT(4, 4, 0)
+	subs := []common.Hash{common.HexToHash("0xb01"), common.HexToHash("0xb02"), common.HexToHash("0xb03")}
+	digests := []common.Hash{common.HexToHash("0xd01"), common.HexToHash("0xd02"), common.HexToHash("0xd03")}
+	votes := w.batchVotes("demo", subs, digests, []int{0, 1, 2})
+	anchor := func(j int, vs []tx.AnchorVote) *tx.Anchor {
+		return &tx.Anchor{IDAO: "demo", Submission: subs[j], ResultDigest: digests[j], Contributor: w.addrs[4], Votes: vs}
+	}
+	// a proof taken from another item of the batch does not certify this one
+	stolen := append([]tx.AnchorVote(nil), votes[1]...)
+	stolen[0].Batch = votes[0][0].Batch
+	rs := w.block([]*tx.Tx{w.sign(5, anchor(1, stolen))}, 1)
+	if rs[0].Status != chain.StatusFailed || !strings.Contains(rs[0].Error, "signature") {
+		t.Fatalf("anchor with another item's batch proof: status %d (%s)", rs[0].Status, rs[0].Error)
+	}
+	// every item of the batch anchors on its own proofs, in one block
+	var txs []*tx.Tx
+	for j := range subs {
+		txs = append(txs, w.sign(5, anchor(j, votes[j])))
+	}
+	mustOK(t, w.block(txs, 1, 2))
+	for _, d := range digests {
+		if w.st.Get(state.AnchorKey(d)) == nil {
+			t.Fatalf("digest %s not anchored", d)
+		}
+	}
+	// a member that signs another digest for a batched submission is slashed
+	// on the two batch proofs
+	other := w.batchVotes("demo", []common.Hash{common.HexToHash("0xf"), subs[0]},
+		[]common.Hash{common.HexToHash("0xf"), common.HexToHash("0xbad")}, []int{1})[1][0]
+	mine := votes[0][1] // member 1's vote on subs[0]
+	rs = w.block([]*tx.Tx{w.sign(5, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[1],
+		A: tx.EquivocationVote{Submission: subs[0], ResultDigest: digests[0], Sig: mine.Sig, Batch: mine.Batch},
+		B: tx.EquivocationVote{Submission: subs[0], ResultDigest: common.HexToHash("0xbad"), Sig: other.Sig, Batch: other.Batch}})}, 1)
+	mustOK(t, rs)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -161,5 +162,56 @@ func TestLyingMemberSignsAnotherDigest(t *testing.T) {
 	lv, _ := l.Decide(context.Background(), req)
 	if hv.ResultDigest == lv.ResultDigest || !lv.Approve {
 		t.Fatal("the faulty member should approve a different digest")
+	}
+}
+
+func TestMemberSignsABatchOnce(t *testing.T) {
+	enc, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := crypto.GenerateKey()
+	dao := demoIDAO(t, key)
+	dir := t.TempDir()
+	m := newMember(t, dir, key, dao, false)
+	ctx := context.Background()
+	var reqs []*quorum.VoteRequest
+	for i := range 5 {
+		reqs = append(reqs, teeRequest(t, enc, fmt.Sprintf("a\n%d\n", i), uint64(i)))
+	}
+	reqs[3].Signature[5] ^= 1 // refused with a reason, still in the batch
+	votes, errs := m.DecideBatch(ctx, reqs)
+	for i, v := range votes {
+		if errs[i] != nil || v == nil {
+			t.Fatalf("request %d: %v", i, errs[i])
+		}
+		if v.Batch == nil || v.Batch.Size != 5 || string(v.Signature) != string(votes[0].Signature) {
+			t.Fatalf("vote %d is not part of one signed batch: %+v", i, v.Batch)
+		}
+		if err := v.Verify(chainID); err != nil || v.Member != keys.Address(key) {
+			t.Fatalf("vote %d: %v", i, err)
+		}
+		if v.Approve != (i != 3) {
+			t.Fatalf("vote %d approve=%v (%s)", i, v.Approve, v.Reason)
+		}
+	}
+	// the same member, now lying, gets a batch with a known submission and a
+	// new one: the known one is refused as an equivocation, the new one signed
+	m.Close()
+	liar := newMember(t, dir, key, dao, true)
+	defer liar.Close()
+	fresh := teeRequest(t, enc, "a\n99\n", 99)
+	votes, errs = liar.DecideBatch(ctx, []*quorum.VoteRequest{reqs[0], fresh})
+	if votes[0] != nil || !errors.Is(errs[0], ErrEquivocation) {
+		t.Fatalf("second digest in a batch: %v", errs[0])
+	}
+	if votes[1] == nil || errs[1] != nil || votes[1].Verify(chainID) != nil {
+		t.Fatalf("the rest of the batch: %v", errs[1])
+	}
+	// the wire form: a JSON array of requests decodes to the batch
+	raw, _ := json.Marshal(reqs[:2])
+	got, err := DecodeRequests(raw)
+	if err != nil || len(got) != 2 || got[1].SubmissionID != reqs[1].SubmissionID {
+		t.Fatalf("DecodeRequests: %v", err)
 	}
 }
