@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -30,12 +29,6 @@ type Chain interface {
 	// OpenClaims maps submissions to the status ("claimed", "challenged") of
 	// their undecided optimistic claims.
 	OpenClaims(ctx context.Context) (map[common.Hash]string, error)
-}
-
-// checkedVote is a vote whose signature and signer's stake were checked.
-type checkedVote struct {
-	vote         *quorum.Vote
-	stake, total *big.Int
 }
 
 // decodeVotes decodes a member's vote message: one vote (a JSON object, for
@@ -66,7 +59,7 @@ func decodeVotes(r *bus.Result) ([]*quorum.Vote, error) {
 // stake on chain. A vote that fails is dropped (nil, nil); an error means
 // the chain could not be read. daos caches the iDAOs read for the current
 // batch.
-func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, daos map[string]*idao.IDAO) (*checkedVote, error) {
+func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, daos map[string]*idao.IDAO) (*store.CheckedVote, error) {
 	if s.cfg.Chain == nil {
 		return nil, fmt.Errorf("a vote arrived but this coordinator has no chain link")
 	}
@@ -87,7 +80,7 @@ func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, daos map[string]
 		s.log.Warn("vote by a non-member dropped", "submission", v.Submission, "member", v.Member)
 		return nil, nil
 	}
-	return &checkedVote{vote: v, stake: stake, total: dao.TotalStake()}, nil
+	return &store.CheckedVote{Vote: v, Stake: stake, Total: dao.TotalStake()}, nil
 }
 
 func (s *Server) wakeFinisher() {

@@ -138,7 +138,7 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 		r     *bus.Result
 		id    common.Hash
 		vote  *quorum.Vote
-		check *checkedVote
+		check *store.CheckedVote
 	}
 	items := make([]item, 0, len(rs))
 	for i := range rs {
@@ -169,27 +169,37 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 	var moved []coordinator.Status
 	err := s.store.Tx(ctx, func(tx pgx.Tx) error {
 		moved = moved[:0]
-		for _, it := range items {
-			if it.vote != nil {
-				if it.check == nil {
-					continue
-				}
-				out, err := store.ApplyVoteTx(ctx, tx, it.check.vote, it.check.stake, it.check.total)
-				if err != nil {
-					return err
-				}
-				if out.Changed {
-					moved = append(moved, out.Status)
-				}
-				continue
-			}
-			out, err := store.ApplyResultTx(ctx, tx, it.r)
-			if err != nil {
-				return err
-			}
+		record := func(out store.VoteOutcome) {
 			if out.Changed {
 				moved = append(moved, out.Status)
 			}
+		}
+		// a submission's votes in this batch are stored and counted together
+		for i := 0; i < len(items); {
+			it := items[i]
+			if it.vote == nil {
+				out, err := store.ApplyResultTx(ctx, tx, it.r)
+				if err != nil {
+					return err
+				}
+				record(store.VoteOutcome{Status: out.Status, Changed: out.Changed})
+				i++
+				continue
+			}
+			var group []store.CheckedVote
+			for ; i < len(items) && items[i].vote != nil && items[i].id == it.id; i++ {
+				if c := items[i].check; c != nil {
+					group = append(group, *c)
+				}
+			}
+			if len(group) == 0 {
+				continue
+			}
+			out, err := store.ApplyVotesTx(ctx, tx, it.id, group)
+			if err != nil {
+				return err
+			}
+			record(out)
 		}
 		return nil
 	})

@@ -80,44 +80,67 @@ type VoteOutcome struct {
 	Certified common.Hash
 }
 
-// ApplyVoteTx stores a checked vote (signature and membership verified by the
-// caller, stake read from the chain) and counts the submission's votes: once
-// approving stake for one digest reaches 2/3 of totalStake the submission is
-// certified with that digest; once that can no longer happen it is
-// rejected, with the refusing members' reasons.
-func ApplyVoteTx(ctx context.Context, tx pgx.Tx, v *quorum.Vote, stake, totalStake *big.Int) (VoteOutcome, error) {
+// CheckedVote is a vote whose signature and signer's stake the caller
+// checked (stake and the iDAO's total stake are read from the chain).
+type CheckedVote struct {
+	Vote         *quorum.Vote
+	Stake, Total *big.Int
+}
+
+// ApplyVotesTx stores checked votes on one submission and counts its votes:
+// once approving stake for one digest reaches 2/3 of totalStake the
+// submission is certified with that digest; once that can no longer happen
+// it is rejected, with the refusing members' reasons. A vote already stored
+// (redelivered) or signed for another iDAO is ignored.
+func ApplyVotesTx(ctx context.Context, tx pgx.Tx, id common.Hash, votes []CheckedVote) (VoteOutcome, error) {
 	var out VoteOutcome
 	var status, dao string
-	if err := tx.QueryRow(ctx, `SELECT status, idao FROM submissions WHERE id=$1 FOR UPDATE`, v.Submission[:]).Scan(&status, &dao); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT status, idao FROM submissions WHERE id=$1 FOR UPDATE`, id[:]).Scan(&status, &dao); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			out.Ignored = true
 			return out, nil
 		}
 		return out, err
 	}
-	if dao != v.IDAO { // a vote signed for another iDAO cannot count here
-		out.Ignored = true
-		return out, nil
-	}
 	out.Status = coordinator.Status(status)
-	var batch []byte
-	if v.Batch != nil {
-		var err error
-		if batch, err = json.Marshal(v.Batch); err != nil {
+	b := &pgx.Batch{}
+	var totalStake *big.Int
+	for _, cv := range votes {
+		v := cv.Vote
+		if v.Submission != id || v.IDAO != dao { // a vote signed for another iDAO cannot count here
+			continue
+		}
+		totalStake = cv.Total
+		var batch []byte
+		if v.Batch != nil {
+			var err error
+			if batch, err = json.Marshal(v.Batch); err != nil {
+				return out, err
+			}
+		}
+		b.Queue(`INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
+			VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false,$8) ON CONFLICT (submission, member) DO NOTHING`,
+			v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), cv.Stake.String(),
+			[]byte(v.Signature), nullJSON(batch))
+	}
+	inserted := int64(0)
+	br := tx.SendBatch(ctx, b)
+	for range b.Len() {
+		tag, err := br.Exec()
+		if err != nil {
+			br.Close()
 			return out, err
 		}
+		inserted += tag.RowsAffected()
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
-		VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false,$8) ON CONFLICT (submission, member) DO NOTHING`,
-		v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), stake.String(), []byte(v.Signature), nullJSON(batch))
-	if err != nil {
+	if err := br.Close(); err != nil {
 		return out, err
 	}
-	if tag.RowsAffected() == 0 || out.Status != coordinator.Voting {
+	if inserted == 0 || out.Status != coordinator.Voting {
 		out.Ignored = true
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT approve, result_digest, stake::text, coalesce(reason,''), member FROM votes WHERE submission=$1`, v.Submission[:])
+	rows, err := tx.Query(ctx, `SELECT approve, result_digest, stake::text, coalesce(reason,''), member FROM votes WHERE submission=$1`, id[:])
 	if err != nil {
 		return out, err
 	}
@@ -158,13 +181,13 @@ func ApplyVoteTx(ctx context.Context, tx pgx.Tx, v *quorum.Vote, stake, totalSta
 	switch {
 	case twoThirds(bestStake):
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE votes SET counted = (approve AND result_digest = $2) WHERE submission=$1`, v.Submission[:], best[:])
-		b.Queue(`UPDATE submissions SET result_digest=$2 WHERE id=$1`, v.Submission[:], best[:])
+		b.Queue(`UPDATE votes SET counted = (approve AND result_digest = $2) WHERE submission=$1`, id[:], best[:])
+		b.Queue(`UPDATE submissions SET result_digest=$2 WHERE id=$1`, id[:], best[:])
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return out, err
 		}
 		out.Certified = best
-		return moveOut(ctx, tx, v.Submission, coordinator.Certified,
+		return moveOut(ctx, tx, id, coordinator.Certified,
 			fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, totalStake, best.Hex()), out)
 	case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(totalStake, voted))):
 		reason := "the quorum refused the evidence"
@@ -173,7 +196,7 @@ func ApplyVoteTx(ctx context.Context, tx pgx.Tx, v *quorum.Vote, stake, totalSta
 		} else {
 			reason = "members approved different result digests; none reached 2/3 of the stake"
 		}
-		return moveOut(ctx, tx, v.Submission, coordinator.Rejected, reason, out)
+		return moveOut(ctx, tx, id, coordinator.Rejected, reason, out)
 	}
 	return out, nil
 }

@@ -21,6 +21,31 @@ func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx cont
 	if err != nil {
 		return fmt.Errorf("results consumer: %w", err)
 	}
+	return b.batches(ctx, cons, loops, max, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+		var rs []Result
+		var keep []jetstream.Msg
+		for _, msg := range msgs {
+			var r Result
+			if err := json.Unmarshal(msg.Data(), &r); err != nil {
+				b.log.Error("undecodable result terminated", "err", err)
+				_ = msg.TermWithReason("undecodable")
+				continue
+			}
+			keep, rs = append(keep, msg), append(rs, r)
+		}
+		if len(rs) == 0 {
+			return nil, nil
+		}
+		return keep, h(ctx, rs)
+	})
+}
+
+// batches runs loops fetch loops over cons, each handing h batches of up to
+// max messages. h returns the messages it kept (the others it settled
+// itself) and an error, which naks the kept ones for redelivery with
+// back-off; otherwise they are acked.
+func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max int,
+	h func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error)) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, loops)
 	for range loops {
@@ -40,14 +65,15 @@ func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx cont
 	return nil
 }
 
-func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, h func(ctx context.Context, rs []Result) error) error {
+func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int,
+	h func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error)) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * max))
 	if err != nil {
 		return err
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
 	for {
-		// block for the first result, then take what else arrives within a
+		// block for the first message, then take what else arrives within a
 		// couple of milliseconds: batches grow with load, latency stays low
 		first, err := it.Next()
 		if err != nil {
@@ -64,23 +90,9 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, h
 			}
 			msgs = append(msgs, m)
 		}
-		var rs []Result
-		var keep []jetstream.Msg
-		for _, msg := range msgs {
-			var r Result
-			if err := json.Unmarshal(msg.Data(), &r); err != nil {
-				b.log.Error("undecodable result terminated", "err", err)
-				_ = msg.TermWithReason("undecodable")
-				continue
-			}
-			keep, rs = append(keep, msg), append(rs, r)
-		}
-		if len(rs) == 0 {
-			continue
-		}
-		// the batch is applied even if ctx ends meanwhile (drain)
+		// the batch is handled even if ctx ends meanwhile (drain)
 		hctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err = h(hctx, rs)
+		keep, err := h(hctx, msgs)
 		cancel()
 		for _, msg := range keep {
 			if err != nil {
@@ -90,7 +102,7 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, h
 			}
 		}
 		if err != nil {
-			b.log.Warn("result batch failed; redelivering", "results", len(rs), "err", err)
+			b.log.Warn("batch failed; redelivering", "messages", len(keep), "err", err)
 		}
 	}
 }

@@ -39,10 +39,11 @@ func (b *Bus) PublishVoteRequest(ctx context.Context, idao, msgID string, data [
 	return nil
 }
 
-// VoteRequests delivers every vote request of the iDAOs (nil: all) to one member
-// (durable consumer named after the member) until ctx ends. h returning an
-// error redelivers the request with back-off.
-func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, h func(ctx context.Context, data []byte) error) error {
+// VoteRequests delivers every vote-request message of the iDAOs (nil: all)
+// to one member (durable consumer named after the member) until ctx ends, in
+// batches of up to max messages, so the member answers them with one signed
+// vote batch. h returning an error redelivers the batch with back-off.
+func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, max int, h func(ctx context.Context, msgs [][]byte) error) error {
 	if err := b.EnsureVotes(ctx); err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, h
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        b.cfg.AckWait,
 		MaxDeliver:     -1,
-		MaxAckPending:  1024,
+		MaxAckPending:  4 * max,
 	}
 	if len(filters) == 1 { // older servers know only the single filter
 		cc.FilterSubject, cc.FilterSubjects = filters[0], nil
@@ -68,10 +69,11 @@ func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, h
 	if err != nil {
 		return fmt.Errorf("vote-request consumer for %s: %w", member, err)
 	}
-	return b.consume(ctx, cons, b.cfg.IOConcurrency/4, func(hctx context.Context, msg jetstream.Msg) (bool, error) {
-		if err := h(hctx, msg.Data()); err != nil {
-			return false, err
+	return b.batches(ctx, cons, 2, max, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+		data := make([][]byte, len(msgs))
+		for i, m := range msgs {
+			data[i] = m.Data()
 		}
-		return true, nil
-	}, nil)
+		return msgs, h(ctx, data)
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math/big"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -69,6 +70,8 @@ type Member struct {
 	vks     VerifyingKeys
 	db      *bolt.DB
 	log     *slog.Logger
+	// policies caches parsed TEE policies by their published bytes
+	policies sync.Map
 }
 
 var signedBucket = []byte("signed")
@@ -282,7 +285,14 @@ func (m *Member) teePolicy(dao *idao.IDAO) (tee.Policy, error) {
 	if len(dao.Policy.TEEPolicy) == 0 {
 		return tee.Policy{}, fmt.Errorf("iDAO %s publishes no TEE policy on chain", dao.Name)
 	}
-	return tee.ParsePolicy(dao.Policy.TEEPolicy)
+	if p, ok := m.policies.Load(string(dao.Policy.TEEPolicy)); ok {
+		return p.(tee.Policy), nil
+	}
+	p, err := tee.ParsePolicy(dao.Policy.TEEPolicy)
+	if err == nil {
+		m.policies.Store(string(dao.Policy.TEEPolicy), p)
+	}
+	return p, err
 }
 
 func (m *Member) verifyTEE(dao *idao.IDAO, req *quorum.VoteRequest, raw json.RawMessage) (*tee.Evidence, common.Hash, error) {

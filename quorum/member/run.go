@@ -10,17 +10,28 @@ import (
 	"github.com/vsc-labs/vsc/quorum"
 )
 
+// requestBatch bounds the vote-request messages a member answers at once.
+const requestBatch = 64
+
 // Run answers the vote requests of the iDAOs until ctx ends. A message holds
-// one request (a JSON object) or a batch (a JSON array); each is verified and
-// the votes are signed as one batch and published to the coordinator in one
-// result message.
+// one request (a JSON object) or a batch (a JSON array); the requests of the
+// messages that arrive together are verified, their votes signed as one
+// batch and published to the coordinator in one result message.
 func (m *Member) Run(ctx context.Context, b *bus.Bus, idaos []string) error {
-	return b.VoteRequests(ctx, m.addr.Hex(), idaos, func(ctx context.Context, data []byte) error {
-		reqs, err := DecodeRequests(data)
-		if err != nil {
-			m.log.Error("undecodable vote request dropped", "err", err)
-			return nil
+	return b.VoteRequests(ctx, m.addr.Hex(), idaos, requestBatch, func(ctx context.Context, msgs [][]byte) error {
+		var reqs []*quorum.VoteRequest
+		for _, data := range msgs {
+			rs, err := DecodeRequests(data)
+			if err != nil {
+				m.log.Error("undecodable vote request dropped", "err", err)
+				continue
+			}
+			reqs = append(reqs, rs...)
 		}
+		if len(reqs) > quorum.MaxBatch {
+			return fmt.Errorf("%d vote requests in one batch, at most %d", len(reqs), quorum.MaxBatch)
+		}
+		var err error
 		votes, errs := m.DecideBatch(ctx, reqs)
 		var signed []*quorum.Vote
 		for i, v := range votes {
