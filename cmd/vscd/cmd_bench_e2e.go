@@ -48,6 +48,7 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed phase")
+	rate := fs.Float64("rate", 0, "offer submissions at this many per second (open loop; 0: as fast as the clients go)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -115,7 +116,12 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(stderr, "bench e2e: submitting with %d clients…\n", *clients)
+	if *rate > 0 {
+		fmt.Fprintf(stderr, "bench e2e: offering %.0f submissions/s with up to %d clients…\n", *rate, *clients)
+	} else {
+		fmt.Fprintf(stderr, "bench e2e: submitting with %d clients…\n", *clients)
+	}
+	cpu0, busy0 := cpuSeconds(), machineBusySeconds()
 	start := time.Now()
 	var next atomic.Int64
 	var submitErr atomic.Value
@@ -127,6 +133,9 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				i := int(next.Add(1)) - 1
 				if i >= *n {
 					return
+				}
+				if *rate > 0 {
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / *rate * float64(time.Second)))))
 				}
 				if _, _, err := api.Submit(ctx, subs[i].req, subs[i].blob); err != nil {
 					submitErr.Store(err)
@@ -157,6 +166,7 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		time.Sleep(200 * time.Millisecond)
 	}
 	secs := time.Since(start).Seconds()
+	cpu, busy := cpuSeconds()-cpu0, machineBusySeconds()-busy0
 	fmt.Fprintln(stderr)
 	rows, err := d.store.Pool.Query(ctx, `SELECT extract(epoch FROM (e.at - s.created_at)) * 1000 FROM submissions s
 		JOIN submission_events e ON e.submission = s.id AND e.status = 'minted'`)
@@ -198,7 +208,13 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	srows.Close()
 	res := map[string]any{"stage_p50_ms": stages, "submissions": *n, "mode": *mode, "clients": *clients, "records": *recordsPer, "quorum": *quorum,
-		"seconds": round3(secs), "per_second": round3(float64(minted) / secs), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "minted": minted}
+		"seconds": round3(secs), "per_second": round3(float64(minted) / secs), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "minted": minted,
+		// CPU per submission: this process (coordinator, chain, NATS, workers,
+		// members) and the whole machine (adds PostgreSQL and the kernel)
+		"process_cpu_ms_per_submission": round3(cpu * 1000 / float64(*n)), "machine_cpu_ms_per_submission": round3(busy * 1000 / float64(*n))}
+	if *rate > 0 {
+		res["offered_per_second"] = *rate
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}

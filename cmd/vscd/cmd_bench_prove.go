@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -124,7 +123,7 @@ func cmdBenchProve(ctx context.Context, args []string, stdout, stderr io.Writer)
 	errs := make([]error, res.Chunks)
 	next := make(chan int)
 	var wg sync.WaitGroup
-	cpu0 := processCPUSeconds()
+	cpu0 := cpuSeconds()
 	start = time.Now()
 	for range *par {
 		wg.Add(1)
@@ -159,7 +158,7 @@ feed:
 		}
 	}
 	prove := time.Since(start)
-	res.ProveCPUSeconds = processCPUSeconds() - cpu0
+	res.ProveCPUSeconds = cpuSeconds() - cpu0
 	res.RecordsPerCPUSec = float64(*n) / res.ProveCPUSeconds
 	res.RecordsPerSecCPU = res.RecordsPerCPUSec * float64(res.Cores)
 	res.ProveMS = prove.Milliseconds()
@@ -340,11 +339,3 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	return nil
 }
 
-// processCPUSeconds is the process's user+system CPU time so far.
-func processCPUSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}

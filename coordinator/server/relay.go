@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"time"
 
@@ -92,37 +93,53 @@ const (
 	voteBatchMaxBytes = 512 << 10
 )
 
-// publishVoteRequests publishes an iDAO's vote requests in batches (a JSON
-// array each); a lone request goes out as itself.
+// publishVoteRequests assembles an iDAO's vote requests (two queries for
+// all) and publishes them in batches (a JSON array each); a lone request
+// goes out as itself, under its own message id.
 func (s *Server) publishVoteRequests(ctx context.Context, dao string, rows []store.OutboxJob) error {
-	for len(rows) > 0 {
-		n, size := 0, 2
-		for n < len(rows) && n < voteBatchMax && (n == 0 || size+len(rows[n].Payload)+1 <= voteBatchMaxBytes) {
-			size += len(rows[n].Payload) + 1
-			n++
-		}
-		batch := rows[:n]
-		rows = rows[n:]
-		if n == 1 {
-			if err := s.bus.PublishVoteRequest(ctx, dao, batch[0].MsgID, batch[0].Payload); err != nil {
-				return err
-			}
-			continue
-		}
-		payload := make([]byte, 0, size)
-		ids := make([]byte, 0, 80*n)
-		payload = append(payload, '[')
-		for i, r := range batch {
-			if i > 0 {
-				payload = append(payload, ',')
-			}
-			payload = append(payload, r.Payload...)
-			ids = append(ids, r.MsgID...)
-		}
-		payload = append(payload, ']')
-		if err := s.bus.PublishVoteRequest(ctx, dao, "votes/"+crypto.Keccak256Hash(ids).Hex(), payload); err != nil {
+	ids := make([]common.Hash, len(rows))
+	msgIDs := map[common.Hash]string{}
+	for i, r := range rows {
+		ids[i], msgIDs[r.Submission] = r.Submission, r.MsgID
+	}
+	reqs, err := s.store.VoteRequests(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("assemble vote requests: %w", err)
+	}
+	payloads := make([][]byte, len(reqs))
+	for i, r := range reqs {
+		if payloads[i], err = json.Marshal(r); err != nil {
 			return err
 		}
+	}
+	for len(payloads) > 0 {
+		n, size := 0, 2
+		for n < len(payloads) && n < voteBatchMax && (n == 0 || size+len(payloads[n])+1 <= voteBatchMaxBytes) {
+			size += len(payloads[n]) + 1
+			n++
+		}
+		batch := payloads[:n]
+		if n == 1 {
+			if err := s.bus.PublishVoteRequest(ctx, dao, msgIDs[reqs[0].SubmissionID], batch[0]); err != nil {
+				return err
+			}
+		} else {
+			payload := make([]byte, 0, size)
+			ids := make([]byte, 0, 80*n)
+			payload = append(payload, '[')
+			for i, p := range batch {
+				if i > 0 {
+					payload = append(payload, ',')
+				}
+				payload = append(payload, p...)
+				ids = append(ids, msgIDs[reqs[i].SubmissionID]...)
+			}
+			payload = append(payload, ']')
+			if err := s.bus.PublishVoteRequest(ctx, dao, "votes/"+crypto.Keccak256Hash(ids).Hex(), payload); err != nil {
+				return err
+			}
+		}
+		payloads, reqs = payloads[n:], reqs[n:]
 	}
 	return nil
 }

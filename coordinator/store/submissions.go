@@ -198,13 +198,13 @@ func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome
 			return out, err
 		}
 	}
-	if err := moveTx(ctx, tx, r.SubmissionID, next, reason); err != nil {
-		return out, err
-	}
+	b := &pgx.Batch{}
+	queueMove(b, r.SubmissionID, next, reason)
 	if next == coordinator.Voting {
-		if err := enqueueVoteRequest(ctx, tx, r.SubmissionID); err != nil {
-			return out, err
-		}
+		queueVoteRequest(b, r.SubmissionID)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return out, err
 	}
 	out.Status, out.Changed = next, true
 	return out, nil
@@ -229,6 +229,12 @@ func (s *Store) Move(ctx context.Context, id common.Hash, to coordinator.Status,
 
 func moveTx(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string) error {
 	b := &pgx.Batch{}
+	queueMove(b, id, to, reason)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueMove queues, on b, a move of id to status to.
+func queueMove(b *pgx.Batch, id common.Hash, to coordinator.Status, reason string) {
 	// reason is only for bad final states (CONTRACT.md); every move's detail goes to the history
 	var why any
 	if to == coordinator.Rejected || to == coordinator.Failed || to == coordinator.Overturned {
@@ -236,7 +242,6 @@ func moveTx(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Statu
 	}
 	b.Queue(`UPDATE submissions SET status=$2, reason=$3, updated_at=now() WHERE id=$1`, id[:], string(to), why)
 	b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,$2,$3)`, id[:], string(to), nullText(reason))
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // GetSubmission returns the view of a submission.

@@ -19,57 +19,73 @@ import (
 	"github.com/vsc-labs/vsc/quorum"
 )
 
-// voteRequestTx assembles, inside tx, the vote request members verify: the
-// signed submission and every evidence row's data, chunks in order.
-func voteRequestTx(ctx context.Context, tx pgx.Tx, id common.Hash) (*quorum.VoteRequest, error) {
-	req := &quorum.VoteRequest{SubmissionID: id}
-	s := &req.Submission
-	var contributor, dataHash, commitment, wrapped []byte
-	var records, nonce, chainID int64
-	err := tx.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, wrapped_key, nonce,
-		signature, chain_id FROM submissions WHERE id=$1`, id[:]).Scan(&s.IDAO, &s.Mode, &s.Class, &contributor, &dataHash,
-		&commitment, &records, &wrapped, &nonce, (*[]byte)(&req.Signature), &chainID)
+// VoteRequests assembles the vote requests members verify — each signed
+// submission with every evidence row's data, chunks in order — for many
+// submissions in two queries. Submissions not found are left out.
+func (s *Store) VoteRequests(ctx context.Context, ids []common.Hash) ([]*quorum.VoteRequest, error) {
+	keys := make([][]byte, len(ids))
+	for i := range ids {
+		keys[i] = ids[i][:]
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, wrapped_key, nonce,
+		signature, chain_id FROM submissions WHERE id = ANY($1)`, keys)
 	if err != nil {
 		return nil, err
 	}
-	s.Contributor, s.DataHash, s.Commitment = common.BytesToAddress(contributor), common.BytesToHash(dataHash), common.BytesToHash(commitment)
-	s.Records, s.Nonce, s.WrappedKeyHash = uint64(records), uint64(nonce), keccak(wrapped)
-	req.IDAO, req.ChainID = s.IDAO, uint64(chainID)
-	rows, err := tx.Query(ctx, `SELECT kind, data FROM evidence WHERE submission=$1 ORDER BY kind, chunk`, id[:])
+	byID := map[common.Hash]*quorum.VoteRequest{}
+	var out []*quorum.VoteRequest
+	for rows.Next() {
+		req := new(quorum.VoteRequest)
+		sub := &req.Submission
+		var id, contributor, dataHash, commitment, wrapped []byte
+		var records, nonce, chainID int64
+		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records, &wrapped, &nonce,
+			(*[]byte)(&req.Signature), &chainID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		req.SubmissionID = common.BytesToHash(id)
+		sub.Contributor, sub.DataHash, sub.Commitment = common.BytesToAddress(contributor), common.BytesToHash(dataHash), common.BytesToHash(commitment)
+		sub.Records, sub.Nonce, sub.WrappedKeyHash = uint64(records), uint64(nonce), keccak(wrapped)
+		req.IDAO, req.ChainID = sub.IDAO, uint64(chainID)
+		byID[req.SubmissionID] = req
+		out = append(out, req)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT submission, kind, data FROM evidence WHERE submission = ANY($1)
+		ORDER BY submission, kind, chunk`, keys)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var id []byte
 		var kind string
 		var data []byte
-		if err := rows.Scan(&kind, &data); err != nil {
+		if err := rows.Scan(&id, &kind, &data); err != nil {
 			return nil, err
 		}
+		req := byID[common.BytesToHash(id)]
 		if n := len(req.Evidence); n == 0 || req.Evidence[n-1].Kind != kind {
 			req.Evidence = append(req.Evidence, quorum.EvidenceItem{Kind: kind})
 		}
 		last := &req.Evidence[len(req.Evidence)-1]
 		last.Data = append(last.Data, json.RawMessage(data))
 	}
-	return req, rows.Err()
+	return out, rows.Err()
 }
 
-// enqueueVoteRequest writes the vote request to the outbox (kind "vote").
-func enqueueVoteRequest(ctx context.Context, tx pgx.Tx, id common.Hash) error {
-	req, err := voteRequestTx(ctx, tx, id)
-	if err != nil {
-		return fmt.Errorf("vote request for %s: %w", id.Hex(), err)
-	}
-	payload, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO outbox (submission, msg_id, kind, payload) VALUES ($1,$2,'vote',$3) ON CONFLICT (msg_id) DO NOTHING`,
-		id[:], id.Hex()+"/vote-request", payload)
+// queueVoteRequest queues, on b, the outbox row of a submission's vote
+// request (kind "vote", payload {"idao": …}; the relay assembles the request
+// itself when it publishes) and the start of its voting clock.
+func queueVoteRequest(b *pgx.Batch, id common.Hash) {
+	b.Queue(`INSERT INTO outbox (submission, msg_id, kind, payload)
+		SELECT id, $2, 'vote', jsonb_build_object('idao', idao) FROM submissions WHERE id=$1
+		ON CONFLICT (msg_id) DO NOTHING`, id[:], id.Hex()+"/vote-request")
 	b.Queue(`UPDATE submissions SET voting_since=now() WHERE id=$1`, id[:])
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // VoteOutcome says what a vote did.
