@@ -94,7 +94,7 @@ func (v *Vote) Recover(chainID uint64) (common.Address, error) {
 	if err != nil {
 		return common.Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
-	a, err := recoverCached(d, v.Signature)
+	a, err := eip712.RecoverCached(d, v.Signature)
 	if err != nil {
 		return common.Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}

@@ -161,3 +161,45 @@ func StructHash(typeHash common.Hash, words ...[32]byte) common.Hash {
 	}
 	return crypto.Keccak256Hash(buf)
 }
+
+// recoverCache remembers recovered signers by (digest, signature), for
+// RecoverCached.
+
+var recoverCache = struct {
+	sync.Mutex
+	m map[[32 + 65]byte]common.Address
+}{m: map[[32 + 65]byte]common.Address{}}
+
+const recoverCacheMax = 1 << 15
+
+// RecoverCached is Recover with a cache of successful recoveries: a batch
+// signature (a member's vote batch, an enclave's result batch) is recovered
+// once for all the items it covers, wherever they are checked (the
+// coordinator, the chain's block preparation, a member). Recovery is a pure
+// function of its inputs, so a cached answer is always right; the cache is
+// emptied when it grows past its bound.
+func RecoverCached(digest common.Hash, sig []byte) (common.Address, error) {
+	if len(sig) != 65 {
+		return Recover(digest, sig)
+	}
+	var k [32 + 65]byte
+	copy(k[:], digest[:])
+	copy(k[32:], sig)
+	recoverCache.Lock()
+	a, ok := recoverCache.m[k]
+	recoverCache.Unlock()
+	if ok {
+		return a, nil
+	}
+	a, err := Recover(digest, sig)
+	if err != nil {
+		return a, err
+	}
+	recoverCache.Lock()
+	if len(recoverCache.m) >= recoverCacheMax {
+		clear(recoverCache.m)
+	}
+	recoverCache.m[k] = a
+	recoverCache.Unlock()
+	return a, nil
+}
