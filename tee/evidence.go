@@ -2,6 +2,7 @@ package tee
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/internal/eip712"
+	"github.com/vsc-labs/vsc/internal/merkle"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -41,6 +44,43 @@ type Evidence struct {
 	Signature    hexutil.Bytes  `json:"signature"`   // enclave key's signature of ResultDigest
 	Backend      string         `json:"backend"`     // = Report.Backend
 	Enclave      common.Address `json:"enclave"`     // = address of EnclaveKey
+	// Batch is set when the enclave attested many results at once: then the
+	// report and the signature bind BatchBinding(Root, Size), and Path proves
+	// ResultDigest is leaf Index of that batch (see internal/merkle).
+	Batch *ResultBatch `json:"batch,omitempty"`
+}
+
+// ResultBatch places a result in a batch the enclave attested and signed once.
+type ResultBatch struct {
+	Root  common.Hash   `json:"root"`
+	Size  uint32        `json:"size"`
+	Index uint32        `json:"index"`
+	Path  []common.Hash `json:"path"`
+}
+
+var batchDomain = []byte("vsc-tee-result-batch-v1")
+
+// BatchBinding is what an enclave attests and signs for a batch of results:
+// keccak256("vsc-tee-result-batch-v1" ‖ Merkle root of the result digests ‖
+// size as 4 bytes big-endian).
+func BatchBinding(root common.Hash, size uint32) common.Hash {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], size)
+	return crypto.Keccak256Hash(batchDomain, root[:], n[:])
+}
+
+// Bound is what the evidence's report and signature bind: the result digest,
+// or for batched evidence the batch's binding once the path leads from the
+// result digest to the batch root (ErrResultBinding if not).
+func (ev *Evidence) Bound() (common.Hash, error) {
+	if ev.Batch == nil {
+		return ev.ResultDigest, nil
+	}
+	b := ev.Batch
+	if root, ok := merkle.Root(ev.ResultDigest, b.Index, b.Size, b.Path); !ok || root != b.Root {
+		return common.Hash{}, fmt.Errorf("%w: the result is not leaf %d of the attested batch of %d", ErrResultBinding, b.Index, b.Size)
+	}
+	return BatchBinding(b.Root, b.Size), nil
 }
 
 // VerifyEvidence checks, with no I/O, that ev is attested evidence by an
@@ -53,7 +93,9 @@ type Evidence struct {
 //  2. the report under p (ErrSimulation, ErrReportSignature, ErrUntrustedRoot,
 //     ErrDebug, ErrUniqueID, ErrSignerID, ErrProductID, ErrSecurityVersion,
 //     ErrTCBStatus, ErrEgoUnavailable);
-//  3. the report data: for this key (ErrKeyBinding), for this result (ErrResultBinding);
+//  3. the report data: for this key (ErrKeyBinding), for this result
+//     (ErrResultBinding; for batched evidence, also the result's path to the
+//     attested batch root);
 //  4. the signature by the attested key (ErrEvidenceSignature);
 //  5. the verdict: commitment (ErrCommitment) and record count (ErrRecordCount)
 //     equal the submission's. Evidence of a rejection verifies up to step 4
@@ -85,15 +127,20 @@ func VerifyEvidence(p Policy, ev *Evidence, sub *submission.Submission, chainID 
 	if err != nil {
 		return nil, err
 	}
-	want := ResultReportData(ev.EnclaveKey, ev.ResultDigest)
+	bound, err := ev.Bound()
+	if err != nil {
+		return nil, err
+	}
+	want := ResultReportData(ev.EnclaveKey, bound)
 	if len(r.Data) != ReportDataSize || !bytes.Equal(r.Data[32:], want[32:]) {
 		return nil, ErrKeyBinding
 	}
 	if !bytes.Equal(r.Data[:32], want[:32]) {
 		return nil, ErrResultBinding
 	}
-	signer, err := crypto.SigToPub(ev.ResultDigest[:], ev.Signature)
-	if err != nil || !bytes.Equal(crypto.FromECDSAPub(signer), ev.EnclaveKey) {
+	// ev.Enclave is the address of ev.EnclaveKey (checked above); one
+	// recovery serves every result of a batch
+	if signer, err := eip712.RecoverCached(bound, ev.Signature); err != nil || signer != ev.Enclave {
 		return nil, ErrEvidenceSignature
 	}
 	if ev.Commitment != sub.Commitment {

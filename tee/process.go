@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/merkle"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/tee/facts"
@@ -65,6 +66,41 @@ var ErrJobInputs = errors.New("tee: job inputs do not match the signed submissio
 // The plaintext never leaves this function: it is not logged, not written,
 // and its buffer is cleared before returning.
 func (e *Enclave) Process(j Job) (*Outcome, error) {
+	outs, errs := e.ProcessBatch([]Job{j})
+	return outs[0], errs[0]
+}
+
+// ProcessBatch is Process for many jobs with one attestation: the results'
+// digests are the leaves of a Merkle tree whose root (with the batch size)
+// the enclave attests and signs once, and each evidence carries its path
+// (Evidence.Batch). outs[i] or errs[i] is set for each job.
+func (e *Enclave) ProcessBatch(jobs []Job) (outs []*Outcome, errs []error) {
+	outs, errs = make([]*Outcome, len(jobs)), make([]error, len(jobs))
+	var attest []int
+	for i := range jobs {
+		outs[i], errs[i] = e.check(&jobs[i])
+		if outs[i] != nil && outs[i].Evidence != nil {
+			attest = append(attest, i)
+		}
+	}
+	if len(attest) == 0 {
+		return outs, errs
+	}
+	evs := make([]*Evidence, len(attest))
+	for k, i := range attest {
+		evs[k] = outs[i].Evidence
+	}
+	if err := e.attest(evs); err != nil {
+		for _, i := range attest {
+			outs[i], errs[i] = nil, err
+		}
+	}
+	return outs, errs
+}
+
+// check runs one job up to the attestation: the outcome's evidence, when
+// set, holds the computed result but is not yet attested or signed.
+func (e *Enclave) check(j *Job) (*Outcome, error) {
 	sub := &j.Submission
 	if crypto.Keccak256Hash(j.WrappedKey) != sub.WrappedKeyHash {
 		return nil, fmt.Errorf("%w: the wrapped data key does not hash to the submission's wrapped_key_hash %s", ErrJobInputs, sub.WrappedKeyHash.Hex())
@@ -92,9 +128,17 @@ func (e *Enclave) Process(j Job) (*Outcome, error) {
 	if err != nil {
 		return rejected("dataset facts: %v", err), nil
 	}
-	ev, err := e.attest(j.ChainID, sub, commitment, f)
-	if err != nil {
-		return nil, err
+	subID := sub.Digest(j.ChainID)
+	ev := &Evidence{
+		Version:      EvidenceVersion,
+		ChainID:      j.ChainID,
+		SubmissionID: subID,
+		Commitment:   commitment,
+		Facts:        f,
+		ResultDigest: ResultDigest(subID, commitment, f.Digest()),
+		EnclaveKey:   e.PublicKeyBytes(),
+		Backend:      e.backend.Name(),
+		Enclave:      e.Address(),
 	}
 	switch {
 	case commitment != sub.Commitment:
@@ -107,31 +151,37 @@ func (e *Enclave) Process(j Job) (*Outcome, error) {
 	return &Outcome{Status: StatusVerified, Evidence: ev}, nil
 }
 
-// attest builds, attests and signs the evidence for a computed result.
-func (e *Enclave) attest(chainID uint64, sub *submission.Submission, commitment [32]byte, f facts.Facts) (*Evidence, error) {
-	subID := sub.Digest(chainID)
-	rd := ResultDigest(subID, commitment, f.Digest())
-	att, err := e.backend.Attest(ResultReportData(e.pub, rd))
-	if err != nil {
-		return nil, fmt.Errorf("attest result %s: %w", rd.Hex(), err)
+// attest attests and signs computed results: one alone by its result
+// digest, several as one batch (BatchBinding of their Merkle root).
+func (e *Enclave) attest(evs []*Evidence) error {
+	bound := evs[0].ResultDigest
+	if len(evs) > 1 {
+		if len(evs) > merkle.MaxSize {
+			return fmt.Errorf("attest %d results: at most %d per batch", len(evs), merkle.MaxSize)
+		}
+		leaves := make([]common.Hash, len(evs))
+		for i, ev := range evs {
+			leaves[i] = ev.ResultDigest
+		}
+		root, paths := merkle.Build(leaves)
+		size := uint32(len(evs))
+		for i, ev := range evs {
+			ev.Batch = &ResultBatch{Root: root, Size: size, Index: uint32(i), Path: paths[i]}
+		}
+		bound = BatchBinding(root, size)
 	}
-	sig, err := crypto.Sign(rd[:], e.key)
+	att, err := e.backend.Attest(ResultReportData(e.pub, bound))
 	if err != nil {
-		return nil, fmt.Errorf("sign result: %w", err)
+		return fmt.Errorf("attest result %s: %w", bound.Hex(), err)
 	}
-	return &Evidence{
-		Version:      EvidenceVersion,
-		ChainID:      chainID,
-		SubmissionID: subID,
-		Commitment:   commitment,
-		Facts:        f,
-		ResultDigest: rd,
-		EnclaveKey:   e.PublicKeyBytes(),
-		Report:       att,
-		Signature:    sig,
-		Backend:      e.backend.Name(),
-		Enclave:      e.Address(),
-	}, nil
+	sig, err := crypto.Sign(bound[:], e.key)
+	if err != nil {
+		return fmt.Errorf("sign result: %w", err)
+	}
+	for _, ev := range evs {
+		ev.Report, ev.Signature = att, sig
+	}
+	return nil
 }
 
 var linePlace = regexp.MustCompile(`line [0-9]+`)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/edgelesssys/ego/attestation/tcbstatus"
 	"github.com/ethereum/go-ethereum/common"
@@ -63,7 +64,10 @@ func VerifyReport(p Policy, a Attestation) (*Report, error) {
 		}
 		r, err = verifySimReport(p, a.Report)
 	case BackendEgo:
-		r, err = verifyEgoReport(a.Report)
+		r, _, err = decodeCached(a, func() (*Report, common.Address, error) {
+			r, err := verifyEgoReport(a.Report)
+			return r, common.Address{}, err
+		})
 	default:
 		return nil, fmt.Errorf("%w: unknown backend %q", ErrMalformed, a.Backend)
 	}
@@ -243,7 +247,9 @@ func DecodeSimReport(raw []byte) (*Report, common.Address, error) {
 }
 
 func verifySimReport(p Policy, raw []byte) (*Report, error) {
-	r, root, err := DecodeSimReport(raw)
+	r, root, err := decodeCached(Attestation{Backend: BackendSim, Report: raw}, func() (*Report, common.Address, error) {
+		return DecodeSimReport(raw)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -251,4 +257,43 @@ func verifySimReport(p Policy, raw []byte) (*Report, error) {
 		return nil, fmt.Errorf("%w: %s", ErrUntrustedRoot, root.Hex())
 	}
 	return r, nil
+}
+
+// Verified reports, by backend and bytes: the signature chain of a report
+// (an SGX quote, a simulation root's signature) is checked once however many
+// results it attests (an enclave attests a batch of results with one
+// report). Only successful decodings are kept, and the policy is applied on
+// every use. The cache is emptied when it grows past its bound.
+var reportCache = struct {
+	sync.Mutex
+	m map[common.Hash]cachedReport
+}{m: map[common.Hash]cachedReport{}}
+
+type cachedReport struct {
+	r    Report
+	root common.Address
+}
+
+const reportCacheMax = 4096
+
+func decodeCached(a Attestation, decode func() (*Report, common.Address, error)) (*Report, common.Address, error) {
+	k := crypto.Keccak256Hash([]byte(a.Backend), []byte{0}, a.Report)
+	reportCache.Lock()
+	c, ok := reportCache.m[k]
+	reportCache.Unlock()
+	if ok {
+		r := c.r
+		return &r, c.root, nil
+	}
+	r, root, err := decode()
+	if err != nil {
+		return nil, root, err
+	}
+	reportCache.Lock()
+	if len(reportCache.m) >= reportCacheMax {
+		clear(reportCache.m)
+	}
+	reportCache.m[k] = cachedReport{r: *r, root: root}
+	reportCache.Unlock()
+	return r, root, nil
 }

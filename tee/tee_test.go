@@ -560,3 +560,76 @@ func TestEveryFlippedBit(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchAttestation: results attested together each verify on their own,
+// a rejection in the batch is still an attested rejection, and a result
+// cannot borrow another result's place in the batch.
+func TestBatchAttestation(t *testing.T) {
+	enc := openSim(t, DefaultSimConfig())
+	var jobs []Job
+	var subs []*submission.Submission
+	for i := range 5 {
+		j, sub := client(t, enc, csvData(20+i, uint64(i)), uint64(i))
+		jobs, subs = append(jobs, j), append(subs, sub)
+	}
+	subs[3].Commitment[0] ^= 1 // the contributor lies about this one
+	jobs[3].Submission = *subs[3]
+	outs, errs := enc.ProcessBatch(jobs)
+	var evs []*Evidence
+	for i, out := range outs {
+		if errs[i] != nil || out == nil || out.Evidence == nil || out.Evidence.Batch == nil {
+			t.Fatalf("job %d: %v %+v", i, errs[i], out)
+		}
+		// across the wire
+		raw, _ := json.Marshal(out.Evidence)
+		var ev Evidence
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, &ev)
+		_, err := VerifyEvidence(DevPolicy(), &ev, subs[i], testChain)
+		if i == 3 {
+			if out.Status != StatusRejected || !errors.Is(err, ErrCommitment) {
+				t.Fatalf("the lying submission: %s, %v", out.Status, err)
+			}
+			continue
+		}
+		if out.Status != StatusVerified || err != nil {
+			t.Fatalf("job %d: %s, %v", i, out.Status, err)
+		}
+		if string(ev.Signature) != string(evs[0].Signature) || ev.Batch.Size != 5 {
+			t.Fatalf("job %d: not one signed batch", i)
+		}
+	}
+	cp := func(ev *Evidence) *Evidence {
+		c := *ev
+		b := *ev.Batch
+		b.Path = append([]common.Hash(nil), b.Path...)
+		c.Batch = &b
+		return &c
+	}
+	for name, tc := range map[string]struct {
+		mutate func(ev *Evidence)
+		want   error
+	}{
+		"another index":      {func(ev *Evidence) { ev.Batch.Index = 2 }, ErrResultBinding},
+		"path element":       {func(ev *Evidence) { ev.Batch.Path[1][0] ^= 1 }, ErrResultBinding},
+		"short path":         {func(ev *Evidence) { ev.Batch.Path = ev.Batch.Path[1:] }, ErrResultBinding},
+		"another batch size": {func(ev *Evidence) { ev.Batch.Size = 6 }, ErrResultBinding},
+		"another root":       {func(ev *Evidence) { ev.Batch.Root[0] ^= 1 }, ErrResultBinding},
+		"batch dropped":      {func(ev *Evidence) { ev.Batch = nil }, ErrResultBinding},
+	} {
+		ev := cp(evs[1])
+		tc.mutate(ev)
+		if _, err := VerifyEvidence(DevPolicy(), ev, subs[1], testChain); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+	// one job alone is attested alone, as before batches
+	j, sub := client(t, enc, csvData(7, 9), 9)
+	if ev := process(t, enc, j).Evidence; ev.Batch != nil {
+		t.Fatal("a single result carries a batch")
+	} else if _, err := VerifyEvidence(DevPolicy(), ev, sub, testChain); err != nil {
+		t.Fatal(err)
+	}
+}
