@@ -91,7 +91,7 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int,
 			msgs = append(msgs, m)
 		}
 		// the batch is handled even if ctx ends meanwhile (drain)
-		hctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		hctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		keep, err := h(hctx, msgs)
 		cancel()
 		for _, msg := range keep {

@@ -310,6 +310,20 @@ func (b *Bus) PublishResult(ctx context.Context, r *Result) error {
 	return nil
 }
 
+// publishResultAsync publishes a result without waiting for its ack.
+func (b *Bus) publishResultAsync(r *Result) (jetstream.PubAckFuture, error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	id := fmt.Sprintf("%s/%d", r.JobID, r.Chunk)
+	f, err := b.JS.PublishAsync(resultsPrefix+r.Kind, data, jetstream.WithMsgID(id))
+	if err != nil {
+		return nil, fmt.Errorf("publish result %s: %w", id, err)
+	}
+	return f, nil
+}
+
 // Handler handles one job. An error is transient: the job is redelivered
 // with back-off up to MaxDeliver times, then dead-lettered as a failed Result.
 type Handler func(ctx context.Context, j Job) (Result, error)
@@ -323,15 +337,9 @@ func (b *Bus) Work(ctx context.Context, kind string, h Handler) error {
 // WorkN is Work with n handlers at once (1 for work that already uses every
 // core, such as a Groth16 proof).
 func (b *Bus) WorkN(ctx context.Context, kind string, n int, h Handler) error {
-	cons, err := b.JS.Consumer(ctx, JobsStream, "jobs-"+kind)
-	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-		// a worker may start before the coordinator: the layout is idempotent
-		if err = b.Ensure(ctx); err == nil {
-			cons, err = b.JS.Consumer(ctx, JobsStream, "jobs-"+kind)
-		}
-	}
+	cons, err := b.jobConsumer(ctx, kind)
 	if err != nil {
-		return fmt.Errorf("consumer for %s jobs: %w (did the coordinator run Ensure?)", kind, err)
+		return err
 	}
 	return b.consume(ctx, cons, max(n, 1), func(hctx context.Context, msg jetstream.Msg) (bool, error) {
 		var j Job
@@ -348,17 +356,95 @@ func (b *Bus) WorkN(ctx context.Context, kind string, n int, h Handler) error {
 			return false, err
 		}
 		return true, nil
-	}, func(msg jetstream.Msg, lastErr error) {
-		var j Job
-		if json.Unmarshal(msg.Data(), &j) != nil {
-			return
+	}, b.deadLetter)
+}
+
+// BatchHandler handles a batch of jobs: for each job a result, or a
+// transient error (the job is redelivered, as with Handler).
+type BatchHandler func(ctx context.Context, jobs []Job) ([]Result, []error)
+
+// WorkBatches consumes jobs of kind in batches of up to max messages, with
+// loops fetch loops at once, for work that is cheaper done together (an
+// enclave attests a batch of results once). Each job is settled on its own:
+// its result published and the job acked, or redelivered with back-off and
+// dead-lettered after MaxDeliver, as with Work.
+func (b *Bus) WorkBatches(ctx context.Context, kind string, loops, max int, h BatchHandler) error {
+	cons, err := b.jobConsumer(ctx, kind)
+	if err != nil {
+		return err
+	}
+	return b.batches(ctx, cons, loops, max, func(hctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+		stop := b.beat(msgs)
+		defer stop()
+		var jobs []Job
+		var jmsgs []jetstream.Msg
+		for _, msg := range msgs {
+			var j Job
+			if err := json.Unmarshal(msg.Data(), &j); err != nil {
+				b.log.Error("undecodable job terminated", "subject", msg.Subject(), "err", err)
+				_ = msg.TermWithReason("undecodable")
+				continue
+			}
+			jobs, jmsgs = append(jobs, j), append(jmsgs, msg)
 		}
-		res := Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
-			Reason: fmt.Sprintf("%s job failed after %d attempts: %v", j.Kind, b.cfg.MaxDeliver, lastErr)}
-		if err := b.PublishResult(context.Background(), &res); err != nil {
-			b.log.Error("dead-letter result not published", "job", j.ID, "err", err)
+		if len(jobs) == 0 {
+			return nil, nil
 		}
+		results, errs := h(hctx, jobs)
+		futures := make([]jetstream.PubAckFuture, len(jobs))
+		for i, j := range jobs {
+			if errs[i] != nil {
+				continue
+			}
+			r := &results[i]
+			r.JobID, r.Kind, r.SubmissionID, r.Chunk = j.ID, j.Kind, j.SubmissionID, j.Chunk
+			futures[i], errs[i] = b.publishResultAsync(r)
+		}
+		for i, f := range futures {
+			if f == nil {
+				continue
+			}
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				errs[i] = fmt.Errorf("publish result: %w", err)
+			case <-hctx.Done():
+				errs[i] = hctx.Err()
+			}
+		}
+		for i, msg := range jmsgs {
+			b.settle(hctx, msg, errs[i] == nil, errs[i], b.deadLetter)
+		}
+		return nil, nil
 	})
+}
+
+// jobConsumer returns the work-queue consumer of kind.
+func (b *Bus) jobConsumer(ctx context.Context, kind string) (jetstream.Consumer, error) {
+	cons, err := b.JS.Consumer(ctx, JobsStream, "jobs-"+kind)
+	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		// a worker may start before the coordinator: the layout is idempotent
+		if err = b.Ensure(ctx); err == nil {
+			cons, err = b.JS.Consumer(ctx, JobsStream, "jobs-"+kind)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("consumer for %s jobs: %w (did the coordinator run Ensure?)", kind, err)
+	}
+	return cons, nil
+}
+
+// deadLetter publishes a failed Result for a job that ran out of deliveries.
+func (b *Bus) deadLetter(msg jetstream.Msg, lastErr error) {
+	var j Job
+	if json.Unmarshal(msg.Data(), &j) != nil {
+		return
+	}
+	res := Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
+		Reason: fmt.Sprintf("%s job failed after %d attempts: %v", j.Kind, b.cfg.MaxDeliver, lastErr)}
+	if err := b.PublishResult(context.Background(), &res); err != nil {
+		b.log.Error("dead-letter result not published", "job", j.ID, "err", err)
+	}
 }
 
 // Results consumes workers' results until ctx ends. h returning an error
@@ -426,24 +512,40 @@ func (b *Bus) handleOne(msg jetstream.Msg, handle func(context.Context, jetstrea
 	// handler's context is not the Work context (graceful drain).
 	hctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	beat := time.NewTicker(b.cfg.AckWait / 3)
-	stop := make(chan struct{})
+	stop := b.beat([]jetstream.Msg{msg})
+	done, err := handle(hctx, msg)
+	stop()
+	b.settle(hctx, msg, done, err, dead)
+}
+
+// beat tells the server the messages are in progress every AckWait/3 until
+// the returned stop is called.
+func (b *Bus) beat(msgs []jetstream.Msg) (stop func()) {
+	tick := time.NewTicker(b.cfg.AckWait / 3)
+	quit := make(chan struct{})
 	go func() {
 		for {
 			select {
-			case <-beat.C:
-				_ = msg.InProgress()
-			case <-stop:
+			case <-tick.C:
+				for _, m := range msgs {
+					_ = m.InProgress()
+				}
+			case <-quit:
 				return
 			}
 		}
 	}()
-	done, err := handle(hctx, msg)
-	close(stop)
-	beat.Stop()
+	var once sync.Once
+	return func() { once.Do(func() { close(quit); tick.Stop() }) }
+}
+
+// settle acks a handled message (done, no error), or redelivers it with
+// back-off, or after MaxDeliver deliveries dead-letters and terminates it.
+// done with an error means the handler settled the message itself.
+func (b *Bus) settle(ctx context.Context, msg jetstream.Msg, done bool, err error, dead func(jetstream.Msg, error)) {
 	if done {
 		if err == nil {
-			if aerr := msg.DoubleAck(hctx); aerr != nil {
+			if aerr := msg.DoubleAck(ctx); aerr != nil {
 				b.log.Warn("ack failed; the message will be redelivered", "err", aerr)
 			}
 		}

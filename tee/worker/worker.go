@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -95,78 +97,127 @@ func (w *Worker) WithBlobs(b Blobs) *Worker { w.blobs = b; return w }
 // Enclave returns the worker's enclave.
 func (w *Worker) Enclave() *tee.Enclave { return w.enc }
 
-// Run consumes tee jobs until ctx ends, then drains in-flight jobs.
+// batchSize bounds the jobs a worker takes (and its enclave attests) at once.
+const batchSize = 64
+
+// Run consumes tee jobs until ctx ends, then drains in-flight jobs. Jobs
+// that arrive together are handled as a batch (HandleBatch).
 func (w *Worker) Run(ctx context.Context) error {
 	if w.bus == nil {
 		return errors.New("tee worker: no bus")
 	}
 	w.log.Info("tee worker started", "backend", w.enc.Backend())
-	return w.bus.Work(ctx, Kind, w.Handle)
+	return w.bus.WorkBatches(ctx, Kind, max(runtime.GOMAXPROCS(0), 2), batchSize, w.HandleBatch)
 }
 
-// Handle checks one job. A returned error is transient (the blob could not
-// be fetched, the data is wrapped to another enclave's key, the inputs do not
-// match the signed submission, the enclave could not attest): the job is
-// redelivered and, after MaxDeliver, fails with that reason. A
-// verdict about the data is a Result: OK with evidence, or Rejected with a
-// reason (and attested evidence when the enclave computed a contradicting
-// commitment or count).
-func (w *Worker) Handle(ctx context.Context, j bus.Job) (res bus.Result, err error) {
+// Handle checks one job (see HandleBatch).
+func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
+	rs, errs := w.HandleBatch(ctx, []bus.Job{j})
+	return rs[0], errs[0]
+}
+
+// HandleBatch checks jobs, with one attestation for all the results the
+// enclave computes (tee.Enclave.ProcessBatch). errs[i] is transient (the
+// blob could not be fetched, the data is wrapped to another enclave's key,
+// the inputs do not match the signed submission, the enclave could not
+// attest): the job is redelivered and, after MaxDeliver, fails with that
+// reason. A verdict about the data is a Result: OK with evidence, or
+// Rejected with a reason (and attested evidence when the enclave computed a
+// contradicting commitment or count).
+func (w *Worker) HandleBatch(ctx context.Context, jobs []bus.Job) (rs []bus.Result, errs []error) {
 	start := time.Now()
-	var records uint64
-	var size int
-	defer func() {
-		switch {
-		case err != nil:
-			w.observe("retry", start, 0, 0)
-		case res.OK:
-			w.observe("verified", start, records, size)
-		case res.Rejected:
-			w.observe("rejected", start, records, size)
-		default:
-			w.observe("failed", start, records, size)
+	rs, errs = make([]bus.Result, len(jobs)), make([]error, len(jobs))
+	blobs := make([][]byte, len(jobs))
+	fetched := make([]bool, len(jobs))
+	var wg sync.WaitGroup
+	for i := range jobs {
+		j := &jobs[i]
+		rs[i] = bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.enc.Address().Hex()}
+		if !w.precheck(j, &rs[i]) {
+			continue
 		}
-	}()
-	log := w.log.With("job", j.ID, "submission", j.SubmissionID.Hex())
-	res = bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.enc.Address().Hex()}
-	if j.Kind != Kind {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := w.blobs.GetBlob(ctx, j.Submission.DataHash)
+			if err != nil {
+				errs[i] = fmt.Errorf("fetch blob %s: %w", j.Submission.DataHash.Hex(), err)
+				return
+			}
+			blobs[i], fetched[i] = b, true
+		}()
+	}
+	wg.Wait()
+	var idx []int
+	var tjobs []tee.Job
+	for i, j := range jobs {
+		if fetched[i] {
+			idx = append(idx, i)
+			tjobs = append(tjobs, tee.Job{ChainID: j.ChainID, Submission: j.Submission, WrappedKey: j.WrappedKey, Blob: blobs[i]})
+		}
+	}
+	outs, perrs := w.enc.ProcessBatch(tjobs)
+	for k, i := range idx {
+		if perrs[k] != nil {
+			errs[i] = fmt.Errorf("enclave: %w", perrs[k])
+			continue
+		}
+		errs[i] = w.verdict(outs[k], &rs[i], len(blobs[i]), start)
+	}
+	for i := range jobs {
+		if errs[i] != nil {
+			rs[i] = bus.Result{}
+			w.observe("retry", start, 0, 0)
+		}
+	}
+	return rs, errs
+}
+
+// precheck fills res with a verdict (and returns false) for a job the
+// enclave need not see: another kind, a submission that does not hash to its
+// id, or one whose contributor signature does not verify.
+func (w *Worker) precheck(j *bus.Job, res *bus.Result) bool {
+	switch {
+	case j.Kind != Kind:
 		res.Reason = fmt.Sprintf("tee worker got a %q job", j.Kind)
-		return res, nil
+	case j.Submission.Digest(j.ChainID) != j.SubmissionID:
+		res.Reason = fmt.Sprintf("job names submission %s but its submission digests to %s", j.SubmissionID.Hex(), j.Submission.Digest(j.ChainID).Hex())
+	default:
+		if err := j.Submission.Verify(j.ChainID, j.Signature); err != nil {
+			res.Rejected = true
+			res.Reason = fmt.Sprintf("the contributor's signature does not verify: %v", err)
+			w.log.Info("tee job rejected", "job", j.ID, "reason", res.Reason)
+			w.observe("rejected", time.Now(), 0, 0)
+			return false
+		}
+		return true
 	}
-	if id := j.Submission.Digest(j.ChainID); id != j.SubmissionID {
-		res.Reason = fmt.Sprintf("job names submission %s but its submission digests to %s", j.SubmissionID.Hex(), id.Hex())
-		return res, nil
-	}
-	if err := j.Submission.Verify(j.ChainID, j.Signature); err != nil {
-		res.Rejected = true
-		res.Reason = fmt.Sprintf("the contributor's signature does not verify: %v", err)
-		log.Info("tee job rejected", "reason", res.Reason)
-		return res, nil
-	}
-	blob, err := w.blobs.GetBlob(ctx, j.Submission.DataHash)
-	if err != nil {
-		return bus.Result{}, fmt.Errorf("fetch blob %s: %w", j.Submission.DataHash.Hex(), err)
-	}
-	size = len(blob)
-	out, err := w.enc.Process(tee.Job{ChainID: j.ChainID, Submission: j.Submission, WrappedKey: j.WrappedKey, Blob: blob})
-	if err != nil {
-		return bus.Result{}, fmt.Errorf("enclave: %w", err)
-	}
+	w.observe("failed", time.Now(), 0, 0)
+	return false
+}
+
+// verdict fills res from the enclave's outcome.
+func (w *Worker) verdict(out *tee.Outcome, res *bus.Result, size int, start time.Time) error {
+	var records uint64
 	if out.Evidence != nil {
 		records = out.Evidence.Facts.Records
+		var err error
 		if res.Evidence, err = json.Marshal(out.Evidence); err != nil {
-			return bus.Result{}, fmt.Errorf("encode evidence: %w", err)
+			return fmt.Errorf("encode evidence: %w", err)
 		}
 	}
+	log := w.log.With("job", res.JobID, "submission", res.SubmissionID.Hex())
 	switch out.Status {
 	case tee.StatusVerified:
 		res.OK = true
-		log.Info("tee job verified", "records", out.Evidence.Facts.Records, "quality_bps", out.Evidence.Facts.Quality,
-			"result", out.Evidence.ResultDigest.Hex(), "bytes", len(blob), "ms", time.Since(start).Milliseconds())
+		log.Info("tee job verified", "records", records, "quality_bps", out.Evidence.Facts.Quality,
+			"result", out.Evidence.ResultDigest.Hex(), "bytes", size, "ms", time.Since(start).Milliseconds())
+		w.observe("verified", start, records, size)
 	default:
 		res.Rejected = true
 		res.Reason = out.Reason
 		log.Info("tee job rejected", "reason", out.Reason, "ms", time.Since(start).Milliseconds())
+		w.observe("rejected", start, records, size)
 	}
-	return res, nil
+	return nil
 }
