@@ -122,3 +122,11 @@ type AnchorInfo struct {
 	Tx     common.Hash
 	QCHash common.Hash
 }
+
+// AnchorOutcome is what anchoring and minting one certified submission did:
+// its anchor and DAT class, or why not (it is retried).
+type AnchorOutcome struct {
+	Info  *AnchorInfo
+	Class common.Hash
+	Err   error
+}

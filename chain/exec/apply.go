@@ -245,9 +245,11 @@ func (r *run) dispatch() error {
 	case *tx.VKRegister:
 		return r.vkRegister(b)
 	case *tx.Anchor:
-		return r.anchor(b)
+		return r.anchor(b, r.p.Signers)
+	case *tx.AnchorBatch:
+		return r.anchorBatch(b)
 	case *tx.DATMint:
-		return r.datMint(b)
+		return r.datMint(b, 0)
 	case *tx.DATBuy:
 		return r.datBuy(b)
 	case *tx.DATRedeem:
@@ -506,7 +508,30 @@ func AnchorQC(b *tx.Anchor) *quorum.QC {
 	return q
 }
 
-func (r *run) anchor(b *tx.Anchor) error {
+// anchorBatch applies each item on its own: an item that cannot apply is
+// skipped with an event naming why.
+func (r *run) anchorBatch(b *tx.AnchorBatch) error {
+	if len(b.Items) == 0 || len(b.Items) > tx.MaxAnchorBatch {
+		return fmt.Errorf("%w: an anchor batch holds 1 to %d items, got %d", ErrMismatch, tx.MaxAnchorBatch, len(b.Items))
+	}
+	for i := range b.Items {
+		it := &b.Items[i]
+		if it.Mint.Digest != it.Anchor.ResultDigest || it.Mint.IDAO != it.Anchor.IDAO {
+			r.emit("anchor_skipped", "digest", hx(it.Anchor.ResultDigest), "reason", "the mint is for another digest or iDAO")
+			continue
+		}
+		if err := r.anchor(&it.Anchor, r.p.ItemSigners[i]); err != nil {
+			r.emit("anchor_skipped", "digest", hx(it.Anchor.ResultDigest), "reason", err.Error())
+			continue
+		}
+		if err := r.datMint(&it.Mint, uint64(i)); err != nil {
+			r.emit("mint_skipped", "digest", hx(it.Mint.Digest), "reason", err.Error())
+		}
+	}
+	return nil
+}
+
+func (r *run) anchor(b *tx.Anchor, signers []common.Address) error {
 	d, err := r.idao(b.IDAO)
 	if err != nil {
 		return err
@@ -516,12 +541,12 @@ func (r *run) anchor(b *tx.Anchor) error {
 		return fmt.Errorf("%w: %s", ErrAlreadyAnchored, b.ResultDigest)
 	}
 	q := AnchorQC(b)
-	for i, s := range r.p.Signers {
+	for i, s := range signers {
 		if s == (common.Address{}) || s != b.Votes[i].Member {
 			return fmt.Errorf("vote %d: %w", i, quorum.ErrBadSignature)
 		}
 	}
-	stake, err := quorum.CheckQCSigners(q, r.p.Signers, d)
+	stake, err := quorum.CheckQCSigners(q, signers, d)
 	if err != nil {
 		return err
 	}
@@ -534,7 +559,8 @@ func (r *run) anchor(b *tx.Anchor) error {
 	return nil
 }
 
-func (r *run) datMint(b *tx.DATMint) error {
+// datMint mints b's class; its first token is the tx's token number tok.
+func (r *run) datMint(b *tx.DATMint, tok uint64) error {
 	var an state.Anchor
 	if err := r.load(state.AnchorKey(b.Digest), &an, fmt.Errorf("%w: %s", ErrNoAnchor, b.Digest)); err != nil {
 		return err
@@ -560,7 +586,7 @@ func (r *run) datMint(b *tx.DATMint) error {
 	if shares == 0 {
 		shares = tx.DefaultShares
 	}
-	tokID := NewTokenID(r.p.Hash, 0)
+	tokID := NewTokenID(r.p.Hash, tok)
 	c, t, err := dat.NewClass(dat.MintParams{ID: b.Digest, Kind: b.ClassKind, URI: b.URI, IDAO: b.IDAO,
 		Provenance: dat.Provenance{Submission: an.Submission, DataHash: an.DataHash, Commitment: an.Commitment,
 			QCHash: an.QCHash, AnchorTx: an.Tx},

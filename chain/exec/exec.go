@@ -8,6 +8,7 @@
 package exec
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,6 +87,14 @@ func Gas(k tx.Kind, body tx.Body) uint64 {
 			return 100 + 30*uint64(len(a.Votes))
 		}
 		return 100
+	case tx.KindAnchorBatch: // an anchor and a mint per item
+		g := uint64(50)
+		if a, ok := body.(*tx.AnchorBatch); ok {
+			for _, it := range a.Items {
+				g += 300 + 30*uint64(len(it.Anchor.Votes))
+			}
+		}
+		return g
 	case tx.KindDATBuy, tx.KindIDAOSetPolicy:
 		return 80
 	case tx.KindDATTransfer:
@@ -115,7 +124,9 @@ type Prepared struct {
 	Body    tx.Body
 	Access  []lanes.Access
 	Signers []common.Address // recovered vote signers (anchor, equivocation)
-	Err     error            // the tx is invalid as a whole
+	// ItemSigners are the recovered vote signers of each item of an anchor batch.
+	ItemSigners [][]common.Address
+	Err         error // the tx is invalid as a whole
 }
 
 // Prepare recovers the sender (and vote signers), decodes the body and
@@ -142,15 +153,11 @@ func Prepare(cfg *Config, t *tx.Tx, index int) *Prepared {
 	p.Access = Accesses(s, p.Hash, b)
 	switch b := b.(type) {
 	case *tx.Anchor:
-		p.Signers = make([]common.Address, len(b.Votes))
-		for i, v := range b.Votes {
-			vote := quorum.Vote{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest, Approve: true,
-				Signature: v.Sig, Batch: BatchProof(v.Batch)}
-			a, err := vote.Recover(cfg.ChainID)
-			if err != nil {
-				a = common.Address{} // counted as a bad vote at execution
-			}
-			p.Signers[i] = a
+		p.Signers = anchorSigners(cfg, b)
+	case *tx.AnchorBatch:
+		p.ItemSigners = make([][]common.Address, len(b.Items))
+		for i := range b.Items {
+			p.ItemSigners[i] = anchorSigners(cfg, &b.Items[i].Anchor)
 		}
 	case *tx.SlashEquivocation:
 		p.Signers = make([]common.Address, 2)
@@ -163,10 +170,24 @@ func Prepare(cfg *Config, t *tx.Tx, index int) *Prepared {
 	return p
 }
 
+// anchorSigners recovers the signer of each vote of an anchor; a vote that
+// does not recover gets the zero address (refused at execution).
+func anchorSigners(cfg *Config, b *tx.Anchor) []common.Address {
+	out := make([]common.Address, len(b.Votes))
+	for i, v := range b.Votes {
+		vote := quorum.Vote{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest, Approve: true,
+			Signature: v.Sig, Batch: BatchProof(v.Batch)}
+		if a, err := vote.Recover(cfg.ChainID); err == nil {
+			out[i] = a
+		}
+	}
+	return out
+}
+
 // NewTokenID derives the id of the i-th token a tx creates.
 func NewTokenID(txHash common.Hash, i uint64) common.Hash {
 	var b [8]byte
-	b[7] = byte(i)
+	binary.BigEndian.PutUint64(b[:], i)
 	return crypto.Keccak256Hash([]byte("vsc/dat/token"), txHash[:], b[:])
 }
 
@@ -198,6 +219,11 @@ func Accesses(sender common.Address, h common.Hash, b tx.Body) []lanes.Access {
 		acc = append(acc, r(state.IDAOKey(b.IDAO)), w(state.VKKey(b.VKHash)))
 	case *tx.Anchor:
 		acc = append(acc, r(state.IDAOKey(b.IDAO)), w(state.AnchorKey(b.ResultDigest)))
+	case *tx.AnchorBatch:
+		for i, it := range b.Items {
+			acc = append(acc, r(state.IDAOKey(it.Anchor.IDAO)), w(state.AnchorKey(it.Anchor.ResultDigest)),
+				w(state.AnchorKey(it.Mint.Digest)), w(state.ClassKey(it.Mint.Digest)), w(state.TokenKey(NewTokenID(h, uint64(i)))))
+		}
 	case *tx.DATMint:
 		acc = append(acc, r(state.IDAOKey(b.IDAO)), w(state.AnchorKey(b.Digest)),
 			w(state.ClassKey(b.Digest)), w(state.TokenKey(NewTokenID(h, 0))))

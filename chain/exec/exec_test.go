@@ -76,7 +76,7 @@ func (w *world) env() *exec.Env {
 // sign builds a signed tx from key i with its next nonce.
 func (w *world) sign(i int, body tx.Body) *tx.Tx {
 	a := w.addrs[i]
-	t, err := tx.New(chainID, w.nonces[a], big.NewInt(1000), body)
+	t, err := tx.New(chainID, w.nonces[a], big.NewInt(10_000), body)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -419,4 +419,50 @@ func TestAnchorsWithBatchedVotes(t *testing.T) {
 		A: tx.EquivocationVote{Submission: subs[0], ResultDigest: digests[0], Sig: mine.Sig, Batch: mine.Batch},
 		B: tx.EquivocationVote{Submission: subs[0], ResultDigest: common.HexToHash("0xbad"), Sig: other.Sig, Batch: other.Batch}})}, 1)
 	mustOK(t, rs)
+}
+
+func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
+	w := newWorld(t, 6)
+	w.setupDAT(4, 4, 0) // iDAO "demo" with members 0..3; digest 0xd1 already anchored
+	subs := []common.Hash{common.HexToHash("0xc01"), common.HexToHash("0xc02"), common.HexToHash("0xc03")}
+	digests := []common.Hash{common.HexToHash("0xe01"), common.HexToHash("0xe02"), common.HexToHash("0xe03")}
+	votes := w.batchVotes("demo", subs, digests, []int{0, 1, 2})
+	item := func(sub, digest common.Hash, vs []tx.AnchorVote) tx.AnchorItem {
+		return tx.AnchorItem{Anchor: tx.Anchor{IDAO: "demo", Submission: sub, ResultDigest: digest, Contributor: w.addrs[4], Votes: vs},
+			Mint: tx.DATMint{Digest: digest, IDAO: "demo", URI: "vsc://x"}}
+	}
+	b := &tx.AnchorBatch{Items: []tx.AnchorItem{
+		item(subs[0], digests[0], votes[0]),
+		item(subs[1], digests[1], votes[1][:1]), // one vote of four: no quorum
+		item(subs[2], digests[2], votes[2]),
+		item(common.HexToHash("0x5ab"), common.HexToHash("0xd1"), votes[0]), // already anchored
+	}}
+	at := w.sign(5, b)
+	rs := w.block([]*tx.Tx{at}, 1, 2)
+	mustOK(t, rs)
+	skipped := 0
+	for _, e := range rs[0].Events {
+		if e.Type == "anchor_skipped" {
+			skipped++
+		}
+	}
+	if skipped != 2 {
+		t.Fatalf("%d items skipped, want 2: %+v", skipped, rs[0].Events)
+	}
+	for i, d := range digests {
+		anchored := w.st.Get(state.AnchorKey(d)) != nil
+		minted := w.st.Get(state.ClassKey(d)) != nil
+		if want := i != 1; anchored != want || minted != want {
+			t.Fatalf("item %d: anchored %v minted %v, want %v", i, anchored, minted, want)
+		}
+	}
+	// each minted item's first token is the tx's token number i, the contributor's
+	for _, i := range []int{0, 2} {
+		var tk dat.Token
+		mustDecode(t, w.st.Get(state.TokenKey(exec.NewTokenID(at.Hash(), uint64(i)))), &tk)
+		if tk.Owner != w.addrs[4] || tk.Class != digests[i] {
+			t.Fatalf("item %d: token %+v", i, tk)
+		}
+	}
+	w.checkConservation()
 }

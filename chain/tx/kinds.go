@@ -38,6 +38,7 @@ const (
 	KindOptTimeout        Kind = 23
 	KindOptCancel         Kind = 24
 	KindOptFinalize       Kind = 25
+	KindAnchorBatch       Kind = 26
 )
 
 var kindNames = map[Kind]string{
@@ -49,6 +50,7 @@ var kindNames = map[Kind]string{
 	KindBondRelease: "bond_release", KindBondSlash: "bond_slash", KindSlashEquivocation: "slash_equivocation",
 	KindOptClaim: "opt_claim", KindOptChallenge: "opt_challenge", KindOptMove: "opt_move", KindOptStep: "opt_step",
 	KindOptTimeout: "opt_timeout", KindOptCancel: "opt_cancel", KindOptFinalize: "opt_finalize",
+	KindAnchorBatch: "anchor_batch",
 }
 
 func (k Kind) String() string {
@@ -113,6 +115,8 @@ func newBody(k Kind) Body {
 		return new(OptCancel)
 	case KindOptFinalize:
 		return new(OptFinalize)
+	case KindAnchorBatch:
+		return new(AnchorBatch)
 	}
 	return nil
 }
@@ -195,6 +199,25 @@ type Anchor struct {
 	Commitment   common.Hash
 	Votes        []AnchorVote
 }
+
+// AnchorBatch anchors many certified results and mints their DAT classes in
+// one tx (one signature, one block). Items are applied in order and each on
+// its own: an item that cannot apply (already anchored, a bad QC) is skipped
+// with an "anchor_skipped" event and does not fail the others; its fee is
+// still paid. Item i's first token id is NewTokenID(tx hash, i).
+type AnchorBatch struct {
+	Items []AnchorItem
+}
+
+// AnchorItem is one certified result of an AnchorBatch: its anchor and the
+// mint of its class (Mint.Digest = Anchor.ResultDigest).
+type AnchorItem struct {
+	Anchor Anchor
+	Mint   DATMint
+}
+
+// MaxAnchorBatch bounds the items of an AnchorBatch.
+const MaxAnchorBatch = 256
 
 // DATMint creates the DAT class of an anchored digest and gives its first
 // token (all shares, FirstValue units) to the anchor's contributor.
@@ -299,3 +322,4 @@ func (*BondLock) Kind() Kind          { return KindBondLock }
 func (*BondRelease) Kind() Kind       { return KindBondRelease }
 func (*BondSlash) Kind() Kind         { return KindBondSlash }
 func (*SlashEquivocation) Kind() Kind { return KindSlashEquivocation }
+func (*AnchorBatch) Kind() Kind       { return KindAnchorBatch }

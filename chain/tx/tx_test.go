@@ -38,6 +38,9 @@ func TestRoundTripEveryKind(t *testing.T) {
 		&SlashEquivocation{IDAO: "x"},
 		&OptClaim{Fields: []string{"a"}, Bond: big.NewInt(1)}, &OptChallenge{Bond: big.NewInt(1)}, &OptMove{}, &OptStep{},
 		&OptTimeout{}, &OptCancel{}, &OptFinalize{},
+		&AnchorBatch{Items: []AnchorItem{{Anchor: Anchor{IDAO: "x", Votes: []AnchorVote{{Member: common.HexToAddress("0x3"), Sig: make([]byte, 65),
+			Batch: &VoteBatchProof{Root: common.HexToHash("0x5"), Size: 2, Index: 1, Path: []common.Hash{common.HexToHash("0x6")}}}}},
+			Mint: DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(0)}}}},
 	}
 	if len(bodies) != len(kindNames) {
 		t.Fatalf("%d bodies for %d kinds", len(bodies), len(kindNames))

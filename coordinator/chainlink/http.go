@@ -125,24 +125,6 @@ func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
 	return out, nil
 }
 
-// anchor sends (or finds) the anchor of a certified submission.
-func (r *Remote) anchor(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, error) {
-	if a, err := r.C.ChainAnchor(ctx, c.ResultDigest); err == nil {
-		return &coordinator.AnchorInfo{Block: a.Block, Tx: a.Tx, QCHash: a.QCHash}, nil
-	}
-	r.mu.Lock()
-	_, err := r.C.SendChainTx(ctx, r.Key, anchorTx(c))
-	r.mu.Unlock()
-	a, rerr := r.C.ChainAnchor(ctx, c.ResultDigest) // already anchored by an earlier send is fine
-	if rerr != nil {
-		if err != nil {
-			return nil, fmt.Errorf("anchor %s: %w", c.ResultDigest.Hex(), err)
-		}
-		return nil, rerr
-	}
-	return &coordinator.AnchorInfo{Block: a.Block, Tx: a.Tx, QCHash: a.QCHash}, nil
-}
-
 // Mint sends (or finds) the mint of an anchored digest.
 func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, error) {
 	if a, err := r.C.ChainAnchor(ctx, c.ResultDigest); err == nil && a.Minted {
@@ -160,14 +142,43 @@ func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, e
 	return common.Hash{}, fmt.Errorf("mint %s: %w", c.ResultDigest.Hex(), err)
 }
 
-// AnchorAndMint anchors, then mints (two blocks over HTTP).
-func (r *Remote) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error) {
-	a, err := r.anchor(ctx, c)
-	if err != nil {
-		return nil, common.Hash{}, err
+// AnchorAndMint anchors and mints certified submissions: those not yet on
+// chain go out in anchor-batch txs (each waits for its receipt over HTTP);
+// an anchored but unminted one gets its own mint. What is on chain is read
+// back for each.
+func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []coordinator.AnchorOutcome {
+	out := make([]coordinator.AnchorOutcome, len(certs))
+	var todo []*store.Certificate
+	for _, c := range certs {
+		if _, err := r.C.ChainAnchor(ctx, c.ResultDigest); err != nil {
+			todo = append(todo, c)
+		}
 	}
-	class, err := r.Mint(ctx, c)
-	return a, class, err
+	sendErr := map[common.Hash]error{}
+	for _, chunk := range batches(todo) {
+		r.mu.Lock()
+		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(chunk))
+		r.mu.Unlock()
+		for _, c := range chunk {
+			sendErr[c.ResultDigest] = err
+		}
+	}
+	for i, c := range certs {
+		a, err := r.C.ChainAnchor(ctx, c.ResultDigest)
+		if err != nil {
+			if serr := sendErr[c.ResultDigest]; serr != nil {
+				err = serr
+			}
+			out[i].Err = fmt.Errorf("anchor %s: %w", c.ResultDigest.Hex(), err)
+			continue
+		}
+		out[i].Info = &coordinator.AnchorInfo{Block: a.Block, Tx: a.Tx, QCHash: a.QCHash}
+		out[i].Class, out[i].Err = c.ResultDigest, nil
+		if !a.Minted {
+			out[i].Class, out[i].Err = r.Mint(ctx, c)
+		}
+	}
+	return out
 }
 
 // OpenClaims maps submissions to the status of their undecided claims.

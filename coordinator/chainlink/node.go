@@ -39,45 +39,82 @@ type Node struct {
 // IDAO reads an iDAO at the current head.
 func (l *Node) IDAO(ctx context.Context, name string) (*idao.IDAO, error) { return l.N.IDAO(name) }
 
-// AnchorAndMint sends the anchor and the mint of a certified submission
-// back to back with consecutive nonces, so both ride in one block, and
-// waits for both. What is already on chain is read back, not sent again.
-func (l *Node) AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error) {
-	if a, err := l.N.Anchor(c.ResultDigest); err == nil {
-		info := &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}
-		class, err := l.Mint(ctx, c)
-		return info, class, err
+// AnchorAndMint anchors and mints certified submissions: those not yet on
+// chain go out in anchor-batch txs (an anchor and a mint per item, one
+// signature and one block for the batch); an anchored but unminted one gets
+// its own mint. It waits until each is minted or its tx is decided.
+func (l *Node) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []coordinator.AnchorOutcome {
+	out := make([]coordinator.AnchorOutcome, len(certs))
+	txOf := map[int]common.Hash{}
+	var todo []int
+	for i, c := range certs {
+		if a, err := l.N.Anchor(c.ResultDigest); err == nil {
+			out[i].Info = &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}
+			out[i].Class, out[i].Err = l.Mint(ctx, c)
+			continue
+		}
+		todo = append(todo, i)
 	}
-	hashes, err := l.submit(anchorTx(c), mintTx(c))
-	if err != nil {
-		return nil, common.Hash{}, err
+	for _, chunk := range batches(todo) {
+		cs := make([]*store.Certificate, len(chunk))
+		for k, i := range chunk {
+			cs[k] = certs[i]
+		}
+		hs, err := l.submit(anchorBatch(cs))
+		for _, i := range chunk {
+			if err != nil {
+				out[i].Err = err
+				continue
+			}
+			txOf[i] = hs[0]
+		}
 	}
-	// Watch the anchor's state (a cheap read) rather than each receipt (which
-	// decodes a whole block per waiter per block); read the receipts only if
-	// both txs left the mempool and the class is still not minted.
+	// Watch the anchors' state (a cheap read) rather than receipts (which
+	// decode a whole block per waiter per block); read a receipt only once
+	// its tx left the mempool and its item is still not minted.
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for {
-		if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
-			return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest, nil
-		}
-		if !l.N.Pending(hashes[0]) && !l.N.Pending(hashes[1]) {
-			for _, h := range hashes {
-				if _, err := l.wait(wctx, h); err != nil && !errors.Is(err, errAlready) {
-					return nil, common.Hash{}, err
-				}
-			}
+	for len(txOf) > 0 {
+		for i, h := range txOf {
+			c := certs[i]
 			if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
-				return &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest, nil
+				out[i].Info, out[i].Class = &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest
+				delete(txOf, i)
+				continue
 			}
-			return nil, common.Hash{}, fmt.Errorf("digest %s: anchor and mint committed but the class is not minted", c.ResultDigest.Hex())
+			if !l.N.Pending(h) {
+				out[i].Err = l.skipped(wctx, h, c.ResultDigest)
+				delete(txOf, i)
+			}
+		}
+		if len(txOf) == 0 {
+			break
 		}
 		select {
 		case <-wctx.Done():
-			return nil, common.Hash{}, fmt.Errorf("anchor and mint of %s: %w", c.ResultDigest.Hex(), wctx.Err())
+			for i := range txOf {
+				out[i].Err = fmt.Errorf("anchor and mint of %s: %w", certs[i].ResultDigest.Hex(), wctx.Err())
+			}
+			return out
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	return out
+}
+
+// skipped explains why an item of the decided anchor batch h is not minted:
+// the tx failed, or the item was skipped (the event names the reason).
+func (l *Node) skipped(ctx context.Context, h, digest common.Hash) error {
+	r, err := l.wait(ctx, h)
+	if err != nil {
+		return fmt.Errorf("anchor %s: %w", digest.Hex(), err)
+	}
+	for _, e := range r.Events {
+		if (e.Type == "anchor_skipped" || e.Type == "mint_skipped") && len(e.Attrs) > 1 && e.Attrs[0].Value == digest.Hex() {
+			return fmt.Errorf("anchor %s skipped by the chain: %s", digest.Hex(), e.Attrs[1].Value)
+		}
+	}
+	return fmt.Errorf("anchor %s: tx %s committed but the class is not minted", digest.Hex(), h.Hex())
 }
 
 // Mint sends the mint tx of an anchored digest (or finds the class) and
@@ -96,6 +133,29 @@ func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, err
 }
 
 var errAlready = errors.New("already done on chain")
+
+// anchorBatchItems bounds an anchor batch tx (≈ 2 KB per item with four
+// batched votes, well under tx.MaxSize).
+const anchorBatchItems = 32
+
+// batches cuts xs into anchor-batch-sized chunks.
+func batches[T any](xs []T) [][]T {
+	var out [][]T
+	for len(xs) > 0 {
+		n := min(len(xs), anchorBatchItems)
+		out, xs = append(out, xs[:n]), xs[n:]
+	}
+	return out
+}
+
+// anchorBatch is the anchor-batch tx of certificates.
+func anchorBatch(cs []*store.Certificate) *tx.AnchorBatch {
+	b := &tx.AnchorBatch{Items: make([]tx.AnchorItem, len(cs))}
+	for i, c := range cs {
+		b.Items[i] = tx.AnchorItem{Anchor: *anchorTx(c), Mint: *mintTx(c)}
+	}
+	return b
+}
 
 // anchorTx is the anchor of a certificate: the digest with its counted votes.
 func anchorTx(c *store.Certificate) *tx.Anchor {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -24,8 +23,9 @@ import (
 // be idempotent (the chain link reads back what is already there).
 type Chain interface {
 	IDAO(ctx context.Context, name string) (*idao.IDAO, error)
-	// AnchorAndMint does both in one block.
-	AnchorAndMint(ctx context.Context, c *store.Certificate) (*coordinator.AnchorInfo, common.Hash, error)
+	// AnchorAndMint anchors and mints certified submissions (in batches,
+	// one block each); outcome i is certs[i]'s.
+	AnchorAndMint(ctx context.Context, certs []*store.Certificate) []coordinator.AnchorOutcome
 	// OpenClaims maps submissions to the status ("claimed", "challenged") of
 	// their undecided optimistic claims.
 	OpenClaims(ctx context.Context) (map[common.Hash]string, error)
@@ -130,29 +130,15 @@ func (s *Server) anchorMany(ctx context.Context, ids []common.Hash) error {
 	if err != nil {
 		return err
 	}
-	done := make([]store.Finished, len(certs))
-	ok := make([]bool, len(certs))
-	var wg sync.WaitGroup
-	for i, c := range certs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a, class, err := s.cfg.Chain.AnchorAndMint(ctx, c)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("anchor and mint failed; will retry", "submission", c.ID, "err", err)
-				}
-				return
-			}
-			done[i], ok[i] = store.Finished{ID: c.ID, Block: a.Block, Tx: a.Tx, QCHash: a.QCHash, Class: class.Hex()}, true
-		}()
-	}
-	wg.Wait()
 	var landed []store.Finished
-	for i := range done {
-		if ok[i] {
-			landed = append(landed, done[i])
+	for i, o := range s.cfg.Chain.AnchorAndMint(ctx, certs) {
+		if o.Err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("anchor and mint failed; will retry", "submission", certs[i].ID, "err", o.Err)
+			}
+			continue
 		}
+		landed = append(landed, store.Finished{ID: certs[i].ID, Block: o.Info.Block, Tx: o.Info.Tx, QCHash: o.Info.QCHash, Class: o.Class.Hex()})
 	}
 	n, err := s.store.SetFinished(ctx, landed)
 	if err != nil {
