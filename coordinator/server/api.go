@@ -137,7 +137,7 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 			return nil, false, coordinator.Errf("data_hash_mismatch", "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
 		}
 	} else {
-		ok, err := s.bus.HasObject(ctx, bus.BlobBucket, sub.DataHash.Hex())
+		ok, err := s.bus.HasBlob(ctx, sub.DataHash)
 		if err != nil {
 			return nil, false, err
 		}
@@ -212,7 +212,7 @@ type idaoEntry struct {
 func (s *Server) dropBlob(h common.Hash) {
 	ctx := context.Background()
 	if ref, err := s.store.BlobReferenced(ctx, h); err == nil && !ref {
-		if err := s.bus.DeleteObject(ctx, bus.BlobBucket, h.Hex()); err != nil {
+		if err := s.bus.DeleteBlob(ctx, h); err != nil {
 			s.log.Warn("orphan blob not deleted", "data_hash", h, "err", err)
 		}
 	}

@@ -332,14 +332,9 @@ func snapshot(t *testing.T, f *fixture) string {
 	if err := row.Scan(&subs, &ev, &outbox, &events, &nonce); err != nil {
 		t.Fatal(err)
 	}
-	js, _ := jetstream.New(f.Bus.NC)
-	obs, err := js.ObjectStore(ctx, bus.BlobBucket)
+	blobs, err := f.Bus.BlobCount(ctx)
 	if err != nil {
 		t.Fatal(err)
-	}
-	blobs := 0
-	if list, err := obs.List(ctx); err == nil {
-		blobs = len(list)
 	}
 	return fmt.Sprintf("subs=%d evidence=%d outbox=%d events=%d nonces=%d blobs=%d jobs=%d", subs, ev, outbox, events, nonce, blobs, jobs)
 }

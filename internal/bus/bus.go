@@ -97,6 +97,7 @@ type Bus struct {
 
 	mu      sync.Mutex
 	buckets map[string]jetstream.ObjectStore
+	blobs   jetstream.Stream // VSC_BLOBS, once ensured
 }
 
 // Connect dials a NATS server at url.
@@ -178,6 +179,9 @@ func (b *Bus) Ensure(ctx context.Context) error {
 		return err
 	}
 	if err := b.EnsureVotes(ctx); err != nil {
+		return err
+	}
+	if _, err := b.blobStream(ctx); err != nil {
 		return err
 	}
 	for _, name := range []string{BlobBucket, ProofBucket} {
@@ -275,14 +279,111 @@ func (b *Bus) DeleteObject(ctx context.Context, bucket, name string) error {
 	return nil
 }
 
+// Ciphertext blobs up to SmallBlob bytes are one message each of the
+// VSC_BLOBS stream (subject vsc.blob.<data hash>, one message per subject),
+// read back with a single direct get; larger ones go to the "blobs" object
+// store in chunks. Readers look in the stream first, then the object store.
+const (
+	BlobStream = "VSC_BLOBS"
+	blobPrefix = "vsc.blob."
+	SmallBlob  = 256 << 10
+)
+
+func (b *Bus) blobStream(ctx context.Context) (jetstream.Stream, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.blobs != nil {
+		return b.blobs, nil
+	}
+	st, err := b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: BlobStream, Subjects: []string{blobPrefix + ">"}, Retention: jetstream.LimitsPolicy,
+		Storage: jetstream.FileStorage, MaxMsgsPerSubject: 1, AllowDirect: true, Replicas: b.cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", BlobStream, err)
+	}
+	b.blobs = st
+	return st, nil
+}
+
 // PutBlob stores a ciphertext blob under its data hash.
 func (b *Bus) PutBlob(ctx context.Context, dataHash common.Hash, data []byte) error {
-	return b.PutObject(ctx, BlobBucket, dataHash.Hex(), data)
+	if len(data) > SmallBlob {
+		return b.PutObject(ctx, BlobBucket, dataHash.Hex(), data)
+	}
+	if _, err := b.JS.Publish(ctx, blobPrefix+dataHash.Hex(), data); err != nil {
+		return fmt.Errorf("put blob %s: %w", dataHash.Hex(), err)
+	}
+	return nil
+}
+
+// smallBlob reads a blob from VSC_BLOBS (nil, nil if it is not there).
+func (b *Bus) smallBlob(ctx context.Context, dataHash common.Hash) ([]byte, error) {
+	st, err := b.blobStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := st.GetLastMsgForSubject(ctx, blobPrefix+dataHash.Hex())
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get blob %s: %w", dataHash.Hex(), err)
+	}
+	if m.Data == nil {
+		return []byte{}, nil
+	}
+	return m.Data, nil
 }
 
 // GetBlob reads the ciphertext blob with that data hash.
 func (b *Bus) GetBlob(ctx context.Context, dataHash common.Hash) ([]byte, error) {
+	if data, err := b.smallBlob(ctx, dataHash); err != nil || data != nil {
+		return data, err
+	}
 	return b.GetObject(ctx, BlobBucket, dataHash.Hex())
+}
+
+// HasBlob reports whether a blob with that data hash is stored.
+func (b *Bus) HasBlob(ctx context.Context, dataHash common.Hash) (bool, error) {
+	if data, err := b.smallBlob(ctx, dataHash); err != nil || data != nil {
+		return data != nil, err
+	}
+	return b.HasObject(ctx, BlobBucket, dataHash.Hex())
+}
+
+// DeleteBlob removes a blob (no error if absent).
+func (b *Bus) DeleteBlob(ctx context.Context, dataHash common.Hash) error {
+	st, err := b.blobStream(ctx)
+	if err != nil {
+		return err
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(blobPrefix+dataHash.Hex())); err != nil {
+		return fmt.Errorf("delete blob %s: %w", dataHash.Hex(), err)
+	}
+	return b.DeleteObject(ctx, BlobBucket, dataHash.Hex())
+}
+
+// BlobCount counts the stored blobs.
+func (b *Bus) BlobCount(ctx context.Context) (int, error) {
+	st, err := b.blobStream(ctx)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := int(info.State.Msgs)
+	os, err := b.bucket(ctx, BlobBucket)
+	if err != nil {
+		return 0, err
+	}
+	list, err := os.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		err = nil
+	}
+	return n + len(list), err
 }
 
 // PublishJob publishes a job; the server dedupes on MsgID.

@@ -47,17 +47,40 @@ func recvResult(t *testing.T, ctx context.Context, b *Bus) Result {
 func TestBlobRoundTrip(t *testing.T) {
 	b := newTestBus(t, Config{})
 	ctx := context.Background()
-	data := bytes.Repeat([]byte{7}, 300_000) // several object-store chunks
-	h := common.HexToHash("0xabc")
-	if err := b.PutBlob(ctx, h, data); err != nil {
-		t.Fatal(err)
+	small := bytes.Repeat([]byte{5}, 4_000)           // one VSC_BLOBS message
+	large := bytes.Repeat([]byte{7}, SmallBlob+1_000) // several object-store chunks
+	hs, hl, missing := common.HexToHash("0xabc"), common.HexToHash("0xabd"), common.HexToHash("0xdef")
+	for h, data := range map[common.Hash][]byte{hs: small, hl: large} {
+		if err := b.PutBlob(ctx, h, data); err != nil {
+			t.Fatal(err)
+		}
+		got, err := b.GetBlob(ctx, h)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("get blob of %d bytes: %v (len %d)", len(data), err, len(got))
+		}
+		if ok, err := b.HasBlob(ctx, h); !ok || err != nil {
+			t.Fatalf("has blob of %d bytes: %v %v", len(data), ok, err)
+		}
 	}
-	got, err := b.GetBlob(ctx, h)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("get blob: %v (len %d)", err, len(got))
+	if n, err := b.BlobCount(ctx); n != 2 || err != nil {
+		t.Fatalf("blob count %d, %v", n, err)
 	}
-	if _, err := b.GetBlob(ctx, common.HexToHash("0xdef")); !errors.Is(err, ErrNotFound) {
+	if _, err := b.GetBlob(ctx, missing); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing blob: err = %v", err)
+	}
+	if ok, err := b.HasBlob(ctx, missing); ok || err != nil {
+		t.Fatalf("has missing blob: %v %v", ok, err)
+	}
+	for _, h := range []common.Hash{hs, hl, missing} {
+		if err := b.DeleteBlob(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := b.HasBlob(ctx, h); ok {
+			t.Fatalf("blob %s still there after delete", h)
+		}
+	}
+	if n, err := b.BlobCount(ctx); n != 0 || err != nil {
+		t.Fatalf("blob count after delete %d, %v", n, err)
 	}
 }
 
