@@ -338,4 +338,3 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	res.PoolOverheadPct = float64(res.PoolMS-res.PoolProveMS) / float64(max(res.PoolProveMS, 1)) * 100
 	return nil
 }
-
