@@ -160,13 +160,18 @@ func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome
 	case !r.OK:
 		evStatus = "failed"
 	}
-	tag, err := tx.Exec(ctx, `UPDATE evidence SET status=$4, reason=$5, data=$6, worker=$7, updated_at=now()
-		WHERE submission=$1 AND kind=$2 AND chunk=$3 AND status='pending'`,
-		r.SubmissionID[:], r.Kind, r.Chunk, evStatus, nullText(r.Reason), nullJSON(r.Evidence), nullText(r.Worker))
+	// one round trip: record the result and count the evidence still not ok
+	// (the count sees the rows as they were before this update)
+	var updated, notOK int
+	err = tx.QueryRow(ctx, `WITH upd AS (
+			UPDATE evidence SET status=$4, reason=$5, data=$6, worker=$7, updated_at=now()
+			WHERE submission=$1 AND kind=$2 AND chunk=$3 AND status='pending' RETURNING 1)
+		SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM evidence WHERE submission=$1 AND status<>'ok')`,
+		r.SubmissionID[:], r.Kind, r.Chunk, evStatus, nullText(r.Reason), nullJSON(r.Evidence), nullText(r.Worker)).Scan(&updated, &notOK)
 	if err != nil {
 		return out, err
 	}
-	if tag.RowsAffected() == 0 {
+	if updated == 0 {
 		out.Ignored = true
 		return out, nil
 	}
@@ -181,11 +186,7 @@ func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome
 	case "failed":
 		next, reason = coordinator.Failed, fmt.Sprintf("%s verification failed: %s", r.Kind, r.Reason)
 	default:
-		var pending int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM evidence WHERE submission=$1 AND status<>'ok'`, r.SubmissionID[:]).Scan(&pending); err != nil {
-			return out, err
-		}
-		if pending == 0 {
+		if notOK == 1 { // only this row was not ok, and now it is
 			next = coordinator.Voting
 		}
 	}
@@ -240,7 +241,9 @@ func queueMove(b *pgx.Batch, id common.Hash, to coordinator.Status, reason strin
 	if to == coordinator.Rejected || to == coordinator.Failed || to == coordinator.Overturned {
 		why = nullText(reason)
 	}
-	b.Queue(`UPDATE submissions SET status=$2, reason=$3, updated_at=now() WHERE id=$1`, id[:], string(to), why)
+	// the move to voting starts the voting clock (expireVotes)
+	b.Queue(`UPDATE submissions SET status=$2, reason=$3, updated_at=now(),
+		voting_since = CASE WHEN $2 = 'voting' THEN now() ELSE voting_since END WHERE id=$1`, id[:], string(to), why)
 	b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,$2,$3)`, id[:], string(to), nullText(reason))
 }
 

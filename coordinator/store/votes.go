@@ -80,12 +80,12 @@ func (s *Store) VoteRequests(ctx context.Context, ids []common.Hash) ([]*quorum.
 
 // queueVoteRequest queues, on b, the outbox row of a submission's vote
 // request (kind "vote", payload {"idao": …}; the relay assembles the request
-// itself when it publishes) and the start of its voting clock.
+// itself when it publishes). The voting clock starts with the move to voting
+// (queueMove).
 func queueVoteRequest(b *pgx.Batch, id common.Hash) {
 	b.Queue(`INSERT INTO outbox (submission, msg_id, kind, payload)
 		SELECT id, $2, 'vote', jsonb_build_object('idao', idao) FROM submissions WHERE id=$1
 		ON CONFLICT (msg_id) DO NOTHING`, id[:], id.Hex()+"/vote-request")
-	b.Queue(`UPDATE submissions SET voting_since=now() WHERE id=$1`, id[:])
 }
 
 // VoteOutcome says what a vote did.
@@ -198,13 +198,14 @@ func ApplyVotesTx(ctx context.Context, tx pgx.Tx, id common.Hash, votes []Checke
 	case twoThirds(bestStake):
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE votes SET counted = (approve AND result_digest = $2) WHERE submission=$1`, id[:], best[:])
-		b.Queue(`UPDATE submissions SET result_digest=$2 WHERE id=$1`, id[:], best[:])
+		b.Queue(`UPDATE submissions SET status='certified', result_digest=$2, updated_at=now() WHERE id=$1`, id[:], best[:])
+		b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,'certified',$2)`, id[:],
+			fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, totalStake, best.Hex()))
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return out, err
 		}
-		out.Certified = best
-		return moveOut(ctx, tx, id, coordinator.Certified,
-			fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, totalStake, best.Hex()), out)
+		out.Certified, out.Status, out.Changed = best, coordinator.Certified, true
+		return out, nil
 	case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(totalStake, voted))):
 		reason := "the quorum refused the evidence"
 		if len(refusals) > 0 {
