@@ -32,6 +32,11 @@ var (
 	devPrice = big.NewInt(10)
 )
 
+// devnetBlockTime is how often the devnet's chain seals the txs waiting:
+// short, so a certified submission is anchored and minted within a block or
+// two (a block costs a state commit, a few ms on this machine).
+const devnetBlockTime = 100 * time.Millisecond
+
 func mustBig(s string) *big.Int {
 	v, ok := new(big.Int).SetString(s, 10)
 	if !ok {
@@ -97,7 +102,7 @@ func (d *devnet) initChain(ctx context.Context) error {
 	}
 	policy := tee.DevPolicy()
 	n, err := node.New(node.Config{DataDir: dir, Genesis: g, SequencerKey: seq, Lanes: d.cfg.Lanes,
-		Enclave: tee.KeyRegistry{Default: &policy}, Logger: d.log.With("role", "chain")})
+		Enclave: tee.KeyRegistry{Default: &policy}, BlockTime: devnetBlockTime, Logger: d.log.With("role", "chain")})
 	if err != nil {
 		return err
 	}
