@@ -21,7 +21,7 @@ func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx cont
 	if err != nil {
 		return fmt.Errorf("results consumer: %w", err)
 	}
-	return b.batches(ctx, cons, loops, max, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+	return b.batches(ctx, cons, loops, max, 2*time.Millisecond, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
 		var rs []Result
 		var keep []jetstream.Msg
 		for _, msg := range msgs {
@@ -41,10 +41,11 @@ func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx cont
 }
 
 // batches runs loops fetch loops over cons, each handing h batches of up to
-// max messages. h returns the messages it kept (the others it settled
+// max messages: the first message, and what else arrives within linger of
+// it (batches grow with load, latency stays bounded). h returns the messages it kept (the others it settled
 // itself) and an error, which naks the kept ones for redelivery with
 // back-off; otherwise they are acked.
-func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max int,
+func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max int, linger time.Duration,
 	h func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error)) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, loops)
@@ -52,7 +53,7 @@ func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- b.batchLoop(ctx, cons, max, h)
+			errc <- b.batchLoop(ctx, cons, max, linger, h)
 		}()
 	}
 	wg.Wait()
@@ -65,7 +66,7 @@ func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max i
 	return nil
 }
 
-func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int,
+func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, linger time.Duration,
 	h func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error)) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * max))
 	if err != nil {
@@ -73,8 +74,8 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int,
 	}
 	go func() { <-ctx.Done(); it.Stop() }()
 	for {
-		// block for the first message, then take what else arrives within a
-		// couple of milliseconds: batches grow with load, latency stays low
+		// block for the first message, then take what else arrives within
+		// linger of it
 		first, err := it.Next()
 		if err != nil {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
@@ -83,8 +84,13 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int,
 			return err
 		}
 		msgs := []jetstream.Msg{first}
+		deadline := time.Now().Add(linger)
 		for len(msgs) < max {
-			m, err := it.Next(jetstream.NextMaxWait(2 * time.Millisecond))
+			wait := time.Until(deadline)
+			if wait <= 0 {
+				break
+			}
+			m, err := it.Next(jetstream.NextMaxWait(wait))
 			if err != nil {
 				break
 			}

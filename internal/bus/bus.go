@@ -83,10 +83,15 @@ type Config struct {
 	// coordinator's results, members' vote requests): default 64.
 	IOConcurrency int
 	Replicas      int
+	// BatchLinger is how long a batch consumer (TEE jobs, vote requests)
+	// waits after a batch's first message for more: larger batches (one
+	// attestation, one vote signature for all) for at most this much latency.
+	BatchLinger time.Duration
 }
 
 // DefaultConfig is used when a field is zero.
-var DefaultConfig = Config{AckWait: 10 * time.Second, MaxDeliver: 5, Backoff: 250 * time.Millisecond, Replicas: 1}
+var DefaultConfig = Config{AckWait: 10 * time.Second, MaxDeliver: 5, Backoff: 250 * time.Millisecond, Replicas: 1,
+	BatchLinger: 10 * time.Millisecond}
 
 // Bus is a connection to NATS with JetStream.
 type Bus struct {
@@ -142,6 +147,9 @@ func newBus(nc *nats.Conn, cfg Config, log *slog.Logger) (*Bus, error) {
 	}
 	if cfg.IOConcurrency == 0 {
 		cfg.IOConcurrency = 64
+	}
+	if cfg.BatchLinger == 0 {
+		cfg.BatchLinger = d.BatchLinger
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -474,7 +482,7 @@ func (b *Bus) WorkBatches(ctx context.Context, kind string, loops, max int, h Ba
 	if err != nil {
 		return err
 	}
-	return b.batches(ctx, cons, loops, max, func(hctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+	return b.batches(ctx, cons, loops, max, b.cfg.BatchLinger, func(hctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
 		stop := b.beat(msgs)
 		defer stop()
 		var jobs []Job

@@ -69,7 +69,7 @@ func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, m
 	if err != nil {
 		return fmt.Errorf("vote-request consumer for %s: %w", member, err)
 	}
-	return b.batches(ctx, cons, 2, max, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+	return b.batches(ctx, cons, 2, max, b.cfg.BatchLinger, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
 		data := make([][]byte, len(msgs))
 		for i, m := range msgs {
 			data[i] = m.Data()
