@@ -155,11 +155,15 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 		}
 	}
 	sendErr := map[common.Hash]error{}
-	for _, chunk := range batches(todo) {
+	for _, chunk := range anchorChunks(len(todo), func(k int) *store.Certificate { return todo[k] }) {
+		cs := make([]*store.Certificate, len(chunk))
+		for n, k := range chunk {
+			cs[n] = todo[k]
+		}
 		r.mu.Lock()
-		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(chunk))
+		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(cs))
 		r.mu.Unlock()
-		for _, c := range chunk {
+		for _, c := range cs {
 			sendErr[c.ResultDigest] = err
 		}
 	}

@@ -55,18 +55,18 @@ func (l *Node) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []
 		}
 		todo = append(todo, i)
 	}
-	for _, chunk := range batches(todo) {
+	for _, chunk := range anchorChunks(len(todo), func(k int) *store.Certificate { return certs[todo[k]] }) {
 		cs := make([]*store.Certificate, len(chunk))
-		for k, i := range chunk {
-			cs[k] = certs[i]
+		for n, k := range chunk {
+			cs[n] = certs[todo[k]]
 		}
 		hs, err := l.submit(anchorBatch(cs))
-		for _, i := range chunk {
+		for _, k := range chunk {
 			if err != nil {
-				out[i].Err = err
+				out[todo[k]].Err = err
 				continue
 			}
-			txOf[i] = hs[0]
+			txOf[todo[k]] = hs[0]
 		}
 	}
 	// Watch the anchors' state (a cheap read) rather than receipts (which
@@ -134,16 +134,35 @@ func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, err
 
 var errAlready = errors.New("already done on chain")
 
-// anchorBatchItems bounds an anchor batch tx (≈ 2 KB per item with four
-// batched votes, well under tx.MaxSize).
-const anchorBatchItems = 32
+// Bounds of an anchor-batch tx: items, and an estimate of its encoded size
+// kept well under tx.MaxSize (an item is ≈ 400 bytes plus ≈ 500 per vote
+// with its batch path).
+const (
+	anchorBatchItems = 32
+	anchorBatchBytes = 64 << 10
+)
 
-// batches cuts xs into anchor-batch-sized chunks.
-func batches[T any](xs []T) [][]T {
-	var out [][]T
-	for len(xs) > 0 {
-		n := min(len(xs), anchorBatchItems)
-		out, xs = append(out, xs[:n]), xs[n:]
+// anchorChunks cuts n certificates (cert(k) is the k-th) into the index
+// lists of anchor-batch txs.
+func anchorChunks(n int, cert func(k int) *store.Certificate) [][]int {
+	var out [][]int
+	var cur []int
+	size := 0
+	for k := range n {
+		est := 400
+		for _, v := range cert(k).Votes {
+			est += 120 + len(v.Signature)
+			if v.Batch != nil {
+				est += 33 * (len(v.Batch.Path) + 2)
+			}
+		}
+		if len(cur) > 0 && (len(cur) == anchorBatchItems || size+est > anchorBatchBytes) {
+			out, cur, size = append(out, cur), nil, 0
+		}
+		cur, size = append(cur, k), size+est
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
 	}
 	return out
 }
