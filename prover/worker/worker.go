@@ -47,7 +47,11 @@ type Config struct {
 	// Shape picks the circuit for a job and a dataset of fields fields;
 	// nil means prover.DefaultShape(j.ChunkSize, fields).
 	Shape func(j bus.Job, fields int) (prover.Shape, error)
-	Log   *slog.Logger
+	// Parallel is how many chunk proofs run at once (default 1: a proof
+	// already uses every core; 2 gains ≈ 6 % on a 2-core machine at
+	// C = 1,024, for twice the memory).
+	Parallel int
+	Log      *slog.Logger
 }
 
 // Worker proves chunks.
@@ -100,7 +104,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		return errors.New("zk worker: no bus")
 	}
 	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
-	return w.bus.WorkN(ctx, Kind, 1, w.Handle) // a proof already uses every core
+	return w.bus.WorkN(ctx, Kind, max(w.cfg.Parallel, 1), w.Handle)
 }
 
 // Handle proves chunk j.Chunk of the job's dataset. A returned error is
