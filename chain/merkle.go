@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/internal/merkle"
 )
 
 // ErrBadInclusionProof is returned when an inclusion proof does not check.
@@ -34,77 +37,36 @@ func innerHash(l, r common.Hash) common.Hash {
 	return sha256.Sum256(b[:])
 }
 
+// listTree is the tx and receipt roots' tree.
+var listTree = merkle.Hasher{Leaf: leafHash, Inner: innerHash}
+
 // MerkleRoot returns the list root of items.
 func MerkleRoot(items []common.Hash) common.Hash {
 	if len(items) == 0 {
 		return common.Hash{}
 	}
-	level := make([]common.Hash, len(items))
-	for i, it := range items {
-		level[i] = leafHash(it)
-	}
-	for len(level) > 1 {
-		next := level[:0:0]
-		next = make([]common.Hash, 0, (len(level)+1)/2)
-		for i := 0; i < len(level); i += 2 {
-			if i+1 < len(level) {
-				next = append(next, innerHash(level[i], level[i+1]))
-			} else {
-				next = append(next, level[i])
-			}
-		}
-		level = next
-	}
-	return level[0]
+	root, _ := listTree.Build(items)
+	return root
 }
 
 // MerkleProof returns the siblings of item index in a list of items,
 // bottom-up (promotions have no sibling and are skipped).
 func MerkleProof(items []common.Hash, index int) []common.Hash {
-	level := make([]common.Hash, len(items))
-	for i, it := range items {
-		level[i] = leafHash(it)
-	}
-	var sibs []common.Hash
-	for len(level) > 1 {
-		if index^1 < len(level) {
-			sibs = append(sibs, level[index^1])
-		}
-		next := make([]common.Hash, 0, (len(level)+1)/2)
-		for i := 0; i < len(level); i += 2 {
-			if i+1 < len(level) {
-				next = append(next, innerHash(level[i], level[i+1]))
-			} else {
-				next = append(next, level[i])
-			}
-		}
-		level, index = next, index/2
-	}
-	return sibs
+	_, paths := listTree.Build(items)
+	return paths[index]
 }
 
 // VerifyMerkleProof checks that item is at index in a list of count items
 // whose root is root.
 func VerifyMerkleProof(root, item common.Hash, index, count int, sibs []common.Hash) error {
-	if index < 0 || index >= count {
+	if index < 0 || index >= count || count > math.MaxUint32 {
 		return fmt.Errorf("%w: index %d out of %d", ErrBadInclusionProof, index, count)
 	}
-	cur, width, used := leafHash(item), count, 0
-	for width > 1 {
-		if index^1 < width {
-			if used >= len(sibs) {
-				return fmt.Errorf("%w: too few siblings", ErrBadInclusionProof)
-			}
-			if index&1 == 0 {
-				cur = innerHash(cur, sibs[used])
-			} else {
-				cur = innerHash(sibs[used], cur)
-			}
-			used++
-		}
-		width, index = (width+1)/2, index/2
+	got, ok := listTree.Root(item, uint32(index), uint32(count), sibs)
+	if !ok {
+		return fmt.Errorf("%w: %d siblings do not fit position %d of %d", ErrBadInclusionProof, len(sibs), index, count)
 	}
-	if used != len(sibs) || cur != root {
+	if got != root {
 		return fmt.Errorf("%w: root mismatch", ErrBadInclusionProof)
 	}
 	return nil
