@@ -427,6 +427,10 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 	subs := []common.Hash{common.HexToHash("0xc01"), common.HexToHash("0xc02"), common.HexToHash("0xc03")}
 	digests := []common.Hash{common.HexToHash("0xe01"), common.HexToHash("0xe02"), common.HexToHash("0xe03")}
 	votes := w.batchVotes("demo", subs, digests, []int{0, 1, 2})
+	// the coordinator claims member 2 approved 0xe04 with its batch signature over other votes
+	forged := w.batchVotes("demo", []common.Hash{common.HexToHash("0xc04")}, []common.Hash{common.HexToHash("0xe04")}, []int{0, 1})[0]
+	stolen := votes[2][2]
+	forged = append(forged, tx.AnchorVote{Member: stolen.Member, Sig: stolen.Sig, Batch: stolen.Batch})
 	item := func(sub, digest common.Hash, vs []tx.AnchorVote) tx.AnchorItem {
 		return tx.AnchorItem{Anchor: tx.Anchor{IDAO: "demo", Submission: sub, ResultDigest: digest, Contributor: w.addrs[4], Votes: vs},
 			Mint: tx.DATMint{Digest: digest, IDAO: "demo", URI: "vsc://x"}}
@@ -436,6 +440,7 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 		item(subs[1], digests[1], votes[1][:1]), // one vote of four: no quorum
 		item(subs[2], digests[2], votes[2]),
 		item(common.HexToHash("0x5ab"), common.HexToHash("0xd1"), votes[0]), // already anchored
+		item(common.HexToHash("0xc04"), common.HexToHash("0xe04"), forged),   // a vote the coordinator forged
 	}}
 	at := w.sign(5, b)
 	rs := w.block([]*tx.Tx{at}, 1, 2)
@@ -446,8 +451,11 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 			skipped++
 		}
 	}
-	if skipped != 2 {
-		t.Fatalf("%d items skipped, want 2: %+v", skipped, rs[0].Events)
+	if skipped != 3 {
+		t.Fatalf("%d items skipped, want 3: %+v", skipped, rs[0].Events)
+	}
+	if w.st.Get(state.AnchorKey(common.HexToHash("0xe04"))) != nil {
+		t.Fatal("an item with a forged vote was anchored")
 	}
 	for i, d := range digests {
 		anchored := w.st.Get(state.AnchorKey(d)) != nil
