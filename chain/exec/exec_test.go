@@ -440,7 +440,7 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 		item(subs[1], digests[1], votes[1][:1]), // one vote of four: no quorum
 		item(subs[2], digests[2], votes[2]),
 		item(common.HexToHash("0x5ab"), common.HexToHash("0xd1"), votes[0]), // already anchored
-		item(common.HexToHash("0xc04"), common.HexToHash("0xe04"), forged),   // a vote the coordinator forged
+		item(common.HexToHash("0xc04"), common.HexToHash("0xe04"), forged),  // a vote the coordinator forged
 	}}
 	at := w.sign(5, b)
 	rs := w.block([]*tx.Tx{at}, 1, 2)
