@@ -108,15 +108,11 @@ func (s *Server) finisher(ctx context.Context) {
 	}
 }
 
-// anchorCertified anchors and mints up to 2048 certified submissions (and
-// any an older version left anchored but not minted): their certificates are
-// loaded in one go, their txs are sent concurrently (they share blocks), and
-// what landed is recorded in one statement.
+// anchorCertified anchors and mints up to 2048 certified submissions: their
+// certificates are loaded in one go, sent in anchor-batch txs, and what
+// landed is recorded in one statement.
 func (s *Server) anchorCertified(ctx context.Context) {
-	ids, err := s.store.Pending(ctx, coordinator.Certified, 2048)
-	if more, err2 := s.store.Pending(ctx, coordinator.Anchored, 256); err == nil {
-		ids, err = append(ids, more...), err2
-	}
+	ids, err := s.store.ToAnchor(ctx, 2048)
 	if err == nil && len(ids) > 0 {
 		err = s.anchorMany(ctx, ids)
 	}

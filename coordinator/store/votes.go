@@ -253,9 +253,10 @@ func (s *Store) Votes(ctx context.Context, id common.Hash) ([]quorum.Vote, []boo
 	return votes, counted, stakes, rows.Err()
 }
 
-// Pending lists submissions in a status, oldest first.
-func (s *Store) Pending(ctx context.Context, status coordinator.Status, limit int) ([]common.Hash, error) {
-	return s.hashes(ctx, `SELECT id FROM submissions WHERE status=$1 ORDER BY updated_at LIMIT $2`, string(status), limit)
+// ToAnchor lists certified submissions (and any an older version left
+// anchored but not minted), oldest first.
+func (s *Store) ToAnchor(ctx context.Context, limit int) ([]common.Hash, error) {
+	return s.hashes(ctx, `SELECT id FROM submissions WHERE status IN ('certified','anchored') ORDER BY updated_at LIMIT $1`, limit)
 }
 
 // VotingOverdue lists submissions voting since before t.
@@ -269,18 +270,6 @@ type Certificate struct {
 	Submission   submission.Submission
 	ResultDigest common.Hash
 	Votes        []quorum.Vote // the counted votes
-}
-
-// Certificate loads a certified submission with its counted votes.
-func (s *Store) Certificate(ctx context.Context, id common.Hash) (*Certificate, error) {
-	cs, err := s.Certificates(ctx, []common.Hash{id})
-	if err != nil {
-		return nil, err
-	}
-	if len(cs) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, id.Hex())
-	}
-	return cs[0], nil
 }
 
 // Certificates loads submissions with their counted votes, in two queries;
