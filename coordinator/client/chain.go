@@ -22,74 +22,62 @@ import (
 
 // ChainInfo returns the chain id, sequencer, gas price and head height.
 func (c *Client) ChainInfo(ctx context.Context) (*api.Info, error) {
-	var out api.Info
-	return &out, c.getJSON(ctx, "/v1/chain/info", &out)
+	return get[api.Info](ctx, c, "/v1/chain/info")
 }
 
 // ChainHead returns the last block's header.
 func (c *Client) ChainHead(ctx context.Context) (*api.Header, error) {
-	var out api.Header
-	return &out, c.getJSON(ctx, "/v1/chain/head", &out)
+	return get[api.Header](ctx, c, "/v1/chain/head")
 }
 
 // ChainBlock returns a block by height ("12") or header hash ("0x…").
 func (c *Client) ChainBlock(ctx context.Context, id string) (*api.Block, error) {
-	var out api.Block
-	return &out, c.getJSON(ctx, "/v1/chain/blocks/"+url.PathEscape(id), &out)
+	return get[api.Block](ctx, c, "/v1/chain/blocks/"+url.PathEscape(id))
 }
 
 // ChainTx returns a tx (pending or committed, with its receipt).
 func (c *Client) ChainTx(ctx context.Context, hash common.Hash) (*api.Tx, error) {
-	var out api.Tx
-	return &out, c.getJSON(ctx, "/v1/chain/txs/"+hash.Hex(), &out)
+	return get[api.Tx](ctx, c, "/v1/chain/txs/"+hash.Hex())
 }
 
 // ChainTxProof returns the inclusion proof of a committed tx.
 func (c *Client) ChainTxProof(ctx context.Context, hash common.Hash) (*proof.Proof, error) {
-	var out proof.Proof
-	return &out, c.getJSON(ctx, "/v1/chain/txs/"+hash.Hex()+"/proof", &out)
+	return get[proof.Proof](ctx, c, "/v1/chain/txs/"+hash.Hex()+"/proof")
 }
 
 // Balance returns an account's balance, stake and nonce.
 func (c *Client) Balance(ctx context.Context, addr common.Address) (*api.Account, error) {
-	var out api.Account
-	return &out, c.getJSON(ctx, "/v1/chain/accounts/"+addr.Hex(), &out)
+	return get[api.Account](ctx, c, "/v1/chain/accounts/"+addr.Hex())
 }
 
 // BalanceProof returns the state proof of an account at the head.
 func (c *Client) BalanceProof(ctx context.Context, addr common.Address) (*proof.Proof, error) {
-	var out proof.Proof
-	return &out, c.getJSON(ctx, "/v1/chain/accounts/"+addr.Hex()+"/proof", &out)
+	return get[proof.Proof](ctx, c, "/v1/chain/accounts/"+addr.Hex()+"/proof")
 }
 
 // ChainIDAOs lists the iDAOs on chain.
 func (c *Client) ChainIDAOs(ctx context.Context) (*api.IDAOList, error) {
-	var out api.IDAOList
-	return &out, c.getJSON(ctx, "/v1/chain/idaos", &out)
+	return get[api.IDAOList](ctx, c, "/v1/chain/idaos")
 }
 
 // ChainIDAO returns one iDAO as the chain holds it.
 func (c *Client) ChainIDAO(ctx context.Context, name string) (*api.IDAO, error) {
-	var out api.IDAO
-	return &out, c.getJSON(ctx, "/v1/chain/idaos/"+url.PathEscape(name), &out)
+	return get[api.IDAO](ctx, c, "/v1/chain/idaos/"+url.PathEscape(name))
 }
 
 // DATClass returns a DAT class with its tokens (`vsc dat show`).
 func (c *Client) DATClass(ctx context.Context, id common.Hash) (*api.Class, error) {
-	var out api.Class
-	return &out, c.getJSON(ctx, "/v1/chain/dat/classes/"+id.Hex(), &out)
+	return get[api.Class](ctx, c, "/v1/chain/dat/classes/"+id.Hex())
 }
 
 // DATClassProof returns the state proof of a DAT class at the head.
 func (c *Client) DATClassProof(ctx context.Context, id common.Hash) (*proof.Proof, error) {
-	var out proof.Proof
-	return &out, c.getJSON(ctx, "/v1/chain/dat/classes/"+id.Hex()+"/proof", &out)
+	return get[proof.Proof](ctx, c, "/v1/chain/dat/classes/"+id.Hex()+"/proof")
 }
 
 // DATClasses lists the DAT classes.
 func (c *Client) DATClasses(ctx context.Context) (*api.ClassList, error) {
-	var out api.ClassList
-	return &out, c.getJSON(ctx, "/v1/chain/dat/classes", &out)
+	return get[api.ClassList](ctx, c, "/v1/chain/dat/classes")
 }
 
 // DATTokens lists tokens, optionally of one owner and/or class (zero = any).
@@ -111,26 +99,22 @@ func (c *Client) DATTokens(ctx context.Context, owner common.Address, class comm
 
 // DATToken returns one token with its claimable revenue.
 func (c *Client) DATToken(ctx context.Context, id common.Hash) (*api.Token, error) {
-	var out api.Token
-	return &out, c.getJSON(ctx, "/v1/chain/dat/tokens/"+id.Hex(), &out)
+	return get[api.Token](ctx, c, "/v1/chain/dat/tokens/"+id.Hex())
 }
 
 // DATTokenProof returns the state proof of a token at the head.
 func (c *Client) DATTokenProof(ctx context.Context, id common.Hash) (*proof.Proof, error) {
-	var out proof.Proof
-	return &out, c.getJSON(ctx, "/v1/chain/dat/tokens/"+id.Hex()+"/proof", &out)
+	return get[proof.Proof](ctx, c, "/v1/chain/dat/tokens/"+id.Hex()+"/proof")
 }
 
 // RedeemReceipt returns the sequencer-signed receipt of a dat_redeem tx.
 func (c *Client) RedeemReceipt(ctx context.Context, txHash common.Hash) (*api.RedeemReceipt, error) {
-	var out api.RedeemReceipt
-	return &out, c.getJSON(ctx, "/v1/chain/dat/redeems/"+txHash.Hex(), &out)
+	return get[api.RedeemReceipt](ctx, c, "/v1/chain/dat/redeems/"+txHash.Hex())
 }
 
 // ChainAnchor returns the anchor of a result digest.
 func (c *Client) ChainAnchor(ctx context.Context, digest common.Hash) (*api.Anchor, error) {
-	var out api.Anchor
-	return &out, c.getJSON(ctx, "/v1/chain/anchors/"+digest.Hex(), &out)
+	return get[api.Anchor](ctx, c, "/v1/chain/anchors/"+digest.Hex())
 }
 
 // SubmitChainTx sends a signed tx; the answer is its hash once the mempool

@@ -56,6 +56,12 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// get reads the JSON at path into a new T.
+func get[T any](ctx context.Context, c *Client, path string) (*T, error) {
+	out := new(T)
+	return out, c.getJSON(ctx, path, out)
+}
+
 func (c *Client) getJSON(ctx context.Context, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
 	if err != nil {

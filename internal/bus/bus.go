@@ -262,8 +262,8 @@ func (b *Bus) GetObject(ctx context.Context, bucket, name string) ([]byte, error
 	return data, nil
 }
 
-// HasObject reports whether an object exists.
-func (b *Bus) HasObject(ctx context.Context, bucket, name string) (bool, error) {
+// hasObject reports whether an object exists.
+func (b *Bus) hasObject(ctx context.Context, bucket, name string) (bool, error) {
 	os, err := b.bucket(ctx, bucket)
 	if err != nil {
 		return false, err
@@ -275,8 +275,8 @@ func (b *Bus) HasObject(ctx context.Context, bucket, name string) (bool, error) 
 	return err == nil, err
 }
 
-// DeleteObject removes an object (no error if absent).
-func (b *Bus) DeleteObject(ctx context.Context, bucket, name string) error {
+// deleteObject removes an object (no error if absent).
+func (b *Bus) deleteObject(ctx context.Context, bucket, name string) error {
 	os, err := b.bucket(ctx, bucket)
 	if err != nil {
 		return err
@@ -357,7 +357,7 @@ func (b *Bus) HasBlob(ctx context.Context, dataHash common.Hash) (bool, error) {
 	if data, err := b.smallBlob(ctx, dataHash); err != nil || data != nil {
 		return data != nil, err
 	}
-	return b.HasObject(ctx, BlobBucket, dataHash.Hex())
+	return b.hasObject(ctx, BlobBucket, dataHash.Hex())
 }
 
 // DeleteBlob removes a blob (no error if absent).
@@ -369,7 +369,7 @@ func (b *Bus) DeleteBlob(ctx context.Context, dataHash common.Hash) error {
 	if err := st.Purge(ctx, jetstream.WithPurgeSubject(blobPrefix+dataHash.Hex())); err != nil {
 		return fmt.Errorf("delete blob %s: %w", dataHash.Hex(), err)
 	}
-	return b.DeleteObject(ctx, BlobBucket, dataHash.Hex())
+	return b.deleteObject(ctx, BlobBucket, dataHash.Hex())
 }
 
 // BlobCount counts the stored blobs.
