@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math/big"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,10 +13,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain"
-	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/testenv"
 )
 
 // TestCLIChain runs the chain commands end to end against a real node:
@@ -35,17 +34,9 @@ func TestCLIChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := &chain.Genesis{ChainID: 9, Sequencer: keys.Address(seq), Alloc: map[common.Address]string{keys.Address(alice): "5000"}}
-	n, err := node.New(node.Config{DataDir: filepath.Join(dir, "chain"), Genesis: g, SequencerKey: seq, BlockTime: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	_, api := testenv.ChainNode(t, g, seq, 10*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n.Start(ctx)
-	srv := httptest.NewServer(n.Handler())
-	defer srv.Close()
-	api := srv.URL
 
 	bob := common.HexToAddress("0x00000000000000000000000000000000000000b0")
 	sent, err := client.New(api).SendChainTx(ctx, alice, &tx.Transfer{To: bob, Amount: big.NewInt(77)})

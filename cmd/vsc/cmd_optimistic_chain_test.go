@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -16,13 +15,13 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/chain"
-	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/optimistic/watcher"
 	"github.com/vsc-labs/vsc/tee/facts"
@@ -46,19 +45,11 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 		Alloc: map[common.Address]string{addr(owner): "1000000", addr(contrib): "1000000", addr(execK): "1000000", addr(chalK): "1000000"},
 		Optimistic: &optimistic.Params{Window: 20_000, Clock: 20_000, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 			WinnerShareBps: 5000, EquivocationShareBps: 5000}}
-	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, api := testenv.ChainNode(t, g, seq, 10*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait(); n.Close() })
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(n.Handler())
-	t.Cleanup(srv.Close)
-	c := client.New(srv.URL)
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	c := client.New(api)
 
 	if _, err := c.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(10)}); err != nil {
 		t.Fatal(err)
@@ -92,7 +83,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	}
 	data := writeFile(t, dir, "d.csv", csv)
 	playPoll = 10 * time.Millisecond
-	r := vsc(t, srv.URL, "challenge", claim.ID.Hex(), "--bond", "1000", "--key", keyFile, "--data", data, "--json")
+	r := vsc(t, api, "challenge", claim.ID.Hex(), "--bond", "1000", "--key", keyFile, "--data", data, "--json")
 	var out challengeResult
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil {
 		t.Fatalf("challenge: %+v", r)
@@ -100,7 +91,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	if out.Status != optimistic.GameChallengerWon || out.Moves == 0 || out.Moves > 6 {
 		t.Fatalf("game %s after %d moves (%s)\n%s", out.Status, out.Moves, out.Reason, r.stderr)
 	}
-	r = vsc(t, srv.URL, "claims", "--json")
+	r = vsc(t, api, "claims", "--json")
 	var list struct {
 		Claims []struct{ ID, Status string } `json:"claims"`
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -13,11 +12,11 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/chain"
-	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -32,19 +31,10 @@ func TestChainOverHTTP(t *testing.T) {
 	seq, alice, bob := testKey(0), testKey(1), testKey(2)
 	g := &chain.Genesis{ChainID: 5, Sequencer: crypto.PubkeyToAddress(seq.PublicKey), GasPrice: "2",
 		Alloc: map[common.Address]string{crypto.PubkeyToAddress(alice.PublicKey): "1000"}}
-	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	_, api := testenv.ChainNode(t, g, seq, 10*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(n.Handler())
-	defer srv.Close()
-	c := client.New(srv.URL)
+	c := client.New(api)
 
 	bobAddr := crypto.PubkeyToAddress(bob.PublicKey)
 	got, err := c.SendChainTx(ctx, alice, &tx.Transfer{To: bobAddr, Amount: big.NewInt(100)})
@@ -106,17 +96,10 @@ func TestDATOverHTTP(t *testing.T) {
 	addr := func(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
 	g := &chain.Genesis{ChainID: 6, Sequencer: addr(seq), Alloc: map[common.Address]string{
 		addr(member): "100000", addr(contributor): "100000", addr(app): "100000"}}
-	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	_, api := testenv.ChainNode(t, g, seq, 10*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n.Start(ctx)
-	srv := httptest.NewServer(n.Handler())
-	defer srv.Close()
-	c := client.New(srv.URL)
+	c := client.New(api)
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {

@@ -4,10 +4,15 @@ package testenv
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 )
@@ -54,6 +59,25 @@ func Bus(t testing.TB, srv *server.Server, cfg bus.Config) *bus.Bus {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// ChainNode starts a chain node for the test (genesis g, sequencer key seq,
+// sealing every blockTime, data in a temporary dir) and serves its HTTP API;
+// it returns the node and the API's URL, and stops both when the test ends.
+func ChainNode(t testing.TB, g *chain.Genesis, seq *ecdsa.PrivateKey, blockTime time.Duration) (*node.Node, string) {
+	t.Helper()
+	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: blockTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); n.Close() })
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(n.Handler())
+	t.Cleanup(srv.Close)
+	return n, srv.URL
 }
 
 // Eventually polls cond every 20ms until it returns nil or total elapses.

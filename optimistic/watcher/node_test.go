@@ -12,11 +12,11 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/chain"
-	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -32,16 +32,10 @@ func TestWatchersOnChainNode(t *testing.T) {
 		Alloc: map[common.Address]string{addr(owner): "1000000", addr(execK): "1000000", addr(watchK): "1000000"},
 		Optimistic: &optimistic.Params{Window: 1500, Clock: 2000, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 			WinnerShareBps: 5000, EquivocationShareBps: 5000}}
-	n, err := node.New(node.Config{DataDir: t.TempDir(), Genesis: g, SequencerKey: seq, BlockTime: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, _ := testenv.ChainNode(t, g, seq, 5*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait(); n.Close() })
-	if err := n.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	if err := (NodeChain{N: n, Key: owner}).Send(ctx, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(1)}); err != nil {
 		t.Fatal(err)
 	}
