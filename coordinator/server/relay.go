@@ -52,20 +52,10 @@ func (s *Server) relay(ctx context.Context) {
 func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 	n, err := s.store.ClaimOutbox(ctx, s.cfg.RelayBatch, func(rows []store.OutboxJob) error {
 		jobs := make([]*bus.Job, 0, len(rows))
-		votes := map[string][]store.OutboxJob{}
-		var daos []string
+		var votes []store.OutboxJob
 		for _, r := range rows {
 			if r.Kind == bus.VoteKind {
-				var req struct {
-					IDAO string `json:"idao"`
-				}
-				if err := json.Unmarshal(r.Payload, &req); err != nil {
-					return err
-				}
-				if votes[req.IDAO] == nil {
-					daos = append(daos, req.IDAO)
-				}
-				votes[req.IDAO] = append(votes[req.IDAO], r)
+				votes = append(votes, r)
 				continue
 			}
 			j := new(bus.Job)
@@ -74,10 +64,8 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 			}
 			jobs = append(jobs, j)
 		}
-		for _, d := range daos {
-			if err := s.publishVoteRequests(ctx, d, votes[d]); err != nil {
-				return err
-			}
+		if err := s.publishVoteRequests(ctx, votes); err != nil {
+			return err
 		}
 		return s.bus.PublishJobs(ctx, jobs)
 	})
@@ -93,10 +81,13 @@ const (
 	voteBatchMaxBytes = 512 << 10
 )
 
-// publishVoteRequests assembles an iDAO's vote requests (two queries for
-// all) and publishes them in batches (a JSON array each); a lone request
-// goes out as itself, under its own message id.
-func (s *Server) publishVoteRequests(ctx context.Context, dao string, rows []store.OutboxJob) error {
+// publishVoteRequests assembles the vote requests of outbox rows (two
+// queries for all) and publishes each iDAO's in batches (a JSON array each);
+// a lone request goes out as itself, under its own message id.
+func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob) error {
+	if len(rows) == 0 {
+		return nil
+	}
 	ids := make([]common.Hash, len(rows))
 	msgIDs := map[common.Hash]string{}
 	for i, r := range rows {
@@ -106,40 +97,48 @@ func (s *Server) publishVoteRequests(ctx context.Context, dao string, rows []sto
 	if err != nil {
 		return fmt.Errorf("assemble vote requests: %w", err)
 	}
-	payloads := make([][]byte, len(reqs))
-	for i, r := range reqs {
-		if payloads[i], err = json.Marshal(r); err != nil {
-			return err
+	byIDAO := map[string][]*quorum.VoteRequest{}
+	var daos []string
+	for _, r := range reqs {
+		if byIDAO[r.IDAO] == nil {
+			daos = append(daos, r.IDAO)
 		}
+		byIDAO[r.IDAO] = append(byIDAO[r.IDAO], r)
 	}
-	for len(payloads) > 0 {
-		n, size := 0, 2
-		for n < len(payloads) && n < voteBatchMax && (n == 0 || size+len(payloads[n])+1 <= voteBatchMaxBytes) {
-			size += len(payloads[n]) + 1
-			n++
-		}
-		batch := payloads[:n]
-		if n == 1 {
-			if err := s.bus.PublishVoteRequest(ctx, dao, msgIDs[reqs[0].SubmissionID], batch[0]); err != nil {
+	for _, dao := range daos {
+		reqs := byIDAO[dao]
+		payloads := make([][]byte, len(reqs))
+		for i, r := range reqs {
+			if payloads[i], err = json.Marshal(r); err != nil {
 				return err
 			}
-		} else {
-			payload := make([]byte, 0, size)
-			ids := make([]byte, 0, 80*n)
-			payload = append(payload, '[')
-			for i, p := range batch {
-				if i > 0 {
-					payload = append(payload, ',')
+		}
+		for len(payloads) > 0 {
+			n, size := 0, 2
+			for n < len(payloads) && n < voteBatchMax && (n == 0 || size+len(payloads[n])+1 <= voteBatchMaxBytes) {
+				size += len(payloads[n]) + 1
+				n++
+			}
+			msgID, payload := msgIDs[reqs[0].SubmissionID], payloads[0]
+			if n > 1 {
+				payload = make([]byte, 0, size)
+				var keys []byte
+				payload = append(payload, '[')
+				for i, p := range payloads[:n] {
+					if i > 0 {
+						payload = append(payload, ',')
+					}
+					payload = append(payload, p...)
+					keys = append(keys, msgIDs[reqs[i].SubmissionID]...)
 				}
-				payload = append(payload, p...)
-				ids = append(ids, msgIDs[reqs[i].SubmissionID]...)
+				payload = append(payload, ']')
+				msgID = "votes/" + crypto.Keccak256Hash(keys).Hex()
 			}
-			payload = append(payload, ']')
-			if err := s.bus.PublishVoteRequest(ctx, dao, "votes/"+crypto.Keccak256Hash(ids).Hex(), payload); err != nil {
+			if err := s.bus.PublishVoteRequest(ctx, dao, msgID, payload); err != nil {
 				return err
 			}
+			payloads, reqs = payloads[n:], reqs[n:]
 		}
-		payloads, reqs = payloads[n:], reqs[n:]
 	}
 	return nil
 }

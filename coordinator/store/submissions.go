@@ -71,7 +71,7 @@ type OutboxJob struct {
 	Submission common.Hash
 	Kind       string // a verification kind, or "vote" for a vote request
 	MsgID      string
-	Payload    []byte
+	Payload    []byte // a bus.Job; {} for a vote request (the relay assembles it)
 }
 
 // ClaimOutbox locks up to limit unpublished jobs, calls publish with them,

@@ -79,12 +79,10 @@ func (s *Store) VoteRequests(ctx context.Context, ids []common.Hash) ([]*quorum.
 }
 
 // queueVoteRequest queues, on b, the outbox row of a submission's vote
-// request (kind "vote", payload {"idao": …}; the relay assembles the request
-// itself when it publishes). The voting clock starts with the move to voting
-// (queueMove).
+// request (kind "vote"; the relay assembles the request itself when it
+// publishes). The voting clock starts with the move to voting (queueMove).
 func queueVoteRequest(b *pgx.Batch, id common.Hash) {
-	b.Queue(`INSERT INTO outbox (submission, msg_id, kind, payload)
-		SELECT id, $2, 'vote', jsonb_build_object('idao', idao) FROM submissions WHERE id=$1
+	b.Queue(`INSERT INTO outbox (submission, msg_id, kind, payload) VALUES ($1, $2, 'vote', '{}')
 		ON CONFLICT (msg_id) DO NOTHING`, id[:], id.Hex()+"/vote-request")
 }
 
