@@ -538,3 +538,6 @@ func (n *Node) Receipts(height uint64) ([]*chain.Receipt, error) { return n.stor
 
 // State exposes the state for reads (Get, Range, Prove).
 func (n *Node) State() *state.State { return n.st }
+
+// PoolSize is the number of txs waiting in the mempool.
+func (n *Node) PoolSize() int { return n.pool.size() }

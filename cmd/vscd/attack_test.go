@@ -1,0 +1,235 @@
+package main
+
+// The adversarial suite: every row is one hostile input or peer, tried
+// against a whole devnet (real PostgreSQL, embedded NATS, the chain, the
+// workers and members), as an outsider with a fresh key would. A row names
+// the refusal it expects (a stable code and part of the sentence) and the
+// arena checks that nothing changed: no row, blob or job added, the chain's
+// state root the same. After every table, honest work must still reach
+// minted (one poison input must never stall the pipeline).
+//
+// Rows live beside the area they attack (attack_<area>_test.go); each file
+// adds its table to the list that TestAttacks runs.
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/bus"
+)
+
+// attack is one hostile input or peer.
+type attack struct {
+	name string
+	// code is the stable code of the refusal: an API error code, a chain
+	// admission or receipt code, or a NATS error class ("permission").
+	code string
+	// says is a part of the refusal's sentence (case-insensitive).
+	says string
+	// changes lists what the attack is allowed to change (rarely anything:
+	// e.g. "outbox" when a refusal is recorded as a failed row).
+	changes []string
+	// run mounts the attack and returns the refusal it got (nil: accepted,
+	// which fails the row).
+	run func(t *testing.T, a *arena) error
+}
+
+// attackTables are the tables TestAttacks runs, one per area.
+var attackTables = map[string][]attack{}
+
+// registerAttacks adds an area's table (called from init in each file).
+func registerAttacks(area string, rows []attack) { attackTables[area] = append(attackTables[area], rows...) }
+
+// arena is a devnet under attack and what an attacker has: a fresh, funded
+// key of its own.
+type arena struct {
+	*testDevnet
+	attacker *ecdsa.PrivateKey
+}
+
+func TestAttacks(t *testing.T) {
+	if len(attackTables) == 0 {
+		t.Fatal("no attack tables registered")
+	}
+	d := startDevnet(t, nil)
+	a := &arena{testDevnet: d, attacker: d.freshFundedKey()}
+	total := 0
+	for area, rows := range attackTables {
+		t.Run(area, func(t *testing.T) {
+			for _, row := range rows {
+				total++
+				t.Run(row.name, func(t *testing.T) { a.try(t, row) })
+			}
+			a.honestStillMints(t)
+		})
+	}
+	t.Logf("%d hostile inputs and peers refused", total)
+}
+
+// try mounts one attack and checks its refusal and that nothing changed.
+func (a *arena) try(t *testing.T, row attack) {
+	a.t = t
+	a.settle(t)
+	before := a.snapshot(t)
+	err := row.run(t, a)
+	if err == nil {
+		t.Fatalf("accepted: want a refusal with code %q", row.code)
+	}
+	if got := errCode(err); got != row.code {
+		t.Errorf("refusal code %q, want %q (%v)", got, row.code, err)
+	}
+	if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(row.says)) {
+		t.Errorf("refusal %q does not say %q", err, row.says)
+	}
+	a.settle(t)
+	after := a.snapshot(t)
+	for k, v := range before {
+		if after[k] != v && !contains(row.changes, k) {
+			t.Errorf("%s changed: %s → %s", k, v, after[k])
+		}
+	}
+}
+
+// codedError is a refusal that carries a stable code (the chain's
+// admission errors, NATS permission errors, member refusals).
+type codedError interface{ ErrorCode() string }
+
+// errCode is the stable code of a refusal.
+func errCode(err error) string {
+	var api *coordinator.Error
+	if errors.As(err, &api) {
+		return api.Code
+	}
+	var c codedError
+	if errors.As(err, &c) {
+		return c.ErrorCode()
+	}
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || strings.Contains(err.Error(), "Permissions Violation") {
+		return "permission"
+	}
+	return "uncoded"
+}
+
+// refused wraps an error with a stable code for errCode.
+type refused struct {
+	code string
+	err  error
+}
+
+func (r *refused) Error() string     { return r.err.Error() }
+func (r *refused) Unwrap() error     { return r.err }
+func (r *refused) ErrorCode() string { return r.code }
+
+// withCode gives err a stable code (nil stays nil).
+func withCode(code string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &refused{code: code, err: err}
+}
+
+// snapshot is what an attack must not change: row counts of every
+// coordinator table, stored blobs, messages ever published to each stream,
+// and the chain's head state root.
+func (a *arena) snapshot(t *testing.T) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	s := map[string]string{}
+	for _, table := range []string{"submissions", "evidence", "outbox", "submission_events", "votes", "accounts", "idaos", "idao_members"} {
+		var n int
+		if err := a.store.Pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatalf("count %s: %v", table, err)
+		}
+		s["rows:"+table] = fmt.Sprint(n)
+	}
+	blobs, err := a.bus.BlobCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s["blobs"] = fmt.Sprint(blobs)
+	for _, name := range []string{bus.JobsStream, bus.ResultsStream, bus.VotesStream} {
+		st, err := a.bus.JS.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s["stream:"+name] = fmt.Sprint(info.State.LastSeq)
+	}
+	s["chain:state_root"] = a.chain.Head().StateRoot.Hex()
+	return s
+}
+
+// settle waits until the devnet is at rest: no outbox rows, no submission
+// in flight, no tx pending in the chain's pool.
+func (a *arena) settle(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var busy int
+		err := a.store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox) +
+			(SELECT count(*) FROM submissions WHERE status NOT IN ('minted','rejected','failed','overturned'))`).Scan(&busy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if busy == 0 && a.chain.PoolSize() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("devnet did not settle in 60s: %d rows in flight", busy)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// honestStillMints submits an honest dataset and waits for its DAT.
+func (a *arena) honestStillMints(t *testing.T) {
+	t.Helper()
+	a.t = t
+	id := a.submit(dataset6, "tee")
+	if v := a.wait(id, 2*time.Minute); v.Status != coordinator.Minted {
+		t.Fatalf("honest submission after the attacks: %s (%v), want minted", v.Status, v.Reason)
+	}
+}
+
+// freshFundedKey is a new key that the devnet's app account funds, as an
+// outsider who bought some tokens would have.
+func (d *testDevnet) freshFundedKey() *ecdsa.PrivateKey {
+	d.t.Helper()
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	amount := new(big.Int).Div(devFunds, big.NewInt(1000))
+	body := &tx.Transfer{To: crypto.PubkeyToAddress(k.PublicKey), Amount: amount}
+	if _, err := d.api.SendChainTx(context.Background(), d.key("app"), body); err != nil {
+		d.t.Fatalf("fund the attacker: %v", err)
+	}
+	return k
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func keccak(b []byte) common.Hash { return crypto.Keccak256Hash(b) }
