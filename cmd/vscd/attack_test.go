@@ -50,7 +50,9 @@ type attack struct {
 var attackTables = map[string][]attack{}
 
 // registerAttacks adds an area's table (called from init in each file).
-func registerAttacks(area string, rows []attack) { attackTables[area] = append(attackTables[area], rows...) }
+func registerAttacks(area string, rows []attack) {
+	attackTables[area] = append(attackTables[area], rows...)
+}
 
 // arena is a devnet under attack and what an attacker has: a fresh, funded
 // key of its own.
