@@ -17,7 +17,6 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/keys"
-	"github.com/vsc-labs/vsc/tee"
 )
 
 type cliResult struct {
@@ -40,8 +39,17 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
+// cliFixture is a coordinator with a chain behind it (what `vsc submit`
+// reads the iDAO's policy and enclave key from, proven), and a config dir
+// of the test's own for the pinned sequencer.
+func cliFixture(t *testing.T, modes ...string) *servertest.Fixture {
+	t.Helper()
+	t.Setenv("VSC_CONFIG_DIR", t.TempDir())
+	return servertest.NewWithChain(t, srvpkg.Config{}, modes...)
+}
+
 func TestCLIJourney(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{})
+	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
 
@@ -58,7 +66,7 @@ func TestCLIJourney(t *testing.T) {
 	}
 
 	data := writeFile(t, dir, "d.csv", "x,y\n1,2\n3,4\n")
-	r = vsc(t, api, "submit", data, "--idao", "demo", "--key", keyFile, "--json")
+	r = vsc(t, api, "submit", data, "--idao", "demo", "--key", keyFile, "--allow-simulation", "--json")
 	var v map[string]any
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &v) != nil {
 		t.Fatalf("submit: %+v", r)
@@ -89,13 +97,13 @@ func TestCLIJourney(t *testing.T) {
 }
 
 func TestCLIBadInput(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{})
+	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
 	if r := vsc(t, api, "key", "new", "--out", keyFile); r.code != 0 {
 		t.Fatal(r)
 	}
-	strict := tee.DevPolicy()
+	strict := f.Enclave.Policy()
 	strict.AllowSimulation = false
 	strictJSON, _ := json.Marshal(strict)
 	strictFile := writeFile(t, dir, "strict.json", string(strictJSON))
@@ -109,7 +117,8 @@ func TestCLIBadInput(t *testing.T) {
 		{"non-numeric record", []string{"submit", writeFile(t, dir, "a.csv", "x\nabc\n"), "--idao", "demo", "--key", keyFile}, 1, "not an integer"},
 		{"empty dataset", []string{"submit", writeFile(t, dir, "b.csv", ""), "--idao", "demo", "--key", keyFile}, 1, "empty"},
 		{"unknown idao", []string{"submit", writeFile(t, dir, "c.csv", "x\n1\n"), "--idao", "nope", "--key", keyFile}, 1, "no iDAO named"},
-		{"mode not accepted", []string{"submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--mode", "optimistic", "--key", keyFile}, 1, "accepts modes"},
+		{"mode not accepted", []string{"submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--mode", "optimistic", "--key", keyFile, "--allow-simulation"}, 1, "accepts modes"},
+		{"simulation policy without --allow-simulation", []string{"submit", writeFile(t, dir, "h.csv", "x\n1\n"), "--idao", "demo", "--key", keyFile}, 1, "pass --allow-simulation only for test data"},
 		{"missing key", []string{"submit", writeFile(t, dir, "e.csv", "x\n1\n"), "--idao", "demo"}, 2, "--key"},
 		{"missing file", []string{"submit", filepath.Join(dir, "nope.csv"), "--idao", "demo", "--key", keyFile}, 1, "no such file"},
 		{"bad key file", []string{"submit", writeFile(t, dir, "f.csv", "x\n1\n"), "--idao", "demo", "--key", writeFile(t, dir, "bad.key", "zz")}, 1, "not a hex"},
@@ -118,9 +127,9 @@ func TestCLIBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := vsc(t, api, tc.args...)
-			var lines []string // the error line; warnings about simulated enclaves may precede it
+			var lines []string // the error line; warnings and notes (a sequencer pinned on first use) may precede it
 			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-				if !strings.HasPrefix(l, "warning:") {
+				if !strings.HasPrefix(l, "warning:") && !strings.HasPrefix(l, "note:") {
 					lines = append(lines, l)
 				}
 			}
@@ -133,6 +142,9 @@ func TestCLIBadInput(t *testing.T) {
 			if n, _ := f.Store.CountSubmissions(context.Background()); n != 0 {
 				t.Fatalf("%d submissions stored", n)
 			}
+			if n, _ := f.Bus.BlobCount(context.Background()); n != 0 {
+				t.Fatalf("%d blobs uploaded", n)
+			}
 		})
 	}
 }
@@ -140,12 +152,12 @@ func TestCLIBadInput(t *testing.T) {
 // A wallet signs the prepared file's typed_data (eth_signTypedData_v4) and
 // the signature is sent with --prepared.
 func TestCLIPrepareAndExternalSignature(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{})
+	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	wallet, _ := crypto.GenerateKey()
 	addr := keys.Address(wallet)
 	out := filepath.Join(dir, "sub.json")
-	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x,y\n1,2\n"), "--idao", "demo", "--from", addr.Hex(), "--prepare", out)
+	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x,y\n1,2\n"), "--idao", "demo", "--from", addr.Hex(), "--prepare", out, "--allow-simulation")
 	if r.code != 0 {
 		t.Fatalf("prepare: %+v", r)
 	}
@@ -181,7 +193,7 @@ func TestCLIPrepareAndExternalSignature(t *testing.T) {
 
 // submit --wait follows the submission to a final state with progress on stderr.
 func TestCLISubmitWait(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{}, "tee")
+	f := cliFixture(t, "tee")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go f.Bus.Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
@@ -190,7 +202,7 @@ func TestCLISubmitWait(t *testing.T) {
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
 	vsc(t, api, "key", "new", "--out", keyFile)
-	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--key", keyFile, "--wait", "--json")
+	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--key", keyFile, "--allow-simulation", "--wait", "--json")
 	var v map[string]any
 	if r.code != 1 || json.Unmarshal([]byte(r.stdout), &v) != nil || v["status"] != "rejected" {
 		t.Fatalf("wait: %+v", r)
