@@ -73,7 +73,11 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 		abs, _ := filepath.Abs(cfg.Data)
 		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
 	})
-	return &testDevnet{devnet: d, api: client.New("http://" + d.coord.Addr()), t: t}
+	api := client.New("http://" + d.coord.Addr())
+	// what a test contributor trusts: the devnet's sequencer, and its
+	// simulated enclave (test data only)
+	api.Trust = client.Trust{Sequencer: d.chain.Sequencer(), AllowSimulation: true}
+	return &testDevnet{devnet: d, api: api, t: t}
 }
 
 const dataset6 = "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n5,124,80,33\n6,139,71,45\n"
@@ -196,13 +200,18 @@ func TestDevnetJourney(t *testing.T) {
 func TestDevnetNewIDAO(t *testing.T) {
 	d := startDevnet(t, nil)
 	ctx := context.Background()
-	teePolicy, _ := json.Marshal(tee.DevPolicy())
+	teePolicy, _ := json.Marshal(d.enclave.Policy())
 	owner, joiner := d.key("member-1"), d.key("member-2")
 	if _, err := d.api.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "weather", Stake: big.NewInt(500),
 		Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(3), TEEPolicy: teePolicy}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.api.SendChainTx(ctx, joiner, &tx.IDAOJoin{Name: "weather", Amount: big.NewInt(500)}); err != nil {
+		t.Fatal(err)
+	}
+	// the iDAO's operator registers its enclave (here the devnet's) for it
+	if _, err := d.api.SendChainTx(ctx, owner, &tx.EnclaveRegister{IDAO: "weather", PubKey: d.enclave.PublicKeyBytes(),
+		Report: tee.EncodeAttestation(d.enclave.KeyAttestation())}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := d.api.IDAOs(ctx)
@@ -342,7 +351,7 @@ func TestQuorumRole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(),
+		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(), "--genesis", d.genesisPath(),
 			"--nats", d.nats.ClientURL(), "--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "tee+zk"), 2*time.Minute)
@@ -402,7 +411,7 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() {
-		done <- cmdWorker(ctx, []string{"--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
+		done <- cmdWorker(ctx, []string{"--tee-backend", "sim", "--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
 			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
