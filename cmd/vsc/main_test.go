@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -212,5 +214,56 @@ func TestCLISubmitWait(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("progress lacks %q: %s", want, r.stderr)
 		}
+	}
+}
+
+// vsc submit trusts the sequencer it is given, or pins the one it meets
+// first for the chain id; a chain API whose state another key signed is
+// then refused, with what to do if the chain was reset on purpose.
+func TestCLISequencerPinning(t *testing.T) {
+	f := cliFixture(t, "tee")
+	api, dir := f.HTTP.URL, t.TempDir()
+	keyFile := filepath.Join(dir, "me.key")
+	vsc(t, api, "key", "new", "--out", keyFile)
+	submit := func(extra ...string) cliResult {
+		return vsc(t, api, append([]string{"submit", writeFile(t, dir, fmt.Sprintf("d%d.csv", len(extra)), "x\n1\n"), "--idao", "demo", "--key", keyFile, "--allow-simulation"}, extra...)...)
+	}
+	seq := f.Chain.Sequencer()
+	pinFile := filepath.Join(os.Getenv("VSC_CONFIG_DIR"), "sequencers.json")
+
+	r := submit()
+	if r.code != 0 || !strings.Contains(r.stderr, "note: first use of chain 1337") || !strings.Contains(r.stderr, seq.Hex()) {
+		t.Fatalf("first use: %+v", r)
+	}
+	pins, err := loadPins(pinFile)
+	if err != nil || pins.get(1337) == nil || pins.get(1337).Sequencer != seq || pins.get(1337).Height == 0 {
+		t.Fatalf("pin after first use: %+v %v", pins, err)
+	}
+	if r := submit("--mode", "tee"); r.code != 0 || strings.Contains(r.stderr, "first use") {
+		t.Fatalf("second use: %+v", r)
+	}
+
+	// someone else's sequencer pinned: the real chain's state is refused
+	pins.get(1337).Sequencer = common.HexToAddress("0x00000000000000000000000000000000000000a7")
+	if err := pins.save(pinFile); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.Store.CountSubmissions(context.Background())
+	r = submit("--class", "dataset")
+	if r.code != 1 || !strings.Contains(r.stderr, "not by the trusted sequencer") || !strings.Contains(r.stderr, "pass --sequencer "+seq.Hex()) {
+		t.Fatalf("wrong pinned sequencer: %+v", r)
+	}
+	if after, _ := f.Store.CountSubmissions(context.Background()); after != before {
+		t.Fatalf("a refused submit stored something: %d → %d", before, after)
+	}
+	// the operator says so explicitly: trusted and pinned again
+	if r := submit("--sequencer", seq.Hex()); r.code != 0 {
+		t.Fatalf("explicit sequencer: %+v", r)
+	}
+	if pins, _ := loadPins(pinFile); pins.get(1337).Sequencer != seq {
+		t.Fatalf("explicit --sequencer did not re-pin: %+v", pins.get(1337))
+	}
+	if r := submit("--sequencer", "nope"); r.code != 2 || !strings.Contains(r.stderr, "not a 0x address") {
+		t.Fatalf("bad --sequencer: %+v", r)
 	}
 }
