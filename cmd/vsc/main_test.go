@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,11 +15,13 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/chain/tx"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 type cliResult struct {
@@ -265,5 +268,42 @@ func TestCLISequencerPinning(t *testing.T) {
 	}
 	if r := submit("--sequencer", "nope"); r.code != 2 || !strings.Contains(r.stderr, "not a 0x address") {
 		t.Fatalf("bad --sequencer: %+v", r)
+	}
+}
+
+// An iDAO's operator registers a worker's enclave key (as `vscd worker
+// --show-key --json` prints it); the chain refuses one its policy does not
+// accept, and the client then finds the key proven on chain.
+func TestCLIRegisterEnclave(t *testing.T) {
+	f := cliFixture(t)
+	api, dir := f.HTTP.URL, t.TempDir()
+	owner, _ := crypto.GenerateKey()
+	if err := servertest.Send(context.Background(), f.Chain, f.OwnerKey, &tx.Transfer{To: keys.Address(owner), Amount: big.NewInt(1_000_000_000)}); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "owner.key")
+	if err := keys.Save(keyFile, owner); err != nil {
+		t.Fatal(err)
+	}
+	worker, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := json.Marshal(worker.Policy())
+	info, _ := json.Marshal(worker.Info())
+	enclaveFile := writeFile(t, dir, "enclave.json", string(info))
+	if r := vsc(t, api, "idao", "create", "weather", "--policy", "tee", "--tee-policy", writeFile(t, dir, "policy.json", string(policy)), "--key", keyFile); r.code != 0 {
+		t.Fatalf("idao create: %+v", r)
+	}
+	// demo's policy trusts another root: refused on chain
+	if r := vsc(t, api, "idao", "register-enclave", "demo", "--enclave", enclaveFile, "--key", keyFile); r.code != 1 || !strings.Contains(r.stderr, "untrusted root") {
+		t.Fatalf("register under a policy that does not accept it: %+v", r)
+	}
+	if r := vsc(t, api, "idao", "register-enclave", "weather", "--enclave", enclaveFile, "--key", keyFile, "--json"); r.code != 0 || !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(worker.Address().Hex())) {
+		t.Fatalf("register-enclave: %+v", r)
+	}
+	v, err := f.Client.ProvenIDAO(context.Background(), "weather", worker.PublicKeyBytes())
+	if err != nil || v.Enclave(worker.PublicKeyBytes()) == nil {
+		t.Fatalf("the registered key is not proven on chain: %v", err)
 	}
 }

@@ -421,3 +421,80 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 		t.Fatalf("%s (%s)", v.Status, deref(v.Reason))
 	}
 }
+
+// Each devnet makes its own simulation root on first start and keeps it
+// with its data: a restart with the same --data keeps the root (and the
+// enclave key registered once), the demo iDAO's on-chain policy trusts that
+// root alone, and a data dir whose root the chain does not trust (one made
+// when the root was public) is refused with what to do.
+func TestDevnetSimRootIsItsOwn(t *testing.T) {
+	data := t.TempDir()
+	open := func() (*devnet, error) {
+		cfg := devnetConfig{Data: data, Listen: "127.0.0.1:0", Quorum: 2, Lanes: 2, ZKKeys: zkKeysDir}
+		cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
+		cfg.Coordinator.Listen = cfg.Listen
+		d := &devnet{cfg: cfg, log: slog.New(slog.DiscardHandler), out: io.Discard}
+		err := d.start(context.Background())
+		if err != nil {
+			d.stop()
+		}
+		return d, err
+	}
+	t.Cleanup(func() {
+		abs, _ := filepath.Abs(data)
+		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
+	})
+	d, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, ok := d.enclave.SimRoot()
+	if !ok {
+		t.Fatal("the devnet enclave names no simulation root")
+	}
+	dao, err := d.chain.IDAO("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tee.ParsePolicy(dao.Policy.TEEPolicy)
+	if err != nil || len(p.SimulationRoots) != 1 || p.SimulationRoots[0] != root {
+		t.Fatalf("demo's policy trusts %v (%v), want only this devnet's root %s", p.SimulationRoots, err, root)
+	}
+	if ok, _ := d.chain.EnclaveRegistered("demo", d.enclave.PublicKeyBytes()); !ok {
+		t.Fatal("the devnet's enclave key is not registered on chain")
+	}
+	height := d.chain.Head().Height
+	d.stop()
+
+	d, err = open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := d.enclave.SimRoot(); again != root {
+		t.Fatalf("restart changed the simulation root: %s → %s", root, again)
+	}
+	if h := d.chain.Head().Height; h != height {
+		t.Fatalf("restart sent txs (height %d → %d): the enclave key was registered again", height, h)
+	}
+	d.stop()
+
+	// a data dir whose root the chain does not trust
+	rootFile := filepath.Join(data, "enclave", tee.SimRootFile)
+	saved, err := os.ReadFile(rootFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(rootFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(); err == nil || !strings.Contains(err.Error(), "does not accept this devnet's enclave") || !strings.Contains(err.Error(), "fresh devnet") {
+		t.Fatalf("a root the chain does not trust: %v", err)
+	}
+	if err := os.WriteFile(rootFile, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = open(); err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
+}

@@ -48,6 +48,8 @@ type Fixture struct {
 	Enclave *tee.Enclave // the demo iDAO's (simulated) enclave
 	// Chain is the chain node (NewWithChain only), served under /v1/chain/.
 	Chain *node.Node
+	// OwnerKey owns the demo iDAO on Chain and holds funds there.
+	OwnerKey *ecdsa.PrivateKey
 }
 
 // New starts a coordinator with cfg and creates iDAO "demo" accepting modes.
@@ -99,7 +101,7 @@ func NewWithChain(t testing.TB, cfg srvpkg.Config, modes ...string) *Fixture {
 	if err := n.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f.Chain = n
+	f.Chain, f.OwnerKey = n, owner
 	teePolicy, _ := json.Marshal(f.Enclave.Policy())
 	for _, body := range []tx.Body{
 		&tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: modes, TEEPolicy: teePolicy, UnstakeDelay: 3600}, Stake: big.NewInt(1000)},
