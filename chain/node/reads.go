@@ -95,17 +95,20 @@ func (n *Node) Enclaves(name string, limit int) []*state.Enclave {
 // or its absence), or with pub nil the newest proof.MaxEnclaveProofs of
 // them. Every proof is taken under one header, so they agree.
 func (n *Node) IDAOProof(name string, pub []byte) *proof.IDAO {
+	keys := [][]byte{pub}
+	if pub == nil {
+		// listed before the lock: the scan must not hold up a block's commit
+		keys = keys[:0]
+		for _, e := range n.Enclaves(name, proof.MaxEnclaveProofs) {
+			keys = append(keys, e.PubKey)
+		}
+	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	out := &proof.IDAO{Header: n.head, Enclaves: []*state.Proof{}}
+	out := &proof.IDAO{Header: n.head, Enclaves: make([]*state.Proof, 0, len(keys))}
 	out.IDAO, _ = n.st.Prove(state.IDAOKey(name))
-	if pub != nil {
-		p, _ := n.st.Prove(state.EnclaveKey(name, pub))
-		out.Enclaves = append(out.Enclaves, p)
-		return out
-	}
-	for _, e := range n.Enclaves(name, proof.MaxEnclaveProofs) {
-		p, _ := n.st.Prove(state.EnclaveKey(name, e.PubKey))
+	for _, k := range keys {
+		p, _ := n.st.Prove(state.EnclaveKey(name, k))
 		out.Enclaves = append(out.Enclaves, p)
 	}
 	return out
