@@ -7,10 +7,10 @@ import (
 )
 
 func TestAdapters(t *testing.T) {
-	enc := openSim(t, DefaultSimConfig())
-	other := openSim(t, DefaultSimConfig())
+	enc := openSim(t, DefaultSimConfig(testRoot))
+	other := openSim(t, DefaultSimConfig(testRoot))
 	pub, att := enc.PublicKeyBytes(), EncodeAttestation(enc.KeyAttestation())
-	dev := DevPolicy()
+	dev := devPolicy()
 	devJSON, _ := json.Marshal(dev)
 	strict := dev
 	strict.AllowSimulation = false

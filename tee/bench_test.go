@@ -12,7 +12,7 @@ import (
 const benchRecords = 100_000
 
 func BenchmarkDecryptParse(b *testing.B) {
-	enc := openSim(b, DefaultSimConfig())
+	enc := openSim(b, DefaultSimConfig(testRoot))
 	data := csvData(benchRecords, 1)
 	s, err := envelope.Seal(data, enc.PublicKey())
 	if err != nil {
@@ -32,7 +32,7 @@ func BenchmarkDecryptParse(b *testing.B) {
 }
 
 func BenchmarkDecrypt(b *testing.B) {
-	enc := openSim(b, DefaultSimConfig())
+	enc := openSim(b, DefaultSimConfig(testRoot))
 	s, _ := envelope.Seal(csvData(benchRecords, 1), enc.PublicKey())
 	b.SetBytes(int64(len(s.Blob)))
 	for b.Loop() {
@@ -65,7 +65,7 @@ func BenchmarkFacts(b *testing.B) {
 // BenchmarkProcess is the whole enclave job on all cores: hashes, unwrap,
 // decrypt, parse, commitment, facts, attest, sign.
 func BenchmarkProcess(b *testing.B) {
-	enc := openSim(b, DefaultSimConfig())
+	enc := openSim(b, DefaultSimConfig(testRoot))
 	j, _ := client(b, enc, csvData(20_000, 1), 1)
 	b.SetBytes(int64(len(j.Blob)))
 	for b.Loop() {

@@ -25,7 +25,10 @@
 // Backends: Ego (SGX through github.com/edgelesssys/ego, build tag `ego`;
 // it refuses to start outside a real enclave) and Sim, a clearly marked
 // SOFTWARE simulation whose reports are signed by a simulation root key and
-// accepted only by policies with allow_simulation (the devnet's DevPolicy).
+// accepted only by policies with allow_simulation that list that root
+// (SimPolicy). Each devnet and each sim worker makes its own random root on
+// first start (SimRootFile, beside the sealed identity): a root known to
+// anyone else would let them sign reports the policy accepts.
 //
 // In the flow: coordinator → NATS job "tee" → tee/worker → Enclave.Process
 // → Result with Evidence → quorum members run VerifyEvidence → votes.

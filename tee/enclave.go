@@ -202,6 +202,27 @@ func (k *KeyInfo) Verify(p Policy) (*Report, error) {
 	return VerifyKeyAttestation(p, k.PublicKey, k.Attestation)
 }
 
+// SimRoot returns the address of the simulation root that signs this
+// enclave's reports, and false for a backend that is not the simulation.
+func (e *Enclave) SimRoot() (common.Address, bool) {
+	if s, ok := e.backend.(*Sim); ok {
+		return s.Root(), true
+	}
+	return common.Address{}, false
+}
+
+// Policy returns a policy that accepts this enclave: its signer, product
+// and security version, and for the simulation backend its root (with
+// allow_simulation). `vscd worker --show-policy` prints it.
+func (e *Enclave) Policy() Policy {
+	if root, ok := e.SimRoot(); ok {
+		return SimPolicy(root)
+	}
+	self := e.SelfReport()
+	pid, _ := productID(self.ProductID)
+	return Policy{SignerID: self.SignerID, ProductID: pid, MinSecurityVersion: self.SecurityVersion}
+}
+
 // SelfReport returns the enclave's own measurement (UniqueID, SignerID,
 // ProductID, SecurityVersion, Debug), for operators writing a Policy.
 func (e *Enclave) SelfReport() Report {

@@ -37,9 +37,10 @@ type Policy struct {
 	// AllowSimulation accepts reports of the simulation backend. Never in
 	// production: a simulation report proves nothing about confidentiality.
 	AllowSimulation bool `json:"allow_simulation"`
-	// SimulationRoots are the simulation root keys trusted when
-	// AllowSimulation is set; empty means the well-known devnet root
-	// (DevSimRootAddress).
+	// SimulationRoots are the addresses of the simulation root keys trusted
+	// when AllowSimulation is set (each devnet and each sim worker makes its
+	// own; `vscd worker --show-policy` prints it). Required with
+	// AllowSimulation: no root is trusted by default.
 	SimulationRoots []common.Address `json:"simulation_roots,omitempty"`
 }
 
@@ -61,6 +62,9 @@ func ParsePolicy(raw []byte) (Policy, error) {
 func (p *Policy) Validate() error {
 	if len(p.UniqueIDs) == 0 && len(p.SignerID) == 0 {
 		return fmt.Errorf("%w: set unique_ids or signer_id (+ product_id)", ErrPolicy)
+	}
+	if p.AllowSimulation && len(p.SimulationRoots) == 0 {
+		return fmt.Errorf("%w: allow_simulation needs simulation_roots, the addresses of the simulation roots to trust (`vscd worker --show-policy` prints a sim worker's)", ErrPolicy)
 	}
 	for _, s := range p.AcceptTCB {
 		if _, ok := tcbByName[s]; !ok {
@@ -91,9 +95,6 @@ func (p *Policy) acceptsTCB(s tcbstatus.Status) bool {
 }
 
 func (p *Policy) trustsRoot(a common.Address) bool {
-	if len(p.SimulationRoots) == 0 {
-		return a == DevSimRootAddress
-	}
 	for _, r := range p.SimulationRoots {
 		if r == a {
 			return true

@@ -7,10 +7,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/edgelesssys/ego/attestation/tcbstatus"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/internal/keys"
 )
 
 // ─── SIMULATION ────────────────────────────────────────────────────────────
@@ -32,21 +36,32 @@ func NewSimRoot(key *ecdsa.PrivateKey) *SimRoot { return &SimRoot{key: key} }
 // Address identifies the root in Policy.SimulationRoots.
 func (r *SimRoot) Address() common.Address { return crypto.PubkeyToAddress(r.key.PublicKey) }
 
-// devSimRootSeed is NOT a secret: every devnet shares this root so that a
-// client and a devnet started separately agree on it out of the box.
-var devSimRootSeed = crypto.Keccak256([]byte("vsc devnet simulation root: NOT SECRET, never trust in production"))
+// SimRootFile is the name of a simulation root's key file inside the
+// simulation enclave's data dir (next to its sealed identity): the devnet
+// and a standalone sim worker each make their own on first start.
+const SimRootFile = "sim-root.key"
 
-// DevSimRoot is the well-known devnet simulation root.
-var DevSimRoot = func() *SimRoot {
-	k, err := crypto.ToECDSA(devSimRootSeed)
+// NewRandomSimRoot returns a fresh simulation root. Nobody trusts it until a
+// policy lists its address in SimulationRoots.
+func NewRandomSimRoot() (*SimRoot, error) {
+	k, err := crypto.GenerateKey()
 	if err != nil {
-		panic(err) // a keccak digest is a valid key with overwhelming probability; checked by tests
+		return nil, fmt.Errorf("make a simulation root: %w", err)
 	}
-	return NewSimRoot(k)
-}()
+	return NewSimRoot(k), nil
+}
 
-// DevSimRootAddress is DevSimRoot's address, the default trusted simulation root.
-var DevSimRootAddress = DevSimRoot.Address()
+// LoadOrCreateSimRoot loads the simulation root kept at path (a 0600 hex
+// key file), making a fresh random one on first use. Each devnet and each
+// standalone sim worker has its own: a root derived from anything public
+// would let anyone sign reports that every simulation policy accepts.
+func LoadOrCreateSimRoot(path string) (*SimRoot, error) {
+	k, err := keys.LoadOrCreate(path)
+	if err != nil {
+		return nil, fmt.Errorf("simulation root %s: %w", path, err)
+	}
+	return NewSimRoot(k), nil
+}
 
 // Simulated measurement of the default sim enclave.
 var (
@@ -66,7 +81,7 @@ func sha256Of(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
 // SimConfig describes the enclave the sim backend pretends to be. Tests vary
 // it to make reports with a wrong measurement, debug flag or TCB status.
 type SimConfig struct {
-	Root            *SimRoot // nil: DevSimRoot
+	Root            *SimRoot // nil: a fresh random root that no policy trusts
 	UniqueID        []byte
 	SignerID        []byte
 	ProductID       uint16
@@ -75,10 +90,10 @@ type SimConfig struct {
 	TCBStatus       tcbstatus.Status
 }
 
-// DefaultSimConfig is the devnet's simulated enclave.
-func DefaultSimConfig() SimConfig {
+// DefaultSimConfig is the default simulated enclave, its reports signed by root.
+func DefaultSimConfig(root *SimRoot) SimConfig {
 	return SimConfig{
-		Root:            DevSimRoot,
+		Root:            root,
 		UniqueID:        SimUniqueID,
 		SignerID:        SimSignerID,
 		ProductID:       SimProductID,
@@ -87,16 +102,17 @@ func DefaultSimConfig() SimConfig {
 	}
 }
 
-// DevPolicy is the devnet's policy: it accepts the default sim enclave
-// (allow_simulation, DevSimRoot, SimSignerID + SimProductID, the sim
-// security version) and nothing that a strict policy would refuse otherwise.
-func DevPolicy() Policy {
+// SimPolicy is the policy of a devnet (or of a sim worker's operator): it
+// accepts the default sim enclave whose reports one of roots signed
+// (allow_simulation, SimSignerID + SimProductID, the sim security version)
+// and nothing that a strict policy would refuse otherwise.
+func SimPolicy(roots ...common.Address) Policy {
 	return Policy{
 		SignerID:           SimSignerID,
 		ProductID:          SimProductID,
 		MinSecurityVersion: SimSecurityVersion,
 		AllowSimulation:    true,
-		SimulationRoots:    []common.Address{DevSimRootAddress},
+		SimulationRoots:    append([]common.Address(nil), roots...),
 	}
 }
 
@@ -106,10 +122,18 @@ type Sim struct{ cfg SimConfig }
 // NewSim returns a simulation backend for cfg.
 func NewSim(cfg SimConfig) *Sim {
 	if cfg.Root == nil {
-		cfg.Root = DevSimRoot
+		root, err := NewRandomSimRoot()
+		if err != nil {
+			panic(err) // crypto/rand failed: nothing else would work either
+		}
+		cfg.Root = root
 	}
 	return &Sim{cfg: cfg}
 }
+
+// Root is the address of the root that signs this backend's reports: the
+// one a policy lists in SimulationRoots to accept them.
+func (s *Sim) Root() common.Address { return s.cfg.Root.Address() }
 
 // Name returns BackendSim.
 func (s *Sim) Name() string { return BackendSim }
@@ -142,9 +166,18 @@ func (s *Sim) Unseal(sealed []byte) ([]byte, error) {
 }
 
 // OpenSim opens (or creates) the simulation enclave whose identity lives in
-// dir: the devnet's one-call constructor.
+// dir, its reports signed by the simulation root kept beside it
+// (dir/SimRootFile, made on first start): the devnet's and the sim worker's
+// one-call constructor. SimPolicy(enclave's SimRoot) accepts it.
 func OpenSim(dir string) (*Enclave, error) {
-	e, err := Open(NewSim(DefaultSimConfig()), dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open simulation enclave: %w", err)
+	}
+	root, err := LoadOrCreateSimRoot(filepath.Join(dir, SimRootFile))
+	if err != nil {
+		return nil, fmt.Errorf("open simulation enclave: %w", err)
+	}
+	e, err := Open(NewSim(DefaultSimConfig(root)), dir)
 	if err != nil {
 		return nil, fmt.Errorf("open simulation enclave: %w", err)
 	}

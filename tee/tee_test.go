@@ -36,6 +36,17 @@ func csvData(n int, seed uint64) []byte {
 	return []byte(b.String())
 }
 
+// testRoot signs this package's simulation reports; devPolicy accepts them.
+var testRoot = func() *SimRoot {
+	r, err := NewRandomSimRoot()
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+func devPolicy() Policy { return SimPolicy(testRoot.Address()) }
+
 func openSim(t testing.TB, cfg SimConfig) *Enclave {
 	t.Helper()
 	e, err := Open(NewSim(cfg), t.TempDir())
@@ -87,7 +98,7 @@ func TestRoundTrip(t *testing.T) {
 		{"jsonl with duplicates and invalid", []byte("{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2}\n{\"a\":9007199254740993,\"b\":0}\n{\"a\":-5,\"b\":7}\n")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			enc := openSim(t, DefaultSimConfig())
+			enc := openSim(t, DefaultSimConfig(testRoot))
 			j, sub := client(t, enc, tc.data, 1)
 			out := process(t, enc, j)
 			if out.Status != StatusVerified || out.Evidence == nil {
@@ -113,7 +124,7 @@ func TestRoundTrip(t *testing.T) {
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := VerifyEvidence(DevPolicy(), &ev, sub, testChain); err != nil {
+			if _, err := VerifyEvidence(devPolicy(), &ev, sub, testChain); err != nil {
 				t.Fatalf("VerifyEvidence: %v", err)
 			}
 		})
@@ -121,7 +132,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestRoundTripFactsValues(t *testing.T) {
-	enc := openSim(t, DefaultSimConfig())
+	enc := openSim(t, DefaultSimConfig(testRoot))
 	data := []byte("{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2}\n{\"a\":9007199254740993,\"b\":0}\n{\"a\":-5,\"b\":7}\n")
 	j, _ := client(t, enc, data, 1)
 	f := process(t, enc, j).Evidence.Facts
@@ -136,7 +147,7 @@ func TestRoundTripFactsValues(t *testing.T) {
 // strict is a production-like policy for the default sim measurement,
 // with simulation allowed so the sim backend can stand in for SGX.
 func strictSim() Policy {
-	p := DevPolicy()
+	p := devPolicy()
 	p.UniqueIDs = nil
 	return p
 }
@@ -153,7 +164,7 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 		j, sub := client(t, enc, data, 1)
 		return process(t, enc, j).Evidence, sub, enc
 	}
-	with := func(f func(*SimConfig)) SimConfig { c := DefaultSimConfig(); f(&c); return c }
+	with := func(f func(*SimConfig)) SimConfig { c := DefaultSimConfig(testRoot); f(&c); return c }
 
 	cases := []struct {
 		name   string
@@ -162,21 +173,21 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 		want   error
 	}{
 		{"valid", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			return ev, sub
 		}, nil},
 		{"flipped bit in report body", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			ev.Report.Report[len(simMagic)+3] ^= 1
 			return ev, sub
 		}, ErrReportSignature},
 		{"flipped bit in report signature", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			ev.Report.Report[len(ev.Report.Report)-10] ^= 0x10
 			return ev, sub
 		}, ErrReportSignature},
 		{"flipped bit in report root", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			ev.Report.Report[len(ev.Report.Report)-simTrailer] ^= 0x80
 			return ev, sub
 		}, ErrReportSignature},
@@ -199,7 +210,7 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 		}, ErrProductID},
 		{"SecurityVersion below minimum", func() Policy { p := strictSim(); p.MinSecurityVersion = 2; return p },
 			func(t *testing.T) (*Evidence, *submission.Submission) {
-				ev, sub, _ := mk(t, DefaultSimConfig())
+				ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 				return ev, sub
 			}, ErrSecurityVersion},
 		{"debug enclave", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
@@ -208,13 +219,13 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 		}, ErrDebug},
 		{"simulation report under a strict policy", func() Policy { p := strictSim(); p.AllowSimulation = false; return p },
 			func(t *testing.T) (*Evidence, *submission.Submission) {
-				ev, sub, _ := mk(t, DefaultSimConfig())
+				ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 				return ev, sub
 			}, ErrSimulation},
 		{"valid report for another enclave key", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
-			other := openSim(t, DefaultSimConfig())
-			att, err := NewSim(DefaultSimConfig()).Attest(ResultReportData(other.PublicKeyBytes(), ev.ResultDigest))
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
+			other := openSim(t, DefaultSimConfig(testRoot))
+			att, err := NewSim(DefaultSimConfig(testRoot)).Attest(ResultReportData(other.PublicKeyBytes(), ev.ResultDigest))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -222,13 +233,13 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 			return ev, sub
 		}, ErrKeyBinding},
 		{"replayed report for another result", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, enc := mk(t, DefaultSimConfig())
+			ev, sub, enc := mk(t, DefaultSimConfig(testRoot))
 			j2, _ := client(t, enc, csvData(20, 3), 2)
 			ev.Report = process(t, enc, j2).Evidence.Report
 			return ev, sub
 		}, ErrResultBinding},
 		{"evidence signed by a key other than the attested one", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			k, _ := crypto.GenerateKey()
 			ev.Signature, _ = crypto.Sign(ev.ResultDigest[:], k)
 			return ev, sub
@@ -246,28 +257,28 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 			return ev, sub
 		}, nil},
 		{"evidence for another submission", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			other := *sub
 			other.Nonce++
 			return ev, &other
 		}, ErrSubmission},
 		{"tampered facts", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			ev.Facts.Sum[1].Add64(1)
 			return ev, sub
 		}, ErrResultDigest},
 		{"inconsistent facts", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			ev.Facts.Quality++
 			return ev, sub
 		}, ErrFacts},
 		{"evidence naming another enclave address", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			ev.Enclave[0] ^= 1
 			return ev, sub
 		}, ErrMalformed},
 		{"SGX report in a binary without ego", strictSim, func(t *testing.T) (*Evidence, *submission.Submission) {
-			ev, sub, _ := mk(t, DefaultSimConfig())
+			ev, sub, _ := mk(t, DefaultSimConfig(testRoot))
 			ev.Report.Backend, ev.Backend = BackendEgo, BackendEgo
 			return ev, sub
 		}, egoVerifyErr},
@@ -295,7 +306,7 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 // before it wraps a data key to an enclave key.
 func TestKeyAttestationRefusals(t *testing.T) {
 	otherRoot, _ := crypto.GenerateKey()
-	with := func(f func(*SimConfig)) SimConfig { c := DefaultSimConfig(); f(&c); return c }
+	with := func(f func(*SimConfig)) SimConfig { c := DefaultSimConfig(testRoot); f(&c); return c }
 	cases := []struct {
 		name   string
 		policy Policy
@@ -303,20 +314,20 @@ func TestKeyAttestationRefusals(t *testing.T) {
 		mutate func(t *testing.T, pub []byte, a *Attestation) []byte
 		want   error
 	}{
-		{"valid", strictSim(), DefaultSimConfig(), nil, nil},
-		{"flipped bit", strictSim(), DefaultSimConfig(), func(t *testing.T, pub []byte, a *Attestation) []byte {
+		{"valid", strictSim(), DefaultSimConfig(testRoot), nil, nil},
+		{"flipped bit", strictSim(), DefaultSimConfig(testRoot), func(t *testing.T, pub []byte, a *Attestation) []byte {
 			a.Report[20] ^= 4
 			return pub
 		}, ErrReportSignature},
 		{"another root", strictSim(), with(func(c *SimConfig) { c.Root = NewSimRoot(otherRoot) }), nil, ErrUntrustedRoot},
-		{"wrong UniqueID", Policy{UniqueIDs: []hexutil.Bytes{SimUniqueID}, AllowSimulation: true},
+		{"wrong UniqueID", Policy{UniqueIDs: []hexutil.Bytes{SimUniqueID}, AllowSimulation: true, SimulationRoots: []common.Address{testRoot.Address()}},
 			with(func(c *SimConfig) { c.UniqueID = []byte{1} }), nil, ErrUniqueID},
 		{"wrong SignerID", strictSim(), with(func(c *SimConfig) { c.SignerID = []byte{1} }), nil, ErrSignerID},
 		{"wrong ProductID", strictSim(), with(func(c *SimConfig) { c.ProductID = 9 }), nil, ErrProductID},
 		{"low SecurityVersion", strictSim(), with(func(c *SimConfig) { c.SecurityVersion = 0 }), nil, ErrSecurityVersion},
 		{"debug", strictSim(), with(func(c *SimConfig) { c.Debug = true }), nil, ErrDebug},
-		{"simulation under strict policy", Policy{SignerID: SimSignerID, ProductID: SimProductID}, DefaultSimConfig(), nil, ErrSimulation},
-		{"report for another key", strictSim(), DefaultSimConfig(), func(t *testing.T, pub []byte, a *Attestation) []byte {
+		{"simulation under strict policy", Policy{SignerID: SimSignerID, ProductID: SimProductID}, DefaultSimConfig(testRoot), nil, ErrSimulation},
+		{"report for another key", strictSim(), DefaultSimConfig(testRoot), func(t *testing.T, pub []byte, a *Attestation) []byte {
 			k, _ := crypto.GenerateKey()
 			return crypto.FromECDSAPub(&k.PublicKey)
 		}, ErrKeyBinding},
@@ -339,7 +350,7 @@ func TestKeyAttestationRefusals(t *testing.T) {
 }
 
 func TestProcessRejects(t *testing.T) {
-	enc := openSim(t, DefaultSimConfig())
+	enc := openSim(t, DefaultSimConfig(testRoot))
 	data := csvData(40, 4)
 	cases := []struct {
 		name     string
@@ -372,7 +383,7 @@ func TestProcessRejects(t *testing.T) {
 				}
 				return
 			}
-			if _, err := VerifyEvidence(DevPolicy(), out.Evidence, &j.Submission, testChain); !errors.Is(err, tc.evidence) {
+			if _, err := VerifyEvidence(devPolicy(), out.Evidence, &j.Submission, testChain); !errors.Is(err, tc.evidence) {
 				t.Fatalf("VerifyEvidence of the rejection: %v, want %v", err, tc.evidence)
 			}
 		})
@@ -385,7 +396,7 @@ func TestProcessRejects(t *testing.T) {
 // TestProcessErrors: inputs that are not the data's fault are errors (retry,
 // then fail), never a rejection of the submission.
 func TestProcessErrors(t *testing.T) {
-	enc, other := openSim(t, DefaultSimConfig()), openSim(t, DefaultSimConfig())
+	enc, other := openSim(t, DefaultSimConfig(testRoot)), openSim(t, DefaultSimConfig(testRoot))
 	for _, tc := range []struct {
 		name   string
 		job    func() Job
@@ -428,6 +439,13 @@ func TestRestartKeepsKey(t *testing.T) {
 		t.Fatalf("sealed key mode %v, want 0600", st.Mode().Perm())
 	}
 	registered, registeredAtt := first.PublicKeyBytes(), first.KeyAttestation()
+	root, ok := first.SimRoot()
+	if !ok {
+		t.Fatal("a simulation enclave names no simulation root")
+	}
+	if st, err := os.Stat(filepath.Join(dir, SimRootFile)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("simulation root file: %v %v", st, err)
+	}
 
 	again, err := OpenSim(dir)
 	if err != nil {
@@ -436,16 +454,28 @@ func TestRestartKeepsKey(t *testing.T) {
 	if !bytes.Equal(again.PublicKeyBytes(), registered) {
 		t.Fatal("restart changed the enclave key")
 	}
+	if r, _ := again.SimRoot(); r != root {
+		t.Fatalf("restart changed the simulation root: %s → %s", root, r)
+	}
+	devPolicy := func() Policy { return SimPolicy(root) }
+	// another data dir is another root: its reports do not pass this one's policy
+	stranger, err := OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyKeyAttestation(devPolicy(), stranger.PublicKeyBytes(), stranger.KeyAttestation()); !errors.Is(err, ErrUntrustedRoot) {
+		t.Fatalf("another devnet's enclave under this one's policy: %v, want ErrUntrustedRoot", err)
+	}
 	// the registration made before the restart still verifies, and so does the new one
 	for _, att := range []Attestation{registeredAtt, again.KeyAttestation()} {
-		if _, err := VerifyKeyAttestation(DevPolicy(), again.PublicKeyBytes(), att); err != nil {
+		if _, err := VerifyKeyAttestation(devPolicy(), again.PublicKeyBytes(), att); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// the chain's enclave-register check (KeyRegistry) accepts the same
 	// registration for the restarted enclave: the on-chain entry, keyed by
 	// (iDAO, pubkey), still names it
-	policy, _ := json.Marshal(DevPolicy())
+	policy, _ := json.Marshal(devPolicy())
 	if err := (KeyRegistry{}).VerifyEnclaveKey("demo", policy, again.PublicKeyBytes(), EncodeAttestation(registeredAtt)); err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +483,7 @@ func TestRestartKeepsKey(t *testing.T) {
 	if out.Status != StatusVerified {
 		t.Fatalf("after restart: %+v", out)
 	}
-	if _, err := VerifyEvidence(DevPolicy(), out.Evidence, sub, testChain); err != nil {
+	if _, err := VerifyEvidence(devPolicy(), out.Evidence, sub, testChain); err != nil {
 		t.Fatal(err)
 	}
 	// a file sealed by another backend is refused, not silently replaced
@@ -466,7 +496,7 @@ func TestRestartKeepsKey(t *testing.T) {
 }
 
 func TestPolicyJSON(t *testing.T) {
-	p := DevPolicy()
+	p := devPolicy()
 	p.UniqueIDs = []hexutil.Bytes{SimUniqueID}
 	p.AcceptTCB = []string{"UpToDate", "SWHardeningNeeded"}
 	raw, err := json.Marshal(p)
@@ -496,14 +526,29 @@ func TestPolicyJSON(t *testing.T) {
 	}
 }
 
-func TestDevSimRoot(t *testing.T) {
-	if DevSimRootAddress == (common.Address{}) {
-		t.Fatal("no dev root")
+// No simulation root is trusted by default: a policy that allows
+// simulation must name its roots, and one without roots is refused.
+func TestSimulationNeedsRoots(t *testing.T) {
+	p := devPolicy()
+	p.SimulationRoots = nil
+	if err := p.Validate(); !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "simulation_roots") {
+		t.Fatalf("allow_simulation without roots: %v, want ErrPolicy naming simulation_roots", err)
+	}
+	enc := openSim(t, DefaultSimConfig(testRoot))
+	if _, err := VerifyKeyAttestation(p, enc.PublicKeyBytes(), enc.KeyAttestation()); !errors.Is(err, ErrPolicy) {
+		t.Fatalf("verify under a rootless simulation policy: %v", err)
+	}
+	a, err := NewSim(SimConfig{UniqueID: SimUniqueID, SignerID: SimSignerID, ProductID: SimProductID, SecurityVersion: SimSecurityVersion}).Attest([64]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyReport(devPolicy(), a); !errors.Is(err, ErrUntrustedRoot) {
+		t.Fatalf("a sim made without a root signs with a fresh one nobody trusts: %v", err)
 	}
 }
 
 func FuzzDecodeSimReport(f *testing.F) {
-	a, _ := NewSim(DefaultSimConfig()).Attest([64]byte{1, 2, 3})
+	a, _ := NewSim(DefaultSimConfig(testRoot)).Attest([64]byte{1, 2, 3})
 	f.Add([]byte(a.Report))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, raw []byte) {
@@ -515,12 +560,12 @@ func FuzzDecodeSimReport(f *testing.F) {
 			}
 		}
 		// garbage never panics the policy path either
-		_, _ = VerifyReport(DevPolicy(), Attestation{Backend: BackendSim, Report: raw})
+		_, _ = VerifyReport(devPolicy(), Attestation{Backend: BackendSim, Report: raw})
 	})
 }
 
 func FuzzEvidenceJSON(f *testing.F) {
-	enc := openSim(f, DefaultSimConfig())
+	enc := openSim(f, DefaultSimConfig(testRoot))
 	j, _ := client(f, enc, csvData(5, 6), 1)
 	raw, _ := json.Marshal(process(f, enc, j).Evidence)
 	f.Add(raw)
@@ -530,7 +575,7 @@ func FuzzEvidenceJSON(f *testing.F) {
 		if json.Unmarshal(raw, &ev) != nil {
 			return
 		}
-		_, _ = VerifyEvidence(DevPolicy(), &ev, &j.Submission, testChain)
+		_, _ = VerifyEvidence(devPolicy(), &ev, &j.Submission, testChain)
 	})
 }
 
@@ -538,7 +583,7 @@ func FuzzEvidenceJSON(f *testing.F) {
 // signature) is refused as ErrReportSignature, both in evidence and in a key
 // attestation.
 func TestEveryFlippedBit(t *testing.T) {
-	enc := openSim(t, DefaultSimConfig())
+	enc := openSim(t, DefaultSimConfig(testRoot))
 	j, sub := client(t, enc, csvData(3, 1), 1)
 	ev := process(t, enc, j).Evidence
 	orig := append([]byte(nil), ev.Report.Report...)
@@ -547,13 +592,13 @@ func TestEveryFlippedBit(t *testing.T) {
 		for bit := range 8 {
 			ev.Report.Report = append([]byte(nil), orig...)
 			ev.Report.Report[i] ^= 1 << bit
-			if _, err := VerifyEvidence(DevPolicy(), ev, sub, testChain); !errors.Is(err, ErrReportSignature) {
+			if _, err := VerifyEvidence(devPolicy(), ev, sub, testChain); !errors.Is(err, ErrReportSignature) {
 				t.Fatalf("evidence, byte %d bit %d: %v", i, bit, err)
 			}
 			att := Attestation{Backend: keyAtt.Backend, Report: append([]byte(nil), keyAtt.Report...)}
 			if i < len(att.Report) {
 				att.Report[i] ^= 1 << bit
-				if _, err := VerifyKeyAttestation(DevPolicy(), enc.PublicKeyBytes(), att); !errors.Is(err, ErrReportSignature) {
+				if _, err := VerifyKeyAttestation(devPolicy(), enc.PublicKeyBytes(), att); !errors.Is(err, ErrReportSignature) {
 					t.Fatalf("key attestation, byte %d bit %d: %v", i, bit, err)
 				}
 			}
@@ -565,7 +610,7 @@ func TestEveryFlippedBit(t *testing.T) {
 // a rejection in the batch is still an attested rejection, and a result
 // cannot borrow another result's place in the batch.
 func TestBatchAttestation(t *testing.T) {
-	enc := openSim(t, DefaultSimConfig())
+	enc := openSim(t, DefaultSimConfig(testRoot))
 	var jobs []Job
 	var subs []*submission.Submission
 	for i := range 5 {
@@ -587,7 +632,7 @@ func TestBatchAttestation(t *testing.T) {
 			t.Fatal(err)
 		}
 		evs = append(evs, &ev)
-		_, err := VerifyEvidence(DevPolicy(), &ev, subs[i], testChain)
+		_, err := VerifyEvidence(devPolicy(), &ev, subs[i], testChain)
 		if i == 3 {
 			if out.Status != StatusRejected || !errors.Is(err, ErrCommitment) {
 				t.Fatalf("the lying submission: %s, %v", out.Status, err)
@@ -621,7 +666,7 @@ func TestBatchAttestation(t *testing.T) {
 	} {
 		ev := cp(evs[1])
 		tc.mutate(ev)
-		if _, err := VerifyEvidence(DevPolicy(), ev, subs[1], testChain); !errors.Is(err, tc.want) {
+		if _, err := VerifyEvidence(devPolicy(), ev, subs[1], testChain); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", name, err, tc.want)
 		}
 	}
@@ -629,7 +674,7 @@ func TestBatchAttestation(t *testing.T) {
 	j, sub := client(t, enc, csvData(7, 9), 9)
 	if ev := process(t, enc, j).Evidence; ev.Batch != nil {
 		t.Fatal("a single result carries a batch")
-	} else if _, err := VerifyEvidence(DevPolicy(), ev, sub, testChain); err != nil {
+	} else if _, err := VerifyEvidence(devPolicy(), ev, sub, testChain); err != nil {
 		t.Fatal(err)
 	}
 }

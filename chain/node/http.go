@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/api"
@@ -43,6 +44,8 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/chain/idaos", n.hIDAOs)
 	mux.HandleFunc("GET /v1/chain/idaos/{name}", n.hIDAO)
 	mux.HandleFunc("GET /v1/chain/idaos/{name}/proof", n.hIDAOProof)
+	mux.HandleFunc("GET /v1/chain/idaos/{name}/enclaves", n.hIDAOEnclaves)
+	mux.HandleFunc("GET /v1/chain/idaos/{name}/enclaves/{pubkey}", n.hIDAOEnclave)
 	mux.HandleFunc("GET /v1/chain/anchors/{digest}", n.hAnchor)
 	mux.HandleFunc("GET /v1/chain/bonds/{id}", n.hBond)
 	mux.HandleFunc("GET /v1/chain/dat/classes", n.hClasses)
@@ -264,6 +267,28 @@ func (n *Node) hIDAO(w http.ResponseWriter, r *http.Request) {
 func (n *Node) hIDAOProof(w http.ResponseWriter, r *http.Request) {
 	writeProof(w, n.StateProof(state.IDAOKey(r.PathValue("name"))))
 }
+
+// hIDAOEnclaves serves the iDAO and its registered enclave keys (the newest
+// proof.MaxEnclaveProofs), each with a state proof under one signed header.
+func (n *Node) hIDAOEnclaves(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, 200, n.IDAOProof(r.PathValue("name"), nil))
+}
+
+// hIDAOEnclave serves the iDAO and the proof that one enclave key is (or is
+// not) registered for it, under one signed header.
+func (n *Node) hIDAOEnclave(w http.ResponseWriter, r *http.Request) {
+	s := r.PathValue("pubkey")
+	pub, err := hexutil.Decode(s)
+	if err != nil || len(pub) != enclavePubkeySize || pub[0] != 4 {
+		writeErr(w, http.StatusBadRequest, "bad_pubkey", "pubkey must be a 0x-prefixed 65-byte uncompressed secp256k1 public key (0x04…)")
+		return
+	}
+	writeJSON(w, 200, n.IDAOProof(r.PathValue("name"), pub))
+}
+
+// enclavePubkeySize is the size of an uncompressed secp256k1 public key,
+// the only form of enclave key the chain registers.
+const enclavePubkeySize = 65
 
 func (n *Node) hAnchor(w http.ResponseWriter, r *http.Request) {
 	h, ok := hashParam(w, r, "digest")

@@ -60,6 +60,60 @@ func (n *Node) IDAOs() []*idao.IDAO {
 	return out
 }
 
+// EnclaveRegistered reports whether pub is an enclave key registered on
+// chain for the iDAO called name (quorum members check the key of every
+// piece of TEE evidence with it).
+func (n *Node) EnclaveRegistered(name string, pub []byte) (bool, error) {
+	return n.st.Get(state.EnclaveKey(name, pub)) != nil, nil
+}
+
+// Enclaves returns the enclave keys registered for the iDAO called name,
+// newest first, at most limit of them.
+func (n *Node) Enclaves(name string, limit int) []*state.Enclave {
+	var out []*state.Enclave
+	n.st.Range(state.PrefixEnclave, func(k string, v []byte) bool {
+		if len(k) != len(state.PrefixEnclave)+32+len(name) || k[len(state.PrefixEnclave)+32:] != name {
+			return true
+		}
+		e := new(state.Enclave)
+		if state.Decode(v, e) == nil {
+			out = append(out, e)
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Height != out[j].Height {
+			return out[i].Height > out[j].Height
+		}
+		return string(out[i].PubKey) < string(out[j].PubKey)
+	})
+	return out[:min(len(out), limit)]
+}
+
+// IDAOProof proves, under the head, the iDAO called name and its
+// registered enclave keys: the one whose public key is pub (its presence
+// or its absence), or with pub nil the newest proof.MaxEnclaveProofs of
+// them. Every proof is taken under one header, so they agree.
+func (n *Node) IDAOProof(name string, pub []byte) *proof.IDAO {
+	keys := [][]byte{pub}
+	if pub == nil {
+		// listed before the lock: the scan must not hold up a block's commit
+		keys = keys[:0]
+		for _, e := range n.Enclaves(name, proof.MaxEnclaveProofs) {
+			keys = append(keys, e.PubKey)
+		}
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := &proof.IDAO{Header: n.head, Enclaves: make([]*state.Proof, 0, len(keys))}
+	out.IDAO, _ = n.st.Prove(state.IDAOKey(name))
+	for _, k := range keys {
+		p, _ := n.st.Prove(state.EnclaveKey(name, k))
+		out.Enclaves = append(out.Enclaves, p)
+	}
+	return out
+}
+
 // Class returns a DAT class.
 func (n *Node) Class(id common.Hash) (*dat.Class, error) {
 	c := new(dat.Class)

@@ -24,6 +24,7 @@ func init() {
 	extraCommands = append(extraCommands,
 		cli.Command{Name: "idao create", Usage: "NAME --policy MODE [--modes M1,M2] [--price N] [--stake N] [--tee-policy FILE] [--vk HASH] --key FILE: a new iDAO on chain", Run: idaoCreate},
 		cli.Command{Name: "idao join", Usage: "NAME --stake N --key FILE: stake in an iDAO (joining it)", Run: idaoJoin},
+		cli.Command{Name: "idao register-enclave", Usage: "NAME --enclave FILE --key FILE: register a TEE worker's enclave key (`vscd worker --show-key --json`) for an iDAO; the chain checks its attestation against the iDAO's TEE policy", Run: idaoRegisterEnclave},
 	)
 }
 
@@ -129,5 +130,48 @@ func idaoJoin(ctx context.Context, env *cli.Env, args []string) error {
 	out := map[string]any{"name": pos[0], "member": keys.Address(key), "staked": amount.String(), "tx": got.Hash}
 	return env.Print(out, func(w io.Writer) {
 		fmt.Fprintf(w, "%s staked %s in iDAO %s, tx %s\n", keys.Address(key).Hex(), amount, pos[0], got.Hash.Hex())
+	})
+}
+
+// maxEnclaveFile bounds the enclave key file read (a key and one report).
+const maxEnclaveFile = 1 << 20
+
+func idaoRegisterEnclave(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("idao register-enclave", flag.ContinueOnError)
+	enclaveFile := fs.String("enclave", "", "the enclave key and attestation as `vscd worker --show-key --json` prints them")
+	keyFile := fs.String("key", "", "the account that pays the fee")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *enclaveFile == "" || *keyFile == "" {
+		return cli.Usagef("vsc idao register-enclave NAME --enclave FILE --key FILE")
+	}
+	st, err := os.Stat(*enclaveFile)
+	if err != nil {
+		return fmt.Errorf("--enclave: %w", err)
+	}
+	if st.Size() > maxEnclaveFile {
+		return fmt.Errorf("--enclave %s is over %d bytes: it is not `vscd worker --show-key --json` output", *enclaveFile, maxEnclaveFile)
+	}
+	raw, err := os.ReadFile(*enclaveFile)
+	if err != nil {
+		return fmt.Errorf("--enclave: %w", err)
+	}
+	var info tee.KeyInfo
+	if err := json.Unmarshal(raw, &info); err != nil || len(info.PublicKey) == 0 {
+		return fmt.Errorf("--enclave %s is not `vscd worker --show-key --json` output (%v)", *enclaveFile, err)
+	}
+	key, err := keys.Load(*keyFile)
+	if err != nil {
+		return err
+	}
+	got, err := client.New(env.API).SendChainTx(ctx, key, &tx.EnclaveRegister{IDAO: pos[0], PubKey: info.PublicKey, Report: tee.EncodeAttestation(info.Attestation)})
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"idao": pos[0], "enclave": info.Address, "backend": info.Backend, "tx": got.Hash}
+	return env.Print(out, func(w io.Writer) {
+		fmt.Fprintf(w, "registered enclave %s (%s) for iDAO %s, tx %s\n", info.Address.Hex(), info.Backend, pos[0], got.Hash.Hex())
 	})
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -74,13 +73,17 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	from := fs.String("from", "", "with --prepare: the contributor address that will sign")
 	prepare := fs.String("prepare", "", "encrypt and upload, write the submission and its EIP-712 typed data to this file, and exit")
 	prepared := fs.String("prepared", "", "send a prepared submission (with --signature)")
-	teePolicy := fs.String("tee-policy", "", "check the iDAO's enclave against this TEE policy (JSON) instead of the iDAO's published one")
+	teePolicy := fs.String("tee-policy", "", "check the iDAO's enclave against this TEE policy (JSON) instead of the iDAO's on-chain one")
 	signature := fs.String("signature", "", "with --prepared: the 0x EIP-712 signature made elsewhere")
+	sequencer := fs.String("sequencer", os.Getenv("VSC_SEQUENCER"), "the chain's sequencer address: the iDAO's policy and enclave keys are read from chain state proven under headers it signed (VSC_SEQUENCER; default: the one pinned on first use)")
+	chainAPI := fs.String("chain", os.Getenv("VSC_CHAIN_API"), "the chain's HTTP API for the proven reads (VSC_CHAIN_API; default: --api, which the devnet serves)")
+	allowSim := fs.Bool("allow-simulation", false, "accept an iDAO whose TEE policy accepts SIMULATED enclaves (no hardware protection: their host can read the data); for test data on a devnet only")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
 	}
 	c := client.New(env.API)
+	c.Chain = *chainAPI
 
 	if *prepared != "" {
 		if *signature == "" {
@@ -131,11 +134,30 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	default:
 		return cli.Usagef("--key FILE is required (or --prepare OUT --from ADDR to sign elsewhere)")
 	}
-	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: *idao, Mode: *mode, Class: *class,
-		Contributor: contributor, VerifyEnclave: enclaveCheck(env, *teePolicy)})
+	if *teePolicy != "" {
+		raw, err := os.ReadFile(*teePolicy)
+		if err != nil {
+			return fmt.Errorf("--tee-policy: %w", err)
+		}
+		p, err := tee.ParsePolicy(raw)
+		if err != nil {
+			return fmt.Errorf("--tee-policy %s: %w", *teePolicy, err)
+		}
+		c.Trust.TEEPolicy = &p
+	}
+	c.Trust.AllowSimulation = *allowSim
+	anchor, err := trustAnchor(ctx, env, c, *sequencer)
 	if err != nil {
 		return err
 	}
+	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: *idao, Mode: *mode, Class: *class, Contributor: contributor})
+	if err != nil {
+		return anchor.explain(err)
+	}
+	if p.Simulation {
+		env.Progress("warning: iDAO %s's TEE policy accepts SIMULATED enclaves (no hardware protection; --allow-simulation): fine for a devnet, never for real data", *idao)
+	}
+	anchor.keep(env, p.ProvenAt)
 	if *prepare != "" {
 		if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
 			return err
@@ -292,39 +314,88 @@ func idaoShow(ctx context.Context, env *cli.Env, args []string) error {
 	})
 }
 
-// enclaveCheck returns the check run on the iDAO's enclave key before the
-// data key is wrapped to it: the attestation must satisfy the policy in
-// policyFile, or else the iDAO's published TEE policy. A policy that accepts
-// simulated enclaves is said out loud.
-func enclaveCheck(env *cli.Env, policyFile string) func(dao *coordinator.IDAOView) error {
-	return func(dao *coordinator.IDAOView) error {
-		var raw json.RawMessage
-		source := "iDAO " + dao.Name + "'s published policy"
-		if policyFile != "" {
-			b, err := os.ReadFile(policyFile)
-			if err != nil {
-				return fmt.Errorf("--tee-policy: %w", err)
-			}
-			raw, source = b, policyFile
-		} else if len(dao.PolicyExtra) > 0 {
-			var extra struct {
-				TEEPolicy json.RawMessage `json:"tee_policy"`
-			}
-			if err := json.Unmarshal(dao.PolicyExtra, &extra); err != nil {
-				return fmt.Errorf("iDAO %s's policy: %w", dao.Name, err)
-			}
-			raw = extra.TEEPolicy
-		}
-		if len(raw) == 0 {
-			return fmt.Errorf("iDAO %s publishes no TEE policy to check its enclave against: pass --tee-policy FILE", dao.Name)
-		}
-		p, err := tee.ParsePolicy(raw)
-		if err != nil {
-			return fmt.Errorf("TEE policy (%s): %w", source, err)
-		}
-		if p.AllowSimulation {
-			env.Progress("warning: %s accepts SIMULATED enclaves (no hardware protection): fine for a devnet, never for real data", source)
-		}
-		return tee.ClientCheck(p)(dao.EnclaveKey.PublicKey, dao.EnclaveKey.Report)
+// anchor is the trust anchor a submit runs with, and where it came from.
+type anchor struct {
+	chainID uint64
+	path    string // the pin file
+	pins    *pinFile
+	seq     common.Address
+	pinned  bool // it came from the pin file (not --sequencer, not first use)
+}
+
+// trustAnchor sets c.Trust's sequencer and minimum height: --sequencer
+// (VSC_SEQUENCER) when given, else the sequencer pinned for the
+// coordinator's chain id, else — on first use — the one the chain API
+// names, said on stderr and pinned once its proofs verify.
+func trustAnchor(ctx context.Context, env *cli.Env, c *client.Client, explicit string) (*anchor, error) {
+	if explicit != "" && !common.IsHexAddress(explicit) {
+		return nil, cli.Usagef("--sequencer %q is not a 0x address", explicit)
 	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	path, err := pinPath()
+	if err != nil {
+		return nil, err
+	}
+	pins, err := loadPins(path)
+	if err != nil {
+		return nil, err
+	}
+	a := &anchor{chainID: info.ChainID, path: path, pins: pins}
+	old := pins.get(info.ChainID)
+	switch {
+	case explicit != "":
+		a.seq = common.HexToAddress(explicit)
+	case old != nil:
+		a.seq, a.pinned = old.Sequencer, true
+	default:
+		chainInfo, err := client.New(chainURL(c)).ChainInfo(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("first use of chain %d: ask its sequencer: %w (or pass --sequencer ADDR)", info.ChainID, err)
+		}
+		if chainInfo.ChainID != info.ChainID {
+			return nil, fmt.Errorf("the chain API at %s is chain %d, but the coordinator signs for chain %d: pass --chain URL of chain %d", chainURL(c), chainInfo.ChainID, info.ChainID, info.ChainID)
+		}
+		a.seq = chainInfo.Sequencer
+		env.Progress("note: first use of chain %d: trusting its sequencer %s as %s names it, pinned in %s; pass --sequencer ADDR (or set VSC_SEQUENCER) to choose it yourself",
+			info.ChainID, a.seq.Hex(), chainURL(c), path)
+	}
+	c.Trust.Sequencer = a.seq
+	if old != nil && old.Sequencer == a.seq {
+		c.Trust.MinHeight = old.Height
+	}
+	return a, nil
+}
+
+func chainURL(c *client.Client) string {
+	if c.Chain != "" {
+		return c.Chain
+	}
+	return c.BaseURL
+}
+
+// keep pins the anchor, with the highest block proven under it so far.
+func (a *anchor) keep(env *cli.Env, height uint64) {
+	p := a.pins.get(a.chainID)
+	if p == nil || p.Sequencer != a.seq {
+		p = &pin{Sequencer: a.seq, PinnedAt: time.Now().UTC()}
+		a.pins.set(a.chainID, p)
+	}
+	p.Height = max(p.Height, height)
+	if err := a.pins.save(a.path); err != nil {
+		env.Progress("warning: %v", err)
+	}
+}
+
+// explain adds what to do to a refusal of chain state signed by another
+// sequencer than the pinned one.
+func (a *anchor) explain(err error) error {
+	var te *client.TrustError
+	if a.pinned && errors.As(err, &te) && errors.Is(te, client.ErrWrongSequencer) {
+		return fmt.Errorf("%w (sequencer %s is pinned for chain %d in %s; if that chain was reset on purpose, pass --sequencer %s to trust the new one)",
+			err, a.seq.Hex(), a.chainID, a.path, te.Proposer.Hex())
+	}
+	return err
 }

@@ -57,7 +57,7 @@ func commands() []cli.Command {
 	cmds := []cli.Command{
 		{Name: "key new", Usage: "--out FILE: make a new secp256k1 key", Run: keyNew},
 		{Name: "key show", Usage: "FILE: print the key's address", Run: keyShow},
-		{Name: "submit", Usage: "FILE --idao NAME [--mode M] [--class C] --key FILE [--wait] | --prepare OUT --from ADDR | --prepared F --signature 0x…", Run: submit},
+		{Name: "submit", Usage: "FILE --idao NAME [--mode M] [--class C] --key FILE [--wait] [--allow-simulation] [--sequencer ADDR] [--chain URL] [--tee-policy FILE] | --prepare OUT --from ADDR | --prepared F --signature 0x…: the iDAO's TEE policy and enclave key are read from chain state proven under the sequencer's signature", Run: submit},
 		{Name: "status", Usage: "ID: a submission's state, evidence, votes, anchor, DAT", Run: status},
 		{Name: "idao list", Usage: "iDAOs and their policy, members, stake", Run: idaoList},
 		{Name: "idao show", Usage: "NAME: one iDAO", Run: idaoShow},

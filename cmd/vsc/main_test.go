@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/chain/tx"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/internal/bus"
@@ -40,8 +44,17 @@ func writeFile(t *testing.T, dir, name, content string) string {
 	return p
 }
 
+// cliFixture is a coordinator with a chain behind it (what `vsc submit`
+// reads the iDAO's policy and enclave key from, proven), and a config dir
+// of the test's own for the pinned sequencer.
+func cliFixture(t *testing.T, modes ...string) *servertest.Fixture {
+	t.Helper()
+	t.Setenv("VSC_CONFIG_DIR", t.TempDir())
+	return servertest.NewWithChain(t, srvpkg.Config{}, modes...)
+}
+
 func TestCLIJourney(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{})
+	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
 
@@ -58,7 +71,7 @@ func TestCLIJourney(t *testing.T) {
 	}
 
 	data := writeFile(t, dir, "d.csv", "x,y\n1,2\n3,4\n")
-	r = vsc(t, api, "submit", data, "--idao", "demo", "--key", keyFile, "--json")
+	r = vsc(t, api, "submit", data, "--idao", "demo", "--key", keyFile, "--allow-simulation", "--json")
 	var v map[string]any
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &v) != nil {
 		t.Fatalf("submit: %+v", r)
@@ -89,13 +102,13 @@ func TestCLIJourney(t *testing.T) {
 }
 
 func TestCLIBadInput(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{})
+	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
 	if r := vsc(t, api, "key", "new", "--out", keyFile); r.code != 0 {
 		t.Fatal(r)
 	}
-	strict := tee.DevPolicy()
+	strict := f.Enclave.Policy()
 	strict.AllowSimulation = false
 	strictJSON, _ := json.Marshal(strict)
 	strictFile := writeFile(t, dir, "strict.json", string(strictJSON))
@@ -109,7 +122,8 @@ func TestCLIBadInput(t *testing.T) {
 		{"non-numeric record", []string{"submit", writeFile(t, dir, "a.csv", "x\nabc\n"), "--idao", "demo", "--key", keyFile}, 1, "not an integer"},
 		{"empty dataset", []string{"submit", writeFile(t, dir, "b.csv", ""), "--idao", "demo", "--key", keyFile}, 1, "empty"},
 		{"unknown idao", []string{"submit", writeFile(t, dir, "c.csv", "x\n1\n"), "--idao", "nope", "--key", keyFile}, 1, "no iDAO named"},
-		{"mode not accepted", []string{"submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--mode", "optimistic", "--key", keyFile}, 1, "accepts modes"},
+		{"mode not accepted", []string{"submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--mode", "optimistic", "--key", keyFile, "--allow-simulation"}, 1, "accepts modes"},
+		{"simulation policy without --allow-simulation", []string{"submit", writeFile(t, dir, "h.csv", "x\n1\n"), "--idao", "demo", "--key", keyFile}, 1, "pass --allow-simulation only for test data"},
 		{"missing key", []string{"submit", writeFile(t, dir, "e.csv", "x\n1\n"), "--idao", "demo"}, 2, "--key"},
 		{"missing file", []string{"submit", filepath.Join(dir, "nope.csv"), "--idao", "demo", "--key", keyFile}, 1, "no such file"},
 		{"bad key file", []string{"submit", writeFile(t, dir, "f.csv", "x\n1\n"), "--idao", "demo", "--key", writeFile(t, dir, "bad.key", "zz")}, 1, "not a hex"},
@@ -118,9 +132,9 @@ func TestCLIBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := vsc(t, api, tc.args...)
-			var lines []string // the error line; warnings about simulated enclaves may precede it
+			var lines []string // the error line; warnings and notes (a sequencer pinned on first use) may precede it
 			for _, l := range strings.Split(strings.TrimSpace(r.stderr), "\n") {
-				if !strings.HasPrefix(l, "warning:") {
+				if !strings.HasPrefix(l, "warning:") && !strings.HasPrefix(l, "note:") {
 					lines = append(lines, l)
 				}
 			}
@@ -133,6 +147,9 @@ func TestCLIBadInput(t *testing.T) {
 			if n, _ := f.Store.CountSubmissions(context.Background()); n != 0 {
 				t.Fatalf("%d submissions stored", n)
 			}
+			if n, _ := f.Bus.BlobCount(context.Background()); n != 0 {
+				t.Fatalf("%d blobs uploaded", n)
+			}
 		})
 	}
 }
@@ -140,12 +157,12 @@ func TestCLIBadInput(t *testing.T) {
 // A wallet signs the prepared file's typed_data (eth_signTypedData_v4) and
 // the signature is sent with --prepared.
 func TestCLIPrepareAndExternalSignature(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{})
+	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	wallet, _ := crypto.GenerateKey()
 	addr := keys.Address(wallet)
 	out := filepath.Join(dir, "sub.json")
-	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x,y\n1,2\n"), "--idao", "demo", "--from", addr.Hex(), "--prepare", out)
+	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x,y\n1,2\n"), "--idao", "demo", "--from", addr.Hex(), "--prepare", out, "--allow-simulation")
 	if r.code != 0 {
 		t.Fatalf("prepare: %+v", r)
 	}
@@ -181,7 +198,7 @@ func TestCLIPrepareAndExternalSignature(t *testing.T) {
 
 // submit --wait follows the submission to a final state with progress on stderr.
 func TestCLISubmitWait(t *testing.T) {
-	f := servertest.New(t, srvpkg.Config{}, "tee")
+	f := cliFixture(t, "tee")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go f.Bus.Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
@@ -190,7 +207,7 @@ func TestCLISubmitWait(t *testing.T) {
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
 	vsc(t, api, "key", "new", "--out", keyFile)
-	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--key", keyFile, "--wait", "--json")
+	r := vsc(t, api, "submit", writeFile(t, dir, "d.csv", "x\n1\n"), "--idao", "demo", "--key", keyFile, "--allow-simulation", "--wait", "--json")
 	var v map[string]any
 	if r.code != 1 || json.Unmarshal([]byte(r.stdout), &v) != nil || v["status"] != "rejected" {
 		t.Fatalf("wait: %+v", r)
@@ -200,5 +217,93 @@ func TestCLISubmitWait(t *testing.T) {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("progress lacks %q: %s", want, r.stderr)
 		}
+	}
+}
+
+// vsc submit trusts the sequencer it is given, or pins the one it meets
+// first for the chain id; a chain API whose state another key signed is
+// then refused, with what to do if the chain was reset on purpose.
+func TestCLISequencerPinning(t *testing.T) {
+	f := cliFixture(t, "tee")
+	api, dir := f.HTTP.URL, t.TempDir()
+	keyFile := filepath.Join(dir, "me.key")
+	vsc(t, api, "key", "new", "--out", keyFile)
+	submit := func(extra ...string) cliResult {
+		return vsc(t, api, append([]string{"submit", writeFile(t, dir, fmt.Sprintf("d%d.csv", len(extra)), "x\n1\n"), "--idao", "demo", "--key", keyFile, "--allow-simulation"}, extra...)...)
+	}
+	seq := f.Chain.Sequencer()
+	pinFile := filepath.Join(os.Getenv("VSC_CONFIG_DIR"), "sequencers.json")
+
+	r := submit()
+	if r.code != 0 || !strings.Contains(r.stderr, "note: first use of chain 1337") || !strings.Contains(r.stderr, seq.Hex()) {
+		t.Fatalf("first use: %+v", r)
+	}
+	pins, err := loadPins(pinFile)
+	if err != nil || pins.get(1337) == nil || pins.get(1337).Sequencer != seq || pins.get(1337).Height == 0 {
+		t.Fatalf("pin after first use: %+v %v", pins, err)
+	}
+	if r := submit("--mode", "tee"); r.code != 0 || strings.Contains(r.stderr, "first use") {
+		t.Fatalf("second use: %+v", r)
+	}
+
+	// someone else's sequencer pinned: the real chain's state is refused
+	pins.get(1337).Sequencer = common.HexToAddress("0x00000000000000000000000000000000000000a7")
+	if err := pins.save(pinFile); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.Store.CountSubmissions(context.Background())
+	r = submit("--class", "dataset")
+	if r.code != 1 || !strings.Contains(r.stderr, "not by the trusted sequencer") || !strings.Contains(r.stderr, "pass --sequencer "+seq.Hex()) {
+		t.Fatalf("wrong pinned sequencer: %+v", r)
+	}
+	if after, _ := f.Store.CountSubmissions(context.Background()); after != before {
+		t.Fatalf("a refused submit stored something: %d → %d", before, after)
+	}
+	// the operator says so explicitly: trusted and pinned again
+	if r := submit("--sequencer", seq.Hex()); r.code != 0 {
+		t.Fatalf("explicit sequencer: %+v", r)
+	}
+	if pins, _ := loadPins(pinFile); pins.get(1337).Sequencer != seq {
+		t.Fatalf("explicit --sequencer did not re-pin: %+v", pins.get(1337))
+	}
+	if r := submit("--sequencer", "nope"); r.code != 2 || !strings.Contains(r.stderr, "not a 0x address") {
+		t.Fatalf("bad --sequencer: %+v", r)
+	}
+}
+
+// An iDAO's operator registers a worker's enclave key (as `vscd worker
+// --show-key --json` prints it); the chain refuses one its policy does not
+// accept, and the client then finds the key proven on chain.
+func TestCLIRegisterEnclave(t *testing.T) {
+	f := cliFixture(t)
+	api, dir := f.HTTP.URL, t.TempDir()
+	owner, _ := crypto.GenerateKey()
+	if err := servertest.Send(context.Background(), f.Chain, f.OwnerKey, &tx.Transfer{To: keys.Address(owner), Amount: big.NewInt(1_000_000_000)}); err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "owner.key")
+	if err := keys.Save(keyFile, owner); err != nil {
+		t.Fatal(err)
+	}
+	worker, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := json.Marshal(worker.Policy())
+	info, _ := json.Marshal(worker.Info())
+	enclaveFile := writeFile(t, dir, "enclave.json", string(info))
+	if r := vsc(t, api, "idao", "create", "weather", "--policy", "tee", "--tee-policy", writeFile(t, dir, "policy.json", string(policy)), "--key", keyFile); r.code != 0 {
+		t.Fatalf("idao create: %+v", r)
+	}
+	// demo's policy trusts another root: refused on chain
+	if r := vsc(t, api, "idao", "register-enclave", "demo", "--enclave", enclaveFile, "--key", keyFile); r.code != 1 || !strings.Contains(r.stderr, "untrusted root") {
+		t.Fatalf("register under a policy that does not accept it: %+v", r)
+	}
+	if r := vsc(t, api, "idao", "register-enclave", "weather", "--enclave", enclaveFile, "--key", keyFile, "--json"); r.code != 0 || !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(worker.Address().Hex())) {
+		t.Fatalf("register-enclave: %+v", r)
+	}
+	v, err := f.Client.ProvenIDAO(context.Background(), "weather", worker.PublicKeyBytes())
+	if err != nil || v.Enclave(worker.PublicKeyBytes()) == nil {
+		t.Fatalf("the registered key is not proven on chain: %v", err)
 	}
 }

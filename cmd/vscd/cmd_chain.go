@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -61,7 +62,7 @@ func cmdChain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keyFile := fs.String("key", envOr("VSC_SEQUENCER_KEY", ""), "sequencer key file (default DIR/sequencer.key; created for a dev genesis)")
 	chainID := fs.Uint64("chain-id", uint64(envInt("VSC_CHAIN_ID", 1337)), "chain id of a dev genesis (VSC_CHAIN_ID)")
 	level := fs.String("log-level", envOr("VSC_LOG_LEVEL", "info"), "log level")
-	devTEE := fs.Bool("dev-tee", false, "accept simulated enclave attestations for iDAOs without a tee_policy (devnets only)")
+	devTEE := fs.String("dev-tee-root", envOr("VSC_DEV_TEE_ROOT", ""), "comma-separated simulation root addresses: accept simulated enclave attestations they signed for iDAOs without a tee_policy (devnets only; `vscd worker --show-policy` prints a sim worker's root)")
 	fs.Bool("json", false, "ignored")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
@@ -94,10 +95,17 @@ func cmdChain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	// Enclave keys are judged against each iDAO's tee_policy; without one
-	// they are refused, unless --dev-tee supplies the simulation policy.
+	// they are refused, unless --dev-tee-root names simulation roots to trust.
 	reg := tee.KeyRegistry{}
-	if *devTEE {
-		p := tee.DevPolicy()
+	if *devTEE != "" {
+		var roots []common.Address
+		for _, s := range strings.Split(*devTEE, ",") {
+			if s = strings.TrimSpace(s); !common.IsHexAddress(s) {
+				return cli.Usagef("--dev-tee-root: %q is not a 0x address of a simulation root", s)
+			}
+			roots = append(roots, common.HexToAddress(s))
+		}
+		p := tee.SimPolicy(roots...)
 		reg.Default = &p
 	}
 	n, err := node.New(node.Config{DataDir: *data, Genesis: g, SequencerKey: key, Lanes: *lanes, Enclave: reg,

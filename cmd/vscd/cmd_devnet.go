@@ -112,12 +112,12 @@ func (d *devnet) start(ctx context.Context) error {
 		{"data dir and keys", d.initKeys},
 		{"embedded NATS", d.initNATS},
 		{"PostgreSQL", d.initStore},
-		{"enclave (simulation)", d.initEnclave},
+		{"enclave (simulation, this devnet's own root)", d.initEnclave},
 		{"zk keys", d.initProverKeys},
 		{"chain", d.initChain},
 		{"demo iDAO on chain", d.bootstrapChain},
 		{"coordinator", d.initCoordinator},
-		{"TEE worker", d.initTEEWorker},
+		{"TEE worker (enclave key on chain)", d.initTEEWorker},
 		{"zk prover", d.initProver},
 		{"quorum members", d.initMembers},
 		{"optimistic executor and watcher", d.initOptimistic},
@@ -224,20 +224,28 @@ func (d *devnet) initCoordinator(ctx context.Context) error {
 	return nil
 }
 
-// initEnclave opens the devnet's software enclave (sealed under DIR/enclave).
+// initEnclave opens the devnet's software enclave, sealed under
+// DIR/enclave with the devnet's own simulation root beside it (made at
+// random on first start, kept across restarts with the same --data).
 func (d *devnet) initEnclave(ctx context.Context) error {
 	enc, err := tee.OpenSim(filepath.Join(d.cfg.Data, "enclave"))
 	if err != nil {
 		return err
 	}
 	d.enclave = enc
-	d.log.Warn("SIMULATION: the devnet's TEE is the software `sim` backend — no hardware isolation, reports signed by a " +
-		"development root; only policies with allow_simulation accept them. Never send it real data.")
+	root, _ := enc.SimRoot()
+	d.log.Warn("SIMULATION: the devnet's TEE is the software `sim` backend — no hardware isolation, reports signed by this "+
+		"devnet's own simulation root; only policies with allow_simulation that list it accept them. Never send it real data.",
+		"simulation_root", root.Hex())
 	return nil
 }
 
-// initTEEWorker runs the TEE verifier on the embedded bus.
+// initTEEWorker registers the enclave key on chain (first start) and runs
+// the TEE verifier on the embedded bus.
 func (d *devnet) initTEEWorker(ctx context.Context) error {
+	if err := d.registerEnclave(ctx); err != nil {
+		return err
+	}
 	w := teeworker.New(d.enclave, d.bus, d.log).WithMetrics(d.coord.Registry())
 	if !d.cfg.FaultyTEE {
 		d.runRole("TEE worker", w.Run)
@@ -264,6 +272,9 @@ func (d *devnet) banner() {
 	w := d.out
 	addr := d.coord.Addr()
 	fmt.Fprintf(w, "\nvsc devnet is up\n  API        http://%s  (OpenAPI: /openapi.json, metrics: /metrics)\n  data       %s\n", hostPort(addr), d.cfg.Data)
+	root, _ := d.enclave.SimRoot()
+	fmt.Fprintf(w, "  chain      id %d, sequencer %s  (genesis %s)\n", d.chain.ChainID(), d.chain.Sequencer().Hex(), d.genesisPath())
+	fmt.Fprintf(w, "  TEE        SIMULATION, root %s  (only this devnet's; the demo iDAO's policy trusts it)\n", root.Hex())
 	if d.cfg.NATSListen != "" {
 		fmt.Fprintf(w, "  NATS       %s\n", d.nats.ClientURL())
 	}
@@ -275,7 +286,8 @@ func (d *devnet) banner() {
 		n := fmt.Sprintf("member-%d", i)
 		fmt.Fprintf(w, "    %-12s %s\n", n, d.keyPaths[n])
 	}
-	fmt.Fprintf(w, "\ntry:\n  vsc idao list\n  vsc submit examples/weather.csv --idao demo --key %s --wait\n\n", d.keyPaths["contributor"])
+	fmt.Fprintf(w, "\nclients check chain state against the sequencer's signature:\n  export VSC_SEQUENCER=%s\n", d.chain.Sequencer().Hex())
+	fmt.Fprintf(w, "\ntry:\n  vsc idao list\n  vsc submit examples/weather.csv --idao demo --key %s --allow-simulation --wait\n\n", d.keyPaths["contributor"])
 }
 
 func hostPort(addr string) string {

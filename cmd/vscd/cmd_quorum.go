@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vsc-labs/vsc/coordinator/chainlink"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
@@ -23,13 +25,16 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands, cli.Command{Name: "quorum",
-		Usage: "--key FILE [--chain URL] [--nats URL] [--idao NAME,…] [--zk-keys DIR] [--tee-policy FILE]: a quorum member node",
+		Usage: "--key FILE (--genesis FILE | --sequencer ADDR) [--chain URL] [--nats URL] [--idao NAME,…] [--zk-keys DIR] [--tee-policy FILE]: a quorum member node; it believes chain state only with proofs under headers the sequencer signed",
 		Run:   wrap(cmdQuorum)})
 }
 
 // cmdQuorum runs one quorum member: it reads iDAOs (members, stake, TEE
-// policy, verifying-key hash) from the chain's API, verifying keys from its
-// key directory, proofs from the object store, and answers vote requests.
+// policy, verifying-key hash) and enclave registrations from the chain's
+// API, each checked by a state proof against a header signed by the
+// sequencer it knows from the genesis (or --sequencer), never from the API;
+// verifying keys from its key directory, proofs from the object store; and
+// answers vote requests.
 func cmdQuorum(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("quorum", flag.ContinueOnError)
 	keyFile := fs.String("key", envOr("VSC_KEY", ""), "the member's key (VSC_KEY)")
@@ -39,13 +44,38 @@ func cmdQuorum(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	idaos := fs.String("idao", "", "comma-separated iDAOs to serve (default: every iDAO the key is a member of)")
 	zkKeys := fs.String("zk-keys", envOr("VSC_ZK_KEYS", ".data/zk-keys"), "verifying keys, by hash (VSC_ZK_KEYS)")
 	teePolicy := fs.String("tee-policy", "", "check TEE evidence against this policy (JSON) instead of the iDAO's on-chain one")
-	chainID := fs.Uint64("chain-id", 0, "chain id (default: ask the chain)")
+	chainID := fs.Uint64("chain-id", 0, "chain id (default: the genesis's, else ask the chain)")
+	genesisFile := fs.String("genesis", envOr("VSC_GENESIS", ""), "the chain's genesis JSON: its sequencer signs the headers every chain read is proven against (VSC_GENESIS)")
+	sequencer := fs.String("sequencer", envOr("VSC_SEQUENCER", ""), "the chain's sequencer address, instead of --genesis (VSC_SEQUENCER)")
 	level := fs.String("log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *keyFile == "" {
 		return cli.Usagef("vscd quorum needs --key FILE (the member's account)")
+	}
+	var seq common.Address
+	switch {
+	case *genesisFile != "" && *sequencer != "":
+		return cli.Usagef("give the sequencer once: --genesis FILE or --sequencer ADDR, not both")
+	case *genesisFile != "":
+		g, err := chain.LoadGenesis(*genesisFile)
+		if err != nil {
+			return err
+		}
+		seq = g.Sequencer
+		if *chainID == 0 {
+			*chainID = g.ChainID
+		} else if *chainID != g.ChainID {
+			return cli.Usagef("--chain-id %d but the genesis is of chain %d", *chainID, g.ChainID)
+		}
+	case *sequencer != "":
+		if !common.IsHexAddress(*sequencer) {
+			return cli.Usagef("--sequencer %q is not a 0x address", *sequencer)
+		}
+		seq = common.HexToAddress(*sequencer)
+	default:
+		return cli.Usagef("vscd quorum needs the chain's sequencer, known from elsewhere than the chain API it reads: --genesis FILE (the chain's genesis) or --sequencer ADDR (VSC_GENESIS, VSC_SEQUENCER)")
 	}
 	log := logger(stderr, *level)
 	key, err := keys.Load(*keyFile)
@@ -84,7 +114,7 @@ func cmdQuorum(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		cfg.TEEPolicy = &p
 	}
-	m, err := member.New(cfg, &chainlink.RemoteIDAOs{C: c}, b, km)
+	m, err := member.New(cfg, member.NewProvenChain(*chainURL, seq), b, km)
 	if err != nil {
 		return err
 	}
@@ -95,7 +125,7 @@ func cmdQuorum(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			serve = append(serve, s)
 		}
 	}
-	fmt.Fprintf(stdout, "quorum member %s on chain %s serving %s\n", m.Address().Hex(), strconv.FormatUint(*chainID, 10), orAll(serve))
+	fmt.Fprintf(stdout, "quorum member %s on chain %s (sequencer %s) serving %s\n", m.Address().Hex(), strconv.FormatUint(*chainID, 10), seq.Hex(), orAll(serve))
 	err = m.Run(ctx, b, serve)
 	log.Info("member stopped", "at", time.Now().UTC())
 	return err

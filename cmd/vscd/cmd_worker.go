@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -55,7 +54,7 @@ type workerConfig struct {
 
 func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
 	conc, _ := strconv.Atoi(envOr("VSC_WORKER_CONCURRENCY", "0"))
-	fs.StringVar(&cfg.Backend, "tee-backend", envOr("VSC_TEE_BACKEND", tee.BackendSim), "enclave backend: sim (software simulation, no security) or ego (SGX; binary built with -tags ego, run under ego) (VSC_TEE_BACKEND)")
+	fs.StringVar(&cfg.Backend, "tee-backend", envOr("VSC_TEE_BACKEND", ""), "enclave backend, required: sim (software simulation, no security; its root is made under DIR/tee) or ego (SGX; binary built with -tags ego, run under ego) (VSC_TEE_BACKEND)")
 	fs.StringVar(&cfg.Data, "data", envOr("VSC_DATA", ".data/worker"), "data directory; the sealed enclave key lives in DIR/tee (VSC_DATA)")
 	fs.StringVar(&cfg.NATS, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream (NATS_URL)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", conc, "jobs handled at once; 0 = one per core (VSC_WORKER_CONCURRENCY)")
@@ -66,7 +65,7 @@ func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
 	fs.StringVar(&cfg.API, "api", envOr("VSC_API", "http://127.0.0.1:8080"), "with --chain: the coordinator, where the watcher looks submissions up (VSC_API)")
 	fs.StringVar(&cfg.OptKey, "optimistic-key", envOr("VSC_OPTIMISTIC_KEY", ""), "with --chain: the funded account that posts claims and challenges")
 	fs.BoolVar(&cfg.WatchOnly, "watch-only", false, "with --chain: only watch and challenge claims (no executor)")
-	fs.BoolVar(&cfg.ShowPolicy, "show-policy", false, "print a TEE policy (JSON) that accepts this enclave — its signer, product and security version — and exit")
+	fs.BoolVar(&cfg.ShowPolicy, "show-policy", false, "print a TEE policy (JSON) that accepts this enclave — its signer, product and security version; for sim, its simulation root — and exit")
 	fs.BoolVar(&cfg.ZK, "zk", envOr("VSC_WORKER_ZK", "") != "", "also run the zk prover (it decrypts through this worker's enclave) (VSC_WORKER_ZK)")
 	fs.StringVar(&cfg.ZKKeys, "zk-keys", envOr("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
 	fs.IntVar(&cfg.ZKParallel, "zk-parallel", 1, "with --zk: chunk proofs at once (2 gains a few % on 2 cores for twice the memory)")
@@ -83,13 +82,21 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	switch cfg.Backend {
+	case tee.BackendSim, tee.BackendEgo:
+	case "":
+		return cli.Usagef("vscd worker needs --tee-backend sim or ego (or VSC_TEE_BACKEND): ego is an SGX enclave; sim is a software simulation that protects nothing, for development only")
+	default:
+		return cli.Usagef("--tee-backend %q: want sim (software simulation, development only) or ego (SGX)", cfg.Backend)
+	}
 	log := logger(stderr, cfg.LogLevel)
 	enc, err := tee.OpenBackend(cfg.Backend, filepath.Join(cfg.Data, "tee"))
 	if err != nil {
 		return fmt.Errorf("open enclave: %w", err)
 	}
-	if enc.Backend() == tee.BackendSim {
-		log.Warn("SIMULATION: TEE backend is the software simulation; its reports prove nothing and only policies with allow_simulation accept them. Never give it real data.")
+	if root, ok := enc.SimRoot(); ok {
+		log.Warn("SIMULATION: TEE backend is the software simulation; its reports prove nothing and only policies with allow_simulation that list its root accept them. Never give it real data.",
+			"simulation_root", root.Hex(), "root_file", filepath.Join(cfg.Data, "tee", tee.SimRootFile))
 	}
 	info := enc.Info()
 	self := enc.SelfReport()
@@ -97,15 +104,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"unique_id", hexutil.Encode(self.UniqueID), "signer_id", hexutil.Encode(self.SignerID),
 		"product_id", hexutil.Encode(self.ProductID), "security_version", self.SecurityVersion, "debug", self.Debug)
 	if cfg.ShowPolicy {
-		var pid uint16 // ISVPRODID is little-endian
-		if len(self.ProductID) >= 2 {
-			pid = binary.LittleEndian.Uint16(self.ProductID)
-		}
-		p := tee.Policy{SignerID: self.SignerID, ProductID: pid, MinSecurityVersion: self.SecurityVersion}
-		if enc.Backend() == tee.BackendSim {
-			p = tee.DevPolicy()
-		}
-		return json.NewEncoder(stdout).Encode(p)
+		return json.NewEncoder(stdout).Encode(enc.Policy())
 	}
 	if cfg.ShowKey {
 		if cfg.JSON {

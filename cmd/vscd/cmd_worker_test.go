@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vsc-labs/vsc/tee"
@@ -23,15 +25,46 @@ func TestWorkerShowKey(t *testing.T) {
 		return k
 	}
 	k := show()
-	if _, err := k.Verify(tee.DevPolicy()); err != nil {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"worker", "--tee-backend", "sim", "--data", dir, "--show-policy"}, &out, &errb); code != 0 {
+		t.Fatalf("--show-policy: exit %d: %s", code, errb.String())
+	}
+	policy, err := tee.ParsePolicy(out.Bytes())
+	if err != nil {
+		t.Fatalf("--show-policy printed %s: %v", out.String(), err)
+	}
+	// the worker's own simulation root, made under its data dir, and nothing else
+	root, err := tee.LoadOrCreateSimRoot(filepath.Join(dir, "tee", tee.SimRootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(policy.SimulationRoots) != 1 || policy.SimulationRoots[0] != root.Address() {
+		t.Fatalf("--show-policy trusts roots %v, want the worker's %s", policy.SimulationRoots, root.Address())
+	}
+	if _, err := k.Verify(policy); err != nil {
 		t.Fatal(err)
 	}
 	if again := show(); !bytes.Equal(again.PublicKey, k.PublicKey) {
 		t.Fatal("restart changed the enclave key")
 	}
-	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"worker", "--tee-backend", "ego", "--data", dir, "--show-key"}, &out, &errb); code == 0 {
 		t.Fatal("ego backend started outside an enclave")
+	}
+}
+
+// Outside the devnet the TEE backend is never chosen for the operator: a
+// missing or unknown --tee-backend is a usage error naming the choices.
+func TestWorkerNeedsBackend(t *testing.T) {
+	t.Setenv("VSC_TEE_BACKEND", "")
+	for _, args := range [][]string{
+		{"worker", "--data", t.TempDir(), "--show-key"},
+		{"worker", "--tee-backend", "sgx", "--data", t.TempDir(), "--show-key"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), "sim") || !strings.Contains(errb.String(), "ego") || out.Len() != 0 {
+			t.Fatalf("%v: exit %d, stderr %q; want a usage error naming sim and ego", args, code, errb.String())
+		}
 	}
 }
 

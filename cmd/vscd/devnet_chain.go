@@ -100,7 +100,8 @@ func (d *devnet) initChain(ctx context.Context) error {
 			g.Alloc[keys.Address(k)] = devFunds.String()
 		}
 	}
-	policy := tee.DevPolicy()
+	// iDAOs without a tee_policy of their own trust this devnet's simulation root
+	policy := d.enclave.Policy()
 	n, err := node.New(node.Config{DataDir: dir, Genesis: g, SequencerKey: seq, Lanes: d.cfg.Lanes,
 		Enclave: tee.KeyRegistry{Default: &policy}, BlockTime: devnetBlockTime, Logger: d.log.With("role", "chain")})
 	if err != nil {
@@ -113,18 +114,27 @@ func (d *devnet) initChain(ctx context.Context) error {
 	d.chain = n
 	d.onStop(func(context.Context) error { return n.Close() })
 	d.link = &chainlink.Node{N: n, Key: d.key("coordinator")}
-	return nil
+	// the genesis is public: clients and `vscd quorum --genesis` take the
+	// sequencer from it instead of asking an API
+	raw, err := json.MarshalIndent(n.Genesis(), "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(d.genesisPath(), append(raw, '\n'), 0o644)
 }
 
+// genesisPath is where the devnet writes its genesis for clients and members.
+func (d *devnet) genesisPath() string { return filepath.Join(d.cfg.Data, "genesis.json") }
+
 // bootstrapChain puts the demo iDAO on chain on first start: created by
-// member-1 with the devnet policy (modes, price, the development TEE policy
-// and the zk verifying key), staked by every member, with the enclave key
-// registered (the chain verifies its attestation on the way in).
+// member-1 with the devnet policy (modes, price, a TEE policy that trusts
+// this devnet's simulation root alone, and the zk verifying key) and staked
+// by every member. The enclave key is registered by the TEE worker's step.
 func (d *devnet) bootstrapChain(ctx context.Context) error {
 	if _, err := d.chain.IDAO("demo"); err == nil {
 		return nil
 	}
-	teePolicy, err := json.Marshal(tee.DevPolicy())
+	teePolicy, err := json.Marshal(d.enclave.Policy())
 	if err != nil {
 		return err
 	}
@@ -137,7 +147,6 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 	}{
 		{owner, &tx.IDAOCreate{Name: "demo", Policy: policy, Stake: devStake}},
 		{owner, &tx.VKRegister{IDAO: "demo", Circuit: d.zkShape().String(), VKHash: d.vkHash}},
-		{owner, &tx.EnclaveRegister{IDAO: "demo", PubKey: d.enclave.PublicKeyBytes(), Report: tee.EncodeAttestation(d.enclave.KeyAttestation())}},
 	}
 	for i := 2; i <= d.cfg.Quorum; i++ {
 		steps = append(steps, struct {
@@ -151,6 +160,31 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 		}
 	}
 	d.log.Info("devnet: demo iDAO on chain", "members", d.cfg.Quorum, "vk", d.vkHash)
+	return nil
+}
+
+// registerEnclave registers the devnet enclave's key for the demo iDAO on
+// chain unless it is registered already (the chain checks its attestation
+// against the iDAO's TEE policy on the way in). A demo iDAO whose policy
+// does not accept this enclave is a data dir from an older vsc, whose
+// simulation root was public: the devnet refuses to run on it.
+func (d *devnet) registerEnclave(ctx context.Context) error {
+	dao, err := d.chain.IDAO("demo")
+	if err != nil {
+		return err
+	}
+	pub, report := d.enclave.PublicKeyBytes(), tee.EncodeAttestation(d.enclave.KeyAttestation())
+	if err := (tee.KeyRegistry{}).VerifyEnclaveKey(dao.Name, dao.Policy.TEEPolicy, pub, report); err != nil {
+		return fmt.Errorf("the demo iDAO's TEE policy on chain does not accept this devnet's enclave (%w): %s was made by an older vsc "+
+			"whose simulation root was public; start a fresh devnet with another --data, or delete that directory", err, d.cfg.Data)
+	}
+	if ok, err := d.chain.EnclaveRegistered(dao.Name, pub); err != nil || ok {
+		return err
+	}
+	if err := sendAndWait(ctx, d.chain, d.key("member-1"), &tx.EnclaveRegister{IDAO: dao.Name, PubKey: pub, Report: report}); err != nil {
+		return fmt.Errorf("register the enclave key: %w", err)
+	}
+	d.log.Info("devnet: enclave key registered on chain", "idao", dao.Name, "enclave", d.enclave.Address())
 	return nil
 }
 

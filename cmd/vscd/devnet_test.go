@@ -73,7 +73,11 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 		abs, _ := filepath.Abs(cfg.Data)
 		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
 	})
-	return &testDevnet{devnet: d, api: client.New("http://" + d.coord.Addr()), t: t}
+	api := client.New("http://" + d.coord.Addr())
+	// what a test contributor trusts: the devnet's sequencer, and its
+	// simulated enclave (test data only)
+	api.Trust = client.Trust{Sequencer: d.chain.Sequencer(), AllowSimulation: true}
+	return &testDevnet{devnet: d, api: api, t: t}
 }
 
 const dataset6 = "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n5,124,80,33\n6,139,71,45\n"
@@ -196,13 +200,18 @@ func TestDevnetJourney(t *testing.T) {
 func TestDevnetNewIDAO(t *testing.T) {
 	d := startDevnet(t, nil)
 	ctx := context.Background()
-	teePolicy, _ := json.Marshal(tee.DevPolicy())
+	teePolicy, _ := json.Marshal(d.enclave.Policy())
 	owner, joiner := d.key("member-1"), d.key("member-2")
 	if _, err := d.api.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "weather", Stake: big.NewInt(500),
 		Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(3), TEEPolicy: teePolicy}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.api.SendChainTx(ctx, joiner, &tx.IDAOJoin{Name: "weather", Amount: big.NewInt(500)}); err != nil {
+		t.Fatal(err)
+	}
+	// the iDAO's operator registers its enclave (here the devnet's) for it
+	if _, err := d.api.SendChainTx(ctx, owner, &tx.EnclaveRegister{IDAO: "weather", PubKey: d.enclave.PublicKeyBytes(),
+		Report: tee.EncodeAttestation(d.enclave.KeyAttestation())}); err != nil {
 		t.Fatal(err)
 	}
 	list, err := d.api.IDAOs(ctx)
@@ -342,7 +351,7 @@ func TestQuorumRole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(),
+		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(), "--genesis", d.genesisPath(),
 			"--nats", d.nats.ClientURL(), "--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "tee+zk"), 2*time.Minute)
@@ -402,7 +411,7 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() {
-		done <- cmdWorker(ctx, []string{"--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
+		done <- cmdWorker(ctx, []string{"--tee-backend", "sim", "--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
 			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
@@ -411,4 +420,81 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 	if v.Status != coordinator.Overturned || v.DATID != nil {
 		t.Fatalf("%s (%s)", v.Status, deref(v.Reason))
 	}
+}
+
+// Each devnet makes its own simulation root on first start and keeps it
+// with its data: a restart with the same --data keeps the root (and the
+// enclave key registered once), the demo iDAO's on-chain policy trusts that
+// root alone, and a data dir whose root the chain does not trust (one made
+// when the root was public) is refused with what to do.
+func TestDevnetSimRootIsItsOwn(t *testing.T) {
+	data := t.TempDir()
+	open := func() (*devnet, error) {
+		cfg := devnetConfig{Data: data, Listen: "127.0.0.1:0", Quorum: 2, Lanes: 2, ZKKeys: zkKeysDir}
+		cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
+		cfg.Coordinator.Listen = cfg.Listen
+		d := &devnet{cfg: cfg, log: slog.New(slog.DiscardHandler), out: io.Discard}
+		err := d.start(context.Background())
+		if err != nil {
+			d.stop()
+		}
+		return d, err
+	}
+	t.Cleanup(func() {
+		abs, _ := filepath.Abs(data)
+		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
+	})
+	d, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, ok := d.enclave.SimRoot()
+	if !ok {
+		t.Fatal("the devnet enclave names no simulation root")
+	}
+	dao, err := d.chain.IDAO("demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := tee.ParsePolicy(dao.Policy.TEEPolicy)
+	if err != nil || len(p.SimulationRoots) != 1 || p.SimulationRoots[0] != root {
+		t.Fatalf("demo's policy trusts %v (%v), want only this devnet's root %s", p.SimulationRoots, err, root)
+	}
+	if ok, _ := d.chain.EnclaveRegistered("demo", d.enclave.PublicKeyBytes()); !ok {
+		t.Fatal("the devnet's enclave key is not registered on chain")
+	}
+	height := d.chain.Head().Height
+	d.stop()
+
+	d, err = open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := d.enclave.SimRoot(); again != root {
+		t.Fatalf("restart changed the simulation root: %s → %s", root, again)
+	}
+	if h := d.chain.Head().Height; h != height {
+		t.Fatalf("restart sent txs (height %d → %d): the enclave key was registered again", height, h)
+	}
+	d.stop()
+
+	// a data dir whose root the chain does not trust
+	rootFile := filepath.Join(data, "enclave", tee.SimRootFile)
+	saved, err := os.ReadFile(rootFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(rootFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(); err == nil || !strings.Contains(err.Error(), "does not accept this devnet's enclave") || !strings.Contains(err.Error(), "fresh devnet") {
+		t.Fatalf("a root the chain does not trust: %v", err)
+	}
+	if err := os.WriteFile(rootFile, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = open(); err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
 }

@@ -21,6 +21,11 @@ import (
 type Client struct {
 	BaseURL string
 	HTTP    *http.Client
+	// Chain is the chain API's base URL for proven reads (empty: the
+	// coordinator's own /v1/chain/, as the devnet serves it).
+	Chain string
+	// Trust is what Prepare checks chain state and enclaves against.
+	Trust Trust
 }
 
 // New returns a client for baseURL (e.g. http://127.0.0.1:8080).

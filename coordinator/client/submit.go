@@ -75,6 +75,12 @@ type Prepared struct {
 	Digest     common.Hash           `json:"digest"`     // the EIP-712 digest = the submission id
 	BlobFile   string                `json:"blob_file,omitempty"`
 	Uploaded   bool                  `json:"uploaded"`
+	// ProvenAt is the block under which the iDAO's policy and the enclave
+	// key were proven (0: PrepareFor, nothing proven).
+	ProvenAt uint64 `json:"proven_at,omitempty"`
+	// Simulation says the TEE policy checked accepts simulated enclaves
+	// (allowed by Trust.AllowSimulation).
+	Simulation bool `json:"simulation,omitempty"`
 	blob       []byte
 }
 
@@ -88,15 +94,13 @@ type PrepareOptions struct {
 	Class       string // "" = dataset
 	Contributor common.Address
 	Nonce       *uint64 // nil = ask the coordinator
-	// VerifyEnclave checks the iDAO's enclave key and its attestation before
-	// the data key is wrapped to it (the TEE package's policy check). Nil
-	// skips the check — only for tests of the API itself.
-	VerifyEnclave func(dao *coordinator.IDAOView) error
 }
 
-// Prepare parses and commits the dataset, fetches the iDAO's enclave key,
-// checks its attestation, encrypts, and builds the submission to sign.
-// Bad datasets fail here, before anything is sent.
+// Prepare parses and commits the dataset, finds the enclave key to wrap the
+// data key to — registered on chain for the iDAO and attested under its TEE
+// policy, both proven against c.Trust (TrustedEnclave) — encrypts, and
+// builds the submission to sign. Bad datasets and untrusted enclaves fail
+// here, before anything is sent.
 func (c *Client) Prepare(ctx context.Context, data []byte, o PrepareOptions) (*Prepared, error) {
 	ds, err := records.Parse(data)
 	if err != nil {
@@ -106,28 +110,29 @@ func (c *Client) Prepare(ctx context.Context, data []byte, o PrepareOptions) (*P
 	if err != nil {
 		return nil, err
 	}
+	// the coordinator's view says which enclave key its workers hold: a
+	// hint, believed only once the chain proves it
 	dao, err := c.IDAO(ctx, o.IDAO)
 	if err != nil {
 		return nil, err
 	}
-	mode := o.Mode
-	if mode == "" {
-		mode = dao.Policy
+	var hint []byte
+	if dao.EnclaveKey != nil && len(dao.EnclaveKey.PublicKey) > 0 {
+		hint = dao.EnclaveKey.PublicKey
 	}
-	if dao.EnclaveKey == nil {
-		return nil, fmt.Errorf("iDAO %q has no attested enclave key yet: no verifier can read data for it; try again once its TEE worker has registered", o.IDAO)
-	}
-	if o.VerifyEnclave != nil {
-		if err := o.VerifyEnclave(dao); err != nil {
-			return nil, fmt.Errorf("iDAO %q's enclave key failed attestation, refusing to wrap the data key to it: %w", o.IDAO, err)
-		}
-	}
-	pub, err := crypto.UnmarshalPubkey(dao.EnclaveKey.PublicKey)
+	pub, v, policy, err := c.TrustedEnclave(ctx, o.IDAO, hint)
 	if err != nil {
-		return nil, fmt.Errorf("iDAO %q's enclave key: %w", o.IDAO, err)
+		return nil, err
 	}
-	o.Mode = mode
-	return c.PrepareFor(ctx, ds, pub, info.ChainID, o)
+	if o.Mode == "" && len(v.IDAO.Policy.Modes) > 0 {
+		o.Mode = v.IDAO.Policy.Modes[0]
+	}
+	p, err := c.PrepareFor(ctx, ds, pub, info.ChainID, o)
+	if err != nil {
+		return nil, err
+	}
+	p.ProvenAt, p.Simulation = v.Header.Height, policy.AllowSimulation
+	return p, nil
 }
 
 // PrepareFor is Prepare with the dataset parsed and the enclave key known.

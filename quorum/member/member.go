@@ -32,10 +32,21 @@ import (
 )
 
 // Chain is what a member reads from the chain: the iDAO (members, stake,
-// policy with its TEE policy and registered verifying-key hash).
+// policy with its TEE policy and registered verifying-key hash) and whether
+// an enclave key is registered for it. An in-process member reads the
+// chain's state directly (chain/node.Node); `vscd quorum` reads it over
+// HTTP, every value checked by a state proof (ProvenChain).
 type Chain interface {
 	IDAO(name string) (*idao.IDAO, error)
+	// EnclaveRegistered reports whether pub is registered on chain for the
+	// iDAO; an error means the chain could not be read (not a "no").
+	EnclaveRegistered(idao string, pub []byte) (bool, error)
 }
+
+// ErrChainRead marks a failure to read (or to prove) chain state while
+// verifying: the member gives no vote rather than a refusal, since the
+// evidence was not found wrong.
+var ErrChainRead = errors.New("cannot read the chain")
 
 // Objects fetches zk proofs from the object store.
 type Objects interface {
@@ -72,6 +83,9 @@ type Member struct {
 	log     *slog.Logger
 	// policies caches parsed TEE policies by their published bytes
 	policies sync.Map
+	// enclaves caches the (iDAO, enclave key) pairs found registered;
+	// a registration is never undone
+	enclaves sync.Map
 }
 
 var signedBucket = []byte("signed")
@@ -159,6 +173,9 @@ func (m *Member) decide(ctx context.Context, req *quorum.VoteRequest, daos map[s
 	}
 	vote := &quorum.Vote{IDAO: req.IDAO, Submission: req.SubmissionID}
 	digest, err := m.verify(ctx, dao, req)
+	if errors.Is(err, ErrChainRead) {
+		return nil, err
+	}
 	if err != nil {
 		vote.Approve, vote.Reason = false, err.Error()
 		if len(vote.Reason) > 500 {
@@ -307,7 +324,29 @@ func (m *Member) verifyTEE(dao *idao.IDAO, req *quorum.VoteRequest, raw json.Raw
 	if _, err := tee.VerifyEvidence(p, ev, &req.Submission, req.ChainID); err != nil {
 		return nil, common.Hash{}, fmt.Errorf("tee evidence: %w", err)
 	}
+	if err := m.registered(dao.Name, ev.EnclaveKey, ev.Enclave); err != nil {
+		return nil, common.Hash{}, err
+	}
 	return ev, ev.ResultDigest, nil
+}
+
+// registered checks that the enclave key of TEE evidence is registered on
+// chain for the iDAO: an attested enclave that its iDAO never registered
+// (another operator's, or one a stolen simulation root made up) is refused.
+func (m *Member) registered(name string, pub []byte, addr common.Address) error {
+	k := name + "\x00" + string(pub)
+	if _, ok := m.enclaves.Load(k); ok {
+		return nil
+	}
+	ok, err := m.chain.EnclaveRegistered(name, pub)
+	if err != nil {
+		return fmt.Errorf("%w: is the enclave key registered for iDAO %s: %w", ErrChainRead, name, err)
+	}
+	if !ok {
+		return fmt.Errorf("tee evidence: enclave %s is not registered on chain for iDAO %s", addr.Hex(), name)
+	}
+	m.enclaves.Store(k, true)
+	return nil
 }
 
 func (m *Member) verifyZK(ctx context.Context, dao *idao.IDAO, req *quorum.VoteRequest, data []json.RawMessage) (*prover.Facts, common.Hash, error) {

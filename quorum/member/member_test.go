@@ -25,14 +25,34 @@ import (
 
 const chainID = 1337
 
-// chainState is the chain as the member reads it: an iDAO value.
-type chainState struct{ dao *idao.IDAO }
+// chainState is the chain as the member reads it: an iDAO value and the
+// enclave keys registered for it.
+type chainState struct {
+	dao      *idao.IDAO
+	enclaves map[string]bool
+}
+
+// onChain is the chain holding dao with encs' keys registered.
+func onChain(dao *idao.IDAO, encs ...*tee.Enclave) chainState {
+	c := chainState{dao: dao, enclaves: map[string]bool{}}
+	for _, e := range encs {
+		c.enclaves[string(e.PublicKeyBytes())] = true
+	}
+	return c
+}
 
 func (c chainState) IDAO(name string) (*idao.IDAO, error) {
 	if name != c.dao.Name {
 		return nil, errors.New("no such iDAO")
 	}
 	return c.dao, nil
+}
+
+func (c chainState) EnclaveRegistered(name string, pub []byte) (bool, error) {
+	if name != c.dao.Name {
+		return false, errors.New("no such iDAO")
+	}
+	return c.enclaves[string(pub)], nil
 }
 
 type noVKs struct{}
@@ -65,18 +85,19 @@ func teeRequest(t *testing.T, enc *tee.Enclave, data string, nonce uint64) *quor
 		Signature: sig, Evidence: []quorum.EvidenceItem{{Kind: "tee", Data: []json.RawMessage{raw}}}}
 }
 
-func newMember(t *testing.T, dir string, key *ecdsa.PrivateKey, dao *idao.IDAO, lie bool) *Member {
+func newMember(t *testing.T, dir string, key *ecdsa.PrivateKey, ch Chain, lie bool) *Member {
 	t.Helper()
-	m, err := New(Config{Key: key, ChainID: chainID, DataDir: dir, LieDigest: lie}, chainState{dao}, nil, noVKs{})
+	m, err := New(Config{Key: key, ChainID: chainID, DataDir: dir, LieDigest: lie}, ch, nil, noVKs{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func demoIDAO(t *testing.T, members ...*ecdsa.PrivateKey) *idao.IDAO {
+// demoIDAO is iDAO demo of members, whose TEE policy accepts enc.
+func demoIDAO(t *testing.T, enc *tee.Enclave, members ...*ecdsa.PrivateKey) *idao.IDAO {
 	t.Helper()
-	p, _ := json.Marshal(tee.DevPolicy())
+	p, _ := json.Marshal(enc.Policy())
 	dao, err := idao.New("demo", keys.Address(members[0]), idao.Policy{Modes: []string{"tee"}, TEEPolicy: p}, nil, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +117,7 @@ func TestMemberVerifiesAndSigns(t *testing.T) {
 	}
 	key, _ := crypto.GenerateKey()
 	outsider, _ := crypto.GenerateKey()
-	dao := demoIDAO(t, key)
+	dao := onChain(demoIDAO(t, enc, key), enc)
 	dir := t.TempDir()
 	m := newMember(t, dir, key, dao, false)
 	ctx := context.Background()
@@ -152,7 +173,7 @@ func TestLyingMemberSignsAnotherDigest(t *testing.T) {
 	enc, _ := tee.OpenSim(t.TempDir())
 	honest, _ := crypto.GenerateKey()
 	liar, _ := crypto.GenerateKey()
-	dao := demoIDAO(t, honest, liar)
+	dao := onChain(demoIDAO(t, enc, honest, liar), enc)
 	req := teeRequest(t, enc, "a\n1\n", 0)
 	h := newMember(t, t.TempDir(), honest, dao, false)
 	defer h.Close()
@@ -171,7 +192,7 @@ func TestMemberSignsABatchOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	dao := demoIDAO(t, key)
+	dao := onChain(demoIDAO(t, enc, key), enc)
 	dir := t.TempDir()
 	m := newMember(t, dir, key, dao, false)
 	ctx := context.Background()

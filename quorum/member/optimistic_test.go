@@ -17,6 +17,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/quorum"
+	"github.com/vsc-labs/vsc/tee"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
 
@@ -37,7 +38,11 @@ func (c claimChain) Claim(id common.Hash) (*optimistic.Claim, error) {
 // chain, and then sign the claim's anchor digest.
 func TestMemberVotesOnFinalizedClaimsOnly(t *testing.T) {
 	key, _ := crypto.GenerateKey()
-	dao := demoIDAO(t, key)
+	enc, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dao := demoIDAO(t, enc, key)
 	dao.Policy.Modes = []string{idao.ModeOptimistic}
 	ds, _ := records.Parse([]byte("a,b\n1,2\n3,4\n1,2\n"))
 	contributor, _ := crypto.GenerateKey()
@@ -56,7 +61,7 @@ func TestMemberVotesOnFinalizedClaimsOnly(t *testing.T) {
 	other := c.Clone()
 	other.ID, other.Submission = common.Hash{9}, common.Hash{8}
 	other.Status = optimistic.StatusFinalized
-	ch := claimChain{chainState{dao}, map[common.Hash]*optimistic.Claim{c.ID: c, other.ID: other}}
+	ch := claimChain{onChain(dao), map[common.Hash]*optimistic.Claim{c.ID: c, other.ID: other}}
 	member := func() *Member {
 		m, err := New(Config{Key: key, ChainID: chainID, DataDir: t.TempDir()}, ch, nil, noVKs{})
 		if err != nil {

@@ -161,7 +161,7 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tee.VerifyEvidence(tee.DevPolicy(), ev, &good.Submission, chainID); err != nil {
+	if _, err := tee.VerifyEvidence(enc.Policy(), ev, &good.Submission, chainID); err != nil {
 		t.Fatalf("a quorum member refuses the worker's evidence: %v", err)
 	}
 	ds, _ := records.Parse(data)
@@ -178,7 +178,7 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tee.VerifyEvidence(tee.DevPolicy(), ev, &lying.Submission, chainID); !errors.Is(err, tee.ErrCommitment) {
+	if _, err := tee.VerifyEvidence(enc.Policy(), ev, &lying.Submission, chainID); !errors.Is(err, tee.ErrCommitment) {
 		t.Fatalf("attested rejection: %v", err)
 	}
 
@@ -221,7 +221,7 @@ func TestWorkerRestartKeepsKey(t *testing.T) {
 	if string(enc2.PublicKeyBytes()) != string(registered) {
 		t.Fatal("restarted enclave has a new key; its on-chain registration is lost")
 	}
-	if _, err := tee.VerifyKeyAttestation(tee.DevPolicy(), registered, enc2.KeyAttestation()); err != nil {
+	if _, err := tee.VerifyKeyAttestation(enc.Policy(), registered, enc2.KeyAttestation()); err != nil {
 		t.Fatal(err)
 	}
 	run(t, New(enc2, b, nil))
