@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -297,4 +298,25 @@ func TestMaxInPlaintext(t *testing.T) {
 			t.Fatalf("MaxInPlaintext(%d) = %d, want 0", n, MaxInPlaintext(n))
 		}
 	}
+}
+
+// FuzzParseNeverQuotes: whatever the file and wherever a distinctive token
+// sits in it (a cell, a header, a JSON key or value), no parse error
+// quotes it.
+func FuzzParseNeverQuotes(f *testing.F) {
+	f.Add([]byte("a,b\n1,2\n"), uint16(6))
+	f.Add([]byte("a,b\n1,2\n"), uint16(2))
+	f.Add([]byte(`{"a":1}`+"\n"+`{"a":2}`), uint16(12))
+	f.Add([]byte(`[1,2]`), uint16(1))
+	f.Fuzz(func(t *testing.T, in []byte, pos uint16) {
+		const token = "QX7ZK3W"
+		p := int(pos) % (len(in) + 1)
+		data := append(append(append([]byte(nil), in[:p]...), token...), in[p:]...)
+		if bytes.Contains(in, []byte(token[:3])) {
+			return // the token must be the only one of its kind
+		}
+		if _, err := Parse(data); err != nil && strings.Contains(err.Error(), token[:3]) {
+			t.Fatalf("the error quotes the file: %v", err)
+		}
+	})
 }
