@@ -33,7 +33,11 @@ const maxSubmitOverhead = coordinator.MaxSubmitJSONBytes + coordinator.MaxMultip
 // absent the blob must have been uploaded with PUT /v1/blobs/{data_hash}).
 // Every check runs before anything is stored.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
-	release, ok := s.reserveBody(w, r, s.cfg.MaxBlob+maxSubmitOverhead)
+	most := int64(coordinator.MaxSubmitJSONBytes) // a JSON body
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		most = s.cfg.MaxBlob + maxSubmitOverhead
+	}
+	release, ok := s.reserveBody(w, r, most)
 	if !ok {
 		s.m.submissions.WithLabelValues("unavailable").Inc()
 		return
@@ -64,9 +68,6 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		return nil, false, err
 	}
 	sub := &req.Submission
-	if err := s.checkFields(req); err != nil {
-		return nil, false, err
-	}
 	if blob != nil {
 		if err := checkRecordsFit(sub.Records, int64(len(blob))); err != nil {
 			return nil, false, err
@@ -331,7 +332,9 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 
 // readSubmit parses the request: multipart (submission + blob parts), or a
 // plain JSON body (blob uploaded before). Every part and the body are
-// bounded before they are read.
+// bounded before they are read, and the submission's fields are checked
+// (checkFields) as soon as it is decoded: a blob part after a bad
+// submission part is never read.
 func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte, error) {
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	req := new(coordinator.SubmitRequest)
@@ -340,7 +343,7 @@ func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte
 		if err := decodeJSON(r.Body, req); err != nil {
 			return nil, nil, err
 		}
-		return req, nil, nil
+		return req, nil, s.checkFields(req)
 	}
 	limit := s.cfg.MaxBlob + maxSubmitOverhead
 	r.Body = http.MaxBytesReader(nil, r.Body, limit)
@@ -368,6 +371,9 @@ func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte
 				return nil, nil, jsonTooLarge()
 			}
 			if err := decodeJSON(bytes.NewReader(data), req); err != nil {
+				return nil, nil, err
+			}
+			if err := s.checkFields(req); err != nil {
 				return nil, nil, err
 			}
 			gotSub = true

@@ -133,6 +133,12 @@ func TestIntakeLimits(t *testing.T) {
 		{"two submission parts", func(f *fixture) (string, []byte) {
 			return rawBody([2]string{"submission", string(okJSON(f))}, [2]string{"submission", string(okJSON(f))})
 		}, 400, "bad_request", `two "submission" parts`},
+		{"a bad submission part before a blob over its limit: the blob is never read", func(f *fixture) (string, []byte) {
+			p := f.prepare(dataset, "tee", 1)
+			p.Submission.Records = ^uint64(0)
+			sig, _ := p.Sign(f.key)
+			return multipart(f, p.Request(sig), make([]byte, 2<<20))
+		}, 400, "invalid_field", "max_records"},
 		{"a submission part over its limit", func(f *fixture) (string, []byte) {
 			return rawBody([2]string{"submission", strings.Repeat(" ", coordinator.MaxSubmitJSONBytes+1) + "{}"})
 		}, 413, "body_too_large", "max_submit_json_bytes"},
