@@ -102,6 +102,14 @@ type IDAOSummary struct {
 	Stake   string   `json:"stake"`
 }
 
+// IDAOList is a page of GET /v1/idaos (and `vsc idao list --json`, which
+// follows every page and prints no next).
+type IDAOList struct {
+	IDAOs []IDAOSummary `json:"idaos"`
+	// Next is the cursor of the following page; empty on the last one.
+	Next string `json:"next,omitempty"`
+}
+
 // MemberView is one member and its stake.
 type MemberView struct {
 	Address common.Address `json:"address"`

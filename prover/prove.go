@@ -63,7 +63,8 @@ func ProveChunk(k *Keys, ds *records.Dataset, index int) (*ChunkProof, error) {
 		}
 		for f, v := range rec {
 			if !s.Ranges[f].Contains(v) {
-				return nil, fmt.Errorf("%w: record %d, field %q = %d is outside %s", ErrOutOfRange, lo+i+1, ds.Fields[f], v, s.Ranges[f])
+				// the value itself is plaintext: name where it is, never what it is
+				return nil, fmt.Errorf("%w: record %d, column %d is outside %s", ErrOutOfRange, lo+i+1, f+1, s.Ranges[f])
 			}
 		}
 	}

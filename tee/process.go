@@ -184,10 +184,12 @@ func (e *Enclave) attest(evs []*Evidence) error {
 	return nil
 }
 
-var linePlace = regexp.MustCompile(`line [0-9]+`)
+var linePlace = regexp.MustCompile(`line [0-9]+(, (column|field) [0-9]+)?`)
 
-// parseErrorPlace returns where a parse error is (" at line N"), without
-// the offending value, which is plaintext.
+// parseErrorPlace returns where a parse error is (" at line N, column C"),
+// without the offending value, which is plaintext. records.Parse never
+// quotes a value either; this keeps the enclave's reason to the place alone
+// whatever the parser says.
 func parseErrorPlace(err error) string {
 	if m := linePlace.FindString(err.Error()); m != "" {
 		return " at " + m

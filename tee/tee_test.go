@@ -364,7 +364,17 @@ func TestProcessRejects(t *testing.T) {
 			s, _ := envelope.Seal([]byte("a,b\n1,2\n1,secret-value\n"), enc.PublicKey())
 			j.Blob, j.WrappedKey = s.Blob, s.WrappedKey
 			j.Submission.DataHash, j.Submission.WrappedKeyHash = s.DataHash, s.WrappedKeyHash()
-		}, "dataset is invalid at line 3", nil},
+		}, "dataset is invalid at line 3, column 2", nil},
+		{"a JSON Lines string value", func(j *Job) {
+			s, _ := envelope.Seal([]byte("{\"a\":1}\n{\"a\":\"secret-value\"}\n"), enc.PublicKey())
+			j.Blob, j.WrappedKey = s.Blob, s.WrappedKey
+			j.Submission.DataHash, j.Submission.WrappedKeyHash = s.DataHash, s.WrappedKeyHash()
+		}, "dataset is invalid at line 2, field 1", nil},
+		{"a file without a header", func(j *Job) {
+			s, _ := envelope.Seal([]byte("1,secret\n2,x\n"), enc.PublicKey())
+			j.Blob, j.WrappedKey = s.Blob, s.WrappedKey
+			j.Submission.DataHash, j.Submission.WrappedKeyHash = s.DataHash, s.WrappedKeyHash()
+		}, "dataset is invalid at line 2, column 2", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -194,9 +194,10 @@ type IDAO struct {
 	Created    uint64         `json:"created"`
 }
 
-// IDAOList is `vsc idao list --json`.
+// IDAOList is a page of iDAOs, by name.
 type IDAOList struct {
 	IDAOs []*IDAO `json:"idaos"`
+	Next  string  `json:"next,omitempty"` // the following page's cursor; empty on the last
 }
 
 // NewIDAO builds an IDAO view.
@@ -235,9 +236,11 @@ func NewToken(c *dat.Class, t *dat.Token) *Token {
 	return &Token{ID: t.ID, Class: t.Class, Owner: t.Owner, Value: t.Value, Shares: t.Shares, Expires: t.Expires, Claimable: cl}
 }
 
-// TokenList is `vsc dat list --json`.
+// TokenList is a page of tokens, by id (`vsc dat list --json` follows
+// every page).
 type TokenList struct {
 	Tokens []*Token `json:"tokens"`
+	Next   string   `json:"next,omitempty"` // the following page's cursor; empty on the last
 }
 
 // Revenue is a class's revenue totals.
@@ -263,9 +266,10 @@ type Class struct {
 	CreatedAt     uint64         `json:"created_at"`
 }
 
-// ClassList lists classes.
+// ClassList is a page of classes, oldest first.
 type ClassList struct {
 	Classes []*Class `json:"classes"`
+	Next    string   `json:"next,omitempty"` // the following page's cursor; empty on the last
 }
 
 // NewClass builds a Class view with its tokens.

@@ -2,6 +2,7 @@ package node
 
 import (
 	_ "embed"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -17,6 +18,9 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/store"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/dat"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/page"
 )
 
 // OpenAPI is the OpenAPI fragment documenting Handler's paths.
@@ -247,9 +251,29 @@ func (n *Node) hAccountProof(w http.ResponseWriter, r *http.Request) {
 	writeProof(w, n.StateProof(state.AccountKey(a)))
 }
 
-func (n *Node) hIDAOs(w http.ResponseWriter, _ *http.Request) {
-	out := &api.IDAOList{IDAOs: []*api.IDAO{}}
-	for _, d := range n.IDAOs() {
+// pageParam reads a list request's ?limit= and ?cursor= (internal/page).
+func pageParam(w http.ResponseWriter, r *http.Request) (page.Request, bool) {
+	pr, err := page.Parse(r.URL.Query())
+	if err != nil {
+		writeErr(w, http.StatusBadRequest, "invalid_field", err.Error())
+		return page.Request{}, false
+	}
+	return pr, true
+}
+
+// heightKey is the sort key of lists ordered oldest first: height, then id.
+func heightKey(height uint64, id common.Hash) []byte {
+	return append(binary.BigEndian.AppendUint64(nil, height), id[:]...)
+}
+
+func (n *Node) hIDAOs(w http.ResponseWriter, r *http.Request) {
+	pr, ok := pageParam(w, r)
+	if !ok {
+		return
+	}
+	daos, next := page.Slice(n.IDAOs(), func(d *idao.IDAO) []byte { return []byte(d.Name) }, pr)
+	out := &api.IDAOList{IDAOs: []*api.IDAO{}, Next: next}
+	for _, d := range daos {
 		out.IDAOs = append(out.IDAOs, api.NewIDAO(d))
 	}
 	writeJSON(w, 200, out)
@@ -316,9 +340,14 @@ func (n *Node) hBond(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, api.NewBond(b))
 }
 
-func (n *Node) hClasses(w http.ResponseWriter, _ *http.Request) {
-	out := &api.ClassList{Classes: []*api.Class{}}
-	for _, c := range n.Classes() {
+func (n *Node) hClasses(w http.ResponseWriter, r *http.Request) {
+	pr, ok := pageParam(w, r)
+	if !ok {
+		return
+	}
+	classes, next := page.Slice(n.Classes(), func(c *dat.Class) []byte { return heightKey(c.CreatedAt, c.ID) }, pr)
+	out := &api.ClassList{Classes: []*api.Class{}, Next: next}
+	for _, c := range classes {
 		out.Classes = append(out.Classes, api.NewClass(c, nil))
 	}
 	writeJSON(w, 200, out)
@@ -363,8 +392,13 @@ func (n *Node) hTokens(w http.ResponseWriter, r *http.Request) {
 		}
 		class = common.BytesToHash(b)
 	}
-	out := &api.TokenList{Tokens: []*api.Token{}}
-	for _, t := range n.Tokens(class, owner) {
+	pr, ok := pageParam(w, r)
+	if !ok {
+		return
+	}
+	tokens, next := page.Slice(n.Tokens(class, owner), func(t *dat.Token) []byte { return t.ID[:] }, pr)
+	out := &api.TokenList{Tokens: []*api.Token{}, Next: next}
+	for _, t := range tokens {
 		c, _ := n.Class(t.Class)
 		out.Tokens = append(out.Tokens, api.NewToken(c, t))
 	}

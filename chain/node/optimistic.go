@@ -8,12 +8,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/internal/page"
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
 // Optimistic claims and games (issue 7), read under /v1/chain/:
 //
-//	GET /v1/chain/claims[?open=true]  {"claims": [Claim…]}, oldest first
+//	GET /v1/chain/claims[?open=true]  {"claims": [Claim…], "next"}, oldest first, a page at a time
 //	GET /v1/chain/claims/{id}         {"claim": Claim, "games": [Game…]}
 //	GET /v1/chain/games/{id}          Game
 
@@ -78,11 +79,20 @@ func (n *Node) Game(id common.Hash) (*optimistic.Game, error) {
 }
 
 func (n *Node) hClaims(w http.ResponseWriter, r *http.Request) {
-	cs := n.Claims(r.URL.Query().Get("open") == "true")
+	pr, ok := pageParam(w, r)
+	if !ok {
+		return
+	}
+	cs, next := page.Slice(n.Claims(r.URL.Query().Get("open") == "true"),
+		func(c *optimistic.Claim) []byte { return heightKey(c.Height, c.ID) }, pr)
 	if cs == nil {
 		cs = []*optimistic.Claim{}
 	}
-	writeJSON(w, 200, map[string]any{"claims": cs})
+	out := map[string]any{"claims": cs}
+	if next != "" {
+		out["next"] = next
+	}
+	writeJSON(w, 200, out)
 }
 
 func (n *Node) hClaim(w http.ResponseWriter, r *http.Request) {

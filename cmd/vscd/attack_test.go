@@ -149,7 +149,7 @@ func (a *arena) snapshot(t *testing.T) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	s := map[string]string{}
-	for _, table := range []string{"submissions", "evidence", "outbox", "submission_events", "votes", "accounts", "idaos", "idao_members"} {
+	for _, table := range []string{"submissions", "evidence", "outbox", "submission_events", "votes", "accounts", "idaos", "idao_members", "blob_uploads"} {
 		var n int
 		if err := a.store.Pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", table, err)

@@ -22,6 +22,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/bench"
 	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/httpserve"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/tee"
 )
@@ -121,7 +122,7 @@ func cmdChain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("chain: listen %s: %w", *listen, err)
 	}
-	srv := &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := httpserve.New(n.Handler())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	h := n.Head()

@@ -28,6 +28,22 @@ func coordinatorFlags(fs *flag.FlagSet, cfg *server.Config) {
 	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest accepted ciphertext blob, bytes")
 	fs.IntVar(&cfg.ZKChunk, "zk-chunk", prover.DefaultChunk, "records per zk proving job (power of two; must match the iDAO's circuit)")
 	fs.DurationVar(&cfg.VoteTimeout, "vote-timeout", 60*time.Second, "a submission without a quorum after this long fails, naming who did not vote")
+	fs.Float64Var(&cfg.IntakeRate, "intake-rate", envFloat("VSC_INTAKE_RATE", server.DefaultIntakeRate),
+		"intake requests (submissions, blob uploads) a second per client address; -1: no limit (VSC_INTAKE_RATE)")
+	fs.IntVar(&cfg.IntakeBurst, "intake-burst", 0, "intake requests a client may send at once (default twice --intake-rate)")
+	fs.DurationVar(&cfg.BlobTTL, "blob-ttl", server.DefaultBlobTTL, "an uploaded blob no signed submission references within this long is deleted")
+	fs.Int64Var(&cfg.MaxPendingBlobBytes, "max-pending-blob-bytes", 0,
+		fmt.Sprintf("bytes of uploaded blobs waiting for their submission, over all clients (default %d × --max-blob)", server.DefaultPendingBlobs))
+	fs.Int64Var(&cfg.MaxPendingBlobBytesPerClient, "max-pending-blob-bytes-per-client", 0,
+		fmt.Sprintf("the same per client address (default %d × --max-blob)", server.DefaultPendingBlobsPerClient))
+}
+
+// envFloat is a float from the environment, or def.
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
 }
 
 // cmdCoordinator runs the coordinator role alone, against NATS_URL and DATABASE_URL.

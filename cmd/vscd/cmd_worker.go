@@ -19,6 +19,7 @@ import (
 
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/httpserve"
 	"github.com/vsc-labs/vsc/prover"
 	proverworker "github.com/vsc-labs/vsc/prover/worker"
 	"github.com/vsc-labs/vsc/tee"
@@ -127,7 +128,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := httpserve.New(mux)
 		served := make(chan struct{})
 		go func() { defer close(served); _ = srv.Serve(ln) }()
 		defer func() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +48,27 @@ type testDevnet struct {
 	*devnet
 	api *client.Client
 	t   *testing.T
+	// logs holds everything the devnet logged (tests assert what it never says).
+	logs *logBuffer
+}
+
+// logBuffer is a log sink safe for the devnet's goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is everything logged so far.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startDevnet runs a whole devnet in-process: 4 members, chunks of 4
@@ -59,9 +82,10 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 		tweak(&cfg)
 	}
 	cfg.Coordinator.Listen = cfg.Listen
-	var logs io.Writer = io.Discard
+	captured := &logBuffer{}
+	var logs io.Writer = captured
 	if testing.Verbose() {
-		logs = os.Stderr
+		logs = io.MultiWriter(captured, os.Stderr)
 	}
 	d := &devnet{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), out: io.Discard}
 	if err := d.start(context.Background()); err != nil {
@@ -77,7 +101,7 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 	// what a test contributor trusts: the devnet's sequencer, and its
 	// simulated enclave (test data only)
 	api.Trust = client.Trust{Sequencer: d.chain.Sequencer(), AllowSimulation: true}
-	return &testDevnet{devnet: d, api: api, t: t}
+	return &testDevnet{devnet: d, api: api, t: t, logs: captured}
 }
 
 const dataset6 = "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n5,124,80,33\n6,139,71,45\n"

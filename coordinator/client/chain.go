@@ -55,9 +55,14 @@ func (c *Client) BalanceProof(ctx context.Context, addr common.Address) (*proof.
 	return get[proof.Proof](ctx, c, "/v1/chain/accounts/"+addr.Hex()+"/proof")
 }
 
-// ChainIDAOs lists the iDAOs on chain.
+// ChainIDAOs lists every iDAO on chain, by name (following every page).
 func (c *Client) ChainIDAOs(ctx context.Context) (*api.IDAOList, error) {
-	return get[api.IDAOList](ctx, c, "/v1/chain/idaos")
+	all, err := listAll(ctx, c, "/v1/chain/idaos",
+		func(l *api.IDAOList) []*api.IDAO { return l.IDAOs }, func(l *api.IDAOList) string { return l.Next })
+	if err != nil {
+		return nil, err
+	}
+	return &api.IDAOList{IDAOs: nonNil(all)}, nil
 }
 
 // ChainIDAO returns one iDAO as the chain holds it.
@@ -75,12 +80,18 @@ func (c *Client) DATClassProof(ctx context.Context, id common.Hash) (*proof.Proo
 	return get[proof.Proof](ctx, c, "/v1/chain/dat/classes/"+id.Hex()+"/proof")
 }
 
-// DATClasses lists the DAT classes.
+// DATClasses lists every DAT class, oldest first (following every page).
 func (c *Client) DATClasses(ctx context.Context) (*api.ClassList, error) {
-	return get[api.ClassList](ctx, c, "/v1/chain/dat/classes")
+	all, err := listAll(ctx, c, "/v1/chain/dat/classes",
+		func(l *api.ClassList) []*api.Class { return l.Classes }, func(l *api.ClassList) string { return l.Next })
+	if err != nil {
+		return nil, err
+	}
+	return &api.ClassList{Classes: nonNil(all)}, nil
 }
 
-// DATTokens lists tokens, optionally of one owner and/or class (zero = any).
+// DATTokens lists tokens, optionally of one owner and/or class (zero =
+// any), by id (following every page).
 func (c *Client) DATTokens(ctx context.Context, owner common.Address, class common.Hash) (*api.TokenList, error) {
 	q := url.Values{}
 	if owner != (common.Address{}) {
@@ -89,12 +100,23 @@ func (c *Client) DATTokens(ctx context.Context, owner common.Address, class comm
 	if class != (common.Hash{}) {
 		q.Set("class", class.Hex())
 	}
-	var out api.TokenList
 	path := "/v1/chain/dat/tokens"
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	return &out, c.getJSON(ctx, path, &out)
+	all, err := listAll(ctx, c, path, func(l *api.TokenList) []*api.Token { return l.Tokens }, func(l *api.TokenList) string { return l.Next })
+	if err != nil {
+		return nil, err
+	}
+	return &api.TokenList{Tokens: nonNil(all)}, nil
+}
+
+// nonNil makes an empty list encode as [] (the CLI's JSON shows lists).
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
 }
 
 // DATToken returns one token with its claimable revenue.

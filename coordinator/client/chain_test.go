@@ -3,8 +3,12 @@ package client_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/chain"
+	chainapi "github.com/vsc-labs/vsc/chain/api"
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
@@ -144,4 +149,53 @@ func TestDATOverHTTP(t *testing.T) {
 	if err != nil || len(mine.Tokens) != 1 || mine.Tokens[0].Value != 2 {
 		t.Fatalf("member tokens %+v %v", mine, err)
 	}
+	// The lists are paged; the SDK follows every page, one token at a time too.
+	all, err := c.DATTokens(ctx, common.Address{}, common.Hash{})
+	if err != nil || len(all.Tokens) != 3 {
+		t.Fatalf("all tokens %+v %v", all, err)
+	}
+	paged := client.New(api)
+	paged.PageLimit = 1
+	one, err := paged.DATTokens(ctx, common.Address{}, common.Hash{})
+	if err != nil || fmt.Sprint(tokenIDs(one)) != fmt.Sprint(tokenIDs(all)) {
+		t.Fatalf("tokens one page at a time: %v %v, want %v", tokenIDs(one), err, tokenIDs(all))
+	}
+	if cl, err := paged.DATClasses(ctx); err != nil || len(cl.Classes) != 1 {
+		t.Fatalf("classes %+v %v", cl, err)
+	}
+	if ds, err := paged.ChainIDAOs(ctx); err != nil || len(ds.IDAOs) != 1 {
+		t.Fatalf("idaos %+v %v", ds, err)
+	}
+	if cs, err := paged.Claims(ctx, false); err != nil || len(cs.Claims) != 0 {
+		t.Fatalf("claims %+v %v", cs, err)
+	}
+	var page chainapi.TokenList
+	if err := getJSON(api+"/v1/chain/dat/tokens?limit=2", &page); err != nil || len(page.Tokens) != 2 || page.Next == "" {
+		t.Fatalf("a page of 2: %+v %v", page, err)
+	}
+	if err := getJSON(api+"/v1/chain/dat/tokens?limit=1001", &page); err == nil || !strings.Contains(err.Error(), "max_page_limit") {
+		t.Fatalf("limit 1001: %v", err)
+	}
+}
+
+func tokenIDs(l *chainapi.TokenList) []common.Hash {
+	var out []common.Hash
+	for _, t := range l.Tokens {
+		out = append(out, t.ID)
+	}
+	return out
+}
+
+// getJSON reads url into out; a non-200 answer is an error with its body.
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+	}
+	return json.Unmarshal(body, out)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/page"
 )
 
 // Client talks to one coordinator.
@@ -26,7 +27,14 @@ type Client struct {
 	Chain string
 	// Trust is what Prepare checks chain state and enclaves against.
 	Trust Trust
+	// PageLimit is the limit the client asks for on every page of a list
+	// (0: the server's default); the list methods follow every page.
+	PageLimit int
 }
+
+// MaxListPages bounds the pages a list method follows, so a server that
+// never ends a list cannot make the client loop or fill its memory.
+const MaxListPages = 10_000
 
 // New returns a client for baseURL (e.g. http://127.0.0.1:8080).
 func New(baseURL string) *Client {
@@ -59,6 +67,37 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// listAll reads every page of the list at path: each page's items and
+// its "next" cursor come from the page type L.
+func listAll[L any, T any](ctx context.Context, c *Client, path string, items func(*L) []T, next func(*L) string) ([]T, error) {
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	var out []T
+	cursor := ""
+	for range MaxListPages {
+		l := new(L)
+		p := path
+		if q := page.Query(c.PageLimit, cursor); q != "" {
+			p += sep + q
+		}
+		if err := c.getJSON(ctx, p, l); err != nil {
+			return nil, err
+		}
+		out = append(out, items(l)...)
+		n := next(l)
+		if n == "" {
+			return out, nil
+		}
+		if n == cursor {
+			return nil, fmt.Errorf("list %s: the server gave the same page cursor twice", path)
+		}
+		cursor = n
+	}
+	return nil, fmt.Errorf("list %s: more than %d pages", path, MaxListPages)
 }
 
 // get reads the JSON at path into a new T.

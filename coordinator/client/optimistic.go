@@ -24,9 +24,11 @@ import (
 // (amounts as decimal strings). Actions (claim, challenge, move, step,
 // timeout, cancel, finalize) are chain txs sent with PostOptimistic.
 
-// ClaimList is the answer of GET /v1/chain/claims.
+// ClaimList is a page of GET /v1/chain/claims (Claims returns all of them
+// with no Next).
 type ClaimList struct {
 	Claims []*optimistic.Claim `json:"claims"`
+	Next   string              `json:"next,omitempty"` // the following page's cursor; empty on the last
 }
 
 // ClaimDetail is a claim with its games.
@@ -35,17 +37,18 @@ type ClaimDetail struct {
 	Games []*optimistic.Game `json:"games"`
 }
 
-// Claims lists optimistic claims, only the undecided ones when open is set.
+// Claims lists optimistic claims, oldest first, only the undecided ones
+// when open is set (following every page).
 func (c *Client) Claims(ctx context.Context, open bool) (*ClaimList, error) {
 	path := "/v1/chain/claims"
 	if open {
 		path += "?open=true"
 	}
-	var out ClaimList
-	if err := c.getJSON(ctx, path, &out); err != nil {
+	all, err := listAll(ctx, c, path, func(l *ClaimList) []*optimistic.Claim { return l.Claims }, func(l *ClaimList) string { return l.Next })
+	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	return &ClaimList{Claims: all}, nil
 }
 
 // Claim returns a claim and its games.

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -40,15 +41,14 @@ func (c *Client) Info(ctx context.Context) (*Info, error) {
 // IDAO fetches one iDAO.
 func (c *Client) IDAO(ctx context.Context, name string) (*coordinator.IDAOView, error) {
 	var v coordinator.IDAOView
-	return &v, c.getJSON(ctx, "/v1/idaos/"+name, &v)
+	return &v, c.getJSON(ctx, "/v1/idaos/"+url.PathEscape(name), &v)
 }
 
-// IDAOs lists iDAOs.
+// IDAOs lists every iDAO, by name (following every page).
 func (c *Client) IDAOs(ctx context.Context) ([]coordinator.IDAOSummary, error) {
-	var out struct {
-		IDAOs []coordinator.IDAOSummary `json:"idaos"`
-	}
-	return out.IDAOs, c.getJSON(ctx, "/v1/idaos", &out)
+	return listAll(ctx, c, "/v1/idaos",
+		func(l *coordinator.IDAOList) []coordinator.IDAOSummary { return l.IDAOs },
+		func(l *coordinator.IDAOList) string { return l.Next })
 }
 
 // NextNonce returns the nonce addr must sign with next.

@@ -15,7 +15,11 @@ type metrics struct {
 	transitions   *prometheus.CounterVec
 	jobsPublished prometheus.Counter
 	httpDur       *prometheus.HistogramVec
-	handler       http.Handler
+	// blobsCollected counts uploads deleted after waiting past the blob TTL.
+	blobsCollected prometheus.Counter
+	// pendingBlobBytes is the bytes of uploads waiting for a submission (as of the last sweep).
+	pendingBlobBytes prometheus.Gauge
+	handler          http.Handler
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -33,8 +37,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "vsc_http_request_duration_seconds", Help: "HTTP API latency.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route", "code"}),
+		blobsCollected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vsc_blobs_collected_total", Help: "Uploaded blobs deleted because no signed submission referenced them within the blob TTL.",
+		}),
+		pendingBlobBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vsc_pending_blob_bytes", Help: "Bytes of uploaded blobs waiting for their submission (as of the last sweep).",
+		}),
 	}
-	reg.MustRegister(m.submissions, m.transitions, m.jobsPublished, m.httpDur,
+	reg.MustRegister(m.submissions, m.transitions, m.jobsPublished, m.httpDur, m.blobsCollected, m.pendingBlobBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m

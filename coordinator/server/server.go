@@ -11,19 +11,22 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/httpserve"
 )
 
-// Config configures the coordinator.
+// Config configures the coordinator. The limits among these are stated
+// in GET /v1/info and their defaults in the OpenAPI document.
 type Config struct {
 	ChainID      uint64
 	Listen       string        // e.g. ":8080"
-	MaxBlob      int64         // largest accepted ciphertext blob, bytes
+	MaxBlob      int64         // largest accepted ciphertext blob, bytes (default DefaultMaxBlob)
 	ZKChunk      int           // records per zk chunk job (power of two)
 	RelayBatch   int           // outbox rows per relay transaction
 	RelayPoll    time.Duration // how often the relay looks for missed rows
@@ -31,14 +34,79 @@ type Config struct {
 	VoteTimeout  time.Duration // a submission voting longer than this fails, naming who did not vote
 	Chain        Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
 	Registry     Registry      // nil: the coordinator's PostgreSQL registry
+
+	// BlobTTL is how long an uploaded blob waits for a signed submission
+	// that references it before it is deleted (default DefaultBlobTTL).
+	BlobTTL time.Duration
+	// SweepEvery is how often uploads past their TTL are collected
+	// (default BlobTTL/4, at most a minute).
+	SweepEvery time.Duration
+	// MaxPendingBlobBytes bounds the bytes of uploaded blobs waiting for a
+	// submission, over all clients (default DefaultPendingBlobs × MaxBlob).
+	MaxPendingBlobBytes int64
+	// MaxPendingBlobBytesPerClient bounds them per client (default
+	// DefaultPendingBlobsPerClient × MaxBlob).
+	MaxPendingBlobBytesPerClient int64
+	// MaxInflightBodyBytes bounds the bytes of intake bodies being read at
+	// once (each reserves its Content-Length, or the largest body when it
+	// sends none); beyond it intake answers 503 with Retry-After (default
+	// DefaultInflightBodies × MaxBlob).
+	MaxInflightBodyBytes int64
+	// IntakeRate is each client's sustained rate of intake requests
+	// (submissions and blob uploads) per second; 0 means DefaultIntakeRate
+	// and a negative rate turns the limit off (load generators measuring
+	// the system, not the limiter).
+	IntakeRate float64
+	// IntakeBurst is the requests a client may send at once (default
+	// twice the rate, at least 1).
+	IntakeBurst int
 }
+
+// Defaults of the configured limits (stated in the OpenAPI document).
+const (
+	// DefaultMaxBlob is the default largest ciphertext blob, bytes.
+	DefaultMaxBlob = 64 << 20
+	// DefaultBlobTTL is how long an upload waits for its submission.
+	DefaultBlobTTL = time.Hour
+	// DefaultPendingBlobs is the default total of waiting uploads, in blobs
+	// of the largest size.
+	DefaultPendingBlobs = 16
+	// DefaultPendingBlobsPerClient is the default per client, likewise.
+	DefaultPendingBlobsPerClient = 2
+	// DefaultInflightBodies is the default of intake bodies read at once, in
+	// bodies of the largest size.
+	DefaultInflightBodies = 16
+	// DefaultIntakeRate is each client's default intake requests per second.
+	DefaultIntakeRate = 100
+)
 
 func (c *Config) defaults() {
 	if c.ChainID == 0 {
 		c.ChainID = 1337
 	}
 	if c.MaxBlob == 0 {
-		c.MaxBlob = 64 << 20
+		c.MaxBlob = DefaultMaxBlob
+	}
+	if c.BlobTTL == 0 {
+		c.BlobTTL = DefaultBlobTTL
+	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = min(c.BlobTTL/4, time.Minute)
+	}
+	if c.MaxPendingBlobBytes == 0 {
+		c.MaxPendingBlobBytes = DefaultPendingBlobs * c.MaxBlob
+	}
+	if c.MaxPendingBlobBytesPerClient == 0 {
+		c.MaxPendingBlobBytesPerClient = DefaultPendingBlobsPerClient * c.MaxBlob
+	}
+	if c.MaxInflightBodyBytes == 0 {
+		c.MaxInflightBodyBytes = DefaultInflightBodies * (c.MaxBlob + maxSubmitOverhead)
+	}
+	if c.IntakeRate == 0 {
+		c.IntakeRate = DefaultIntakeRate
+	}
+	if c.IntakeBurst == 0 {
+		c.IntakeBurst = max(1, int(2*c.IntakeRate))
 	}
 	if c.ZKChunk == 0 {
 		c.ZKChunk = 16
@@ -66,9 +134,11 @@ type Server struct {
 	mux        *http.ServeMux
 	httpSrv    *http.Server
 	ln         net.Listener
-	kick       chan struct{} // wakes the relay after a commit
-	finishKick chan struct{} // wakes the finisher after a certificate
-	idaoCache  sync.Map      // name → idaoEntry
+	kick       chan struct{}  // wakes the relay after a commit
+	finishKick chan struct{}  // wakes the finisher after a certificate
+	idaoCache  sync.Map       // name → idaoEntry
+	limiter    *clientLimiter // nil: intake is not rate-limited
+	inflight   atomic.Int64   // bytes of intake bodies being read
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc
@@ -82,6 +152,9 @@ func New(cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
 	s.m = newMetrics(s.reg)
+	if cfg.IntakeRate > 0 {
+		s.limiter = newClientLimiter(cfg.IntakeRate, cfg.IntakeBurst)
+	}
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s
@@ -109,7 +182,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("listen on %s: %w (is another vscd running? pick another with --listen)", s.cfg.Listen, err)
 		}
 		s.ln = ln
-		s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		s.httpSrv = httpserve.New(s.Handler())
 		s.go_(func() {
 			if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("http server", "err", err)
@@ -122,6 +195,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.Chain != nil {
 		s.go_(func() { s.finisher(ctx) })
 	}
+	s.go_(func() { s.sweeper(ctx) })
 	s.go_(func() {
 		if err := s.bus.ResultBatches(ctx, 4, 128, s.applyResults); err != nil {
 			s.log.Error("result consumer stopped", "err", err)

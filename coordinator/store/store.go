@@ -180,6 +180,47 @@ func (s *Store) ListIDAOs(ctx context.Context) ([]*IDAO, error) {
 	return out, nil
 }
 
+// IDAOPage returns up to limit iDAOs whose names sort after after, by
+// name, with their members: two queries whatever the page's size.
+func (s *Store) IDAOPage(ctx context.Context, after string, limit int) ([]*IDAO, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT name, owner, modes, policy, enclave_pubkey, enclave_report FROM idaos
+		WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*IDAO, error) {
+		d := &IDAO{}
+		var owner []byte
+		err := r.Scan(&d.Name, &owner, &d.Modes, &d.Policy, &d.EnclavePubkey, &d.EnclaveReport)
+		d.Owner = common.BytesToAddress(owner)
+		return d, err
+	})
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	names := make([]string, len(out))
+	byName := make(map[string]*IDAO, len(out))
+	for i, d := range out {
+		names[i], byName[d.Name] = d.Name, d
+	}
+	mrows, err := s.Pool.Query(ctx, `SELECT idao, member, stake::text FROM idao_members WHERE idao = ANY($1) ORDER BY idao, member`, names)
+	if err != nil {
+		return nil, err
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var name, stake string
+		var addr []byte
+		if err := mrows.Scan(&name, &addr, &stake); err != nil {
+			return nil, err
+		}
+		st, _ := new(big.Int).SetString(stake, 10)
+		d := byName[name]
+		d.Members = append(d.Members, Member{Address: common.BytesToAddress(addr), Stake: st})
+	}
+	return out, mrows.Err()
+}
+
 // NextNonce returns the nonce addr must use next.
 func (s *Store) NextNonce(ctx context.Context, addr common.Address) (uint64, error) {
 	var n int64

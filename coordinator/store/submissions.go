@@ -23,13 +23,17 @@ type NewSubmission struct {
 	WrappedKey []byte
 	ChainID    uint64
 	BlobSize   int64
+	// BlobInline says the blob came with the request (and was stored just
+	// before); otherwise it must be an upload or another submission's.
+	BlobInline bool
 	Jobs       []bus.Job
 }
 
 // InsertSubmission stores a submission, its evidence rows, its outbox jobs
 // and its nonce bump atomically, in one round trip (the vsc_intake
 // function). If a submission with the same id exists it changes nothing and
-// returns existed=true (idempotent intake).
+// returns existed=true (idempotent intake). ErrBlobGone: the blob was not
+// sent and is not stored (or the sweep is collecting it).
 func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed bool, err error) {
 	kinds := make([]string, len(n.Jobs))
 	chunks := make([]int32, len(n.Jobs))
@@ -44,10 +48,10 @@ func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed
 		}
 	}
 	var res string
-	err = s.Pool.QueryRow(ctx, `SELECT vsc_intake($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb[])`,
+	err = s.Pool.QueryRow(ctx, `SELECT vsc_intake($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb[],$19)`,
 		n.ID[:], n.Sub.IDAO, n.Sub.Mode, n.Sub.Class, n.Sub.Contributor[:], n.Sub.DataHash[:], n.Sub.Commitment[:],
 		int64(n.Sub.Records), n.WrappedKey, int64(n.Sub.Nonce), n.Signature, int64(n.ChainID), n.BlobSize,
-		kinds, chunks, nchunks, msgIDs, payloads).Scan(&res)
+		kinds, chunks, nchunks, msgIDs, payloads, n.BlobInline).Scan(&res)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -55,6 +59,8 @@ func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed
 			return false, fmt.Errorf("%w: nonce %d of %s was already used; the next nonce is %s", ErrNonceReplay, n.Sub.Nonce, n.Sub.Contributor.Hex(), pgErr.Hint)
 		case "VSC02":
 			return false, fmt.Errorf("%w: nonce %d of %s skips ahead; the next nonce is %s", ErrNonceGap, n.Sub.Nonce, n.Sub.Contributor.Hex(), pgErr.Hint)
+		case "VSC03":
+			return false, fmt.Errorf("%w: data_hash %s (%s)", ErrBlobGone, n.Sub.DataHash.Hex(), pgErr.Message)
 		case "23505": // (contributor, nonce) already taken by another submission
 			return false, fmt.Errorf("%w: nonce %d of %s was already used by another submission", ErrNonceReplay, n.Sub.Nonce, n.Sub.Contributor.Hex())
 		}
@@ -358,10 +364,12 @@ func (s *Store) CountSubmissions(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// BlobReferenced reports whether any submission references dataHash.
+// BlobReferenced reports whether a submission references dataHash or an
+// upload of it waits for one (either way the blob must stay).
 func (s *Store) BlobReferenced(ctx context.Context, dataHash common.Hash) (bool, error) {
 	var ok bool
-	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE data_hash=$1)`, dataHash[:]).Scan(&ok)
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE data_hash=$1)
+		OR EXISTS (SELECT 1 FROM blob_uploads WHERE data_hash=$1 AND NOT collecting)`, dataHash[:]).Scan(&ok)
 	return ok, err
 }
 

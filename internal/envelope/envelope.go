@@ -23,7 +23,21 @@ const (
 	Version  = 1
 	KeySize  = 32
 	nonceLen = 12
+	tagLen   = 16 // the AES-GCM tag
 )
+
+// BlobOverhead is what a blob holds besides the plaintext's bytes: the
+// version byte, the nonce and the AES-GCM tag. A blob of n bytes therefore
+// carries exactly n − BlobOverhead bytes of plaintext (the API bounds the
+// records a submission may claim by it).
+const BlobOverhead = 1 + nonceLen + tagLen
+
+// WrappedKeySize is the exact length of a wrapped data key: ECIES on
+// secp256k1 (go-ethereum's AES-128-CTR + HMAC-SHA-256 suite) writes the
+// ephemeral public key (65 bytes, uncompressed), the CTR IV (16), the
+// encrypted 32-byte data key and the 32-byte MAC. Wrap never produces
+// another length, so the API accepts no other.
+const WrappedKeySize = 65 + 16 + KeySize + 32
 
 var blobAAD = []byte("vsc-blob-v1")
 

@@ -32,3 +32,21 @@ func TestSealOpen(t *testing.T) {
 		t.Fatalf("wrap bound to another data hash: err = %v", err)
 	}
 }
+
+// TestSizes pins the lengths the API accepts: Wrap always writes
+// WrappedKeySize bytes, and a blob is its plaintext plus BlobOverhead.
+func TestSizes(t *testing.T) {
+	enc, _ := crypto.GenerateKey()
+	for _, n := range []int{0, 1, 100, 4096} {
+		s, err := Seal(make([]byte, n), &enc.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.WrappedKey) != WrappedKeySize {
+			t.Fatalf("wrapped key of %d bytes, want WrappedKeySize = %d", len(s.WrappedKey), WrappedKeySize)
+		}
+		if len(s.Blob) != n+BlobOverhead {
+			t.Fatalf("blob of %d bytes for %d of plaintext, want %d", len(s.Blob), n, n+BlobOverhead)
+		}
+	}
+}

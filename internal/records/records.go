@@ -19,12 +19,31 @@ import (
 
 // Limits of a dataset.
 const (
-	MaxFields  = 16
+	// MaxFields bounds the columns of a dataset (the circuits' widest shape).
+	MaxFields = 16
+	// MaxRecords bounds the records of a dataset, and so the records a
+	// submission may declare.
 	MaxRecords = 1 << 24
 )
 
 // ErrInvalid is wrapped by every parse error, so callers can map it to a 4xx.
+// A parse error names the line and the column by number and never quotes
+// the file, not even a header name (a file without a header makes its first
+// record the header): the plaintext is private, and these errors end up in
+// public reasons and in logs.
 var ErrInvalid = errors.New("invalid dataset")
+
+// MaxInPlaintext is the most records a plaintext of n bytes can hold. The
+// smallest dataset of k records is a one-letter header and k one-digit
+// values, "a\n0\n…\n0": 2k+1 bytes (JSON Lines take more). Intake bounds a
+// submission's declared record count by it, so a claim cannot outgrow its
+// ciphertext.
+func MaxInPlaintext(n int64) uint64 {
+	if n < 3 {
+		return 0
+	}
+	return uint64((n - 1) / 2)
+}
 
 // Dataset is a parsed table of integer records, all of the same width.
 type Dataset struct {
@@ -191,7 +210,7 @@ func parseCSV(data []byte) (*Dataset, error) {
 			}
 			v, err := parseInt(bytes.TrimSpace(cell))
 			if err != nil {
-				return nil, invalid("line %d, column %q: %q is not an integer (values must be base-10 int64; scale decimals yourself, e.g. cents)", no, ds.Fields[f], cell)
+				return nil, invalid("line %d, column %d: the value is not an integer (values must be base-10 int64; scale decimals yourself, e.g. cents)", no, f+1)
 			}
 			flat = append(flat, v)
 			if j < 0 {
@@ -261,7 +280,7 @@ func parseJSONL(data []byte) (*Dataset, error) {
 		dec.UseNumber()
 		tok, err := dec.Token()
 		if err != nil {
-			return invalid("line %d: not JSON: %v", no, err)
+			return invalid("line %d: %s", no, notJSON(err))
 		}
 		var names []string
 		var rec []int64
@@ -270,12 +289,12 @@ func parseJSONL(data []byte) (*Dataset, error) {
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return invalid("line %d: not JSON: %v", no, err)
+					return invalid("line %d: %s", no, notJSON(err))
 				}
 				name, _ := kt.(string)
 				v, err := jsonInt(dec)
 				if err != nil {
-					return invalid("line %d, field %q: %v", no, name, err)
+					return invalid("line %d, field %d: %v", no, len(rec)+1, err)
 				}
 				names = append(names, name)
 				rec = append(rec, v)
@@ -292,7 +311,7 @@ func parseJSONL(data []byte) (*Dataset, error) {
 			return invalid("line %d: each line must be a JSON object or array of integers", no)
 		}
 		if _, err := dec.Token(); err != nil {
-			return invalid("line %d: not JSON: %v", no, err)
+			return invalid("line %d: %s", no, notJSON(err))
 		}
 		if dec.More() {
 			return invalid("line %d: one JSON value per line", no)
@@ -316,7 +335,7 @@ func parseJSONL(data []byte) (*Dataset, error) {
 			}
 			for i, n := range names {
 				if n != ds.Fields[i] {
-					return invalid("line %d: field %d is %q, the first record has %q there", no, i+1, n, ds.Fields[i])
+					return invalid("line %d: field %d has another name than in the first record", no, i+1)
 				}
 			}
 		}
@@ -332,18 +351,30 @@ func parseJSONL(data []byte) (*Dataset, error) {
 	return ds, nil
 }
 
+// jsonInt reads one integer value. Its errors say what is wrong, never
+// what the value was.
 func jsonInt(dec *json.Decoder) (int64, error) {
 	t, err := dec.Token()
 	if err != nil {
-		return 0, fmt.Errorf("not JSON: %v", err)
+		return 0, errors.New(notJSON(err))
 	}
 	n, ok := t.(json.Number)
 	if !ok {
-		return 0, fmt.Errorf("%v is not a number", t)
+		return 0, errors.New("the value is not a number")
 	}
 	v, err := strconv.ParseInt(string(n), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s is not an int64 integer (scale decimals yourself, e.g. cents)", n)
+		return 0, errors.New("the value is not an int64 integer (scale decimals yourself, e.g. cents)")
 	}
 	return v, nil
+}
+
+// notJSON describes a JSON syntax error by where it is: the decoder's own
+// message quotes the offending character, which is plaintext.
+func notJSON(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("not valid JSON (at byte %d of the line)", se.Offset)
+	}
+	return "not valid JSON (it ends early)"
 }

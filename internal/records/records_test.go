@@ -1,6 +1,7 @@
 package records
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -26,14 +27,14 @@ func TestParse(t *testing.T) {
 		{"int64 bounds", "a\n9223372036854775807\n-9223372036854775808\n", []string{"a"}, [][]int64{{1<<63 - 1}, {-1 << 63}}, ""},
 		{"empty", "  \n", nil, nil, "empty"},
 		{"header only", "a,b\n", nil, nil, "no records"},
-		{"non numeric", "a,b\n1,x\n", nil, nil, `"x" is not an integer`},
+		{"non numeric", "a,b\n1,x\n", nil, nil, `line 2, column 2: the value is not an integer`},
 		{"decimal", "a\n1.5\n", nil, nil, "not an integer"},
 		{"overflow", "a\n9223372036854775808\n", nil, nil, "not an integer"},
 		{"short row", "a,b\n1\n", nil, nil, "1 values"},
 		{"long row", "a,b\n1,2,3\n", nil, nil, "more values"},
 		{"jsonl string", `{"a":"1"}`, nil, nil, "not a number"},
 		{"jsonl float", `{"a":1.5}`, nil, nil, "not an int64"},
-		{"jsonl key mismatch", "{\"a\":1}\n{\"b\":1}", nil, nil, `field 1 is "b"`},
+		{"jsonl key mismatch", "{\"a\":1}\n{\"b\":1}", nil, nil, `line 2: field 1 has another name than in the first record`},
 		{"too many fields", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n", nil, nil, "at most 16"},
 	}
 	for _, tt := range tests {
@@ -66,6 +67,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error %v does not wrap ErrInvalid", err)
 			}
 			return
+		}
+		if uint64(ds.Len()) > MaxInPlaintext(int64(len(in))) {
+			t.Fatalf("%d records from %d bytes: MaxInPlaintext says at most %d", ds.Len(), len(in), MaxInPlaintext(int64(len(in))))
 		}
 		for _, r := range ds.Records {
 			if len(r) != len(ds.Fields) {
@@ -229,6 +233,90 @@ func FuzzParseCSVMatchesReference(f *testing.F) {
 		}
 		if ok && fmt.Sprint(ds.Records) != fmt.Sprint(want) {
 			t.Fatalf("Parse %v, reference %v for %q", ds.Records, want, in)
+		}
+	})
+}
+
+// secretCell is a value no error message may quote: each parse error path
+// is fed a dataset holding it where the error is.
+const secretCell = "7731955026"
+
+func TestParseErrorsNeverQuoteValues(t *testing.T) {
+	s := secretCell
+	for name, in := range map[string]string{
+		"csv text cell":       "a,b\n1,x" + s + "\n",
+		"csv decimal":         "a,b\n1," + s + ".5\n",
+		"csv overflow":        "a\n" + s + s + s + "\n",
+		"csv cell with comma": "a,b\n1,2," + s + "\n",
+		"csv short row":       "a,b\n" + s + "\n",
+		"jsonl string":        `{"a":"` + s + `"}`,
+		"jsonl float":         `{"a":` + s + `.5}`,
+		"jsonl overflow":      `[` + s + s + s + `]`,
+		"jsonl bad syntax":    `{"a":1` + s + `x}`,
+		"jsonl bad key":       "{\"a\":1}\n{\"" + s + "\":1}",
+		"jsonl key value":     "{\"a\":1}\n{\"a\":\"" + s + "\"}",
+		"jsonl truncated":     `[1,` + s,
+		"jsonl two values":    `[1] [` + s + `]`,
+		"jsonl scalar":        s + "\n[1]",
+		"csv no header":       s + ",1\n2,x\n",
+		"csv header cell":     "a," + s + "\n1,x\n",
+		"jsonl bare word":     `[x` + s + `]`,
+		"jsonl array string":  `["` + s + `"]`,
+		"jsonl nested":        `[[` + s + `]]`,
+		"jsonl object string": `{"a":{"b":` + s + `}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(in))
+			if err == nil {
+				t.Fatalf("%q parsed", in)
+			}
+			if strings.Contains(err.Error(), s) {
+				t.Fatalf("the error quotes the value: %v", err)
+			}
+			if !strings.Contains(err.Error(), "line ") && !strings.Contains(err.Error(), "empty") {
+				t.Fatalf("the error does not name the line: %v", err)
+			}
+		})
+	}
+}
+
+// TestMaxInPlaintext: the smallest dataset of k records is exactly
+// 2k+1 bytes, and no parsed dataset holds more records than its size allows.
+func TestMaxInPlaintext(t *testing.T) {
+	for _, k := range []int{1, 2, 3, 10, 1000} {
+		in := "a\n" + strings.TrimSuffix(strings.Repeat("0\n", k), "\n")
+		ds, err := Parse([]byte(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ds.Len() != k || MaxInPlaintext(int64(len(in))) != uint64(k) {
+			t.Fatalf("k=%d: %d records in %d bytes, MaxInPlaintext says %d", k, ds.Len(), len(in), MaxInPlaintext(int64(len(in))))
+		}
+	}
+	for _, n := range []int64{-1, 0, 1, 2} {
+		if MaxInPlaintext(n) != 0 {
+			t.Fatalf("MaxInPlaintext(%d) = %d, want 0", n, MaxInPlaintext(n))
+		}
+	}
+}
+
+// FuzzParseNeverQuotes: whatever the file and wherever a distinctive token
+// sits in it (a cell, a header, a JSON key or value), no parse error
+// quotes it.
+func FuzzParseNeverQuotes(f *testing.F) {
+	f.Add([]byte("a,b\n1,2\n"), uint16(6))
+	f.Add([]byte("a,b\n1,2\n"), uint16(2))
+	f.Add([]byte(`{"a":1}`+"\n"+`{"a":2}`), uint16(12))
+	f.Add([]byte(`[1,2]`), uint16(1))
+	f.Fuzz(func(t *testing.T, in []byte, pos uint16) {
+		const token = "QX7ZK3W"
+		p := int(pos) % (len(in) + 1)
+		data := append(append(append([]byte(nil), in[:p]...), token...), in[p:]...)
+		if bytes.Contains(in, []byte(token[:3])) {
+			return // the token must be the only one of its kind
+		}
+		if _, err := Parse(data); err != nil && strings.Contains(err.Error(), token[:3]) {
+			t.Fatalf("the error quotes the file: %v", err)
 		}
 	})
 }

@@ -1,0 +1,509 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/eip712"
+)
+
+// maxSubmitOverhead is what a multipart submit body may hold besides its
+// blob: the submission part and the multipart framing.
+const maxSubmitOverhead = coordinator.MaxSubmitJSONBytes + coordinator.MaxMultipartOverhead
+
+// submit is POST /v1/submissions: multipart/form-data with a "submission"
+// part (SubmitRequest JSON) and an optional "blob" part (the ciphertext; if
+// absent the blob must have been uploaded with PUT /v1/blobs/{data_hash}).
+// Every check runs before anything is stored.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
+	most := int64(coordinator.MaxSubmitJSONBytes) // a JSON body
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		most = s.cfg.MaxBlob + maxSubmitOverhead
+	}
+	release, ok := s.reserveBody(w, r, most)
+	if !ok {
+		s.m.submissions.WithLabelValues("unavailable").Inc()
+		return
+	}
+	view, existed, err := s.intake(r)
+	release()
+	if err != nil {
+		var e *coordinator.Error
+		if errors.As(err, &e) {
+			s.m.submissions.WithLabelValues(e.Code).Inc()
+		}
+		writeErr(w, err)
+		return
+	}
+	if existed {
+		s.m.submissions.WithLabelValues("duplicate").Inc()
+		writeJSON(w, http.StatusOK, view)
+		return
+	}
+	s.m.submissions.WithLabelValues("accepted").Inc()
+	writeJSON(w, http.StatusCreated, view)
+}
+
+func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, error) {
+	ctx := r.Context()
+	req, blob, err := s.readSubmit(r)
+	if err != nil {
+		return nil, false, err
+	}
+	sub := &req.Submission
+	if blob != nil {
+		if err := checkRecordsFit(sub.Records, int64(len(blob))); err != nil {
+			return nil, false, err
+		}
+	}
+	id := sub.Digest(s.cfg.ChainID)
+	signer, err := eip712.Recover(id, req.Signature)
+	if err != nil {
+		return nil, false, coordinator.Errf("bad_signature", "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
+	}
+	if signer != sub.Contributor {
+		return nil, false, coordinator.Errf("wrong_signer",
+			"signature recovers to %s, not the contributor %s: sign with the contributor's key, for chain id %d", signer.Hex(), sub.Contributor.Hex(), s.cfg.ChainID)
+	}
+	if crypto.Keccak256Hash(req.WrappedKey) != sub.WrappedKeyHash {
+		return nil, false, coordinator.Errf("invalid_field", "wrapped_key does not hash to the signed wrappedKeyHash")
+	}
+	dao, err := s.idao(ctx, sub.IDAO)
+	if errors.Is(err, store.ErrUnknownIDAO) {
+		return nil, false, coordinator.Errf("unknown_idao", "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !slices.Contains(dao.Modes, sub.Mode) {
+		return nil, false, coordinator.Errf("mode_not_accepted", "iDAO %q accepts modes %s, not %q", dao.Name, strings.Join(dao.Modes, ", "), sub.Mode)
+	}
+	if len(dao.EnclavePubkey) > 0 {
+		if len(req.EnclaveKey) == 0 {
+			return nil, false, coordinator.Errf("missing_field", "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
+		}
+		if !bytes.Equal(req.EnclaveKey, dao.EnclavePubkey) {
+			return nil, false, coordinator.Errf("wrong_enclave_key",
+				"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
+				head(req.EnclaveKey), dao.Name, head(dao.EnclavePubkey), dao.Name)
+		}
+	}
+	// The blob: inline, or uploaded before (or another submission's).
+	size := int64(len(blob))
+	if blob != nil {
+		if crypto.Keccak256Hash(blob) != sub.DataHash {
+			return nil, false, coordinator.Errf("data_hash_mismatch", "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
+		}
+	} else {
+		n, ok, err := s.store.StoredBlobSize(ctx, sub.DataHash)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return nil, false, blobMissing(sub.DataHash)
+		}
+		if err := checkRecordsFit(sub.Records, n); err != nil {
+			return nil, false, err
+		}
+		size = n
+	}
+	newSub := &store.NewSubmission{ID: id, Sub: *sub, Signature: req.Signature, WrappedKey: req.WrappedKey,
+		ChainID: s.cfg.ChainID, BlobSize: size, BlobInline: blob != nil, Jobs: s.jobsFor(id, req)}
+	if blob != nil {
+		if err := s.bus.PutBlob(ctx, sub.DataHash, blob); err != nil {
+			return nil, false, err
+		}
+	}
+	existed, err := s.store.InsertSubmission(ctx, newSub)
+	if err != nil {
+		if blob != nil {
+			s.dropBlob(sub.DataHash)
+		}
+		switch {
+		case errors.Is(err, store.ErrNonceReplay):
+			return nil, false, coordinator.Errf("nonce_replayed", "%v", err)
+		case errors.Is(err, store.ErrNonceGap):
+			return nil, false, coordinator.Errf("nonce_gap", "%v", err)
+		case errors.Is(err, store.ErrBlobGone):
+			return nil, false, blobMissing(sub.DataHash)
+		}
+		return nil, false, err
+	}
+	if existed { // the same signed submission again is the same submission
+		v, err := s.store.GetSubmission(ctx, id, false)
+		return v, true, err
+	}
+	s.wake()
+	return newView(id, newSub), false, nil
+}
+
+func blobMissing(h common.Hash) error {
+	return coordinator.Errf("blob_missing", "no blob with data_hash %s: send it in the \"blob\" part or PUT /v1/blobs/%s first (an upload waits for its submission for the blob TTL, see GET /v1/info)", h.Hex(), h.Hex())
+}
+
+// checkRecordsFit refuses a record count that a blob of size bytes cannot
+// hold: a claim must not outgrow its ciphertext.
+func checkRecordsFit(records uint64, size int64) error {
+	if most := coordinator.MaxRecordsIn(size); records > most {
+		return coordinator.Errf("invalid_field",
+			"records is %d, but a blob of %d bytes holds at most %d records (every record takes at least 2 bytes of plaintext): declare the dataset's true record count",
+			records, size, most)
+	}
+	return nil
+}
+
+// newView is the view of a submission just stored, built from what is in
+// hand (no read back).
+func newView(id common.Hash, n *store.NewSubmission) *coordinator.SubmissionView {
+	now := time.Now().UTC()
+	v := &coordinator.SubmissionView{ID: id.Hex(), Status: coordinator.Received, IDAO: n.Sub.IDAO, Mode: n.Sub.Mode,
+		Class: n.Sub.Class, Contributor: n.Sub.Contributor, DataHash: n.Sub.DataHash, Commitment: n.Sub.Commitment,
+		Records: n.Sub.Records, Nonce: n.Sub.Nonce, Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{},
+		CreatedAt: now, UpdatedAt: now}
+	for _, j := range n.Jobs {
+		if len(v.Evidence) == 0 || v.Evidence[len(v.Evidence)-1].Kind != j.Kind {
+			v.Evidence = append(v.Evidence, coordinator.EvidenceView{Kind: j.Kind, Status: "pending", Chunks: max(j.Chunks, 1)})
+		}
+	}
+	return v
+}
+
+// idao returns an iDAO, cached for a second (intake reads it per request).
+func (s *Server) idao(ctx context.Context, name string) (*store.IDAO, error) {
+	if e, ok := s.idaoCache.Load(name); ok && time.Since(e.(idaoEntry).at) < time.Second {
+		return e.(idaoEntry).dao, nil
+	}
+	d, err := s.registry().IDAO(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.idaoCache.Store(name, idaoEntry{dao: d, at: time.Now()})
+	return d, nil
+}
+
+type idaoEntry struct {
+	dao *store.IDAO
+	at  time.Time
+}
+
+// dropBlob removes a blob stored for a submission that was then refused,
+// unless another submission uses the same ciphertext or an upload of it
+// waits for one.
+func (s *Server) dropBlob(h common.Hash) {
+	ctx := context.Background()
+	if ref, err := s.store.BlobReferenced(ctx, h); err == nil && !ref {
+		if err := s.bus.DeleteBlob(ctx, h); err != nil {
+			s.log.Warn("orphan blob not deleted", "data_hash", h, "err", err)
+		}
+	}
+}
+
+// jobCount is how many verification jobs a submission of records in mode
+// makes: one per zk chunk of chunk records, one for every other kind.
+// records must be at most coordinator.MaxRecords (no overflow).
+func jobCount(mode string, records uint64, chunk int) uint64 {
+	var n uint64
+	for _, kind := range coordinator.Kinds(mode) {
+		if kind == "zk" {
+			n += (records + uint64(chunk) - 1) / uint64(chunk)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// jobsFor builds the jobs of a submission that checkFields accepted (so
+// their count is within coordinator.MaxJobsPerSubmission).
+func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []bus.Job {
+	var jobs []bus.Job
+	for _, kind := range coordinator.Kinds(req.Submission.Mode) {
+		base := bus.Job{ID: id.Hex() + "/" + kind, Kind: kind, ChainID: s.cfg.ChainID, SubmissionID: id,
+			Submission: req.Submission, Signature: req.Signature, WrappedKey: req.WrappedKey}
+		if kind != "zk" {
+			jobs = append(jobs, base)
+			continue
+		}
+		c := s.cfg.ZKChunk
+		n := int((req.Submission.Records + uint64(c) - 1) / uint64(c))
+		for i := range n {
+			j := base
+			j.Chunk, j.Chunks, j.ChunkSize = i, n, c
+			jobs = append(jobs, j)
+		}
+	}
+	return jobs
+}
+
+// checkFields checks every field of a submit request against its limit,
+// before any other work. Lengths come first, so no sentence below quotes a
+// string longer than its limit.
+func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
+	sub := &req.Submission
+	for _, f := range []struct {
+		name, value, limit string
+		max                int
+	}{
+		{"idao", sub.IDAO, "max_idao_name_bytes", coordinator.MaxIDAONameBytes},
+		{"mode", sub.Mode, "max_mode_bytes", coordinator.MaxModeBytes},
+		{"class", sub.Class, "max_class_bytes", coordinator.MaxClassBytes},
+	} {
+		if len(f.value) > f.max {
+			return coordinator.Errf("invalid_field", "field %q is %d bytes, over the %d-byte limit (%s)", f.name, len(f.value), f.max, f.limit)
+		}
+	}
+	missing := func(name string) error {
+		return coordinator.Errf("missing_field", "field %q is missing: every field of the Submission type is required", name)
+	}
+	switch {
+	case sub.IDAO == "":
+		return missing("idao")
+	case sub.Mode == "":
+		return missing("mode")
+	case sub.Class == "":
+		return missing("class")
+	case sub.Contributor == (common.Address{}):
+		return missing("contributor")
+	case sub.DataHash == (common.Hash{}):
+		return missing("data_hash")
+	case sub.Commitment == (common.Hash{}):
+		return missing("commitment")
+	case sub.WrappedKeyHash == (common.Hash{}):
+		return missing("wrapped_key_hash")
+	case len(req.Signature) == 0:
+		return missing("signature")
+	case len(req.WrappedKey) == 0:
+		return missing("wrapped_key")
+	}
+	for _, f := range []struct {
+		name, limit, what string
+		got, want         int
+	}{
+		{"signature", "signature_bytes", "r ‖ s ‖ v", len(req.Signature), coordinator.SignatureSize},
+		{"wrapped_key", "wrapped_key_bytes", "the ECIES wrap of the 32-byte data key that `vsc submit` makes", len(req.WrappedKey), coordinator.WrappedKeySize},
+	} {
+		if f.got != f.want {
+			return coordinator.Errf("invalid_field", "field %q is %d bytes; it must be exactly %d (%s): %s", f.name, f.got, f.want, f.limit, f.what)
+		}
+	}
+	if len(req.EnclaveKey) != 0 && len(req.EnclaveKey) != coordinator.EnclaveKeySize {
+		return coordinator.Errf("invalid_field", "field \"enclave_key\" is %d bytes; it must be exactly %d (enclave_key_bytes): an uncompressed secp256k1 public key",
+			len(req.EnclaveKey), coordinator.EnclaveKeySize)
+	}
+	if !idao.ValidName(sub.IDAO) {
+		return coordinator.Errf("invalid_field", "idao %q is not an iDAO name: 1–64 of a-z, 0-9, '-' and '_', starting with a letter or digit", sub.IDAO)
+	}
+	if !coordinator.ValidMode(sub.Mode) {
+		return coordinator.Errf("invalid_field", "mode %q is not one of tee, zk, tee+zk, optimistic", sub.Mode)
+	}
+	if sub.Class != "dataset" && sub.Class != "model" {
+		return coordinator.Errf("invalid_field", "class %q is not dataset or model", sub.Class)
+	}
+	if sub.Records == 0 {
+		return coordinator.Errf("invalid_field", "records is 0: the dataset is empty; submit at least one record")
+	}
+	if sub.Records > coordinator.MaxRecords {
+		return coordinator.Errf("invalid_field", "records is %d, over the limit of %d (max_records): split the dataset", sub.Records, coordinator.MaxRecords)
+	}
+	if n := jobCount(sub.Mode, sub.Records, s.cfg.ZKChunk); n > coordinator.MaxJobsPerSubmission {
+		return coordinator.Errf("invalid_field",
+			"records is %d: in mode %s, with zk chunks of %d records, that is %d verification jobs, over the limit of %d (max_jobs_per_submission): split the dataset",
+			sub.Records, sub.Mode, s.cfg.ZKChunk, n, coordinator.MaxJobsPerSubmission)
+	}
+	return nil
+}
+
+// readSubmit parses the request: multipart (submission + blob parts), or a
+// plain JSON body (blob uploaded before). Every part and the body are
+// bounded before they are read, and the submission's fields are checked
+// (checkFields) as soon as it is decoded: a blob part after a bad
+// submission part is never read.
+func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte, error) {
+	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	req := new(coordinator.SubmitRequest)
+	if ct != "multipart/form-data" {
+		r.Body = http.MaxBytesReader(nil, r.Body, coordinator.MaxSubmitJSONBytes)
+		if err := decodeJSON(r.Body, req); err != nil {
+			return nil, nil, err
+		}
+		return req, nil, s.checkFields(req)
+	}
+	limit := s.cfg.MaxBlob + maxSubmitOverhead
+	r.Body = http.MaxBytesReader(nil, r.Body, limit)
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	var blob []byte
+	gotSub, gotBlob := false, false
+	for parts := 0; ; parts++ {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "malformed multipart body: %v", err), limit)
+		}
+		if parts == coordinator.MaxMultipartParts {
+			return nil, nil, coordinator.Errf("bad_request", "the multipart body has more than %d parts (max_multipart_parts): send one \"submission\" and at most one \"blob\"", coordinator.MaxMultipartParts)
+		}
+		switch name := p.FormName(); {
+		case name == "submission" && !gotSub:
+			data, err := io.ReadAll(io.LimitReader(p, coordinator.MaxSubmitJSONBytes+1))
+			if err != nil {
+				return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "reading the submission part: %v", err), limit)
+			}
+			if len(data) > coordinator.MaxSubmitJSONBytes {
+				return nil, nil, jsonTooLarge()
+			}
+			if err := decodeJSON(bytes.NewReader(data), req); err != nil {
+				return nil, nil, err
+			}
+			if err := s.checkFields(req); err != nil {
+				return nil, nil, err
+			}
+			gotSub = true
+		case name == "blob" && !gotBlob:
+			blob, err = io.ReadAll(io.LimitReader(p, s.cfg.MaxBlob+1))
+			if err != nil {
+				return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "reading blob: %v", err), limit)
+			}
+			if int64(len(blob)) > s.cfg.MaxBlob {
+				return nil, nil, coordinator.Errf("blob_too_large", "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob)
+			}
+			gotBlob = true
+		case name == "submission" || name == "blob":
+			return nil, nil, coordinator.Errf("bad_request", "the multipart body has two %q parts: send each at most once", name)
+		default:
+			return nil, nil, coordinator.Errf("bad_request", "the multipart body has a part named %q: only \"submission\" and \"blob\" are accepted", clip(name, 32))
+		}
+	}
+	if !gotSub {
+		return nil, nil, coordinator.Errf("missing_field", "the multipart body has no \"submission\" part")
+	}
+	return req, blob, nil
+}
+
+func jsonTooLarge() error {
+	return coordinator.Errf("body_too_large",
+		"the submission JSON is over %d bytes (max_submit_json_bytes): an honest one is under 1 KiB (signature %d bytes, wrapped_key %d, enclave_key %d)",
+		coordinator.MaxSubmitJSONBytes, coordinator.SignatureSize, coordinator.WrappedKeySize, coordinator.EnclaveKeySize)
+}
+
+// tooLargeOr maps a body read past its limit to blob_too_large (the blob
+// is what makes a body large), anything else to other.
+func tooLargeOr(err error, other error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return coordinator.Errf("blob_too_large", "the request is over its %d-byte limit (max_blob plus %d bytes of multipart and submission): split the dataset", limit, maxSubmitOverhead)
+	}
+	return other
+}
+
+// decodeJSON decodes exactly one JSON value of v's type: unknown fields,
+// trailing data and a body over its limit are refused.
+func decodeJSON(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("trailing data after the JSON value")
+		}
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return jsonTooLarge()
+		}
+		return coordinator.Errf("malformed_json", "the request is not valid JSON for this endpoint: %v", err)
+	}
+	return nil
+}
+
+// putBlob is PUT /v1/blobs/{hash}: a ciphertext stored ahead of its signed
+// submission (the wallet flow). It waits for that submission for the blob
+// TTL, within the pending-upload quotas, and is deleted after.
+func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
+	h, err := parseHash(r.PathValue("hash"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	release, ok := s.reserveBody(w, r, s.cfg.MaxBlob)
+	if !ok {
+		return
+	}
+	defer release()
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBlob)
+	blob, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeErr(w, coordinator.Errf("blob_too_large", "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob))
+			return
+		}
+		writeErr(w, coordinator.Errf("bad_request", "reading blob: %v", err))
+		return
+	}
+	if crypto.Keccak256Hash(blob) != h {
+		writeErr(w, coordinator.Errf("data_hash_mismatch", "the blob hashes to %s, not %s", crypto.Keccak256Hash(blob).Hex(), h.Hex()))
+		return
+	}
+	client := clientKey(r)
+	referenced, err := s.store.RecordUpload(r.Context(), h, int64(len(blob)), client,
+		store.UploadQuota{Total: s.cfg.MaxPendingBlobBytes, PerClient: s.cfg.MaxPendingBlobBytesPerClient})
+	switch {
+	case errors.Is(err, store.ErrUploadQuota):
+		writeErr(w, coordinator.Errf("blob_quota", "uploaded blobs waiting for their submissions are at the coordinator's limit of %s (max_pending_blob_bytes): send the blob inline with its submission, or retry later",
+			byteSize(s.cfg.MaxPendingBlobBytes)))
+		return
+	case errors.Is(err, store.ErrClientQuota):
+		writeErr(w, coordinator.Errf("blob_quota", "your uploaded blobs waiting for their submissions are at the limit of %s per client (max_pending_blob_bytes_per_client): submit them first, or send the blob inline",
+			byteSize(s.cfg.MaxPendingBlobBytesPerClient)))
+		return
+	case errors.Is(err, store.ErrUploadCollecting):
+		w.Header().Set("Retry-After", "1")
+		writeErr(w, coordinator.Errf("unavailable", "a blob with this data hash is being garbage-collected (it waited longer than the blob TTL): upload it again in a second"))
+		return
+	case err != nil:
+		writeErr(w, err)
+		return
+	}
+	if !referenced {
+		if err := s.bus.PutBlob(r.Context(), h, blob); err != nil {
+			if ferr := s.store.ForgetUpload(context.Background(), h); ferr != nil {
+				s.log.Warn("upload row of an unstored blob not deleted (the sweep will)", "data_hash", h, "err", ferr)
+			}
+			writeErr(w, fmt.Errorf("store blob %s: %w", h.Hex(), err))
+			return
+		}
+	}
+	out := map[string]any{"data_hash": h, "size": len(blob)}
+	if !referenced {
+		out["expires_in"] = int64(s.cfg.BlobTTL.Seconds()) // seconds left to submit it
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// clip shortens an echoed string to n bytes.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
