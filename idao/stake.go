@@ -44,6 +44,11 @@ const (
 	DefaultQCStakeWindow = 1024
 )
 
+// MaxMembersCap is the most members a chain's rules may allow: an anchor
+// carrying one vote of each, every vote with the longest batch proof
+// (≈ 700 bytes), must still fit in one tx (tx.MaxSize, 128 KiB).
+const MaxMembersCap = 150
+
 // MaxStakePoints bounds a member's (and an iDAO's total) stake history;
 // older points are merged, conservatively (see record).
 const MaxStakePoints = 16
@@ -61,8 +66,8 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("idao: staking: min_unstake_delay (%d s) must exceed slash_window (%d s)", p.MinUnstakeDelay, p.SlashWindow)
 	case p.MinStake == nil || p.MinStake.Sign() <= 0:
 		return errors.New("idao: staking: min_stake must be positive")
-	case p.MaxMembers <= 0:
-		return errors.New("idao: staking: max_members must be positive")
+	case p.MaxMembers <= 0 || p.MaxMembers > MaxMembersCap:
+		return fmt.Errorf("idao: staking: max_members must be 1 to %d (an anchor with every member's vote must fit in a tx)", MaxMembersCap)
 	case p.QCStakeWindow == 0:
 		return errors.New("idao: staking: qc_stake_window must be at least 1 block")
 	}
@@ -71,11 +76,11 @@ func (p *Params) Validate() error {
 
 // Errors of the staking rules.
 var (
-	ErrBelowMinStake   = errors.New("idao: stake below the chain's minimum")
-	ErrMemberCap       = errors.New("idao: the iDAO has as many members as the chain allows")
-	ErrUnstakeDelay    = errors.New("idao: unstake delay below the chain's minimum")
-	ErrStakeHeight     = errors.New("idao: the QC's stake height is not a recent committed height")
-	ErrAlreadySlashed  = errors.New("idao: this member was already slashed for this submission")
+	ErrBelowMinStake  = errors.New("idao: stake below the chain's minimum")
+	ErrMemberCap      = errors.New("idao: the iDAO has as many members as the chain allows")
+	ErrUnstakeDelay   = errors.New("idao: unstake delay below the chain's minimum")
+	ErrStakeHeight    = errors.New("idao: the QC's stake height is not a recent committed height")
+	ErrAlreadySlashed = errors.New("idao: this member was already slashed for this submission")
 )
 
 // StakePoint is one step of a stake history: from the end of block Height

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -68,22 +69,35 @@ func writeErr(w http.ResponseWriter, code int, c, msg string) {
 	writeJSON(w, code, &api.Error{Code: c, Message: msg})
 }
 
-// submitCode maps SubmitTx errors to stable codes.
+// submitCodes maps the door's errors (SubmitTx, tx decoding) to an HTTP
+// status and a stable code; the message is the error's sentence.
+var submitCodes = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{tx.ErrTooLarge, http.StatusRequestEntityTooLarge, "tx_too_large"},
+	{ErrTooLarge, http.StatusRequestEntityTooLarge, "tx_too_large"},
+	{ErrMalformed, http.StatusBadRequest, "malformed_tx"},
+	{ErrWrongChain, http.StatusBadRequest, "wrong_chain"},
+	{ErrBadSignature, http.StatusBadRequest, "bad_signature"},
+	{ErrNonceReplayed, http.StatusBadRequest, "nonce_replayed"},
+	{ErrNoncePending, http.StatusBadRequest, "nonce_pending"},
+	{ErrNonceGap, http.StatusBadRequest, "nonce_gap"},
+	{ErrFeeTooLow, http.StatusBadRequest, "fee_too_low"},
+	{ErrCannotAfford, http.StatusBadRequest, "insufficient_balance"},
+	{ErrKnownTx, http.StatusBadRequest, "known_tx"},
+	{ErrSenderFull, http.StatusTooManyRequests, "sender_pending_full"},
+	{ErrMempoolFull, http.StatusServiceUnavailable, "mempool_full"},
+	{ErrNotSequencer, http.StatusServiceUnavailable, "not_sequencer"},
+}
+
+// submitCode maps a door error to its status and stable code.
 func submitCode(err error) (int, string) {
-	for _, x := range []struct {
-		err  error
-		code string
-	}{
-		{ErrMalformed, "malformed_tx"}, {ErrWrongChain, "wrong_chain"}, {ErrBadSignature, "bad_signature"},
-		{ErrNonceReplayed, "nonce_replayed"}, {ErrNoncePending, "nonce_pending"}, {ErrNonceGap, "nonce_gap"},
-		{ErrFeeTooLow, "fee_too_low"}, {ErrCannotAfford, "insufficient_balance"}, {ErrKnownTx, "known_tx"},
-	} {
+	for _, x := range submitCodes {
 		if errors.Is(err, x.err) {
-			return http.StatusBadRequest, x.code
+			return x.status, x.code
 		}
-	}
-	if errors.Is(err, ErrMempoolFull) {
-		return http.StatusServiceUnavailable, "mempool_full"
 	}
 	return http.StatusServiceUnavailable, "not_producing"
 }
@@ -177,7 +191,11 @@ func (n *Node) hSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := tx.Decode(req.Raw)
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "malformed_tx", err.Error())
+		if !errors.Is(err, tx.ErrTooLarge) {
+			err = fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		code, c := submitCode(err)
+		writeErr(w, code, c, err.Error())
 		return
 	}
 	h, err := n.SubmitTx(t)
