@@ -550,6 +550,10 @@ func (r *run) anchor(b *tx.Anchor, prep *AnchorPrep) error {
 	if err != nil {
 		return err
 	}
+	set, err := d.QCStake(b.StakeHeight, r.env.Height, r.env.Now(), r.cfg.StakingParams())
+	if err != nil {
+		return err
+	}
 	key := state.AnchorKey(b.ResultDigest)
 	if r.v.get(key) != nil {
 		return fmt.Errorf("%w: %s", ErrAlreadyAnchored, b.ResultDigest)
@@ -559,10 +563,6 @@ func (r *run) anchor(b *tx.Anchor, prep *AnchorPrep) error {
 		if s == (common.Address{}) || s != b.Votes[i].Member {
 			return fmt.Errorf("vote %d: %w", i, quorum.ErrBadSignature)
 		}
-	}
-	set, err := d.QCStake(b.StakeHeight, r.env.Height, r.env.Now(), r.cfg.StakingParams())
-	if err != nil {
-		return err
 	}
 	stake, err := quorum.CheckQCSigners(q, prep.Signers, set)
 	if err != nil {
