@@ -280,7 +280,9 @@ func init() {
 			}},
 		{name: "join an iDAO with less than the minimum stake", code: "below_min_stake", says: "minimum",
 			changes: []string{"chain:state_root"},
-			run: func(t *testing.T, a *arena) error { return a.onChain(&tx.IDAOJoin{Name: "demo", Amount: big.NewInt(1)}) }},
+			run: func(t *testing.T, a *arena) error {
+				return a.onChain(&tx.IDAOJoin{Name: "demo", Amount: big.NewInt(1)})
+			}},
 		{name: "an iDAO whose members could leave at once", code: "unstake_delay", says: "unstake delay",
 			changes: []string{"chain:state_root"},
 			run: func(t *testing.T, a *arena) error {
