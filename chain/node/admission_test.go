@@ -181,6 +181,10 @@ func TestPrecheckFailuresNeverEnterABlock(t *testing.T) {
 		if _, err := h.n.Tx(x.Hash()); !errors.Is(err, node.ErrTxNotFound) {
 			t.Fatalf("a tx whose fee was not covered is in a block: %v", err)
 		}
+		// a waiter learns at once that it will never land
+		if _, err := h.n.WaitReceipt(context.Background(), x.Hash()); !errors.Is(err, node.ErrDropped) {
+			t.Fatalf("wait for a dropped tx: %v", err)
+		}
 	}
 	if h.n.PoolSize() != 0 || h.n.Head().Height != head+1 {
 		t.Fatalf("pool %d, head %d", h.n.PoolSize(), h.n.Head().Height)

@@ -218,6 +218,10 @@ func (n *Node) hTx(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, api.NewTx(t))
 			return
 		}
+		if why := n.dropped.get(h); why != nil {
+			writeErr(w, http.StatusNotFound, "tx_dropped", fmt.Sprintf("%v: %v", ErrDropped, why))
+			return
+		}
 		n.notFound(w, err)
 		return
 	}

@@ -30,7 +30,51 @@ var (
 	ErrTxNotFound     = errors.New("tx not found")
 	ErrNotSequencer   = errors.New("node has no sequencer key")
 	ErrReceiptTimeout = errors.New("receipt not available yet")
+	ErrDropped        = errors.New("tx dropped from its block: it failed the pre-checks when the block was built, and will never be included")
 )
+
+// MaxDroppedKept is how many dropped txs (and their sender's evicted later
+// txs) the node remembers, so a waiter learns at once that its tx will
+// never land.
+const MaxDroppedKept = 4096
+
+// droppedLog remembers the latest dropped txs and why, oldest forgotten
+// first.
+type droppedLog struct {
+	mu    sync.Mutex
+	why   map[common.Hash]error
+	order []common.Hash
+}
+
+func (d *droppedLog) add(h common.Hash, why error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.why == nil {
+		d.why = map[common.Hash]error{}
+	}
+	if _, ok := d.why[h]; ok {
+		return
+	}
+	if len(d.order) >= MaxDroppedKept {
+		delete(d.why, d.order[0])
+		d.order = d.order[1:]
+	}
+	d.why[h] = why
+	d.order = append(d.order, h)
+}
+
+// forget drops h's record (the same tx was admitted again).
+func (d *droppedLog) forget(h common.Hash) {
+	d.mu.Lock()
+	delete(d.why, h)
+	d.mu.Unlock()
+}
+
+func (d *droppedLog) get(h common.Hash) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.why[h]
+}
 
 // Admission limits of the mempool. One sender may hold at most
 // MaxPendingPerSender txs and MaxPendingBytesPerSender encoded bytes in
@@ -189,8 +233,8 @@ func (m *mempool) peek(n int) []*tx.Tx {
 // (those just built into a block, included or dropped) atomically with
 // respect to add. The later txs of each sender in evict are dropped too:
 // one of its txs was dropped from the block, so their nonces can no longer
-// apply.
-func (m *mempool) commit(n int, evict map[common.Address]bool, apply func()) {
+// apply; they are noted in log.
+func (m *mempool) commit(n int, evict map[common.Address]bool, log *droppedLog, apply func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	apply()
@@ -203,6 +247,7 @@ func (m *mempool) commit(n int, evict map[common.Address]bool, apply func()) {
 		for _, e := range rest {
 			if evict[e.sender] {
 				m.forget(e)
+				log.add(e.t.Hash(), errors.New("an earlier tx of its sender was dropped, so its nonce cannot apply"))
 				continue
 			}
 			kept = append(kept, e)

@@ -76,6 +76,7 @@ type Node struct {
 	store   *store.Store
 	st      *state.State
 	pool    *mempool
+	dropped droppedLog
 
 	mu      sync.RWMutex
 	head    *chain.Header
@@ -384,6 +385,7 @@ func (n *Node) SubmitTx(t *tx.Tx) (common.Hash, error) {
 	if err := n.pool.add(e, n.accountOf); err != nil {
 		return common.Hash{}, err
 	}
+	n.dropped.forget(t.Hash())
 	if n.pool.size() >= n.cfg.BlockSize {
 		select {
 		case n.kick <- struct{}{}:
@@ -489,6 +491,7 @@ func (n *Node) seal(txs []*tx.Tx, fromPool bool) (*chain.Header, []*chain.Receip
 		evict = make(map[common.Address]bool, len(out.Invalid))
 		for _, x := range out.Invalid {
 			evict[txs[x.Index].From] = true
+			n.dropped.add(txs[x.Index].Hash(), x.Err)
 			n.log.Debug("tx dropped from the block", "tx", txs[x.Index].Hash().Hex(), "err", x.Err)
 		}
 	}
@@ -496,7 +499,7 @@ func (n *Node) seal(txs []*tx.Tx, fromPool bool) (*chain.Header, []*chain.Receip
 	txs = out.DropInvalid(txs)
 	if len(txs) == 0 {
 		if fromPool {
-			n.pool.commit(built, evict, func() {})
+			n.pool.commit(built, evict, &n.dropped, func() {})
 		}
 		return parent, nil, nil
 	}
@@ -526,7 +529,7 @@ func (n *Node) seal(txs []*tx.Tx, fromPool bool) (*chain.Header, []*chain.Receip
 		n.mu.Unlock()
 	}
 	if fromPool {
-		n.pool.commit(built, evict, apply)
+		n.pool.commit(built, evict, &n.dropped, apply)
 	} else {
 		apply()
 	}
@@ -582,6 +585,9 @@ func (n *Node) WaitReceipt(ctx context.Context, h common.Hash) (*TxInfo, error) 
 		n.mu.RUnlock()
 		if info, err := n.Tx(h); err == nil {
 			return info, nil
+		}
+		if why := n.dropped.get(h); why != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrDropped, h, why)
 		}
 		if err := n.Err(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotProducing, err)
