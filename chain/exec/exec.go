@@ -39,7 +39,7 @@ var (
 	ErrNoAnchor          = errors.New("no anchor certifies this digest")
 	ErrAlreadyAnchored   = errors.New("digest already anchored")
 	ErrAlreadyMinted     = errors.New("anchor already minted")
-	ErrNotMinter         = errors.New("only the anchor's sender or contributor may mint")
+	ErrNotMinter         = errors.New("only the contributor may choose a DAT class's terms; any other account may mint only the default class")
 	ErrUnknownClass      = errors.New("unknown DAT class")
 	ErrUnknownToken      = errors.New("unknown DAT token")
 	ErrUnknownBond       = errors.New("unknown bond")

@@ -25,6 +25,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/store"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/idao"
 )
 
 // Defaults of Config (the mempool's are with its limits in mempool.go).
@@ -329,9 +330,12 @@ func (n *Node) Fee(b tx.Body) *big.Int {
 	return new(big.Int).Mul(new(big.Int).SetUint64(g), n.ecfg.GasPrice)
 }
 
-// StakeHeight is the height an anchor sent now should name as its stake
-// height: the head, the last committed block.
+// StakeHeight is the latest height an anchor sent now may name as its
+// stake height: the head, the last committed block.
 func (n *Node) StakeHeight() uint64 { return n.Head().Height }
+
+// StakingParams are the chain's staking rules.
+func (n *Node) StakingParams() idao.Params { return n.ecfg.StakingParams() }
 
 // Head returns the last committed header.
 func (n *Node) Head() *chain.Header {

@@ -197,7 +197,7 @@ type VoteBatchProof struct {
 // Signature (it must be Signed.Contributor) and takes contributor, data hash
 // and commitment from the signed submission, so the DAT goes to the
 // contributor whoever sends the anchor. StakeHeight names the committed
-// height whose stake the QC is counted at (see exec's anchor rule).
+// height whose stake the QC is counted at (the rule is idao.QCStake's).
 type Anchor struct {
 	IDAO         string
 	Submission   common.Hash // = Signed.Digest(chain id)

@@ -39,7 +39,7 @@ func TestAnchorChunksFitATx(t *testing.T) {
 			for n, k := range chunk {
 				cs[n], seen[k] = certs[k], seen[k]+1
 			}
-			x, err := tx.New(1, 0, big.NewInt(1), anchorBatch(cs, 1<<40))
+			x, err := tx.New(1, 0, big.NewInt(1), anchorBatch(cs, func(*store.Certificate) uint64 { return 1 << 40 }))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -173,7 +173,8 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 			cs[n] = todo[k]
 		}
 		r.mu.Lock()
-		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(cs, stakeHeight))
+		// the API's iDAO view has no stake history: the QCs are counted at the head
+		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
 		r.mu.Unlock()
 		for _, c := range cs {
 			sendErr[c.ResultDigest] = err

@@ -60,7 +60,7 @@ func (l *Node) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []
 		for n, k := range chunk {
 			cs[n] = certs[todo[k]]
 		}
-		hs, err := l.submit(anchorBatch(cs, l.N.StakeHeight()))
+		hs, err := l.submit(anchorBatch(cs, l.stakeHeights()))
 		for _, k := range chunk {
 			if err != nil {
 				out[todo[k]].Err = err
@@ -170,19 +170,41 @@ func anchorChunks(n int, cert func(k int) *store.Certificate) [][]int {
 	return out
 }
 
-// anchorBatch is the anchor-batch tx of certificates, their QCs counted at
-// stakeHeight.
-func anchorBatch(cs []*store.Certificate, stakeHeight uint64) *tx.AnchorBatch {
+// stakeHeights names the stake height of each certificate's QC: the latest
+// recent height at which its votes make a QC (idao.QCHeight; the head
+// unless stake that joined since would dilute them).
+func (l *Node) stakeHeights() func(c *store.Certificate) uint64 {
+	head, now, params := l.N.StakeHeight(), uint64(time.Now().Unix()), l.N.StakingParams()
+	daos := map[string]*idao.IDAO{}
+	return func(c *store.Certificate) uint64 {
+		d, ok := daos[c.Submission.IDAO]
+		if !ok {
+			d, _ = l.N.IDAO(c.Submission.IDAO)
+			daos[c.Submission.IDAO] = d
+		}
+		if d == nil {
+			return head
+		}
+		voters := make([]common.Address, len(c.Votes))
+		for i, v := range c.Votes {
+			voters[i] = v.Member
+		}
+		return d.QCHeight(voters, head, now, params)
+	}
+}
+
+// anchorBatch is the anchor-batch tx of certificates, each QC counted at
+// the height stakeHeight names.
+func anchorBatch(cs []*store.Certificate, stakeHeight func(*store.Certificate) uint64) *tx.AnchorBatch {
 	b := &tx.AnchorBatch{Items: make([]tx.AnchorItem, len(cs))}
 	for i, c := range cs {
-		b.Items[i] = tx.AnchorItem{Anchor: *anchorTx(c, stakeHeight), Mint: *mintTx(c)}
+		b.Items[i] = tx.AnchorItem{Anchor: *anchorTx(c, stakeHeight(c)), Mint: *mintTx(c)}
 	}
 	return b
 }
 
 // anchorTx is the anchor of a certificate: the contributor's signed
-// submission, the digest and its counted votes, counted at stakeHeight (the
-// chain's head when the anchor is sent).
+// submission, the digest and its counted votes, counted at stakeHeight.
 func anchorTx(c *store.Certificate, stakeHeight uint64) *tx.Anchor {
 	a := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
 		Signed: c.Submission, Signature: c.Signature, StakeHeight: stakeHeight}
