@@ -90,16 +90,18 @@ type Env struct {
 // Now is the block time in unix seconds.
 func (e *Env) Now() uint64 { return e.Time / 1000 }
 
-// GasPerByte is the gas of each byte of a tx's encoded body, on top of its
+// BodyBytesPerGas is the per-byte part of the fee: each BodyBytesPerGas
+// bytes of a tx's encoded body (rounded up) cost one gas on top of its
 // kind's gas, so a big tx pays for the block space, bandwidth and storage
-// it takes (an anchor batch of 32 items pays about as much for its bytes as
-// for its work).
-const GasPerByte = 1
+// it takes. A full tx (tx.MaxSize) pays 8192 gas for its bytes, about 350
+// transfers; a transfer's 23 bytes cost 2. (Ethereum's calldata is priced
+// in the same proportion to its base fee.)
+const BodyBytesPerGas = 16
 
 // Gas is the gas of a tx of kind k whose encoded body (body) is size bytes:
-// its kind's gas plus GasPerByte × size. The fee is Gas × GasPrice.
+// its kind's gas plus ⌈size / BodyBytesPerGas⌉. The fee is Gas × GasPrice.
 func Gas(k tx.Kind, body tx.Body, size int) uint64 {
-	return kindGas(k, body) + GasPerByte*uint64(size)
+	return kindGas(k, body) + (uint64(size)+BodyBytesPerGas-1)/BodyBytesPerGas
 }
 
 // GasOf is the gas of a tx carrying body (it encodes the body to size it).

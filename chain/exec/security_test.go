@@ -340,7 +340,7 @@ func TestFeeHasAPerBytePart(t *testing.T) {
 	gb, _ := exec.GasOf(big1)
 	big2 := &tx.EnclaveRegister{IDAO: "demo", PubKey: make([]byte, 65), Report: make([]byte, 20_000)}
 	gb2, _ := exec.GasOf(big2)
-	if gs >= 100 || gb2-gb != 10_000*exec.GasPerByte {
+	if gs >= 100 || gb2-gb != 10_000/exec.BodyBytesPerGas {
 		t.Fatalf("gas: transfer %d, 10 kB register %d, 20 kB register %d", gs, gb, gb2)
 	}
 }

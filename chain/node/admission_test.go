@@ -54,15 +54,16 @@ func TestPendingTxsAreCoveredTogether(t *testing.T) {
 		_, err := n.SubmitTx(signTx(t, 1, nonce, 500, &tx.Transfer{To: addr(2), Amount: big.NewInt(amount)}))
 		return err
 	}
-	if err := send(0, 600); err != nil { // fee ≈ 50, with the amount ≈ 650 of 1000
+	if err := send(0, 600); err != nil { // 600 and its fee of 1000
 		t.Fatal(err)
 	}
 	if err := send(1, 400); !errors.Is(err, node.ErrCannotAfford) || !strings.Contains(err.Error(), "pending") {
 		t.Fatalf("a second tx that the balance cannot cover with the first: %v", err)
 	}
-	// fees alone add up too: about 350 left, about 50 a transfer
+	// fees alone add up too: zero transfers until the balance is spoken for
+	fee := n.Fee(&tx.Transfer{To: addr(2), Amount: big.NewInt(0)}).Int64()
 	var nonce uint64 = 1
-	for ; nonce < 20; nonce++ {
+	for ; nonce < 100; nonce++ {
 		if err := send(nonce, 0); err != nil {
 			if !errors.Is(err, node.ErrCannotAfford) {
 				t.Fatal(err)
@@ -70,8 +71,9 @@ func TestPendingTxsAreCoveredTogether(t *testing.T) {
 			break
 		}
 	}
-	if nonce < 5 || nonce > 9 {
-		t.Fatalf("%d txs pending on a balance of 1000", nonce)
+	first := 600 + n.Fee(&tx.Transfer{To: addr(2), Amount: big.NewInt(600)}).Int64()
+	if pending := first + int64(nonce-1)*fee; pending > 1000 || pending+fee <= 1000 {
+		t.Fatalf("%d txs pending (cost %d) on a balance of 1000", nonce, pending)
 	}
 	// once the first is in a block, its cost is off the pending sum
 	if _, err := n.ProduceBlock(context.Background()); err != nil {

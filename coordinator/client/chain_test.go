@@ -42,7 +42,7 @@ func TestChainOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Receipt.Fee != "88" { // (21 gas + 23 body bytes × GasPerByte) × price 2
+	if got.Receipt.Fee != "46" { // (21 gas + ⌈23 body bytes / 16⌉) × price 2
 		t.Fatalf("fee %s", got.Receipt.Fee)
 	}
 	acc, err := c.Balance(ctx, bobAddr)
@@ -50,7 +50,7 @@ func TestChainOverHTTP(t *testing.T) {
 		t.Fatalf("bob %+v %v", acc, err)
 	}
 	a, _ := c.Balance(ctx, crypto.PubkeyToAddress(alice.PublicKey))
-	if a.Balance != "812" || a.Nonce != 1 {
+	if a.Balance != "854" || a.Nonce != 1 {
 		t.Fatalf("alice %+v", a)
 	}
 	// Replaying the same nonce is refused at the door with a code.
