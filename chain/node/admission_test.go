@@ -243,6 +243,7 @@ func TestSubmitErrorCodes(t *testing.T) {
 	}{
 		{"garbage", []byte{1, 2, 3}, 400, "malformed_tx", "malformed"},
 		{"too large", huge.Encode(), 413, "tx_too_large", "too large"},
+		{"a body over the limit", make([]byte, 2*tx.MaxSize), 413, "tx_too_large", "body is over"},
 		{"wrong chain", func() []byte {
 			x, _ := tx.New(chainID+1, 0, big.NewInt(1000), transfer)
 			x.Sign(key(2))

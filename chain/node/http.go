@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -68,6 +67,10 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeErr(w http.ResponseWriter, code int, c, msg string) {
 	writeJSON(w, code, &api.Error{Code: c, Message: msg})
 }
+
+// maxSubmitBody bounds a tx submission's JSON body: a tx of tx.MaxSize in
+// hex, and room for the JSON around it.
+const maxSubmitBody = 2*tx.MaxSize + 1024
 
 // submitCodes maps the door's errors (SubmitTx, tx decoding) to an HTTP
 // status and a stable code; the message is the error's sentence.
@@ -185,7 +188,13 @@ func (n *Node) hBlockReceipts(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) hSubmit(w http.ResponseWriter, r *http.Request) {
 	var req api.SubmitRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 2*tx.MaxSize+1024)).Decode(&req); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmitBody)).Decode(&req); err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			writeErr(w, http.StatusRequestEntityTooLarge, "tx_too_large",
+				fmt.Sprintf("the body is over %d bytes: a tx is at most %d bytes (tx.MaxSize)", maxSubmitBody, tx.MaxSize))
+			return
+		}
 		writeErr(w, http.StatusBadRequest, "bad_request", "body must be {\"raw\":\"0x…\"}: "+err.Error())
 		return
 	}
