@@ -11,8 +11,17 @@
 //   - chain/store: crash-safe bbolt persistence of blocks and state
 //   - chain/node: mempool, block producer, read API and HTTP handler
 //
-// Flow: a tx enters the node's mempool (signature, chain id, nonce and fee
-// checked at the door), the producer seals a block every block time or at
-// the block size, executes it in lanes (same result as sequential), commits
-// block and state atomically, and signs the header with the sequencer key.
+// Flow: a tx enters the node's mempool through the door (cheap checks
+// first — size, chain id, decoding, max fee, nonce, the pool's per-sender
+// and total caps, the sender's balance against all its pending txs — then
+// its signatures), the producer seals a block every block time or at the
+// block size, executes it in lanes (same result as sequential), drops any
+// tx that fails the pre-checks (such a tx never enters a block; a follower
+// refuses a block holding one), commits block and state atomically, and
+// signs the header with the sequencer key.
+//
+// The fee is gas × gas price; gas is the kind's work plus one per 16 bytes
+// of the body (exec.BodyBytesPerGas). An anchor carries the contributor's signed
+// submission and names the height whose stake its QC counts (see
+// idao.QCStake), so the DAT goes to the contributor whoever anchors.
 package chain

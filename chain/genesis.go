@@ -3,12 +3,14 @@ package chain
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/vsc-labs/vsc/optimistic"
 	"math/big"
 	"os"
 	"sort"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/optimistic"
 )
 
 // Genesis is the chain's starting configuration.
@@ -23,6 +25,10 @@ type Genesis struct {
 	// Optimistic are the optimistic game's numbers (window, clocks, bonds,
 	// shares); absent: optimistic.DefaultParams.
 	Optimistic *optimistic.Params `json:"optimistic,omitempty"`
+	// Staking are the staking rules (slashing window, minimum unstake
+	// delay, minimum stake, member cap, QC stake window); absent:
+	// idao.DefaultParams.
+	Staking *idao.Params `json:"staking,omitempty"`
 }
 
 // LoadGenesis reads a genesis JSON file.
@@ -45,6 +51,11 @@ func (g *Genesis) Validate() error {
 	}
 	if _, err := g.Price(); err != nil {
 		return err
+	}
+	if g.Staking != nil {
+		if err := g.Staking.Validate(); err != nil {
+			return fmt.Errorf("genesis: %w", err)
+		}
 	}
 	for a, v := range g.Alloc {
 		if _, ok := ParseAmount(v); !ok {

@@ -56,7 +56,9 @@ type Policy struct {
 	TEEPolicy json.RawMessage `json:"tee_policy,omitempty"`
 	// VKHash is the hash of the ZK verifying key members check against.
 	VKHash common.Hash `json:"vk_hash"`
-	// UnstakeDelay is how long (seconds) unstaked funds stay locked.
+	// UnstakeDelay is how long (seconds) unstaked funds stay locked; 0 is
+	// the chain's minimum (Params.MinUnstakeDelay), and a value below that
+	// minimum is refused.
 	UnstakeDelay uint64 `json:"unstake_delay"`
 }
 
@@ -76,6 +78,21 @@ func (p *Policy) Validate() error {
 	return nil
 }
 
+// ValidateFor checks the policy and that it keeps the chain's staking rules.
+func (p *Policy) ValidateFor(params Params) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.UnstakeDelay != 0 && p.UnstakeDelay < params.MinUnstakeDelay {
+		return fmt.Errorf("%w: %d s, the chain requires at least %d s (0 means the minimum)",
+			ErrUnstakeDelay, p.UnstakeDelay, params.MinUnstakeDelay)
+	}
+	return nil
+}
+
+// Delay is the unstake delay the policy gives under the chain's rules.
+func (p *Policy) Delay(params Params) uint64 { return max(p.UnstakeDelay, params.MinUnstakeDelay) }
+
 // Accepts reports whether the policy accepts mode m.
 func (p *Policy) Accepts(m string) bool {
 	for _, x := range p.Modes {
@@ -87,30 +104,36 @@ func (p *Policy) Accepts(m string) bool {
 }
 
 // Member is one staked member of an iDAO. Pending is stake asked back and
-// released at ReleaseAt (unix seconds); it no longer counts for votes.
+// released at ReleaseAt (unix seconds); it no longer counts for votes, but
+// it can still be slashed. History is its voting stake over the last
+// QCStakeWindow blocks, for QCs counted at a past height.
 type Member struct {
 	Addr      common.Address `json:"address"`
 	Stake     *big.Int       `json:"stake"`
 	Pending   *big.Int       `json:"pending"`
 	ReleaseAt uint64         `json:"release_at"`
+	History   []StakePoint   `json:"history,omitempty"`
 }
 
 // IDAO is one community: a name, an owner, a policy and members.
-// Members are kept sorted by address so the encoding is canonical.
+// Members are kept sorted by address so the encoding is canonical. Totals
+// is the history of the total voting stake, like a member's History.
 type IDAO struct {
 	Name    string
 	Owner   common.Address
 	Policy  Policy
 	Members []Member
 	Created uint64
+	Totals  []StakePoint
 }
 
-// New creates an iDAO; the owner becomes a member when stake > 0.
-func New(name string, owner common.Address, p Policy, stake *big.Int, now uint64) (*IDAO, error) {
+// New creates an iDAO in block height; the owner becomes a member when
+// stake > 0.
+func New(name string, owner common.Address, p Policy, stake *big.Int, now, height uint64, params Params) (*IDAO, error) {
 	if !ValidName(name) {
 		return nil, ErrBadName
 	}
-	if err := p.Validate(); err != nil {
+	if err := p.ValidateFor(params); err != nil {
 		return nil, err
 	}
 	if p.Price == nil {
@@ -118,7 +141,7 @@ func New(name string, owner common.Address, p Policy, stake *big.Int, now uint64
 	}
 	d := &IDAO{Name: name, Owner: owner, Policy: p, Created: now}
 	if stake != nil && stake.Sign() > 0 {
-		if err := d.Join(owner, stake); err != nil {
+		if err := d.Join(owner, stake, height, params); err != nil {
 			return nil, err
 		}
 	}
@@ -168,26 +191,41 @@ func (d *IDAO) Held() *big.Int {
 	return s
 }
 
-// Join adds amount to a's stake, making a a member if needed. The caller
-// debits a's balance.
-func (d *IDAO) Join(a common.Address, amount *big.Int) error {
+// Join adds amount to a's stake in block height, making a a member if
+// needed (within the chain's member cap); the member's stake must reach the
+// chain's minimum. The caller debits a's balance.
+func (d *IDAO) Join(a common.Address, amount *big.Int, height uint64, p Params) error {
 	if amount == nil || amount.Sign() <= 0 {
 		return ErrZeroStake
 	}
-	if m := d.Member(a); m != nil {
-		m.Stake = new(big.Int).Add(m.Stake, amount)
-		return nil
+	m := d.Member(a)
+	total := new(big.Int).Set(amount)
+	if m != nil {
+		total.Add(total, m.Stake)
 	}
-	i := sort.Search(len(d.Members), func(i int) bool { return bytes.Compare(d.Members[i].Addr[:], a[:]) >= 0 })
-	d.Members = append(d.Members, Member{})
-	copy(d.Members[i+1:], d.Members[i:])
-	d.Members[i] = Member{Addr: a, Stake: new(big.Int).Set(amount), Pending: new(big.Int)}
+	if p.MinStake != nil && total.Cmp(p.MinStake) < 0 {
+		return fmt.Errorf("%w: the member would stake %s, the minimum is %s", ErrBelowMinStake, total, p.MinStake)
+	}
+	if m == nil {
+		if len(d.Members) >= p.MaxMembers {
+			return fmt.Errorf("%w (%d)", ErrMemberCap, p.MaxMembers)
+		}
+		i := sort.Search(len(d.Members), func(i int) bool { return bytes.Compare(d.Members[i].Addr[:], a[:]) >= 0 })
+		d.Members = append(d.Members, Member{})
+		copy(d.Members[i+1:], d.Members[i:])
+		d.Members[i] = Member{Addr: a, Stake: new(big.Int), Pending: new(big.Int)}
+		m = &d.Members[i]
+	}
+	m.Stake = total
+	d.noteStake(m, height, p)
 	return nil
 }
 
-// Leave asks amount of a's stake back: it stops counting for votes now and
-// is released after the policy's unstake delay (the delay restarts).
-func (d *IDAO) Leave(a common.Address, amount *big.Int, now uint64) error {
+// Leave asks amount of a's stake back in block height: it stops counting
+// for votes now and is released after the policy's unstake delay, at least
+// the chain's minimum (the delay restarts). What stays staked must be 0 or
+// at least the chain's minimum stake.
+func (d *IDAO) Leave(a common.Address, amount *big.Int, now, height uint64, p Params) error {
 	m := d.Member(a)
 	if m == nil {
 		return ErrNotMember
@@ -198,9 +236,14 @@ func (d *IDAO) Leave(a common.Address, amount *big.Int, now uint64) error {
 	if m.Stake.Cmp(amount) < 0 {
 		return fmt.Errorf("%w: staked %s, asked %s", ErrInsufficientStake, m.Stake, amount)
 	}
-	m.Stake = new(big.Int).Sub(m.Stake, amount)
+	left := new(big.Int).Sub(m.Stake, amount)
+	if left.Sign() > 0 && p.MinStake != nil && left.Cmp(p.MinStake) < 0 {
+		return fmt.Errorf("%w: %s would stay staked, the minimum is %s (leave all of it or less)", ErrBelowMinStake, left, p.MinStake)
+	}
+	m.Stake = left
 	m.Pending = new(big.Int).Add(m.Pending, amount)
-	m.ReleaseAt = now + d.Policy.UnstakeDelay
+	m.ReleaseAt = now + d.Policy.Delay(p)
+	d.noteStake(m, height, p)
 	return nil
 }
 
@@ -227,8 +270,8 @@ func (d *IDAO) Withdraw(a common.Address, now uint64) (*big.Int, error) {
 }
 
 // Slash takes up to amount from a's stake, then from its pending unstake,
-// and returns what was taken.
-func (d *IDAO) Slash(a common.Address, amount *big.Int) (*big.Int, error) {
+// in block height, and returns what was taken.
+func (d *IDAO) Slash(a common.Address, amount *big.Int, height uint64, p Params) (*big.Int, error) {
 	m := d.Member(a)
 	if m == nil {
 		return nil, ErrNotMember
@@ -247,15 +290,17 @@ func (d *IDAO) Slash(a common.Address, amount *big.Int) (*big.Int, error) {
 	}
 	take(&m.Stake)
 	take(&m.Pending)
+	d.noteStake(m, height, p)
 	return taken, nil
 }
 
-// SetPolicy replaces the policy; only the owner may.
-func (d *IDAO) SetPolicy(sender common.Address, p Policy) error {
+// SetPolicy replaces the policy; only the owner may, and the policy must
+// keep the chain's staking rules.
+func (d *IDAO) SetPolicy(sender common.Address, p Policy, params Params) error {
 	if sender != d.Owner {
 		return ErrNotOwner
 	}
-	if err := p.Validate(); err != nil {
+	if err := p.ValidateFor(params); err != nil {
 		return err
 	}
 	if p.Price == nil {

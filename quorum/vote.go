@@ -23,7 +23,7 @@ var voteTypeHash = crypto.Keccak256Hash([]byte(VoteTypeString))
 // Errors callers branch on.
 var (
 	ErrBadSignature  = errors.New("quorum: bad vote signature")
-	ErrNotMember     = errors.New("quorum: vote signed by a non-member")
+	ErrNotMember     = errors.New("quorum: vote signed by a non-member, or by a member whose stake the QC does not count")
 	ErrDuplicateVote = errors.New("quorum: a member's vote is counted twice")
 	ErrWrongDigest   = errors.New("quorum: vote is for another submission or digest")
 	ErrNoQuorum      = errors.New("quorum: approving stake is below 2/3 of the iDAO's stake")

@@ -293,6 +293,7 @@ type Anchor struct {
 	Commitment  common.Hash    `json:"commitment"`
 	QCHash      common.Hash    `json:"qc_hash"`
 	Stake       string         `json:"stake"`
+	StakeHeight uint64         `json:"stake_height"` // the height whose stake the QC counted
 	Tx          common.Hash    `json:"tx"`
 	Block       uint64         `json:"block"`
 	Minted      bool           `json:"minted"`
@@ -301,7 +302,7 @@ type Anchor struct {
 // NewAnchor builds an Anchor view.
 func NewAnchor(a *state.Anchor) *Anchor {
 	return &Anchor{Digest: a.ResultDigest, IDAO: a.IDAO, Submission: a.Submission, Contributor: a.Contributor,
-		DataHash: a.DataHash, Commitment: a.Commitment, QCHash: a.QCHash, Stake: amt(a.Stake), Tx: a.Tx,
+		DataHash: a.DataHash, Commitment: a.Commitment, QCHash: a.QCHash, Stake: amt(a.Stake), StakeHeight: a.StakeHeight, Tx: a.Tx,
 		Block: a.Height, Minted: a.Minted}
 }
 

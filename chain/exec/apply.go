@@ -171,15 +171,17 @@ func (r *run) idao(name string) (*idao.IDAO, error) {
 	return d, nil
 }
 
-// ApplyTx runs one prepared tx on o and returns its receipt. An invalid tx
-// (bad signature or encoding, wrong chain, wrong nonce, fee not covered)
-// changes nothing; a tx that fails in its body pays its fee, uses its nonce
-// and changes nothing else. The fee is returned for the proposer.
-func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (*chain.Receipt, *big.Int) {
-	rc := &chain.Receipt{TxHash: p.Hash, Index: uint32(p.Index), Kind: p.Tx.Kind.String(), Sender: p.Sender, Fee: new(big.Int), Events: []chain.Event{}}
-	fail := func(err error) (*chain.Receipt, *big.Int) {
+// ApplyTx runs one prepared tx on o and returns its receipt and its fee
+// (for the proposer). An invalid tx (bad signature or encoding, wrong chain,
+// wrong nonce, fee not covered) changes nothing and is returned with the
+// reason as invalid: it must never be in a block (the sequencer drops it,
+// a follower refuses a block that holds one). A tx that fails in its body
+// pays its fee, uses its nonce and changes nothing else.
+func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (rc *chain.Receipt, fee *big.Int, invalid error) {
+	rc = &chain.Receipt{TxHash: p.Hash, Index: uint32(p.Index), Kind: p.Tx.Kind.String(), Sender: p.Sender, Fee: new(big.Int), Events: []chain.Event{}}
+	fail := func(err error) (*chain.Receipt, *big.Int, error) {
 		rc.Status, rc.Error = chain.StatusFailed, err.Error()
-		return rc, new(big.Int)
+		return rc, new(big.Int), err
 	}
 	if p.Err != nil {
 		return fail(p.Err)
@@ -193,16 +195,13 @@ func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (*chain.Receipt, *b
 	if p.Tx.Nonce != acc.Nonce {
 		return fail(fmt.Errorf("%w: tx %d, account %d", ErrNonce, p.Tx.Nonce, acc.Nonce))
 	}
-	fee := cfg.Fee(p.Tx.Kind, p.Body)
-	if p.Tx.MaxFee.Cmp(fee) < 0 {
-		return fail(fmt.Errorf("%w: max %s, fee %s", ErrFeeTooLow, p.Tx.MaxFee, fee))
-	}
+	fee = p.Fee
 	if acc.Balance.Cmp(fee) < 0 {
 		return fail(fmt.Errorf("%w for the fee: have %s, need %s", ErrInsufficientFunds, acc.Balance, fee))
 	}
 	acc.Nonce++
 	acc.Balance.Sub(acc.Balance, fee)
-	rc.Fee, rc.GasUsed = fee, Gas(p.Tx.Kind, p.Body)
+	rc.Fee, rc.GasUsed = fee, Gas(p.Tx.Kind, p.Body, len(p.Tx.Body))
 
 	// The body runs on a copy; a failed body leaves only fee and nonce.
 	r.accs = []cachedAccount{{addr: p.Sender, acc: copyAccount(acc), dirty: true}}
@@ -216,14 +215,14 @@ func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (*chain.Receipt, *b
 		failed := &txView{parent: o, allowed: p.Access}
 		failed.put(state.AccountKey(p.Sender), state.Encode(acc))
 		failed.flush()
-		return rc, fee
+		return rc, fee, nil
 	}
 	v.flush()
 	rc.Status, rc.Events = chain.StatusSuccess, r.events
 	if rc.Events == nil {
 		rc.Events = []chain.Event{}
 	}
-	return rc, fee
+	return rc, fee, nil
 }
 
 func (r *run) dispatch() error {
@@ -245,7 +244,7 @@ func (r *run) dispatch() error {
 	case *tx.VKRegister:
 		return r.vkRegister(b)
 	case *tx.Anchor:
-		return r.anchor(b, r.p.Signers)
+		return r.anchor(b, &r.p.Anchors[0])
 	case *tx.AnchorBatch:
 		return r.anchorBatch(b)
 	case *tx.DATMint:
@@ -367,7 +366,7 @@ func (r *run) idaoCreate(b *tx.IDAOCreate) error {
 	if stake == nil {
 		stake = new(big.Int)
 	}
-	d, err := idao.New(b.Name, r.p.Sender, b.Policy, stake, r.env.Now())
+	d, err := idao.New(b.Name, r.p.Sender, b.Policy, stake, r.env.Now(), r.env.Height, r.cfg.StakingParams())
 	if err != nil {
 		return err
 	}
@@ -389,7 +388,7 @@ func (r *run) idaoJoin(b *tx.IDAOJoin) error {
 	if !positive(b.Amount) {
 		return idao.ErrZeroStake
 	}
-	if err := d.Join(r.p.Sender, b.Amount); err != nil {
+	if err := d.Join(r.p.Sender, b.Amount, r.env.Height, r.cfg.StakingParams()); err != nil {
 		return err
 	}
 	if err := r.stakeMove(r.p.Sender, new(big.Int).Neg(b.Amount), b.Amount); err != nil {
@@ -405,7 +404,7 @@ func (r *run) idaoLeave(b *tx.IDAOLeave) error {
 	if err != nil {
 		return err
 	}
-	if err := d.Leave(r.p.Sender, b.Amount, r.env.Now()); err != nil {
+	if err := d.Leave(r.p.Sender, b.Amount, r.env.Now(), r.env.Height, r.cfg.StakingParams()); err != nil {
 		return err
 	}
 	r.putIDAO(d)
@@ -437,7 +436,7 @@ func (r *run) idaoSetPolicy(b *tx.IDAOSetPolicy) error {
 	if err != nil {
 		return err
 	}
-	if err := d.SetPolicy(r.p.Sender, b.Policy); err != nil {
+	if err := d.SetPolicy(r.p.Sender, b.Policy, r.cfg.StakingParams()); err != nil {
 		return err
 	}
 	r.putIDAO(d)
@@ -520,7 +519,7 @@ func (r *run) anchorBatch(b *tx.AnchorBatch) error {
 			r.emit("anchor_skipped", "digest", hx(it.Anchor.ResultDigest), "reason", "the mint is for another digest or iDAO")
 			continue
 		}
-		if err := r.anchor(&it.Anchor, r.p.ItemSigners[i]); err != nil {
+		if err := r.anchor(&it.Anchor, &r.p.Anchors[i]); err != nil {
 			r.emit("anchor_skipped", "digest", hx(it.Anchor.ResultDigest), "reason", err.Error())
 			continue
 		}
@@ -531,8 +530,27 @@ func (r *run) anchorBatch(b *tx.AnchorBatch) error {
 	return nil
 }
 
-func (r *run) anchor(b *tx.Anchor, signers []common.Address) error {
+// anchor records a certified digest. It binds the contributor's signed
+// submission: the submission id must be the digest of the signed
+// submission the anchor carries, of the anchor's iDAO, signed by the
+// contributor it names; contributor, data hash, commitment and class are
+// taken from it, never from the sender. The QC is counted at the anchor's
+// stake height under idao.QCStake's rule.
+func (r *run) anchor(b *tx.Anchor, prep *AnchorPrep) error {
+	if prep.Digest != b.Submission {
+		return fmt.Errorf("%w: it names %s, the signed submission's digest is %s", ErrSubmissionDigest, b.Submission.Hex(), prep.Digest.Hex())
+	}
+	if b.Signed.IDAO != b.IDAO {
+		return fmt.Errorf("%w: the anchor is for iDAO %q, the signed submission for %q", ErrMismatch, b.IDAO, b.Signed.IDAO)
+	}
+	if prep.Contributor == (common.Address{}) || prep.Contributor != b.Signed.Contributor {
+		return fmt.Errorf("%w %s", ErrWrongContributor, b.Signed.Contributor.Hex())
+	}
 	d, err := r.idao(b.IDAO)
+	if err != nil {
+		return err
+	}
+	set, err := d.QCStake(b.StakeHeight, r.env.Height, r.env.Now(), r.cfg.StakingParams())
 	if err != nil {
 		return err
 	}
@@ -541,19 +559,20 @@ func (r *run) anchor(b *tx.Anchor, signers []common.Address) error {
 		return fmt.Errorf("%w: %s", ErrAlreadyAnchored, b.ResultDigest)
 	}
 	q := AnchorQC(b)
-	for i, s := range signers {
+	for i, s := range prep.Signers {
 		if s == (common.Address{}) || s != b.Votes[i].Member {
 			return fmt.Errorf("vote %d: %w", i, quorum.ErrBadSignature)
 		}
 	}
-	stake, err := quorum.CheckQCSigners(q, signers, d)
+	stake, err := quorum.CheckQCSigners(q, prep.Signers, set)
 	if err != nil {
 		return err
 	}
 	qh := q.Hash()
+	sub := &b.Signed
 	r.v.put(key, state.Encode(&state.Anchor{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest,
-		Contributor: b.Contributor, DataHash: b.DataHash, Commitment: b.Commitment, QCHash: qh, Stake: stake,
-		Tx: r.p.Hash, Height: r.env.Height, Sender: r.p.Sender}))
+		Contributor: sub.Contributor, DataHash: sub.DataHash, Commitment: sub.Commitment, Class: sub.Class, QCHash: qh,
+		Stake: stake, StakeHeight: b.StakeHeight, Tx: r.p.Hash, Height: r.env.Height, Sender: r.p.Sender}))
 	r.emit("anchored", "idao", b.IDAO, "submission", hx(b.Submission), "digest", hx(b.ResultDigest),
 		"qc_hash", hx(qh), "stake", stake.String())
 	return nil
@@ -571,8 +590,13 @@ func (r *run) datMint(b *tx.DATMint, tok uint64) error {
 	if an.IDAO != b.IDAO {
 		return fmt.Errorf("%w: anchor is for iDAO %q", ErrMismatch, an.IDAO)
 	}
-	if r.p.Sender != an.Sender && r.p.Sender != an.Contributor {
-		return ErrNotMinter
+	if r.p.Sender != an.Contributor {
+		// Anyone may mint the default class, so a front-runner who anchored
+		// first can neither block the mint nor set the class's terms.
+		if !defaultMint(b, &an) {
+			return ErrNotMinter
+		}
+		b = &tx.DATMint{Digest: b.Digest, IDAO: b.IDAO, ClassKind: an.Class, URI: tx.SubmissionURI(an.Submission)}
 	}
 	d, err := r.idao(b.IDAO)
 	if err != nil {
@@ -602,6 +626,13 @@ func (r *run) datMint(b *tx.DATMint, tok uint64) error {
 	r.emit("dat_minted", "class", hx(c.ID), "token", hx(t.ID), "owner", hx(t.Owner),
 		"shares", strconv.FormatUint(shares, 10), "price", price.String())
 	return nil
+}
+
+// defaultMint reports whether b mints the default class of an: no
+// parameter chosen, kind and URI empty or the submission's.
+func defaultMint(b *tx.DATMint, an *state.Anchor) bool {
+	return (b.Price == nil || b.Price.Sign() == 0) && b.TotalShares == 0 && b.Validity == 0 && b.FirstValue == 0 &&
+		(b.ClassKind == "" || b.ClassKind == an.Class) && (b.URI == "" || b.URI == tx.SubmissionURI(an.Submission))
 }
 
 func (r *run) class(id common.Hash) (*dat.Class, error) {
@@ -721,7 +752,7 @@ func (r *run) bondLock(b *tx.BondLock) error {
 	if !positive(b.Amount) {
 		return ErrBadAmount
 	}
-	if r.v.get(state.BondKey(b.ID)) != nil {
+	if r.v.get(state.UserBondKey(b.ID)) != nil {
 		return ErrBondExists
 	}
 	acc, err := r.debit(r.p.Sender, b.Amount, "bond")
@@ -730,15 +761,16 @@ func (r *run) bondLock(b *tx.BondLock) error {
 	}
 	acc.Bonded = new(big.Int).Add(acc.Bonded, b.Amount)
 	r.putAccount(r.p.Sender, acc)
-	r.v.put(state.BondKey(b.ID), state.Encode(&state.Bond{ID: b.ID, Owner: r.p.Sender, Amount: b.Amount,
+	r.v.put(state.UserBondKey(b.ID), state.Encode(&state.Bond{ID: b.ID, Owner: r.p.Sender, Amount: b.Amount,
 		Arbiter: b.Arbiter, Purpose: b.Purpose, Height: r.env.Height}))
 	r.emit("bond_locked", "id", hx(b.ID), "owner", hx(r.p.Sender), "amount", b.Amount.String(), "arbiter", hx(b.Arbiter))
 	return nil
 }
 
+// bond loads a user bond for its arbiter.
 func (r *run) bond(id common.Hash, owner common.Address) (*state.Bond, error) {
 	bd := new(state.Bond)
-	if err := r.load(state.BondKey(id), bd, fmt.Errorf("%w: %s", ErrUnknownBond, id)); err != nil {
+	if err := r.load(state.UserBondKey(id), bd, fmt.Errorf("%w: %s", ErrUnknownBond, id)); err != nil {
 		return nil, err
 	}
 	if bd.Arbiter != r.p.Sender {
@@ -769,7 +801,7 @@ func (r *run) bondRelease(b *tx.BondRelease) error {
 	if err := r.unbond(bd.Owner, bd.Amount, bd.Amount); err != nil {
 		return err
 	}
-	r.v.put(state.BondKey(b.ID), nil)
+	r.v.put(state.UserBondKey(b.ID), nil)
 	r.emit("bond_released", "id", hx(b.ID), "owner", hx(bd.Owner), "amount", bd.Amount.String())
 	return nil
 }
@@ -800,12 +832,15 @@ func (r *run) bondSlash(b *tx.BondSlash) error {
 	}
 	burned := new(big.Int).Sub(bd.Amount, win)
 	r.burn(burned)
-	r.v.put(state.BondKey(b.ID), nil)
+	r.v.put(state.UserBondKey(b.ID), nil)
 	r.emit("bond_slashed", "id", hx(b.ID), "owner", hx(bd.Owner), "winner", hx(b.Winner),
 		"to_winner", win.String(), "burned", burned.String())
 	return nil
 }
 
+// slashEquivocation slashes a member that signed two digests for one
+// submission, once: the (member, submission) pair is recorded, so the same
+// proof cannot slash the member again after it re-stakes.
 func (r *run) slashEquivocation(b *tx.SlashEquivocation) error {
 	va := quorum.Vote{IDAO: b.IDAO, Submission: b.A.Submission, ResultDigest: b.A.ResultDigest, Approve: true, Signature: b.A.Sig}
 	vb := quorum.Vote{IDAO: b.IDAO, Submission: b.B.Submission, ResultDigest: b.B.ResultDigest, Approve: true, Signature: b.B.Sig}
@@ -814,6 +849,10 @@ func (r *run) slashEquivocation(b *tx.SlashEquivocation) error {
 	}
 	if r.p.Signers[0] != b.Member || r.p.Signers[1] != b.Member {
 		return fmt.Errorf("%w: votes not both signed by %s", quorum.ErrNotEquivocal, b.Member)
+	}
+	slashed := state.SlashedKey(b.Member, va.Submission)
+	if r.v.get(slashed) != nil {
+		return fmt.Errorf("%w: %s on %s", idao.ErrAlreadySlashed, b.Member.Hex(), va.Submission.Hex())
 	}
 	d, err := r.idao(b.IDAO)
 	if err != nil {
@@ -824,7 +863,7 @@ func (r *run) slashEquivocation(b *tx.SlashEquivocation) error {
 		return idao.ErrNotMember
 	}
 	all := new(big.Int).Add(m.Stake, m.Pending)
-	taken, err := d.Slash(b.Member, all)
+	taken, err := d.Slash(b.Member, all, r.env.Height, r.cfg.StakingParams())
 	if err != nil {
 		return err
 	}
@@ -845,6 +884,7 @@ func (r *run) slashEquivocation(b *tx.SlashEquivocation) error {
 	}
 	r.burn(new(big.Int).Sub(taken, reward))
 	r.putIDAO(d)
+	r.v.put(slashed, []byte{1})
 	r.emit("member_slashed", "idao", b.IDAO, "member", hx(b.Member), "slashed", taken.String(), "reward", reward.String())
 	return nil
 }

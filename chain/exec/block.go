@@ -18,6 +18,15 @@ type Result struct {
 	Writes   []state.Write // unique keys, paths filled in
 	Fees     *big.Int      // paid to the proposer at the end of the block
 	GasUsed  uint64
+	Invalid  []Invalid // the txs that fail the pre-checks, in block order
+}
+
+// Invalid is a tx that fails the pre-checks (chain id, decoding, max fee,
+// signature, nonce, funds for the fee): it changed nothing, paid nothing,
+// and must not be in a block.
+type Invalid struct {
+	Index int
+	Err   error
 }
 
 // PrepareAll prepares txs with workers goroutines (signature recovery is
@@ -39,10 +48,13 @@ func ExecuteSequential(cfg *Config, env *Env, base state.Reader, txs []*tx.Tx) *
 	res := &Result{Receipts: make([]*chain.Receipt, len(txs)), Fees: new(big.Int)}
 	for i, t := range txs {
 		p := Prepare(cfg, t, i)
-		rc, fee := ApplyTx(cfg, env, o, p)
+		rc, fee, bad := ApplyTx(cfg, env, o, p)
 		res.Receipts[i] = rc
 		res.Fees.Add(res.Fees, fee)
 		res.GasUsed += rc.GasUsed
+		if bad != nil {
+			res.Invalid = append(res.Invalid, Invalid{Index: i, Err: bad})
+		}
 	}
 	payProposer(env, []*Overlay{o}, res.Fees)
 	res.Writes = toWrites(o.Writes)
@@ -62,6 +74,7 @@ func ExecuteLanes(cfg *Config, env *Env, base state.Reader, ps []*Prepared, n in
 	overlays := make([]*Overlay, len(plan))
 	fees := make([]*big.Int, len(plan))
 	gas := make([]uint64, len(plan))
+	bad := make([]error, len(ps))
 	var wg sync.WaitGroup
 	for l, idxs := range plan {
 		overlays[l] = NewOverlay(base, 2*len(idxs)+1)
@@ -71,8 +84,9 @@ func ExecuteLanes(cfg *Config, env *Env, base state.Reader, ps []*Prepared, n in
 			defer wg.Done()
 			o := overlays[l]
 			for _, i := range idxs {
-				rc, fee := ApplyTx(cfg, env, o, ps[i])
+				rc, fee, err := ApplyTx(cfg, env, o, ps[i])
 				res.Receipts[i] = rc
+				bad[i] = err
 				fees[l].Add(fees[l], fee)
 				gas[l] += rc.GasUsed
 			}
@@ -82,6 +96,11 @@ func ExecuteLanes(cfg *Config, env *Env, base state.Reader, ps []*Prepared, n in
 	for l := range plan {
 		res.Fees.Add(res.Fees, fees[l])
 		res.GasUsed += gas[l]
+	}
+	for i, err := range bad {
+		if err != nil {
+			res.Invalid = append(res.Invalid, Invalid{Index: i, Err: err})
+		}
 	}
 	payProposer(env, overlays, res.Fees)
 	parts := make([][]state.Write, len(overlays))
@@ -133,13 +152,51 @@ func toWrites(m map[string][]byte) []state.Write {
 }
 
 // Outcome is a fully executed block body: receipts, roots and the staged
-// (not yet committed) next state.
+// (not yet committed) next state. Invalid lists the txs that fail the
+// pre-checks: a block holding one is not valid (DropInvalid makes the block
+// a sequencer may seal).
 type Outcome struct {
 	Receipts    []*chain.Receipt
 	Staged      *state.Staged
 	TxRoot      common.Hash
 	ReceiptRoot common.Hash
 	GasUsed     uint64
+	Invalid     []Invalid
+}
+
+// DropInvalid removes the invalid txs from a block the sequencer builds:
+// it returns the txs that stay and fixes the outcome to be exactly that of
+// executing them alone. That needs no second execution: an invalid tx reads
+// nothing another tx depends on and writes nothing, pays no fee and uses no
+// gas, so the state, fees and gas are the same; only the receipts' indices
+// and the two roots over txs and receipts change. A follower re-executing
+// the returned txs gets this outcome, with nothing invalid.
+func (o *Outcome) DropInvalid(txs []*tx.Tx) []*tx.Tx {
+	if len(o.Invalid) == 0 {
+		return txs
+	}
+	drop := make(map[int]bool, len(o.Invalid))
+	for _, x := range o.Invalid {
+		drop[x.Index] = true
+	}
+	kept := make([]*tx.Tx, 0, len(txs)-len(drop))
+	rs := make([]*chain.Receipt, 0, len(kept))
+	for i, t := range txs {
+		if drop[i] {
+			continue
+		}
+		rc := o.Receipts[i]
+		rc.Index = uint32(len(kept))
+		kept = append(kept, t)
+		rs = append(rs, rc)
+	}
+	hs := make([]common.Hash, len(kept))
+	rh := make([]common.Hash, len(rs))
+	for i := range kept {
+		hs[i], rh[i] = kept[i].Hash(), chain.ReceiptHash(rs[i])
+	}
+	o.Receipts, o.TxRoot, o.ReceiptRoot, o.Invalid = rs, chain.TxRoot(hs), chain.MerkleRoot(rh), nil
+	return kept
 }
 
 // Run executes txs on st with n lanes (n workers for recovery, lanes and
@@ -164,7 +221,7 @@ func Run(cfg *Config, env *Env, st *state.State, txs []*tx.Tx, n int) *Outcome {
 	} else {
 		res = ExecuteLanes(cfg, env, st.Unlocked(), PrepareAll(cfg, txs, n), n)
 	}
-	out := &Outcome{Receipts: res.Receipts, GasUsed: res.GasUsed}
+	out := &Outcome{Receipts: res.Receipts, GasUsed: res.GasUsed, Invalid: res.Invalid}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

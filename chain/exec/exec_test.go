@@ -17,6 +17,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -36,6 +37,11 @@ type world struct {
 	supply   *big.Int
 }
 
+// testStaking are staking rules with short windows and a stake minimum of 1.
+func testStaking() *idao.Params {
+	return &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(1), MaxMembers: 100, QCStakeWindow: 1000}
+}
+
 var keyCache []*ecdsa.PrivateKey
 
 func testKeys(n int) []*ecdsa.PrivateKey {
@@ -51,7 +57,7 @@ func testKeys(n int) []*ecdsa.PrivateKey {
 }
 
 func newWorld(t *testing.T, n int) *world {
-	w := &world{t: t, cfg: &exec.Config{ChainID: chainID, GasPrice: big.NewInt(1)}, nonces: map[common.Address]uint64{},
+	w := &world{t: t, cfg: &exec.Config{ChainID: chainID, GasPrice: big.NewInt(1), Staking: testStaking()}, nonces: map[common.Address]uint64{},
 		time: 1_700_000_000_000, supply: new(big.Int)}
 	w.keys = testKeys(n)
 	var ws []state.Write
@@ -136,7 +142,7 @@ func (w *world) checkConservation() {
 			var d idao.IDAO
 			mustDecode(w.t, v, &d)
 			total.Add(total, d.Held())
-		case k[:1] == state.PrefixBond:
+		case k[:1] == state.PrefixBond, k[:1] == state.PrefixUserBond:
 			var b state.Bond
 			mustDecode(w.t, v, &b)
 			total.Add(total, b.Amount)
@@ -191,7 +197,8 @@ func (w *world) setupDAT(m, c int, validity uint64) (common.Hash, common.Hash) {
 	an := w.anchorBody("demo", common.HexToHash("0x5ab"), common.HexToHash("0xd1"), c, seq(m))
 	at := w.sign(0, an)
 	mustOK(w.t, w.block([]*tx.Tx{at}, 1, 2))
-	mt := w.sign(0, &tx.DATMint{Digest: an.ResultDigest, IDAO: "demo", URI: "ipfs://x", TotalShares: 1000, Validity: validity, FirstValue: 10})
+	// the contributor mints: only it may choose the class's parameters
+	mt := w.sign(c, &tx.DATMint{Digest: an.ResultDigest, IDAO: "demo", URI: "ipfs://x", TotalShares: 1000, Validity: validity, FirstValue: 10})
 	mustOK(w.t, w.block([]*tx.Tx{mt}, 1, 2))
 	return an.ResultDigest, exec.NewTokenID(mt.Hash(), 0)
 }
@@ -204,8 +211,29 @@ func seq(n int) []int {
 	return out
 }
 
-func (w *world) anchorBody(name string, sub, digest common.Hash, contributor int, voters []int) *tx.Anchor {
-	a := &tx.Anchor{IDAO: name, Submission: sub, ResultDigest: digest, Contributor: w.addrs[contributor]}
+// signedSub is a submission to iDAO name that contributor signs, made
+// from seed (one seed, one submission).
+func (w *world) signedSub(name string, seed common.Hash, contributor int) (submission.Submission, []byte) {
+	s := submission.Submission{IDAO: name, Mode: "tee", Class: "dataset", Contributor: w.addrs[contributor],
+		DataHash: seed, Commitment: crypto.Keccak256Hash(seed[:]), Records: 6, Nonce: seed.Big().Uint64()}
+	sig, err := s.Sign(chainID, w.keys[contributor])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s, sig
+}
+
+// anchorFor is the anchor of contributor's submission made from seed, with
+// no votes, its QC counted at the head.
+func (w *world) anchorFor(name string, seed, digest common.Hash, contributor int) *tx.Anchor {
+	s, sig := w.signedSub(name, seed, contributor)
+	return &tx.Anchor{IDAO: name, Submission: s.Digest(chainID), ResultDigest: digest, Signed: s, Signature: sig, StakeHeight: w.height}
+}
+
+// anchorBody is anchorFor with the approving votes of voters.
+func (w *world) anchorBody(name string, seed, digest common.Hash, contributor int, voters []int) *tx.Anchor {
+	a := w.anchorFor(name, seed, digest, contributor)
+	sub := a.Submission
 	for _, i := range voters {
 		v := quorum.Vote{IDAO: name, Submission: sub, ResultDigest: digest, Approve: true}
 		if err := v.Sign(w.keys[i], chainID); err != nil {
@@ -343,17 +371,18 @@ func TestBondsAndSlashing(t *testing.T) {
 		t.Fatalf("burned %s", b)
 	}
 	// Member 1 signs two digests for one submission; 6 reports it.
-	sub := common.HexToHash("0x5e")
-	va := w.anchorBody("demo", sub, common.HexToHash("0xa1"), 4, []int{1}).Votes[0]
-	vb := w.anchorBody("demo", sub, common.HexToHash("0xa2"), 4, []int{1}).Votes[0]
+	aa := w.anchorBody("demo", common.HexToHash("0x5e"), common.HexToHash("0xa1"), 4, []int{1})
+	sub := aa.Submission
+	va := aa.Votes[0]
+	vb := w.anchorBody("demo", common.HexToHash("0x5e"), common.HexToHash("0xa2"), 4, []int{1}).Votes[0]
 	before := w.account(w.addrs[6]).Balance
 	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[1],
 		A: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
 		B: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa2"), Sig: vb.Sig}})}, 1, 2)
 	mustOK(t, rs)
 	gain := new(big.Int).Sub(w.account(w.addrs[6]).Balance, before)
-	if gain.Int64() != 500-200 { // half of 1000 stake, minus the 200 fee
-		t.Fatalf("reporter gained %s", gain)
+	if want := 500 - rs[0].Fee.Int64(); gain.Int64() != want || rs[0].Fee.Int64() <= 200 { // half of 1000 stake, minus the fee (200 and its bytes)
+		t.Fatalf("reporter gained %s, fee %s", gain, rs[0].Fee)
 	}
 	// The same proof with one vote only is refused.
 	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[2],
@@ -386,11 +415,18 @@ func (w *world) batchVotes(name string, subs, digests []common.Hash, voters []in
 func TestAnchorsWithBatchedVotes(t *testing.T) {
 	w := newWorld(t, 6)
 	w.setupDAT(4, 4, 0)
-	subs := []common.Hash{common.HexToHash("0xb01"), common.HexToHash("0xb02"), common.HexToHash("0xb03")}
 	digests := []common.Hash{common.HexToHash("0xd01"), common.HexToHash("0xd02"), common.HexToHash("0xd03")}
+	var subs []common.Hash
+	var bodies []*tx.Anchor
+	for j, seed := range []common.Hash{common.HexToHash("0xb01"), common.HexToHash("0xb02"), common.HexToHash("0xb03")} {
+		bodies = append(bodies, w.anchorFor("demo", seed, digests[j], 4))
+		subs = append(subs, bodies[j].Submission)
+	}
 	votes := w.batchVotes("demo", subs, digests, []int{0, 1, 2})
 	anchor := func(j int, vs []tx.AnchorVote) *tx.Anchor {
-		return &tx.Anchor{IDAO: "demo", Submission: subs[j], ResultDigest: digests[j], Contributor: w.addrs[4], Votes: vs}
+		a := *bodies[j]
+		a.Votes = vs
+		return &a
 	}
 	// a proof taken from another item of the batch does not certify this one
 	stolen := append([]tx.AnchorVote(nil), votes[1]...)
@@ -424,23 +460,28 @@ func TestAnchorsWithBatchedVotes(t *testing.T) {
 func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 	w := newWorld(t, 6)
 	w.setupDAT(4, 4, 0) // iDAO "demo" with members 0..3; digest 0xd1 already anchored
-	subs := []common.Hash{common.HexToHash("0xc01"), common.HexToHash("0xc02"), common.HexToHash("0xc03")}
-	digests := []common.Hash{common.HexToHash("0xe01"), common.HexToHash("0xe02"), common.HexToHash("0xe03")}
-	votes := w.batchVotes("demo", subs, digests, []int{0, 1, 2})
+	seeds := []common.Hash{common.HexToHash("0xc01"), common.HexToHash("0xc02"), common.HexToHash("0xc03"), common.HexToHash("0x5ab"), common.HexToHash("0xc04")}
+	digests := []common.Hash{common.HexToHash("0xe01"), common.HexToHash("0xe02"), common.HexToHash("0xe03"), common.HexToHash("0xd1"), common.HexToHash("0xe04")}
+	var subs []common.Hash
+	for j, seed := range seeds {
+		subs = append(subs, w.anchorFor("demo", seed, digests[j], 4).Submission)
+	}
+	votes := w.batchVotes("demo", subs[:3], digests[:3], []int{0, 1, 2})
 	// the coordinator claims member 2 approved 0xe04 with its batch signature over other votes
-	forged := w.batchVotes("demo", []common.Hash{common.HexToHash("0xc04")}, []common.Hash{common.HexToHash("0xe04")}, []int{0, 1})[0]
+	forged := w.batchVotes("demo", subs[4:], digests[4:], []int{0, 1})[0]
 	stolen := votes[2][2]
 	forged = append(forged, tx.AnchorVote{Member: stolen.Member, Sig: stolen.Sig, Batch: stolen.Batch})
-	item := func(sub, digest common.Hash, vs []tx.AnchorVote) tx.AnchorItem {
-		return tx.AnchorItem{Anchor: tx.Anchor{IDAO: "demo", Submission: sub, ResultDigest: digest, Contributor: w.addrs[4], Votes: vs},
-			Mint: tx.DATMint{Digest: digest, IDAO: "demo", URI: "vsc://x"}}
+	item := func(j int, vs []tx.AnchorVote) tx.AnchorItem {
+		a := w.anchorFor("demo", seeds[j], digests[j], 4)
+		a.Votes = vs
+		return tx.AnchorItem{Anchor: *a, Mint: tx.DATMint{Digest: digests[j], IDAO: "demo"}}
 	}
 	b := &tx.AnchorBatch{Items: []tx.AnchorItem{
-		item(subs[0], digests[0], votes[0]),
-		item(subs[1], digests[1], votes[1][:1]), // one vote of four: no quorum
-		item(subs[2], digests[2], votes[2]),
-		item(common.HexToHash("0x5ab"), common.HexToHash("0xd1"), votes[0]), // already anchored
-		item(common.HexToHash("0xc04"), common.HexToHash("0xe04"), forged),  // a vote the coordinator forged
+		item(0, votes[0]),
+		item(1, votes[1][:1]), // one vote of four: no quorum
+		item(2, votes[2]),
+		item(3, votes[0]), // already anchored
+		item(4, forged),   // a vote the coordinator forged
 	}}
 	at := w.sign(5, b)
 	rs := w.block([]*tx.Tx{at}, 1, 2)
@@ -457,7 +498,7 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 	if w.st.Get(state.AnchorKey(common.HexToHash("0xe04"))) != nil {
 		t.Fatal("an item with a forged vote was anchored")
 	}
-	for i, d := range digests {
+	for i, d := range digests[:3] {
 		anchored := w.st.Get(state.AnchorKey(d)) != nil
 		minted := w.st.Get(state.ClassKey(d)) != nil
 		if want := i != 1; anchored != want || minted != want {

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -75,22 +75,39 @@ func writeErr(w http.ResponseWriter, code int, c, msg string) {
 	writeJSON(w, code, &api.Error{Code: c, Message: msg})
 }
 
-// submitCode maps SubmitTx errors to stable codes.
+// maxSubmitBody bounds a tx submission's JSON body: a tx of tx.MaxSize in
+// hex, and room for the JSON around it.
+const maxSubmitBody = 2*tx.MaxSize + 1024
+
+// submitCodes maps the door's errors (SubmitTx, tx decoding) to an HTTP
+// status and a stable code; the message is the error's sentence.
+var submitCodes = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{tx.ErrTooLarge, http.StatusRequestEntityTooLarge, "tx_too_large"},
+	{ErrTooLarge, http.StatusRequestEntityTooLarge, "tx_too_large"},
+	{ErrMalformed, http.StatusBadRequest, "malformed_tx"},
+	{ErrWrongChain, http.StatusBadRequest, "wrong_chain"},
+	{ErrBadSignature, http.StatusBadRequest, "bad_signature"},
+	{ErrNonceReplayed, http.StatusBadRequest, "nonce_replayed"},
+	{ErrNoncePending, http.StatusBadRequest, "nonce_pending"},
+	{ErrNonceGap, http.StatusBadRequest, "nonce_gap"},
+	{ErrFeeTooLow, http.StatusBadRequest, "fee_too_low"},
+	{ErrCannotAfford, http.StatusBadRequest, "insufficient_balance"},
+	{ErrKnownTx, http.StatusBadRequest, "known_tx"},
+	{ErrSenderFull, http.StatusTooManyRequests, "sender_pending_full"},
+	{ErrMempoolFull, http.StatusServiceUnavailable, "mempool_full"},
+	{ErrNotSequencer, http.StatusServiceUnavailable, "not_sequencer"},
+}
+
+// submitCode maps a door error to its status and stable code.
 func submitCode(err error) (int, string) {
-	for _, x := range []struct {
-		err  error
-		code string
-	}{
-		{ErrMalformed, "malformed_tx"}, {ErrWrongChain, "wrong_chain"}, {ErrBadSignature, "bad_signature"},
-		{ErrNonceReplayed, "nonce_replayed"}, {ErrNoncePending, "nonce_pending"}, {ErrNonceGap, "nonce_gap"},
-		{ErrFeeTooLow, "fee_too_low"}, {ErrCannotAfford, "insufficient_balance"}, {ErrKnownTx, "known_tx"},
-	} {
+	for _, x := range submitCodes {
 		if errors.Is(err, x.err) {
-			return http.StatusBadRequest, x.code
+			return x.status, x.code
 		}
-	}
-	if errors.Is(err, ErrMempoolFull) {
-		return http.StatusServiceUnavailable, "mempool_full"
 	}
 	return http.StatusServiceUnavailable, "not_producing"
 }
@@ -178,13 +195,23 @@ func (n *Node) hBlockReceipts(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) hSubmit(w http.ResponseWriter, r *http.Request) {
 	var req api.SubmitRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 2*tx.MaxSize+1024)).Decode(&req); err != nil {
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmitBody)).Decode(&req); err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			writeErr(w, http.StatusRequestEntityTooLarge, "tx_too_large",
+				fmt.Sprintf("the body is over %d bytes: a tx is at most %d bytes (tx.MaxSize)", maxSubmitBody, tx.MaxSize))
+			return
+		}
 		writeErr(w, http.StatusBadRequest, "bad_request", "body must be {\"raw\":\"0x…\"}: "+err.Error())
 		return
 	}
 	t, err := tx.Decode(req.Raw)
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "malformed_tx", err.Error())
+		if !errors.Is(err, tx.ErrTooLarge) {
+			err = fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		code, c := submitCode(err)
+		writeErr(w, code, c, err.Error())
 		return
 	}
 	h, err := n.SubmitTx(t)
@@ -205,6 +232,10 @@ func (n *Node) hTx(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if t := n.pool.get(h); t != nil {
 			writeJSON(w, 200, api.NewTx(t))
+			return
+		}
+		if why := n.dropped.get(h); why != nil {
+			writeErr(w, http.StatusNotFound, "tx_dropped", fmt.Sprintf("%v: %v", ErrDropped, why))
 			return
 		}
 		n.notFound(w, err)

@@ -25,13 +25,13 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/store"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/idao"
 )
 
-// Defaults of Config.
+// Defaults of Config (the mempool's are with its limits in mempool.go).
 const (
-	DefaultBlockTime   = 250 * time.Millisecond
-	DefaultBlockSize   = 5000
-	DefaultMempoolSize = 200_000
+	DefaultBlockTime = 250 * time.Millisecond
+	DefaultBlockSize = 5000
 )
 
 // Hooks are test hooks to simulate crashes.
@@ -58,7 +58,8 @@ type Config struct {
 	Lanes        int           // parallel lanes (default: 2)
 	BlockTime    time.Duration // default 250ms
 	BlockSize    int           // max txs per block (default 5000)
-	MempoolSize  int
+	MempoolSize  int           // max txs waiting (default DefaultMempoolSize)
+	MempoolBytes int           // max encoded bytes waiting (default DefaultMempoolBytes)
 	Enclave      exec.EnclaveVerifier
 	Logger       *slog.Logger
 	Clock        func() time.Time // default time.Now
@@ -76,6 +77,7 @@ type Node struct {
 	store   *store.Store
 	st      *state.State
 	pool    *mempool
+	dropped droppedLog
 
 	mu      sync.RWMutex
 	head    *chain.Header
@@ -107,6 +109,9 @@ func New(cfg Config) (*Node, error) {
 	if cfg.MempoolSize <= 0 {
 		cfg.MempoolSize = DefaultMempoolSize
 	}
+	if cfg.MempoolBytes <= 0 {
+		cfg.MempoolBytes = DefaultMempoolBytes
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -116,7 +121,7 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("chain node: %w", err)
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, pool: newMempool(cfg.MempoolSize), newHead: make(chan struct{}), kick: make(chan struct{}, 1)}
+	n := &Node{cfg: cfg, log: cfg.Logger, pool: newMempool(cfg.MempoolSize, cfg.MempoolBytes), newHead: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if err := n.init(); err != nil {
 		n.Close()
 		return nil, err
@@ -162,7 +167,7 @@ func (n *Node) init() error {
 	if err != nil {
 		return err
 	}
-	n.ecfg = &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: n.cfg.Enclave, Optimistic: g.Optimistic}
+	n.ecfg = ExecConfig(&g, price, n.cfg.Enclave)
 	if k := n.cfg.SequencerKey; k != nil && crypto.PubkeyToAddress(k.PublicKey) != g.Sequencer {
 		return fmt.Errorf("chain node: sequencer key is %s, genesis sequencer is %s", crypto.PubkeyToAddress(k.PublicKey), g.Sequencer)
 	}
@@ -310,8 +315,27 @@ func (n *Node) Genesis() *chain.Genesis { return n.genesis }
 // Sequencer is the address that signs blocks.
 func (n *Node) Sequencer() common.Address { return n.genesis.Sequencer }
 
-// Fee returns the fee of a tx body at the chain's gas price.
-func (n *Node) Fee(b tx.Body) *big.Int { return n.ecfg.Fee(b.Kind(), b) }
+// ExecConfig is the consensus configuration of genesis g.
+func ExecConfig(g *chain.Genesis, price *big.Int, enclave exec.EnclaveVerifier) *exec.Config {
+	return &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave, Optimistic: g.Optimistic, Staking: g.Staking}
+}
+
+// Fee returns the fee of a tx body at the chain's gas price (its kind's
+// gas and its size's).
+func (n *Node) Fee(b tx.Body) *big.Int {
+	g, err := exec.GasOf(b)
+	if err != nil {
+		return new(big.Int).Mul(big.NewInt(tx.MaxSize), n.ecfg.GasPrice)
+	}
+	return new(big.Int).Mul(new(big.Int).SetUint64(g), n.ecfg.GasPrice)
+}
+
+// StakeHeight is the latest height an anchor sent now may name as its
+// stake height: the head, the last committed block.
+func (n *Node) StakeHeight() uint64 { return n.Head().Height }
+
+// StakingParams are the chain's staking rules.
+func (n *Node) StakingParams() idao.Params { return n.ecfg.StakingParams() }
 
 // Head returns the last committed header.
 func (n *Node) Head() *chain.Header {
@@ -320,10 +344,15 @@ func (n *Node) Head() *chain.Header {
 	return n.head
 }
 
-// SubmitTx checks t at the door and adds it to the mempool. Errors wrap one
-// of ErrMalformed, ErrWrongChain, ErrBadSignature, ErrNonceReplayed,
-// ErrNoncePending, ErrNonceGap, ErrFeeTooLow, ErrCannotAfford, ErrKnownTx,
-// ErrMempoolFull, ErrNotProducing.
+// SubmitTx checks t at the door and adds it to the mempool. The cheap
+// checks come first — size, chain id, body decoding, max fee, then nonce,
+// the pool's caps and the sender's funds against its declared address —
+// and only a tx that passes them costs signature recoveries: the sender's,
+// then its votes' and contributors' (recovered here, in the caller's
+// goroutine, and cached for the block). Errors wrap one of ErrTooLarge,
+// ErrMalformed, ErrWrongChain, ErrFeeTooLow, ErrNonceReplayed,
+// ErrNoncePending, ErrNonceGap, ErrSenderFull, ErrMempoolFull,
+// ErrCannotAfford, ErrKnownTx, ErrBadSignature, ErrNotProducing.
 func (n *Node) SubmitTx(t *tx.Tx) (common.Hash, error) {
 	if n.cfg.SequencerKey == nil {
 		return common.Hash{}, ErrNotSequencer
@@ -331,8 +360,9 @@ func (n *Node) SubmitTx(t *tx.Tx) (common.Hash, error) {
 	if err := n.Err(); err != nil {
 		return common.Hash{}, fmt.Errorf("%w: %v", ErrNotProducing, err)
 	}
-	if len(t.Encode()) > tx.MaxSize {
-		return common.Hash{}, fmt.Errorf("%w: too large", ErrMalformed)
+	size := len(t.Encode())
+	if size > tx.MaxSize {
+		return common.Hash{}, fmt.Errorf("%w: %d bytes, the limit is %d (tx.MaxSize)", ErrTooLarge, size, tx.MaxSize)
 	}
 	if t.ChainID != n.genesis.ChainID {
 		return common.Hash{}, fmt.Errorf("%w: tx has %d, chain is %d", ErrWrongChain, t.ChainID, n.genesis.ChainID)
@@ -341,24 +371,25 @@ func (n *Node) SubmitTx(t *tx.Tx) (common.Hash, error) {
 	if err != nil {
 		return common.Hash{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	sender, err := t.Sender()
-	if err != nil {
-		return common.Hash{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
-	}
-	fee := n.ecfg.Fee(t.Kind, body)
+	fee := n.ecfg.TxFee(t, body)
 	if t.MaxFee.Cmp(fee) < 0 {
 		return common.Hash{}, fmt.Errorf("%w: max fee %s, fee is %s", ErrFeeTooLow, t.MaxFee, fee)
 	}
-	acc := n.Account(sender)
-	if acc.Balance.Cmp(fee) < 0 {
-		return common.Hash{}, fmt.Errorf("%w: balance %s, fee %s", ErrCannotAfford, acc.Balance, fee)
+	e := &pooled{t: t, sender: t.From, size: size, cost: new(big.Int).Add(fee, moved(body))}
+	if err := n.pool.precheck(e, n.accountOf); err != nil {
+		return common.Hash{}, err
 	}
 	if n.isCommitted(t.Hash()) {
 		return common.Hash{}, fmt.Errorf("%w: %s is in a block", ErrKnownTx, t.Hash())
 	}
-	if err := n.pool.add(t, sender, n.nonceOf); err != nil {
+	if _, err := t.Sender(); err != nil {
+		return common.Hash{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	exec.RecoverSigners(n.ecfg, &exec.Prepared{Body: body})
+	if err := n.pool.add(e, n.accountOf); err != nil {
 		return common.Hash{}, err
 	}
+	n.dropped.forget(t.Hash())
 	if n.pool.size() >= n.cfg.BlockSize {
 		select {
 		case n.kick <- struct{}{}:
@@ -380,6 +411,35 @@ func (n *Node) NextNonce(a common.Address) uint64 {
 }
 
 func (n *Node) nonceOf(a common.Address) uint64 { return n.Account(a).Nonce }
+
+func (n *Node) accountOf(a common.Address) (uint64, *big.Int) {
+	acc := n.Account(a)
+	return acc.Nonce, acc.Balance
+}
+
+// moved is what a tx body takes from its sender's balance besides the fee,
+// where the body says it (transfers, stakes, bonds); others count 0.
+func moved(b tx.Body) *big.Int {
+	var x *big.Int
+	switch b := b.(type) {
+	case *tx.Transfer:
+		x = b.Amount
+	case *tx.IDAOCreate:
+		x = b.Stake
+	case *tx.IDAOJoin:
+		x = b.Amount
+	case *tx.BondLock:
+		x = b.Amount
+	case *tx.OptClaim:
+		x = b.Bond
+	case *tx.OptChallenge:
+		x = b.Bond
+	}
+	if x == nil || x.Sign() < 0 {
+		return new(big.Int)
+	}
+	return new(big.Int).Set(x)
+}
 
 // ProduceBlock seals a block from the mempool now (tests and devnet call it
 // directly; the producer loop calls it on every tick). With an empty
@@ -404,9 +464,10 @@ func (n *Node) ProduceBlock(ctx context.Context) (*chain.Header, error) {
 	return h, err
 }
 
-// SealTxs executes, commits and signs a block of exactly txs, bypassing the
-// mempool and its door checks (invalid txs get failed receipts). It is for
-// in-process benchmarks and tools; clients use SubmitTx.
+// SealTxs executes, commits and signs a block of txs, bypassing the mempool
+// and its door checks (txs that fail the pre-checks are dropped from the
+// block, as in ProduceBlock; the receipts are those of the txs kept). It is
+// for in-process benchmarks and tools; clients use SubmitTx.
 func (n *Node) SealTxs(ctx context.Context, txs []*tx.Tx) (*chain.Header, []*chain.Receipt, error) {
 	if n.cfg.SequencerKey == nil {
 		return nil, nil, ErrNotSequencer
@@ -427,6 +488,25 @@ func (n *Node) seal(txs []*tx.Tx, fromPool bool) (*chain.Header, []*chain.Receip
 	}
 	env := &exec.Env{Height: parent.Height + 1, Time: now, Proposer: n.genesis.Sequencer}
 	out := exec.Run(n.ecfg, env, n.st, txs, n.cfg.Lanes)
+	// A tx that fails the pre-checks never enters a block: drop it (and,
+	// from the pool, its sender's later txs, whose nonces cannot apply).
+	var evict map[common.Address]bool
+	if len(out.Invalid) > 0 {
+		evict = make(map[common.Address]bool, len(out.Invalid))
+		for _, x := range out.Invalid {
+			evict[txs[x.Index].From] = true
+			n.dropped.add(txs[x.Index].Hash(), x.Err)
+			n.log.Debug("tx dropped from the block", "tx", txs[x.Index].Hash().Hex(), "err", x.Err)
+		}
+	}
+	built := len(txs)
+	txs = out.DropInvalid(txs)
+	if len(txs) == 0 {
+		if fromPool {
+			n.pool.commit(built, evict, &n.dropped, func() {})
+		}
+		return parent, nil, nil
+	}
 	h := &chain.Header{ParentHash: parent.Hash(), Height: env.Height, Time: env.Time, Proposer: env.Proposer,
 		TxRoot: out.TxRoot, ReceiptRoot: out.ReceiptRoot, StateRoot: out.Staged.Root,
 		TxCount: uint32(len(txs)), GasUsed: out.GasUsed}
@@ -453,7 +533,7 @@ func (n *Node) seal(txs []*tx.Tx, fromPool bool) (*chain.Header, []*chain.Receip
 		n.mu.Unlock()
 	}
 	if fromPool {
-		n.pool.commit(txs, apply)
+		n.pool.commit(built, evict, &n.dropped, apply)
 	} else {
 		apply()
 	}
@@ -509,6 +589,9 @@ func (n *Node) WaitReceipt(ctx context.Context, h common.Hash) (*TxInfo, error) 
 		n.mu.RUnlock()
 		if info, err := n.Tx(h); err == nil {
 			return info, nil
+		}
+		if why := n.dropped.get(h); why != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrDropped, h, why)
 		}
 		if err := n.Err(); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotProducing, err)

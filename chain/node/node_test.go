@@ -24,6 +24,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -44,11 +45,17 @@ var seqKey = key(0)
 
 func genesis(n int) *chain.Genesis {
 	g := &chain.Genesis{ChainID: chainID, Time: 1_700_000_000_000, Sequencer: addr(0), GasPrice: "1",
-		Alloc: map[common.Address]string{}}
+		Alloc: map[common.Address]string{}, Staking: testStaking()}
 	for i := 1; i <= n; i++ {
 		g.Alloc[addr(i)] = "1000000"
 	}
 	return g
+}
+
+// testStaking are staking rules with an hour's unstake delay and a minimum
+// stake of 1.
+func testStaking() *idao.Params {
+	return &idao.Params{SlashWindow: 1800, MinUnstakeDelay: 3600, MinStake: big.NewInt(1), MaxMembers: 100, QCStakeWindow: 1000}
 }
 
 // clock is a settable test clock.
@@ -91,7 +98,7 @@ func (h *harness) reopen() {
 }
 
 func (h *harness) build(i int, nonce uint64, body tx.Body) *tx.Tx {
-	t, err := tx.New(chainID, nonce, big.NewInt(1000), body)
+	t, err := tx.New(chainID, nonce, big.NewInt(10_000), body)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -152,6 +159,22 @@ func vote(i int, name string, sub, digest common.Hash) tx.AnchorVote {
 	return tx.AnchorVote{Member: v.Member, Sig: v.Signature}
 }
 
+// signedAnchor is the anchor of contributor 4's submission made from seed,
+// with the votes of voters, counted at the head.
+func (h *harness) signedAnchor(seed, digest common.Hash, voters ...int) *tx.Anchor {
+	s := submission.Submission{IDAO: "demo", Mode: "tee+zk", Class: "dataset", Contributor: addr(4), DataHash: seed,
+		Commitment: crypto.Keccak256Hash(seed[:]), Records: 6, Nonce: seed.Big().Uint64()}
+	sig, err := s.Sign(chainID, key(4))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	a := &tx.Anchor{IDAO: "demo", Submission: s.Digest(chainID), ResultDigest: digest, Signed: s, Signature: sig, StakeHeight: h.n.StakeHeight()}
+	for _, i := range voters {
+		a.Votes = append(a.Votes, vote(i, "demo", a.Submission, digest))
+	}
+	return a
+}
+
 // setup: iDAO "demo" with members 1,2,3 (stake 100 each), an anchored and
 // minted class (validity 60 s) whose first token belongs to 4.
 func (h *harness) setup() (class, first common.Hash) {
@@ -159,10 +182,10 @@ func (h *harness) setup() (class, first common.Hash) {
 	h.ok(1, &tx.IDAOCreate{Name: "demo", Policy: pol, Stake: big.NewInt(100)})
 	h.ok(2, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(100)})
 	h.ok(3, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(100)})
-	sub, digest := common.HexToHash("0x5b"), common.HexToHash("0xd19e57")
-	h.ok(1, &tx.Anchor{IDAO: "demo", Submission: sub, ResultDigest: digest, Contributor: addr(4),
-		Votes: []tx.AnchorVote{vote(1, "demo", sub, digest), vote(2, "demo", sub, digest)}})
-	mint := h.build(1, h.n.NextNonce(addr(1)), &tx.DATMint{Digest: digest, IDAO: "demo", URI: "ipfs://d", TotalShares: 100, Validity: 60, FirstValue: 10})
+	digest := common.HexToHash("0xd19e57")
+	h.ok(1, h.signedAnchor(common.HexToHash("0x5b"), digest, 1, 2))
+	// the contributor mints: only it chooses the class's terms
+	mint := h.build(4, h.n.NextNonce(addr(4)), &tx.DATMint{Digest: digest, IDAO: "demo", URI: "ipfs://d", TotalShares: 100, Validity: 60, FirstValue: 10})
 	if _, err := h.n.SubmitTx(mint); err != nil {
 		h.t.Fatal(err)
 	}
@@ -209,9 +232,6 @@ func TestBadTxsRejected(t *testing.T) {
 		good := func() *tx.Tx {
 			return h.build(5, h.n.NextNonce(addr(5)), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
 		}
-		badSig := good()
-		badSig.Sig[10] ^= 1
-		badSig2, _ := tx.Decode(badSig.Encode()) // fresh, no cached sender
 		wrongChain, _ := tx.New(chainID+1, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
 		wrongChain.Sign(key(5))
 		// use nonce 0 then 1, so "replayed" and "equal to the last" exist
@@ -229,6 +249,10 @@ func TestBadTxsRejected(t *testing.T) {
 			t.Fatal(err)
 		}
 		samePending := h.build(5, pendingA.Nonce, &tx.Transfer{To: addr(7), Amount: big.NewInt(1)})
+		// the signature is checked after the nonce: a bad one with the next nonce
+		badSig := good()
+		badSig.Sig[10] ^= 1
+		badSig2, _ := tx.Decode(badSig.Encode()) // fresh, no cached sender
 		for _, c := range []struct {
 			name string
 			t    *tx.Tx
@@ -281,28 +305,13 @@ func TestBadTxsRejected(t *testing.T) {
 		{name: "mint without an anchor", sender: 1, want: exec.ErrNoAnchor.Error(),
 			body: func() tx.Body { return &tx.DATMint{Digest: common.HexToHash("0xbad"), IDAO: "demo"} }},
 		{name: "anchor with less than 2/3 stake", sender: 1, want: quorum.ErrNoQuorum.Error(),
-			body: func() tx.Body {
-				s, d := common.HexToHash("0x51"), common.HexToHash("0xd1")
-				return &tx.Anchor{IDAO: "demo", Submission: s, ResultDigest: d, Votes: []tx.AnchorVote{vote(1, "demo", s, d)}}
-			}},
+			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x51"), common.HexToHash("0xd1"), 1) }},
 		{name: "anchor signed by a non-member", sender: 1, want: quorum.ErrNotMember.Error(),
-			body: func() tx.Body {
-				s, d := common.HexToHash("0x52"), common.HexToHash("0xd2")
-				return &tx.Anchor{IDAO: "demo", Submission: s, ResultDigest: d,
-					Votes: []tx.AnchorVote{vote(1, "demo", s, d), vote(2, "demo", s, d), vote(7, "demo", s, d)}}
-			}},
+			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x52"), common.HexToHash("0xd2"), 1, 2, 7) }},
 		{name: "a member's vote counted twice", sender: 1, want: quorum.ErrDuplicateVote.Error(),
-			body: func() tx.Body {
-				s, d := common.HexToHash("0x53"), common.HexToHash("0xd3")
-				return &tx.Anchor{IDAO: "demo", Submission: s, ResultDigest: d,
-					Votes: []tx.AnchorVote{vote(1, "demo", s, d), vote(1, "demo", s, d)}}
-			}},
+			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x53"), common.HexToHash("0xd3"), 1, 1) }},
 		{name: "anchor the same digest twice", sender: 2, want: exec.ErrAlreadyAnchored.Error(),
-			body: func() tx.Body {
-				s, d := common.HexToHash("0x5b"), common.HexToHash("0xd19e57")
-				return &tx.Anchor{IDAO: "demo", Submission: s, ResultDigest: d,
-					Votes: []tx.AnchorVote{vote(1, "demo", s, d), vote(2, "demo", s, d), vote(3, "demo", s, d)}}
-			}},
+			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x5b"), common.HexToHash("0xd19e57"), 1, 2, 3) }},
 		{name: "unstake before the delay", sender: 3, want: idao.ErrUnstakeTooEarly.Error(),
 			before: func() { h.ok(3, &tx.IDAOLeave{Name: "demo", Amount: big.NewInt(50)}) },
 			body:   func() tx.Body { return &tx.IDAOWithdraw{Name: "demo"} }},
@@ -310,10 +319,9 @@ func TestBadTxsRejected(t *testing.T) {
 			body: func() tx.Body { return &tx.DATMint{Digest: class, IDAO: "demo"} }},
 		{name: "vote with a forged signature", sender: 1, want: quorum.ErrBadSignature.Error(),
 			body: func() tx.Body {
-				s, d := common.HexToHash("0x54"), common.HexToHash("0xd4")
-				v := vote(1, "demo", s, d)
-				v.Member = addr(2) // claims to be member 2
-				return &tx.Anchor{IDAO: "demo", Submission: s, ResultDigest: d, Votes: []tx.AnchorVote{v, vote(3, "demo", s, d)}}
+				a := h.signedAnchor(common.HexToHash("0x54"), common.HexToHash("0xd4"), 1, 3)
+				a.Votes[0].Member = addr(2) // claims to be member 2
+				return a
 			}},
 	}
 	for _, c := range cases {

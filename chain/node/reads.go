@@ -178,9 +178,13 @@ func (n *Node) Anchor(digest common.Hash) (*state.Anchor, error) {
 	return a, n.load(state.AnchorKey(digest), a, "anchor "+digest.Hex())
 }
 
-// Bond returns a bond.
+// Bond returns a bond: a claim's or a game's, or else a user bond (the two
+// live in separate namespaces; a game's bond has the zero arbiter).
 func (n *Node) Bond(id common.Hash) (*state.Bond, error) {
 	b := new(state.Bond)
+	if n.st.Get(state.BondKey(id)) == nil {
+		return b, n.load(state.UserBondKey(id), b, "bond "+id.Hex())
+	}
 	return b, n.load(state.BondKey(id), b, "bond "+id.Hex())
 }
 

@@ -53,7 +53,7 @@ func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.Enclave
 	if err != nil {
 		return nil, err
 	}
-	cfg := &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave, Optimistic: g.Optimistic}
+	cfg := ExecConfig(&g, price, enclave)
 	recorded := &recordedVerdicts{}
 	if enclave == nil {
 		cfg.Enclave = recorded
@@ -106,6 +106,10 @@ func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.Enclave
 		}
 		env := &exec.Env{Height: hd.Height, Time: hd.Time, Proposer: hd.Proposer}
 		out := exec.Run(cfg, env, st, blk.Txs, lanes)
+		if len(out.Invalid) > 0 {
+			x := out.Invalid[0]
+			return nil, fmt.Errorf("replay: block %d: tx %d fails the pre-checks, so the block is not valid: %v", h, x.Index, x.Err)
+		}
 		switch {
 		case out.TxRoot != hd.TxRoot || int(hd.TxCount) != len(blk.Txs):
 			return nil, fmt.Errorf("replay: block %d: tx root mismatch", h)

@@ -17,9 +17,16 @@ const (
 	PrefixClass   = "c"
 	PrefixToken   = "t"
 	PrefixAnchor  = "n"
-	PrefixBond    = "b"
+	PrefixBond    = "b" // the optimistic game's claim and challenge bonds
 	PrefixEnclave = "e"
 	PrefixVK      = "v"
+	// PrefixUserBond holds the bonds accounts lock with bond_lock, apart
+	// from the game's bonds, so that no account can take a claim's or a
+	// game's bond id before the game does.
+	PrefixUserBond = "u"
+	// PrefixSlashed records the (member, submission) pairs an equivocation
+	// proof has slashed, so a used proof never slashes again.
+	PrefixSlashed = "s"
 	// BurnedKey holds the total of burned base units (slashes).
 	BurnedKey = "m/burned"
 )
@@ -39,8 +46,16 @@ func TokenKey(id common.Hash) string { return PrefixToken + string(id[:]) }
 // AnchorKey is the key of an anchored digest.
 func AnchorKey(d common.Hash) string { return PrefixAnchor + string(d[:]) }
 
-// BondKey is the key of a bond.
+// BondKey is the key of a claim's or a game's bond.
 func BondKey(id common.Hash) string { return PrefixBond + string(id[:]) }
+
+// UserBondKey is the key of a bond locked by bond_lock.
+func UserBondKey(id common.Hash) string { return PrefixUserBond + string(id[:]) }
+
+// SlashedKey marks that member was slashed for equivocating on submission.
+func SlashedKey(member common.Address, submission common.Hash) string {
+	return PrefixSlashed + string(member[:]) + string(submission[:])
+}
 
 // EnclaveKey is the key of an enclave public key registered for an iDAO.
 func EnclaveKey(idaoName string, pub []byte) string {
@@ -106,8 +121,10 @@ type Anchor struct {
 	Contributor  common.Address
 	DataHash     common.Hash
 	Commitment   common.Hash
+	Class        string // the signed submission's class (the default DAT class kind)
 	QCHash       common.Hash
-	Stake        *big.Int // approving stake
+	Stake        *big.Int // approving stake, counted at StakeHeight
+	StakeHeight  uint64
 	Tx           common.Hash
 	Height       uint64
 	Sender       common.Address

@@ -166,6 +166,9 @@ func smtProve(root *node, path hash32) (sibs []hash32, end *node) {
 // smtVerify recomputes the root from a proof. value nil means "absent";
 // other, when non-nil, is the leaf found in the key's place.
 func smtVerify(root hash32, path hash32, value []byte, sibs []hash32, other *upd) error {
+	if len(sibs) > 256 {
+		return fmt.Errorf("%w: path too long", ErrBadProof)
+	}
 	var cur hash32
 	switch {
 	case value != nil:
@@ -183,9 +186,6 @@ func smtVerify(root hash32, path hash32, value []byte, sibs []hash32, other *upd
 			}
 		}
 		cur = newLeaf(other.path, other.vh).hash
-	}
-	if len(sibs) > 256 {
-		return fmt.Errorf("%w: path too long", ErrBadProof)
 	}
 	for d := len(sibs) - 1; d >= 0; d-- {
 		if bit(&path, d) == 0 {

@@ -11,8 +11,9 @@
 // block. A block now writes a few sequential values, and every
 // SnapshotEvery blocks the accumulated diffs are merged into the snapshot
 // bucket in one sorted pass. The state at the head is the snapshot plus the
-// diffs after it; the tx index is kept in memory, rebuilt from the per-block
-// tx-hash lists at open.
+// diffs after it. The tx index (tx hash → height and index) is a bucket of
+// its own, written with each block, so memory does not grow with the chain;
+// a database written before it had one is indexed once at open.
 package store
 
 import (
@@ -20,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -44,8 +44,10 @@ var (
 	bState    = []byte("snapshot") // key → value at the snapshot height
 	kSnap     = []byte("snapshot-height")
 	bGenesis  = []byte("genesis") // genesis state key → value
+	bTxIndex  = []byte("txindex") // tx hash → height (8 bytes) ‖ index (4 bytes)
 	kHead     = []byte("head")
 	kConfig   = []byte("genesis-config")
+	kIndexed  = []byte("txindex-height") // the last height whose txs are in bTxIndex
 )
 
 // SnapshotEvery is how many blocks of diffs accumulate before they are
@@ -55,9 +57,6 @@ const SnapshotEvery = 64
 // Store is the chain's database.
 type Store struct {
 	db *bolt.DB
-
-	mu    sync.RWMutex
-	txIdx map[common.Hash]uint64 // tx hash → height<<24 | index
 	// FailCommit, when set, runs inside CommitBlock's transaction after every
 	// write; an error aborts the transaction (a crash mid-block, for tests).
 	FailCommit func(height uint64) error
@@ -78,7 +77,7 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	if !o.ReadOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bDiffs, bState, bGenesis} {
+			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bDiffs, bState, bGenesis, bTxIndex} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -90,28 +89,68 @@ func Open(path string, o Options) (*Store, error) {
 			return nil, fmt.Errorf("init chain db: %w", err)
 		}
 	}
-	st := &Store{db: db, txIdx: make(map[common.Hash]uint64)}
-	if err := st.loadTxIndex(); err != nil {
-		db.Close()
-		return nil, err
+	st := &Store{db: db}
+	if !o.ReadOnly {
+		if err := st.catchUpTxIndex(); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return st, nil
 }
 
-func (s *Store) loadTxIndex() error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bTxs)
-		if b == nil {
+// catchUpTxIndex indexes the txs of the blocks after the index's height (a
+// database from before the on-disk index), a batch of blocks per
+// transaction.
+func (s *Store) catchUpTxIndex() error {
+	for {
+		done := true
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			head := tx.Bucket(bMeta).Get(kHead)
+			if head == nil {
+				return nil
+			}
+			top := binary.BigEndian.Uint64(head)
+			from := uint64(0)
+			if v := tx.Bucket(bMeta).Get(kIndexed); len(v) == 8 {
+				from = binary.BigEndian.Uint64(v) + 1
+			}
+			if from > top {
+				return nil
+			}
+			last := min(top, from+1023)
+			c := tx.Bucket(bTxs).Cursor()
+			for k, v := c.Seek(u64(from)); k != nil && binary.BigEndian.Uint64(k) <= last; k, v = c.Next() {
+				if err := indexTxs(tx, binary.BigEndian.Uint64(k), common.CopyBytes(v)); err != nil {
+					return err
+				}
+			}
+			done = last == top
+			return tx.Bucket(bMeta).Put(kIndexed, u64(last))
+		})
+		if err != nil {
+			return fmt.Errorf("index the chain's txs: %w", err)
+		}
+		if done {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			h := binary.BigEndian.Uint64(k)
-			for i := 0; i+32 <= len(v); i += 32 {
-				s.txIdx[common.BytesToHash(v[i:i+32])] = h<<24 | uint64(i/32)
-			}
-			return nil
-		})
-	})
+	}
+}
+
+// indexTxs writes the index entries of a block's tx hashes.
+func indexTxs(tx *bolt.Tx, height uint64, hashes []byte) error {
+	b := tx.Bucket(bTxIndex)
+	n := len(hashes) / 32
+	locs := make([]byte, 12*n) // bbolt keeps keys and values until the commit
+	for i := range n {
+		loc := locs[12*i : 12*i+12]
+		binary.BigEndian.PutUint64(loc[:8], height)
+		binary.BigEndian.PutUint32(loc[8:], uint32(i))
+		if err := b.Put(hashes[32*i:32*i+32], loc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -307,19 +346,7 @@ func (s *Store) CommitBlock(blk *chain.Block, receipts []*chain.Receipt, writes 
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.indexTxs(blk)
-	return nil
-}
-
-func (s *Store) indexTxs(blk *chain.Block) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, t := range blk.Txs {
-		s.txIdx[t.Hash()] = blk.Header.Height<<24 | uint64(i)
-	}
+	return err
 }
 
 func putBlock(tx *bolt.Tx, blk *chain.Block, receipts []*chain.Receipt, writes []state.Write) error {
@@ -345,6 +372,12 @@ func putBlock(tx *bolt.Tx, blk *chain.Block, receipts []*chain.Receipt, writes [
 		copy(hashes[32*i:], th[:])
 	}
 	if err := tx.Bucket(bTxs).Put(hk, hashes); err != nil {
+		return err
+	}
+	if err := indexTxs(tx, h, hashes); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bMeta).Put(kIndexed, hk); err != nil {
 		return err
 	}
 	diff, err := encodeDiff(writes)
@@ -388,13 +421,23 @@ func (s *Store) HeightOf(h common.Hash) (uint64, error) {
 
 // TxLocation returns the height and index of a committed tx.
 func (s *Store) TxLocation(h common.Hash) (uint64, uint32, error) {
-	s.mu.RLock()
-	v, ok := s.txIdx[h]
-	s.mu.RUnlock()
-	if !ok {
+	var height uint64
+	var idx uint32
+	found := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTxIndex)
+		if b == nil {
+			return nil
+		}
+		if v := b.Get(h[:]); len(v) == 12 {
+			height, idx, found = binary.BigEndian.Uint64(v[:8]), binary.BigEndian.Uint32(v[8:]), true
+		}
+		return nil
+	})
+	if !found {
 		return 0, 0, fmt.Errorf("tx %s: %w", h, ErrNotFound)
 	}
-	return v >> 24, uint32(v & (1<<24 - 1)), nil
+	return height, idx, nil
 }
 
 // Receipts returns the receipts of the block at height.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/state"
@@ -95,4 +96,62 @@ func TestDiffsAndSnapshots(t *testing.T) {
 	}
 	defer s.Close()
 	check(s)
+}
+
+// The tx index lives on disk: a failed commit leaves no entry, and a
+// database written before the index existed is indexed at open.
+func TestTxIndexOnDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chain.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InitGenesis([]byte("{}"), &chain.Block{Header: &chain.Header{}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := crypto.GenerateKey()
+	var txs []*tx.Tx
+	for h := uint64(1); h <= 1500; h++ {
+		t1, _ := tx.New(1, h, big.NewInt(1), &tx.Transfer{Amount: big.NewInt(int64(h))})
+		t1.Sign(k)
+		t2, _ := tx.New(1, h, big.NewInt(2), &tx.Transfer{Amount: big.NewInt(int64(h))})
+		t2.Sign(k)
+		txs = append(txs, t1, t2)
+		if err := s.CommitBlock(&chain.Block{Header: &chain.Header{Height: h}, Txs: []*tx.Tx{t1, t2}}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost, _ := tx.New(1, 9999, big.NewInt(1), &tx.Transfer{Amount: big.NewInt(1)})
+	lost.Sign(k)
+	s.FailCommit = func(uint64) error { return errors.New("crash") }
+	if err := s.CommitBlock(&chain.Block{Header: &chain.Header{Height: 1501}, Txs: []*tx.Tx{lost}}, nil, nil); err == nil {
+		t.Fatal("failed commit reported success")
+	}
+	if _, _, err := s.TxLocation(lost.Hash()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the tx of a rolled-back block is indexed: %v", err)
+	}
+	// as if written by a version without the on-disk index
+	if err := s.db.Update(func(btx *bolt.Tx) error {
+		if err := btx.DeleteBucket(bTxIndex); err != nil {
+			return err
+		}
+		if _, err := btx.CreateBucket(bTxIndex); err != nil {
+			return err
+		}
+		return btx.Bucket(bMeta).Delete(kIndexed)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for i, x := range txs {
+		h, idx, err := s.TxLocation(x.Hash())
+		if err != nil || h != uint64(i/2+1) || idx != uint32(i%2) {
+			t.Fatalf("tx %d: at %d/%d (%v), want %d/%d", i, h, idx, err, i/2+1, i%2)
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/submission"
 )
 
 // Kind says what a tx does; its body has the matching struct.
@@ -189,16 +190,28 @@ type VoteBatchProof struct {
 	Path  []common.Hash
 }
 
-// Anchor records a certified result digest with the quorum's votes.
+// Anchor records a certified result digest with the quorum's votes. It
+// carries the contributor's signed submission and signature, not a
+// contributor of the sender's choosing: the chain recomputes the
+// submission's digest (it must be Submission), recovers the contributor from
+// Signature (it must be Signed.Contributor) and takes contributor, data hash
+// and commitment from the signed submission, so the DAT goes to the
+// contributor whoever sends the anchor. StakeHeight names the committed
+// height whose stake the QC is counted at (the rule is idao.QCStake's).
 type Anchor struct {
 	IDAO         string
-	Submission   common.Hash
+	Submission   common.Hash // = Signed.Digest(chain id)
 	ResultDigest common.Hash
-	Contributor  common.Address
-	DataHash     common.Hash
-	Commitment   common.Hash
+	Signed       submission.Submission
+	Signature    []byte // the contributor's EIP-712 signature of Signed
+	StakeHeight  uint64
 	Votes        []AnchorVote
 }
+
+// SubmissionURI is the URI of the default DAT class of a submission: the one
+// any account may mint for an anchored digest (only the contributor may
+// choose another).
+func SubmissionURI(id common.Hash) string { return "vsc://submission/" + id.Hex() }
 
 // AnchorBatch anchors many certified results and mints their DAT classes in
 // one tx (one signature, one block). Items are applied in order and each on
@@ -220,7 +233,11 @@ type AnchorItem struct {
 const MaxAnchorBatch = 256
 
 // DATMint creates the DAT class of an anchored digest and gives its first
-// token (all shares, FirstValue units) to the anchor's contributor.
+// token (all shares, FirstValue units) to the anchor's contributor. The
+// contributor may choose the class's parameters; any other account may mint
+// only the default class (zero Price, TotalShares, Validity and FirstValue,
+// ClassKind empty or the submission's class, URI empty or SubmissionURI), so
+// whoever anchored first cannot set a class's terms against its owner.
 type DATMint struct {
 	Digest      common.Hash
 	IDAO        string
@@ -263,8 +280,10 @@ type DATClaim struct {
 	Token common.Hash
 }
 
-// BondLock locks Amount of the sender's balance under ID; only Arbiter may
-// release or slash it.
+// BondLock locks Amount of the sender's balance under ID in the user-bond
+// namespace (apart from the optimistic game's claim and challenge bonds, so
+// no account can squat a game's bond id); only Arbiter may release or slash
+// it.
 type BondLock struct {
 	ID      common.Hash
 	Amount  *big.Int
@@ -272,14 +291,14 @@ type BondLock struct {
 	Purpose string
 }
 
-// BondRelease returns a bond to its Owner (arbiter only).
+// BondRelease returns a user bond to its Owner (arbiter only).
 type BondRelease struct {
 	ID    common.Hash
 	Owner common.Address
 }
 
-// BondSlash takes a bond: WinnerAmount goes to Winner, the rest is burned
-// (arbiter only).
+// BondSlash takes a user bond: WinnerAmount goes to Winner, the rest is
+// burned (arbiter only).
 type BondSlash struct {
 	ID           common.Hash
 	Owner        common.Address

@@ -26,7 +26,8 @@ import (
 // Version is the encoding version byte that prefixes every tx.
 const Version byte = 0x01
 
-// MaxSize bounds an encoded tx.
+// MaxSize bounds an encoded tx: Decode and the chain's door refuse a
+// longer one.
 const MaxSize = 128 << 10
 
 // Errors callers branch on.
@@ -148,7 +149,7 @@ func (t *Tx) Hash() common.Hash {
 // non-canonical RLP or trailing bytes, is refused; it never panics.
 func Decode(b []byte) (*Tx, error) {
 	if len(b) > MaxSize {
-		return nil, ErrTooLarge
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d (tx.MaxSize)", ErrTooLarge, len(b), MaxSize)
 	}
 	if len(b) == 0 {
 		return nil, ErrBadEncoding

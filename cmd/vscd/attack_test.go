@@ -44,6 +44,9 @@ type attack struct {
 	// run mounts the attack and returns the refusal it got (nil: accepted,
 	// which fails the row).
 	run func(t *testing.T, a *arena) error
+	// prepare, when set, runs before the arena takes its snapshot (what the
+	// attacker reads or waits for first, e.g. a minted submission).
+	prepare func(t *testing.T, a *arena)
 }
 
 // attackTables are the tables TestAttacks runs, one per area.
@@ -83,6 +86,9 @@ func TestAttacks(t *testing.T) {
 // try mounts one attack and checks its refusal and that nothing changed.
 func (a *arena) try(t *testing.T, row attack) {
 	a.t = t
+	if row.prepare != nil {
+		row.prepare(t, a)
+	}
 	a.settle(t)
 	before := a.snapshot(t)
 	err := row.run(t, a)

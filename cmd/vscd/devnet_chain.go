@@ -91,7 +91,11 @@ func (d *devnet) initChain(ctx context.Context) error {
 			Sequencer: keys.Address(seq), GasPrice: "1", Alloc: map[common.Address]string{},
 			// a devnet's disputes are quick: 3 s windows, 6 s clocks (ms of block time)
 			Optimistic: &optimistic.Params{Window: 3000, Clock: 6000, MinClaimBond: big.NewInt(1000),
-				MinChallengeBond: big.NewInt(1000), WinnerShareBps: 5000, EquivocationShareBps: 5000}}
+				MinChallengeBond: big.NewInt(1000), WinnerShareBps: 5000, EquivocationShareBps: 5000},
+			// and its staking: a 30 s slashing window, a 60 s unstake delay, a
+			// stake of 100 at least
+			Staking: &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(100), MaxMembers: idao.DefaultMaxMembers,
+				QCStakeWindow: idao.DefaultQCStakeWindow}}
 		for _, p := range d.keyPaths {
 			k, err := keys.Load(p)
 			if err != nil {

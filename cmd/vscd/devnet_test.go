@@ -25,6 +25,7 @@ import (
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
 )
@@ -314,8 +315,7 @@ func TestChainRefusesForgedCertificates(t *testing.T) {
 	}
 	digest := crypto.Keccak256Hash([]byte("a result nobody certified"))
 	forge := func(signers []*ecdsa.PrivateKey) error {
-		body := &tx.Anchor{IDAO: "demo", Submission: common.HexToHash(v.ID), ResultDigest: digest,
-			Contributor: v.Contributor, DataHash: v.DataHash, Commitment: v.Commitment}
+		body := d.anchorOf(v, digest)
 		for _, k := range signers {
 			vote := voteFor("demo", common.HexToHash(v.ID), digest)
 			if err := vote.Sign(k, 1337); err != nil {
@@ -338,8 +338,7 @@ func TestChainRefusesForgedCertificates(t *testing.T) {
 		t.Fatal("an anchor with 1/4 of the stake was accepted")
 	}
 	// a vote whose signature is by another key than the member it names
-	body := &tx.Anchor{IDAO: "demo", Submission: common.HexToHash(v.ID), ResultDigest: digest,
-		Contributor: v.Contributor, DataHash: v.DataHash, Commitment: v.Commitment}
+	body := d.anchorOf(v, digest)
 	for i := 1; i <= 3; i++ {
 		vote := voteFor("demo", common.HexToHash(v.ID), digest)
 		_ = vote.Sign(outsiders[i-1], 1337)
@@ -351,6 +350,31 @@ func TestChainRefusesForgedCertificates(t *testing.T) {
 	if _, err := d.api.ChainAnchor(ctx, digest); err == nil {
 		t.Fatal("the forged digest is anchored")
 	}
+}
+
+// signedOf is the contributor's signed submission of v, signed again with
+// the devnet's contributor key (the same signature: signing is
+// deterministic), as a member or watcher that read it holds it.
+func (d *testDevnet) signedOf(v *coordinator.SubmissionView) (submission.Submission, []byte) {
+	d.t.Helper()
+	s := submission.Submission{IDAO: v.IDAO, Mode: v.Mode, Class: v.Class, Contributor: v.Contributor, DataHash: v.DataHash,
+		Commitment: v.Commitment, Records: v.Records, WrappedKeyHash: keccak(v.WrappedKey), Nonce: v.Nonce}
+	if s.Digest(1337) != common.HexToHash(v.ID) {
+		d.t.Fatalf("submission %s: the view does not rebuild its signed submission", v.ID)
+	}
+	sig, err := s.Sign(1337, d.key("contributor"))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return s, sig
+}
+
+// anchorOf is an anchor of v's signed submission for digest, with no votes,
+// counted at the chain's head.
+func (d *testDevnet) anchorOf(v *coordinator.SubmissionView, digest common.Hash) *tx.Anchor {
+	s, sig := d.signedOf(v)
+	return &tx.Anchor{IDAO: v.IDAO, Submission: common.HexToHash(v.ID), ResultDigest: digest, Signed: s, Signature: sig,
+		StakeHeight: d.chain.Head().Height}
 }
 
 func voteFor(dao string, sub, digest common.Hash) *quorum.Vote {

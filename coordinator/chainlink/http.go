@@ -155,13 +155,26 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 		}
 	}
 	sendErr := map[common.Hash]error{}
+	var stakeHeight uint64
+	if len(todo) > 0 {
+		head, err := r.C.ChainHead(ctx)
+		if err != nil {
+			for _, c := range todo {
+				sendErr[c.ResultDigest] = fmt.Errorf("read the chain's head for the QC's stake height: %w", err)
+			}
+			todo = nil
+		} else {
+			stakeHeight = head.Height
+		}
+	}
 	for _, chunk := range anchorChunks(len(todo), func(k int) *store.Certificate { return todo[k] }) {
 		cs := make([]*store.Certificate, len(chunk))
 		for n, k := range chunk {
 			cs[n] = todo[k]
 		}
 		r.mu.Lock()
-		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(cs))
+		// the API's iDAO view has no stake history: the QCs are counted at the head
+		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
 		r.mu.Unlock()
 		for _, c := range cs {
 			sendErr[c.ResultDigest] = err

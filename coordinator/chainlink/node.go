@@ -60,7 +60,7 @@ func (l *Node) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []
 		for n, k := range chunk {
 			cs[n] = certs[todo[k]]
 		}
-		hs, err := l.submit(anchorBatch(cs))
+		hs, err := l.submit(anchorBatch(cs, l.stakeHeights()))
 		for _, k := range chunk {
 			if err != nil {
 				out[todo[k]].Err = err
@@ -135,8 +135,10 @@ func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, err
 var errAlready = errors.New("already done on chain")
 
 // Bounds of an anchor-batch tx: items, and an estimate of its encoded size
-// kept well under tx.MaxSize (an item is ≈ 400 bytes plus ≈ 500 per vote
-// with its batch path).
+// kept well under tx.MaxSize (an item is ≈ 700 bytes with its signed
+// submission, plus ≈ 200 per vote and 33 per hash of its batch path). An
+// item alone may pass anchorBatchBytes: with the chain's member cap
+// (idao.DefaultMaxMembers) its votes still fit in a tx.
 const (
 	anchorBatchItems = 32
 	anchorBatchBytes = 64 << 10
@@ -149,8 +151,9 @@ func anchorChunks(n int, cert func(k int) *store.Certificate) [][]int {
 	var cur []int
 	size := 0
 	for k := range n {
-		est := 400
-		for _, v := range cert(k).Votes {
+		c := cert(k)
+		est := 700 + len(c.Submission.IDAO) + len(c.Submission.Mode) + len(c.Submission.Class)
+		for _, v := range c.Votes {
 			est += 120 + len(v.Signature)
 			if v.Batch != nil {
 				est += 33 * (len(v.Batch.Path) + 2)
@@ -167,29 +170,55 @@ func anchorChunks(n int, cert func(k int) *store.Certificate) [][]int {
 	return out
 }
 
-// anchorBatch is the anchor-batch tx of certificates.
-func anchorBatch(cs []*store.Certificate) *tx.AnchorBatch {
+// stakeHeights names the stake height of each certificate's QC: the latest
+// recent height at which its votes make a QC (idao.QCHeight; the head
+// unless stake that joined since would dilute them).
+func (l *Node) stakeHeights() func(c *store.Certificate) uint64 {
+	head, now, params := l.N.StakeHeight(), uint64(time.Now().Unix()), l.N.StakingParams()
+	daos := map[string]*idao.IDAO{}
+	return func(c *store.Certificate) uint64 {
+		d, ok := daos[c.Submission.IDAO]
+		if !ok {
+			d, _ = l.N.IDAO(c.Submission.IDAO)
+			daos[c.Submission.IDAO] = d
+		}
+		if d == nil {
+			return head
+		}
+		voters := make([]common.Address, len(c.Votes))
+		for i, v := range c.Votes {
+			voters[i] = v.Member
+		}
+		return d.QCHeight(voters, head, now, params)
+	}
+}
+
+// anchorBatch is the anchor-batch tx of certificates, each QC counted at
+// the height stakeHeight names.
+func anchorBatch(cs []*store.Certificate, stakeHeight func(*store.Certificate) uint64) *tx.AnchorBatch {
 	b := &tx.AnchorBatch{Items: make([]tx.AnchorItem, len(cs))}
 	for i, c := range cs {
-		b.Items[i] = tx.AnchorItem{Anchor: *anchorTx(c), Mint: *mintTx(c)}
+		b.Items[i] = tx.AnchorItem{Anchor: *anchorTx(c, stakeHeight(c)), Mint: *mintTx(c)}
 	}
 	return b
 }
 
-// anchorTx is the anchor of a certificate: the digest with its counted votes.
-func anchorTx(c *store.Certificate) *tx.Anchor {
+// anchorTx is the anchor of a certificate: the contributor's signed
+// submission, the digest and its counted votes, counted at stakeHeight.
+func anchorTx(c *store.Certificate, stakeHeight uint64) *tx.Anchor {
 	a := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
-		Contributor: c.Submission.Contributor, DataHash: c.Submission.DataHash, Commitment: c.Submission.Commitment}
+		Signed: c.Submission, Signature: c.Signature, StakeHeight: stakeHeight}
 	for _, v := range c.Votes {
 		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: exec.TxBatchProof(v.Batch)})
 	}
 	return a
 }
 
-// mintTx mints the DAT class of a certified (and anchored) digest.
+// mintTx mints the default DAT class of a certified (and anchored) digest:
+// the one any account may mint, whoever anchored it.
 func mintTx(c *store.Certificate) *tx.DATMint {
 	return &tx.DATMint{Digest: c.ResultDigest, IDAO: c.Submission.IDAO, ClassKind: c.Submission.Class,
-		URI: "vsc://submission/" + c.ID.Hex()}
+		URI: tx.SubmissionURI(c.ID)}
 }
 
 // send signs body with the coordinator's key, submits it and waits for its

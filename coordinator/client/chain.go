@@ -184,7 +184,11 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 	if !ok {
 		price = big.NewInt(1)
 	}
-	maxFee := new(big.Int).Mul(price, new(big.Int).SetUint64(exec.Gas(body.Kind(), body)))
+	gas, err := exec.GasOf(body)
+	if err != nil {
+		return nil, err
+	}
+	maxFee := new(big.Int).Mul(price, new(big.Int).SetUint64(gas))
 	t, err := tx.New(info.ChainID, acc.NextNonce, maxFee, body)
 	if err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/quorum"
 )
@@ -46,7 +47,7 @@ func TestChainOverHTTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Receipt.Fee != "42" { // 21 gas × price 2
+	if got.Receipt.Fee != "46" { // (21 gas + ⌈23 body bytes / 16⌉) × price 2
 		t.Fatalf("fee %s", got.Receipt.Fee)
 	}
 	acc, err := c.Balance(ctx, bobAddr)
@@ -54,7 +55,7 @@ func TestChainOverHTTP(t *testing.T) {
 		t.Fatalf("bob %+v %v", acc, err)
 	}
 	a, _ := c.Balance(ctx, crypto.PubkeyToAddress(alice.PublicKey))
-	if a.Balance != "858" || a.Nonce != 1 {
+	if a.Balance != "854" || a.Nonce != 1 {
 		t.Fatalf("alice %+v", a)
 	}
 	// Replaying the same nonce is refused at the door with a code.
@@ -111,12 +112,22 @@ func TestDATOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.SendChainTx(ctx, member, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(4)}, Stake: big.NewInt(50)}))
-	sub, digest := common.HexToHash("0x77"), common.HexToHash("0x88")
+	must(c.SendChainTx(ctx, member, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(4)}, Stake: big.NewInt(1000)}))
+	signed := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset", Contributor: addr(contributor),
+		DataHash: common.HexToHash("0x77"), Records: 1, Nonce: 1}
+	ssig, err := signed.Sign(6, contributor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, digest := signed.Digest(6), common.HexToHash("0x88")
 	v := quorum.Vote{IDAO: "demo", Submission: sub, ResultDigest: digest, Approve: true}
 	v.Sign(member, 6)
-	must(c.SendChainTx(ctx, member, &tx.Anchor{IDAO: "demo", Submission: sub, ResultDigest: digest, Contributor: addr(contributor),
-		Votes: []tx.AnchorVote{{Member: v.Member, Sig: v.Signature}}}))
+	head, err := c.ChainHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(c.SendChainTx(ctx, member, &tx.Anchor{IDAO: "demo", Submission: sub, ResultDigest: digest, Signed: signed, Signature: ssig,
+		StakeHeight: head.Height, Votes: []tx.AnchorVote{{Member: v.Member, Sig: v.Signature}}}))
 	must(c.SendChainTx(ctx, contributor, &tx.DATMint{Digest: digest, IDAO: "demo", URI: "ipfs://x"}))
 	buy, err := c.BuyDAT(ctx, app, digest, 10)
 	if err != nil || buy.Paid != "40" {

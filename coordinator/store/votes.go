@@ -262,10 +262,13 @@ func (s *Store) VotingOverdue(ctx context.Context, t time.Time, limit int) ([]co
 	return s.hashes(ctx, `SELECT id FROM submissions WHERE status='voting' AND voting_since < $1 LIMIT $2`, t, limit)
 }
 
-// Certificate is what the anchor tx needs about a certified submission.
+// Certificate is what the anchor tx needs about a certified submission:
+// the contributor's signed submission and signature (the chain takes the
+// contributor from them), the digest and the counted votes.
 type Certificate struct {
 	ID           common.Hash
 	Submission   submission.Submission
+	Signature    []byte // the contributor's EIP-712 signature of Submission
 	ResultDigest common.Hash
 	Votes        []quorum.Vote // the counted votes
 }
@@ -277,8 +280,8 @@ func (s *Store) Certificates(ctx context.Context, ids []common.Hash) ([]*Certifi
 	for i := range ids {
 		keys[i] = ids[i][:]
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, nonce, result_digest
-		FROM submissions WHERE id = ANY($1)`, keys)
+	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, wrapped_key, nonce,
+		signature, result_digest FROM submissions WHERE id = ANY($1)`, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -286,17 +289,18 @@ func (s *Store) Certificates(ctx context.Context, ids []common.Hash) ([]*Certifi
 	var out []*Certificate
 	for rows.Next() {
 		c := new(Certificate)
-		var id, contributor, dataHash, commitment, digest []byte
+		var id, contributor, dataHash, commitment, wrapped, digest []byte
 		var records, nonce int64
 		sub := &c.Submission
 		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment,
-			&records, &nonce, &digest); err != nil {
+			&records, &wrapped, &nonce, &c.Signature, &digest); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		c.ID = common.BytesToHash(id)
 		sub.Contributor, sub.DataHash, sub.Commitment = common.BytesToAddress(contributor), common.BytesToHash(dataHash), common.BytesToHash(commitment)
-		sub.Records, sub.Nonce, c.ResultDigest = uint64(records), uint64(nonce), common.BytesToHash(digest)
+		sub.Records, sub.Nonce, sub.WrappedKeyHash = uint64(records), uint64(nonce), keccak(wrapped)
+		c.ResultDigest = common.BytesToHash(digest)
 		byID[c.ID] = c
 		out = append(out, c)
 	}

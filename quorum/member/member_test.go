@@ -98,12 +98,12 @@ func newMember(t *testing.T, dir string, key *ecdsa.PrivateKey, ch Chain, lie bo
 func demoIDAO(t *testing.T, enc *tee.Enclave, members ...*ecdsa.PrivateKey) *idao.IDAO {
 	t.Helper()
 	p, _ := json.Marshal(enc.Policy())
-	dao, err := idao.New("demo", keys.Address(members[0]), idao.Policy{Modes: []string{"tee"}, TEEPolicy: p}, nil, 0)
+	dao, err := idao.New("demo", keys.Address(members[0]), idao.Policy{Modes: []string{"tee"}, TEEPolicy: p}, nil, 0, 0, idao.DefaultParams())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range members {
-		if err := dao.Join(keys.Address(k), big.NewInt(1000)); err != nil {
+		if err := dao.Join(keys.Address(k), big.NewInt(1000), 0, idao.DefaultParams()); err != nil {
 			t.Fatal(err)
 		}
 	}
