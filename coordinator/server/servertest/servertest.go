@@ -104,7 +104,7 @@ func NewWithChain(t testing.TB, cfg srvpkg.Config, modes ...string) *Fixture {
 	f.Chain, f.OwnerKey = n, owner
 	teePolicy, _ := json.Marshal(f.Enclave.Policy())
 	for _, body := range []tx.Body{
-		&tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: modes, TEEPolicy: teePolicy, UnstakeDelay: 3600}, Stake: big.NewInt(1000)},
+		&tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: modes, TEEPolicy: teePolicy}, Stake: big.NewInt(1000)},
 		&tx.EnclaveRegister{IDAO: "demo", PubKey: f.Enclave.PublicKeyBytes(), Report: tee.EncodeAttestation(f.Enclave.KeyAttestation())},
 	} {
 		if err := Send(ctx, n, owner, body); err != nil {
