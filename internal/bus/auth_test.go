@@ -70,10 +70,10 @@ func TestRolesMayOnlyDoTheirPart(t *testing.T) {
 		user, subject string
 		subscribe     bool
 	}{
-		{"tee", resultsPrefix + "zk", false},              // only provers publish zk results
-		{"tee", resultsPrefix + VoteKind, false},          // only members vote
-		{"tee", jobsPrefix + "tee", false},                // only the coordinator publishes jobs
-		{"tee", jsAPI + "STREAM.CREATE.EVIL", false},      // only the coordinator makes streams
+		{"tee", resultsPrefix + "zk", false},         // only provers publish zk results
+		{"tee", resultsPrefix + VoteKind, false},     // only members vote
+		{"tee", jobsPrefix + "tee", false},           // only the coordinator publishes jobs
+		{"tee", jsAPI + "STREAM.CREATE.EVIL", false}, // only the coordinator makes streams
 		{"tee", jsAPI + "STREAM.DELETE." + JobsStream, false},
 		{"tee", objectPrefix(ProofBucket) + "C.x", false}, // no object stores of its own
 		{"tee", proofPrefix + "x", false},                 // only provers write proofs

@@ -22,9 +22,9 @@ import (
 // with a direct get. Readers never create a bucket and read only the known
 // ones; reads are capped.
 const (
-	BlobStream  = "VSC_BLOBS"
-	blobPrefix  = "vsc.blob."
-	SmallBlob   = 256 << 10
+	BlobStream = "VSC_BLOBS"
+	blobPrefix = "vsc.blob."
+	SmallBlob  = 256 << 10
 	// MaxBlobRead caps a blob read from the object store (intake admits
 	// far less: the coordinator's --max-blob).
 	MaxBlobRead = 1 << 30
