@@ -535,6 +535,14 @@ func (b *Bus) waitFor(ctx context.Context, what string, lookup func() error) err
 	}
 }
 
+// Signer is the account that signs this bus's results (zero: none).
+func (b *Bus) Signer() common.Address {
+	if b.cfg.Signer == nil {
+		return common.Address{}
+	}
+	return b.cfg.Signer.Address()
+}
+
 // sign signs r with the bus's signer, if it has one.
 func (b *Bus) sign(r *Result) error {
 	if b.cfg.Signer == nil {

@@ -103,6 +103,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.bus == nil {
 		return errors.New("zk worker: no bus")
 	}
+	if signer := w.bus.Signer(); signer == (common.Address{}) ||
+		(w.cfg.EnclaveKey != nil && signer != crypto.PubkeyToAddress(w.cfg.EnclaveKey.PublicKey)) {
+		return fmt.Errorf("zk worker: its bus signs results as %s, not with the enclave key (bus.Config.Signer): the coordinator would believe none", signer.Hex())
+	}
 	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
 	return w.bus.WorkN(ctx, Kind, max(w.cfg.Parallel, 1), w.Handle)
 }
