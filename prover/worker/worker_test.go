@@ -110,7 +110,9 @@ func gather(t *testing.T, b *bus.Bus, results []bus.Result) *prover.Evidence {
 		}
 		refs = append(refs, ref)
 	}
-	fetch := func(ctx context.Context, bucket, name string) ([]byte, error) { return b.GetObject(ctx, bucket, name, bus.MaxProofMsg) }
+	fetch := func(ctx context.Context, bucket, name string) ([]byte, error) {
+		return b.GetObject(ctx, bucket, name, bus.MaxProofMsg)
+	}
 	ev, err := prover.GatherEvidence(context.Background(), refs, fetch)
 	if err != nil {
 		t.Fatal(err)
