@@ -343,7 +343,8 @@ func TestQuorumRole(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(),
-			"--nats", d.nats.ClientURL(), "--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
+			"--nats", d.nats.ClientURL(), "--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "member-3.creds"),
+			"--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "tee+zk"), 2*time.Minute)
 	cancel()
@@ -403,6 +404,7 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 	}
 	go func() {
 		done <- cmdWorker(ctx, []string{"--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
+			"--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "worker.creds"),
 			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)

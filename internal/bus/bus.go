@@ -331,6 +331,14 @@ func Connect(o ConnectOptions, cfg Config, log *slog.Logger) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w (set NATS_URL, or run `vscd devnet`, which embeds one)", o.URL, err)
 	}
+	// A server that is not up yet is retried in the background; one that
+	// refuses these credentials closes the connection: say so now.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline) && nc.Status() != nats.CONNECTED; {
+		if nc.IsClosed() {
+			return nil, fmt.Errorf("connect to NATS at %s: %w (check --nats-creds: make a role's credentials with `vscd nats creds`)", o.URL, nc.LastError())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return newBus(nc, cfg, log)
 }
 
