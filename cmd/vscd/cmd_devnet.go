@@ -69,7 +69,7 @@ type devnet struct {
 	// each member connect as their own, with their role's permissions only.
 	natsCreds map[string]*bus.Credentials
 	workerBus *bus.Bus
-	coord *coord.Server
+	coord     *coord.Server
 
 	keyPaths map[string]string
 	enclave  *tee.Enclave
