@@ -44,8 +44,9 @@ func TestMain(m *testing.M) {
 
 type testDevnet struct {
 	*devnet
-	api *client.Client
-	t   *testing.T
+	api  *client.Client
+	t    *testing.T
+	logs *logTap // the coded refusals the devnet logged
 }
 
 // startDevnet runs a whole devnet in-process: 4 members, chunks of 4
@@ -63,7 +64,8 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 	if testing.Verbose() {
 		logs = os.Stderr
 	}
-	d := &devnet{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), out: io.Discard}
+	tap := newLogTap(slog.NewTextHandler(logs, nil))
+	d := &devnet{cfg: cfg, log: slog.New(tap), out: io.Discard}
 	if err := d.start(context.Background()); err != nil {
 		d.stop()
 		t.Fatal(err)
@@ -73,7 +75,7 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 		abs, _ := filepath.Abs(cfg.Data)
 		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
 	})
-	return &testDevnet{devnet: d, api: client.New("http://" + d.coord.Addr()), t: t}
+	return &testDevnet{devnet: d, api: client.New("http://" + d.coord.Addr()), t: t, logs: tap}
 }
 
 const dataset6 = "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n5,124,80,33\n6,139,71,45\n"

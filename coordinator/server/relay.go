@@ -206,7 +206,7 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 		}
 		vs, err := decodeVotes(&rs[i])
 		if err != nil {
-			errs[i] = bus.Permanent(fmt.Errorf("malformed vote message %s: %w", rs[i].JobID, err))
+			errs[i] = bus.Refuse(CodeMalformedVote, fmt.Errorf("malformed vote message %s: %w", rs[i].JobID, err))
 			continue
 		}
 		votes[i] = vs

@@ -20,6 +20,23 @@ import (
 	"github.com/vsc-labs/vsc/tee"
 )
 
+// Codes of the coordinator's refusals of bus messages and votes, logged
+// (attribute "code") with the reason: a refused message is terminated, a
+// refused vote dropped, and neither changes anything.
+const (
+	CodeUnsignedResult    = "unsigned_result"    // not signed by the iDAO's enclave key
+	CodeWrongKind         = "wrong_kind"         // a kind the submission's mode does not need
+	CodeUnknownSubmission = "unknown_submission" // a result or vote for a submission never stored
+	CodeBadEvidence       = "bad_evidence"       // signed, but its evidence does not verify: recorded as a rejection
+	CodeMalformedVote     = "malformed_vote"     // a vote message that does not decode
+	CodeNoChainLink       = "no_chain_link"      // a vote, and no chain to read stake from
+	CodeLateVote          = "vote_not_voting"    // a vote for a submission that is not voting
+	CodeVoteOtherIDAO     = "vote_other_idao"    // a vote signed for another iDAO than the submission's
+	CodeVoteBadSignature  = "vote_bad_signature" // a vote whose signature is not its member's
+	CodeVoteNotMember     = "vote_not_member"    // a vote by an account with no stake in the iDAO
+	CodeRefusalNotSent    = "refusal_not_sent"   // a refusal of a request this coordinator did not send
+)
+
 // Refusals of results and votes (each a bus.ErrPermanent: the message is
 // terminated with the reason logged, and changes nothing).
 var (
@@ -42,37 +59,40 @@ var (
 // evidence that does not is recorded as a rejection with the reason, as the
 // quorum would have refused it. t nil or final: the store ignores the result.
 func (s *Server) checkResult(ctx context.Context, r *bus.Result, t *store.Target) error {
-	if t == nil || t.Status.Final() {
-		return nil
+	if t == nil {
+		return bus.Refuse(CodeUnknownSubmission, fmt.Errorf("a %s result for submission %s, which was never stored", r.Kind, r.SubmissionID.Hex()))
+	}
+	if t.Status.Final() {
+		return nil // a late result (another kind already ended it): the store ignores it
 	}
 	if !slices.Contains(coordinator.Kinds(t.Sub.Mode), r.Kind) {
-		return bus.Permanent(fmt.Errorf("%w: a %q result for a %s submission %s", ErrWrongKind, r.Kind, t.Sub.Mode, t.ID.Hex()))
+		return bus.Refuse(CodeWrongKind, fmt.Errorf("%w: a %q result for a %s submission %s", ErrWrongKind, r.Kind, t.Sub.Mode, t.ID.Hex()))
 	}
 	dao, err := s.idao(ctx, t.Sub.IDAO)
 	if errors.Is(err, store.ErrUnknownIDAO) {
-		return bus.Permanent(fmt.Errorf("result for submission %s of unknown iDAO %q", t.ID.Hex(), t.Sub.IDAO))
+		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("result for submission %s of unknown iDAO %q", t.ID.Hex(), t.Sub.IDAO))
 	}
 	if err != nil {
 		return fmt.Errorf("read iDAO %s: %w", t.Sub.IDAO, err)
 	}
 	pub, err := crypto.UnmarshalPubkey(dao.EnclavePubkey)
 	if err != nil {
-		return bus.Permanent(fmt.Errorf("%w: iDAO %s names no enclave key", ErrUnsignedResult, dao.Name))
+		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("%w: iDAO %s names no enclave key", ErrUnsignedResult, dao.Name))
 	}
 	enclave := crypto.PubkeyToAddress(*pub)
 	if r.Signer != enclave {
-		return bus.Permanent(fmt.Errorf("%w: the %s result for %s names signer %s, iDAO %s's enclave is %s",
+		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("%w: the %s result for %s names signer %s, iDAO %s's enclave is %s",
 			ErrUnsignedResult, r.Kind, t.ID.Hex(), r.Signer.Hex(), dao.Name, enclave.Hex()))
 	}
 	if signer, err := tee.RecoverMessageSigner(r.Digest(), r.Signature); err != nil || signer != enclave {
-		return bus.Permanent(fmt.Errorf("%w: the %s result for %s has a bad signature", ErrUnsignedResult, r.Kind, t.ID.Hex()))
+		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("%w: the %s result for %s has a bad signature", ErrUnsignedResult, r.Kind, t.ID.Hex()))
 	}
 	if !r.OK {
 		return nil
 	}
 	if why := checkEvidence(r, t, dao); why != nil {
 		s.log.Warn("signed result with evidence that does not verify: recorded as a rejection",
-			"submission", t.ID.Hex(), "kind", r.Kind, "err", why)
+			"submission", t.ID.Hex(), "kind", r.Kind, "code", CodeBadEvidence, "err", why)
 		r.OK, r.Rejected, r.Reason = false, true, why.Error()
 	}
 	return nil
@@ -162,7 +182,7 @@ func (s *Server) checkVotes(ctx context.Context, votes [][]*quorum.Vote, targets
 			continue
 		}
 		if s.cfg.Chain == nil {
-			errs[i] = bus.Permanent(ErrNoChainLink)
+			errs[i] = bus.Refuse(CodeNoChainLink, ErrNoChainLink)
 			continue
 		}
 		var keep []*store.CheckedVote
@@ -202,7 +222,7 @@ func (s *Server) checkVotes(ctx context.Context, votes [][]*quorum.Vote, targets
 		for _, c := range keep {
 			if v := c.Vote; !v.Approve && sent[v.Submission] != v.ResultDigest {
 				s.log.Warn("refusal of a vote request this coordinator did not send dropped", "submission", v.Submission.Hex(),
-					"member", v.Member.Hex(), "refused", v.ResultDigest.Hex())
+					"member", v.Member.Hex(), "refused", v.ResultDigest.Hex(), "code", CodeRefusalNotSent)
 				continue
 			}
 			kept = append(kept, c)
@@ -217,16 +237,22 @@ func (s *Server) checkVotes(ctx context.Context, votes [][]*quorum.Vote, targets
 func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, t *store.Target, daos map[string]*idao.IDAO) (*store.CheckedVote, error) {
 	switch {
 	case t == nil:
-		s.log.Warn("vote for an unknown submission dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex())
+		s.log.Warn("vote for an unknown submission dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
+			"code", CodeUnknownSubmission)
 		return nil, nil
 	case t.Status != coordinator.Voting:
-		return nil, nil // a late vote (the quorum has formed, or voting ended): nothing to count
+		// a late vote (the quorum has formed, or voting ended): nothing to count
+		s.log.Debug("vote for a submission that is not voting dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
+			"status", t.Status, "code", CodeLateVote)
+		return nil, nil
 	case v.IDAO != t.Sub.IDAO:
-		s.log.Warn("vote signed for another iDAO dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex())
+		s.log.Warn("vote signed for another iDAO dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
+			"code", CodeVoteOtherIDAO)
 		return nil, nil
 	}
 	if err := v.Verify(s.cfg.ChainID); err != nil {
-		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(), "err", err)
+		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
+			"code", CodeVoteBadSignature, "err", err)
 		return nil, nil
 	}
 	dao := daos[v.IDAO]
@@ -239,7 +265,7 @@ func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, t *store.Target,
 	}
 	stake := dao.StakeOf(v.Member)
 	if stake == nil || stake.Sign() <= 0 {
-		s.log.Warn("vote by a non-member dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex())
+		s.log.Warn("vote by a non-member dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(), "code", CodeVoteNotMember)
 		return nil, nil
 	}
 	return &store.CheckedVote{Vote: v, Stake: stake, Total: dao.TotalStake()}, nil

@@ -127,7 +127,7 @@ func (j *Job) MsgID() string { return fmt.Sprintf("%s/%d", j.ID, j.Chunk) }
 func DecodeJob(data []byte) (Job, error) {
 	var j Job
 	if err := json.Unmarshal(data, &j); err != nil {
-		return j, Permanent(fmt.Errorf("undecodable job: %w", err))
+		return j, Refuse("undecodable_job", fmt.Errorf("undecodable job: %w", err))
 	}
 	return j, nil
 }
@@ -155,7 +155,7 @@ type Result struct {
 func DecodeResult(data []byte) (Result, error) {
 	var r Result
 	if err := json.Unmarshal(data, &r); err != nil {
-		return r, Permanent(fmt.Errorf("undecodable result: %w", err))
+		return r, Refuse("undecodable_result", fmt.Errorf("undecodable result: %w", err))
 	}
 	return r, nil
 }
@@ -235,10 +235,31 @@ func Permanent(err error) error {
 	if err == nil || errors.Is(err, ErrPermanent) {
 		return err
 	}
-	return &permanent{err}
+	return &permanent{error: err}
 }
 
-type permanent struct{ error }
+// Refuse is Permanent with a stable code (such as "unsigned_result"),
+// logged with the message's termination (attribute "code").
+func Refuse(code string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanent{error: err, code: code}
+}
+
+// RefusalCode is the code Refuse gave err ("" if none).
+func RefusalCode(err error) string {
+	var p *permanent
+	if errors.As(err, &p) {
+		return p.code
+	}
+	return ""
+}
+
+type permanent struct {
+	error
+	code string
+}
 
 func (p *permanent) Unwrap() []error { return []error{p.error, ErrPermanent} }
 
@@ -768,7 +789,7 @@ func (b *Bus) decodeResult(msg jetstream.Msg) (Result, error) {
 		return r, err
 	}
 	if msg.Subject() != resultsPrefix+r.Kind {
-		return r, Permanent(fmt.Errorf("a %q result arrived on %s", truncate(r.Kind, 32), msg.Subject()))
+		return r, Refuse("wrong_subject", fmt.Errorf("a %q result arrived on %s", truncate(r.Kind, 32), msg.Subject()))
 	}
 	return r, nil
 }
@@ -868,11 +889,11 @@ func (b *Bus) settle(ctx context.Context, msg jetstream.Msg, err error, maxDeliv
 		delivered = int(meta.NumDelivered)
 	}
 	if errors.Is(err, ErrPermanent) || delivered >= maxDeliver {
-		why := "refused"
+		why, code := "refused", RefusalCode(err)
 		if !errors.Is(err, ErrPermanent) {
-			why = fmt.Sprintf("failed %d times", delivered)
+			why, code = fmt.Sprintf("failed %d times", delivered), "max_deliveries"
 		}
-		b.log.Error("message terminated: "+why, "subject", msg.Subject(), "deliveries", delivered, "err", err)
+		b.log.Error("message terminated: "+why, "subject", msg.Subject(), "deliveries", delivered, "code", code, "err", err)
 		if dead != nil {
 			dead(msg, err)
 		}

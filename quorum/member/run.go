@@ -38,7 +38,7 @@ func (m *Member) Run(ctx context.Context, b *bus.Bus, idaos []string) error {
 		for i, data := range msgs {
 			rs, err := DecodeRequests(data)
 			if err != nil {
-				errs[i] = bus.Permanent(fmt.Errorf("undecodable vote request: %w", err))
+				errs[i] = bus.Refuse("undecodable_vote_request", fmt.Errorf("undecodable vote request: %w", err))
 				continue
 			}
 			reqs = append(reqs, rs...)
