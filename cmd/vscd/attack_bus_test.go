@@ -65,7 +65,9 @@ func init() {
 		{name: "a worker publishes a job", code: "permission", says: "Permissions Violation for Publish",
 			run: func(t *testing.T, a *arena) error { return a.denied(t, "worker", false, "vsc.jobs.tee", `{}`) }},
 		{name: "a worker publishes a vote request", code: "permission", says: "Permissions Violation for Publish",
-			run: func(t *testing.T, a *arena) error { return a.denied(t, "worker", false, "vsc.votes.request.demo", `[]`) }},
+			run: func(t *testing.T, a *arena) error {
+				return a.denied(t, "worker", false, "vsc.votes.request.demo", `[]`)
+			}},
 		{name: "a worker stores a blob", code: "permission", says: "Permissions Violation for Publish",
 			run: func(t *testing.T, a *arena) error {
 				return a.denied(t, "worker", false, "vsc.blob."+common.Hash{1}.Hex(), "ciphertext")

@@ -16,8 +16,8 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"math/big"
 	"log/slog"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -273,7 +273,9 @@ type tapped struct {
 	code, msg, errs string
 }
 
-func newLogTap(h slog.Handler) *logTap { return &logTap{h: h, mu: new(sync.Mutex), recs: new([]tapped)} }
+func newLogTap(h slog.Handler) *logTap {
+	return &logTap{h: h, mu: new(sync.Mutex), recs: new([]tapped)}
+}
 
 func (l *logTap) Enabled(context.Context, slog.Level) bool { return true }
 
