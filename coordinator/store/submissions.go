@@ -501,9 +501,13 @@ func (s *Store) Targets(ctx context.Context, ids []common.Hash) (map[common.Hash
 	if len(ids) == 0 {
 		return out, nil
 	}
-	keys := make([][]byte, len(ids))
-	for i := range ids {
-		keys[i] = ids[i][:]
+	keys := make([][]byte, 0, len(ids))
+	seen := make(map[common.Hash]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] { // a batch names a submission once per vote
+			seen[id] = true
+			keys = append(keys, id.Bytes())
+		}
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT s.id, s.idao, s.mode, s.class, s.contributor, s.data_hash, s.commitment, s.records,
 		s.wrapped_key, s.nonce, s.chain_id, s.status,
