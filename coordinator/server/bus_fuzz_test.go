@@ -20,8 +20,9 @@ import (
 	"github.com/vsc-labs/vsc/tee"
 )
 
-// FuzzDecodeVotes: a member's vote message decodes to non-nil votes (a
-// lone vote for the message's own submission) or is refused, never panics.
+// FuzzDecodeVotes: a member's vote message decodes to 1 to
+// maxVotesPerMessage non-nil votes (a lone vote for the message's own
+// submission) or is refused, never panics.
 func FuzzDecodeVotes(f *testing.F) {
 	key, _ := crypto.GenerateKey()
 	v := &quorum.Vote{IDAO: "demo", Submission: common.Hash{1}, Approve: true}
@@ -36,6 +37,9 @@ func FuzzDecodeVotes(f *testing.F) {
 		vs, err := decodeVotes(r)
 		if err != nil {
 			return
+		}
+		if len(vs) == 0 || len(vs) > maxVotesPerMessage {
+			t.Fatalf("%d votes decoded", len(vs))
 		}
 		for _, v := range vs {
 			if v == nil {

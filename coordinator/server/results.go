@@ -141,15 +141,25 @@ func checkEvidence(r *bus.Result, t *store.Target, dao *store.IDAO) error {
 	return nil
 }
 
+// maxVotesPerMessage bounds the votes of one member's message (members
+// sign batches of at most 256).
+const maxVotesPerMessage = 1024
+
 // decodeVotes decodes a member's vote message: one vote (a JSON object, for
-// the result's submission) or a batch (a JSON array).
+// the result's submission) or a batch (a JSON array of 1 to
+// maxVotesPerMessage votes).
 func decodeVotes(r *bus.Result) ([]*quorum.Vote, error) {
 	if t := bytes.TrimLeft(r.Evidence, " \t\r\n"); len(t) > 0 && t[0] == '[' {
 		var vs []*quorum.Vote
 		if err := json.Unmarshal(r.Evidence, &vs); err != nil {
 			return nil, err
 		}
-		if slices.Contains(vs, nil) {
+		switch {
+		case len(vs) == 0:
+			return nil, fmt.Errorf("an empty vote batch")
+		case len(vs) > maxVotesPerMessage:
+			return nil, fmt.Errorf("%d votes in one message, at most %d", len(vs), maxVotesPerMessage)
+		case slices.Contains(vs, nil):
 			return nil, fmt.Errorf("a null vote in the batch")
 		}
 		return vs, nil

@@ -484,3 +484,18 @@ func TestMembersReadTheirOwnQueue(t *testing.T) {
 		}
 	}
 }
+
+// A role that tries what it may not gets an error that names the refusal,
+// not only a timeout.
+func TestRefusalsAreNamed(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	if err := ts.bus(t, "coordinator", Config{}).Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := ts.bus(t, "member", Config{})
+	err := m.Work(ctx, "tee", func(context.Context, Job) (Result, error) { return Result{}, nil })
+	if err == nil || !strings.Contains(err.Error(), "Permissions Violation") || !strings.Contains(err.Error(), "--nats-creds") {
+		t.Fatalf("a member taking tee jobs: %v", err)
+	}
+}

@@ -298,6 +298,36 @@ type Bus struct {
 	mu      sync.Mutex
 	streams map[string]jetstream.Stream
 	buckets map[string]jetstream.ObjectStore
+	refused *refusals // the server's last permissions violation, for errors that only time out
+}
+
+// refusals keeps the last permissions violation the server reported.
+type refusals struct {
+	mu   sync.Mutex
+	last error
+}
+
+func (r *refusals) set(err error) {
+	if errors.Is(err, nats.ErrPermissionViolation) {
+		r.mu.Lock()
+		r.last = err
+		r.mu.Unlock()
+	}
+}
+
+// explain adds to err (a JetStream call that timed out, typically) the
+// permissions violation the server reported, if any.
+func (b *Bus) explain(err error) error {
+	if err == nil || b.refused == nil {
+		return err
+	}
+	b.refused.mu.Lock()
+	last := b.refused.last
+	b.refused.mu.Unlock()
+	if last == nil {
+		return err
+	}
+	return fmt.Errorf("%w (the NATS server refused this user: %v; check this role's --nats-creds)", err, last)
 }
 
 // ConnectOptions says how to reach a NATS server and as whom.
@@ -319,8 +349,9 @@ func Connect(o ConnectOptions, cfg Config, log *slog.Logger) (*Bus, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	refused := &refusals{}
 	opts := []nats.Option{nats.Name(orName(o.Name)), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
-		nats.ErrorHandler(asyncErrors(log)),
+		nats.ErrorHandler(asyncErrors(log, refused)),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("NATS disconnected", "err", err)
@@ -360,7 +391,7 @@ func Connect(o ConnectOptions, cfg Config, log *slog.Logger) (*Bus, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return newBus(nc, cfg, log)
+	return newBus(nc, cfg, log, refused)
 }
 
 func orName(n string) string {
@@ -371,9 +402,10 @@ func orName(n string) string {
 }
 
 // asyncErrors logs what the server reports out of band, such as a
-// publish its permissions refused.
-func asyncErrors(log *slog.Logger) nats.ErrHandler {
+// publish its permissions refused, and keeps permissions violations.
+func asyncErrors(log *slog.Logger, refused *refusals) nats.ErrHandler {
 	return func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		refused.set(err)
 		subject := ""
 		if sub != nil {
 			subject = sub.Subject
@@ -389,7 +421,8 @@ func ConnectInProcess(srv *server.Server, creds *Credentials, cfg Config, log *s
 		log = slog.New(slog.DiscardHandler)
 	}
 	name := "vsc"
-	opts := []nats.Option{nats.InProcessServer(srv), nats.ErrorHandler(asyncErrors(log))}
+	refused := &refusals{}
+	opts := []nats.Option{nats.InProcessServer(srv), nats.ErrorHandler(asyncErrors(log, refused))}
 	if creds != nil {
 		copts, err := creds.options()
 		if err != nil {
@@ -402,10 +435,10 @@ func ConnectInProcess(srv *server.Server, creds *Credentials, cfg Config, log *s
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded NATS: %w", err)
 	}
-	return newBus(nc, cfg, log)
+	return newBus(nc, cfg, log, refused)
 }
 
-func newBus(nc *nats.Conn, cfg Config, log *slog.Logger) (*Bus, error) {
+func newBus(nc *nats.Conn, cfg Config, log *slog.Logger, refused *refusals) (*Bus, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
@@ -439,7 +472,8 @@ func newBus(nc *nats.Conn, cfg Config, log *slog.Logger) (*Bus, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bus{NC: nc, JS: js, cfg: cfg, log: log, streams: map[string]jetstream.Stream{}, buckets: map[string]jetstream.ObjectStore{}}, nil
+	return &Bus{NC: nc, JS: js, cfg: cfg, log: log, streams: map[string]jetstream.Stream{}, buckets: map[string]jetstream.ObjectStore{},
+		refused: refused}, nil
 }
 
 // Close drains the connection.
@@ -477,7 +511,7 @@ func (b *Bus) Ensure(ctx context.Context) error {
 		sc.Replicas = b.cfg.Replicas
 		st, err := b.JS.CreateOrUpdateStream(ctx, sc)
 		if err != nil {
-			return fmt.Errorf("stream %s: %w", sc.Name, err)
+			return b.explain(fmt.Errorf("stream %s: %w", sc.Name, err))
 		}
 		b.mu.Lock()
 		b.streams[sc.Name] = st
@@ -549,7 +583,7 @@ func (b *Bus) waitFor(ctx context.Context, what string, lookup func() error) err
 			return nil
 		}
 		if !errors.Is(err, jetstream.ErrStreamNotFound) && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return err
+			return b.explain(err)
 		}
 		if !logged {
 			b.log.Info("waiting for the coordinator to create "+what, "err", err)

@@ -123,18 +123,20 @@ func (c *ServerConfig) Render() ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "    # %s: %s\n", cu.Name, strings.Join(roles, ","))
 		fmt.Fprintf(&b, "    {\n      nkey: %s\n      permissions: {\n", strconv.Quote(u.Nkey))
-		fmt.Fprintf(&b, "        publish: { allow: %s }\n", quoteList(u.Permissions.Publish.Allow))
-		fmt.Fprintf(&b, "        subscribe: { allow: %s }\n", quoteList(u.Permissions.Subscribe.Allow))
+		fmt.Fprintf(&b, "        publish: { allow: %s }\n", quoteList(u.Permissions.Publish.Allow, "          "))
+		fmt.Fprintf(&b, "        subscribe: { allow: %s }\n", quoteList(u.Permissions.Subscribe.Allow, "          "))
 		b.WriteString("      }\n    }\n")
 	}
 	b.WriteString("  ]\n}\n")
 	return []byte(b.String()), nil
 }
 
-func quoteList(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = strconv.Quote(s)
+// quoteList writes a list of quoted strings, one a line.
+func quoteList(ss []string, indent string) string {
+	var b strings.Builder
+	b.WriteString("[\n")
+	for _, s := range ss {
+		b.WriteString(indent + strconv.Quote(s) + "\n")
 	}
-	return "[" + strings.Join(q, ", ") + "]"
+	return b.String() + indent[:len(indent)-2] + "]"
 }

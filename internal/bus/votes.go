@@ -64,7 +64,7 @@ func (b *Bus) VoteRequests(ctx context.Context, member common.Address, idaos []s
 	}
 	cons, err := b.JS.CreateOrUpdateConsumer(ctx, VotesStream, cc)
 	if err != nil {
-		return fmt.Errorf("vote-request consumer for %s: %w", member.Hex(), err)
+		return b.explain(fmt.Errorf("vote-request consumer for %s: %w", member.Hex(), err))
 	}
 	return b.batches(ctx, cons, 2, max, b.cfg.BatchLinger, VoteMaxDeliver, nil, func(ctx context.Context, msgs []jetstream.Msg) []error {
 		data := make([][]byte, len(msgs))
