@@ -29,7 +29,7 @@ func init() {
 
 // cmdQuorum runs one quorum member: it reads iDAOs (members, stake, TEE
 // policy, verifying-key hash) from the chain's API, verifying keys from its
-// key directory, proofs from the object store, and answers vote requests.
+// key directory, proofs from the bus, and answers vote requests.
 func cmdQuorum(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("quorum", flag.ContinueOnError)
 	keyFile := fs.String("key", envOr("VSC_KEY", ""), "the member's key (VSC_KEY)")

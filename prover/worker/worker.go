@@ -3,8 +3,9 @@
 // any number of provers share one dataset — fetches the ciphertext blob,
 // unwraps the data key with the enclave key like a TEE worker (in production
 // it runs inside the enclave), parses the records, proves its chunk, stores
-// the proof in the "proofs" object bucket and returns a prover.ChunkRef as
-// the result's evidence. A prover that dies mid-proof leaves its job unacked:
+// the proof in the "proofs" bucket (one capped message each) and returns a
+// prover.ChunkRef as the result's evidence, signed like every result by the
+// enclave key (bus.Config.Signer). A prover that dies mid-proof leaves its job unacked:
 // JetStream redelivers it, the chunk is proven again under the same object
 // name, and prover.GatherEvidence keeps one proof per chunk.
 package worker
