@@ -298,3 +298,24 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 	}
 	return errs
 }
+
+// failStuckJob fails the evidence of a job the server stopped delivering
+// because every worker that took it died before settling it (the bus could
+// not dead-letter it), so its submission fails instead of waiting forever.
+func (s *Server) failStuckJob(ctx context.Context, j bus.Job, deliveries int) error {
+	r := &bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
+		Reason: fmt.Sprintf("the %s job was delivered %d times and never finished: each worker that took it stopped "+
+			"(crashed or was killed) before answering; ask the operator to look at the workers' logs", j.Kind, deliveries)}
+	var out store.ResultOutcome
+	err := s.store.Tx(ctx, func(tx pgx.Tx) (err error) {
+		out, err = store.ApplyResultTx(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if out.Changed {
+		s.m.transitions.WithLabelValues(string(out.Status)).Inc()
+	}
+	return nil
+}

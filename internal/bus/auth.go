@@ -174,7 +174,11 @@ func (u *User) Permissions() Permissions {
 		}
 	}
 	slices.Sort(pub)
-	return Permissions{Publish: slices.Compact(pub), Subscribe: []string{InboxPrefix(u.NKey) + ".>"}}
+	sub := []string{InboxPrefix(u.NKey) + ".>"}
+	if slices.Contains(u.Roles, RoleCoordinator) {
+		sub = append(sub, maxDeliveriesAdvisory) // jobs whose workers died on them (StuckJobs)
+	}
+	return Permissions{Publish: slices.Compact(pub), Subscribe: sub}
 }
 
 // serverUsers is how the embedded server knows users.

@@ -24,6 +24,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // refusedBy publishes to (or subscribes to) subject as creds and returns the
@@ -497,5 +498,54 @@ func TestRefusalsAreNamed(t *testing.T) {
 	err := m.Work(ctx, "tee", func(context.Context, Job) (Result, error) { return Result{}, nil })
 	if err == nil || !strings.Contains(err.Error(), "Permissions Violation") || !strings.Contains(err.Error(), "--nats-creds") {
 		t.Fatalf("a member taking tee jobs: %v", err)
+	}
+}
+
+// A job whose workers die on it every time reaches its consumer's
+// MaxDeliver without a dead letter; the coordinator hears of it and the job
+// leaves the work queue.
+func TestStuckJobsAreReported(t *testing.T) {
+	ts := newTestServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := Config{AckWait: 200 * time.Millisecond, MaxDeliver: 1}
+	coord := ts.bus(t, "coordinator", cfg)
+	if err := coord.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stuck := make(chan int, 1)
+	go coord.StuckJobs(ctx, func(_ context.Context, j Job, deliveries int) error {
+		if j.ID == "crasher" {
+			stuck <- deliveries
+		}
+		return nil
+	})
+	if err := coord.PublishJob(ctx, &Job{ID: "crasher", Kind: "tee"}); err != nil {
+		t.Fatal(err)
+	}
+	w := ts.bus(t, "tee", cfg)
+	cons, err := w.jobConsumer(ctx, "tee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a worker that takes the job and dies, again and again
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case n := <-stuck:
+			if n != cfg.MaxDeliver+2 {
+				t.Fatalf("reported after %d deliveries, want %d", n, cfg.MaxDeliver+2)
+			}
+			st, _ := coord.stream(ctx, JobsStream)
+			waitFor(t, func() bool { info, err := st.Info(ctx); return err == nil && info.State.Msgs == 0 })
+			return
+		case <-deadline:
+			t.Fatal("the stuck job was never reported")
+		default:
+		}
+		if batch, err := cons.Fetch(1, jetstream.FetchMaxWait(300*time.Millisecond)); err == nil {
+			for range batch.Messages() {
+			}
+		}
 	}
 }
