@@ -146,7 +146,9 @@ func (m *Member) DecideBatch(ctx context.Context, reqs []*quorum.VoteRequest) (v
 	}
 	if err := m.record(votes, errs); err != nil {
 		for i := range votes {
-			votes[i], errs[i] = nil, err
+			if votes[i] != nil {
+				votes[i], errs[i] = nil, couldNotCheck("record the vote: %w", err)
+			}
 		}
 		return votes, errs
 	}
@@ -158,7 +160,9 @@ func (m *Member) DecideBatch(ctx context.Context, reqs []*quorum.VoteRequest) (v
 	}
 	if err := quorum.SignBatch(m.cfg.Key, m.cfg.ChainID, sign); err != nil {
 		for i := range votes {
-			votes[i], errs[i] = nil, err
+			if votes[i] != nil {
+				votes[i], errs[i] = nil, couldNotCheck("sign the votes: %w", err)
+			}
 		}
 	}
 	return votes, errs
