@@ -21,7 +21,7 @@ import (
 func init() {
 	extraCommands = append(extraCommands,
 		cli.Command{Name: "nats creds", Usage: "--role coordinator|tee|zk|optimistic|member[,…] [--member ADDR|KEYFILE] [--name NAME] --out FILE: a NATS user key for one role holder (FILE secret, FILE.pub for the server)", Run: wrap(cmdNATSCreds)},
-		cli.Command{Name: "nats config", Usage: "--out FILE [--listen HOST:PORT] [--store DIR] [--tls-cert F --tls-key F [--tls-ca F]] USER.pub…: a nats-server config with those users and their roles' permissions", Run: wrap(cmdNATSConfig)},
+		cli.Command{Name: "nats config", Usage: "--out FILE [--listen HOST:PORT] [--store DIR] [--max-store BYTES] [--tls-cert F --tls-key F [--tls-ca F]] USER.pub…: a nats-server config with those users and their roles' permissions", Run: wrap(cmdNATSConfig)},
 	)
 }
 
@@ -94,6 +94,7 @@ func cmdNATSConfig(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var cfg bus.ServerConfig
 	fs.StringVar(&cfg.Listen, "listen", "0.0.0.0:4222", "the server's client address")
 	fs.StringVar(&cfg.StoreDir, "store", "/var/lib/nats", "JetStream store directory")
+	fs.Int64Var(&cfg.MaxStore, "max-store", bus.StoreBytes(bus.DefaultBlobBytes), "JetStream store the streams may reserve, bytes (the coordinator's --nats-blob-bytes plus 1.25 GiB)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "server TLS certificate (TLS then required of every client)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "its key")
 	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "with --tls-cert: verify client certificates against this CA too")

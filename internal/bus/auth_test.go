@@ -214,7 +214,8 @@ func TestServerConfigRoundTrip(t *testing.T) {
 		t.Fatalf("nats-server does not read the config: %v\n%s", err, raw)
 	}
 	want, _ := serverUsers(users)
-	if len(opts.Nkeys) != len(want) || opts.MaxPayload != MaxPayload || !opts.JetStream || opts.StoreDir != dir {
+	if len(opts.Nkeys) != len(want) || opts.MaxPayload != MaxPayload || !opts.JetStream || opts.StoreDir != dir ||
+		opts.JetStreamMaxStore != StoreBytes(DefaultBlobBytes) {
 		t.Fatalf("parsed %d users, payload %d, jetstream %v", len(opts.Nkeys), opts.MaxPayload, opts.JetStream)
 	}
 	for i, u := range opts.Nkeys {

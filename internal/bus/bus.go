@@ -86,6 +86,12 @@ const (
 	DefaultBlobBytes = 2 << 30
 )
 
+// StoreBytes is the disk the streams reserve when the blobs get blobBytes:
+// the JetStream store a server must allow (max_file_store).
+func StoreBytes(blobBytes int64) int64 {
+	return JobsStreamBytes + ResultsStreamBytes + VotesStreamBytes + ProofStreamBytes + blobBytes
+}
+
 // Delivery limits of the consumers that are not job queues (those use
 // Config.MaxDeliver).
 const (

@@ -23,6 +23,10 @@ type EmbeddedOptions struct {
 	// TLS, when set, is required of clients of the listener (in-process
 	// connections skip it).
 	TLS *tls.Config
+	// MaxStore is the JetStream store the streams may reserve (0:
+	// StoreBytes(DefaultBlobBytes)), whatever the disk has free when the
+	// server starts.
+	MaxStore int64
 }
 
 // RunEmbedded starts nats-server with JetStream in this process.
@@ -34,6 +38,12 @@ func RunEmbedded(o EmbeddedOptions) (*server.Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 		MaxPayload: MaxPayload,
+		// the streams reserve their MaxBytes: a fixed store makes that
+		// independent of the disk's free space at start
+		JetStreamMaxStore: o.MaxStore,
+	}
+	if opts.JetStreamMaxStore == 0 {
+		opts.JetStreamMaxStore = StoreBytes(DefaultBlobBytes)
 	}
 	if o.Users != nil {
 		users, err := serverUsers(o.Users)
@@ -83,6 +93,7 @@ func RunEmbedded(o EmbeddedOptions) (*server.Server, error) {
 type ServerConfig struct {
 	Listen   string // host:port
 	StoreDir string
+	MaxStore int64 // JetStream max_file_store (0: StoreBytes(DefaultBlobBytes))
 	Users    []User
 	// TLSCert and TLSKey turn TLS on (required of every client); TLSCA makes
 	// the server verify client certificates against it too.
@@ -106,7 +117,11 @@ func (c *ServerConfig) Render() ([]byte, error) {
 	b.WriteString("# Every client authenticates with its own nkey; each may publish and\n# subscribe only to what its role needs (docs/NATS.md).\n")
 	fmt.Fprintf(&b, "listen: %s\n", strconv.Quote(c.Listen))
 	fmt.Fprintf(&b, "max_payload: %d\n", MaxPayload)
-	fmt.Fprintf(&b, "jetstream {\n  store_dir: %s\n}\n", strconv.Quote(c.StoreDir))
+	maxStore := c.MaxStore
+	if maxStore == 0 {
+		maxStore = StoreBytes(DefaultBlobBytes)
+	}
+	fmt.Fprintf(&b, "jetstream {\n  store_dir: %s\n  max_file_store: %d\n}\n", strconv.Quote(c.StoreDir), maxStore)
 	if c.TLSCert != "" {
 		fmt.Fprintf(&b, "tls {\n  cert_file: %s\n  key_file: %s\n", strconv.Quote(c.TLSCert), strconv.Quote(c.TLSKey))
 		if c.TLSCA != "" {
