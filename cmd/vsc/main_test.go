@@ -201,7 +201,7 @@ func TestCLISubmitWait(t *testing.T) {
 	f := cliFixture(t, "tee")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go f.Bus.Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
+	go f.WorkerBus(bus.Config{}).Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
 		return bus.Result{Rejected: true, Reason: "commitment mismatch (test worker)"}, nil
 	})
 	api, dir := f.HTTP.URL, t.TempDir()

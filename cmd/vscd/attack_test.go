@@ -16,8 +16,10 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,9 +54,18 @@ type attack struct {
 // attackTables are the tables TestAttacks runs, one per area.
 var attackTables = map[string][]attack{}
 
+// attackSetups prepare an area's table (before its first row's snapshot).
+var attackSetups = map[string]func(t *testing.T, a *arena){}
+
 // registerAttacks adds an area's table (called from init in each file).
 func registerAttacks(area string, rows []attack) {
 	attackTables[area] = append(attackTables[area], rows...)
+}
+
+// registerAttackSetup gives an area's table a setup, run once before its
+// rows: what it builds is part of every row's "before".
+func registerAttackSetup(area string, setup func(t *testing.T, a *arena)) {
+	attackSetups[area] = setup
 }
 
 // arena is a devnet under attack and what an attacker has: a fresh, funded
@@ -62,17 +73,26 @@ func registerAttacks(area string, rows []attack) {
 type arena struct {
 	*testDevnet
 	attacker *ecdsa.PrivateKey
+	// pinned are submissions a setup keeps in flight on purpose (victims
+	// that stay voting): settle does not wait for them.
+	pinned [][]byte
 }
 
 func TestAttacks(t *testing.T) {
 	if len(attackTables) == 0 {
 		t.Fatal("no attack tables registered")
 	}
-	d := startDevnet(t, nil)
-	a := &arena{testDevnet: d, attacker: d.freshFundedKey()}
+	// NATS has a listener (outsiders try it), and votes do not time out
+	// while the tables run (a victim stays voting)
+	d := startDevnet(t, func(c *devnetConfig) { c.NATSListen, c.Coordinator.VoteTimeout = "127.0.0.1:0", time.Hour })
+	a := &arena{testDevnet: d, attacker: d.freshFundedKey(), pinned: [][]byte{}}
 	total := 0
 	for area, rows := range attackTables {
 		t.Run(area, func(t *testing.T) {
+			if setup := attackSetups[area]; setup != nil {
+				a.t = t
+				setup(t, a)
+			}
 			for _, row := range rows {
 				total++
 				t.Run(row.name, func(t *testing.T) { a.try(t, row) })
@@ -155,7 +175,7 @@ func (a *arena) snapshot(t *testing.T) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	s := map[string]string{}
-	for _, table := range []string{"submissions", "evidence", "outbox", "submission_events", "votes", "accounts", "idaos", "idao_members", "blob_uploads"} {
+	for _, table := range []string{"submissions", "evidence", "outbox", "outbox_failed", "submission_events", "votes", "accounts", "idaos", "idao_members", "blob_uploads"} {
 		var n int
 		if err := a.store.Pool.QueryRow(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
 			t.Fatalf("count %s: %v", table, err)
@@ -167,7 +187,7 @@ func (a *arena) snapshot(t *testing.T) map[string]string {
 		t.Fatal(err)
 	}
 	s["blobs"] = fmt.Sprint(blobs)
-	for _, name := range []string{bus.JobsStream, bus.ResultsStream, bus.VotesStream} {
+	for _, name := range []string{bus.JobsStream, bus.ResultsStream, bus.VotesStream, bus.ProofStream} {
 		st, err := a.bus.JS.Stream(ctx, name)
 		if err != nil {
 			t.Fatal(err)
@@ -191,7 +211,8 @@ func (a *arena) settle(t *testing.T) {
 	for {
 		var busy int
 		err := a.store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox) +
-			(SELECT count(*) FROM submissions WHERE status NOT IN ('minted','rejected','failed','overturned'))`).Scan(&busy)
+			(SELECT count(*) FROM submissions WHERE status NOT IN ('minted','rejected','failed','overturned')
+				AND NOT id = ANY($1::bytea[]))`, a.pinned).Scan(&busy)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,3 +262,75 @@ func contains(xs []string, x string) bool {
 }
 
 func keccak(b []byte) common.Hash { return crypto.Keccak256Hash(b) }
+
+// logTap passes log records on to a handler and keeps those that carry a
+// refusal code (attribute "code"), at any level, so a row can name the
+// refusal of a message that has no reply (a result the coordinator
+// terminated, a vote it dropped).
+type logTap struct {
+	h    slog.Handler
+	mu   *sync.Mutex
+	recs *[]tapped
+}
+
+// tapped is one coded log record.
+type tapped struct {
+	at              time.Time
+	code, msg, errs string
+}
+
+func newLogTap(h slog.Handler) *logTap {
+	return &logTap{h: h, mu: new(sync.Mutex), recs: new([]tapped)}
+}
+
+func (l *logTap) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *logTap) Handle(ctx context.Context, r slog.Record) error {
+	var rec tapped
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "code":
+			rec.code = a.Value.String()
+		case "err":
+			rec.errs = a.Value.String()
+		}
+		return true
+	})
+	if rec.code != "" {
+		rec.at, rec.msg = r.Time, r.Message
+		l.mu.Lock()
+		*l.recs = append(*l.recs, rec)
+		l.mu.Unlock()
+	}
+	if !l.h.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return l.h.Handle(ctx, r)
+}
+
+func (l *logTap) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logTap{h: l.h.WithAttrs(as), mu: l.mu, recs: l.recs}
+}
+
+func (l *logTap) WithGroup(name string) slog.Handler {
+	return &logTap{h: l.h.WithGroup(name), mu: l.mu, recs: l.recs}
+}
+
+// refusalLogged waits for a record coded code logged after since and
+// returns it as a refusal (nil if none comes within 20 s).
+func (a *arena) refusalLogged(t *testing.T, code string, since time.Time) error {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		a.tap.mu.Lock()
+		for _, r := range *a.tap.recs {
+			if r.code == code && !r.at.Before(since) {
+				a.tap.mu.Unlock()
+				return withCode(code, fmt.Errorf("%s: %s", r.msg, r.errs))
+			}
+		}
+		a.tap.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}

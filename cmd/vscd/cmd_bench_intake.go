@@ -74,12 +74,12 @@ func startBenchTarget(ctx context.Context, api, idao string) (*benchTarget, erro
 	}}
 	undo = append(undo, func() { os.RemoveAll(tmp) })
 	fail := func(err error) (*benchTarget, error) { t.cleanup(); return nil, err }
-	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: tmp})
+	srv, creds, err := startNATS(bus.EmbeddedOptions{StoreDir: tmp}, "", []natsUser{{name: "coordinator", roles: []bus.Role{bus.RoleCoordinator}}})
 	if err != nil {
 		return fail(err)
 	}
 	undo = append(undo, srv.Shutdown)
-	b, err := bus.ConnectInProcess(srv, bus.Config{}, nil)
+	b, err := bus.ConnectInProcess(srv, creds["coordinator"], bus.Config{}, nil)
 	if err != nil {
 		return fail(err)
 	}

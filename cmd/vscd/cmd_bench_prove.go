@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/prover"
 	zkworker "github.com/vsc-labs/vsc/prover/worker"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 func init() {
@@ -223,12 +225,13 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: dir})
+	srv, creds, err := startNATS(bus.EmbeddedOptions{StoreDir: dir}, "", []natsUser{
+		{name: "coordinator", roles: []bus.Role{bus.RoleCoordinator}}, {name: "prover", roles: []bus.Role{bus.RoleZK}}})
 	if err != nil {
 		return err
 	}
 	defer srv.Shutdown()
-	b, err := bus.ConnectInProcess(srv, bus.Config{Concurrency: 1}, nil)
+	b, err := bus.ConnectInProcess(srv, creds["coordinator"], bus.Config{Concurrency: 1}, nil)
 	if err != nil {
 		return err
 	}
@@ -278,7 +281,12 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	w := zkworker.New(zkworker.Config{Keys: km, EnclaveKey: enclave}, b)
+	pb, err := bus.ConnectInProcess(srv, creds["prover"], bus.Config{Concurrency: 1, Signer: tee.KeySigner{Key: enclave}}, nil)
+	if err != nil {
+		return err
+	}
+	defer pb.Close()
+	w := zkworker.New(zkworker.Config{Keys: km, EnclaveKey: enclave}, pb)
 	results := make(chan bus.Result)
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -297,7 +305,7 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	defer wg.Wait()
 	defer stop()
 	start := time.Now()
-	if err := b.PublishJobs(ctx, jobs); err != nil {
+	if err := errors.Join(b.PublishJobs(ctx, jobs)...); err != nil {
 		return err
 	}
 	refs := map[int]prover.ChunkRef{}
@@ -323,7 +331,10 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	for _, r := range refs {
 		list = append(list, r)
 	}
-	ev, err := prover.GatherEvidence(ctx, list, b.GetObject)
+	fetch := func(ctx context.Context, bucket, name string) ([]byte, error) {
+		return b.GetObject(ctx, bucket, name, bus.MaxProofMsg)
+	}
+	ev, err := prover.GatherEvidence(ctx, list, fetch)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,8 @@ func cmdCoordinator(ctx context.Context, args []string, stdout, stderr io.Writer
 	var cfg server.Config
 	coordinatorFlags(fs, &cfg)
 	fs.StringVar(&cfg.Listen, "listen", envOr("VSC_LISTEN", ":8080"), "HTTP API address (VSC_LISTEN)")
-	natsURL := fs.String("nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server (NATS_URL)")
+	nats := natsFlags(fs, "vsc-coordinator")
+	blobBytes := fs.Int64("nats-blob-bytes", bus.DefaultBlobBytes, "room the streams give ciphertext blobs, bytes (reserved on the NATS server's disk)")
 	dbURL := fs.String("db", pgutil.URL(), "PostgreSQL URL (DATABASE_URL)")
 	level := fs.String("log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
 	chainURL := fs.String("chain", envOr("VSC_CHAIN_API", ""), "the chain's HTTP API: iDAOs are read there and certified results anchored and minted there (VSC_CHAIN_API); empty: iDAOs from PostgreSQL, submissions stop at voting")
@@ -87,7 +88,7 @@ func cmdCoordinator(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer st.Close()
-	b, err := bus.Connect(*natsURL, bus.Config{}, log)
+	b, err := bus.Connect(*nats, bus.Config{BlobBytes: *blobBytes}, log)
 	if err != nil {
 		return err
 	}

@@ -39,6 +39,9 @@ type devnetConfig struct {
 	Data           string
 	Listen         string
 	NATSListen     string
+	NATSTLSCert    string // with NATSListen: TLS for the listener
+	NATSTLSKey     string
+	NATSTLSCA      string // with NATSTLSCert: verify client certificates too
 	Quorum         int
 	Lanes          int
 	FaultyExecutor bool
@@ -58,9 +61,15 @@ type devnet struct {
 	log   *slog.Logger
 	out   io.Writer
 	nats  *server.Server
-	bus   *bus.Bus
+	bus   *bus.Bus // the coordinator's NATS connection
 	store *store.Store
-	coord *coord.Server
+
+	// natsCreds are the NATS users of the roles (DIR/nats-creds/NAME.creds):
+	// the coordinator, the worker (TEE, prover, optimistic executor) and
+	// each member connect as their own, with their role's permissions only.
+	natsCreds map[string]*bus.Credentials
+	workerBus *bus.Bus
+	coord     *coord.Server
 
 	keyPaths map[string]string
 	enclave  *tee.Enclave
@@ -77,7 +86,10 @@ func cmdDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var cfg devnetConfig
 	fs.StringVar(&cfg.Data, "data", envOr("VSC_DATA", ".data/devnet"), "data directory (keys, NATS store, chain)")
 	fs.StringVar(&cfg.Listen, "listen", envOr("VSC_LISTEN", ":8080"), "HTTP API address")
-	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "also expose the embedded NATS on this address (e.g. 127.0.0.1:4333) for external workers")
+	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "also expose the embedded NATS on this address (e.g. 127.0.0.1:4333) for external workers; they connect with the role credentials in DIR/nats-creds")
+	fs.StringVar(&cfg.NATSTLSCert, "nats-tls-cert", "", "with --nats-listen: require TLS, with this server certificate")
+	fs.StringVar(&cfg.NATSTLSKey, "nats-tls-key", "", "with --nats-tls-cert: its key")
+	fs.StringVar(&cfg.NATSTLSCA, "nats-tls-ca", "", "with --nats-tls-cert: verify client certificates against this CA")
 	fs.IntVar(&cfg.Quorum, "quorum", 4, "number of quorum members")
 	fs.IntVar(&cfg.Lanes, "lanes", 2, "chain execution lanes")
 	fs.BoolVar(&cfg.FaultyExecutor, "faulty-executor", false, "the optimistic executor claims wrong results (demos, tests)")
@@ -113,6 +125,7 @@ func (d *devnet) start(ctx context.Context) error {
 		{"embedded NATS", d.initNATS},
 		{"PostgreSQL", d.initStore},
 		{"enclave (simulation, this devnet's own root)", d.initEnclave},
+		{"worker NATS user", d.initWorkerBus},
 		{"zk keys", d.initProverKeys},
 		{"chain", d.initChain},
 		{"demo iDAO on chain", d.bootstrapChain},
@@ -170,22 +183,66 @@ func (d *devnet) initKeys(ctx context.Context) error {
 	return nil
 }
 
+// devnetNATSUsers are the devnet's NATS users: one per role holder.
+func (d *devnet) devnetNATSUsers() []natsUser {
+	users := []natsUser{
+		{name: "coordinator", roles: []bus.Role{bus.RoleCoordinator}},
+		{name: "worker", roles: []bus.Role{bus.RoleTEE, bus.RoleZK, bus.RoleOptimistic}},
+	}
+	for i := 1; i <= d.cfg.Quorum; i++ {
+		n := fmt.Sprintf("member-%d", i)
+		users = append(users, natsUser{name: n, roles: []bus.Role{bus.RoleMember}, member: keys.Address(d.key(n))})
+	}
+	return users
+}
+
+// initNATS starts the embedded server, which enforces the same per-role
+// permissions a deployment's does: every in-process role connects as its
+// own user.
 func (d *devnet) initNATS(ctx context.Context) error {
-	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: filepath.Join(d.cfg.Data, "nats"), Listen: d.cfg.NATSListen})
+	o := bus.EmbeddedOptions{StoreDir: filepath.Join(d.cfg.Data, "nats"), Listen: d.cfg.NATSListen}
+	if d.cfg.NATSTLSCert != "" {
+		if d.cfg.NATSListen == "" {
+			return cli.Usagef("--nats-tls-cert goes with --nats-listen")
+		}
+		t, err := bus.TLSConfig(d.cfg.NATSTLSCert, d.cfg.NATSTLSKey, d.cfg.NATSTLSCA)
+		if err != nil {
+			return fmt.Errorf("NATS TLS: %w", err)
+		}
+		o.TLS = t
+	}
+	srv, creds, err := startNATS(o, filepath.Join(d.cfg.Data, "nats-creds"), d.devnetNATSUsers())
 	if err != nil {
 		return err
 	}
-	d.nats = srv
+	d.nats, d.natsCreds = srv, creds
 	d.onStop(func(context.Context) error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
-	// Verification handlers interleave I/O (blobs, results) with CPU: a few
-	// per core keep the cores busy.
-	b, err := bus.ConnectInProcess(srv, bus.Config{Concurrency: 8}, d.log)
+	b, err := d.connectNATS("coordinator", bus.Config{})
 	if err != nil {
 		return err
 	}
 	d.bus = b
-	d.onStop(func(context.Context) error { b.Close(); return nil })
 	return b.Ensure(ctx)
+}
+
+// connectNATS connects in-process as one of the devnet's NATS users.
+func (d *devnet) connectNATS(user string, cfg bus.Config) (*bus.Bus, error) {
+	b, err := bus.ConnectInProcess(d.nats, d.natsCreds[user], cfg, d.log.With("nats_user", user))
+	if err != nil {
+		return nil, err
+	}
+	d.onStop(func(context.Context) error { b.Close(); return nil })
+	return b, nil
+}
+
+// initWorkerBus connects the worker roles (TEE worker, prover, optimistic
+// executor): their results are signed by the enclave key.
+func (d *devnet) initWorkerBus(ctx context.Context) error {
+	// Verification handlers interleave I/O (blobs, results) with CPU: a few
+	// per core keep the cores busy.
+	b, err := d.connectNATS("worker", bus.Config{Concurrency: 8, Signer: d.enclave})
+	d.workerBus = b
+	return err
 }
 
 // devnetDatabase is the devnet's own database on the server DATABASE_URL
@@ -246,14 +303,14 @@ func (d *devnet) initTEEWorker(ctx context.Context) error {
 	if err := d.registerEnclave(ctx); err != nil {
 		return err
 	}
-	w := teeworker.New(d.enclave, d.bus, d.log).WithMetrics(d.coord.Registry())
+	w := teeworker.New(d.enclave, d.workerBus, d.log).WithMetrics(d.coord.Registry())
 	if !d.cfg.FaultyTEE {
 		d.runRole("TEE worker", w.Run)
 		return nil
 	}
 	d.log.Warn("devnet: the TEE worker LIES about commitments (--faulty-tee)")
 	d.runRole("faulty TEE worker", func(ctx context.Context) error {
-		return d.bus.Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
+		return d.workerBus.Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
 			res, err := w.Handle(ctx, j)
 			if err == nil && res.OK {
 				var ev map[string]any
@@ -276,7 +333,8 @@ func (d *devnet) banner() {
 	fmt.Fprintf(w, "  chain      id %d, sequencer %s  (genesis %s)\n", d.chain.ChainID(), d.chain.Sequencer().Hex(), d.genesisPath())
 	fmt.Fprintf(w, "  TEE        SIMULATION, root %s  (only this devnet's; the demo iDAO's policy trusts it)\n", root.Hex())
 	if d.cfg.NATSListen != "" {
-		fmt.Fprintf(w, "  NATS       %s\n", d.nats.ClientURL())
+		fmt.Fprintf(w, "  NATS       %s  (credentials per role: %s/*.creds, e.g. --nats-creds %s)\n", d.nats.ClientURL(),
+			filepath.Join(d.cfg.Data, "nats-creds"), filepath.Join(d.cfg.Data, "nats-creds", "worker.creds"))
 	}
 	fmt.Fprintf(w, "  keys\n")
 	for _, n := range []string{"contributor", "app", "challenger"} {

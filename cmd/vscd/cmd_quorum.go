@@ -25,7 +25,7 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands, cli.Command{Name: "quorum",
-		Usage: "--key FILE (--genesis FILE | --sequencer ADDR) [--chain URL] [--nats URL] [--idao NAME,…] [--zk-keys DIR] [--tee-policy FILE]: a quorum member node; it believes chain state only with proofs under headers the sequencer signed",
+		Usage: "--key FILE (--genesis FILE | --sequencer ADDR) [--chain URL] [--nats URL --nats-creds FILE] [--idao NAME,…] [--zk-keys DIR] [--tee-policy FILE]: a quorum member node; it believes chain state only with proofs under headers the sequencer signed",
 		Run:   wrap(cmdQuorum)})
 }
 
@@ -33,13 +33,13 @@ func init() {
 // policy, verifying-key hash) and enclave registrations from the chain's
 // API, each checked by a state proof against a header signed by the
 // sequencer it knows from the genesis (or --sequencer), never from the API;
-// verifying keys from its key directory, proofs from the object store; and
-// answers vote requests.
+// verifying keys from its key directory, proofs from the bus; and answers
+// vote requests.
 func cmdQuorum(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("quorum", flag.ContinueOnError)
 	keyFile := fs.String("key", envOr("VSC_KEY", ""), "the member's key (VSC_KEY)")
 	chainURL := fs.String("chain", envOr("VSC_CHAIN_API", "http://127.0.0.1:8080"), "the chain's HTTP API (VSC_CHAIN_API)")
-	natsURL := fs.String("nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS with JetStream (NATS_URL)")
+	nats := natsFlags(fs, "vsc-member")
 	data := fs.String("data", envOr("VSC_DATA", ".data/quorum"), "where the member records what it signed (VSC_DATA)")
 	idaos := fs.String("idao", "", "comma-separated iDAOs to serve (default: every iDAO the key is a member of)")
 	zkKeys := fs.String("zk-keys", envOr("VSC_ZK_KEYS", ".data/zk-keys"), "verifying keys, by hash (VSC_ZK_KEYS)")
@@ -97,7 +97,7 @@ func cmdQuorum(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	b, err := bus.Connect(*natsURL, bus.Config{}, log)
+	b, err := bus.Connect(*nats, bus.Config{}, log)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ import (
 
 func init() {
 	extraCommands = append(extraCommands,
-		cli.Command{Name: "worker", Usage: "--tee-backend sim|ego --data DIR [--nats URL] [--zk] [--chain URL --optimistic-key FILE [--watch-only]] [--show-key|--show-policy]: TEE verifier, zk prover, optimistic executor/watcher (NATS_URL, VSC_*)", Run: wrap(cmdWorker)},
+		cli.Command{Name: "worker", Usage: "--tee-backend sim|ego --data DIR [--nats URL --nats-creds FILE] [--zk] [--chain URL --optimistic-key FILE [--watch-only]] [--show-key|--show-policy]: TEE verifier, zk prover, optimistic executor/watcher (NATS_URL, VSC_*)", Run: wrap(cmdWorker)},
 		cli.Command{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: wrap(cmdBenchTEE)},
 	)
 }
@@ -37,7 +37,7 @@ func init() {
 type workerConfig struct {
 	Backend     string
 	Data        string
-	NATS        string
+	NATS        *bus.ConnectOptions
 	Concurrency int
 	ShowKey     bool
 	JSON        bool
@@ -57,7 +57,7 @@ func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
 	conc, _ := strconv.Atoi(envOr("VSC_WORKER_CONCURRENCY", "0"))
 	fs.StringVar(&cfg.Backend, "tee-backend", envOr("VSC_TEE_BACKEND", ""), "enclave backend, required: sim (software simulation, no security; its root is made under DIR/tee) or ego (SGX; binary built with -tags ego, run under ego) (VSC_TEE_BACKEND)")
 	fs.StringVar(&cfg.Data, "data", envOr("VSC_DATA", ".data/worker"), "data directory; the sealed enclave key lives in DIR/tee (VSC_DATA)")
-	fs.StringVar(&cfg.NATS, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server with JetStream (NATS_URL)")
+	cfg.NATS = natsFlags(fs, "vsc-worker")
 	fs.IntVar(&cfg.Concurrency, "concurrency", conc, "jobs handled at once; 0 = one per core (VSC_WORKER_CONCURRENCY)")
 	fs.BoolVar(&cfg.ShowKey, "show-key", false, "print the enclave key and its attestation (to register on chain) and exit")
 	fs.BoolVar(&cfg.JSON, "json", false, "with --show-key: print JSON")
@@ -114,7 +114,9 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "backend     %s\naddress     %s\npublic key  %s\n", info.Backend, info.Address.Hex(), info.PublicKey)
 		return nil
 	}
-	b, err := bus.Connect(cfg.NATS, bus.Config{Concurrency: cfg.Concurrency}, log)
+	// every result this worker publishes (tee, zk, optimistic) is signed by
+	// its enclave key: the coordinator believes no other
+	b, err := bus.Connect(*cfg.NATS, bus.Config{Concurrency: cfg.Concurrency, Signer: enc}, log)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}()
 		log.Info("metrics", "addr", ln.Addr().String())
 	}
-	fmt.Fprintf(stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS)
+	fmt.Fprintf(stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS.URL)
 	roles := []func(context.Context) error{w.Run}
 	if cfg.ZK {
 		km, err := prover.NewKeyManager(cfg.ZKKeys, log)

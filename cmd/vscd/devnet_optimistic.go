@@ -33,7 +33,7 @@ var (
 func (d *devnet) initOptimistic(ctx context.Context) error {
 	seen := &watcher.Memory{}
 	open := func(ctx context.Context, j *bus.Job) ([]byte, error) {
-		blob, err := d.bus.GetBlob(ctx, j.Submission.DataHash)
+		blob, err := d.workerBus.GetBlob(ctx, j.Submission.DataHash)
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +66,7 @@ func (d *devnet) initOptimistic(ctx context.Context) error {
 	if d.cfg.FaultyExecutor {
 		log.Warn("devnet: the optimistic executor claims wrong results (--faulty-executor)")
 	}
-	d.runRole("optimistic executor", func(ctx context.Context) error { return d.bus.Work(ctx, "optimistic", ex.Handle) })
+	d.runRole("optimistic executor", func(ctx context.Context) error { return d.workerBus.Work(ctx, "optimistic", ex.Handle) })
 	d.runRole("optimistic executor watcher", func(ctx context.Context) error { return ew.Run(ctx, optTick) })
 	if !d.cfg.NoWatcher {
 		d.runRole("optimistic watcher", func(ctx context.Context) error { return hw.Run(ctx, optTick) })

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/keys"
 	proverworker "github.com/vsc-labs/vsc/prover/worker"
 	"github.com/vsc-labs/vsc/quorum/member"
@@ -30,7 +31,7 @@ func (d *devnet) runRole(name string, fn func(ctx context.Context) error) {
 // initProver runs the ZK prover. In production it runs inside the enclave
 // that holds the data key; here it decrypts through the simulated enclave.
 func (d *devnet) initProver(ctx context.Context) error {
-	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, Log: d.log}, d.bus)
+	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, Log: d.log}, d.workerBus)
 	d.runRole("zk prover", w.Run)
 	return nil
 }
@@ -47,14 +48,19 @@ func (d *devnet) initMembers(ctx context.Context) error {
 			d.log.Warn("devnet: member offline (test flag)", "member", i)
 			continue
 		}
-		k := d.key(fmt.Sprintf("member-%d", i))
+		name := fmt.Sprintf("member-%d", i)
+		k := d.key(name)
+		b, err := d.connectNATS(name, bus.Config{})
+		if err != nil {
+			return err
+		}
 		m, err := member.New(member.Config{Key: k, ChainID: d.cfg.Coordinator.ChainID, DataDir: dir,
-			LieDigest: slices.Contains(d.cfg.MembersLying, i), Log: d.log.With("role", "quorum")}, d.chain, d.bus, d.zkKeys)
+			LieDigest: slices.Contains(d.cfg.MembersLying, i), Log: d.log.With("role", "quorum")}, d.chain, b, d.zkKeys)
 		if err != nil {
 			return err
 		}
 		d.onStop(func(context.Context) error { return m.Close() })
-		d.runRole("member "+keys.Address(k).Hex(), func(ctx context.Context) error { return m.Run(ctx, d.bus, nil) })
+		d.runRole("member "+keys.Address(k).Hex(), func(ctx context.Context) error { return m.Run(ctx, b, nil) })
 	}
 	return nil
 }

@@ -47,10 +47,11 @@ func TestMain(m *testing.M) {
 
 type testDevnet struct {
 	*devnet
-	api *client.Client
-	t   *testing.T
+	api  *client.Client
+	t    *testing.T
 	// logs holds everything the devnet logged (tests assert what it never says).
 	logs *logBuffer
+	tap  *logTap // the coded refusals the devnet logged
 }
 
 // logBuffer is a log sink safe for the devnet's goroutines.
@@ -88,7 +89,8 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 	if testing.Verbose() {
 		logs = io.MultiWriter(captured, os.Stderr)
 	}
-	d := &devnet{cfg: cfg, log: slog.New(slog.NewTextHandler(logs, nil)), out: io.Discard}
+	tap := newLogTap(slog.NewTextHandler(logs, nil))
+	d := &devnet{cfg: cfg, log: slog.New(tap), out: io.Discard}
 	if err := d.start(context.Background()); err != nil {
 		d.stop()
 		t.Fatal(err)
@@ -102,7 +104,7 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 	// what a test contributor trusts: the devnet's sequencer, and its
 	// simulated enclave (test data only)
 	api.Trust = client.Trust{Sequencer: d.chain.Sequencer(), AllowSimulation: true}
-	return &testDevnet{devnet: d, api: api, t: t, logs: captured}
+	return &testDevnet{devnet: d, api: api, t: t, logs: captured, tap: tap}
 }
 
 const dataset6 = "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n5,124,80,33\n6,139,71,45\n"
@@ -400,7 +402,8 @@ func TestQuorumRole(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(), "--genesis", d.genesisPath(),
-			"--nats", d.nats.ClientURL(), "--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
+			"--nats", d.nats.ClientURL(), "--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "member-3.creds"),
+			"--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "tee+zk"), 2*time.Minute)
 	cancel()
@@ -460,6 +463,7 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 	}
 	go func() {
 		done <- cmdWorker(ctx, []string{"--tee-backend", "sim", "--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
+			"--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "worker.creds"),
 			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"}, io.Discard, io.Discard)
 	}()
 	v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)

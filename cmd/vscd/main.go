@@ -40,7 +40,7 @@ func wrap(f legacy) func(ctx context.Context, env *cli.Env, args []string) error
 func commands() []cli.Command {
 	cmds := []cli.Command{
 		{Name: "devnet", Usage: "[--data DIR] [--listen :8080] [--quorum N] [--lanes N] [--faulty-executor]: every role in one process", Run: wrap(cmdDevnet)},
-		{Name: "coordinator", Usage: "--listen :8080 [--chain URL --chain-key FILE --enclave FILE]: the coordinator role (DATABASE_URL, NATS_URL)", Run: wrap(cmdCoordinator)},
+		{Name: "coordinator", Usage: "--listen :8080 [--chain URL --chain-key FILE --enclave FILE] [--nats URL --nats-creds FILE]: the coordinator role (DATABASE_URL, NATS_URL)", Run: wrap(cmdCoordinator)},
 		{Name: "bench intake", Usage: "--submissions N --clients C --json: signed encrypted submissions over HTTP", Run: wrap(cmdBenchIntake)},
 	}
 	return append(cmds, extraCommands...)

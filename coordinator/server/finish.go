@@ -1,11 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -14,8 +11,6 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
-	"github.com/vsc-labs/vsc/internal/bus"
-	"github.com/vsc-labs/vsc/quorum"
 )
 
 // Chain is what the coordinator needs of the chain: iDAOs (members, stake,
@@ -29,58 +24,6 @@ type Chain interface {
 	// OpenClaims maps submissions to the status ("claimed", "challenged") of
 	// their undecided optimistic claims.
 	OpenClaims(ctx context.Context) (map[common.Hash]string, error)
-}
-
-// decodeVotes decodes a member's vote message: one vote (a JSON object, for
-// the result's submission) or a batch (a JSON array).
-func decodeVotes(r *bus.Result) ([]*quorum.Vote, error) {
-	if t := bytes.TrimLeft(r.Evidence, " \t\r\n"); len(t) > 0 && t[0] == '[' {
-		var vs []*quorum.Vote
-		if err := json.Unmarshal(r.Evidence, &vs); err != nil {
-			return nil, err
-		}
-		if slices.Contains(vs, nil) {
-			return nil, fmt.Errorf("a null vote in the batch")
-		}
-		return vs, nil
-	}
-	var v quorum.Vote
-	if err := json.Unmarshal(r.Evidence, &v); err != nil {
-		return nil, err
-	}
-	if v.Submission != r.SubmissionID {
-		return nil, fmt.Errorf("the vote is for %s, the message for %s", v.Submission, r.SubmissionID)
-	}
-	return []*quorum.Vote{&v}, nil
-}
-
-// checkVote checks a member's vote on arrival — its signature (through its
-// batch proof, if batched), that the signer is a member of the iDAO with
-// stake on chain. A vote that fails is dropped (nil, nil); an error means
-// the chain could not be read. daos caches the iDAOs read for the current
-// batch.
-func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, daos map[string]*idao.IDAO) (*store.CheckedVote, error) {
-	if s.cfg.Chain == nil {
-		return nil, fmt.Errorf("a vote arrived but this coordinator has no chain link")
-	}
-	if err := v.Verify(s.cfg.ChainID); err != nil {
-		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission, "member", v.Member, "err", err)
-		return nil, nil
-	}
-	dao := daos[v.IDAO]
-	if dao == nil {
-		var err error
-		if dao, err = s.cfg.Chain.IDAO(ctx, v.IDAO); err != nil {
-			return nil, fmt.Errorf("read iDAO %s: %w", v.IDAO, err)
-		}
-		daos[v.IDAO] = dao
-	}
-	stake := dao.StakeOf(v.Member)
-	if stake == nil || stake.Sign() <= 0 {
-		s.log.Warn("vote by a non-member dropped", "submission", v.Submission, "member", v.Member)
-		return nil, nil
-	}
-	return &store.CheckedVote{Vote: v, Stake: stake, Total: dao.TotalStake()}, nil
 }
 
 func (s *Server) wakeFinisher() {

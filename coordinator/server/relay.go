@@ -46,36 +46,49 @@ func (s *Server) relay(ctx context.Context) {
 	}
 }
 
-// RelayOnce publishes one batch of outbox jobs and returns how many. Vote
-// requests of one iDAO go out together, as one message holding a batch
-// (members answer it with one signed vote batch).
+// RelayOnce publishes one batch of outbox jobs and returns how many rows it
+// took. Vote requests of one iDAO go out together, as one message holding
+// a batch (members answer it with one signed vote batch). Each row is
+// settled on its own: one NATS refuses (a message over a limit) is retried
+// a few times and then set aside, failing its submission; it never holds up
+// the others.
 func (s *Server) RelayOnce(ctx context.Context) (int, error) {
-	n, err := s.store.ClaimOutbox(ctx, s.cfg.RelayBatch, func(rows []store.OutboxJob) error {
+	out, err := s.store.ClaimOutbox(ctx, s.cfg.RelayBatch, func(rows []store.OutboxJob) []error {
+		errs := make([]error, len(rows))
 		jobs := make([]*bus.Job, 0, len(rows))
+		var jobAt []int
 		var votes []store.OutboxJob
-		for _, r := range rows {
+		var voteAt []int
+		for i, r := range rows {
 			if r.Kind == bus.VoteKind {
-				votes = append(votes, r)
+				votes, voteAt = append(votes, r), append(voteAt, i)
 				continue
 			}
 			j := new(bus.Job)
 			if err := json.Unmarshal(r.Payload, j); err != nil {
-				return err
+				errs[i] = bus.Permanent(fmt.Errorf("decode the outbox job: %w", err))
+				continue
 			}
-			jobs = append(jobs, j)
+			jobs, jobAt = append(jobs, j), append(jobAt, i)
 		}
-		if err := s.publishVoteRequests(ctx, votes); err != nil {
-			return err
+		for k, err := range s.publishVoteRequests(ctx, votes) {
+			errs[voteAt[k]] = err
 		}
-		return s.bus.PublishJobs(ctx, jobs)
+		for k, err := range s.bus.PublishJobs(ctx, jobs) {
+			errs[jobAt[k]] = err
+		}
+		return errs
 	})
-	if n > 0 {
-		s.m.jobsPublished.Add(float64(n))
+	if out.Published > 0 {
+		s.m.jobsPublished.Add(float64(out.Published))
 	}
-	return n, err
+	if out.SetAside > 0 {
+		s.m.transitions.WithLabelValues(string(coordinator.Failed)).Add(float64(out.SetAside))
+	}
+	return out.Claimed, err
 }
 
-// Bounds of one vote-request message (NATS' default payload limit is 1 MiB).
+// Bounds of one vote-request message (well under bus.MaxVoteRequestMsg).
 const (
 	voteBatchMax      = 256
 	voteBatchMaxBytes = 512 << 10
@@ -83,19 +96,25 @@ const (
 
 // publishVoteRequests assembles the vote requests of outbox rows (two
 // queries for all) and publishes each iDAO's in batches (a JSON array each);
-// a lone request goes out as itself, under its own message id.
-func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob) error {
+// a lone request goes out as itself, under its own message id. It returns
+// one error per row; a batch NATS refuses for good is tried again one
+// request at a time, so only the request that is too large fails.
+func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob) []error {
+	errs := make([]error, len(rows))
 	if len(rows) == 0 {
-		return nil
+		return errs
 	}
 	ids := make([]common.Hash, len(rows))
-	msgIDs := map[common.Hash]string{}
+	rowOf := map[common.Hash]int{}
 	for i, r := range rows {
-		ids[i], msgIDs[r.Submission] = r.Submission, r.MsgID
+		ids[i], rowOf[r.Submission] = r.Submission, i
 	}
 	reqs, err := s.store.VoteRequests(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("assemble vote requests: %w", err)
+		for i := range errs {
+			errs[i] = fmt.Errorf("assemble vote requests: %w", err)
+		}
+		return errs
 	}
 	byIDAO := map[string][]*quorum.VoteRequest{}
 	var daos []string
@@ -105,12 +124,34 @@ func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob
 		}
 		byIDAO[r.IDAO] = append(byIDAO[r.IDAO], r)
 	}
+	publish := func(dao string, reqs []*quorum.VoteRequest, payloads [][]byte) error {
+		msgID, payload := rows[rowOf[reqs[0].SubmissionID]].MsgID, payloads[0]
+		if len(reqs) > 1 {
+			size := 2
+			for _, p := range payloads {
+				size += len(p) + 1
+			}
+			payload = make([]byte, 0, size)
+			var keys []byte
+			payload = append(payload, '[')
+			for i, p := range payloads {
+				if i > 0 {
+					payload = append(payload, ',')
+				}
+				payload = append(payload, p...)
+				keys = append(keys, rows[rowOf[reqs[i].SubmissionID]].MsgID...)
+			}
+			payload = append(payload, ']')
+			msgID = "votes/" + crypto.Keccak256Hash(keys).Hex()
+		}
+		return s.bus.PublishVoteRequest(ctx, dao, msgID, payload)
+	}
 	for _, dao := range daos {
 		reqs := byIDAO[dao]
 		payloads := make([][]byte, len(reqs))
 		for i, r := range reqs {
 			if payloads[i], err = json.Marshal(r); err != nil {
-				return err
+				errs[rowOf[r.SubmissionID]] = bus.Permanent(fmt.Errorf("encode the vote request: %w", err))
 			}
 		}
 		for len(payloads) > 0 {
@@ -119,71 +160,97 @@ func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob
 				size += len(payloads[n]) + 1
 				n++
 			}
-			msgID, payload := msgIDs[reqs[0].SubmissionID], payloads[0]
-			if n > 1 {
-				payload = make([]byte, 0, size)
-				var keys []byte
-				payload = append(payload, '[')
-				for i, p := range payloads[:n] {
-					if i > 0 {
-						payload = append(payload, ',')
-					}
-					payload = append(payload, p...)
-					keys = append(keys, msgIDs[reqs[i].SubmissionID]...)
+			var batch []*quorum.VoteRequest
+			var bp [][]byte
+			for i := range n {
+				if payloads[i] != nil {
+					batch, bp = append(batch, reqs[i]), append(bp, payloads[i])
 				}
-				payload = append(payload, ']')
-				msgID = "votes/" + crypto.Keccak256Hash(keys).Hex()
 			}
-			if err := s.bus.PublishVoteRequest(ctx, dao, msgID, payload); err != nil {
-				return err
+			if len(batch) > 0 {
+				err := publish(dao, batch, bp)
+				if err != nil && len(batch) > 1 && bus.RefusedForGood(err) {
+					for i := range batch {
+						errs[rowOf[batch[i].SubmissionID]] = publish(dao, batch[i:i+1], bp[i:i+1])
+					}
+				} else {
+					for _, r := range batch {
+						errs[rowOf[r.SubmissionID]] = err
+					}
+				}
 			}
 			payloads, reqs = payloads[n:], reqs[n:]
 		}
 	}
-	return nil
+	return errs
 }
 
 // applyResults applies a batch of results and votes in one transaction,
 // in submission order (so concurrent batches lock rows in the same order
-// and never deadlock). Votes are checked (signature, on-chain stake) before
-// the transaction starts.
-func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
-	// a member's message holds one vote or a signed batch of votes: each
-	// vote is applied on its own (one signature recovery serves a batch)
-	type item struct {
-		r     *bus.Result
-		id    common.Hash
-		vote  *quorum.Vote
-		check *store.CheckedVote
-	}
-	items := make([]item, 0, len(rs))
+// and never deadlock), and returns one error per message. Nothing is
+// believed on the bus's word: a worker's result must be signed by its
+// iDAO's enclave key and its evidence must verify (checkResult); a vote must
+// be signed by a staked member, for a submission that is voting, and a
+// refusal must refuse the request this coordinator sent (checkVotes). A
+// message that fails those checks is refused for good (bus.ErrPermanent:
+// terminated with its reason logged); one that could not be checked (a
+// chain read) is retried on its own, and never holds up the others.
+func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
+	errs := make([]error, len(rs))
+	ids := make([]common.Hash, 0, len(rs))
+	votes := make([][]*quorum.Vote, len(rs))
 	for i := range rs {
 		if rs[i].Kind != bus.VoteKind {
-			items = append(items, item{r: &rs[i], id: rs[i].SubmissionID})
+			ids = append(ids, rs[i].SubmissionID)
 			continue
 		}
 		vs, err := decodeVotes(&rs[i])
 		if err != nil {
-			s.log.Warn("malformed vote message dropped", "job", rs[i].JobID, "err", err)
+			errs[i] = bus.Refuse(CodeMalformedVote, fmt.Errorf("malformed vote message %s: %w", rs[i].JobID, err))
 			continue
 		}
+		votes[i] = vs
 		for _, v := range vs {
-			items = append(items, item{id: v.Submission, vote: v})
+			ids = append(ids, v.Submission)
+		}
+	}
+	targets, err := s.store.Targets(ctx, ids)
+	if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = fmt.Errorf("load the submissions of results: %w", err)
+			}
+		}
+		return errs
+	}
+	// a member's message holds one vote or a signed batch of votes: each
+	// vote is applied on its own (one signature recovery serves a batch)
+	type item struct {
+		at    int // the message
+		r     *bus.Result
+		id    common.Hash
+		check *store.CheckedVote
+	}
+	items := make([]item, 0, len(ids))
+	daos := map[string]*idao.IDAO{} // one chain read per iDAO per batch
+	checked := s.checkVotes(ctx, votes, targets, daos, errs)
+	for i := range rs {
+		if errs[i] != nil {
+			continue
+		}
+		if rs[i].Kind != bus.VoteKind {
+			if errs[i] = s.checkResult(ctx, &rs[i], targets[rs[i].SubmissionID]); errs[i] == nil {
+				items = append(items, item{at: i, r: &rs[i], id: rs[i].SubmissionID})
+			}
+			continue
+		}
+		for _, c := range checked[i] {
+			items = append(items, item{at: i, id: c.Vote.Submission, check: c})
 		}
 	}
 	sort.SliceStable(items, func(i, j int) bool { return bytes.Compare(items[i].id[:], items[j].id[:]) < 0 })
-	daos := map[string]*idao.IDAO{} // one chain read per iDAO per batch
-	for i := range items {
-		if items[i].vote != nil {
-			v, err := s.checkVote(ctx, items[i].vote, daos)
-			if err != nil {
-				return err
-			}
-			items[i].check = v // nil: dropped (bad signature, not a member)
-		}
-	}
 	var moved []coordinator.Status
-	err := s.store.Tx(ctx, func(tx pgx.Tx) error {
+	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
 		moved = moved[:0]
 		record := func(out store.VoteOutcome) {
 			if out.Changed {
@@ -193,7 +260,7 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 		// a submission's votes in this batch are stored and counted together
 		for i := 0; i < len(items); {
 			it := items[i]
-			if it.vote == nil {
+			if it.check == nil {
 				out, err := store.ApplyResultTx(ctx, tx, it.r)
 				if err != nil {
 					return err
@@ -203,13 +270,8 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 				continue
 			}
 			var group []store.CheckedVote
-			for ; i < len(items) && items[i].vote != nil && items[i].id == it.id; i++ {
-				if c := items[i].check; c != nil {
-					group = append(group, *c)
-				}
-			}
-			if len(group) == 0 {
-				continue
+			for ; i < len(items) && items[i].check != nil && items[i].id == it.id; i++ {
+				group = append(group, *items[i].check)
 			}
 			out, err := store.ApplyVotesTx(ctx, tx, it.id, group)
 			if err != nil {
@@ -220,7 +282,10 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		for _, it := range items {
+			errs[it.at] = fmt.Errorf("apply results: %w", err)
+		}
+		return errs
 	}
 	for _, st := range moved {
 		s.m.transitions.WithLabelValues(string(st)).Inc()
@@ -230,6 +295,27 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) error {
 		if st == coordinator.Voting {
 			s.wake() // the relay publishes the vote request
 		}
+	}
+	return errs
+}
+
+// failStuckJob fails the evidence of a job the server stopped delivering
+// because every worker that took it died before settling it (the bus could
+// not dead-letter it), so its submission fails instead of waiting forever.
+func (s *Server) failStuckJob(ctx context.Context, j bus.Job, deliveries int) error {
+	r := &bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
+		Reason: fmt.Sprintf("the %s job was delivered %d times and never finished: each worker that took it stopped "+
+			"(crashed or was killed) before answering; ask the operator to look at the workers' logs", j.Kind, deliveries)}
+	var out store.ResultOutcome
+	err := s.store.Tx(ctx, func(tx pgx.Tx) (err error) {
+		out, err = store.ApplyResultTx(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if out.Changed {
+		s.m.transitions.WithLabelValues(string(out.Status)).Inc()
 	}
 	return nil
 }

@@ -201,6 +201,11 @@ func (s *Server) Start(ctx context.Context) error {
 			s.log.Error("result consumer stopped", "err", err)
 		}
 	})
+	s.go_(func() {
+		if err := s.bus.StuckJobs(ctx, s.failStuckJob); err != nil {
+			s.log.Error("stuck-job watch stopped", "err", err)
+		}
+	})
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,9 +21,12 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/client"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
+	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/testenv"
+	"github.com/vsc-labs/vsc/prover"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 const chainID = servertest.ChainID
@@ -124,27 +128,13 @@ func TestSubmitEndToEnd(t *testing.T) {
 func TestResultsMoveSubmission(t *testing.T) {
 	f := newFixture(t, srvpkg.Config{ZKChunk: 4})
 	ctx := context.Background()
-	submit := func(nonce uint64) string {
-		p := f.prepare(dataset, "tee+zk", nonce)
-		sig, _ := p.Sign(f.key)
-		v, _, err := f.Client.Submit(ctx, p.Request(sig), p.Blob())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.ID
-	}
-	good, bad := submit(0), submit(1)
-	send := func(id, kind string, r bus.Result) {
-		r.JobID, r.Kind, r.SubmissionID = id+"/"+kind, kind, common.HexToHash(id)
-		if err := f.Bus.PublishResult(ctx, &r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send(good, "tee", bus.Result{OK: true})
-	send(good, "zk", bus.Result{OK: true})
-	send(bad, "tee", bus.Result{Rejected: true, Reason: "commitment mismatch"})
-	send(bad, "zk", bus.Result{OK: true}) // late good news cannot undo a rejection
-	want := map[string]coordinator.Status{good: coordinator.Voting, bad: coordinator.Rejected}
+	wb := f.WorkerBus(bus.Config{})
+	good, bad := f.submitTEEZK(0), f.submitTEEZK(1)
+	f.send(wb, good.id, "tee", bus.Result{OK: true, Evidence: good.evidence})
+	f.send(wb, good.id, "zk", bus.Result{OK: true, Evidence: zkRef(good.id, 3)})
+	f.send(wb, bad.id, "tee", bus.Result{Rejected: true, Reason: "commitment mismatch"})
+	f.send(wb, bad.id, "zk", bus.Result{OK: true, Evidence: zkRef(bad.id, 3)}) // late good news cannot undo a rejection
+	want := map[string]coordinator.Status{good.id: coordinator.Voting, bad.id: coordinator.Rejected}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		for id, st := range want {
 			v, err := f.Client.Status(ctx, id)
@@ -154,10 +144,106 @@ func TestResultsMoveSubmission(t *testing.T) {
 		}
 		return nil
 	})
-	v, _ := f.Client.Status(ctx, bad)
+	v, _ := f.Client.Status(ctx, bad.id)
 	if v.Reason == nil || !strings.Contains(*v.Reason, "commitment mismatch") {
 		t.Fatalf("reason %v", v.Reason)
 	}
+}
+
+// A result is believed only when its iDAO's enclave signed it and, when it
+// approves, its evidence verifies: no one else can reject, fail or approve a
+// submission, and a refused result changes nothing.
+func TestForgedResultsChangeNothing(t *testing.T) {
+	f := newFixture(t, srvpkg.Config{ZKChunk: 4})
+	ctx := context.Background()
+	victim, other := f.submitTEEZK(0), f.submitTEEZK(1)
+	unsigned := testenv.WorkerBus(t, f.NATS, bus.Config{}) // the worker's NATS user, but not the enclave's key
+	stranger, _ := crypto.GenerateKey()
+	impostor := testenv.WorkerBus(t, f.NATS, bus.Config{Signer: tee.KeySigner{Key: stranger}})
+	wb := f.WorkerBus(bus.Config{})
+	f.send(unsigned, victim.id, "tee", bus.Result{Rejected: true, Reason: "forged rejection"})
+	f.send(unsigned, victim.id, "zk", bus.Result{Reason: "forged failure"})
+	f.send(impostor, victim.id, "tee", bus.Result{Rejected: true, Reason: "signed by a stranger"})
+	f.send(wb, victim.id, "optimistic", bus.Result{Rejected: true, Reason: "a kind it does not need"})
+	// the real enclave's evidence, but for another submission: recorded as a rejection
+	f.send(wb, other.id, "tee", bus.Result{OK: true, Evidence: victim.evidence})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		v, err := f.Client.Status(ctx, other.id)
+		if err != nil || v.Status != coordinator.Rejected || v.Reason == nil || !strings.Contains(*v.Reason, "does not verify") {
+			return fmt.Errorf("evidence of another submission: %v %v", v.Status, err)
+		}
+		return nil
+	})
+	js, _ := jetstream.New(f.Bus.NC)
+	cons, _ := js.Consumer(ctx, bus.ResultsStream, "coordinator")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		info, err := cons.Info(ctx)
+		if err != nil || info.NumPending+uint64(info.NumAckPending) != 0 {
+			return fmt.Errorf("results not settled: %v", err)
+		}
+		return nil
+	})
+	v, err := f.Client.Status(ctx, victim.id)
+	if err != nil || v.Status != coordinator.Verifying || v.Reason != nil {
+		t.Fatalf("forged results moved the victim: %v %v", v.Status, err)
+	}
+	for _, e := range v.Evidence {
+		if e.Status != "pending" {
+			t.Fatalf("forged results recorded evidence: %+v", e)
+		}
+	}
+	// the real results still go through
+	f.send(wb, victim.id, "tee", bus.Result{OK: true, Evidence: victim.evidence})
+	f.send(wb, victim.id, "zk", bus.Result{OK: true, Evidence: zkRef(victim.id, 3)})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if v, err := f.Client.Status(ctx, victim.id); err != nil || v.Status != coordinator.Voting {
+			return fmt.Errorf("victim: %v %v", v.Status, err)
+		}
+		return nil
+	})
+}
+
+// teezk is a tee+zk submission and its enclave's evidence.
+type teezk struct {
+	id       string
+	evidence json.RawMessage
+}
+
+// submitTEEZK submits dataset in tee+zk mode and has the fixture's enclave
+// check it, as a TEE worker would.
+func (f *fixture) submitTEEZK(nonce uint64) teezk {
+	f.t.Helper()
+	p := f.prepare(dataset, "tee+zk", nonce)
+	sig, _ := p.Sign(f.key)
+	v, _, err := f.Client.Submit(context.Background(), p.Request(sig), p.Blob())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	out, err := f.Enclave.Process(tee.Job{ChainID: chainID, Submission: p.Submission, WrappedKey: p.WrappedKey, Blob: p.Blob()})
+	if err != nil || out.Status != tee.StatusVerified {
+		f.t.Fatalf("enclave: %v %+v", err, out)
+	}
+	ev, _ := json.Marshal(out.Evidence)
+	return teezk{id: v.ID, evidence: ev}
+}
+
+// send publishes a worker's result on wb (signed by its signer, if any).
+func (f *fixture) send(wb *bus.Bus, id, kind string, r bus.Result) {
+	f.t.Helper()
+	r.JobID, r.Kind, r.SubmissionID = id+"/"+kind, kind, common.HexToHash(id)
+	if err := wb.PublishResult(context.Background(), &r); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// zkRef is a well-formed chunk reference for chunk 0 of a dataset of n
+// records in chunks of 4 (the coordinator checks its form, members the proof).
+func zkRef(id string, n int) json.RawMessage {
+	vk := common.HexToHash("0x7b")
+	ref := prover.ChunkRef{Kind: prover.RefKind, VKHash: vk, ChunkSize: 4, Chunks: prover.Chunks(n, 4), Index: 0,
+		Bucket: bus.ProofBucket, Object: prover.ProofObjectName(common.HexToHash(id), vk, 0), Count: n}
+	b, _ := json.Marshal(ref)
+	return b
 }
 
 // A crash between the commit of a submission and the publish of its jobs
@@ -194,7 +280,7 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 	for _, id := range ids {
 		again = append(again, &bus.Job{ID: id + "/tee", Kind: "tee"})
 	}
-	if err := f.Bus.PublishJobs(ctx, again); err != nil {
+	if err := errors.Join(f.Bus.PublishJobs(ctx, again)...); err != nil {
 		t.Fatal(err)
 	}
 	if n := f.pending("tee"); n != 3 {
@@ -337,4 +423,66 @@ func snapshot(t *testing.T, f *fixture) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("subs=%d evidence=%d outbox=%d events=%d nonces=%d blobs=%d jobs=%d", subs, ev, outbox, events, nonce, blobs, jobs)
+}
+
+// A row the relay cannot publish (over NATS' message limits) is tried a few
+// times, then set aside with its reason and its submission failed; it never
+// holds up the rows behind it.
+func TestPoisonOutboxRowIsSetAside(t *testing.T) {
+	f := newFixture(t, srvpkg.Config{ZKChunk: 4, RelayPoll: 20 * time.Millisecond})
+	ctx := context.Background()
+	submit := func(nonce uint64) string {
+		p := f.prepare(dataset, "tee", nonce)
+		sig, _ := p.Sign(f.key)
+		v, _, err := f.Client.Submit(ctx, p.Request(sig), p.Blob())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.ID
+	}
+	victim := submit(0)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n, _ := f.Store.OutboxLen(ctx); n != 0 {
+			return fmt.Errorf("outbox %d", n)
+		}
+		return nil
+	})
+	// a job too large for the jobs stream (as a 5 MiB wrapped key made before intake had limits)
+	poison, _ := json.Marshal(bus.Job{ID: victim + "/tee", Kind: "tee", SubmissionID: common.HexToHash(victim),
+		WrappedKey: make([]byte, bus.MaxJobMsg)})
+	if _, err := f.Store.Pool.Exec(ctx, `INSERT INTO outbox (submission, msg_id, kind, payload) VALUES ($1, 'poison/0', 'tee', $2)`,
+		common.HexToHash(victim).Bytes(), poison); err != nil {
+		t.Fatal(err)
+	}
+	f.Server.RelayOnce(ctx) // the poison row is first in line
+	after := submit(1)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if v, err := f.Client.Status(ctx, after); err != nil || v.Status != coordinator.Verifying {
+			return fmt.Errorf("the submission after the poison row: %v %v", v.Status, err)
+		}
+		v, err := f.Client.Status(ctx, victim)
+		if err != nil || v.Status != coordinator.Failed {
+			return fmt.Errorf("victim %v %v", v.Status, err)
+		}
+		if r := deref(v.Reason); !strings.Contains(r, "could not be published") || !strings.Contains(r, "exceeds maximum") {
+			t.Fatalf("reason %q does not say what happened", r)
+		}
+		return nil
+	})
+	if n, _ := f.Store.OutboxFailed(ctx); n != 1 {
+		t.Fatalf("%d rows set aside, want 1", n)
+	}
+	var attempts int
+	var reason string
+	if err := f.Store.Pool.QueryRow(ctx, `SELECT attempts, reason FROM outbox_failed`).Scan(&attempts, &reason); err != nil ||
+		attempts != store.MaxOutboxAttempts || !strings.Contains(reason, "exceeds maximum") {
+		t.Fatalf("set aside after %d tries (%q): %v", attempts, reason, err)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

@@ -58,6 +58,9 @@ func Open(ctx context.Context, url string, maxConns int32, log *slog.Logger) (*S
 		pool.Close()
 		return nil, err
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Store{Pool: pool, log: log}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/jackc/pgx/v5"
@@ -78,51 +80,161 @@ type OutboxJob struct {
 	Kind       string // a verification kind, or "vote" for a vote request
 	MsgID      string
 	Payload    []byte // a bus.Job; {} for a vote request (the relay assembles it)
+	Attempts   int    // failed publishes so far
 }
 
-// ClaimOutbox locks up to limit unpublished jobs, calls publish with them,
-// and on success deletes them and moves their submissions to verifying, all
-// in one transaction. A crash after publish but before commit republishes
-// the same jobs later; JetStream drops the duplicates by Nats-Msg-Id.
-func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]OutboxJob) error) (int, error) {
-	var n int
+// MaxOutboxAttempts is how many times the relay tries a row that NATS
+// refuses for good (bus.RefusedForGood: over a message limit) before it sets
+// the row aside in outbox_failed and fails its submission. Rows that fail
+// for passing reasons (a full stream, NATS down) are retried with back-off
+// for as long as it takes.
+const MaxOutboxAttempts = 3
+
+// Back-off of an outbox row after a failed publish: outboxBackoff doubling
+// with each try, at most outboxMaxBackoff.
+const (
+	outboxBackoff    = 250 * time.Millisecond
+	outboxMaxBackoff = 30 * time.Second
+)
+
+// OutboxOutcome says what one relay pass did.
+type OutboxOutcome struct {
+	Claimed   int // rows taken
+	Published int // rows published and deleted
+	SetAside  int // rows moved to outbox_failed
+}
+
+// ClaimOutbox locks up to limit unpublished jobs that are due, calls
+// publish with them — it returns one error per row — and, in one
+// transaction: deletes the published rows and moves their submissions to
+// verifying; puts each failed row back with its error and a back-off; sets
+// aside a row refused for good on its MaxOutboxAttempts-th try, failing its
+// submission with a reason that says what to do. A crash after publish but
+// before commit republishes the same jobs later; JetStream drops the
+// duplicates by Nats-Msg-Id.
+func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]OutboxJob) []error) (OutboxOutcome, error) {
+	var out OutboxOutcome
 	err := s.Tx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, submission, kind, msg_id, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
+		out = OutboxOutcome{}
+		rows, err := tx.Query(ctx, `SELECT id, submission, kind, msg_id, payload, attempts FROM outbox WHERE next_try <= now()
+			ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, limit)
 		if err != nil {
 			return err
 		}
 		jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OutboxJob, error) {
 			var j OutboxJob
 			var sub []byte
-			err := r.Scan(&j.ID, &sub, &j.Kind, &j.MsgID, &j.Payload)
+			err := r.Scan(&j.ID, &sub, &j.Kind, &j.MsgID, &j.Payload, &j.Attempts)
 			j.Submission = common.BytesToHash(sub)
 			return j, err
 		})
 		if err != nil || len(jobs) == 0 {
 			return err
 		}
-		if err := publish(jobs); err != nil {
-			return err
-		}
-		ids := make([]int64, len(jobs))
+		out.Claimed = len(jobs)
+		errs := publish(jobs)
+		var done, aside []int64
 		subs := make([][]byte, 0, len(jobs))
 		seen := map[common.Hash]bool{}
+		b := &pgx.Batch{}
+		var failed []OutboxJob
+		var reasons []string
 		for i, j := range jobs {
-			ids[i] = j.ID
-			if !seen[j.Submission] {
-				seen[j.Submission] = true
-				subs = append(subs, j.Submission.Bytes())
+			switch err := errs[i]; {
+			case err == nil:
+				done = append(done, j.ID)
+				if !seen[j.Submission] {
+					seen[j.Submission] = true
+					subs = append(subs, j.Submission.Bytes())
+				}
+			case bus.RefusedForGood(err) && j.Attempts+1 >= MaxOutboxAttempts:
+				aside = append(aside, j.ID)
+				failed, reasons = append(failed, j), append(reasons, truncate(err.Error(), 300))
+			default:
+				delay := min(outboxBackoff<<min(j.Attempts, 16), outboxMaxBackoff)
+				b.Queue(`UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_try = now() + $3::interval WHERE id = $1`,
+					j.ID, truncate(err.Error(), 300), fmt.Sprintf("%d milliseconds", delay.Milliseconds()))
+				s.log.Warn("outbox row not published; will retry", "submission", j.Submission.Hex(), "kind", j.Kind,
+					"attempt", j.Attempts+1, "in", delay, "err", err)
 			}
 		}
-		b := &pgx.Batch{}
-		b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, ids)
-		b.Queue(`WITH moved AS (UPDATE submissions SET status='verifying', updated_at=now()
-				WHERE id = ANY($1) AND status='received' RETURNING id)
-			INSERT INTO submission_events (submission, status, detail) SELECT id, 'verifying', 'jobs published' FROM moved`, subs)
-		n = len(jobs)
-		return tx.SendBatch(ctx, b).Close()
+		if len(done) > 0 {
+			b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, done)
+			b.Queue(`WITH moved AS (UPDATE submissions SET status='verifying', updated_at=now()
+					WHERE id = ANY($1) AND status='received' RETURNING id)
+				INSERT INTO submission_events (submission, status, detail) SELECT id, 'verifying', 'jobs published' FROM moved`, subs)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if len(aside) > 0 {
+			if err := setAside(ctx, tx, failed, reasons); err != nil {
+				return err
+			}
+			for i, j := range failed {
+				s.log.Error("outbox row set aside: NATS refuses it for good", "submission", j.Submission.Hex(), "kind", j.Kind,
+					"attempts", j.Attempts+1, "err", reasons[i])
+			}
+		}
+		out.Published, out.SetAside = len(done), len(aside)
+		return nil
 	})
+	return out, err
+}
+
+// setAside moves outbox rows NATS refused for good to outbox_failed with
+// their reasons and fails their submissions (those not final yet).
+func setAside(ctx context.Context, tx pgx.Tx, rows []OutboxJob, reasons []string) error {
+	ids := make([]int64, len(rows))
+	for i, j := range rows {
+		ids[i] = j.ID
+	}
+	b := &pgx.Batch{}
+	for i, j := range rows {
+		b.Queue(`INSERT INTO outbox_failed (id, submission, msg_id, kind, payload, attempts, reason, created_at)
+			SELECT id, submission, msg_id, kind, payload, attempts + 1, $2, created_at FROM outbox WHERE id = $1`, j.ID, reasons[i])
+	}
+	b.Queue(`DELETE FROM outbox WHERE id = ANY($1)`, ids)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	for i, j := range rows {
+		var status string
+		err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, j.Submission[:]).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !coordinator.CanMove(coordinator.Status(status), coordinator.Failed) {
+			continue
+		}
+		what := fmt.Sprintf("its %s job", j.Kind)
+		if j.Kind == bus.VoteKind {
+			what = "its vote request"
+		}
+		reason := fmt.Sprintf("%s could not be published to NATS (%d tries): %s. The submission is too large for this "+
+			"deployment's message limits: submit a smaller dataset, or ask the operator to raise them", what, j.Attempts+1, reasons[i])
+		if err := moveTx(ctx, tx, j.Submission, coordinator.Failed, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OutboxFailed counts rows set aside (tests, metrics).
+func (s *Store) OutboxFailed(ctx context.Context) (int, error) {
+	var n int
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox_failed`).Scan(&n)
 	return n, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // OutboxLen counts unpublished jobs.
@@ -378,4 +490,56 @@ func nullText(s string) any {
 		return nil
 	}
 	return s
+}
+
+// Target is what the coordinator checks a result or vote against: the
+// signed submission, its status, and how many zk chunks it was split into.
+type Target struct {
+	ID       common.Hash
+	Sub      submission.Submission
+	ChainID  uint64
+	Status   coordinator.Status
+	ZKChunks int // 0 when it has no zk evidence
+}
+
+// Targets loads the submissions results and votes name, in one query; ids
+// not found are left out.
+func (s *Store) Targets(ctx context.Context, ids []common.Hash) (map[common.Hash]*Target, error) {
+	out := map[common.Hash]*Target{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([][]byte, 0, len(ids))
+	seen := make(map[common.Hash]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] { // a batch names a submission once per vote
+			seen[id] = true
+			keys = append(keys, id.Bytes())
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT s.id, s.idao, s.mode, s.class, s.contributor, s.data_hash, s.commitment, s.records,
+		s.wrapped_key, s.nonce, s.chain_id, s.status,
+		coalesce((SELECT max(e.chunks) FROM evidence e WHERE e.submission = s.id AND e.kind = 'zk'), 0)
+		FROM submissions s WHERE s.id = ANY($1)`, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t := new(Target)
+		sub := &t.Sub
+		var id, contributor, dataHash, commitment, wrapped []byte
+		var records, nonce, chainID int64
+		var status string
+		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records, &wrapped,
+			&nonce, &chainID, &status, &t.ZKChunks); err != nil {
+			return nil, err
+		}
+		t.ID = common.BytesToHash(id)
+		sub.Contributor, sub.DataHash, sub.Commitment = common.BytesToAddress(contributor), common.BytesToHash(dataHash), common.BytesToHash(commitment)
+		sub.Records, sub.Nonce, sub.WrappedKeyHash = uint64(records), uint64(nonce), keccak(wrapped)
+		t.ChainID, t.Status = uint64(chainID), coordinator.Status(status)
+		out[t.ID] = t
+	}
+	return out, rows.Err()
 }

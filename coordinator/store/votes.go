@@ -104,8 +104,11 @@ type CheckedVote struct {
 // ApplyVotesTx stores checked votes on one submission and counts its votes:
 // once approving stake for one digest reaches 2/3 of totalStake the
 // submission is certified with that digest; once that can no longer happen
-// it is rejected, with the refusing members' reasons. A vote already stored
-// (redelivered) or signed for another iDAO is ignored.
+// it is rejected, with the refusing members' reasons. Votes are stored only
+// while the submission is voting; a vote already stored (redelivered) or
+// signed for another iDAO is ignored, except that a member's approval
+// replaces its earlier refusal (a refusal never vetoes the member's own
+// later approval).
 func ApplyVotesTx(ctx context.Context, tx pgx.Tx, id common.Hash, votes []CheckedVote) (VoteOutcome, error) {
 	var out VoteOutcome
 	var status, dao string
@@ -117,6 +120,10 @@ func ApplyVotesTx(ctx context.Context, tx pgx.Tx, id common.Hash, votes []Checke
 		return out, err
 	}
 	out.Status = coordinator.Status(status)
+	if out.Status != coordinator.Voting {
+		out.Ignored = true
+		return out, nil
+	}
 	b := &pgx.Batch{}
 	var totalStake *big.Int
 	for _, cv := range votes {
@@ -132,8 +139,11 @@ func ApplyVotesTx(ctx context.Context, tx pgx.Tx, id common.Hash, votes []Checke
 				return out, err
 			}
 		}
-		b.Queue(`INSERT INTO votes (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
-			VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false,$8) ON CONFLICT (submission, member) DO NOTHING`,
+		b.Queue(`INSERT INTO votes AS v (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
+			VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false,$8)
+			ON CONFLICT (submission, member) DO UPDATE SET approve = true, result_digest = EXCLUDED.result_digest, reason = NULL,
+				stake = EXCLUDED.stake, signature = EXCLUDED.signature, batch = EXCLUDED.batch, received_at = now()
+			WHERE NOT v.approve AND EXCLUDED.approve`,
 			v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), cv.Stake.String(),
 			[]byte(v.Signature), nullJSON(batch))
 	}
@@ -150,7 +160,7 @@ func ApplyVotesTx(ctx context.Context, tx pgx.Tx, id common.Hash, votes []Checke
 	if err := br.Close(); err != nil {
 		return out, err
 	}
-	if inserted == 0 || out.Status != coordinator.Voting {
+	if inserted == 0 {
 		out.Ignored = true
 		return out, nil
 	}

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -13,47 +12,53 @@ import (
 
 // ResultBatches consumes workers' results in batches of up to max, so the
 // coordinator applies many in one database transaction (one commit instead
-// of one per result). Several fetch loops run at once. h returning an error
-// redelivers the whole batch with back-off (its effects are idempotent);
-// on success every message of the batch is acked.
-func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx context.Context, rs []Result) error) error {
-	cons, err := b.JS.Consumer(ctx, ResultsStream, "coordinator")
+// of one per result). Several fetch loops run at once. h returns one error
+// per result, and each message is settled on its own: nil acks it, an
+// ErrPermanent error terminates it with its reason logged, any other error
+// redelivers it with back-off (the coordinator's effects are idempotent),
+// up to ResultMaxDeliver deliveries.
+func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx context.Context, rs []Result) []error) error {
+	cons, err := b.JS.Consumer(ctx, ResultsStream, resultsConsumer)
 	if err != nil {
 		return fmt.Errorf("results consumer: %w", err)
 	}
-	return b.batches(ctx, cons, loops, max, 2*time.Millisecond, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+	return b.batches(ctx, cons, loops, max, 2*time.Millisecond, ResultMaxDeliver, nil, func(ctx context.Context, msgs []jetstream.Msg) []error {
+		errs := make([]error, len(msgs))
 		var rs []Result
-		var keep []jetstream.Msg
-		for _, msg := range msgs {
-			var r Result
-			if err := json.Unmarshal(msg.Data(), &r); err != nil {
-				b.log.Error("undecodable result terminated", "err", err)
-				_ = msg.TermWithReason("undecodable")
+		var at []int
+		for i, msg := range msgs {
+			r, err := b.decodeResult(msg)
+			if err != nil {
+				errs[i] = err
 				continue
 			}
-			keep, rs = append(keep, msg), append(rs, r)
+			rs, at = append(rs, r), append(at, i)
 		}
 		if len(rs) == 0 {
-			return nil, nil
+			return errs
 		}
-		return keep, h(ctx, rs)
+		herrs := h(ctx, rs)
+		for k, i := range at {
+			errs[i] = herrs[k]
+		}
+		return errs
 	})
 }
 
 // batches runs loops fetch loops over cons, each handing h batches of up to
 // max messages: the first message, and what else arrives within linger of
-// it (batches grow with load, latency stays bounded). h returns the messages it kept (the others it settled
-// itself) and an error, which naks the kept ones for redelivery with
-// back-off; otherwise they are acked.
-func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max int, linger time.Duration,
-	h func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error)) error {
+// it (batches grow with load, latency stays bounded). h returns one error
+// per message, and each is settled on its own (settle, with maxDeliver and
+// dead).
+func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max int, linger time.Duration, maxDeliver int,
+	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, loops)
 	for range loops {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- b.batchLoop(ctx, cons, max, linger, h)
+			errc <- b.batchLoop(ctx, cons, max, linger, maxDeliver, dead, h)
 		}()
 	}
 	wg.Wait()
@@ -66,8 +71,8 @@ func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max i
 	return nil
 }
 
-func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, linger time.Duration,
-	h func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error)) error {
+func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, linger time.Duration, maxDeliver int,
+	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * max))
 	if err != nil {
 		return err
@@ -98,17 +103,10 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, l
 		}
 		// the batch is handled even if ctx ends meanwhile (drain)
 		hctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		keep, err := h(hctx, msgs)
+		errs := h(hctx, msgs)
+		for i, msg := range msgs {
+			b.settle(hctx, msg, errs[i], maxDeliver, false, dead)
+		}
 		cancel()
-		for _, msg := range keep {
-			if err != nil {
-				_ = msg.NakWithDelay(b.cfg.Backoff)
-			} else {
-				_ = msg.Ack()
-			}
-		}
-		if err != nil {
-			b.log.Warn("batch failed; redelivering", "messages", len(keep), "err", err)
-		}
 	}
 }

@@ -9,24 +9,66 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/nats-io/nats-server/v2/server"
 )
 
-func newTestBus(t *testing.T, cfg Config) *Bus {
+// testServer is an embedded server enforcing the roles' permissions, with
+// one user per role (a worker user holds tee, zk and optimistic).
+type testServer struct {
+	srv   *server.Server
+	creds map[string]*Credentials
+}
+
+func newTestServer(t *testing.T, opts ...func(*EmbeddedOptions)) *testServer {
 	t.Helper()
-	srv, err := RunEmbedded(EmbeddedOptions{StoreDir: t.TempDir()})
+	ts := &testServer{creds: map[string]*Credentials{}}
+	var users []User
+	for name, roles := range map[string][]Role{"coordinator": {RoleCoordinator}, "worker": {RoleTEE, RoleZK, RoleOptimistic},
+		"tee": {RoleTEE}, "member": {RoleMember}, "member2": {RoleMember}} {
+		var m common.Address
+		if roles[0] == RoleMember {
+			m = common.BytesToAddress([]byte(name))
+		}
+		c, err := NewCredentials(name, roles, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts.creds[name] = c
+		users = append(users, c.User)
+	}
+	o := EmbeddedOptions{StoreDir: t.TempDir(), Users: users}
+	for _, f := range opts {
+		f(&o)
+	}
+	srv, err := RunEmbedded(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	b, err := ConnectInProcess(srv, cfg, nil)
+	ts.srv = srv
+	return ts
+}
+
+// bus connects as the named user.
+func (ts *testServer) bus(t *testing.T, user string, cfg Config) *Bus {
+	t.Helper()
+	b, err := ConnectInProcess(ts.srv, ts.creds[user], cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	if err := b.Ensure(context.Background()); err != nil {
+	return b
+}
+
+// newTestBus is the coordinator's bus (streams ensured) and a worker's.
+func newTestBus(t *testing.T, cfg Config) (coord, worker *Bus) {
+	t.Helper()
+	ts := newTestServer(t)
+	coord = ts.bus(t, "coordinator", cfg)
+	if err := coord.Ensure(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return coord, ts.bus(t, "worker", cfg)
 }
 
 func recvResult(t *testing.T, ctx context.Context, b *Bus) Result {
@@ -45,7 +87,7 @@ func recvResult(t *testing.T, ctx context.Context, b *Bus) Result {
 }
 
 func TestBlobRoundTrip(t *testing.T) {
-	b := newTestBus(t, Config{})
+	b, w := newTestBus(t, Config{})
 	ctx := context.Background()
 	small := bytes.Repeat([]byte{5}, 4_000)           // one VSC_BLOBS message
 	large := bytes.Repeat([]byte{7}, SmallBlob+1_000) // several object-store chunks
@@ -54,7 +96,7 @@ func TestBlobRoundTrip(t *testing.T) {
 		if err := b.PutBlob(ctx, h, data); err != nil {
 			t.Fatal(err)
 		}
-		got, err := b.GetBlob(ctx, h)
+		got, err := w.GetBlob(ctx, h) // workers read blobs
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("get blob of %d bytes: %v (len %d)", len(data), err, len(got))
 		}
@@ -85,11 +127,11 @@ func TestBlobRoundTrip(t *testing.T) {
 }
 
 func TestJobRetriedThenSucceeds(t *testing.T) {
-	b := newTestBus(t, Config{Backoff: 10 * time.Millisecond, MaxDeliver: 5})
+	b, w := newTestBus(t, Config{Backoff: 10 * time.Millisecond, MaxDeliver: 5})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var calls atomic.Int32
-	go b.Work(ctx, "tee", func(_ context.Context, j Job) (Result, error) {
+	go w.Work(ctx, "tee", func(_ context.Context, j Job) (Result, error) {
 		if calls.Add(1) < 3 {
 			return Result{}, errors.New("transient")
 		}
@@ -111,11 +153,11 @@ func TestJobRetriedThenSucceeds(t *testing.T) {
 }
 
 func TestJobDeadLettered(t *testing.T) {
-	b := newTestBus(t, Config{Backoff: 5 * time.Millisecond, MaxDeliver: 3})
+	b, w := newTestBus(t, Config{Backoff: 5 * time.Millisecond, MaxDeliver: 3})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var calls atomic.Int32
-	go b.Work(ctx, "zk", func(_ context.Context, j Job) (Result, error) {
+	go w.Work(ctx, "zk", func(_ context.Context, j Job) (Result, error) {
 		calls.Add(1)
 		return Result{}, errors.New("prover crashed")
 	})

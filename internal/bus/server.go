@@ -1,9 +1,12 @@
 package bus
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -13,6 +16,17 @@ import (
 type EmbeddedOptions struct {
 	StoreDir string // JetStream store (under the devnet's data dir)
 	Listen   string // "" = no socket (in-process clients only); "127.0.0.1:0" = a free port
+	// Users are the only ones allowed in, each with its role's permissions
+	// (in-process connections authenticate too). Nil runs without
+	// authorization, which is refused with a listener.
+	Users []User
+	// TLS, when set, is required of clients of the listener (in-process
+	// connections skip it).
+	TLS *tls.Config
+	// MaxStore is the JetStream store the streams may reserve (0:
+	// StoreBytes(DefaultBlobBytes)), whatever the disk has free when the
+	// server starts.
+	MaxStore int64
 }
 
 // RunEmbedded starts nats-server with JetStream in this process.
@@ -23,11 +37,27 @@ func RunEmbedded(o EmbeddedOptions) (*server.Server, error) {
 		StoreDir:   o.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
-		MaxPayload: 8 << 20,
+		MaxPayload: MaxPayload,
+		// the streams reserve their MaxBytes: a fixed store makes that
+		// independent of the disk's free space at start
+		JetStreamMaxStore: o.MaxStore,
+	}
+	if opts.JetStreamMaxStore == 0 {
+		opts.JetStreamMaxStore = StoreBytes(DefaultBlobBytes)
+	}
+	if o.Users != nil {
+		users, err := serverUsers(o.Users)
+		if err != nil {
+			return nil, err
+		}
+		opts.Nkeys = users
 	}
 	if o.Listen == "" {
 		opts.DontListen = true
 	} else {
+		if o.Users == nil {
+			return nil, errors.New("embedded NATS with a listener needs users: anyone could connect otherwise")
+		}
 		host, port, err := net.SplitHostPort(o.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("nats listen address %q: %w", o.Listen, err)
@@ -38,6 +68,11 @@ func RunEmbedded(o EmbeddedOptions) (*server.Server, error) {
 		}
 		if opts.Port == 0 {
 			opts.Port = server.RANDOM_PORT
+		}
+		if o.TLS != nil {
+			opts.TLSConfig, opts.TLS = o.TLS, true
+			opts.TLSVerify = o.TLS.ClientAuth == tls.RequireAndVerifyClientCert
+			opts.TLSTimeout = 5
 		}
 	}
 	srv, err := server.NewServer(opts)
@@ -50,4 +85,73 @@ func RunEmbedded(o EmbeddedOptions) (*server.Server, error) {
 		return nil, fmt.Errorf("embedded nats did not become ready in 30s")
 	}
 	return srv, nil
+}
+
+// ServerConfig is a standalone nats-server's configuration for vsc: its
+// listener, JetStream store, payload limit, optional TLS, and one nkey user
+// per role holder with exactly that role's permissions.
+type ServerConfig struct {
+	Listen   string // host:port
+	StoreDir string
+	MaxStore int64 // JetStream max_file_store (0: StoreBytes(DefaultBlobBytes))
+	Users    []User
+	// TLSCert and TLSKey turn TLS on (required of every client); TLSCA makes
+	// the server verify client certificates against it too.
+	TLSCert, TLSKey, TLSCA string
+}
+
+// Render writes the configuration in nats-server's format.
+func (c *ServerConfig) Render() ([]byte, error) {
+	users, err := serverUsers(c.Users)
+	if err != nil {
+		return nil, err
+	}
+	if len(users) == 0 {
+		return nil, errors.New("no NATS users: make them with `vscd nats creds` and pass their .pub files")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") || (c.TLSCA != "" && c.TLSCert == "") {
+		return nil, errors.New("TLS needs both --tls-cert and --tls-key (and --tls-ca only with them)")
+	}
+	var b strings.Builder
+	b.WriteString("# nats-server configuration for vsc, written by `vscd nats config`.\n")
+	b.WriteString("# Every client authenticates with its own nkey; each may publish and\n# subscribe only to what its role needs (docs/NATS.md).\n")
+	fmt.Fprintf(&b, "listen: %s\n", strconv.Quote(c.Listen))
+	fmt.Fprintf(&b, "max_payload: %d\n", MaxPayload)
+	maxStore := c.MaxStore
+	if maxStore == 0 {
+		maxStore = StoreBytes(DefaultBlobBytes)
+	}
+	fmt.Fprintf(&b, "jetstream {\n  store_dir: %s\n  max_file_store: %d\n}\n", strconv.Quote(c.StoreDir), maxStore)
+	if c.TLSCert != "" {
+		fmt.Fprintf(&b, "tls {\n  cert_file: %s\n  key_file: %s\n", strconv.Quote(c.TLSCert), strconv.Quote(c.TLSKey))
+		if c.TLSCA != "" {
+			fmt.Fprintf(&b, "  ca_file: %s\n  verify: true\n", strconv.Quote(c.TLSCA))
+		}
+		b.WriteString("}\n")
+	}
+	b.WriteString("authorization {\n  users: [\n")
+	for i, u := range users {
+		cu := &c.Users[i]
+		roles := make([]string, len(cu.Roles))
+		for k, r := range cu.Roles {
+			roles[k] = string(r)
+		}
+		fmt.Fprintf(&b, "    # %s: %s\n", cu.Name, strings.Join(roles, ","))
+		fmt.Fprintf(&b, "    {\n      nkey: %s\n      permissions: {\n", strconv.Quote(u.Nkey))
+		fmt.Fprintf(&b, "        publish: { allow: %s }\n", quoteList(u.Permissions.Publish.Allow, "          "))
+		fmt.Fprintf(&b, "        subscribe: { allow: %s }\n", quoteList(u.Permissions.Subscribe.Allow, "          "))
+		b.WriteString("      }\n    }\n")
+	}
+	b.WriteString("  ]\n}\n")
+	return []byte(b.String()), nil
+}
+
+// quoteList writes a list of quoted strings, one a line.
+func quoteList(ss []string, indent string) string {
+	var b strings.Builder
+	b.WriteString("[\n")
+	for _, s := range ss {
+		b.WriteString(indent + strconv.Quote(s) + "\n")
+	}
+	return b.String() + indent[:len(indent)-2] + "]"
 }

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Vote requests fan out to every member of an iDAO, so they do not use the
 // work-queue streams: VSC_VOTES keeps them (limits retention, a day) and each
-// member reads them with its own durable consumer.
+// member reads them with its own durable consumer, which it creates itself
+// (its NATS user may create that one consumer and no other).
 const (
 	VotesStream   = "VSC_VOTES"
 	votesPrefix   = "vsc.votes.request."
@@ -19,17 +21,8 @@ const (
 	voteRetention = 24 * time.Hour
 )
 
-// EnsureVotes creates the vote-request stream.
-func (b *Bus) EnsureVotes(ctx context.Context) error {
-	_, err := b.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name: VotesStream, Subjects: []string{votesPrefix + ">"}, Retention: jetstream.LimitsPolicy,
-		Storage: jetstream.FileStorage, MaxAge: voteRetention, Duplicates: 10 * time.Minute, Replicas: b.cfg.Replicas,
-	})
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", VotesStream, err)
-	}
-	return nil
-}
+// MemberConsumer is the name of a member's durable vote-request consumer.
+func MemberConsumer(member common.Address) string { return "member-" + strings.ToLower(member.Hex()) }
 
 // PublishVoteRequest publishes a vote request (JSON) for an iDAO, deduped by msgID.
 func (b *Bus) PublishVoteRequest(ctx context.Context, idao, msgID string, data []byte) error {
@@ -40,11 +33,15 @@ func (b *Bus) PublishVoteRequest(ctx context.Context, idao, msgID string, data [
 }
 
 // VoteRequests delivers every vote-request message of the iDAOs (nil: all)
-// to one member (durable consumer named after the member) until ctx ends, in
-// batches of up to max messages, so the member answers them with one signed
-// vote batch. h returning an error redelivers the batch with back-off.
-func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, max int, h func(ctx context.Context, msgs [][]byte) error) error {
-	if err := b.EnsureVotes(ctx); err != nil {
+// to one member (its durable consumer) until ctx ends, in batches of up to
+// max messages, so the member answers them with one signed vote batch. h
+// returns one error per message, and each is settled on its own: nil acks
+// it, ErrPermanent terminates it, any other error (the member could not
+// check the evidence) redelivers it with back-off, up to VoteMaxDeliver
+// deliveries.
+func (b *Bus) VoteRequests(ctx context.Context, member common.Address, idaos []string, max int, h func(ctx context.Context, msgs [][]byte) []error) error {
+	err := b.waitFor(ctx, "the vote-request stream", func() error { _, err := b.stream(ctx, VotesStream); return err })
+	if err != nil {
 		return err
 	}
 	filters := []string{votesPrefix + ">"} // no list: every iDAO (Decide skips those it is not a member of)
@@ -55,11 +52,11 @@ func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, m
 		}
 	}
 	cc := jetstream.ConsumerConfig{
-		Durable:        "member-" + strings.ToLower(member),
+		Durable:        MemberConsumer(member),
 		FilterSubjects: filters,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        b.cfg.AckWait,
-		MaxDeliver:     -1,
+		MaxDeliver:     VoteMaxDeliver,
 		MaxAckPending:  4 * max,
 	}
 	if len(filters) == 1 { // older servers know only the single filter
@@ -67,13 +64,13 @@ func (b *Bus) VoteRequests(ctx context.Context, member string, idaos []string, m
 	}
 	cons, err := b.JS.CreateOrUpdateConsumer(ctx, VotesStream, cc)
 	if err != nil {
-		return fmt.Errorf("vote-request consumer for %s: %w", member, err)
+		return b.explain(fmt.Errorf("vote-request consumer for %s: %w", member.Hex(), err))
 	}
-	return b.batches(ctx, cons, 2, max, b.cfg.BatchLinger, func(ctx context.Context, msgs []jetstream.Msg) ([]jetstream.Msg, error) {
+	return b.batches(ctx, cons, 2, max, b.cfg.BatchLinger, VoteMaxDeliver, nil, func(ctx context.Context, msgs []jetstream.Msg) []error {
 		data := make([][]byte, len(msgs))
 		for i, m := range msgs {
 			data[i] = m.Data()
 		}
-		return msgs, h(ctx, data)
+		return h(ctx, data)
 	})
 }

@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/vsc-labs/vsc/chain"
@@ -36,28 +38,68 @@ func Database(t testing.TB) string {
 	return u
 }
 
-// NATS starts an embedded JetStream server (no socket) for the test.
+// natsCreds holds each test server's users' credentials.
+var natsCreds sync.Map // *server.Server → map[string]*bus.Credentials
+
+// NATS starts an embedded JetStream server (no socket) for the test. It
+// enforces vsc's NATS permissions, as the devnet's does, with two users:
+// "coordinator" (connect with Bus) and "worker", holding the tee, zk and
+// optimistic roles (WorkerBus).
 func NATS(t testing.TB) *server.Server {
 	t.Helper()
-	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir()})
+	creds := map[string]*bus.Credentials{}
+	var users []bus.User
+	for name, roles := range map[string][]bus.Role{"coordinator": {bus.RoleCoordinator},
+		"worker": {bus.RoleTEE, bus.RoleZK, bus.RoleOptimistic}} {
+		c, err := bus.NewCredentials(name, roles, common.Address{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		creds[name], users = c, append(users, c.User)
+	}
+	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Shutdown)
+	natsCreds.Store(srv, creds)
+	t.Cleanup(func() { srv.Shutdown(); natsCreds.Delete(srv) })
 	return srv
 }
 
-// Bus connects to srv and ensures the streams.
+// Creds returns the credentials of a user of a server NATS started.
+func Creds(t testing.TB, srv *server.Server, user string) *bus.Credentials {
+	t.Helper()
+	m, ok := natsCreds.Load(srv)
+	if !ok || m.(map[string]*bus.Credentials)[user] == nil {
+		t.Fatalf("no NATS user %q on this test server", user)
+	}
+	return m.(map[string]*bus.Credentials)[user]
+}
+
+// Bus connects to srv as the coordinator and ensures the streams.
 func Bus(t testing.TB, srv *server.Server, cfg bus.Config) *bus.Bus {
 	t.Helper()
-	b, err := bus.ConnectInProcess(srv, cfg, nil)
+	b := connect(t, srv, "coordinator", cfg)
+	if err := b.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// WorkerBus connects to srv as a worker (tee, zk and optimistic roles);
+// cfg.Signer signs its results.
+func WorkerBus(t testing.TB, srv *server.Server, cfg bus.Config) *bus.Bus {
+	t.Helper()
+	return connect(t, srv, "worker", cfg)
+}
+
+func connect(t testing.TB, srv *server.Server, user string, cfg bus.Config) *bus.Bus {
+	t.Helper()
+	b, err := bus.ConnectInProcess(srv, Creds(t, srv, user), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	if err := b.Ensure(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	return b
 }
 

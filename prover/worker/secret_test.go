@@ -72,13 +72,13 @@ func rawJob(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, plain string, n
 // check) and asserts that the value is in neither the public reason nor the
 // worker's logs; the reason still says where.
 func TestRejectionsNeverQuoteValues(t *testing.T) {
-	b := newBus(t, bus.Config{})
 	enclave, _ := crypto.GenerateKey()
+	b, workerBus := newBus(t, bus.Config{}, enclave)
 	var logs lockedBuffer
 	narrow := func(j bus.Job, fields int) (prover.Shape, error) {
 		return prover.NewShape(j.ChunkSize, fields, prover.SignedRange(32)), nil
 	}
-	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave, Shape: narrow, Log: slog.New(slog.NewTextHandler(&logs, nil))}, b)
+	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave, Shape: narrow, Log: slog.New(slog.NewTextHandler(&logs, nil))}, workerBus)
 	for _, tc := range []struct {
 		name, plain string
 		records     uint64

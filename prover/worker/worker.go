@@ -3,8 +3,9 @@
 // any number of provers share one dataset — fetches the ciphertext blob,
 // unwraps the data key with the enclave key like a TEE worker (in production
 // it runs inside the enclave), parses the records, proves its chunk, stores
-// the proof in the "proofs" object bucket and returns a prover.ChunkRef as
-// the result's evidence. A prover that dies mid-proof leaves its job unacked:
+// the proof in the "proofs" bucket (one capped message each) and returns a
+// prover.ChunkRef as the result's evidence, signed like every result by the
+// enclave key (bus.Config.Signer). A prover that dies mid-proof leaves its job unacked:
 // JetStream redelivers it, the chunk is proven again under the same object
 // name, and prover.GatherEvidence keeps one proof per chunk.
 package worker
@@ -102,6 +103,10 @@ func (w *Worker) WithStore(s Store) *Worker { w.store = s; return w }
 func (w *Worker) Run(ctx context.Context) error {
 	if w.bus == nil {
 		return errors.New("zk worker: no bus")
+	}
+	if signer := w.bus.Signer(); signer == (common.Address{}) ||
+		(w.cfg.EnclaveKey != nil && signer != crypto.PubkeyToAddress(w.cfg.EnclaveKey.PublicKey)) {
+		return fmt.Errorf("zk worker: its bus signs results as %s, not with the enclave key (bus.Config.Signer): the coordinator would believe none", signer.Hex())
 	}
 	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
 	return w.bus.WorkN(ctx, Kind, max(w.cfg.Parallel, 1), w.Handle)

@@ -20,6 +20,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/prover"
+	"github.com/vsc-labs/vsc/tee"
 )
 
 const (
@@ -27,9 +28,15 @@ const (
 	chunk   = 4
 )
 
-func newBus(t *testing.T, cfg bus.Config) *bus.Bus {
+// newBus starts NATS and returns the coordinator's bus (jobs, blobs,
+// results, reading proofs) and a prover's, whose results the enclave key
+// signs.
+func newBus(t *testing.T, cfg bus.Config, enclave *ecdsa.PrivateKey) (coord, prover *bus.Bus) {
 	t.Helper()
-	return testenv.Bus(t, testenv.NATS(t), cfg)
+	srv := testenv.NATS(t)
+	coord = testenv.Bus(t, srv, cfg)
+	cfg.Signer = tee.KeySigner{Key: enclave}
+	return coord, testenv.WorkerBus(t, srv, cfg)
 }
 
 var (
@@ -103,7 +110,10 @@ func gather(t *testing.T, b *bus.Bus, results []bus.Result) *prover.Evidence {
 		}
 		refs = append(refs, ref)
 	}
-	ev, err := prover.GatherEvidence(context.Background(), refs, b.GetObject)
+	fetch := func(ctx context.Context, bucket, name string) ([]byte, error) {
+		return b.GetObject(ctx, bucket, name, bus.MaxProofMsg)
+	}
+	ev, err := prover.GatherEvidence(context.Background(), refs, fetch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +121,9 @@ func gather(t *testing.T, b *bus.Bus, results []bus.Result) *prover.Evidence {
 }
 
 func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
-	b := newBus(t, bus.Config{})
 	enclave, _ := crypto.GenerateKey()
-	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, b)
+	b, pb := newBus(t, bus.Config{}, enclave)
+	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
 	jobs := submit(t, b, enclave, csv(10, 1<<40), nil)
 	var results []bus.Result
 	for _, i := range []int{2, 0, 1, 1} { // out of order; chunk 1 proven twice (redelivery)
@@ -159,8 +169,8 @@ func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
 }
 
 func TestHandleRejects(t *testing.T) {
-	b := newBus(t, bus.Config{})
 	enclave, _ := crypto.GenerateKey()
+	b, pb := newBus(t, bus.Config{}, enclave)
 	other, _ := crypto.GenerateKey()
 	narrow := func(j bus.Job, fields int) (prover.Shape, error) {
 		return prover.NewShape(j.ChunkSize, fields, prover.SignedRange(32)), nil
@@ -183,7 +193,7 @@ func TestHandleRejects(t *testing.T) {
 			if cfg.EnclaveKey == nil {
 				cfg.EnclaveKey = enclave
 			}
-			w := New(cfg, b)
+			w := New(cfg, pb)
 			jobs := submit(t, b, enclave, tc.data, tc.lie)
 			res, err := w.Handle(context.Background(), *jobs[0])
 			if err != nil {
@@ -199,8 +209,8 @@ func TestHandleRejects(t *testing.T) {
 // End to end over JetStream: jobs fan out one chunk per message to two
 // provers; the results gather into evidence that verifies.
 func TestProverPoolOverJetStream(t *testing.T) {
-	b := newBus(t, bus.Config{Concurrency: 1})
 	enclave, _ := crypto.GenerateKey()
+	b, pb := newBus(t, bus.Config{Concurrency: 1}, enclave)
 	hashes, err := keyManager(t).Warm(context.Background(), prover.DefaultShape(chunk, 2))
 	if err != nil {
 		t.Fatal(err)
@@ -212,12 +222,12 @@ func TestProverPoolOverJetStream(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 2 {
-		w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, b)
+		w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = w.Run(ctx) }()
 	}
 	jobs := submit(t, b, enclave, csv(9, -5), nil)
-	if err := b.PublishJobs(ctx, jobs); err != nil {
+	if err := errors.Join(b.PublishJobs(ctx, jobs)...); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan bus.Result)
@@ -261,9 +271,9 @@ func TestProverPoolOverJetStream(t *testing.T) {
 // died before acking): JetStream redelivers the chunk, it is proven again,
 // and the evidence still has each chunk once and verifies.
 func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
-	b := newBus(t, bus.Config{Concurrency: 1, MaxDeliver: 3, Backoff: time.Millisecond})
 	enclave, _ := crypto.GenerateKey()
-	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, b)
+	b, pb := newBus(t, bus.Config{Concurrency: 1, MaxDeliver: 3, Backoff: time.Millisecond}, enclave)
+	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
 	jobs := submit(t, b, enclave, csv(11, 3), nil)
 	var mu sync.Mutex
 	attempts := map[int]int{}
@@ -280,7 +290,7 @@ func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); _ = b.Work(ctx, Kind, flaky) }()
+	go func() { defer wg.Done(); _ = pb.Work(ctx, Kind, flaky) }()
 	got := make(chan bus.Result)
 	go func() {
 		defer wg.Done()
@@ -292,7 +302,7 @@ func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
 			return nil
 		})
 	}()
-	if err := b.PublishJobs(ctx, jobs); err != nil {
+	if err := errors.Join(b.PublishJobs(ctx, jobs)...); err != nil {
 		t.Fatal(err)
 	}
 	var results []bus.Result

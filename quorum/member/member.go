@@ -4,8 +4,10 @@
 // policy, the ZK proofs against the verifying key registered for the iDAO,
 // the contributor's signature, its own membership and stake — reading policy
 // and keys from the chain, never from the request, and signs an EIP-712 vote
-// over the result digest. A member never signs two different digests for one
-// submission: what it signed is kept in a local bbolt file, across restarts.
+// over the result digest. A member never approves two different digests for
+// one submission: what it approved is kept in a local bbolt file, across
+// restarts. What it could not check (the chain or a proof out of reach) it
+// asks again later and never signs as a refusal.
 package member
 
 import (
@@ -17,6 +19,7 @@ import (
 	"log/slog"
 	"math/big"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +28,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/quorum"
@@ -44,14 +48,20 @@ type Chain interface {
 }
 
 // ErrChainRead marks a failure to read (or to prove) chain state while
-// verifying: the member gives no vote rather than a refusal, since the
-// evidence was not found wrong.
-var ErrChainRead = errors.New("cannot read the chain")
+// verifying: one kind of ErrCouldNotCheck (the member gives no vote rather
+// than a refusal, since the evidence was not found wrong).
+var ErrChainRead = fmt.Errorf("cannot read the chain: %w", ErrCouldNotCheck)
 
-// Objects fetches zk proofs from the object store.
+// Objects fetches zk proofs from the bus: at most max bytes of an object
+// of a known bucket (bus.GetObject).
 type Objects interface {
-	GetObject(ctx context.Context, bucket, name string) ([]byte, error)
+	GetObject(ctx context.Context, bucket, name string, max int) ([]byte, error)
 }
+
+// MaxProofObject caps a chunk proof a member reads (a Groth16 proof and its
+// public inputs are a few KB; the proof stream refuses more anyway). A
+// larger object is not a proof of ours: the evidence is refused.
+const MaxProofObject = bus.MaxProofMsg
 
 // VerifyingKeys loads a verifying key by its hash.
 type VerifyingKeys interface {
@@ -94,6 +104,18 @@ var signedBucket = []byte("signed")
 // different digest for a submission it already voted on.
 var ErrEquivocation = errors.New("refusing to sign a second, different digest for one submission")
 
+// ErrCouldNotCheck marks a request the member could not check — the chain
+// could not be read or lags, a proof could not be fetched, a verifying key
+// is not installed — as opposed to evidence that is wrong. It is never
+// signed as a refusal: the request is asked again later, and after a few
+// tries the member abstains.
+var ErrCouldNotCheck = errors.New("could not check the evidence")
+
+// couldNotCheck wraps err as ErrCouldNotCheck.
+func couldNotCheck(format string, args ...any) error {
+	return fmt.Errorf("%w: %w", ErrCouldNotCheck, fmt.Errorf(format, args...))
+}
+
 // New opens a member; the signed-votes record is DataDir/votes-<address>.db.
 func New(cfg Config, chain Chain, objects Objects, vks VerifyingKeys) (*Member, error) {
 	addr := keys.Address(cfg.Key)
@@ -127,8 +149,9 @@ func (m *Member) Decide(ctx context.Context, req *quorum.VoteRequest) (*quorum.V
 
 // DecideBatch verifies many requests and signs the votes as one batch (one
 // signature, each vote with its own inclusion proof; see quorum.SignBatch).
-// votes[i] is nil where errs[i] says why request i gets no vote at all (not
-// a member, another chain, an equivocation attempt).
+// votes[i] is nil where errs[i] says why request i gets no vote: not a
+// member, another chain, an equivocation attempt, or ErrCouldNotCheck (ask
+// again later).
 func (m *Member) DecideBatch(ctx context.Context, reqs []*quorum.VoteRequest) (votes []*quorum.Vote, errs []error) {
 	votes, errs = make([]*quorum.Vote, len(reqs)), make([]error, len(reqs))
 	daos := map[string]*idao.IDAO{}
@@ -137,7 +160,9 @@ func (m *Member) DecideBatch(ctx context.Context, reqs []*quorum.VoteRequest) (v
 	}
 	if err := m.record(votes, errs); err != nil {
 		for i := range votes {
-			votes[i], errs[i] = nil, err
+			if votes[i] != nil {
+				votes[i], errs[i] = nil, couldNotCheck("record the vote: %w", err)
+			}
 		}
 		return votes, errs
 	}
@@ -149,7 +174,9 @@ func (m *Member) DecideBatch(ctx context.Context, reqs []*quorum.VoteRequest) (v
 	}
 	if err := quorum.SignBatch(m.cfg.Key, m.cfg.ChainID, sign); err != nil {
 		for i := range votes {
-			votes[i], errs[i] = nil, err
+			if votes[i] != nil {
+				votes[i], errs[i] = nil, couldNotCheck("sign the votes: %w", err)
+			}
 		}
 	}
 	return votes, errs
@@ -164,7 +191,9 @@ func (m *Member) decide(ctx context.Context, req *quorum.VoteRequest, daos map[s
 	if dao == nil {
 		var err error
 		if dao, err = m.chain.IDAO(req.IDAO); err != nil {
-			return nil, fmt.Errorf("read iDAO %s from the chain: %w", req.IDAO, err)
+			// the coordinator accepted a submission for it: the chain is
+			// unreachable or this member's view of it lags
+			return nil, couldNotCheck("read iDAO %s from the chain: %w", req.IDAO, err)
 		}
 		daos[req.IDAO] = dao
 	}
@@ -173,14 +202,13 @@ func (m *Member) decide(ctx context.Context, req *quorum.VoteRequest, daos map[s
 	}
 	vote := &quorum.Vote{IDAO: req.IDAO, Submission: req.SubmissionID}
 	digest, err := m.verify(ctx, dao, req)
-	if errors.Is(err, ErrChainRead) {
+	if errors.Is(err, ErrCouldNotCheck) {
 		return nil, err
 	}
 	if err != nil {
-		vote.Approve, vote.Reason = false, err.Error()
-		if len(vote.Reason) > 500 {
-			vote.Reason = vote.Reason[:500]
-		}
+		// a refusal names the request it refuses (its digest), so it counts
+		// against that request only, never against a real one sent later
+		vote.Approve, vote.Reason, vote.ResultDigest = false, truncate(err.Error(), maxReason), req.Digest()
 	} else {
 		vote.Approve, vote.ResultDigest = true, digest
 		if m.cfg.LieDigest {
@@ -191,11 +219,12 @@ func (m *Member) decide(ctx context.Context, req *quorum.VoteRequest, daos map[s
 }
 
 // record makes sure the member never signs two different approved digests
-// for one submission: each vote (nil entries are skipped) is checked against
-// and added to the local record in one fsync'd transaction; a vote that
-// would equivocate is dropped (votes[i] = nil, errs[i] says so). A refusal
-// is recorded too, and a later approval of the same submission is then
-// refused (a member does not change its mind on the same evidence).
+// for one submission: each approval (nil entries and refusals are skipped)
+// is checked against and added to the local record in one fsync'd
+// transaction; an approval that would equivocate is dropped (votes[i] =
+// nil, errs[i] says so). Refusals are not recorded: they are not
+// equivocation (only two approvals are), and a refusal of a forged or
+// broken request must not stop the member approving the real one.
 func (m *Member) record(votes []*quorum.Vote, errs []error) error {
 	refused := make([]bool, len(votes))
 	// Batch coalesces concurrent records into one transaction; it may run
@@ -204,14 +233,11 @@ func (m *Member) record(votes []*quorum.Vote, errs []error) error {
 		clear(refused)
 		b := tx.Bucket(signedBucket)
 		for i, v := range votes {
-			if v == nil {
+			if v == nil || !v.Approve {
 				continue
 			}
-			val := append([]byte{0}, v.ResultDigest[:]...)
-			if v.Approve {
-				val[0] = 1
-			}
-			if prev := b.Get(v.Submission[:]); prev != nil {
+			val := append([]byte{1}, v.ResultDigest[:]...)
+			if prev := b.Get(v.Submission[:]); prev != nil && prev[0] == 1 {
 				refused[i] = string(prev) != string(val)
 				continue
 			}
@@ -230,6 +256,16 @@ func (m *Member) record(votes []*quorum.Vote, errs []error) error {
 		}
 	}
 	return nil
+}
+
+// maxReason bounds a refusal's reason (it is signed and shown publicly).
+const maxReason = 500
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // verify re-checks every piece of evidence the iDAO's policy asks for and
@@ -312,6 +348,23 @@ func (m *Member) teePolicy(dao *idao.IDAO) (tee.Policy, error) {
 	return p, err
 }
 
+// fetchProof reads a chunk proof for GatherEvidence: from the proofs
+// bucket only (a reference naming any other is refused, and no bucket is
+// ever created from one), at most MaxProofObject bytes.
+func (m *Member) fetchProof(ctx context.Context, bucket, name string) ([]byte, error) {
+	if bucket != bus.ProofBucket {
+		return nil, fmt.Errorf("%w: the chunk reference names bucket %q, proofs live in %q", prover.ErrMalformedEvidence, bucket, bus.ProofBucket)
+	}
+	b, err := m.objects.GetObject(ctx, bucket, name, MaxProofObject)
+	if errors.Is(err, bus.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %v", prover.ErrMalformedEvidence, err)
+	}
+	if err != nil {
+		return nil, couldNotCheck("%w", err)
+	}
+	return b, nil
+}
+
 func (m *Member) verifyTEE(dao *idao.IDAO, req *quorum.VoteRequest, raw json.RawMessage) (*tee.Evidence, common.Hash, error) {
 	p, err := m.teePolicy(dao)
 	if err != nil {
@@ -321,7 +374,9 @@ func (m *Member) verifyTEE(dao *idao.IDAO, req *quorum.VoteRequest, raw json.Raw
 	if err != nil {
 		return nil, common.Hash{}, fmt.Errorf("tee evidence: %w", err)
 	}
-	if _, err := tee.VerifyEvidence(p, ev, &req.Submission, req.ChainID); err != nil {
+	if _, err := tee.VerifyEvidence(p, ev, &req.Submission, req.ChainID); errors.Is(err, tee.ErrEgoUnavailable) {
+		return nil, common.Hash{}, couldNotCheck("tee evidence: %w (this member was built without SGX support)", err)
+	} else if err != nil {
 		return nil, common.Hash{}, fmt.Errorf("tee evidence: %w", err)
 	}
 	if err := m.registered(dao.Name, ev.EnclaveKey, ev.Enclave); err != nil {
@@ -355,7 +410,7 @@ func (m *Member) verifyZK(ctx context.Context, dao *idao.IDAO, req *quorum.VoteR
 	}
 	vk, err := m.vks.VerifyingKey(dao.Policy.VKHash)
 	if err != nil {
-		return nil, common.Hash{}, fmt.Errorf("load the registered verifying key %s: %w", dao.Policy.VKHash, err)
+		return nil, common.Hash{}, couldNotCheck("load the registered verifying key %s: %w (install it in the member's --zk-keys)", dao.Policy.VKHash, err)
 	}
 	refs := make([]prover.ChunkRef, len(data))
 	for i, d := range data {
@@ -363,9 +418,9 @@ func (m *Member) verifyZK(ctx context.Context, dao *idao.IDAO, req *quorum.VoteR
 			return nil, common.Hash{}, fmt.Errorf("zk chunk reference %d: %w", i, err)
 		}
 	}
-	ev, err := prover.GatherEvidence(ctx, refs, m.objects.GetObject)
+	ev, err := prover.GatherEvidence(ctx, refs, m.fetchProof)
 	if err != nil {
-		return nil, common.Hash{}, fmt.Errorf("fetch zk proofs: %w", err)
+		return nil, common.Hash{}, fmt.Errorf("zk proofs: %w", err)
 	}
 	f, err := prover.VerifyEvidence(vk, ev, &req.Submission)
 	if err != nil {

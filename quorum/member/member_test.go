@@ -61,7 +61,7 @@ func (noVKs) VerifyingKey(common.Hash) (*prover.VerifyingKey, error) { return ni
 
 // teeRequest runs a real (simulated) enclave over a dataset and returns the
 // vote request a coordinator would send.
-func teeRequest(t *testing.T, enc *tee.Enclave, data string, nonce uint64) *quorum.VoteRequest {
+func teeRequest(t testing.TB, enc *tee.Enclave, data string, nonce uint64) *quorum.VoteRequest {
 	t.Helper()
 	contributor, _ := crypto.GenerateKey()
 	ds, err := records.Parse([]byte(data))

@@ -35,10 +35,14 @@ func (m *Member) verifyOptimistic(req *quorum.VoteRequest, raw json.RawMessage) 
 	}
 	c, err := cr.Claim(id)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("read claim %s from the chain: %w", id.Hex(), err)
+		// the executor reports a claim once it is final on chain: a member
+		// that cannot read it yet lags, or cannot reach the chain
+		return common.Hash{}, couldNotCheck("read claim %s from the chain: %w", id.Hex(), err)
 	}
 	d := c.AnchorDigest()
-	if err := optimistic.CheckFinal(c, req.SubmissionID, req.Submission.Commitment, d); err != nil {
+	if err := optimistic.CheckFinal(c, req.SubmissionID, req.Submission.Commitment, d); errors.Is(err, optimistic.ErrNotFinal) && c.Status != optimistic.StatusOverturned {
+		return common.Hash{}, couldNotCheck("claim %s: %w (this member's view of the chain may lag)", id.Hex(), err)
+	} else if err != nil {
 		return common.Hash{}, fmt.Errorf("claim %s: %w", id.Hex(), err)
 	}
 	if c.N != req.Submission.Records {

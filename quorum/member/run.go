@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/vsc-labs/vsc/internal/bus"
@@ -12,48 +13,68 @@ import (
 
 // requestBatch bounds the vote-request messages a member takes at once;
 // signBatch bounds the votes of one signed batch (and so the size of the
-// result message that carries them: ≈ 1 KB a vote, under NATS' 1 MiB).
+// result message that carries them: ≈ 1 KB a vote, under bus.MaxResultMsg).
+// MaxRequests bounds the requests one message may hold (the coordinator
+// sends at most 256).
 const (
 	requestBatch = 64
 	signBatch    = 256
+	MaxRequests  = 1024
 )
 
 // Run answers the vote requests of the iDAOs until ctx ends. A message holds
 // one request (a JSON object) or a batch (a JSON array); the requests of the
 // messages that arrive together are verified, their votes signed as one
 // batch (up to signBatch) and published to the coordinator in one result
-// message.
+// message. Each message is settled on its own: an undecodable one is
+// refused for good; one with a request the member could not check
+// (ErrCouldNotCheck) is asked again later, after its other requests'
+// votes are sent; it is never answered with a refusal.
 func (m *Member) Run(ctx context.Context, b *bus.Bus, idaos []string) error {
-	return b.VoteRequests(ctx, m.addr.Hex(), idaos, requestBatch, func(ctx context.Context, msgs [][]byte) error {
+	return b.VoteRequests(ctx, m.addr, idaos, requestBatch, func(ctx context.Context, msgs [][]byte) []error {
+		errs := make([]error, len(msgs))
 		var reqs []*quorum.VoteRequest
-		for _, data := range msgs {
+		var from []int // the message of each request
+		for i, data := range msgs {
 			rs, err := DecodeRequests(data)
 			if err != nil {
-				m.log.Error("undecodable vote request dropped", "err", err)
+				errs[i] = bus.Refuse("undecodable_vote_request", fmt.Errorf("undecodable vote request: %w", err))
 				continue
 			}
 			reqs = append(reqs, rs...)
+			for range rs {
+				from = append(from, i)
+			}
 		}
 		// a batch answered again after a failure signs the same votes again
-		// (deterministic signatures), and its result message is deduped
+		// (deterministic signatures); the coordinator ignores a vote it has
 		for len(reqs) > 0 {
 			n := min(len(reqs), signBatch)
-			if err := m.answer(ctx, b, reqs[:n]); err != nil {
-				return err
+			for k, err := range m.answer(ctx, b, reqs[:n]) {
+				if err != nil && errs[from[k]] == nil {
+					errs[from[k]] = err
+				}
 			}
-			reqs = reqs[n:]
+			reqs, from = reqs[n:], from[n:]
 		}
-		return nil
+		return errs
 	})
 }
 
 // answer verifies requests, signs their votes as one batch and publishes
-// them in one result message.
-func (m *Member) answer(ctx context.Context, b *bus.Bus, reqs []*quorum.VoteRequest) error {
+// them in one result message. It returns, per request, an error to ask the
+// request again with (it could not be checked, or the votes not sent).
+func (m *Member) answer(ctx context.Context, b *bus.Bus, reqs []*quorum.VoteRequest) []error {
 	votes, errs := m.DecideBatch(ctx, reqs)
+	retry := make([]error, len(reqs))
 	var signed []*quorum.Vote
 	for i, v := range votes {
 		if v == nil {
+			if errors.Is(errs[i], ErrCouldNotCheck) {
+				m.log.Warn("vote request not checked; will ask again", "submission", reqs[i].SubmissionID.Hex(), "err", errs[i])
+				retry[i] = errs[i]
+				continue
+			}
 			// not a member, another chain, or an equivocation attempt: nothing to sign
 			m.log.Warn("vote request not answered", "submission", reqs[i].SubmissionID.Hex(), "err", errs[i])
 			continue
@@ -61,7 +82,7 @@ func (m *Member) answer(ctx context.Context, b *bus.Bus, reqs []*quorum.VoteRequ
 		signed = append(signed, v)
 	}
 	if len(signed) == 0 {
-		return nil
+		return retry
 	}
 	res := &bus.Result{Kind: bus.VoteKind, OK: true, Worker: m.addr.Hex()}
 	var err error
@@ -73,23 +94,31 @@ func (m *Member) answer(ctx context.Context, b *bus.Bus, reqs []*quorum.VoteRequ
 		res.JobID = fmt.Sprintf("votes/%s/%s", m.addr.Hex(), signed[0].Batch.Root.Hex())
 		res.Evidence, err = json.Marshal(signed)
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		err = b.PublishResult(ctx, res)
 	}
-	if err := b.PublishResult(ctx, res); err != nil {
-		return err
+	if err != nil {
+		for i, v := range votes {
+			if v != nil {
+				retry[i] = fmt.Errorf("send votes: %w", err)
+			}
+		}
+		return retry
 	}
 	m.log.Info("voted", "votes", len(signed), "first", signed[0].Submission.Hex(), "approve", signed[0].Approve)
-	return nil
+	return retry
 }
 
 // DecodeRequests decodes a vote-request message: one request (a JSON object)
-// or a batch (a JSON array).
+// or a batch (a JSON array) of at most MaxRequests.
 func DecodeRequests(data []byte) ([]*quorum.VoteRequest, error) {
 	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '[' {
 		var reqs []*quorum.VoteRequest
 		if err := json.Unmarshal(data, &reqs); err != nil {
 			return nil, err
+		}
+		if len(reqs) > MaxRequests {
+			return nil, fmt.Errorf("%d vote requests in one message, at most %d", len(reqs), MaxRequests)
 		}
 		for i, r := range reqs {
 			if r == nil {

@@ -106,6 +106,10 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.bus == nil {
 		return errors.New("tee worker: no bus")
 	}
+	if w.bus.Signer() != w.enc.Address() {
+		return fmt.Errorf("tee worker: its bus signs results as %s, not with the enclave key %s (bus.Config.Signer): the coordinator would believe none",
+			w.bus.Signer().Hex(), w.enc.Address().Hex())
+	}
 	w.log.Info("tee worker started", "backend", w.enc.Backend())
 	return w.bus.WorkBatches(ctx, Kind, max(runtime.GOMAXPROCS(0), 2), batchSize, w.HandleBatch)
 }

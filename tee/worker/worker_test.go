@@ -24,9 +24,19 @@ import (
 
 const chainID = 11
 
-func newBus(t *testing.T) *bus.Bus {
+// newBus starts NATS and returns the coordinator's bus (it publishes jobs
+// and blobs and reads results) and a maker of workers' buses.
+func newBus(t *testing.T) (*bus.Bus, func(enc *tee.Enclave) *bus.Bus) {
 	t.Helper()
-	return testenv.Bus(t, testenv.NATS(t), bus.Config{MaxDeliver: 2, Backoff: 10 * time.Millisecond})
+	srv := testenv.NATS(t)
+	cfg := bus.Config{MaxDeliver: 2, Backoff: 10 * time.Millisecond}
+	return testenv.Bus(t, srv, cfg), func(enc *tee.Enclave) *bus.Bus {
+		c := cfg
+		if enc != nil {
+			c.Signer = enc
+		}
+		return testenv.WorkerBus(t, srv, c)
+	}
 }
 
 func dataset(n, seed int) []byte {
@@ -131,13 +141,13 @@ func run(t *testing.T, w *Worker) func() {
 }
 
 func TestWorkerVerifiesAndRejects(t *testing.T) {
-	b := newBus(t)
+	b, workerBus := newBus(t)
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := collect(t, b)
-	run(t, New(enc, b, nil))
+	run(t, New(enc, workerBus(enc), nil))
 
 	data := dataset(200, 3)
 	good := submit(t, b, enc, data, 1, nil)
@@ -156,6 +166,9 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 	r := res.wait(t, good.ID)
 	if !r.OK || r.Rejected {
 		t.Fatalf("good job: %+v", r)
+	}
+	if signer, err := tee.RecoverMessageSigner(r.Digest(), r.Signature); err != nil || signer != enc.Address() || r.Signer != signer {
+		t.Fatalf("the result is not signed by the enclave: %s %v", r.Signer, err)
 	}
 	ev, err := tee.DecodeEvidence(r.Evidence)
 	if err != nil {
@@ -193,7 +206,7 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 // its sealed enclave key, so data wrapped to the key it registered before
 // the restart is still verified, and its key attestation still holds.
 func TestWorkerRestartKeepsKey(t *testing.T) {
-	b := newBus(t)
+	b, workerBus := newBus(t)
 	dir := t.TempDir()
 	res := collect(t, b)
 
@@ -202,7 +215,7 @@ func TestWorkerRestartKeepsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	registered := enc.PublicKeyBytes() // what the chain holds
-	stop := run(t, New(enc, b, nil))
+	stop := run(t, New(enc, workerBus(enc), nil))
 	first := submit(t, b, enc, dataset(30, 1), 1, nil)
 	if err := b.PublishJob(context.Background(), &first); err != nil {
 		t.Fatal(err)
@@ -224,7 +237,7 @@ func TestWorkerRestartKeepsKey(t *testing.T) {
 	if _, err := tee.VerifyKeyAttestation(enc.Policy(), registered, enc2.KeyAttestation()); err != nil {
 		t.Fatal(err)
 	}
-	run(t, New(enc2, b, nil))
+	run(t, New(enc2, workerBus(enc2), nil))
 	if err := b.PublishJob(context.Background(), &second); err != nil {
 		t.Fatal(err)
 	}
@@ -239,13 +252,14 @@ type noBlobs struct{}
 func (noBlobs) GetBlob(context.Context, common.Hash) ([]byte, error) { return nil, bus.ErrNotFound }
 
 func TestHandle(t *testing.T) {
-	b := newBus(t)
+	b, workerBus := newBus(t)
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	w := New(enc, b, nil).WithMetrics(reg)
+	wb := workerBus(enc)
+	w := New(enc, wb, nil).WithMetrics(reg)
 	ctx := context.Background()
 	j := submit(t, b, enc, dataset(5, 1), 1, nil)
 
@@ -263,7 +277,7 @@ func TestHandle(t *testing.T) {
 	if _, err := w.WithBlobs(noBlobs{}).Handle(ctx, j); !errors.Is(err, bus.ErrNotFound) {
 		t.Fatalf("missing blob must be a transient error, got %v", err)
 	}
-	w.WithBlobs(b)
+	w.WithBlobs(wb)
 	if r, err := w.Handle(ctx, j); err != nil || !r.OK {
 		t.Fatalf("good: %+v %v", r, err)
 	}
@@ -287,6 +301,19 @@ func TestHandle(t *testing.T) {
 	} {
 		if got[name] != want {
 			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+}
+
+// A worker whose bus would not sign its results with the enclave key does
+// not start: the coordinator would refuse every one of them.
+func TestWorkerNeedsItsEnclaveToSign(t *testing.T) {
+	_, workerBus := newBus(t)
+	enc, _ := tee.OpenSim(t.TempDir())
+	other, _ := tee.OpenSim(t.TempDir())
+	for _, b := range []*bus.Bus{workerBus(other), workerBus(nil)} {
+		if err := New(enc, b, nil).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "sign") {
+			t.Fatalf("worker with a bus that signs as %s: %v", b.Signer(), err)
 		}
 	}
 }

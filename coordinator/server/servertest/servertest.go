@@ -167,7 +167,7 @@ func (f *Fixture) Start(cfg srvpkg.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bus.ConnectInProcess(f.NATS, bus.Config{}, nil)
+	b, err := bus.ConnectInProcess(f.NATS, testenv.Creds(t, f.NATS, "coordinator"), bus.Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +180,14 @@ func (f *Fixture) Start(cfg srvpkg.Config) {
 	f.HTTP = nil
 	f.restartHTTP()
 	t.Cleanup(f.Stop)
+}
+
+// WorkerBus connects to the fixture's NATS as a worker (tee, zk and
+// optimistic) whose results the demo iDAO's enclave signs, as a real
+// worker's are.
+func (f *Fixture) WorkerBus(cfg bus.Config) *bus.Bus {
+	cfg.Signer = f.Enclave
+	return testenv.WorkerBus(f.T, f.NATS, cfg)
 }
 
 // Stop stops the coordinator (crash-like: whatever was not committed is gone).

@@ -1,0 +1,69 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// maxDeliveriesAdvisory is where the server says a job reached its
+// consumer's MaxDeliver without being settled.
+const maxDeliveriesAdvisory = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + JobsStream + ".>"
+
+// StuckJobs hands h every job the server stopped delivering because it
+// reached its consumer's MaxDeliver unsettled — its workers died on it
+// each time, so the bus never got to dead-letter it — with the deliveries
+// it got, until ctx ends. Once h succeeds the job is removed from the work
+// queue (where it would otherwise sit forever). The server's advisories
+// are not stored: a job stuck while no coordinator listens stays in the
+// queue. Coordinator only.
+func (b *Bus) StuckJobs(ctx context.Context, h func(ctx context.Context, j Job, deliveries int) error) error {
+	sub, err := b.NC.Subscribe(maxDeliveriesAdvisory, func(m *nats.Msg) {
+		var adv struct {
+			Stream     string `json:"stream"`
+			StreamSeq  uint64 `json:"stream_seq"`
+			Deliveries int    `json:"deliveries"`
+		}
+		if json.Unmarshal(m.Data, &adv) != nil || adv.Stream != JobsStream {
+			return
+		}
+		hctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := b.stuckJob(hctx, adv.StreamSeq, adv.Deliveries, h); err != nil {
+			b.log.Error("stuck job not failed; it stays in the work queue", "seq", adv.StreamSeq, "err", err)
+		}
+	})
+	if err != nil {
+		return b.explain(fmt.Errorf("subscribe to stuck jobs: %w", err))
+	}
+	<-ctx.Done()
+	return sub.Unsubscribe()
+}
+
+func (b *Bus) stuckJob(ctx context.Context, seq uint64, deliveries int, h func(context.Context, Job, int) error) error {
+	st, err := b.stream(ctx, JobsStream)
+	if err != nil {
+		return err
+	}
+	m, err := st.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil // settled meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	j, err := DecodeJob(m.Data)
+	if err == nil {
+		err = h(ctx, j, deliveries)
+	}
+	if err != nil && !errors.Is(err, ErrPermanent) {
+		return err
+	}
+	b.log.Error("stuck job removed from the work queue", "job", j.ID, "kind", j.Kind, "deliveries", deliveries, "err", err)
+	return st.DeleteMsg(ctx, seq)
+}
