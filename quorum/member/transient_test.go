@@ -43,7 +43,7 @@ func (c *flakyChain) IDAO(name string) (*idao.IDAO, error) {
 func TestCouldNotCheckIsNoRefusal(t *testing.T) {
 	enc, _ := tee.OpenSim(t.TempDir())
 	key, _ := crypto.GenerateKey()
-	ch := &flakyChain{chainState: chainState{demoIDAO(t, key)}, down: true}
+	ch := &flakyChain{chainState: onChain(demoIDAO(t, enc, key), enc), down: true}
 	m, err := New(Config{Key: key, ChainID: chainID, DataDir: t.TempDir()}, ch, nil, noVKs{})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestCouldNotCheckIsNoRefusal(t *testing.T) {
 func TestForgedRequestVetoesNothing(t *testing.T) {
 	enc, _ := tee.OpenSim(t.TempDir())
 	key, _ := crypto.GenerateKey()
-	m := newMember(t, t.TempDir(), key, demoIDAO(t, key), false)
+	m := newMember(t, t.TempDir(), key, onChain(demoIDAO(t, enc, key), enc), false)
 	defer m.Close()
 	ctx := context.Background()
 	real := teeRequest(t, enc, "a\n1\n2\n", 0)
@@ -126,7 +126,7 @@ func (someVK) VerifyingKey(h common.Hash) (*prover.VerifyingKey, error) {
 func TestMemberReadsOnlyKnownBucketsCapped(t *testing.T) {
 	key, contributor := mustKey(t), mustKey(t)
 	vk := common.HexToHash("0x77")
-	dao, err := idao.New("demo", keys.Address(key), idao.Policy{Modes: []string{"zk"}, VKHash: vk}, big.NewInt(1000), 0)
+	dao, err := idao.New("demo", keys.Address(key), idao.Policy{Modes: []string{"zk"}, VKHash: vk}, big.NewInt(1000), 0, 0, idao.DefaultParams())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestMemberReadsOnlyKnownBucketsCapped(t *testing.T) {
 			Evidence: []quorum.EvidenceItem{{Kind: "zk", Data: []json.RawMessage{ref}}}}
 	}
 	store := &proofStore{data: map[string][]byte{prover.ProofObjectName(id, vk, 0): make([]byte, MaxProofObject+1)}}
-	m, err := New(Config{Key: key, ChainID: chainID, DataDir: t.TempDir()}, chainState{dao}, store, someVK{})
+	m, err := New(Config{Key: key, ChainID: chainID, DataDir: t.TempDir()}, onChain(dao), store, someVK{})
 	if err != nil {
 		t.Fatal(err)
 	}
