@@ -47,8 +47,8 @@ func TestMain(m *testing.M) {
 
 type testDevnet struct {
 	*devnet
-	api  *client.Client
-	t    *testing.T
+	api *client.Client
+	t   *testing.T
 	// logs holds everything the devnet logged (tests assert what it never says).
 	logs *logBuffer
 	tap  *logTap // the coded refusals the devnet logged
