@@ -74,7 +74,7 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		}
 	}
 	id := sub.Digest(s.cfg.ChainID)
-	signer, err := eip712.Recover(id, req.Signature)
+	signer, err := eip712.RecoverCached(id, req.Signature)
 	if err != nil {
 		return nil, false, coordinator.Errf("bad_signature", "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
 	}

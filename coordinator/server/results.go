@@ -90,7 +90,7 @@ func (s *Server) checkResult(ctx context.Context, r *bus.Result, t *store.Target
 	if !r.OK {
 		return nil
 	}
-	if why := checkEvidence(r, t, dao); why != nil {
+	if why := s.checkEvidence(r, t, dao); why != nil {
 		s.log.Warn("signed result with evidence that does not verify: recorded as a rejection",
 			"submission", t.ID.Hex(), "kind", r.Kind, "code", CodeBadEvidence, "err", why)
 		r.OK, r.Rejected, r.Reason = false, true, why.Error()
@@ -99,18 +99,12 @@ func (s *Server) checkResult(ctx context.Context, r *bus.Result, t *store.Target
 }
 
 // checkEvidence checks an OK result's evidence (see checkResult).
-func checkEvidence(r *bus.Result, t *store.Target, dao *store.IDAO) error {
+func (s *Server) checkEvidence(r *bus.Result, t *store.Target, dao *store.IDAO) error {
 	switch r.Kind {
 	case "tee":
-		var pol struct {
-			TEE json.RawMessage `json:"tee_policy"`
-		}
-		if json.Unmarshal(dao.Policy, &pol) != nil || len(pol.TEE) == 0 {
-			return fmt.Errorf("the TEE evidence cannot be checked: iDAO %s publishes no TEE policy", dao.Name)
-		}
-		p, err := tee.ParsePolicy(pol.TEE)
+		p, err := s.teePolicy(dao)
 		if err != nil {
-			return fmt.Errorf("the TEE evidence cannot be checked: iDAO %s's TEE policy: %w", dao.Name, err)
+			return err
 		}
 		ev, err := tee.DecodeEvidence(r.Evidence)
 		if err != nil {
@@ -279,4 +273,32 @@ func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, t *store.Target,
 		return nil, nil
 	}
 	return &store.CheckedVote{Vote: v, Stake: stake, Total: dao.TotalStake()}, nil
+}
+
+// maxCachedPolicies bounds the parsed TEE policies kept (one per iDAO
+// policy version; the cache starts over past it).
+const maxCachedPolicies = 4096
+
+// teePolicy is an iDAO's parsed TEE policy, cached by the policy's bytes
+// (results of one iDAO arrive by the thousand; its policy rarely changes).
+func (s *Server) teePolicy(dao *store.IDAO) (tee.Policy, error) {
+	if p, ok := s.policies.Load(string(dao.Policy)); ok {
+		return p.(tee.Policy), nil
+	}
+	var pol struct {
+		TEE json.RawMessage `json:"tee_policy"`
+	}
+	if json.Unmarshal(dao.Policy, &pol) != nil || len(pol.TEE) == 0 {
+		return tee.Policy{}, fmt.Errorf("the TEE evidence cannot be checked: iDAO %s publishes no TEE policy", dao.Name)
+	}
+	p, err := tee.ParsePolicy(pol.TEE)
+	if err != nil {
+		return tee.Policy{}, fmt.Errorf("the TEE evidence cannot be checked: iDAO %s's TEE policy: %w", dao.Name, err)
+	}
+	if s.policyCount.Add(1) > maxCachedPolicies {
+		s.policies.Clear()
+		s.policyCount.Store(1)
+	}
+	s.policies.Store(string(dao.Policy), p)
+	return p, nil
 }

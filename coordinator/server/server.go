@@ -131,14 +131,16 @@ type Server struct {
 	reg   *prometheus.Registry
 	m     *metrics
 
-	mux        *http.ServeMux
-	httpSrv    *http.Server
-	ln         net.Listener
-	kick       chan struct{}  // wakes the relay after a commit
-	finishKick chan struct{}  // wakes the finisher after a certificate
-	idaoCache  sync.Map       // name → idaoEntry
-	limiter    *clientLimiter // nil: intake is not rate-limited
-	inflight   atomic.Int64   // bytes of intake bodies being read
+	mux         *http.ServeMux
+	httpSrv     *http.Server
+	ln          net.Listener
+	kick        chan struct{}  // wakes the relay after a commit
+	finishKick  chan struct{}  // wakes the finisher after a certificate
+	idaoCache   sync.Map       // name → idaoEntry
+	policies    sync.Map       // an iDAO's policy bytes → its parsed tee.Policy
+	policyCount atomic.Int64   // entries stored in policies since it was last cleared
+	limiter     *clientLimiter // nil: intake is not rate-limited
+	inflight    atomic.Int64   // bytes of intake bodies being read
 
 	wg     sync.WaitGroup
 	cancel context.CancelFunc

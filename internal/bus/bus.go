@@ -207,6 +207,9 @@ func canonicalJSON(raw []byte) []byte {
 	if len(raw) == 0 {
 		return nil
 	}
+	if alreadyCanonical(raw) {
+		return raw // what a worker signs and what arrives over the bus: no copy
+	}
 	var c, h bytes.Buffer
 	if json.Compact(&c, raw) != nil {
 		return raw
@@ -215,11 +218,43 @@ func canonicalJSON(raw []byte) []byte {
 	return h.Bytes()
 }
 
+// alreadyCanonical reports whether json.Compact and json.HTMLEscape would
+// leave raw as it is: no whitespace outside strings, nothing HTMLEscape
+// rewrites. (For input that is not JSON the answer does not matter:
+// canonicalJSON returns such input unchanged either way.)
+func alreadyCanonical(raw []byte) bool {
+	inString, escaped := false, false
+	for i, c := range raw {
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && (raw[i+2] == 0xA8 || raw[i+2] == 0xA9):
+			return false // U+2028, U+2029
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			return false
+		}
+	}
+	return true
+}
+
 // msgID is a result's JetStream dedupe id: a redelivered job's identical
 // result is dropped, and no publisher can squat another's id (it holds the
 // content's digest).
-func (r *Result) msgID() string {
-	d := r.Digest()
+func (r *Result) msgID() string { return r.msgIDOf(r.Digest()) }
+
+// msgIDOf is msgID for a result whose digest d is in hand.
+func (r *Result) msgIDOf(d common.Hash) string {
 	return fmt.Sprintf("%s/%d/%x", r.JobID, r.Chunk, d[:8])
 }
 
@@ -612,19 +647,21 @@ func (b *Bus) Signer() common.Address {
 	return b.cfg.Signer.Address()
 }
 
-// sign signs r with the bus's signer, if it has one.
-func (b *Bus) sign(r *Result) error {
+// sign signs r with the bus's signer, if it has one, and returns its
+// JetStream dedupe id (computed from the same digest).
+func (b *Bus) sign(r *Result) (msgID string, err error) {
 	if b.cfg.Signer == nil {
 		r.Signer, r.Signature = common.Address{}, nil
-		return nil
+		return r.msgID(), nil
 	}
 	r.Signer = b.cfg.Signer.Address()
-	sig, err := b.cfg.Signer.SignMessage(r.Digest())
+	d := r.Digest()
+	sig, err := b.cfg.Signer.SignMessage(d)
 	if err != nil {
-		return fmt.Errorf("sign result %s: %w", r.JobID, err)
+		return "", fmt.Errorf("sign result %s: %w", r.JobID, err)
 	}
 	r.Signature = sig
-	return nil
+	return r.msgIDOf(d), nil
 }
 
 // PublishJob publishes a job; the server dedupes on MsgID.
@@ -641,14 +678,15 @@ func (b *Bus) PublishJob(ctx context.Context, j *Job) error {
 
 // PublishResult signs (with the bus's Signer) and publishes a result.
 func (b *Bus) PublishResult(ctx context.Context, r *Result) error {
-	if err := b.sign(r); err != nil {
+	id, err := b.sign(r)
+	if err != nil {
 		return err
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if _, err := b.JS.Publish(ctx, resultsPrefix+r.Kind, data, jetstream.WithMsgID(r.msgID())); err != nil {
+	if _, err := b.JS.Publish(ctx, resultsPrefix+r.Kind, data, jetstream.WithMsgID(id)); err != nil {
 		return fmt.Errorf("publish result %s/%d: %w", r.JobID, r.Chunk, err)
 	}
 	return nil
@@ -656,14 +694,15 @@ func (b *Bus) PublishResult(ctx context.Context, r *Result) error {
 
 // publishResultAsync signs and publishes a result without waiting for its ack.
 func (b *Bus) publishResultAsync(r *Result) (jetstream.PubAckFuture, error) {
-	if err := b.sign(r); err != nil {
+	id, err := b.sign(r)
+	if err != nil {
 		return nil, err
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
 		return nil, err
 	}
-	f, err := b.JS.PublishAsync(resultsPrefix+r.Kind, data, jetstream.WithMsgID(r.msgID()))
+	f, err := b.JS.PublishAsync(resultsPrefix+r.Kind, data, jetstream.WithMsgID(id))
 	if err != nil {
 		return nil, fmt.Errorf("publish result %s/%d: %w", r.JobID, r.Chunk, err)
 	}

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -73,6 +74,27 @@ func FuzzDecodeResult(f *testing.F) {
 		}
 		if back.Digest() != r.Digest() || back.msgID() != r.msgID() {
 			t.Fatalf("the digest changed on the wire: %s", raw)
+		}
+	})
+}
+
+// FuzzCanonicalJSON: the fast path of canonicalJSON (input already in
+// canonical form) gives what the slow path (Compact, then HTMLEscape) gives.
+func FuzzCanonicalJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a": 1}`, `{"a":"<b>"}`, `["\u2028"]`, "[\"\xe2\x80\xa8\"]", `{"a":"x\"y z"}`, `{"a":"\\"}`, `not json`, `{"a" :1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if len(raw) == 0 || !alreadyCanonical(raw) {
+			return
+		}
+		var c, h bytes.Buffer
+		if json.Compact(&c, raw) != nil {
+			return // not JSON: canonicalJSON returns it unchanged either way
+		}
+		json.HTMLEscape(&h, c.Bytes())
+		if !bytes.Equal(h.Bytes(), raw) {
+			t.Fatalf("fast path says %q is canonical; slow path gives %q", raw, h.Bytes())
 		}
 	})
 }

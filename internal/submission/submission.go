@@ -71,8 +71,14 @@ var (
 )
 
 // Verify checks that sig is the contributor's signature of s under chainID.
+//
+// The recovery is memoized process-wide (eip712.RecoverCached): the
+// coordinator's intake, the TEE worker, every member and the chain check the
+// same contributor signature, and where they share a process (the devnet) it
+// is recovered once. A memo of a pure function gives the same answer as
+// recomputing it, so each still checks the signature on its own terms.
 func (s *Submission) Verify(chainID uint64, sig []byte) error {
-	who, err := eip712.Recover(s.Digest(chainID), sig)
+	who, err := eip712.RecoverCached(s.Digest(chainID), sig)
 	if err != nil {
 		return err
 	}
