@@ -213,6 +213,7 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	var accepted, failed atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
+	cpu0, busy0 := cpuSeconds(), machineBusySeconds()
 	for ci := range *clients {
 		wg.Add(1)
 		go func() {
@@ -241,6 +242,7 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	wg.Wait()
 	secs := time.Since(start).Seconds()
+	cpu, busy := cpuSeconds()-cpu0, machineBusySeconds()-busy0
 	all := slices.Concat(lat...)
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	pct := func(p float64) float64 {
@@ -253,6 +255,11 @@ func cmdBenchIntake(ctx context.Context, args []string, stdout, stderr io.Writer
 		"submissions": accepted.Load(), "failed": failed.Load(), "clients": *clients, "bytes": *size,
 		"seconds": round3(secs), "per_second": round3(float64(accepted.Load()) / secs),
 		"p50_ms": pct(0.50), "p99_ms": pct(0.99), "cores": runtime.NumCPU(),
+		// CPU per accepted submission, of this process (coordinator and the
+		// load's clients) and of the whole machine (PostgreSQL included):
+		// steadier than the rate on a shared machine
+		"process_cpu_ms_per_submission": round3(cpu * 1000 / float64(max(accepted.Load(), 1))),
+		"machine_cpu_ms_per_submission": round3(busy * 1000 / float64(max(accepted.Load(), 1))),
 		// the in-process coordinator has no rate limit; one given with --api has its own
 		"rate_limit": rateLimitNote(*api),
 	}

@@ -55,21 +55,24 @@ func (s *Server) relay(ctx context.Context) {
 func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 	out, err := s.store.ClaimOutbox(ctx, s.cfg.RelayBatch, func(rows []store.OutboxJob) []error {
 		errs := make([]error, len(rows))
-		jobs := make([]*bus.Job, 0, len(rows))
-		var jobAt []int
-		var votes []store.OutboxJob
-		var voteAt []int
+		var jobRows, votes []store.OutboxJob
+		var jobRowAt, voteAt []int
 		for i, r := range rows {
 			if r.Kind == bus.VoteKind {
 				votes, voteAt = append(votes, r), append(voteAt, i)
+			} else {
+				jobRows, jobRowAt = append(jobRows, r), append(jobRowAt, i)
+			}
+		}
+		built, buildErrs := s.store.OutboxJobs(ctx, jobRows)
+		jobs := make([]*bus.Job, 0, len(jobRows))
+		var jobAt []int
+		for k, j := range built {
+			if buildErrs[k] != nil {
+				errs[jobRowAt[k]] = buildErrs[k]
 				continue
 			}
-			j := new(bus.Job)
-			if err := json.Unmarshal(r.Payload, j); err != nil {
-				errs[i] = bus.Permanent(fmt.Errorf("decode the outbox job: %w", err))
-				continue
-			}
-			jobs, jobAt = append(jobs, j), append(jobAt, i)
+			jobs, jobAt = append(jobs, j), append(jobAt, jobRowAt[k])
 		}
 		for k, err := range s.publishVoteRequests(ctx, votes) {
 			errs[voteAt[k]] = err
@@ -257,7 +260,18 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 				moved = append(moved, out.Status)
 			}
 		}
-		// a submission's votes in this batch are stored and counted together
+		lock := make([]common.Hash, 0, len(items))
+		for _, it := range items {
+			if len(lock) == 0 || lock[len(lock)-1] != it.id {
+				lock = append(lock, it.id)
+			}
+		}
+		if err := store.LockSubmissions(ctx, tx, lock); err != nil {
+			return err
+		}
+		// the results one by one (one per submission), then every
+		// submission's votes of the batch together (a few statements for all)
+		var groups []store.VoteGroup
 		for i := 0; i < len(items); {
 			it := items[i]
 			if it.check == nil {
@@ -269,14 +283,17 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 				i++
 				continue
 			}
-			var group []store.CheckedVote
+			g := store.VoteGroup{ID: it.id}
 			for ; i < len(items) && items[i].check != nil && items[i].id == it.id; i++ {
-				group = append(group, *items[i].check)
+				g.Votes = append(g.Votes, *items[i].check)
 			}
-			out, err := store.ApplyVotesTx(ctx, tx, it.id, group)
-			if err != nil {
-				return err
-			}
+			groups = append(groups, g)
+		}
+		outs, err := store.ApplyVoteGroupsTx(ctx, tx, groups)
+		if err != nil {
+			return err
+		}
+		for _, out := range outs {
 			record(out)
 		}
 		return nil

@@ -199,7 +199,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.go_(func() { s.sweeper(ctx) })
 	s.go_(func() {
-		if err := s.bus.ResultBatches(ctx, 4, 128, s.applyResults); err != nil {
+		if err := s.bus.ResultBatches(ctx, 2, 256, s.applyResults); err != nil {
 			s.log.Error("result consumer stopped", "err", err)
 		}
 	})

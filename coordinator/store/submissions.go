@@ -45,7 +45,8 @@ func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed
 	for i := range n.Jobs {
 		j := &n.Jobs[i]
 		kinds[i], chunks[i], nchunks[i], msgIDs[i] = j.Kind, int32(j.Chunk), int32(max(j.Chunks, 1)), j.MsgID()
-		if payloads[i], err = json.Marshal(j); err != nil {
+		// the row names the job; the relay builds it from the submission's row
+		if payloads[i], err = json.Marshal(jobRef{Chunk: j.Chunk, Chunks: j.Chunks, ChunkSize: j.ChunkSize}); err != nil {
 			return false, err
 		}
 	}
@@ -96,6 +97,82 @@ const (
 	outboxBackoff    = 250 * time.Millisecond
 	outboxMaxBackoff = 30 * time.Second
 )
+
+// jobRef is what an outbox row of a verification job holds: which chunk of
+// the submission's work it is. The job itself (the signed submission, the
+// wrapped key) is built from the submission's row when it is published, so
+// intake writes it once.
+type jobRef struct {
+	Chunk     int `json:"chunk,omitempty"`
+	Chunks    int `json:"chunks,omitempty"`
+	ChunkSize int `json:"chunk_size,omitempty"`
+}
+
+// OutboxJobs builds the verification jobs of outbox rows (one query for all
+// their submissions); errs[i] says why row i has none (its payload does not
+// decode, or its submission is gone: both for good).
+func (s *Store) OutboxJobs(ctx context.Context, rows []OutboxJob) (jobs []*bus.Job, errs []error) {
+	jobs, errs = make([]*bus.Job, len(rows)), make([]error, len(rows))
+	ids := make([]common.Hash, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.Submission)
+	}
+	subs, err := s.jobSubmissions(ctx, ids)
+	for i, r := range rows {
+		if err != nil {
+			errs[i] = fmt.Errorf("load the submission of an outbox job: %w", err)
+			continue
+		}
+		var ref jobRef
+		if err := json.Unmarshal(r.Payload, &ref); err != nil {
+			errs[i] = bus.Permanent(fmt.Errorf("the outbox job of %s does not decode: %w", r.Submission.Hex(), err))
+			continue
+		}
+		base, ok := subs[r.Submission]
+		if !ok {
+			errs[i] = bus.Permanent(fmt.Errorf("the outbox job's submission %s is not stored", r.Submission.Hex()))
+			continue
+		}
+		j := *base
+		j.ID, j.Kind, j.Chunk, j.Chunks, j.ChunkSize = r.Submission.Hex()+"/"+r.Kind, r.Kind, ref.Chunk, ref.Chunks, ref.ChunkSize
+		jobs[i] = &j
+	}
+	return jobs, errs
+}
+
+// jobSubmissions loads what every job of the submissions carries.
+func (s *Store) jobSubmissions(ctx context.Context, ids []common.Hash) (map[common.Hash]*bus.Job, error) {
+	keys := make([][]byte, 0, len(ids))
+	seen := make(map[common.Hash]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, id.Bytes())
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records,
+		wrapped_key, nonce, signature, chain_id FROM submissions WHERE id = ANY($1)`, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[common.Hash]*bus.Job, len(keys))
+	for rows.Next() {
+		j := new(bus.Job)
+		sub := &j.Submission
+		var id, contributor, dataHash, commitment []byte
+		var records, nonce, chainID int64
+		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records,
+			(*[]byte)(&j.WrappedKey), &nonce, (*[]byte)(&j.Signature), &chainID); err != nil {
+			return nil, err
+		}
+		j.SubmissionID, j.ChainID = common.BytesToHash(id), uint64(chainID)
+		sub.Contributor, sub.DataHash, sub.Commitment = common.BytesToAddress(contributor), common.BytesToHash(dataHash), common.BytesToHash(commitment)
+		sub.Records, sub.Nonce, sub.WrappedKeyHash = uint64(records), uint64(nonce), keccak(j.WrappedKey)
+		out[j.SubmissionID] = j
+	}
+	return out, rows.Err()
+}
 
 // OutboxOutcome says what one relay pass did.
 type OutboxOutcome struct {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -101,138 +100,277 @@ type CheckedVote struct {
 	Stake, Total *big.Int
 }
 
-// ApplyVotesTx stores checked votes on one submission and counts its votes:
-// once approving stake for one digest reaches 2/3 of totalStake the
-// submission is certified with that digest; once that can no longer happen
-// it is rejected, with the refusing members' reasons. Votes are stored only
-// while the submission is voting; a vote already stored (redelivered) or
-// signed for another iDAO is ignored, except that a member's approval
-// replaces its earlier refusal (a refusal never vetoes the member's own
-// later approval).
-func ApplyVotesTx(ctx context.Context, tx pgx.Tx, id common.Hash, votes []CheckedVote) (VoteOutcome, error) {
-	var out VoteOutcome
-	var status, dao string
-	if err := tx.QueryRow(ctx, `SELECT status, idao FROM submissions WHERE id=$1 FOR UPDATE`, id[:]).Scan(&status, &dao); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			out.Ignored = true
-			return out, nil
-		}
-		return out, err
+// LockSubmissions locks the submissions' rows in id order, at the start of a
+// transaction that then changes them in any order: concurrent transactions
+// that lock this way never deadlock.
+func LockSubmissions(ctx context.Context, tx pgx.Tx, ids []common.Hash) error {
+	list := make([][]byte, len(ids))
+	for i := range ids {
+		list[i] = ids[i].Bytes()
 	}
-	out.Status = coordinator.Status(status)
-	if out.Status != coordinator.Voting {
-		out.Ignored = true
-		return out, nil
+	_, err := tx.Exec(ctx, `SELECT 1 FROM submissions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, list)
+	return err
+}
+
+// VoteGroup is one submission's checked votes of a batch.
+type VoteGroup struct {
+	ID    common.Hash
+	Votes []CheckedVote
+}
+
+// ApplyVoteGroupsTx stores the checked votes of many submissions and counts
+// each one's votes, in a few set-wide statements whatever the number of
+// submissions: once approving stake for one digest reaches 2/3 of the total
+// stake the submission is certified with that digest; once that can no
+// longer happen it is rejected, with the refusing members' reasons. Votes are
+// stored only while the submission is voting; a vote already stored
+// (redelivered) or signed for another iDAO is ignored, except that a
+// member's approval replaces its earlier refusal (a refusal never vetoes the
+// member's own later approval). The submissions' rows are locked in id
+// order, so concurrent batches never deadlock. outs[i] is groups[i]'s
+// outcome.
+func ApplyVoteGroupsTx(ctx context.Context, tx pgx.Tx, groups []VoteGroup) ([]VoteOutcome, error) {
+	outs := make([]VoteOutcome, len(groups))
+	if len(groups) == 0 {
+		return outs, nil
 	}
-	b := &pgx.Batch{}
-	var totalStake *big.Int
-	for _, cv := range votes {
-		v := cv.Vote
-		if v.Submission != id || v.IDAO != dao { // a vote signed for another iDAO cannot count here
-			continue
-		}
-		totalStake = cv.Total
-		var batch []byte
-		if v.Batch != nil {
-			var err error
-			if batch, err = json.Marshal(v.Batch); err != nil {
-				return out, err
-			}
-		}
-		b.Queue(`INSERT INTO votes AS v (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
-			VALUES ($1,$2,$3,$4,$5,$6::numeric,$7,false,$8)
-			ON CONFLICT (submission, member) DO UPDATE SET approve = true, result_digest = EXCLUDED.result_digest, reason = NULL,
-				stake = EXCLUDED.stake, signature = EXCLUDED.signature, batch = EXCLUDED.batch, received_at = now()
-			WHERE NOT v.approve AND EXCLUDED.approve`,
-			v.Submission[:], v.Member[:], v.Approve, v.ResultDigest[:], nullText(v.Reason), cv.Stake.String(),
-			[]byte(v.Signature), nullJSON(batch))
+	ids := make([][]byte, len(groups))
+	for i := range groups {
+		ids[i] = groups[i].ID.Bytes()
 	}
-	inserted := int64(0)
-	br := tx.SendBatch(ctx, b)
-	for range b.Len() {
-		tag, err := br.Exec()
-		if err != nil {
-			br.Close()
-			return out, err
-		}
-		inserted += tag.RowsAffected()
-	}
-	if err := br.Close(); err != nil {
-		return out, err
-	}
-	if inserted == 0 {
-		out.Ignored = true
-		return out, nil
-	}
-	rows, err := tx.Query(ctx, `SELECT approve, result_digest, stake::text, coalesce(reason,''), member FROM votes WHERE submission=$1`, id[:])
+	type row struct{ status, dao string }
+	subs := map[common.Hash]row{}
+	rows, err := tx.Query(ctx, `SELECT id, status, idao FROM submissions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
-	byDigest := map[common.Hash]*big.Int{}
-	voted := new(big.Int)
-	var refusals []string
 	for rows.Next() {
-		var approve bool
-		var digest, member []byte
-		var st, reason string
-		if err := rows.Scan(&approve, &digest, &st, &reason, &member); err != nil {
+		var id []byte
+		var r row
+		if err := rows.Scan(&id, &r.status, &r.dao); err != nil {
 			rows.Close()
-			return out, err
+			return nil, err
 		}
-		amt, _ := new(big.Int).SetString(st, 10)
-		voted.Add(voted, amt)
-		if approve {
-			d := common.BytesToHash(digest)
-			if byDigest[d] == nil {
-				byDigest[d] = new(big.Int)
-			}
-			byDigest[d].Add(byDigest[d], amt)
-		} else {
-			refusals = append(refusals, fmt.Sprintf("%s: %s", common.BytesToAddress(member).Hex(), reason))
-		}
+		subs[common.BytesToHash(id)] = r
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// the votes to store: one per (submission, member), an approval over a refusal
+	var in voteColumns
+	totals := map[common.Hash]*big.Int{}
+	for i, g := range groups {
+		r, ok := subs[g.ID]
+		outs[i].Ignored = true
+		if !ok {
+			continue
+		}
+		outs[i].Status = coordinator.Status(r.status)
+		if outs[i].Status != coordinator.Voting {
+			continue
+		}
+		best := map[common.Address]*CheckedVote{}
+		var order []common.Address
+		for j := range g.Votes {
+			cv := &g.Votes[j]
+			if v := cv.Vote; v.Submission != g.ID || v.IDAO != r.dao { // a vote signed for another iDAO cannot count here
+				continue
+			}
+			totals[g.ID] = cv.Total
+			prev := best[cv.Vote.Member]
+			if prev == nil {
+				order = append(order, cv.Vote.Member)
+			}
+			if prev == nil || (!prev.Vote.Approve && cv.Vote.Approve) {
+				best[cv.Vote.Member] = cv
+			}
+		}
+		for _, m := range order {
+			if err := in.add(best[m]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	changed := map[common.Hash]bool{}
+	if len(in.sub) > 0 {
+		rows, err := tx.Query(ctx, `INSERT INTO votes AS v (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
+			SELECT u.sub, u.member, u.approve, u.digest, u.reason, u.stake::numeric, u.sig, false, u.batch::jsonb
+			FROM unnest($1::bytea[], $2::bytea[], $3::bool[], $4::bytea[], $5::text[], $6::text[], $7::bytea[], $8::text[])
+				AS u(sub, member, approve, digest, reason, stake, sig, batch)
+			ON CONFLICT (submission, member) DO UPDATE SET approve = true, result_digest = EXCLUDED.result_digest, reason = NULL,
+				stake = EXCLUDED.stake, signature = EXCLUDED.signature, batch = EXCLUDED.batch, received_at = now()
+			WHERE NOT v.approve AND EXCLUDED.approve
+			RETURNING v.submission`, in.sub, in.member, in.approve, in.digest, in.reason, in.stake, in.sig, in.batch)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			changed[common.BytesToHash(id)] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(changed) == 0 {
+		return outs, nil
+	}
+	tallies, err := readTallies(ctx, tx, changed)
+	if err != nil {
+		return nil, err
+	}
+	var cert certified
+	b := &pgx.Batch{}
+	for i, g := range groups {
+		if !changed[g.ID] {
+			continue
+		}
+		outs[i].Ignored = false
+		t, total := tallies[g.ID], totals[g.ID]
+		best, bestStake := t.best()
+		switch {
+		case twoThirds(bestStake, total):
+			cert.add(g.ID, best, fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, total, best.Hex()))
+			outs[i].Certified, outs[i].Status, outs[i].Changed = best, coordinator.Certified, true
+		case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(total, t.voted)), total):
+			reason := "the quorum refused the evidence"
+			if len(t.refusals) > 0 {
+				reason += ": " + strings.Join(t.refusals, "; ")
+			} else {
+				reason = "members approved different result digests; none reached 2/3 of the stake"
+			}
+			queueMove(b, g.ID, coordinator.Rejected, reason)
+			outs[i].Status, outs[i].Changed = coordinator.Rejected, true
+		}
+	}
+	cert.queue(b)
+	if b.Len() == 0 {
+		return outs, nil
+	}
+	return outs, tx.SendBatch(ctx, b).Close()
+}
+
+// twoThirds reports whether x is at least 2/3 of total (3x ≥ 2·total).
+func twoThirds(x, total *big.Int) bool {
+	return new(big.Int).Mul(x, big.NewInt(3)).Cmp(new(big.Int).Mul(total, big.NewInt(2))) >= 0
+}
+
+// voteColumns are votes to insert, column by column (for unnest).
+type voteColumns struct {
+	sub, member, digest, sig [][]byte
+	approve                  []bool
+	reason, batch            []*string
+	stake                    []string
+}
+
+func (c *voteColumns) add(cv *CheckedVote) error {
+	v := cv.Vote
+	var batch *string
+	if v.Batch != nil {
+		b, err := json.Marshal(v.Batch)
+		if err != nil {
+			return err
+		}
+		s := string(b)
+		batch = &s
+	}
+	var reason *string
+	if v.Reason != "" {
+		r := v.Reason
+		reason = &r
+	}
+	c.sub, c.member, c.digest, c.sig = append(c.sub, v.Submission.Bytes()), append(c.member, v.Member.Bytes()),
+		append(c.digest, v.ResultDigest.Bytes()), append(c.sig, []byte(v.Signature))
+	c.approve, c.reason, c.batch, c.stake = append(c.approve, v.Approve), append(c.reason, reason), append(c.batch, batch),
+		append(c.stake, cv.Stake.String())
+	return nil
+}
+
+// tally is a submission's stored votes, counted.
+type tally struct {
+	byDigest map[common.Hash]*big.Int
+	voted    *big.Int
+	refusals []string
+}
+
+// best is the digest with the most approving stake.
+func (t *tally) best() (common.Hash, *big.Int) {
 	var best common.Hash
 	bestStake := new(big.Int)
-	for d, st := range byDigest {
-		if st.Cmp(bestStake) > 0 {
+	for d, st := range t.byDigest {
+		if st.Cmp(bestStake) > 0 || (st.Cmp(bestStake) == 0 && bytes.Compare(d[:], best[:]) < 0) {
 			best, bestStake = d, st
 		}
 	}
-	twoThirds := func(x *big.Int) bool { // 3x ≥ 2·total
-		return new(big.Int).Mul(x, big.NewInt(3)).Cmp(new(big.Int).Mul(totalStake, big.NewInt(2))) >= 0
-	}
-	switch {
-	case twoThirds(bestStake):
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE votes SET counted = (approve AND result_digest = $2) WHERE submission=$1`, id[:], best[:])
-		b.Queue(`UPDATE submissions SET status='certified', result_digest=$2, updated_at=now() WHERE id=$1`, id[:], best[:])
-		b.Queue(`INSERT INTO submission_events (submission, status, detail) VALUES ($1,'certified',$2)`, id[:],
-			fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, totalStake, best.Hex()))
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return out, err
-		}
-		out.Certified, out.Status, out.Changed = best, coordinator.Certified, true
-		return out, nil
-	case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(totalStake, voted))):
-		reason := "the quorum refused the evidence"
-		if len(refusals) > 0 {
-			reason += ": " + strings.Join(refusals, "; ")
-		} else {
-			reason = "members approved different result digests; none reached 2/3 of the stake"
-		}
-		return moveOut(ctx, tx, id, coordinator.Rejected, reason, out)
-	}
-	return out, nil
+	return best, bestStake
 }
 
-func moveOut(ctx context.Context, tx pgx.Tx, id common.Hash, to coordinator.Status, reason string, out VoteOutcome) (VoteOutcome, error) {
-	if err := moveTx(ctx, tx, id, to, reason); err != nil {
-		return out, err
+// readTallies counts the stored votes of the submissions in one query.
+func readTallies(ctx context.Context, tx pgx.Tx, ids map[common.Hash]bool) (map[common.Hash]*tally, error) {
+	list := make([][]byte, 0, len(ids))
+	out := make(map[common.Hash]*tally, len(ids))
+	for id := range ids {
+		list = append(list, id.Bytes())
+		out[id] = &tally{byDigest: map[common.Hash]*big.Int{}, voted: new(big.Int)}
 	}
-	out.Status, out.Changed = to, true
-	return out, nil
+	rows, err := tx.Query(ctx, `SELECT submission, approve, result_digest, stake::text, coalesce(reason,''), member
+		FROM votes WHERE submission = ANY($1) ORDER BY submission, member`, list)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var approve bool
+		var sub, digest, member []byte
+		var st, reason string
+		if err := rows.Scan(&sub, &approve, &digest, &st, &reason, &member); err != nil {
+			return nil, err
+		}
+		t := out[common.BytesToHash(sub)]
+		amt, _ := new(big.Int).SetString(st, 10)
+		t.voted.Add(t.voted, amt)
+		if approve {
+			d := common.BytesToHash(digest)
+			if t.byDigest[d] == nil {
+				t.byDigest[d] = new(big.Int)
+			}
+			t.byDigest[d].Add(t.byDigest[d], amt)
+		} else {
+			t.refusals = append(t.refusals, fmt.Sprintf("%s: %s", common.BytesToAddress(member).Hex(), reason))
+		}
+	}
+	return out, rows.Err()
 }
+
+// certified are submissions that reached a quorum certificate, recorded in
+// three set-wide statements.
+type certified struct {
+	ids, digests [][]byte
+	details      []string
+}
+
+func (c *certified) add(id, digest common.Hash, detail string) {
+	c.ids, c.digests, c.details = append(c.ids, id.Bytes()), append(c.digests, digest.Bytes()), append(c.details, detail)
+}
+
+func (c *certified) queue(b *pgx.Batch) {
+	if len(c.ids) == 0 {
+		return
+	}
+	b.Queue(`UPDATE votes v SET counted = (v.approve AND v.result_digest = u.digest)
+		FROM unnest($1::bytea[], $2::bytea[]) AS u(id, digest) WHERE v.submission = u.id`, c.ids, c.digests)
+	b.Queue(`UPDATE submissions s SET status='certified', result_digest=u.digest, updated_at=now()
+		FROM unnest($1::bytea[], $2::bytea[]) AS u(id, digest) WHERE s.id = u.id`, c.ids, c.digests)
+	b.Queue(`INSERT INTO submission_events (submission, status, detail)
+		SELECT u.id, 'certified', u.detail FROM unnest($1::bytea[], $2::text[]) AS u(id, detail)`, c.ids, c.details)
+}
+
 
 // Votes returns the stored votes of a submission.
 func (s *Store) Votes(ctx context.Context, id common.Hash) ([]quorum.Vote, []bool, []string, error) {
