@@ -371,7 +371,6 @@ func (c *certified) queue(b *pgx.Batch) {
 		SELECT u.id, 'certified', u.detail FROM unnest($1::bytea[], $2::text[]) AS u(id, detail)`, c.ids, c.details)
 }
 
-
 // Votes returns the stored votes of a submission.
 func (s *Store) Votes(ctx context.Context, id common.Hash) ([]quorum.Vote, []bool, []string, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT member, approve, result_digest, coalesce(reason,''), signature, counted, stake::text, batch
