@@ -4,7 +4,7 @@ export GOFLAGS := -buildvcs=false
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test build bench lint enclave clean deps
+.PHONY: run test build bench lint enclave clean deps evmcheck
 
 ## run: start the devnet (every role in one process) on :8080
 run: build
@@ -17,6 +17,11 @@ test: deps
 	$(GO) vet $(PKGS)
 	$(GO) build -tags ego,ego_mock_eclient ./tee/... ./cmd/...
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+## evmcheck: the exported Solidity verifier accepts vsc's chunk proofs on go-ethereum's EVM and rejects tampered ones (needs npm for solc-js)
+evmcheck:
+	@command -v npm >/dev/null || { echo "evmcheck needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	cd prover/evmcheck && npm install --no-audit --no-fund --silent && $(GO) run .
 
 ## build: bin/vscd and bin/vsc
 build: deps
