@@ -21,7 +21,7 @@
 // signs the header with the sequencer key.
 //
 // The fee is gas × gas price; gas is the kind's work plus one per 16 bytes
-// of the body (exec.BodyBytesPerGas). An anchor carries the contributor's signed
+// of the body (tx.BodyBytesPerGas). An anchor carries the contributor's signed
 // submission and names the height whose stake its QC counts (see
 // idao.QCStake), so the DAT goes to the contributor whoever anchors.
 package chain

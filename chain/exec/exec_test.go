@@ -377,8 +377,8 @@ func TestBondsAndSlashing(t *testing.T) {
 	vb := w.anchorBody("demo", common.HexToHash("0x5e"), common.HexToHash("0xa2"), 4, []int{1}).Votes[0]
 	before := w.account(w.addrs[6]).Balance
 	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[1],
-		A: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
-		B: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa2"), Sig: vb.Sig}})}, 1, 2)
+		First:  tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
+		Second: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa2"), Sig: vb.Sig}})}, 1, 2)
 	mustOK(t, rs)
 	gain := new(big.Int).Sub(w.account(w.addrs[6]).Balance, before)
 	if want := 500 - rs[0].Fee.Int64(); gain.Int64() != want || rs[0].Fee.Int64() <= 200 { // half of 1000 stake, minus the fee (200 and its bytes)
@@ -386,8 +386,8 @@ func TestBondsAndSlashing(t *testing.T) {
 	}
 	// The same proof with one vote only is refused.
 	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[2],
-		A: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
-		B: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig}})}, 1)
+		First:  tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
+		Second: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig}})}, 1)
 	if rs[0].Status != chain.StatusFailed {
 		t.Fatal("non-equivocation slashed")
 	}
@@ -406,7 +406,7 @@ func (w *world) batchVotes(name string, subs, digests []common.Hash, voters []in
 			w.t.Fatal(err)
 		}
 		for j, v := range vs {
-			out[j] = append(out[j], tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: exec.TxBatchProof(v.Batch)})
+			out[j] = append(out[j], tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: tx.BatchProofOf(v.Batch)})
 		}
 	}
 	return out
@@ -452,8 +452,8 @@ func TestAnchorsWithBatchedVotes(t *testing.T) {
 		[]common.Hash{common.HexToHash("0xf"), common.HexToHash("0xbad")}, []int{1})[1][0]
 	mine := votes[0][1] // member 1's vote on subs[0]
 	rs = w.block([]*tx.Tx{w.sign(5, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[1],
-		A: tx.EquivocationVote{Submission: subs[0], ResultDigest: digests[0], Sig: mine.Sig, Batch: mine.Batch},
-		B: tx.EquivocationVote{Submission: subs[0], ResultDigest: common.HexToHash("0xbad"), Sig: other.Sig, Batch: other.Batch}})}, 1)
+		First:  tx.EquivocationVote{Submission: subs[0], ResultDigest: digests[0], Sig: mine.Sig, Batch: mine.Batch},
+		Second: tx.EquivocationVote{Submission: subs[0], ResultDigest: common.HexToHash("0xbad"), Sig: other.Sig, Batch: other.Batch}})}, 1)
 	mustOK(t, rs)
 }
 

@@ -218,8 +218,8 @@ func TestUnstakeAfterVotingCannotEscapeSlashing(t *testing.T) {
 	rs := w.block([]*tx.Tx{w.sign(2, &tx.IDAOWithdraw{Name: "demo"})}, 1)
 	failedWith(t, rs[0], idao.ErrUnstakeTooEarly)
 	proof := &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[2],
-		A: tx.EquivocationVote{Submission: a.Submission, ResultDigest: a.ResultDigest, Sig: a.Votes[2].Sig},
-		B: tx.EquivocationVote{Submission: a.Submission, ResultDigest: other.ResultDigest, Sig: other.Signature}}
+		First:  tx.EquivocationVote{Submission: a.Submission, ResultDigest: a.ResultDigest, Sig: a.Votes[2].Sig},
+		Second: tx.EquivocationVote{Submission: a.Submission, ResultDigest: other.ResultDigest, Sig: other.Signature}}
 	mustOK(t, w.block([]*tx.Tx{w.sign(secOutsider, proof)}, 1, 2))
 	var d idao.IDAO
 	mustDecode(t, w.st.Get(state.IDAOKey("demo")), &d)
@@ -230,9 +230,9 @@ func TestUnstakeAfterVotingCannotEscapeSlashing(t *testing.T) {
 	mustOK(t, w.block([]*tx.Tx{w.sign(2, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(500)})}, 1))
 	rs = w.block([]*tx.Tx{w.sign(secOutsider, proof)}, 1)
 	failedWith(t, rs[0], idao.ErrAlreadySlashed)
-	// with A and B swapped, still the same (member, submission)
+	// with the two votes swapped, still the same (member, submission)
 	swapped := *proof
-	swapped.A, swapped.B = proof.B, proof.A
+	swapped.First, swapped.Second = proof.Second, proof.First
 	rs = w.block([]*tx.Tx{w.sign(secOutsider, &swapped)}, 1)
 	failedWith(t, rs[0], idao.ErrAlreadySlashed)
 }
@@ -336,11 +336,11 @@ func TestInvalidTxsAreDroppedFromTheBlock(t *testing.T) {
 func TestFeeHasAPerBytePart(t *testing.T) {
 	small := &tx.Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(1)}
 	big1 := &tx.EnclaveRegister{IDAO: "demo", PubKey: make([]byte, 65), Report: make([]byte, 10_000)}
-	gs, _ := exec.GasOf(small)
-	gb, _ := exec.GasOf(big1)
+	gs, _ := tx.GasOf(small)
+	gb, _ := tx.GasOf(big1)
 	big2 := &tx.EnclaveRegister{IDAO: "demo", PubKey: make([]byte, 65), Report: make([]byte, 20_000)}
-	gb2, _ := exec.GasOf(big2)
-	if gs >= 100 || gb2-gb != 10_000/exec.BodyBytesPerGas {
+	gb2, _ := tx.GasOf(big2)
+	if gs >= 100 || gb2-gb != 10_000/tx.BodyBytesPerGas {
 		t.Fatalf("gas: transfer %d, 10 kB register %d, 20 kB register %d", gs, gb, gb2)
 	}
 }

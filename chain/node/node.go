@@ -323,7 +323,7 @@ func ExecConfig(g *chain.Genesis, price *big.Int, enclave exec.EnclaveVerifier) 
 // Fee returns the fee of a tx body at the chain's gas price (its kind's
 // gas and its size's).
 func (n *Node) Fee(b tx.Body) *big.Int {
-	g, err := exec.GasOf(b)
+	g, err := tx.GasOf(b)
 	if err != nil {
 		return new(big.Int).Mul(big.NewInt(tx.MaxSize), n.ecfg.GasPrice)
 	}
@@ -375,7 +375,7 @@ func (n *Node) SubmitTx(t *tx.Tx) (common.Hash, error) {
 	if t.MaxFee.Cmp(fee) < 0 {
 		return common.Hash{}, fmt.Errorf("%w: max fee %s, fee is %s", ErrFeeTooLow, t.MaxFee, fee)
 	}
-	e := &pooled{t: t, sender: t.From, size: size, cost: new(big.Int).Add(fee, moved(body))}
+	e := &pooled{t: t, sender: t.From, size: size, cost: new(big.Int).Add(fee, exec.Moved(body))}
 	if err := n.pool.precheck(e, n.accountOf); err != nil {
 		return common.Hash{}, err
 	}
@@ -415,30 +415,6 @@ func (n *Node) nonceOf(a common.Address) uint64 { return n.Account(a).Nonce }
 func (n *Node) accountOf(a common.Address) (uint64, *big.Int) {
 	acc := n.Account(a)
 	return acc.Nonce, acc.Balance
-}
-
-// moved is what a tx body takes from its sender's balance besides the fee,
-// where the body says it (transfers, stakes, bonds); others count 0.
-func moved(b tx.Body) *big.Int {
-	var x *big.Int
-	switch b := b.(type) {
-	case *tx.Transfer:
-		x = b.Amount
-	case *tx.IDAOCreate:
-		x = b.Stake
-	case *tx.IDAOJoin:
-		x = b.Amount
-	case *tx.BondLock:
-		x = b.Amount
-	case *tx.OptClaim:
-		x = b.Bond
-	case *tx.OptChallenge:
-		x = b.Bond
-	}
-	if x == nil || x.Sign() < 0 {
-		return new(big.Int)
-	}
-	return new(big.Int).Set(x)
 }
 
 // ProduceBlock seals a block from the mempool now (tests and devnet call it

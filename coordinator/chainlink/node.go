@@ -209,7 +209,7 @@ func anchorTx(c *store.Certificate, stakeHeight uint64) *tx.Anchor {
 	a := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
 		Signed: c.Submission, Signature: c.Signature, StakeHeight: stakeHeight}
 	for _, v := range c.Votes {
-		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: exec.TxBatchProof(v.Batch)})
+		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: tx.BatchProofOf(v.Batch)})
 	}
 	return a
 }

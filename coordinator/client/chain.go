@@ -13,7 +13,6 @@ import (
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/api"
-	"github.com/vsc-labs/vsc/chain/exec"
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
 )
@@ -184,7 +183,7 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 	if !ok {
 		price = big.NewInt(1)
 	}
-	gas, err := exec.GasOf(body)
+	gas, err := tx.GasOf(body)
 	if err != nil {
 		return nil, err
 	}
