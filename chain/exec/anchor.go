@@ -58,7 +58,7 @@ func prepareAnchor(cfg *Config, b *tx.Anchor) AnchorPrep {
 }
 
 // anchorBatch applies each item on its own: an item that cannot apply is
-// skipped with an event naming why.
+// skipped with an event naming it and the failure's code.
 func (r *run) anchorBatch(b *tx.AnchorBatch) error {
 	if len(b.Items) == 0 || len(b.Items) > tx.MaxAnchorBatch {
 		return fmt.Errorf("%w: an anchor batch holds 1 to %d items, got %d", ErrMismatch, tx.MaxAnchorBatch, len(b.Items))
@@ -66,15 +66,15 @@ func (r *run) anchorBatch(b *tx.AnchorBatch) error {
 	for i := range b.Items {
 		it := &b.Items[i]
 		if it.Mint.Digest != it.Anchor.ResultDigest || it.Mint.IDAO != it.Anchor.IDAO {
-			r.emit("anchor_skipped", "digest", hx(it.Anchor.ResultDigest), "reason", "the mint is for another digest or iDAO")
+			r.skip("anchor_skipped", []string{"digest", hx(it.Anchor.ResultDigest)}, ErrMintMismatch)
 			continue
 		}
 		if err := r.anchor(&it.Anchor, &r.p.Anchors[i]); err != nil {
-			r.emit("anchor_skipped", "digest", hx(it.Anchor.ResultDigest), "reason", err.Error())
+			r.skip("anchor_skipped", []string{"digest", hx(it.Anchor.ResultDigest)}, err)
 			continue
 		}
 		if err := r.datMint(&it.Mint, uint64(i)); err != nil {
-			r.emit("mint_skipped", "digest", hx(it.Mint.Digest), "reason", err.Error())
+			r.skip("mint_skipped", []string{"digest", hx(it.Mint.Digest)}, err)
 		}
 	}
 	return nil

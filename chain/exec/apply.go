@@ -3,10 +3,12 @@ package exec
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // run is the context of one executing tx. Accounts are decoded once per tx
@@ -20,12 +22,20 @@ type run struct {
 	accs   []cachedAccount
 }
 
-func (r *run) emit(typ string, kv ...string) {
+func (r *run) emit(typ string, kv ...string) *chain.Event {
 	e := chain.Event{Type: typ}
 	for i := 0; i+1 < len(kv); i += 2 {
 		e.Attrs = append(e.Attrs, chain.Attr{Key: kv[i], Value: kv[i+1]})
 	}
 	r.events = append(r.events, e)
+	return &r.events[len(r.events)-1]
+}
+
+// skip records that an item of a batch was skipped because of err: the
+// event names the item and err's code; err's words are its Detail.
+func (r *run) skip(typ string, kv []string, err error) {
+	e := r.emit(typ, append(kv, "code", strconv.FormatUint(uint64(CodeOf(err)), 10))...)
+	e.Detail = err.Error()
 }
 
 // load decodes the value at key into v; missing is the error of an absent
@@ -46,11 +56,13 @@ func (r *run) load(key string, v any, missing error) error {
 // wrong nonce, fee not covered) changes nothing and is returned with the
 // reason as invalid: it must never be in a block (the sequencer drops it,
 // a follower refuses a block that holds one). A tx that fails in its body
-// pays its fee, uses its nonce and changes nothing else.
+// pays its fee, uses its nonce and changes nothing else. A failed receipt
+// carries the failure's code (CodeOf) and, as its non-consensus Detail,
+// the error's words.
 func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (rc *chain.Receipt, fee *big.Int, invalid error) {
-	rc = &chain.Receipt{TxHash: p.Hash, Index: uint32(p.Index), Kind: p.Tx.Kind.String(), Sender: p.Sender, Fee: new(big.Int), Events: []chain.Event{}}
+	rc = &chain.Receipt{TxHash: p.Hash, Index: uint32(p.Index), Kind: p.Tx.Kind, Sender: p.Sender, Fee: new(big.Int), Events: []chain.Event{}}
 	fail := func(err error) (*chain.Receipt, *big.Int, error) {
-		rc.Status, rc.Error = chain.StatusFailed, err.Error()
+		rc.Status, rc.Code, rc.Detail = chain.StatusFailed, CodeOf(err), err.Error()
 		return rc, new(big.Int), err
 	}
 	if p.Err != nil {
@@ -63,11 +75,15 @@ func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (rc *chain.Receipt,
 		return fail(err)
 	}
 	if p.Tx.Nonce != acc.Nonce {
-		return fail(fmt.Errorf("%w: tx %d, account %d", ErrNonce, p.Tx.Nonce, acc.Nonce))
+		c := codes.NonceGap
+		if p.Tx.Nonce < acc.Nonce {
+			c = codes.NonceReplayed
+		}
+		return fail(coded(c, fmt.Errorf("%w: tx %d, account %d", ErrNonce, p.Tx.Nonce, acc.Nonce)))
 	}
 	fee = p.Fee
 	if acc.Balance.Cmp(fee) < 0 {
-		return fail(fmt.Errorf("%w for the fee: have %s, need %s", ErrInsufficientFunds, acc.Balance, fee))
+		return fail(coded(codes.InsufficientBalance, fmt.Errorf("%w for the fee: have %s, need %s", ErrInsufficientFunds, acc.Balance, fee)))
 	}
 	acc.Nonce++
 	acc.Balance.Sub(acc.Balance, fee)
@@ -81,7 +97,7 @@ func ApplyTx(cfg *Config, env *Env, o *Overlay, p *Prepared) (rc *chain.Receipt,
 		err = v.bad
 	}
 	if err != nil {
-		rc.Status, rc.Error = chain.StatusFailed, err.Error()
+		rc.Status, rc.Code, rc.Detail = chain.StatusFailed, CodeOf(err), err.Error()
 		failed := &txView{parent: o, allowed: p.Access}
 		failed.put(state.AccountKey(p.Sender), state.Encode(acc))
 		failed.flush()

@@ -1,6 +1,7 @@
 package exec_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
@@ -17,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/quorum"
 )
@@ -248,7 +250,7 @@ func mustOK(t *testing.T, rs []*chain.Receipt) {
 	t.Helper()
 	for _, r := range rs {
 		if r.Status != chain.StatusSuccess {
-			t.Fatalf("tx %d (%s) failed: %s", r.Index, r.Kind, r.Error)
+			t.Fatalf("tx %d (%s) failed: %s", r.Index, r.Kind, r.Message())
 		}
 	}
 }
@@ -322,7 +324,7 @@ func TestLanesEqualSequential(t *testing.T) {
 				}
 				rs := w.block(txs, 1, 2, 4, 8)
 				for _, r := range rs {
-					stats[r.Kind+"/"+fmt.Sprint(r.Status)]++
+					stats[r.Kind.String()+"/"+fmt.Sprint(r.Status)]++
 				}
 			}
 			t.Logf("receipts by kind/status: %v", stats)
@@ -364,7 +366,7 @@ func TestBondsAndSlashing(t *testing.T) {
 	}, 1, 2, 4)
 	for i, want := range []uint8{chain.StatusFailed, chain.StatusFailed, chain.StatusSuccess, chain.StatusSuccess} {
 		if rs[i].Status != want {
-			t.Fatalf("tx %d status %d (%s)", i, rs[i].Status, rs[i].Error)
+			t.Fatalf("tx %d status %d (%s)", i, rs[i].Status, rs[i].Message())
 		}
 	}
 	if b := new(big.Int).SetBytes(w.st.Get(state.BurnedKey)); b.Int64() != 300 {
@@ -432,8 +434,8 @@ func TestAnchorsWithBatchedVotes(t *testing.T) {
 	stolen := append([]tx.AnchorVote(nil), votes[1]...)
 	stolen[0].Batch = votes[0][0].Batch
 	rs := w.block([]*tx.Tx{w.sign(5, anchor(1, stolen))}, 1)
-	if rs[0].Status != chain.StatusFailed || !strings.Contains(rs[0].Error, "signature") {
-		t.Fatalf("anchor with another item's batch proof: status %d (%s)", rs[0].Status, rs[0].Error)
+	if rs[0].Status != chain.StatusFailed || rs[0].Code != codes.BadVoteSignature {
+		t.Fatalf("anchor with another item's batch proof: status %d (%s)", rs[0].Status, rs[0].Message())
 	}
 	// every item of the batch anchors on its own proofs, in one block
 	var txs []*tx.Tx
@@ -490,6 +492,10 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 	for _, e := range rs[0].Events {
 		if e.Type == "anchor_skipped" {
 			skipped++
+			// the event names the failure by its code; its words are no consensus data
+			if !e.Code().Known() || e.Detail == "" || bytes.Contains(rs[0].Encode(), []byte(e.Detail)) {
+				t.Fatalf("skip event %+v: code %d, words in the receipt's encoding", e, e.Code())
+			}
 		}
 	}
 	if skipped != 3 {
@@ -514,4 +520,21 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 		}
 	}
 	w.checkConservation()
+}
+
+// A failed receipt names its failure by code: the error's words are its
+// Detail, which its encoding (the receipt root) does not hold.
+func TestFailedReceiptHoldsACodeNotWords(t *testing.T) {
+	w := newWorld(t, 3)
+	rs := w.block([]*tx.Tx{w.sign(1, &tx.Transfer{To: w.addrs[2], Amount: big.NewInt(2_000_000_000)})}, 1, 2)
+	rc := rs[0]
+	if rc.Status != chain.StatusFailed || rc.Code != codes.InsufficientFunds || !strings.Contains(rc.Detail, "insufficient balance") {
+		t.Fatalf("receipt %+v", rc)
+	}
+	if bytes.Contains(rc.Encode(), []byte("insufficient")) {
+		t.Fatal("the receipt's encoding holds the error's words")
+	}
+	if err := rc.Err(); codes.Of(err) != codes.InsufficientFunds || err.Error() != rc.Detail {
+		t.Fatalf("Err: %v", err)
+	}
 }

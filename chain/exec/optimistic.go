@@ -11,6 +11,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
@@ -184,7 +185,7 @@ func (r *run) optClaim(b *tx.OptClaim) error {
 		return fmt.Errorf("%w: submission id %s, the submission's digest is %s", ErrMismatch, b.SubmissionID.Hex(), subID.Hex())
 	}
 	if err := sub.Verify(r.cfg.ChainID, b.Signature); err != nil {
-		return fmt.Errorf("claim of %s: the contributor's signature: %w", subID.Hex(), err)
+		return coded(codes.WrongContributor, fmt.Errorf("claim of %s: the contributor's signature: %w", subID.Hex(), err))
 	}
 	d, err := r.idao(sub.IDAO)
 	if err != nil {
@@ -272,8 +273,9 @@ func (r *run) optDecide(claim common.Hash, exec, chal common.Address, rule func(
 	r.putClaim(c)
 	r.v.put(state.GameKey(g.ID), state.EncodeGame(g))
 	if !g.Active() {
-		r.emit("opt_game_decided", "claim", hx(c.ID), "game", hx(g.ID), "status", g.Status, "reason", g.Reason,
+		e := r.emit("opt_game_decided", "claim", hx(c.ID), "game", hx(g.ID), "status", g.Status,
 			"claim_status", c.Status, "burned", st.Burned.String())
+		e.Detail = g.Reason // the game's reason in words: the stored game holds it too
 	} else {
 		r.emit("opt_step_checked", "game", hx(g.ID), "needs", g.Needs.String())
 	}

@@ -3,7 +3,6 @@ package exec_test
 import (
 	"errors"
 	"math/big"
-	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -39,8 +38,8 @@ func (w *world) demo(members int) {
 
 func failedWith(t *testing.T, rc *chain.Receipt, err error) {
 	t.Helper()
-	if rc.Status != chain.StatusFailed || !strings.Contains(rc.Error, err.Error()) {
-		t.Fatalf("status %d (%s), want a failure with %q", rc.Status, rc.Error, err)
+	if rc.Status != chain.StatusFailed || rc.Code != exec.CodeOf(err) {
+		t.Fatalf("status %d (%s: %s), want a failure %s (%q)", rc.Status, rc.Code, rc.Message(), exec.CodeOf(err), err)
 	}
 }
 
@@ -82,8 +81,8 @@ func TestAnchorBindsTheContributorsSignedSubmission(t *testing.T) {
 		if rs[0].Status != chain.StatusFailed {
 			t.Fatalf("%s: anchored", c.name)
 		}
-		if !strings.Contains(rs[0].Error, c.err.Error()) {
-			t.Fatalf("%s: %s, want %q", c.name, rs[0].Error, c.err)
+		if rs[0].Code != exec.CodeOf(c.err) {
+			t.Fatalf("%s: %s (%s), want %s (%q)", c.name, rs[0].Code, rs[0].Message(), exec.CodeOf(c.err), c.err)
 		}
 	}
 	if w.st.Get(state.AnchorKey(digest)) != nil {

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 
@@ -14,11 +13,12 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
 )
 
 // ErrNotFound is returned by reads of absent objects.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = codes.New(codes.NotFound, "not found")
 
 func (n *Node) load(key string, v any, what string) error {
 	b := n.st.Get(key)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/store"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // ReplayResult is what Replay found.
@@ -33,8 +33,9 @@ type ReplayResult struct {
 //
 // Enclave-key registrations are judged by enclave when it is non-nil. With
 // nil, replay keeps each registration's recorded verdict (from the block's
-// receipts): a hardware attestation's verification depends on the vendor's
-// collateral at the time, so re-judging old reports is not deterministic.
+// receipts: refused is the code codes.EnclaveRefused): a hardware
+// attestation's verification depends on the vendor's collateral at the
+// time, so re-judging old reports is not deterministic.
 func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.EnclaveVerifier) (*ReplayResult, error) {
 	s, err := store.Open(filepath.Join(dataDir, "chain.db"), store.Options{ReadOnly: true})
 	if err != nil {
@@ -147,7 +148,6 @@ func verdictKey(idao string, pub, report []byte) string {
 
 func (r *recordedVerdicts) load(blk *chain.Block, rs []*chain.Receipt) {
 	r.q = map[string][]error{}
-	prefix := exec.ErrEnclaveRefused.Error() + ": "
 	for i, t := range blk.Txs {
 		if t.Kind != tx.KindEnclaveRegister || i >= len(rs) {
 			continue
@@ -159,10 +159,10 @@ func (r *recordedVerdicts) load(blk *chain.Block, rs []*chain.Receipt) {
 		er := b.(*tx.EnclaveRegister)
 		var v error
 		if rs[i].Status != chain.StatusSuccess {
-			if !strings.HasPrefix(rs[i].Error, prefix) {
+			if rs[i].Code != codes.EnclaveRefused {
 				continue // failed before the verifier was asked
 			}
-			v = errors.New(strings.TrimPrefix(rs[i].Error, prefix))
+			v = errors.New("the verifier refused it when the block was made")
 		}
 		k := verdictKey(er.IDAO, er.PubKey, er.Report)
 		r.q[k] = append(r.q[k], v)
