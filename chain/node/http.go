@@ -1,7 +1,6 @@
 package node
 
 import (
-	_ "embed"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -23,11 +22,6 @@ import (
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
-
-// OpenAPI is the OpenAPI fragment documenting Handler's paths.
-//
-//go:embed openapi.json
-var OpenAPI []byte
 
 // Handler serves the chain's read API and tx submission under /v1/chain/
 // (documented in openapi.json next to this file).
