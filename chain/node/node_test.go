@@ -226,61 +226,70 @@ func sameMap(a, b map[string]string) bool {
 func TestBadTxsRejected(t *testing.T) {
 	h := newHarness(t)
 	class, first := h.setup()
+	t.Run("door", func(t *testing.T) { badAtTheDoor(t, h) })
+	badInABlock(t, h, class, first)
+}
 
-	t.Run("door", func(t *testing.T) {
-		good := func() *tx.Tx {
-			return h.build(5, h.n.NextNonce(addr(5)), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		}
-		wrongChain, _ := tx.New(chainID+1, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		wrongChain.Sign(key(5))
-		// use nonce 0 then 1, so "replayed" and "equal to the last" exist
-		h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		replayed := h.build(5, 0, &tx.Transfer{To: addr(6), Amount: big.NewInt(2)})
-		equalLast := h.build(5, 1, &tx.Transfer{To: addr(6), Amount: big.NewInt(3)})
-		gapped := h.build(5, 5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		lowFee, _ := tx.New(chainID, 2, big.NewInt(1), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		lowFee.Sign(key(5))
-		broke, _ := tx.New(chainID, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		broke.Sign(key(50))
-		pendingA := good()
-		if _, err := h.n.SubmitTx(pendingA); err != nil {
-			t.Fatal(err)
-		}
-		samePending := h.build(5, pendingA.Nonce, &tx.Transfer{To: addr(7), Amount: big.NewInt(1)})
-		// the signature is checked after the nonce: a bad one with the next nonce
-		badSig := good()
-		badSig.Sig[10] ^= 1
-		badSig2, _ := tx.Decode(badSig.Encode()) // fresh, no cached sender
-		for _, c := range []struct {
-			name string
-			t    *tx.Tx
-			want error
-		}{
-			{"wrong signature", badSig2, node.ErrBadSignature},
-			{"wrong chain id", wrongChain, node.ErrWrongChain},
-			{"replayed nonce", replayed, node.ErrNonceReplayed},
-			{"nonce equal to the last", equalLast, node.ErrNonceReplayed},
-			{"nonce equal to a pending one", samePending, node.ErrNoncePending},
-			{"gapped nonce", gapped, node.ErrNonceGap},
-			{"max fee too low", lowFee, node.ErrFeeTooLow},
-			{"cannot afford fee", broke, node.ErrCannotAfford},
-			{"same tx twice", pendingA, node.ErrKnownTx},
-		} {
-			t.Run(c.name, func(t *testing.T) {
-				before := snapshot(h.n)
-				_, err := h.n.SubmitTx(c.t)
-				if !errors.Is(err, c.want) {
-					t.Fatalf("got %v, want %v", err, c.want)
-				}
-				if !sameMap(before, snapshot(h.n)) {
-					t.Fatal("state changed")
-				}
-			})
-		}
-		h.seal(pendingA)
-	})
+// badAtTheDoor: txs SubmitTx refuses, each with its error, the state
+// unchanged.
+func badAtTheDoor(t *testing.T, h *harness) {
+	good := func() *tx.Tx {
+		return h.build(5, h.n.NextNonce(addr(5)), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	}
+	wrongChain, _ := tx.New(chainID+1, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	wrongChain.Sign(key(5))
+	// use nonce 0 then 1, so "replayed" and "equal to the last" exist
+	h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	replayed := h.build(5, 0, &tx.Transfer{To: addr(6), Amount: big.NewInt(2)})
+	equalLast := h.build(5, 1, &tx.Transfer{To: addr(6), Amount: big.NewInt(3)})
+	gapped := h.build(5, 5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	lowFee, _ := tx.New(chainID, 2, big.NewInt(1), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	lowFee.Sign(key(5))
+	broke, _ := tx.New(chainID, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	broke.Sign(key(50))
+	pendingA := good()
+	if _, err := h.n.SubmitTx(pendingA); err != nil {
+		t.Fatal(err)
+	}
+	samePending := h.build(5, pendingA.Nonce, &tx.Transfer{To: addr(7), Amount: big.NewInt(1)})
+	// the signature is checked after the nonce: a bad one with the next nonce
+	badSig := good()
+	badSig.Sig[10] ^= 1
+	badSig2, _ := tx.Decode(badSig.Encode()) // fresh, no cached sender
+	for _, c := range []struct {
+		name string
+		t    *tx.Tx
+		want error
+	}{
+		{"wrong signature", badSig2, node.ErrBadSignature},
+		{"wrong chain id", wrongChain, node.ErrWrongChain},
+		{"replayed nonce", replayed, node.ErrNonceReplayed},
+		{"nonce equal to the last", equalLast, node.ErrNonceReplayed},
+		{"nonce equal to a pending one", samePending, node.ErrNoncePending},
+		{"gapped nonce", gapped, node.ErrNonceGap},
+		{"max fee too low", lowFee, node.ErrFeeTooLow},
+		{"cannot afford fee", broke, node.ErrCannotAfford},
+		{"same tx twice", pendingA, node.ErrKnownTx},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := snapshot(h.n)
+			_, err := h.n.SubmitTx(c.t)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if !sameMap(before, snapshot(h.n)) {
+				t.Fatal("state changed")
+			}
+		})
+	}
+	h.seal(pendingA)
+}
 
+// badInABlock: txs that fail in their block, each with its code, changing
+// only their sender's fee and nonce; then two that succeed with nothing to
+// do.
+func badInABlock(t *testing.T, h *harness, class, first common.Hash) {
 	// A second buyer token and an owner-5 bought token.
 	buy := h.ok(5, &tx.DATBuy{Class: class, Units: 3})
 	tok5 := common.HexToHash(buy.Events[0].Get("token"))
