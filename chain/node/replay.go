@@ -143,7 +143,7 @@ func (r *replayer) block(h uint64) (int, error) {
 	if r.recorded != nil {
 		rs, err := r.s.Receipts(h)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("replay: block %d: %w (a chain made before receipts carried failure codes cannot be replayed by this version)", h, err)
 		}
 		r.recorded.load(blk, rs)
 	}
