@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -13,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // ErrBadBlockSignature is returned when a header is not signed by the
@@ -127,10 +129,18 @@ type Attr struct {
 	Value string `json:"value"`
 }
 
-// Event is something a tx did, for indexers and clients.
+// Event is something a tx did, for indexers and clients. Its type, keys
+// and values are consensus data (in the receipt root): a fixed vocabulary
+// and values rendered from state (hex, decimal), never a sentence. An item
+// of a batch that was skipped says why by its failure code's number (the
+// "code" attribute).
 type Event struct {
 	Type  string `json:"type"`
 	Attrs []Attr `json:"attrs"`
+	// Detail is the specifics of why (an item's failure, a game's
+	// decision) in words. It is no consensus data: not encoded, not in the
+	// receipt root; the node stores it beside the receipts for its API.
+	Detail string `json:"-" rlp:"-"`
 }
 
 // Get returns the value of key in the event, or "".
@@ -143,6 +153,15 @@ func (e *Event) Get(key string) string {
 	return ""
 }
 
+// Code is the failure code an event names (its "code" attribute), or OK.
+func (e *Event) Code() codes.Code {
+	n, err := strconv.ParseUint(e.Get("code"), 10, 16)
+	if err != nil {
+		return codes.OK
+	}
+	return codes.Code(n)
+}
+
 // Receipt statuses.
 const (
 	StatusFailed  uint8 = 0
@@ -150,17 +169,23 @@ const (
 )
 
 // Receipt is the outcome of one tx. A failed tx (Status 0) changed nothing
-// but its sender's nonce and fee, and Error says why it failed.
+// but its sender's nonce and fee, and Code says why it failed. Everything
+// but Detail is consensus data (Encode, the receipt root), and none of it
+// is free text, so rewording an error never changes a root.
 type Receipt struct {
 	TxHash  common.Hash    `json:"tx_hash"`
 	Index   uint32         `json:"index"`
-	Kind    string         `json:"kind"`
+	Kind    tx.Kind        `json:"kind"`
 	Sender  common.Address `json:"sender"`
 	Status  uint8          `json:"status"`
 	GasUsed uint64         `json:"gas_used"`
 	Fee     *big.Int       `json:"fee"`
-	Error   string         `json:"error,omitempty"`
+	Code    codes.Code     `json:"code,omitempty"`
 	Events  []Event        `json:"events"`
+	// Detail is what went wrong in words, with the specifics the code's
+	// sentence lacks. It is no consensus data: not encoded, not in the
+	// receipt root; the node stores it beside the receipts for its API.
+	Detail string `json:"detail,omitempty" rlp:"-"`
 }
 
 // Encode returns the receipt's RLP.
@@ -171,3 +196,24 @@ func (r *Receipt) Encode() []byte {
 
 // Equal reports whether two receipts encode identically.
 func (r *Receipt) Equal(o *Receipt) bool { return bytes.Equal(r.Encode(), o.Encode()) }
+
+// Message is what a failed receipt says: its Detail, or its code's
+// sentence when the detail is not at hand ("" on success).
+func (r *Receipt) Message() string {
+	switch {
+	case r.Status == StatusSuccess:
+		return ""
+	case r.Detail != "":
+		return r.Detail
+	}
+	return r.Code.Sentence()
+}
+
+// Err is a failed receipt's failure as an error carrying its code (nil on
+// success).
+func (r *Receipt) Err() error {
+	if r.Status == StatusSuccess {
+		return nil
+	}
+	return &codes.Error{Code: r.Code, Message: r.Message()}
+}

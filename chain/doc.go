@@ -2,14 +2,18 @@
 // certified results become facts. It owns blocks, headers, receipts and the
 // genesis; its subpackages own the rest:
 //
-//   - chain/tx: signed transactions, their canonical encoding and kinds
-//   - chain/state: keys, values and the sharded Merkle Patricia state root,
+//   - chain/tx: signed transactions, their canonical encoding, and the kinds
+//     table (each kind's number, name, body and gas)
+//   - chain/state: keys, values and the sparse Merkle state root,
 //     with state proofs
-//   - chain/exec: the state transition of every tx kind, and block
-//     execution (sequential, or in parallel lanes)
+//   - chain/exec: the state transition — each kind's entry (declared
+//     accesses, signature recoveries, apply), the failure code of every
+//     error — and block execution (sequential, or in parallel lanes)
 //   - chain/lanes: the scheduler that groups conflicting txs into lanes
-//   - chain/store: crash-safe bbolt persistence of blocks and state
-//   - chain/node: mempool, block producer, read API and HTTP handler
+//   - chain/store: crash-safe bbolt persistence of blocks, receipts and state
+//   - chain/node: mempool, block producer, replay, read API and HTTP handler
+//   - chain/api: the JSON views of the read API, shared with the SDK
+//   - chain/proof: inclusion and state proofs checked against a signed header
 //
 // Flow: a tx enters the node's mempool through the door (cheap checks
 // first — size, chain id, decoding, max fee, nonce, the pool's per-sender
@@ -20,8 +24,12 @@
 // refuses a block holding one), commits block and state atomically, and
 // signs the header with the sequencer key.
 //
+// Consensus data holds no free text: a receipt names a failure by its
+// number (internal/codes, 4xxx), its words are a non-consensus Detail kept
+// beside it, so rewording an error never changes a receipt root.
+//
 // The fee is gas × gas price; gas is the kind's work plus one per 16 bytes
-// of the body (exec.BodyBytesPerGas). An anchor carries the contributor's signed
+// of the body (tx.BodyBytesPerGas). An anchor carries the contributor's signed
 // submission and names the height whose stake its QC counts (see
 // idao.QCStake), so the DAT goes to the contributor whoever anchors.
 package chain

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 func sampleBlock(f *testing.F) *Block {
@@ -60,9 +61,9 @@ func FuzzDecodeBlock(f *testing.F) {
 // FuzzDecodeReceipts: a block's receipts list (RLP, as stored and served)
 // never panics the decoder, and what decodes re-encodes stably.
 func FuzzDecodeReceipts(f *testing.F) {
-	rs := []*Receipt{{TxHash: common.HexToHash("0x1"), Kind: "transfer", Status: StatusSuccess, Fee: big.NewInt(3),
+	rs := []*Receipt{{TxHash: common.HexToHash("0x1"), Kind: tx.KindTransfer, Status: StatusSuccess, Fee: big.NewInt(3),
 		Events: []Event{{Type: "transfer", Attrs: []Attr{{Key: "amount", Value: "1"}}}}},
-		{Index: 1, Kind: "anchor", Fee: big.NewInt(0), Error: "no quorum", Events: []Event{}}}
+		{Index: 1, Kind: tx.KindAnchor, Fee: big.NewInt(0), Code: codes.NoQuorum, Events: []Event{}}}
 	b, err := rlp.EncodeToBytes(rs)
 	if err != nil {
 		f.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/quorum"
 )
 
 // Params are the chain's staking rules, the same for every iDAO (the
@@ -233,8 +235,7 @@ func (d *IDAO) QCHeight(voters []common.Address, head, now uint64, p Params) uin
 				sum.Add(sum, s.StakeOf(v))
 			}
 		}
-		total := s.TotalStake()
-		return total.Sign() > 0 && new(big.Int).Mul(sum, big.NewInt(3)).Cmp(new(big.Int).Mul(total, big.NewInt(2))) >= 0
+		return quorum.Tally{Approved: sum, Total: s.TotalStake()}.Reached()
 	}
 	if holds(head) {
 		return head

@@ -179,7 +179,8 @@ func (q *QC) Signers(chainID uint64) ([]common.Address, error) {
 
 // CheckQC recovers every vote's signer and checks the QC: every vote is for
 // the QC's iDAO, submission and digest and approves it, every signer is a
-// member, no member is counted twice, and approving stake × 3 ≥ total × 2.
+// member, no member is counted twice, and the approving stake reaches ⅔ of
+// the total (Tally.Reached).
 // It returns the approving stake.
 func CheckQC(q *QC, chainID uint64, set StakeSet) (*big.Int, error) {
 	signers, err := q.Signers(chainID)
@@ -212,7 +213,7 @@ func CheckQCSigners(q *QC, signers []common.Address, set StakeSet) (*big.Int, er
 		sum.Add(sum, st)
 	}
 	total := set.TotalStake()
-	if total.Sign() == 0 || new(big.Int).Mul(sum, big.NewInt(3)).Cmp(new(big.Int).Mul(total, big.NewInt(2))) < 0 {
+	if !(Tally{Approved: sum, Total: total}).Reached() {
 		return nil, fmt.Errorf("%w: approving %s of %s", ErrNoQuorum, sum, total)
 	}
 	return sum, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
 )
 
@@ -29,10 +30,12 @@ func amt(x *big.Int) string {
 	return x.String()
 }
 
-// Error is the body of every non-2xx response, the coordinator's shape:
-// a stable code and a sentence that says what to do.
+// Error is the body of every non-2xx response, the wire form of a
+// codes.Error (what the chain's API writes): the code's stable name and
+// number, and a sentence that says what was wrong and what to do.
 type Error struct {
 	Code    string `json:"code"`
+	Number  uint16 `json:"number,omitempty"`
 	Message string `json:"error"`
 }
 
@@ -85,7 +88,10 @@ func NewBlock(b *chain.Block, rs []*chain.Receipt) *Block {
 	return out
 }
 
-// Receipt is a receipt with the fee as a decimal string.
+// Receipt is a receipt as the API shows it: the fee as a decimal string,
+// the kind by name, and a failure by its code's name and number with what
+// went wrong in words (error: the chain's words for it, or the code's
+// sentence).
 type Receipt struct {
 	TxHash  common.Hash    `json:"tx_hash"`
 	Index   uint32         `json:"index"`
@@ -94,22 +100,59 @@ type Receipt struct {
 	Status  string         `json:"status"` // "success" | "failed"
 	GasUsed uint64         `json:"gas_used"`
 	Fee     string         `json:"fee"`
+	Code    string         `json:"code,omitempty"`
+	Number  uint16         `json:"number,omitempty"`
 	Error   string         `json:"error,omitempty"`
 	Events  []chain.Event  `json:"events"`
 }
 
-// NewReceipt builds a Receipt view.
+// NewReceipt builds a Receipt view. An event that names a failure code (a
+// skipped item) or carries words gets "reason" (the words, or the code's
+// sentence) and, with a code, "reason_code" (its name).
 func NewReceipt(r *chain.Receipt) *Receipt {
 	st := "failed"
 	if r.Status == chain.StatusSuccess {
 		st = "success"
 	}
-	ev := r.Events
-	if ev == nil {
-		ev = []chain.Event{}
+	ev := make([]chain.Event, len(r.Events))
+	for i, e := range r.Events {
+		ev[i] = viewEvent(e)
 	}
-	return &Receipt{TxHash: r.TxHash, Index: r.Index, Kind: r.Kind, Sender: r.Sender, Status: st,
-		GasUsed: r.GasUsed, Fee: amt(r.Fee), Error: r.Error, Events: ev}
+	out := &Receipt{TxHash: r.TxHash, Index: r.Index, Kind: r.Kind.String(), Sender: r.Sender, Status: st,
+		GasUsed: r.GasUsed, Fee: amt(r.Fee), Error: r.Message(), Events: ev}
+	if r.Status != chain.StatusSuccess {
+		out.Code, out.Number = r.Code.Name(), r.Code.Number()
+	}
+	return out
+}
+
+// Err is a failed receipt's failure as an error carrying its code (nil on
+// success): what clients return for a tx that failed on chain.
+func (r *Receipt) Err() error {
+	if r.Status == "success" {
+		return nil
+	}
+	c, ok := codes.ByName(r.Code)
+	if !ok {
+		c = codes.Code(r.Number)
+	}
+	return &codes.Error{Code: c, Message: r.Error}
+}
+
+func viewEvent(e chain.Event) chain.Event {
+	c := e.Code()
+	if c == codes.OK && e.Detail == "" {
+		return e
+	}
+	why := e.Detail
+	if why == "" {
+		why = c.Sentence()
+	}
+	attrs := append(append([]chain.Attr(nil), e.Attrs...), chain.Attr{Key: "reason", Value: why})
+	if c != codes.OK {
+		attrs = append(attrs, chain.Attr{Key: "reason_code", Value: c.Name()})
+	}
+	return chain.Event{Type: e.Type, Attrs: attrs}
 }
 
 // Tx is a tx, decoded, with its receipt once committed.

@@ -23,7 +23,7 @@ func FuzzClientViews(f *testing.F) {
 	x.Sign(k)
 	h := &chain.Header{Height: 2, Proposer: crypto.PubkeyToAddress(k.PublicKey), TxCount: 1}
 	h.Sign(k)
-	rc := &chain.Receipt{TxHash: x.Hash(), Kind: "transfer", Status: chain.StatusSuccess, Fee: big.NewInt(5), Events: []chain.Event{}}
+	rc := &chain.Receipt{TxHash: x.Hash(), Kind: tx.KindTransfer, Status: chain.StatusSuccess, Fee: big.NewInt(5), Events: []chain.Event{}}
 	view := NewTx(x)
 	view.Receipt = NewReceipt(rc)
 	for _, v := range []any{view, NewBlock(&chain.Block{Header: h, Txs: []*tx.Tx{x}}, []*chain.Receipt{rc}), NewHeader(h),

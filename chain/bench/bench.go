@@ -85,70 +85,12 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	if p.Txs <= 0 {
 		return nil, fmt.Errorf("bench: --txs must be positive")
 	}
-	if p.Lanes <= 0 {
-		p.Lanes = 1
-	}
-	if p.BlockSize <= 0 {
-		p.BlockSize = 5000
-	}
-	if p.Senders <= 0 {
-		p.Senders = min(p.Txs, 10000)
-	}
-	if p.Procs <= 0 {
-		p.Procs = min(p.Lanes, runtime.NumCPU())
-	}
-	// Keys and genesis.
-	keys := make([]*ecdsa.PrivateKey, p.Senders)
-	addrs := make([]common.Address, p.Senders)
-	parallel(p.Senders, runtime.NumCPU(), func(i int) {
-		keys[i] = keyFor(p.Seed, i)
-		addrs[i] = crypto.PubkeyToAddress(keys[i].PublicKey)
-	})
-	seqKey := keyFor(p.Seed, -1)
-	g := &chain.Genesis{ChainID: 1337, Time: 1_700_000_000_000, Sequencer: crypto.PubkeyToAddress(seqKey.PublicKey),
-		GasPrice: "1", Alloc: make(map[common.Address]string, p.Senders)}
-	for _, a := range addrs {
-		g.Alloc[a] = "1000000000000"
-	}
-	// Workload: tx i from sender i mod Senders (nonce i / Senders) to a
-	// fresh address, or, with probability Conflict, to one hot account.
-	rng := rand.New(rand.NewPCG(p.Seed, 0xc0ffee))
-	hot := common.HexToAddress("0x00000000000000000000000000000000000000ff")
-	tos := make([]common.Address, p.Txs)
-	amounts := make([]int64, p.Txs)
-	for i := range tos {
-		if rng.Float64() < p.Conflict {
-			tos[i] = hot
-		} else {
-			binary.BigEndian.PutUint64(tos[i][12:], rng.Uint64())
-			tos[i][0] = 0xb
-		}
-		amounts[i] = 1 + rng.Int64N(1000)
-	}
+	p = p.withDefaults()
+	keys, g, seqKey := genesis(p)
 	signStart := time.Now()
-	txs := make([]*tx.Tx, p.Txs)
-	var signErr error
-	var mu sync.Mutex
-	parallel(p.Txs, runtime.NumCPU(), func(i int) {
-		s := i % p.Senders
-		t, err := tx.New(g.ChainID, uint64(i/p.Senders), big.NewInt(100), &tx.Transfer{To: tos[i], Amount: big.NewInt(amounts[i])})
-		if err == nil {
-			_, err = t.Sign(keys[s])
-		}
-		if err == nil {
-			// As if received off the wire: decoded, sender not yet known.
-			t, err = tx.Decode(t.Encode())
-		}
-		if err != nil {
-			mu.Lock()
-			signErr = err
-			mu.Unlock()
-			return
-		}
-		txs[i] = t
-	})
-	if signErr != nil {
-		return nil, signErr
+	txs, err := signWorkload(p, g.ChainID, keys)
+	if err != nil {
+		return nil, err
 	}
 	signSecs := time.Since(signStart).Seconds()
 
@@ -170,18 +112,121 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		defer debug.SetGCPercent(debug.SetGCPercent(p.GCPercent))
 	}
 	prev := runtime.GOMAXPROCS(p.Procs)
+	defer runtime.GOMAXPROCS(prev)
+	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, GCPercent: p.GCPercent, SignSecond: signSecs}
+	res.RecoverBoundTPS = recoverBound(txs, p.Lanes)
+	cpu0 := cpuTime()
+	start := time.Now()
+	if err := seal(ctx, n, txs, p, res); err != nil {
+		return nil, err
+	}
+	elapsed := time.Since(start)
+	res.CPUSeconds = (cpuTime() - cpu0).Seconds()
+	res.TxPerCPUSecond = float64(p.Txs) / res.CPUSeconds
+	res.Seconds = elapsed.Seconds()
+	res.TPS = float64(p.Txs) / res.Seconds
+	res.FractionOfBound = res.TPS / res.RecoverBoundTPS
+	res.StateRoot = n.Head().StateRoot.Hex()
+	if res.Succeeded != p.Txs {
+		return res, fmt.Errorf("bench: only %d of %d txs succeeded", res.Succeeded, p.Txs)
+	}
+	return res, nil
+}
+
+// withDefaults fills the zero fields of p.
+func (p Params) withDefaults() Params {
+	if p.Lanes <= 0 {
+		p.Lanes = 1
+	}
+	if p.BlockSize <= 0 {
+		p.BlockSize = 5000
+	}
+	if p.Senders <= 0 {
+		p.Senders = min(p.Txs, 10000)
+	}
+	if p.Procs <= 0 {
+		p.Procs = min(p.Lanes, runtime.NumCPU())
+	}
+	return p
+}
+
+// genesis makes the senders' keys, a genesis funding them and the
+// sequencer's key.
+func genesis(p Params) ([]*ecdsa.PrivateKey, *chain.Genesis, *ecdsa.PrivateKey) {
+	keys := make([]*ecdsa.PrivateKey, p.Senders)
+	addrs := make([]common.Address, p.Senders)
+	parallel(p.Senders, runtime.NumCPU(), func(i int) {
+		keys[i] = keyFor(p.Seed, i)
+		addrs[i] = crypto.PubkeyToAddress(keys[i].PublicKey)
+	})
+	seqKey := keyFor(p.Seed, -1)
+	g := &chain.Genesis{ChainID: 1337, Time: 1_700_000_000_000, Sequencer: crypto.PubkeyToAddress(seqKey.PublicKey),
+		GasPrice: "1", Alloc: make(map[common.Address]string, p.Senders)}
+	for _, a := range addrs {
+		g.Alloc[a] = "1000000000000"
+	}
+	return keys, g, seqKey
+}
+
+// signWorkload signs the txs (not timed): tx i from sender i mod Senders
+// (nonce i / Senders) to a fresh address, or, with probability Conflict,
+// to one hot account; each decoded as if received off the wire, its sender
+// not yet known.
+func signWorkload(p Params, chainID uint64, keys []*ecdsa.PrivateKey) ([]*tx.Tx, error) {
+	rng := rand.New(rand.NewPCG(p.Seed, 0xc0ffee))
+	hot := common.HexToAddress("0x00000000000000000000000000000000000000ff")
+	tos := make([]common.Address, p.Txs)
+	amounts := make([]int64, p.Txs)
+	for i := range tos {
+		if rng.Float64() < p.Conflict {
+			tos[i] = hot
+		} else {
+			binary.BigEndian.PutUint64(tos[i][12:], rng.Uint64())
+			tos[i][0] = 0xb
+		}
+		amounts[i] = 1 + rng.Int64N(1000)
+	}
+	txs := make([]*tx.Tx, p.Txs)
+	var signErr error
+	var mu sync.Mutex
+	parallel(p.Txs, runtime.NumCPU(), func(i int) {
+		s := i % p.Senders
+		t, err := tx.New(chainID, uint64(i/p.Senders), big.NewInt(100), &tx.Transfer{To: tos[i], Amount: big.NewInt(amounts[i])})
+		if err == nil {
+			_, err = t.Sign(keys[s])
+		}
+		if err == nil {
+			t, err = tx.Decode(t.Encode())
+		}
+		if err != nil {
+			mu.Lock()
+			signErr = err
+			mu.Unlock()
+			return
+		}
+		txs[i] = t
+	})
+	return txs, signErr
+}
+
+// recoverBound is signature recovery alone on a sample of txs with lanes
+// workers, in txs per second (the senders are forgotten again after).
+func recoverBound(txs []*tx.Tx, lanes int) float64 {
 	sample := txs[:min(len(txs), 5000)]
 	t0 := time.Now()
-	parallel(len(sample), p.Lanes, func(i int) { _, _ = sample[i].Sender() })
-	boundTPS := float64(len(sample)) / time.Since(t0).Seconds()
+	parallel(len(sample), lanes, func(i int) { _, _ = sample[i].Sender() })
+	bound := float64(len(sample)) / time.Since(t0).Seconds()
 	for _, t := range sample {
 		t.ForgetSender()
 	}
-	cpu0 := cpuTime()
-	start := time.Now()
-	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, GCPercent: p.GCPercent, SignSecond: signSecs}
-	// Like a sequencer recovering senders at the door while it seals the
-	// previous block, recover block k+1 while block k is sealed.
+	return bound
+}
+
+// seal seals txs into blocks of p.BlockSize on n (the timed part),
+// counting blocks and successful receipts into res. Like a sequencer
+// recovering senders at the door while it seals the previous block, it
+// recovers block k+1 while block k is sealed.
+func seal(ctx context.Context, n *node.Node, txs []*tx.Tx, p Params, res *Result) error {
 	block := func(k int) []*tx.Tx {
 		lo := k * p.BlockSize
 		if lo >= len(txs) {
@@ -198,13 +243,13 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		return done
 	}
 	ready := prefetch(block(0))
+	defer func() { <-ready }()
 	for k := 0; block(k) != nil; k++ {
 		<-ready
 		ready = prefetch(block(k + 1))
 		_, rs, err := n.SealTxs(ctx, block(k))
 		if err != nil {
-			runtime.GOMAXPROCS(prev)
-			return nil, err
+			return err
 		}
 		for _, r := range rs {
 			if r.Status == chain.StatusSuccess {
@@ -213,20 +258,7 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 		}
 		res.Blocks++
 	}
-	<-ready
-	elapsed := time.Since(start)
-	res.CPUSeconds = (cpuTime() - cpu0).Seconds()
-	res.TxPerCPUSecond = float64(p.Txs) / res.CPUSeconds
-	res.RecoverBoundTPS = boundTPS
-	runtime.GOMAXPROCS(prev)
-	res.Seconds = elapsed.Seconds()
-	res.TPS = float64(p.Txs) / res.Seconds
-	res.FractionOfBound = res.TPS / res.RecoverBoundTPS
-	res.StateRoot = n.Head().StateRoot.Hex()
-	if res.Succeeded != p.Txs {
-		return res, fmt.Errorf("bench: only %d of %d txs succeeded", res.Succeeded, p.Txs)
-	}
-	return res, nil
+	return nil
 }
 
 func cpuTime() time.Duration {

@@ -1,6 +1,7 @@
 package exec_test
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
@@ -17,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/quorum"
 )
@@ -248,7 +250,7 @@ func mustOK(t *testing.T, rs []*chain.Receipt) {
 	t.Helper()
 	for _, r := range rs {
 		if r.Status != chain.StatusSuccess {
-			t.Fatalf("tx %d (%s) failed: %s", r.Index, r.Kind, r.Error)
+			t.Fatalf("tx %d (%s) failed: %s", r.Index, r.Kind, r.Message())
 		}
 	}
 }
@@ -322,7 +324,7 @@ func TestLanesEqualSequential(t *testing.T) {
 				}
 				rs := w.block(txs, 1, 2, 4, 8)
 				for _, r := range rs {
-					stats[r.Kind+"/"+fmt.Sprint(r.Status)]++
+					stats[r.Kind.String()+"/"+fmt.Sprint(r.Status)]++
 				}
 			}
 			t.Logf("receipts by kind/status: %v", stats)
@@ -364,7 +366,7 @@ func TestBondsAndSlashing(t *testing.T) {
 	}, 1, 2, 4)
 	for i, want := range []uint8{chain.StatusFailed, chain.StatusFailed, chain.StatusSuccess, chain.StatusSuccess} {
 		if rs[i].Status != want {
-			t.Fatalf("tx %d status %d (%s)", i, rs[i].Status, rs[i].Error)
+			t.Fatalf("tx %d status %d (%s)", i, rs[i].Status, rs[i].Message())
 		}
 	}
 	if b := new(big.Int).SetBytes(w.st.Get(state.BurnedKey)); b.Int64() != 300 {
@@ -377,8 +379,8 @@ func TestBondsAndSlashing(t *testing.T) {
 	vb := w.anchorBody("demo", common.HexToHash("0x5e"), common.HexToHash("0xa2"), 4, []int{1}).Votes[0]
 	before := w.account(w.addrs[6]).Balance
 	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[1],
-		A: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
-		B: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa2"), Sig: vb.Sig}})}, 1, 2)
+		First:  tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
+		Second: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa2"), Sig: vb.Sig}})}, 1, 2)
 	mustOK(t, rs)
 	gain := new(big.Int).Sub(w.account(w.addrs[6]).Balance, before)
 	if want := 500 - rs[0].Fee.Int64(); gain.Int64() != want || rs[0].Fee.Int64() <= 200 { // half of 1000 stake, minus the fee (200 and its bytes)
@@ -386,8 +388,8 @@ func TestBondsAndSlashing(t *testing.T) {
 	}
 	// The same proof with one vote only is refused.
 	rs = w.block([]*tx.Tx{w.sign(6, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[2],
-		A: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
-		B: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig}})}, 1)
+		First:  tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig},
+		Second: tx.EquivocationVote{Submission: sub, ResultDigest: common.HexToHash("0xa1"), Sig: va.Sig}})}, 1)
 	if rs[0].Status != chain.StatusFailed {
 		t.Fatal("non-equivocation slashed")
 	}
@@ -406,7 +408,7 @@ func (w *world) batchVotes(name string, subs, digests []common.Hash, voters []in
 			w.t.Fatal(err)
 		}
 		for j, v := range vs {
-			out[j] = append(out[j], tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: exec.TxBatchProof(v.Batch)})
+			out[j] = append(out[j], tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: tx.BatchProofOf(v.Batch)})
 		}
 	}
 	return out
@@ -432,8 +434,8 @@ func TestAnchorsWithBatchedVotes(t *testing.T) {
 	stolen := append([]tx.AnchorVote(nil), votes[1]...)
 	stolen[0].Batch = votes[0][0].Batch
 	rs := w.block([]*tx.Tx{w.sign(5, anchor(1, stolen))}, 1)
-	if rs[0].Status != chain.StatusFailed || !strings.Contains(rs[0].Error, "signature") {
-		t.Fatalf("anchor with another item's batch proof: status %d (%s)", rs[0].Status, rs[0].Error)
+	if rs[0].Status != chain.StatusFailed || rs[0].Code != codes.BadVoteSignature {
+		t.Fatalf("anchor with another item's batch proof: status %d (%s)", rs[0].Status, rs[0].Message())
 	}
 	// every item of the batch anchors on its own proofs, in one block
 	var txs []*tx.Tx
@@ -452,8 +454,8 @@ func TestAnchorsWithBatchedVotes(t *testing.T) {
 		[]common.Hash{common.HexToHash("0xf"), common.HexToHash("0xbad")}, []int{1})[1][0]
 	mine := votes[0][1] // member 1's vote on subs[0]
 	rs = w.block([]*tx.Tx{w.sign(5, &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[1],
-		A: tx.EquivocationVote{Submission: subs[0], ResultDigest: digests[0], Sig: mine.Sig, Batch: mine.Batch},
-		B: tx.EquivocationVote{Submission: subs[0], ResultDigest: common.HexToHash("0xbad"), Sig: other.Sig, Batch: other.Batch}})}, 1)
+		First:  tx.EquivocationVote{Submission: subs[0], ResultDigest: digests[0], Sig: mine.Sig, Batch: mine.Batch},
+		Second: tx.EquivocationVote{Submission: subs[0], ResultDigest: common.HexToHash("0xbad"), Sig: other.Sig, Batch: other.Batch}})}, 1)
 	mustOK(t, rs)
 }
 
@@ -490,6 +492,10 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 	for _, e := range rs[0].Events {
 		if e.Type == "anchor_skipped" {
 			skipped++
+			// the event names the failure by its code; its words are no consensus data
+			if !e.Code().Known() || e.Detail == "" || bytes.Contains(rs[0].Encode(), []byte(e.Detail)) {
+				t.Fatalf("skip event %+v: code %d, words in the receipt's encoding", e, e.Code())
+			}
 		}
 	}
 	if skipped != 3 {
@@ -514,4 +520,21 @@ func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
 		}
 	}
 	w.checkConservation()
+}
+
+// A failed receipt names its failure by code: the error's words are its
+// Detail, which its encoding (the receipt root) does not hold.
+func TestFailedReceiptHoldsACodeNotWords(t *testing.T) {
+	w := newWorld(t, 3)
+	rs := w.block([]*tx.Tx{w.sign(1, &tx.Transfer{To: w.addrs[2], Amount: big.NewInt(2_000_000_000)})}, 1, 2)
+	rc := rs[0]
+	if rc.Status != chain.StatusFailed || rc.Code != codes.InsufficientFunds || !strings.Contains(rc.Detail, "insufficient balance") {
+		t.Fatalf("receipt %+v", rc)
+	}
+	if bytes.Contains(rc.Encode(), []byte("insufficient")) {
+		t.Fatal("the receipt's encoding holds the error's words")
+	}
+	if err := rc.Err(); codes.Of(err) != codes.InsufficientFunds || err.Error() != rc.Detail {
+		t.Fatalf("Err: %v", err)
+	}
 }

@@ -8,14 +8,14 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/vsc-labs/vsc/chain/lanes"
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
-// The optimistic game on chain (issue 7): the chain is the referee. Each tx
+// The optimistic game on chain: the chain is the referee. Each tx
 // loads the claim (and game), runs package optimistic's rule, and stores the
 // result; a refused rule leaves the state as it was (the body runs on a
 // view that is dropped on error). Bonds are state.Bond records with the
@@ -38,41 +38,60 @@ var (
 // optNow is the game clock: the block's time in unix milliseconds.
 func (r *run) optNow() uint64 { return r.env.Time }
 
-func (r *run) optParams() optimistic.Params {
-	if r.cfg.Optimistic == nil {
-		return optimistic.DefaultParams()
-	}
-	return *r.cfg.Optimistic
+func (r *run) optParams() optimistic.Params { return r.cfg.OptimisticParams() }
+
+// The optimistic game's kinds.
+var optimisticRules = map[tx.Kind]rule{
+	tx.KindOptClaim: kind[*tx.OptClaim]{
+		access: func(a *accessList, b *tx.OptClaim) {
+			id := optimistic.ClaimID(b.SubmissionID, a.sender, b.Result, b.TraceRoot)
+			a.read(state.IDAOKey(b.Submission.IDAO))
+			a.write(state.ClaimKey(id), state.OpenClaimKey(id), state.BondKey(id))
+		},
+		moves: func(b *tx.OptClaim) *big.Int { return b.Bond },
+		apply: (*run).optClaim,
+	}.rule(),
+	tx.KindOptChallenge: kind[*tx.OptChallenge]{
+		access: func(a *accessList, b *tx.OptChallenge) {
+			g := optimistic.GameID(b.Claim, a.sender)
+			a.write(state.ClaimKey(b.Claim), state.GameKey(g), state.BondKey(g))
+		},
+		moves: func(b *tx.OptChallenge) *big.Int { return b.Bond },
+		apply: (*run).optChallenge,
+	}.rule(),
+	tx.KindOptMove: kind[*tx.OptMove]{
+		access: func(a *accessList, b *tx.OptMove) {
+			a.read(state.ClaimKey(b.Claim))
+			a.write(state.GameKey(optimistic.GameID(b.Claim, b.Challenger)))
+		},
+		apply: (*run).optMove,
+	}.rule(),
+	tx.KindOptStep: kind[*tx.OptStep]{
+		access: func(a *accessList, b *tx.OptStep) { a.decide(b.Claim, b.Executor, b.Challenger) },
+		apply:  (*run).optStep,
+	}.rule(),
+	tx.KindOptTimeout: kind[*tx.OptTimeout]{
+		access: func(a *accessList, b *tx.OptTimeout) { a.decide(b.Claim, b.Executor, b.Challenger) },
+		apply:  (*run).optTimeout,
+	}.rule(),
+	tx.KindOptCancel: kind[*tx.OptCancel]{
+		access: func(a *accessList, b *tx.OptCancel) { a.decide(b.Claim, b.Executor, b.Challenger) },
+		apply:  (*run).optCancel,
+	}.rule(),
+	tx.KindOptFinalize: kind[*tx.OptFinalize]{
+		access: func(a *accessList, b *tx.OptFinalize) {
+			a.write(state.ClaimKey(b.Claim), state.OpenClaimKey(b.Claim), state.BondKey(b.Claim), state.AccountKey(b.Executor))
+		},
+		apply: (*run).optFinalize,
+	}.rule(),
 }
 
-// optAccesses declares the optimistic txs' keys; ok is false for other kinds.
-func optAccesses(sender common.Address, b tx.Body) (acc []lanes.Access, ok bool) {
-	w := func(k string) lanes.Access { return lanes.Access{Key: k, Write: true} }
-	r := func(k string) lanes.Access { return lanes.Access{Key: k} }
-	decide := func(claim common.Hash, exec, chal common.Address) []lanes.Access {
-		g := optimistic.GameID(claim, chal)
-		return []lanes.Access{w(state.ClaimKey(claim)), w(state.OpenClaimKey(claim)), w(state.GameKey(g)), w(state.BondKey(claim)),
-			w(state.BondKey(g)), w(state.AccountKey(exec)), w(state.AccountKey(chal)), w(state.BurnedKey)}
-	}
-	switch b := b.(type) {
-	case *tx.OptClaim:
-		id := optimistic.ClaimID(b.SubmissionID, sender, b.Result, b.TraceRoot)
-		return []lanes.Access{r(state.IDAOKey(b.Submission.IDAO)), w(state.ClaimKey(id)), w(state.OpenClaimKey(id)), w(state.BondKey(id))}, true
-	case *tx.OptChallenge:
-		g := optimistic.GameID(b.Claim, sender)
-		return []lanes.Access{w(state.ClaimKey(b.Claim)), w(state.GameKey(g)), w(state.BondKey(g))}, true
-	case *tx.OptMove:
-		return []lanes.Access{r(state.ClaimKey(b.Claim)), w(state.GameKey(optimistic.GameID(b.Claim, b.Challenger)))}, true
-	case *tx.OptStep:
-		return decide(b.Claim, b.Executor, b.Challenger), true
-	case *tx.OptTimeout:
-		return decide(b.Claim, b.Executor, b.Challenger), true
-	case *tx.OptCancel:
-		return decide(b.Claim, b.Executor, b.Challenger), true
-	case *tx.OptFinalize:
-		return []lanes.Access{w(state.ClaimKey(b.Claim)), w(state.OpenClaimKey(b.Claim)), w(state.BondKey(b.Claim)), w(state.AccountKey(b.Executor))}, true
-	}
-	return nil, false
+// decide declares the keys of a deciding game tx (step, timeout, cancel):
+// the claim, its game and both bonds, and the accounts a settlement may pay.
+func (a *accessList) decide(claim common.Hash, exec, chal common.Address) {
+	g := optimistic.GameID(claim, chal)
+	a.write(state.ClaimKey(claim), state.OpenClaimKey(claim), state.GameKey(g), state.BondKey(claim),
+		state.BondKey(g), state.AccountKey(exec), state.AccountKey(chal), state.BurnedKey)
 }
 
 func (r *run) loadClaim(id common.Hash) (*optimistic.Claim, error) {
@@ -166,7 +185,7 @@ func (r *run) optClaim(b *tx.OptClaim) error {
 		return fmt.Errorf("%w: submission id %s, the submission's digest is %s", ErrMismatch, b.SubmissionID.Hex(), subID.Hex())
 	}
 	if err := sub.Verify(r.cfg.ChainID, b.Signature); err != nil {
-		return fmt.Errorf("claim of %s: the contributor's signature: %w", subID.Hex(), err)
+		return coded(codes.WrongContributor, fmt.Errorf("claim of %s: the contributor's signature: %w", subID.Hex(), err))
 	}
 	d, err := r.idao(sub.IDAO)
 	if err != nil {
@@ -254,8 +273,9 @@ func (r *run) optDecide(claim common.Hash, exec, chal common.Address, rule func(
 	r.putClaim(c)
 	r.v.put(state.GameKey(g.ID), state.EncodeGame(g))
 	if !g.Active() {
-		r.emit("opt_game_decided", "claim", hx(c.ID), "game", hx(g.ID), "status", g.Status, "reason", g.Reason,
+		e := r.emit("opt_game_decided", "claim", hx(c.ID), "game", hx(g.ID), "status", g.Status,
 			"claim_status", c.Status, "burned", st.Burned.String())
+		e.Detail = g.Reason // the game's reason in words: the stored game holds it too
 	} else {
 		r.emit("opt_step_checked", "game", hx(g.ID), "needs", g.Needs.String())
 	}

@@ -2,7 +2,6 @@ package exec_test
 
 import (
 	"math/big"
-	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -11,6 +10,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/optimistic"
@@ -151,7 +151,7 @@ func TestOptimisticHonestClaimFinalizesOnChain(t *testing.T) {
 		t.Fatal("a new claim is not indexed as open")
 	}
 	early := w.block([]*tx.Tx{w.optTx(optOwner, optimistic.Action{Kind: optimistic.ActFinalize, ClaimID: c.ID, Executor: c.Executor})}, 1, 2)
-	if early[0].Status != chain.StatusFailed || !strings.Contains(early[0].Error, "window") {
+	if early[0].Status != chain.StatusFailed || early[0].Code != codes.WindowOpen {
 		t.Fatalf("finalize inside the window: %+v", early[0])
 	}
 	for w.time < c.WindowEnd {
@@ -160,7 +160,7 @@ func TestOptimisticHonestClaimFinalizesOnChain(t *testing.T) {
 	lie := optimistic.Faulty(k)
 	r, _ := lie.ChallengeRequest(c, big.NewInt(700))
 	late := w.block([]*tx.Tx{w.optTx(optChallenger, optimistic.Action{Kind: optimistic.ActChallenge, Challenge: r})}, 1, 2)
-	if late[0].Status != chain.StatusFailed || !strings.Contains(late[0].Error, "window") {
+	if late[0].Status != chain.StatusFailed || late[0].Code != codes.WindowClosed {
 		t.Fatalf("late challenge: %+v", late[0])
 	}
 	if w.st.Get(state.GameKey(optimistic.GameID(c.ID, w.addrs[optChallenger]))) != nil {

@@ -3,7 +3,6 @@ package exec_test
 import (
 	"errors"
 	"math/big"
-	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -39,8 +38,8 @@ func (w *world) demo(members int) {
 
 func failedWith(t *testing.T, rc *chain.Receipt, err error) {
 	t.Helper()
-	if rc.Status != chain.StatusFailed || !strings.Contains(rc.Error, err.Error()) {
-		t.Fatalf("status %d (%s), want a failure with %q", rc.Status, rc.Error, err)
+	if rc.Status != chain.StatusFailed || rc.Code != exec.CodeOf(err) {
+		t.Fatalf("status %d (%s: %s), want a failure %s (%q)", rc.Status, rc.Code, rc.Message(), exec.CodeOf(err), err)
 	}
 }
 
@@ -82,8 +81,8 @@ func TestAnchorBindsTheContributorsSignedSubmission(t *testing.T) {
 		if rs[0].Status != chain.StatusFailed {
 			t.Fatalf("%s: anchored", c.name)
 		}
-		if !strings.Contains(rs[0].Error, c.err.Error()) {
-			t.Fatalf("%s: %s, want %q", c.name, rs[0].Error, c.err)
+		if rs[0].Code != exec.CodeOf(c.err) {
+			t.Fatalf("%s: %s (%s), want %s (%q)", c.name, rs[0].Code, rs[0].Message(), exec.CodeOf(c.err), c.err)
 		}
 	}
 	if w.st.Get(state.AnchorKey(digest)) != nil {
@@ -218,8 +217,8 @@ func TestUnstakeAfterVotingCannotEscapeSlashing(t *testing.T) {
 	rs := w.block([]*tx.Tx{w.sign(2, &tx.IDAOWithdraw{Name: "demo"})}, 1)
 	failedWith(t, rs[0], idao.ErrUnstakeTooEarly)
 	proof := &tx.SlashEquivocation{IDAO: "demo", Member: w.addrs[2],
-		A: tx.EquivocationVote{Submission: a.Submission, ResultDigest: a.ResultDigest, Sig: a.Votes[2].Sig},
-		B: tx.EquivocationVote{Submission: a.Submission, ResultDigest: other.ResultDigest, Sig: other.Signature}}
+		First:  tx.EquivocationVote{Submission: a.Submission, ResultDigest: a.ResultDigest, Sig: a.Votes[2].Sig},
+		Second: tx.EquivocationVote{Submission: a.Submission, ResultDigest: other.ResultDigest, Sig: other.Signature}}
 	mustOK(t, w.block([]*tx.Tx{w.sign(secOutsider, proof)}, 1, 2))
 	var d idao.IDAO
 	mustDecode(t, w.st.Get(state.IDAOKey("demo")), &d)
@@ -230,9 +229,9 @@ func TestUnstakeAfterVotingCannotEscapeSlashing(t *testing.T) {
 	mustOK(t, w.block([]*tx.Tx{w.sign(2, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(500)})}, 1))
 	rs = w.block([]*tx.Tx{w.sign(secOutsider, proof)}, 1)
 	failedWith(t, rs[0], idao.ErrAlreadySlashed)
-	// with A and B swapped, still the same (member, submission)
+	// with the two votes swapped, still the same (member, submission)
 	swapped := *proof
-	swapped.A, swapped.B = proof.B, proof.A
+	swapped.First, swapped.Second = proof.Second, proof.First
 	rs = w.block([]*tx.Tx{w.sign(secOutsider, &swapped)}, 1)
 	failedWith(t, rs[0], idao.ErrAlreadySlashed)
 }
@@ -336,11 +335,11 @@ func TestInvalidTxsAreDroppedFromTheBlock(t *testing.T) {
 func TestFeeHasAPerBytePart(t *testing.T) {
 	small := &tx.Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(1)}
 	big1 := &tx.EnclaveRegister{IDAO: "demo", PubKey: make([]byte, 65), Report: make([]byte, 10_000)}
-	gs, _ := exec.GasOf(small)
-	gb, _ := exec.GasOf(big1)
+	gs, _ := tx.GasOf(small)
+	gb, _ := tx.GasOf(big1)
 	big2 := &tx.EnclaveRegister{IDAO: "demo", PubKey: make([]byte, 65), Report: make([]byte, 20_000)}
-	gb2, _ := exec.GasOf(big2)
-	if gs >= 100 || gb2-gb != 10_000/exec.BodyBytesPerGas {
+	gb2, _ := tx.GasOf(big2)
+	if gs >= 100 || gb2-gb != 10_000/tx.BodyBytesPerGas {
 		t.Fatalf("gas: transfer %d, 10 kB register %d, 20 kB register %d", gs, gb, gb2)
 	}
 }

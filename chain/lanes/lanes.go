@@ -32,29 +32,14 @@ func Schedule(access [][]Access, n int) [][]int {
 		}
 		return [][]int{all}
 	}
-	parent := make([]int32, m)
-	for i := range parent {
-		parent[i] = int32(i)
-	}
-	var find func(x int32) int32
-	find = func(x int32) int32 {
-		for parent[x] != x {
-			parent[x] = parent[parent[x]]
-			x = parent[x]
-		}
-		return x
-	}
-	union := func(a, b int32) {
-		ra, rb := find(a), find(b)
-		if ra == rb {
-			return
-		}
-		if ra < rb {
-			parent[rb] = ra
-		} else {
-			parent[ra] = rb
-		}
-	}
+	return spread(conflictGroups(access), n)
+}
+
+// conflictGroups are the connected groups of conflicting txs, each in
+// block order, the groups in order of their first tx.
+func conflictGroups(access [][]Access) [][]int {
+	m := len(access)
+	u := newUnionFind(m)
 	// First writer of each key; every tx touching a written key joins it.
 	writer := make(map[string]int32, 2*m)
 	for i, acc := range access {
@@ -63,7 +48,7 @@ func Schedule(access [][]Access, n int) [][]int {
 				continue
 			}
 			if w, ok := writer[a.Key]; ok {
-				union(int32(i), w)
+				u.union(int32(i), w)
 			} else {
 				writer[a.Key] = int32(i)
 			}
@@ -75,15 +60,14 @@ func Schedule(access [][]Access, n int) [][]int {
 				continue
 			}
 			if w, ok := writer[a.Key]; ok {
-				union(int32(i), w)
+				u.union(int32(i), w)
 			}
 		}
 	}
-	// Groups in order of their first tx.
 	idx := make(map[int32]int, m)
 	var groups [][]int
 	for i := 0; i < m; i++ {
-		r := find(int32(i))
+		r := u.find(int32(i))
 		g, ok := idx[r]
 		if !ok {
 			g = len(groups)
@@ -92,7 +76,12 @@ func Schedule(access [][]Access, n int) [][]int {
 		}
 		groups[g] = append(groups[g], i)
 	}
-	// Largest group first onto the least-loaded lane (ties: lowest lane).
+	return groups
+}
+
+// spread puts the groups onto n lanes: largest group first onto the
+// least-loaded lane (ties: lowest lane); empty lanes are left out.
+func spread(groups [][]int, n int) [][]int {
 	order := make([]int, len(groups))
 	for i := range order {
 		order[i] = i
@@ -118,4 +107,35 @@ func Schedule(access [][]Access, n int) [][]int {
 		}
 	}
 	return out
+}
+
+// unionFind joins txs into groups; a group's root is its lowest index.
+type unionFind []int32
+
+func newUnionFind(m int) unionFind {
+	u := make(unionFind, m)
+	for i := range u {
+		u[i] = int32(i)
+	}
+	return u
+}
+
+func (u unionFind) find(x int32) int32 {
+	for u[x] != x {
+		u[x] = u[u[x]]
+		x = u[x]
+	}
+	return x
+}
+
+func (u unionFind) union(a, b int32) {
+	ra, rb := u.find(a), u.find(b)
+	if ra == rb {
+		return
+	}
+	if ra < rb {
+		u[rb] = ra
+	} else {
+		u[ra] = rb
+	}
 }

@@ -214,7 +214,9 @@ func TestPrecheckFailuresNeverEnterABlock(t *testing.T) {
 	h.open()
 }
 
-// Admission errors reach HTTP clients with a stable code and a sentence.
+// Admission errors reach HTTP clients with a stable code and a sentence,
+// and the HTTP status of that code in the one table the coordinator shares
+// (bad_signature is 401 and nonce_gap 409 there as in the coordinator's API).
 func TestSubmitErrorCodes(t *testing.T) {
 	g := genesis(3)
 	g.Alloc[addr(1)] = "100"
@@ -250,14 +252,14 @@ func TestSubmitErrorCodes(t *testing.T) {
 			return x.Encode()
 		}(), 400, "wrong_chain", "chain"},
 		{"fee too low", signTx(t, 2, 0, 1, transfer).Encode(), 400, "fee_too_low", "max fee"},
-		{"nonce gap", signTx(t, 2, 7, 1000, transfer).Encode(), 400, "nonce_gap", "nonce"},
+		{"nonce gap", signTx(t, 2, 7, 1000, transfer).Encode(), 409, "nonce_gap", "nonce"},
 		{"cannot afford", signTx(t, 1, 0, 1000, &tx.Transfer{To: addr(3), Amount: big.NewInt(99)}).Encode(), 400, "insufficient_balance", "balance"},
 		{"bad signature", func() []byte {
 			x := signTx(t, 2, 0, 1000, transfer)
 			x.Sig[5] ^= 1
 			y, _ := tx.Decode(x.Encode())
 			return y.Encode()
-		}(), 400, "bad_signature", "signature"},
+		}(), 401, "bad_signature", "signature"},
 		{"undecodable body", func() []byte {
 			x := &tx.Tx{ChainID: chainID, MaxFee: big.NewInt(1000), Kind: tx.KindTransfer, Body: []byte{0xc1}}
 			x.Sign(key(2))

@@ -20,48 +20,8 @@ import (
 // proof under one signed header, a key's absence proven too, and every
 // proof refused once anything in it is not what the chain signed.
 func TestIDAOEnclaveProofs(t *testing.T) {
-	h := &harness{t: t, dir: t.TempDir(), clk: &clock{}, enclave: tee.KeyRegistry{}}
-	h.clk.ms.Store(1_700_000_100_000)
-	h.open()
-	root, err := tee.NewRandomSimRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim := func() *tee.Enclave {
-		e, err := tee.Open(tee.NewSim(tee.DefaultSimConfig(root)), t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
-	policy, _ := json.Marshal(tee.SimPolicy(root.Address()))
-	for _, name := range []string{"demo", "other"} {
-		h.ok(1, &tx.IDAOCreate{Name: name, Policy: idao.Policy{Modes: []string{"tee"}, TEEPolicy: policy, UnstakeDelay: 3600}})
-	}
-	first, second, elsewhere, never := sim(), sim(), sim(), sim()
-	for _, r := range []struct {
-		name string
-		enc  *tee.Enclave
-	}{{"demo", first}, {"demo", second}, {"other", elsewhere}} {
-		h.ok(2, &tx.EnclaveRegister{IDAO: r.name, PubKey: r.enc.PublicKeyBytes(), Report: tee.EncodeAttestation(r.enc.KeyAttestation())})
-	}
-	srv := httptest.NewServer(h.n.Handler())
-	defer srv.Close()
-	get := func(path string) (*proof.IDAO, int) {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var p proof.IDAO
-		if resp.StatusCode == 200 {
-			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return &p, resp.StatusCode
-	}
+	h, enc, get := enclavesOnChain(t)
+	first, second, elsewhere, never := enc[0], enc[1], enc[2], enc[3]
 	seq := h.n.Sequencer()
 
 	p, _ := get("/v1/chain/idaos/demo/enclaves")
@@ -91,6 +51,67 @@ func TestIDAOEnclaveProofs(t *testing.T) {
 		t.Fatalf("a malformed public key: HTTP %d", code)
 	}
 
+	tamperedIDAOProofsFail(t, get, seq)
+	if ok, err := h.n.EnclaveRegistered("demo", first.PublicKeyBytes()); !ok || err != nil {
+		t.Fatal("EnclaveRegistered: a registered key")
+	}
+	if ok, _ := h.n.EnclaveRegistered("other", first.PublicKeyBytes()); ok {
+		t.Fatal("EnclaveRegistered: demo's key is not other's")
+	}
+}
+
+// enclavesOnChain is a chain with iDAOs demo and other and four sim
+// enclaves: the first two registered for demo, the third for other, the
+// last never; get reads a proven iDAO from the chain's HTTP API.
+func enclavesOnChain(t *testing.T) (*harness, []*tee.Enclave, func(path string) (*proof.IDAO, int)) {
+	h := &harness{t: t, dir: t.TempDir(), clk: &clock{}, enclave: tee.KeyRegistry{}}
+	h.clk.ms.Store(1_700_000_100_000)
+	h.open()
+	root, err := tee.NewRandomSimRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := func() *tee.Enclave {
+		e, err := tee.Open(tee.NewSim(tee.DefaultSimConfig(root)), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	policy, _ := json.Marshal(tee.SimPolicy(root.Address()))
+	for _, name := range []string{"demo", "other"} {
+		h.ok(1, &tx.IDAOCreate{Name: name, Policy: idao.Policy{Modes: []string{"tee"}, TEEPolicy: policy, UnstakeDelay: 3600}})
+	}
+	enc := []*tee.Enclave{sim(), sim(), sim(), sim()}
+	for _, r := range []struct {
+		name string
+		enc  *tee.Enclave
+	}{{"demo", enc[0]}, {"demo", enc[1]}, {"other", enc[2]}} {
+		h.ok(2, &tx.EnclaveRegister{IDAO: r.name, PubKey: r.enc.PublicKeyBytes(), Report: tee.EncodeAttestation(r.enc.KeyAttestation())})
+	}
+	srv := httptest.NewServer(h.n.Handler())
+	t.Cleanup(srv.Close)
+	get := func(path string) (*proof.IDAO, int) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var p proof.IDAO
+		if resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return &p, resp.StatusCode
+	}
+	return h, enc, get
+}
+
+// tamperedIDAOProofsFail: a proven iDAO is refused once anything in it is
+// not what the chain signed.
+func tamperedIDAOProofsFail(t *testing.T, get func(path string) (*proof.IDAO, int), seq common.Address) {
 	fresh := func() *proof.IDAO { p, _ := get("/v1/chain/idaos/demo/enclaves"); return p }
 	for _, tc := range []struct {
 		name string
@@ -122,11 +143,5 @@ func TestIDAOEnclaveProofs(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
-	}
-	if ok, err := h.n.EnclaveRegistered("demo", first.PublicKeyBytes()); !ok || err != nil {
-		t.Fatal("EnclaveRegistered: a registered key")
-	}
-	if ok, _ := h.n.EnclaveRegistered("other", first.PublicKeyBytes()); ok {
-		t.Fatal("EnclaveRegistered: demo's key is not other's")
 	}
 }

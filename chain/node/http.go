@@ -1,7 +1,6 @@
 package node
 
 import (
-	_ "embed"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -20,13 +19,9 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
-
-// OpenAPI is the OpenAPI fragment documenting Handler's paths.
-//
-//go:embed openapi.json
-var OpenAPI []byte
 
 // Handler serves the chain's read API and tx submission under /v1/chain/
 // (documented in openapi.json next to this file).
@@ -71,60 +66,39 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeErr(w http.ResponseWriter, code int, c, msg string) {
-	writeJSON(w, code, &api.Error{Code: c, Message: msg})
+// writeErr answers with a failure: code's HTTP status and the body
+// {"code","number","error"} (codes.Error), msg saying what was wrong.
+func writeErr(w http.ResponseWriter, c codes.Code, msg string) {
+	writeJSON(w, c.HTTP(), &codes.Error{Code: c, Message: msg})
+}
+
+// writeFailure answers with err's code (one the door's errors carry; an
+// uncoded error is the node not producing) and err's words.
+func writeFailure(w http.ResponseWriter, err error) {
+	c := codes.Of(err)
+	if c == codes.OK {
+		c = codes.NotProducing
+	}
+	writeErr(w, c, err.Error())
 }
 
 // maxSubmitBody bounds a tx submission's JSON body: a tx of tx.MaxSize in
 // hex, and room for the JSON around it.
 const maxSubmitBody = 2*tx.MaxSize + 1024
 
-// submitCodes maps the door's errors (SubmitTx, tx decoding) to an HTTP
-// status and a stable code; the message is the error's sentence.
-var submitCodes = []struct {
-	err    error
-	status int
-	code   string
-}{
-	{tx.ErrTooLarge, http.StatusRequestEntityTooLarge, "tx_too_large"},
-	{ErrTooLarge, http.StatusRequestEntityTooLarge, "tx_too_large"},
-	{ErrMalformed, http.StatusBadRequest, "malformed_tx"},
-	{ErrWrongChain, http.StatusBadRequest, "wrong_chain"},
-	{ErrBadSignature, http.StatusBadRequest, "bad_signature"},
-	{ErrNonceReplayed, http.StatusBadRequest, "nonce_replayed"},
-	{ErrNoncePending, http.StatusBadRequest, "nonce_pending"},
-	{ErrNonceGap, http.StatusBadRequest, "nonce_gap"},
-	{ErrFeeTooLow, http.StatusBadRequest, "fee_too_low"},
-	{ErrCannotAfford, http.StatusBadRequest, "insufficient_balance"},
-	{ErrKnownTx, http.StatusBadRequest, "known_tx"},
-	{ErrSenderFull, http.StatusTooManyRequests, "sender_pending_full"},
-	{ErrMempoolFull, http.StatusServiceUnavailable, "mempool_full"},
-	{ErrNotSequencer, http.StatusServiceUnavailable, "not_sequencer"},
-}
-
-// submitCode maps a door error to its status and stable code.
-func submitCode(err error) (int, string) {
-	for _, x := range submitCodes {
-		if errors.Is(err, x.err) {
-			return x.status, x.code
-		}
-	}
-	return http.StatusServiceUnavailable, "not_producing"
-}
-
 func (n *Node) notFound(w http.ResponseWriter, err error) {
-	writeErr(w, http.StatusNotFound, "not_found", err.Error())
+	writeErr(w, codes.NotFound, err.Error())
 }
 
 func hashParam(w http.ResponseWriter, r *http.Request, name string) (common.Hash, bool) {
 	s := r.PathValue(name)
 	if len(s) != 66 || !strings.HasPrefix(s, "0x") {
-		writeErr(w, http.StatusBadRequest, "bad_hash", name+" must be a 0x-prefixed 32-byte hex hash")
+		writeErr(w, codes.BadHash, name+" must be a 0x-prefixed 32-byte hex hash")
 		return common.Hash{}, false
 	}
 	b := common.FromHex(s)
 	if len(b) != 32 {
-		writeErr(w, http.StatusBadRequest, "bad_hash", name+" must be a 0x-prefixed 32-byte hex hash")
+		writeErr(w, codes.BadHash, name+" must be a 0x-prefixed 32-byte hex hash")
 		return common.Hash{}, false
 	}
 	return common.BytesToHash(b), true
@@ -132,7 +106,7 @@ func hashParam(w http.ResponseWriter, r *http.Request, name string) (common.Hash
 
 func addrParam(w http.ResponseWriter, s string) (common.Address, bool) {
 	if !common.IsHexAddress(s) {
-		writeErr(w, http.StatusBadRequest, "bad_address", "address must be 0x followed by 40 hex digits")
+		writeErr(w, codes.BadAddress, "address must be 0x followed by 40 hex digits")
 		return common.Address{}, false
 	}
 	return common.HexToAddress(s), true
@@ -157,7 +131,7 @@ func (n *Node) blockParam(w http.ResponseWriter, r *http.Request) (*chain.Block,
 	} else if strings.HasPrefix(id, "0x") && len(id) == 66 {
 		blk, err = n.BlockByHash(common.HexToHash(id))
 	} else {
-		writeErr(w, http.StatusBadRequest, "bad_block_id", "block id must be a height or a 0x block hash")
+		writeErr(w, codes.BadBlockID, "block id must be a height or a 0x block hash")
 		return nil, false
 	}
 	if err != nil {
@@ -183,7 +157,7 @@ func (n *Node) hBlockReceipts(w http.ResponseWriter, r *http.Request) {
 	}
 	rs, err := n.Receipts(blk.Header.Height)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		writeErr(w, 500, "internal", err.Error())
+		writeErr(w, codes.Internal, err.Error())
 		return
 	}
 	out := make([]*api.Receipt, len(rs))
@@ -198,26 +172,26 @@ func (n *Node) hSubmit(w http.ResponseWriter, r *http.Request) {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSubmitBody)).Decode(&req); err != nil {
 		var big *http.MaxBytesError
 		if errors.As(err, &big) {
-			writeErr(w, http.StatusRequestEntityTooLarge, "tx_too_large",
+			writeErr(w, codes.TxTooLarge,
 				fmt.Sprintf("the body is over %d bytes: a tx is at most %d bytes (tx.MaxSize)", maxSubmitBody, tx.MaxSize))
 			return
 		}
-		writeErr(w, http.StatusBadRequest, "bad_request", "body must be {\"raw\":\"0x…\"}: "+err.Error())
+		writeErr(w, codes.BadRequest, "body must be {\"raw\":\"0x…\"}: "+err.Error())
 		return
 	}
 	t, err := tx.Decode(req.Raw)
 	if err != nil {
-		if !errors.Is(err, tx.ErrTooLarge) {
+		if errors.Is(err, tx.ErrTooLarge) {
+			err = &codes.Error{Code: codes.TxTooLarge, Message: err.Error()}
+		} else {
 			err = fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
-		code, c := submitCode(err)
-		writeErr(w, code, c, err.Error())
+		writeFailure(w, err)
 		return
 	}
 	h, err := n.SubmitTx(t)
 	if err != nil {
-		code, c := submitCode(err)
-		writeErr(w, code, c, err.Error())
+		writeFailure(w, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, &api.SubmitResponse{Hash: h})
@@ -235,7 +209,7 @@ func (n *Node) hTx(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if why := n.dropped.get(h); why != nil {
-			writeErr(w, http.StatusNotFound, "tx_dropped", fmt.Sprintf("%v: %v", ErrDropped, why))
+			writeErr(w, codes.TxDropped, fmt.Sprintf("%v: %v", ErrDropped, why))
 			return
 		}
 		n.notFound(w, err)
@@ -286,7 +260,7 @@ func (n *Node) hAccountProof(w http.ResponseWriter, r *http.Request) {
 func pageParam(w http.ResponseWriter, r *http.Request) (page.Request, bool) {
 	pr, err := page.Parse(r.URL.Query())
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "invalid_field", err.Error())
+		writeErr(w, codes.InvalidField, err.Error())
 		return page.Request{}, false
 	}
 	return pr, true
@@ -335,7 +309,7 @@ func (n *Node) hIDAOEnclave(w http.ResponseWriter, r *http.Request) {
 	s := r.PathValue("pubkey")
 	pub, err := hexutil.Decode(s)
 	if err != nil || len(pub) != enclavePubkeySize || pub[0] != 4 {
-		writeErr(w, http.StatusBadRequest, "bad_pubkey", "pubkey must be a 0x-prefixed 65-byte uncompressed secp256k1 public key (0x04…)")
+		writeErr(w, codes.BadPubkey, "pubkey must be a 0x-prefixed 65-byte uncompressed secp256k1 public key (0x04…)")
 		return
 	}
 	writeJSON(w, 200, n.IDAOProof(r.PathValue("name"), pub))
@@ -418,7 +392,7 @@ func (n *Node) hTokens(w http.ResponseWriter, r *http.Request) {
 	if s := r.URL.Query().Get("class"); s != "" {
 		b := common.FromHex(s)
 		if len(b) != 32 {
-			writeErr(w, http.StatusBadRequest, "bad_hash", "class must be a 0x-prefixed 32-byte hex hash")
+			writeErr(w, codes.BadHash, "class must be a 0x-prefixed 32-byte hex hash")
 			return
 		}
 		class = common.BytesToHash(b)

@@ -9,28 +9,30 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
-// Errors SubmitTx returns at the door; each wraps a reason. The HTTP
-// handler maps each to a stable code (submitCode).
+// Errors SubmitTx returns at the door; each carries its failure code (the
+// HTTP handler answers with it, codes.Error's shape) and is wrapped with
+// the specifics. errors.Is matches them by code.
 var (
-	ErrBadSignature   = errors.New("bad signature")
-	ErrWrongChain     = errors.New("wrong chain id")
-	ErrNonceReplayed  = errors.New("nonce already used")
-	ErrNonceGap       = errors.New("nonce gap: an earlier nonce is missing")
-	ErrNoncePending   = errors.New("a tx with this nonce is already pending")
-	ErrFeeTooLow      = errors.New("max fee below the tx's fee")
-	ErrCannotAfford   = errors.New("balance cannot pay for the sender's pending txs and this one")
-	ErrMalformed      = errors.New("malformed tx")
-	ErrTooLarge       = errors.New("tx too large")
-	ErrKnownTx        = errors.New("tx already known")
-	ErrSenderFull     = errors.New("the sender has as many pending txs as the mempool takes from one sender; wait for some to be included")
-	ErrMempoolFull    = errors.New("mempool full; retry later")
-	ErrNotProducing   = errors.New("node is not running")
-	ErrTxNotFound     = errors.New("tx not found")
-	ErrNotSequencer   = errors.New("node has no sequencer key")
+	ErrBadSignature   = codes.New(codes.BadSignature, "bad signature")
+	ErrWrongChain     = codes.New(codes.WrongChain, "wrong chain id")
+	ErrNonceReplayed  = codes.New(codes.NonceReplayed, "nonce already used")
+	ErrNonceGap       = codes.New(codes.NonceGap, "nonce gap: an earlier nonce is missing")
+	ErrNoncePending   = codes.New(codes.NoncePending, "a tx with this nonce is already pending")
+	ErrFeeTooLow      = codes.New(codes.FeeTooLow, "max fee below the tx's fee")
+	ErrCannotAfford   = codes.New(codes.InsufficientBalance, "balance cannot pay for the sender's pending txs and this one")
+	ErrMalformed      = codes.New(codes.MalformedTx, "malformed tx")
+	ErrTooLarge       = codes.New(codes.TxTooLarge, "tx too large")
+	ErrKnownTx        = codes.New(codes.KnownTx, "tx already known")
+	ErrSenderFull     = codes.New(codes.SenderPendingFull, "the sender has as many pending txs as the mempool takes from one sender; wait for some to be included")
+	ErrMempoolFull    = codes.New(codes.MempoolFull, "mempool full; retry later")
+	ErrNotProducing   = codes.New(codes.NotProducing, "node is not running")
+	ErrTxNotFound     = codes.New(codes.NotFound, "tx not found")
+	ErrNotSequencer   = codes.New(codes.NotSequencer, "node has no sequencer key")
 	ErrReceiptTimeout = errors.New("receipt not available yet")
-	ErrDropped        = errors.New("tx dropped from its block: it failed the pre-checks when the block was built, and will never be included")
+	ErrDropped        = codes.New(codes.TxDropped, "tx dropped from its block: it failed the pre-checks when the block was built, and will never be included")
 )
 
 // MaxDroppedKept is how many dropped txs (and their sender's evicted later

@@ -323,7 +323,7 @@ func ExecConfig(g *chain.Genesis, price *big.Int, enclave exec.EnclaveVerifier) 
 // Fee returns the fee of a tx body at the chain's gas price (its kind's
 // gas and its size's).
 func (n *Node) Fee(b tx.Body) *big.Int {
-	g, err := exec.GasOf(b)
+	g, err := tx.GasOf(b)
 	if err != nil {
 		return new(big.Int).Mul(big.NewInt(tx.MaxSize), n.ecfg.GasPrice)
 	}
@@ -375,7 +375,7 @@ func (n *Node) SubmitTx(t *tx.Tx) (common.Hash, error) {
 	if t.MaxFee.Cmp(fee) < 0 {
 		return common.Hash{}, fmt.Errorf("%w: max fee %s, fee is %s", ErrFeeTooLow, t.MaxFee, fee)
 	}
-	e := &pooled{t: t, sender: t.From, size: size, cost: new(big.Int).Add(fee, moved(body))}
+	e := &pooled{t: t, sender: t.From, size: size, cost: new(big.Int).Add(fee, exec.Moved(body))}
 	if err := n.pool.precheck(e, n.accountOf); err != nil {
 		return common.Hash{}, err
 	}
@@ -415,30 +415,6 @@ func (n *Node) nonceOf(a common.Address) uint64 { return n.Account(a).Nonce }
 func (n *Node) accountOf(a common.Address) (uint64, *big.Int) {
 	acc := n.Account(a)
 	return acc.Nonce, acc.Balance
-}
-
-// moved is what a tx body takes from its sender's balance besides the fee,
-// where the body says it (transfers, stakes, bonds); others count 0.
-func moved(b tx.Body) *big.Int {
-	var x *big.Int
-	switch b := b.(type) {
-	case *tx.Transfer:
-		x = b.Amount
-	case *tx.IDAOCreate:
-		x = b.Stake
-	case *tx.IDAOJoin:
-		x = b.Amount
-	case *tx.BondLock:
-		x = b.Amount
-	case *tx.OptClaim:
-		x = b.Bond
-	case *tx.OptChallenge:
-		x = b.Bond
-	}
-	if x == nil || x.Sign() < 0 {
-		return new(big.Int)
-	}
-	return new(big.Int).Set(x)
 }
 
 // ProduceBlock seals a block from the mempool now (tests and devnet call it
@@ -548,79 +524,3 @@ func (n *Node) setFailed(err error) {
 	}
 	n.mu.Unlock()
 }
-
-// TxInfo is a committed tx with its receipt and place.
-type TxInfo struct {
-	Tx        *tx.Tx
-	Receipt   *chain.Receipt
-	Height    uint64
-	Index     uint32
-	BlockHash common.Hash
-}
-
-// Tx returns a committed tx and its receipt (ErrTxNotFound otherwise).
-func (n *Node) Tx(h common.Hash) (*TxInfo, error) {
-	height, idx, err := n.store.TxLocation(h)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
-	}
-	blk, err := n.store.Block(height)
-	if err != nil {
-		return nil, err
-	}
-	rs, err := n.store.Receipts(height)
-	if err != nil {
-		return nil, err
-	}
-	if int(idx) >= len(blk.Txs) || int(idx) >= len(rs) {
-		return nil, fmt.Errorf("tx %s: index %d out of range", h, idx)
-	}
-	return &TxInfo{Tx: blk.Txs[idx], Receipt: rs[idx], Height: height, Index: idx, BlockHash: blk.Header.Hash()}, nil
-}
-
-// Pending reports whether a tx is waiting in the mempool.
-func (n *Node) Pending(h common.Hash) bool { return n.pool.has(h) }
-
-// WaitReceipt blocks until tx h is in a block (or ctx ends) and returns it.
-func (n *Node) WaitReceipt(ctx context.Context, h common.Hash) (*TxInfo, error) {
-	for {
-		n.mu.RLock()
-		ch := n.newHead
-		n.mu.RUnlock()
-		if info, err := n.Tx(h); err == nil {
-			return info, nil
-		}
-		if why := n.dropped.get(h); why != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrDropped, h, why)
-		}
-		if err := n.Err(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotProducing, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %s: %v", ErrReceiptTimeout, h, ctx.Err())
-		case <-ch:
-		}
-	}
-}
-
-// Block returns the block at height.
-func (n *Node) Block(height uint64) (*chain.Block, error) { return n.store.Block(height) }
-
-// BlockByHash returns the block with header hash h.
-func (n *Node) BlockByHash(h common.Hash) (*chain.Block, error) {
-	height, err := n.store.HeightOf(h)
-	if err != nil {
-		return nil, err
-	}
-	return n.store.Block(height)
-}
-
-// Receipts returns the receipts of the block at height.
-func (n *Node) Receipts(height uint64) ([]*chain.Receipt, error) { return n.store.Receipts(height) }
-
-// State exposes the state for reads (Get, Range, Prove).
-func (n *Node) State() *state.State { return n.st }
-
-// PoolSize is the number of txs waiting in the mempool.
-func (n *Node) PoolSize() int { return n.pool.size() }

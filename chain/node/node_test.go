@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -146,7 +145,7 @@ func (h *harness) ok(i int, body tx.Body) *chain.Receipt {
 	h.t.Helper()
 	r := h.do(i, body)
 	if r.Status != chain.StatusSuccess {
-		h.t.Fatalf("%s failed: %s", body.Kind(), r.Error)
+		h.t.Fatalf("%s failed: %s", body.Kind(), r.Message())
 	}
 	return r
 }
@@ -190,7 +189,7 @@ func (h *harness) setup() (class, first common.Hash) {
 		h.t.Fatal(err)
 	}
 	if r := h.seal(mint)[0]; r.Status != chain.StatusSuccess {
-		h.t.Fatal(r.Error)
+		h.t.Fatal(r.Message())
 	}
 	return digest, exec.NewTokenID(mint.Hash(), 0)
 }
@@ -227,61 +226,70 @@ func sameMap(a, b map[string]string) bool {
 func TestBadTxsRejected(t *testing.T) {
 	h := newHarness(t)
 	class, first := h.setup()
+	t.Run("door", func(t *testing.T) { badAtTheDoor(t, h) })
+	badInABlock(t, h, class, first)
+}
 
-	t.Run("door", func(t *testing.T) {
-		good := func() *tx.Tx {
-			return h.build(5, h.n.NextNonce(addr(5)), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		}
-		wrongChain, _ := tx.New(chainID+1, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		wrongChain.Sign(key(5))
-		// use nonce 0 then 1, so "replayed" and "equal to the last" exist
-		h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		replayed := h.build(5, 0, &tx.Transfer{To: addr(6), Amount: big.NewInt(2)})
-		equalLast := h.build(5, 1, &tx.Transfer{To: addr(6), Amount: big.NewInt(3)})
-		gapped := h.build(5, 5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		lowFee, _ := tx.New(chainID, 2, big.NewInt(1), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		lowFee.Sign(key(5))
-		broke, _ := tx.New(chainID, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
-		broke.Sign(key(50))
-		pendingA := good()
-		if _, err := h.n.SubmitTx(pendingA); err != nil {
-			t.Fatal(err)
-		}
-		samePending := h.build(5, pendingA.Nonce, &tx.Transfer{To: addr(7), Amount: big.NewInt(1)})
-		// the signature is checked after the nonce: a bad one with the next nonce
-		badSig := good()
-		badSig.Sig[10] ^= 1
-		badSig2, _ := tx.Decode(badSig.Encode()) // fresh, no cached sender
-		for _, c := range []struct {
-			name string
-			t    *tx.Tx
-			want error
-		}{
-			{"wrong signature", badSig2, node.ErrBadSignature},
-			{"wrong chain id", wrongChain, node.ErrWrongChain},
-			{"replayed nonce", replayed, node.ErrNonceReplayed},
-			{"nonce equal to the last", equalLast, node.ErrNonceReplayed},
-			{"nonce equal to a pending one", samePending, node.ErrNoncePending},
-			{"gapped nonce", gapped, node.ErrNonceGap},
-			{"max fee too low", lowFee, node.ErrFeeTooLow},
-			{"cannot afford fee", broke, node.ErrCannotAfford},
-			{"same tx twice", pendingA, node.ErrKnownTx},
-		} {
-			t.Run(c.name, func(t *testing.T) {
-				before := snapshot(h.n)
-				_, err := h.n.SubmitTx(c.t)
-				if !errors.Is(err, c.want) {
-					t.Fatalf("got %v, want %v", err, c.want)
-				}
-				if !sameMap(before, snapshot(h.n)) {
-					t.Fatal("state changed")
-				}
-			})
-		}
-		h.seal(pendingA)
-	})
+// badAtTheDoor: txs SubmitTx refuses, each with its error, the state
+// unchanged.
+func badAtTheDoor(t *testing.T, h *harness) {
+	good := func() *tx.Tx {
+		return h.build(5, h.n.NextNonce(addr(5)), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	}
+	wrongChain, _ := tx.New(chainID+1, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	wrongChain.Sign(key(5))
+	// use nonce 0 then 1, so "replayed" and "equal to the last" exist
+	h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	replayed := h.build(5, 0, &tx.Transfer{To: addr(6), Amount: big.NewInt(2)})
+	equalLast := h.build(5, 1, &tx.Transfer{To: addr(6), Amount: big.NewInt(3)})
+	gapped := h.build(5, 5, &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	lowFee, _ := tx.New(chainID, 2, big.NewInt(1), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	lowFee.Sign(key(5))
+	broke, _ := tx.New(chainID, 0, big.NewInt(1000), &tx.Transfer{To: addr(6), Amount: big.NewInt(1)})
+	broke.Sign(key(50))
+	pendingA := good()
+	if _, err := h.n.SubmitTx(pendingA); err != nil {
+		t.Fatal(err)
+	}
+	samePending := h.build(5, pendingA.Nonce, &tx.Transfer{To: addr(7), Amount: big.NewInt(1)})
+	// the signature is checked after the nonce: a bad one with the next nonce
+	badSig := good()
+	badSig.Sig[10] ^= 1
+	badSig2, _ := tx.Decode(badSig.Encode()) // fresh, no cached sender
+	for _, c := range []struct {
+		name string
+		t    *tx.Tx
+		want error
+	}{
+		{"wrong signature", badSig2, node.ErrBadSignature},
+		{"wrong chain id", wrongChain, node.ErrWrongChain},
+		{"replayed nonce", replayed, node.ErrNonceReplayed},
+		{"nonce equal to the last", equalLast, node.ErrNonceReplayed},
+		{"nonce equal to a pending one", samePending, node.ErrNoncePending},
+		{"gapped nonce", gapped, node.ErrNonceGap},
+		{"max fee too low", lowFee, node.ErrFeeTooLow},
+		{"cannot afford fee", broke, node.ErrCannotAfford},
+		{"same tx twice", pendingA, node.ErrKnownTx},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := snapshot(h.n)
+			_, err := h.n.SubmitTx(c.t)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("got %v, want %v", err, c.want)
+			}
+			if !sameMap(before, snapshot(h.n)) {
+				t.Fatal("state changed")
+			}
+		})
+	}
+	h.seal(pendingA)
+}
 
+// badInABlock: txs that fail in their block, each with its code, changing
+// only their sender's fee and nonce; then two that succeed with nothing to
+// do.
+func badInABlock(t *testing.T, h *harness, class, first common.Hash) {
 	// A second buyer token and an owner-5 bought token.
 	buy := h.ok(5, &tx.DATBuy{Class: class, Units: 3})
 	tok5 := common.HexToHash(buy.Events[0].Get("token"))
@@ -290,34 +298,34 @@ func TestBadTxsRejected(t *testing.T) {
 		name   string
 		sender int
 		body   func() tx.Body
-		want   string
+		want   error
 		before func()
 	}{
-		{name: "redeem more units than the token holds", sender: 5, want: dat.ErrInsufficientUnits.Error(),
+		{name: "redeem more units than the token holds", sender: 5, want: dat.ErrInsufficientUnits,
 			body: func() tx.Body { return &tx.DATRedeem{Token: tok5, Units: 4} }},
-		{name: "redeem an expired token", sender: 5, want: dat.ErrExpired.Error(),
+		{name: "redeem an expired token", sender: 5, want: dat.ErrExpired,
 			before: func() { h.clk.advance(2 * time.Minute) },
 			body:   func() tx.Body { return &tx.DATRedeem{Token: tok5, Units: 1} }},
-		{name: "transfer a token you don't own", sender: 6, want: dat.ErrNotOwner.Error(),
+		{name: "transfer a token you don't own", sender: 6, want: dat.ErrNotOwner,
 			body: func() tx.Body { return &tx.DATTransfer{Class: class, Token: first, To: addr(6)} }},
-		{name: "buy with insufficient balance", sender: 6, want: exec.ErrInsufficientFunds.Error(),
+		{name: "buy with insufficient balance", sender: 6, want: exec.ErrInsufficientFunds,
 			body: func() tx.Body { return &tx.DATBuy{Class: class, Units: 1_000_000} }},
-		{name: "mint without an anchor", sender: 1, want: exec.ErrNoAnchor.Error(),
+		{name: "mint without an anchor", sender: 1, want: exec.ErrNoAnchor,
 			body: func() tx.Body { return &tx.DATMint{Digest: common.HexToHash("0xbad"), IDAO: "demo"} }},
-		{name: "anchor with less than 2/3 stake", sender: 1, want: quorum.ErrNoQuorum.Error(),
+		{name: "anchor with less than 2/3 stake", sender: 1, want: quorum.ErrNoQuorum,
 			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x51"), common.HexToHash("0xd1"), 1) }},
-		{name: "anchor signed by a non-member", sender: 1, want: quorum.ErrNotMember.Error(),
+		{name: "anchor signed by a non-member", sender: 1, want: quorum.ErrNotMember,
 			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x52"), common.HexToHash("0xd2"), 1, 2, 7) }},
-		{name: "a member's vote counted twice", sender: 1, want: quorum.ErrDuplicateVote.Error(),
+		{name: "a member's vote counted twice", sender: 1, want: quorum.ErrDuplicateVote,
 			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x53"), common.HexToHash("0xd3"), 1, 1) }},
-		{name: "anchor the same digest twice", sender: 2, want: exec.ErrAlreadyAnchored.Error(),
+		{name: "anchor the same digest twice", sender: 2, want: exec.ErrAlreadyAnchored,
 			body: func() tx.Body { return h.signedAnchor(common.HexToHash("0x5b"), common.HexToHash("0xd19e57"), 1, 2, 3) }},
-		{name: "unstake before the delay", sender: 3, want: idao.ErrUnstakeTooEarly.Error(),
+		{name: "unstake before the delay", sender: 3, want: idao.ErrUnstakeTooEarly,
 			before: func() { h.ok(3, &tx.IDAOLeave{Name: "demo", Amount: big.NewInt(50)}) },
 			body:   func() tx.Body { return &tx.IDAOWithdraw{Name: "demo"} }},
-		{name: "mint twice", sender: 1, want: exec.ErrAlreadyMinted.Error(),
+		{name: "mint twice", sender: 1, want: exec.ErrAlreadyMinted,
 			body: func() tx.Body { return &tx.DATMint{Digest: class, IDAO: "demo"} }},
-		{name: "vote with a forged signature", sender: 1, want: quorum.ErrBadSignature.Error(),
+		{name: "vote with a forged signature", sender: 1, want: quorum.ErrBadSignature,
 			body: func() tx.Body {
 				a := h.signedAnchor(common.HexToHash("0x54"), common.HexToHash("0xd4"), 1, 3)
 				a.Votes[0].Member = addr(2) // claims to be member 2
@@ -333,8 +341,8 @@ func TestBadTxsRejected(t *testing.T) {
 			before := snapshot(h.n, s, addr(0))
 			accBefore := h.n.Account(s)
 			r := h.do(c.sender, c.body())
-			if r.Status != chain.StatusFailed || !strings.Contains(r.Error, c.want) {
-				t.Fatalf("status %d error %q, want failure %q", r.Status, r.Error, c.want)
+			if r.Status != chain.StatusFailed || r.Code != exec.CodeOf(c.want) {
+				t.Fatalf("status %d code %s (%s), want failure %s (%q)", r.Status, r.Code, r.Message(), exec.CodeOf(c.want), c.want)
 			}
 			if !sameMap(before, snapshot(h.n, s, addr(0))) {
 				t.Fatal("state other than the sender's fee and nonce changed")
@@ -471,7 +479,7 @@ func TestCrashRecovery(t *testing.T) {
 	h.reopen()
 	r := h.ok(5, &tx.Transfer{To: addr(6), Amount: big.NewInt(500)})
 	if r.Status != chain.StatusSuccess {
-		t.Fatal(r.Error)
+		t.Fatal(r.Message())
 	}
 	want := h.n.Head()
 	h.reopen()

@@ -12,7 +12,7 @@ import (
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
-// Optimistic claims and games (issue 7), read under /v1/chain/:
+// Optimistic claims and games, read under /v1/chain/:
 //
 //	GET /v1/chain/claims[?open=true]  {"claims": [Claim…], "next"}, oldest first, a page at a time
 //	GET /v1/chain/claims/{id}         {"claim": Claim, "games": [Game…]}

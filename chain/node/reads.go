@@ -1,7 +1,7 @@
 package node
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"sort"
 
@@ -14,11 +14,12 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
 )
 
 // ErrNotFound is returned by reads of absent objects.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = codes.New(codes.NotFound, "not found")
 
 func (n *Node) load(key string, v any, what string) error {
 	b := n.st.Get(key)
@@ -244,3 +245,79 @@ func (n *Node) Redeem(h common.Hash) (*api.RedeemReceipt, error) {
 	r.Signature = "0x" + r.Signature
 	return r, nil
 }
+
+// TxInfo is a committed tx with its receipt and place.
+type TxInfo struct {
+	Tx        *tx.Tx
+	Receipt   *chain.Receipt
+	Height    uint64
+	Index     uint32
+	BlockHash common.Hash
+}
+
+// Tx returns a committed tx and its receipt (ErrTxNotFound otherwise).
+func (n *Node) Tx(h common.Hash) (*TxInfo, error) {
+	height, idx, err := n.store.TxLocation(h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
+	}
+	blk, err := n.store.Block(height)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := n.store.Receipts(height)
+	if err != nil {
+		return nil, err
+	}
+	if int(idx) >= len(blk.Txs) || int(idx) >= len(rs) {
+		return nil, fmt.Errorf("tx %s: index %d out of range", h, idx)
+	}
+	return &TxInfo{Tx: blk.Txs[idx], Receipt: rs[idx], Height: height, Index: idx, BlockHash: blk.Header.Hash()}, nil
+}
+
+// Pending reports whether a tx is waiting in the mempool.
+func (n *Node) Pending(h common.Hash) bool { return n.pool.has(h) }
+
+// WaitReceipt blocks until tx h is in a block (or ctx ends) and returns it.
+func (n *Node) WaitReceipt(ctx context.Context, h common.Hash) (*TxInfo, error) {
+	for {
+		n.mu.RLock()
+		ch := n.newHead
+		n.mu.RUnlock()
+		if info, err := n.Tx(h); err == nil {
+			return info, nil
+		}
+		if why := n.dropped.get(h); why != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrDropped, h, why)
+		}
+		if err := n.Err(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotProducing, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %s: %v", ErrReceiptTimeout, h, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// Block returns the block at height.
+func (n *Node) Block(height uint64) (*chain.Block, error) { return n.store.Block(height) }
+
+// BlockByHash returns the block with header hash h.
+func (n *Node) BlockByHash(h common.Hash) (*chain.Block, error) {
+	height, err := n.store.HeightOf(h)
+	if err != nil {
+		return nil, err
+	}
+	return n.store.Block(height)
+}
+
+// Receipts returns the receipts of the block at height.
+func (n *Node) Receipts(height uint64) ([]*chain.Receipt, error) { return n.store.Receipts(height) }
+
+// State exposes the state for reads (Get, Range, Prove).
+func (n *Node) State() *state.State { return n.st }
+
+// PoolSize is the number of txs waiting in the mempool.
+func (n *Node) PoolSize() int { return n.pool.size() }

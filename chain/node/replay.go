@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/store"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // ReplayResult is what Replay found.
@@ -33,105 +33,137 @@ type ReplayResult struct {
 //
 // Enclave-key registrations are judged by enclave when it is non-nil. With
 // nil, replay keeps each registration's recorded verdict (from the block's
-// receipts): a hardware attestation's verification depends on the vendor's
-// collateral at the time, so re-judging old reports is not deterministic.
+// receipts: refused is the code codes.EnclaveRefused): a hardware
+// attestation's verification depends on the vendor's collateral at the
+// time, so re-judging old reports is not deterministic.
 func Replay(ctx context.Context, dataDir string, lanes int, enclave exec.EnclaveVerifier) (*ReplayResult, error) {
 	s, err := store.Open(filepath.Join(dataDir, "chain.db"), store.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	raw, err := s.GenesisConfig()
-	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-	var g chain.Genesis
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return nil, fmt.Errorf("replay: genesis: %w", err)
-	}
-	price, err := g.Price()
-	if err != nil {
-		return nil, err
-	}
-	cfg := ExecConfig(&g, price, enclave)
-	recorded := &recordedVerdicts{}
-	if enclave == nil {
-		cfg.Enclave = recorded
-	}
 	head, ok, err := s.Head()
 	if err != nil || !ok {
 		return nil, fmt.Errorf("replay: empty chain (%v)", err)
 	}
-	gkv, err := s.GenesisState()
+	r, err := newReplayer(s, lanes, enclave)
 	if err != nil {
 		return nil, err
 	}
-	st := state.Load(gkv, max(lanes, 1))
-	g0, err := s.Block(0)
-	if err != nil {
-		return nil, err
-	}
-	if err := g0.Header.VerifySig(); err != nil || g0.Header.Proposer != g.Sequencer {
-		return nil, fmt.Errorf("replay: genesis header not signed by the sequencer %s", g.Sequencer)
-	}
-	if st.Root() != g0.Header.StateRoot {
-		return nil, fmt.Errorf("replay: genesis state root %s, header says %s", st.Root(), g0.Header.StateRoot)
-	}
-	parent := g0.Header
 	res := &ReplayResult{Head: head}
 	for h := uint64(1); h <= head; h++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		blk, err := s.Block(h)
+		txs, err := r.block(h)
 		if err != nil {
 			return nil, err
 		}
-		hd := blk.Header
-		if err := hd.VerifySig(); err != nil || hd.Proposer != g.Sequencer {
-			return nil, fmt.Errorf("replay: block %d: not signed by the sequencer %s", h, g.Sequencer)
-		}
-		if hd.ParentHash != parent.Hash() || hd.Height != parent.Height+1 {
-			return nil, fmt.Errorf("replay: block %d: parent link broken", h)
-		}
-		for _, t := range blk.Txs {
-			t.ForgetSender()
-		}
-		if enclave == nil {
-			rs, err := s.Receipts(h)
-			if err != nil {
-				return nil, err
-			}
-			recorded.load(blk, rs)
-		}
-		env := &exec.Env{Height: hd.Height, Time: hd.Time, Proposer: hd.Proposer}
-		out := exec.Run(cfg, env, st, blk.Txs, lanes)
-		if len(out.Invalid) > 0 {
-			x := out.Invalid[0]
-			return nil, fmt.Errorf("replay: block %d: tx %d fails the pre-checks, so the block is not valid: %v", h, x.Index, x.Err)
-		}
-		switch {
-		case out.TxRoot != hd.TxRoot || int(hd.TxCount) != len(blk.Txs):
-			return nil, fmt.Errorf("replay: block %d: tx root mismatch", h)
-		case out.ReceiptRoot != hd.ReceiptRoot:
-			return nil, fmt.Errorf("replay: block %d: receipt root mismatch", h)
-		case out.Staged.Root != hd.StateRoot:
-			return nil, fmt.Errorf("replay: block %d: state root %s, header says %s", h, out.Staged.Root, hd.StateRoot)
-		}
-		st.Commit(out.Staged)
-		parent = hd
 		res.Blocks++
-		res.Txs += uint64(len(blk.Txs))
+		res.Txs += uint64(txs)
 	}
 	kv, err := s.State()
 	if err != nil {
 		return nil, err
 	}
-	if stored := state.Load(kv, max(lanes, 1)).Root(); stored != st.Root() {
-		return nil, fmt.Errorf("replay: stored state root %s differs from replayed %s", stored, st.Root())
+	if stored := state.Load(kv, max(lanes, 1)).Root(); stored != r.st.Root() {
+		return nil, fmt.Errorf("replay: stored state root %s differs from replayed %s", stored, r.st.Root())
 	}
-	res.StateRoot = st.Root()
+	res.StateRoot = r.st.Root()
 	return res, nil
+}
+
+// replayer re-executes a stored chain block by block on its own state.
+type replayer struct {
+	s        *store.Store
+	g        chain.Genesis
+	cfg      *exec.Config
+	recorded *recordedVerdicts // nil: enclave keys are judged again
+	lanes    int
+	st       *state.State
+	parent   *chain.Header
+}
+
+// newReplayer reads the genesis of s and checks its block and state.
+func newReplayer(s *store.Store, lanes int, enclave exec.EnclaveVerifier) (*replayer, error) {
+	raw, err := s.GenesisConfig()
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	r := &replayer{s: s, lanes: lanes}
+	if err := json.Unmarshal(raw, &r.g); err != nil {
+		return nil, fmt.Errorf("replay: genesis: %w", err)
+	}
+	price, err := r.g.Price()
+	if err != nil {
+		return nil, err
+	}
+	r.cfg = ExecConfig(&r.g, price, enclave)
+	if enclave == nil {
+		r.recorded = &recordedVerdicts{}
+		r.cfg.Enclave = r.recorded
+	}
+	gkv, err := s.GenesisState()
+	if err != nil {
+		return nil, err
+	}
+	r.st = state.Load(gkv, max(lanes, 1))
+	g0, err := s.Block(0)
+	if err != nil {
+		return nil, err
+	}
+	if err := g0.Header.VerifySig(); err != nil || g0.Header.Proposer != r.g.Sequencer {
+		return nil, fmt.Errorf("replay: genesis header not signed by the sequencer %s", r.g.Sequencer)
+	}
+	if r.st.Root() != g0.Header.StateRoot {
+		return nil, fmt.Errorf("replay: genesis state root %s, header says %s", r.st.Root(), g0.Header.StateRoot)
+	}
+	r.parent = g0.Header
+	return r, nil
+}
+
+// block re-executes the stored block at height h, checks its signature,
+// parent link, tx, receipt and state roots, commits it and returns its tx
+// count.
+func (r *replayer) block(h uint64) (int, error) {
+	blk, err := r.s.Block(h)
+	if err != nil {
+		return 0, err
+	}
+	hd := blk.Header
+	if err := hd.VerifySig(); err != nil || hd.Proposer != r.g.Sequencer {
+		return 0, fmt.Errorf("replay: block %d: not signed by the sequencer %s", h, r.g.Sequencer)
+	}
+	if hd.ParentHash != r.parent.Hash() || hd.Height != r.parent.Height+1 {
+		return 0, fmt.Errorf("replay: block %d: parent link broken", h)
+	}
+	for _, t := range blk.Txs {
+		t.ForgetSender()
+	}
+	if r.recorded != nil {
+		rs, err := r.s.Receipts(h)
+		if err != nil {
+			return 0, fmt.Errorf("replay: block %d: %w (a chain made before receipts carried failure codes cannot be replayed by this version)", h, err)
+		}
+		r.recorded.load(blk, rs)
+	}
+	env := &exec.Env{Height: hd.Height, Time: hd.Time, Proposer: hd.Proposer}
+	out := exec.Run(r.cfg, env, r.st, blk.Txs, r.lanes)
+	if len(out.Invalid) > 0 {
+		x := out.Invalid[0]
+		return 0, fmt.Errorf("replay: block %d: tx %d fails the pre-checks, so the block is not valid: %v", h, x.Index, x.Err)
+	}
+	switch {
+	case out.TxRoot != hd.TxRoot || int(hd.TxCount) != len(blk.Txs):
+		return 0, fmt.Errorf("replay: block %d: tx root mismatch", h)
+	case out.ReceiptRoot != hd.ReceiptRoot:
+		return 0, fmt.Errorf("replay: block %d: receipt root mismatch", h)
+	case out.Staged.Root != hd.StateRoot:
+		return 0, fmt.Errorf("replay: block %d: state root %s, header says %s", h, out.Staged.Root, hd.StateRoot)
+	}
+	r.st.Commit(out.Staged)
+	r.parent = hd
+	return len(blk.Txs), nil
 }
 
 // recordedVerdicts answers enclave-key checks with the verdicts recorded in
@@ -147,7 +179,6 @@ func verdictKey(idao string, pub, report []byte) string {
 
 func (r *recordedVerdicts) load(blk *chain.Block, rs []*chain.Receipt) {
 	r.q = map[string][]error{}
-	prefix := exec.ErrEnclaveRefused.Error() + ": "
 	for i, t := range blk.Txs {
 		if t.Kind != tx.KindEnclaveRegister || i >= len(rs) {
 			continue
@@ -159,10 +190,10 @@ func (r *recordedVerdicts) load(blk *chain.Block, rs []*chain.Receipt) {
 		er := b.(*tx.EnclaveRegister)
 		var v error
 		if rs[i].Status != chain.StatusSuccess {
-			if !strings.HasPrefix(rs[i].Error, prefix) {
+			if rs[i].Code != codes.EnclaveRefused {
 				continue // failed before the verifier was asked
 			}
-			v = errors.New(strings.TrimPrefix(rs[i].Error, prefix))
+			v = errors.New("the verifier refused it when the block was made")
 		}
 		k := verdictKey(er.IDAO, er.PubKey, er.Report)
 		r.q[k] = append(r.q[k], v)

@@ -8,7 +8,7 @@ import (
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
-// Optimistic game state (issue 7). Claims and games are stored in their
+// Optimistic game state. Claims and games are stored in their
 // JSON form (deterministic for these fixed structs; their facts parameters
 // are signed integers, which RLP does not carry). Their bonds are ordinary
 // Bond records under PrefixBond with the zero arbiter, so no account can

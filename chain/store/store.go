@@ -40,6 +40,7 @@ var (
 	bHashes   = []byte("hashes")   // block hash → height
 	bTxs      = []byte("txhashes") // height → tx hashes (32 bytes each)
 	bReceipts = []byte("receipts") // height → []Receipt
+	bNotes    = []byte("notes")    // height → []note: the receipts' words, no consensus data
 	bDiffs    = []byte("diffs")    // height → state writes of the block
 	bState    = []byte("snapshot") // key → value at the snapshot height
 	kSnap     = []byte("snapshot-height")
@@ -77,7 +78,7 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	if !o.ReadOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bDiffs, bState, bGenesis, bTxIndex} {
+			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bNotes, bDiffs, bState, bGenesis, bTxIndex} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -366,6 +367,11 @@ func putBlock(tx *bolt.Tx, blk *chain.Block, receipts []*chain.Receipt, writes [
 	if err := tx.Bucket(bReceipts).Put(hk, rb); err != nil {
 		return err
 	}
+	if nb := encodeNotes(receipts); nb != nil {
+		if err := tx.Bucket(bNotes).Put(hk, nb); err != nil {
+			return err
+		}
+	}
 	hashes := make([]byte, 32*len(blk.Txs))
 	for i, t := range blk.Txs {
 		th := t.Hash()
@@ -440,11 +446,15 @@ func (s *Store) TxLocation(h common.Hash) (uint64, uint32, error) {
 	return height, idx, nil
 }
 
-// Receipts returns the receipts of the block at height.
+// Receipts returns the receipts of the block at height, with their words
+// (Detail) where the store has them.
 func (s *Store) Receipts(height uint64) ([]*chain.Receipt, error) {
-	var raw []byte
+	var raw, notes []byte
 	_ = s.db.View(func(tx *bolt.Tx) error {
 		raw = common.CopyBytes(tx.Bucket(bReceipts).Get(u64(height)))
+		if b := tx.Bucket(bNotes); b != nil { // absent in a read-only store made before notes
+			notes = common.CopyBytes(b.Get(u64(height)))
+		}
 		return nil
 	})
 	if raw == nil {
@@ -454,5 +464,54 @@ func (s *Store) Receipts(height uint64) ([]*chain.Receipt, error) {
 	if err := rlp.DecodeBytes(raw, &rs); err != nil {
 		return nil, fmt.Errorf("decode receipts %d: %w", height, err)
 	}
+	addNotes(rs, notes)
 	return rs, nil
+}
+
+// note is what a receipt says in words (its Detail and its events'), kept
+// beside the receipts: not consensus data, so it is stored apart from what
+// the receipt root covers.
+type note struct {
+	Detail string
+	Events []string
+}
+
+// encodeNotes is the notes of receipts (nil if none says anything).
+func encodeNotes(rs []*chain.Receipt) []byte {
+	notes := make([]note, len(rs))
+	some := false
+	for i, r := range rs {
+		notes[i].Detail = r.Detail
+		some = some || r.Detail != ""
+		for j, e := range r.Events {
+			if e.Detail != "" {
+				if notes[i].Events == nil {
+					notes[i].Events = make([]string, len(r.Events))
+				}
+				notes[i].Events[j], some = e.Detail, true
+			}
+		}
+	}
+	if !some {
+		return nil
+	}
+	b, _ := rlp.EncodeToBytes(notes) // strings always encode
+	return b
+}
+
+// addNotes puts stored notes back on their receipts (notes that do not
+// decode, or do not fit, are left out: they are words, never state).
+func addNotes(rs []*chain.Receipt, raw []byte) {
+	var notes []note
+	if len(raw) == 0 || rlp.DecodeBytes(raw, &notes) != nil || len(notes) != len(rs) {
+		return
+	}
+	for i, n := range notes {
+		rs[i].Detail = n.Detail
+		if len(n.Events) == len(rs[i].Events) {
+			for j, d := range n.Events {
+				rs[i].Events[j].Detail = d
+			}
+		}
+	}
 }

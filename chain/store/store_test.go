@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // TestDiffsAndSnapshots: the state read back (snapshot + diffs) equals the
@@ -153,5 +155,45 @@ func TestTxIndexOnDisk(t *testing.T) {
 		if err != nil || h != uint64(i/2+1) || idx != uint32(i%2) {
 			t.Fatalf("tx %d: at %d/%d (%v), want %d/%d", i, h, idx, err, i/2+1, i%2)
 		}
+	}
+}
+
+// TestReceiptNotes: a receipt's words (its Detail and its events') come
+// back with it, stored apart from what the receipt root covers.
+func TestReceiptNotes(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "chain.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.InitGenesis([]byte("{}"), &chain.Block{Header: &chain.Header{}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rs := []*chain.Receipt{
+		{Kind: tx.KindTransfer, Status: chain.StatusSuccess, Fee: big.NewInt(1), Events: []chain.Event{{Type: "transfer"}}},
+		{Kind: tx.KindAnchorBatch, Status: chain.StatusFailed, Fee: big.NewInt(2), Code: codes.NoQuorum,
+			Detail: "quorum: approving stake is below 2/3 of the iDAO's stake: approving 1 of 3",
+			Events: []chain.Event{{Type: "anchored"}, {Type: "anchor_skipped", Detail: "digest already anchored"}}},
+	}
+	roots := []common.Hash{chain.ReceiptHash(rs[0]), chain.ReceiptHash(rs[1])}
+	if err := s.CommitBlock(&chain.Block{Header: &chain.Header{Height: 1}}, rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Receipts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[1].Detail != rs[1].Detail || got[1].Events[1].Detail != rs[1].Events[1].Detail || got[1].Events[0].Detail != "" || got[0].Detail != "" {
+		t.Fatalf("notes lost: %+v", got)
+	}
+	for i := range got {
+		if chain.ReceiptHash(got[i]) != roots[i] {
+			t.Fatalf("receipt %d: its hash covers its words", i)
+		}
+	}
+	reworded := *rs[1]
+	reworded.Detail = "another sentence"
+	if chain.ReceiptHash(&reworded) != roots[1] {
+		t.Fatal("rewording a failure changes the receipt's hash")
 	}
 }

@@ -27,7 +27,7 @@ func sampleBodies() []Body {
 		&anchor,
 		&DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(2)}, &DATBuy{Units: 3}, &DATRedeem{Units: 1},
 		&DATTransfer{Value: 1}, &DATClaim{}, &BondLock{Amount: big.NewInt(1)}, &BondRelease{}, &BondSlash{WinnerAmount: big.NewInt(1)},
-		&SlashEquivocation{IDAO: "x", A: EquivocationVote{Sig: make([]byte, 65), Batch: vote.Batch}},
+		&SlashEquivocation{IDAO: "x", First: EquivocationVote{Sig: make([]byte, 65), Batch: vote.Batch}},
 		&OptClaim{Submission: sub, Signature: make([]byte, 65), Fields: []string{"a"}, Bond: big.NewInt(1)},
 		&OptChallenge{Bond: big.NewInt(1)}, &OptMove{}, &OptStep{Record: []uint64{1, 2}}, &OptTimeout{}, &OptCancel{}, &OptFinalize{},
 		&AnchorBatch{Items: []AnchorItem{{Anchor: anchor, Mint: DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(0)}}}},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/quorum"
 )
 
 // Kind says what a tx does; its body has the matching struct.
@@ -42,21 +43,73 @@ const (
 	KindAnchorBatch       Kind = 26
 )
 
-var kindNames = map[Kind]string{
-	KindTransfer: "transfer", KindIDAOCreate: "idao_create", KindIDAOJoin: "idao_join",
-	KindIDAOLeave: "idao_leave", KindIDAOWithdraw: "idao_withdraw", KindIDAOSetPolicy: "idao_set_policy",
-	KindEnclaveRegister: "enclave_register", KindVKRegister: "vk_register", KindAnchor: "anchor",
-	KindDATMint: "dat_mint", KindDATBuy: "dat_buy", KindDATRedeem: "dat_redeem",
-	KindDATTransfer: "dat_transfer", KindDATClaim: "dat_claim", KindBondLock: "bond_lock",
-	KindBondRelease: "bond_release", KindBondSlash: "bond_slash", KindSlashEquivocation: "slash_equivocation",
-	KindOptClaim: "opt_claim", KindOptChallenge: "opt_challenge", KindOptMove: "opt_move", KindOptStep: "opt_step",
-	KindOptTimeout: "opt_timeout", KindOptCancel: "opt_cancel", KindOptFinalize: "opt_finalize",
-	KindAnchorBatch: "anchor_batch",
+// kindEntry is what package tx knows of a kind: its name (in APIs and
+// logs), the body struct its encoding decodes into, and the work part of
+// its gas (see Gas). What a kind does to the state is chain/exec's entry
+// for the same kind.
+type kindEntry struct {
+	name string
+	body func() Body
+	gas  func(Body) uint64
 }
 
+// kinds is every tx kind, indexed by its number. Adding a kind is one entry
+// here (and its body below), one in chain/exec, and their tests.
+var kinds = [...]kindEntry{
+	KindTransfer:          {"transfer", func() Body { return new(Transfer) }, flat(21)},
+	KindIDAOCreate:        {"idao_create", func() Body { return new(IDAOCreate) }, flat(200)},
+	KindIDAOJoin:          {"idao_join", func() Body { return new(IDAOJoin) }, flat(50)},
+	KindIDAOLeave:         {"idao_leave", func() Body { return new(IDAOLeave) }, flat(50)},
+	KindIDAOWithdraw:      {"idao_withdraw", func() Body { return new(IDAOWithdraw) }, flat(50)},
+	KindIDAOSetPolicy:     {"idao_set_policy", func() Body { return new(IDAOSetPolicy) }, flat(80)},
+	KindEnclaveRegister:   {"enclave_register", func() Body { return new(EnclaveRegister) }, flat(200)},
+	KindVKRegister:        {"vk_register", func() Body { return new(VKRegister) }, flat(50)},
+	KindAnchor:            {"anchor", func() Body { return new(Anchor) }, anchorGas},
+	KindDATMint:           {"dat_mint", func() Body { return new(DATMint) }, flat(200)},
+	KindDATBuy:            {"dat_buy", func() Body { return new(DATBuy) }, flat(80)},
+	KindDATRedeem:         {"dat_redeem", func() Body { return new(DATRedeem) }, flat(40)},
+	KindDATTransfer:       {"dat_transfer", func() Body { return new(DATTransfer) }, flat(60)},
+	KindDATClaim:          {"dat_claim", func() Body { return new(DATClaim) }, flat(50)},
+	KindBondLock:          {"bond_lock", func() Body { return new(BondLock) }, flat(50)},
+	KindBondRelease:       {"bond_release", func() Body { return new(BondRelease) }, flat(50)},
+	KindBondSlash:         {"bond_slash", func() Body { return new(BondSlash) }, flat(50)},
+	KindSlashEquivocation: {"slash_equivocation", func() Body { return new(SlashEquivocation) }, flat(200)},
+	KindOptClaim:          {"opt_claim", func() Body { return new(OptClaim) }, flat(150)},
+	KindOptChallenge:      {"opt_challenge", func() Body { return new(OptChallenge) }, flat(150)},
+	KindOptMove:           {"opt_move", func() Body { return new(OptMove) }, flat(50)},
+	KindOptStep:           {"opt_step", func() Body { return new(OptStep) }, flat(400)}, // ≈ 50 Poseidon2 compressions
+	KindOptTimeout:        {"opt_timeout", func() Body { return new(OptTimeout) }, flat(50)},
+	KindOptCancel:         {"opt_cancel", func() Body { return new(OptCancel) }, flat(50)},
+	KindOptFinalize:       {"opt_finalize", func() Body { return new(OptFinalize) }, flat(50)},
+	KindAnchorBatch:       {"anchor_batch", func() Body { return new(AnchorBatch) }, anchorBatchGas},
+}
+
+// entry is k's entry, or nil for a number that is no kind.
+func (k Kind) entry() *kindEntry {
+	if int(k) >= len(kinds) || kinds[k].body == nil {
+		return nil
+	}
+	return &kinds[k]
+}
+
+// Kinds lists every tx kind, by number.
+func Kinds() []Kind {
+	var out []Kind
+	for k := range kinds {
+		if Kind(k).entry() != nil {
+			out = append(out, Kind(k))
+		}
+	}
+	return out
+}
+
+// Known reports whether k is a tx kind.
+func (k Kind) Known() bool { return k.entry() != nil }
+
+// String is the kind's name ("unknown" for a number that is no kind).
 func (k Kind) String() string {
-	if s, ok := kindNames[k]; ok {
-		return s
+	if e := k.entry(); e != nil {
+		return e.name
 	}
 	return "unknown"
 }
@@ -64,60 +117,10 @@ func (k Kind) String() string {
 // Body is the kind-specific part of a tx.
 type Body interface{ Kind() Kind }
 
+// newBody is an empty body of kind k to decode into (nil: no such kind).
 func newBody(k Kind) Body {
-	switch k {
-	case KindTransfer:
-		return new(Transfer)
-	case KindIDAOCreate:
-		return new(IDAOCreate)
-	case KindIDAOJoin:
-		return new(IDAOJoin)
-	case KindIDAOLeave:
-		return new(IDAOLeave)
-	case KindIDAOWithdraw:
-		return new(IDAOWithdraw)
-	case KindIDAOSetPolicy:
-		return new(IDAOSetPolicy)
-	case KindEnclaveRegister:
-		return new(EnclaveRegister)
-	case KindVKRegister:
-		return new(VKRegister)
-	case KindAnchor:
-		return new(Anchor)
-	case KindDATMint:
-		return new(DATMint)
-	case KindDATBuy:
-		return new(DATBuy)
-	case KindDATRedeem:
-		return new(DATRedeem)
-	case KindDATTransfer:
-		return new(DATTransfer)
-	case KindDATClaim:
-		return new(DATClaim)
-	case KindBondLock:
-		return new(BondLock)
-	case KindBondRelease:
-		return new(BondRelease)
-	case KindBondSlash:
-		return new(BondSlash)
-	case KindSlashEquivocation:
-		return new(SlashEquivocation)
-	case KindOptClaim:
-		return new(OptClaim)
-	case KindOptChallenge:
-		return new(OptChallenge)
-	case KindOptMove:
-		return new(OptMove)
-	case KindOptStep:
-		return new(OptStep)
-	case KindOptTimeout:
-		return new(OptTimeout)
-	case KindOptCancel:
-		return new(OptCancel)
-	case KindOptFinalize:
-		return new(OptFinalize)
-	case KindAnchorBatch:
-		return new(AnchorBatch)
+	if e := k.entry(); e != nil {
+		return e.body()
 	}
 	return nil
 }
@@ -314,12 +317,13 @@ type EquivocationVote struct {
 	Batch        *VoteBatchProof `rlp:"optional"`
 }
 
-// SlashEquivocation proves a member signed two digests for one submission;
-// half of its stake goes to the sender, half is burned.
+// SlashEquivocation proves a member signed two digests for one submission
+// (First and Second, in either order); the optimistic policy's share of its
+// stake goes to the sender, the rest is burned.
 type SlashEquivocation struct {
-	IDAO   string
-	Member common.Address
-	A, B   EquivocationVote
+	IDAO          string
+	Member        common.Address
+	First, Second EquivocationVote
 }
 
 // Kind implementations.
@@ -342,3 +346,45 @@ func (*BondRelease) Kind() Kind       { return KindBondRelease }
 func (*BondSlash) Kind() Kind         { return KindBondSlash }
 func (*SlashEquivocation) Kind() Kind { return KindSlashEquivocation }
 func (*AnchorBatch) Kind() Kind       { return KindAnchorBatch }
+
+// Quorum is the proof as package quorum checks it (nil: the vote is signed
+// alone).
+func (p *VoteBatchProof) Quorum() *quorum.BatchProof {
+	if p == nil {
+		return nil
+	}
+	return &quorum.BatchProof{Root: p.Root, Size: p.Size, Index: p.Index, Path: p.Path}
+}
+
+// BatchProofOf is the tx form of a vote's batch proof (nil: the vote is
+// signed alone).
+func BatchProofOf(p *quorum.BatchProof) *VoteBatchProof {
+	if p == nil {
+		return nil
+	}
+	return &VoteBatchProof{Root: p.Root, Size: p.Size, Index: p.Index, Path: p.Path}
+}
+
+// Vote is the i-th vote of the anchor as package quorum checks it: an
+// approval of the anchor's digest by the member it names.
+func (b *Anchor) Vote(i int) quorum.Vote {
+	v := b.Votes[i]
+	return quorum.Vote{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest, Approve: true,
+		Member: v.Member, Signature: v.Sig, Batch: v.Batch.Quorum()}
+}
+
+// QC rebuilds the quorum certificate the anchor carries.
+func (b *Anchor) QC() *quorum.QC {
+	q := &quorum.QC{IDAO: b.IDAO, Submission: b.Submission, ResultDigest: b.ResultDigest}
+	for i := range b.Votes {
+		q.Votes = append(q.Votes, b.Vote(i))
+	}
+	return q
+}
+
+// Vote is the vote as package quorum checks it: an approval, by whoever
+// signed it, of the digest for the submission of iDAO dao.
+func (v *EquivocationVote) Vote(dao string) quorum.Vote {
+	return quorum.Vote{IDAO: dao, Submission: v.Submission, ResultDigest: v.ResultDigest, Approve: true,
+		Signature: v.Sig, Batch: v.Batch.Quorum()}
+}

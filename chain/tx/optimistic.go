@@ -11,7 +11,7 @@ import (
 	"github.com/vsc-labs/vsc/tee/facts"
 )
 
-// The optimistic game's txs (issue 7). The rules are package optimistic's;
+// The optimistic game's txs. The rules are package optimistic's;
 // these bodies carry its values in RLP (signed integers as two's-complement
 // uint64). Game txs name the claim's executor and the game's challenger so
 // the accounts a decision may pay are declared before the tx runs; the

@@ -1,5 +1,8 @@
 // Package tx defines the chain's transactions: their canonical, versioned
-// binary encoding, their signatures and the bodies of every kind.
+// binary encoding, their signatures, the bodies of every kind and each
+// kind's gas (the kinds table in kinds.go: number, name, body, gas; what a
+// kind does is its entry in chain/exec). Clients (the SDK) use it to build,
+// sign and price txs without linking the state transition.
 //
 // Encoding (version 1): 0x01 ‖ RLP([chainId, nonce, maxFee, kind, from, body, sig]).
 // The signer signs keccak256(0x01 ‖ RLP([chainId, nonce, maxFee, kind, from, body]))

@@ -42,8 +42,8 @@ func TestRoundTripEveryKind(t *testing.T) {
 			Batch: &VoteBatchProof{Root: common.HexToHash("0x5"), Size: 2, Index: 1, Path: []common.Hash{common.HexToHash("0x6")}}}}},
 			Mint: DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(0)}}}},
 	}
-	if len(bodies) != len(kindNames) {
-		t.Fatalf("%d bodies for %d kinds", len(bodies), len(kindNames))
+	if len(bodies) != len(Kinds()) {
+		t.Fatalf("%d bodies for %d kinds", len(bodies), len(Kinds()))
 	}
 	for _, b := range bodies {
 		x := signed(t, b)
@@ -123,5 +123,32 @@ func TestFastEncodingMatchesReflection(t *testing.T) {
 	u, _ := rlp.EncodeToBytes(&unsigned{x.ChainID, x.Nonce, x.MaxFee, uint8(x.Kind), x.From, x.Body})
 	if x.SigningHash() != crypto.Keccak256Hash(append([]byte{Version}, u...)) {
 		t.Fatal("signing hash differs from RLP")
+	}
+}
+
+// TestKindsTable: every kind has one complete entry (a name of its own, a
+// body of that kind, a gas), and numbers that are no kind have none.
+func TestKindsTable(t *testing.T) {
+	names := map[string]Kind{}
+	for _, k := range Kinds() {
+		e := k.entry()
+		if e == nil || e.name == "" || e.body == nil || e.gas == nil {
+			t.Fatalf("kind %d: incomplete entry %+v", k, e)
+		}
+		if prev, dup := names[e.name]; dup {
+			t.Fatalf("kinds %d and %d are both %q", prev, k, e.name)
+		}
+		names[e.name] = k
+		if b := newBody(k); b == nil || b.Kind() != k {
+			t.Fatalf("kind %s: its body is of kind %v", k, b)
+		}
+		if g, err := GasOf(newBody(k)); err != nil || g == 0 {
+			t.Fatalf("kind %s: gas %d, %v", k, g, err)
+		}
+	}
+	for _, k := range []Kind{0, KindAnchorBatch + 1, 255} {
+		if k.Known() || k.String() != "unknown" || newBody(k) != nil {
+			t.Fatalf("number %d is a kind", k)
+		}
 	}
 }

@@ -266,7 +266,7 @@ func init() {
 				v := func(i int) tx.EquivocationVote {
 					return tx.EquivocationVote{Submission: an.Submission, ResultDigest: an.ResultDigest, Sig: an.Votes[i].Sig, Batch: an.Votes[i].Batch}
 				}
-				return a.onChain(&tx.SlashEquivocation{IDAO: "demo", Member: an.Votes[0].Member, A: v(0), B: v(1)})
+				return a.onChain(&tx.SlashEquivocation{IDAO: "demo", Member: an.Votes[0].Member, First: v(0), Second: v(1)})
 			}},
 		{name: "mint a digest nobody anchored", code: "no_anchor", says: "no anchor",
 			changes: []string{"chain:state_root"},

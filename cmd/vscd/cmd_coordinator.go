@@ -79,7 +79,7 @@ func cmdCoordinator(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := json.Unmarshal(raw, &info); err != nil {
 			return fmt.Errorf("--enclave %s is not `vscd worker --show-key --json` output: %w", *enclaveFile, err)
 		}
-		link := &chainlink.Remote{C: client.New(*chainURL), Key: key, EnclavePubkey: info.PublicKey,
+		link := &chainlink.Remote{Client: client.New(*chainURL), Key: key, EnclavePubkey: info.PublicKey,
 			EnclaveReport: tee.EncodeAttestation(info.Attestation)}
 		cfg.Chain, cfg.Registry = link, link.Registry()
 	}

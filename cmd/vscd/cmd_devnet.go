@@ -76,7 +76,7 @@ type devnet struct {
 	zkKeys   *prover.KeyManager
 	vkHash   common.Hash
 	chain    *node.Node
-	link     *chainlink.Node
+	link     *chainlink.Local
 	workers  sync.WaitGroup
 	stops    []func(context.Context) error
 }
@@ -269,7 +269,7 @@ func (d *devnet) initStore(ctx context.Context) error {
 func (d *devnet) initCoordinator(ctx context.Context) error {
 	cfg := d.cfg.Coordinator
 	cfg.Chain = d.link
-	cfg.Registry = &chainlink.Registry{N: d.chain, EnclavePubkey: d.enclave.PublicKeyBytes(),
+	cfg.Registry = &chainlink.Registry{Chain: d.chain, EnclavePubkey: d.enclave.PublicKeyBytes(),
 		EnclaveReport: tee.EncodeAttestation(d.enclave.KeyAttestation())}
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)
 	d.coord.Mount("/v1/chain/", d.chain.Handler())

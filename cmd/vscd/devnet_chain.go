@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -117,7 +116,7 @@ func (d *devnet) initChain(ctx context.Context) error {
 	}
 	d.chain = n
 	d.onStop(func(context.Context) error { return n.Close() })
-	d.link = &chainlink.Node{N: n, Key: d.key("coordinator")}
+	d.link = &chainlink.Local{Chain: n, Key: d.key("coordinator")}
 	// the genesis is public: clients and `vscd quorum --genesis` take the
 	// sequencer from it instead of asking an API
 	raw, err := json.MarshalIndent(n.Genesis(), "", "  ")
@@ -213,7 +212,7 @@ func sendAndWait(ctx context.Context, n *node.Node, key *ecdsa.PrivateKey, body 
 		return err
 	}
 	if info.Receipt.Status != chain.StatusSuccess {
-		return errors.New(info.Receipt.Error)
+		return info.Receipt.Err()
 	}
 	return nil
 }

@@ -17,21 +17,6 @@ import (
 	"github.com/vsc-labs/vsc/idao"
 )
 
-// RemoteIDAOs reads iDAOs from a chain node's HTTP API (for roles that run
-// apart from the sequencer: `vscd quorum`).
-type RemoteIDAOs struct {
-	C *client.Client
-}
-
-// IDAO reads an iDAO at the chain's head.
-func (r *RemoteIDAOs) IDAO(name string) (*idao.IDAO, error) {
-	v, err := r.C.ChainIDAO(context.Background(), name)
-	if err != nil {
-		return nil, err
-	}
-	return FromAPI(v)
-}
-
 // FromAPI converts the chain API's iDAO view back into the iDAO rules type.
 func FromAPI(v *api.IDAO) (*idao.IDAO, error) {
 	amount := func(s, what string) (*big.Int, error) {
@@ -66,10 +51,10 @@ func FromAPI(v *api.IDAO) (*idao.IDAO, error) {
 
 // Remote is the coordinator's link to a chain node over its HTTP API (a
 // coordinator that runs apart from the sequencer). It implements the same
-// idempotent anchor and mint as Node.
+// idempotent anchor and mint as Local.
 type Remote struct {
-	C   *client.Client
-	Key *ecdsa.PrivateKey // the coordinator's chain account
+	Client *client.Client
+	Key    *ecdsa.PrivateKey // the coordinator's chain account
 
 	EnclavePubkey []byte // the verifier set's published enclave key (served to clients)
 	EnclaveReport []byte
@@ -79,7 +64,7 @@ type Remote struct {
 
 // IDAO reads an iDAO from the chain.
 func (r *Remote) IDAO(ctx context.Context, name string) (*idao.IDAO, error) {
-	v, err := r.C.ChainIDAO(ctx, name)
+	v, err := r.Client.ChainIDAO(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +91,7 @@ func (g *RemoteRegistry) IDAO(ctx context.Context, name string) (*store.IDAO, er
 
 // IDAOs lists the chain's iDAOs.
 func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
-	list, err := g.r.C.ChainIDAOs(ctx)
+	list, err := g.r.Client.ChainIDAOs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -127,13 +112,13 @@ func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
 
 // Mint sends (or finds) the mint of an anchored digest.
 func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, error) {
-	if a, err := r.C.ChainAnchor(ctx, c.ResultDigest); err == nil && a.Minted {
+	if a, err := r.Client.ChainAnchor(ctx, c.ResultDigest); err == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
 	r.mu.Lock()
-	_, err := r.C.SendChainTx(ctx, r.Key, mintTx(c))
+	_, err := r.Client.SendChainTx(ctx, r.Key, mintTx(c))
 	r.mu.Unlock()
-	if a, rerr := r.C.ChainAnchor(ctx, c.ResultDigest); rerr == nil && a.Minted {
+	if a, rerr := r.Client.ChainAnchor(ctx, c.ResultDigest); rerr == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
 	if err == nil {
@@ -150,14 +135,14 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 	out := make([]coordinator.AnchorOutcome, len(certs))
 	var todo []*store.Certificate
 	for _, c := range certs {
-		if _, err := r.C.ChainAnchor(ctx, c.ResultDigest); err != nil {
+		if _, err := r.Client.ChainAnchor(ctx, c.ResultDigest); err != nil {
 			todo = append(todo, c)
 		}
 	}
 	sendErr := map[common.Hash]error{}
 	var stakeHeight uint64
 	if len(todo) > 0 {
-		head, err := r.C.ChainHead(ctx)
+		head, err := r.Client.ChainHead(ctx)
 		if err != nil {
 			for _, c := range todo {
 				sendErr[c.ResultDigest] = fmt.Errorf("read the chain's head for the QC's stake height: %w", err)
@@ -174,14 +159,14 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 		}
 		r.mu.Lock()
 		// the API's iDAO view has no stake history: the QCs are counted at the head
-		_, err := r.C.SendChainTx(ctx, r.Key, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
+		_, err := r.Client.SendChainTx(ctx, r.Key, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
 		r.mu.Unlock()
 		for _, c := range cs {
 			sendErr[c.ResultDigest] = err
 		}
 	}
 	for i, c := range certs {
-		a, err := r.C.ChainAnchor(ctx, c.ResultDigest)
+		a, err := r.Client.ChainAnchor(ctx, c.ResultDigest)
 		if err != nil {
 			if serr := sendErr[c.ResultDigest]; serr != nil {
 				err = serr
@@ -200,7 +185,7 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 
 // OpenClaims maps submissions to the status of their undecided claims.
 func (r *Remote) OpenClaims(ctx context.Context) (map[common.Hash]string, error) {
-	list, err := r.C.Claims(ctx, true)
+	list, err := r.Client.Claims(ctx, true)
 	if err != nil {
 		return nil, err
 	}

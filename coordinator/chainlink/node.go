@@ -12,43 +12,42 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain"
-	"github.com/vsc-labs/vsc/chain/exec"
 	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/keys"
 )
 
-// Node is the link to an in-process chain node (the devnet).
-type Node struct {
-	N   *node.Node
-	Key *ecdsa.PrivateKey // the coordinator's chain account (pays anchor and mint fees)
+// Local is the link to an in-process chain node (the devnet).
+type Local struct {
+	Chain *node.Node
+	Key   *ecdsa.PrivateKey // the coordinator's chain account (pays anchor and mint fees)
 
 	mu sync.Mutex // one sender: nonces are assigned in order
 }
 
 // IDAO reads an iDAO at the current head.
-func (l *Node) IDAO(ctx context.Context, name string) (*idao.IDAO, error) { return l.N.IDAO(name) }
+func (l *Local) IDAO(ctx context.Context, name string) (*idao.IDAO, error) { return l.Chain.IDAO(name) }
 
 // AnchorAndMint anchors and mints certified submissions: those not yet on
 // chain go out in anchor-batch txs (an anchor and a mint per item, one
 // signature and one block for the batch); an anchored but unminted one gets
 // its own mint. It waits until each is minted or its tx is decided.
-func (l *Node) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []coordinator.AnchorOutcome {
+func (l *Local) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []coordinator.AnchorOutcome {
 	out := make([]coordinator.AnchorOutcome, len(certs))
 	txOf := map[int]common.Hash{}
 	var todo []int
 	for i, c := range certs {
-		if a, err := l.N.Anchor(c.ResultDigest); err == nil {
+		if a, err := l.Chain.Anchor(c.ResultDigest); err == nil {
 			out[i].Info = &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}
 			out[i].Class, out[i].Err = l.Mint(ctx, c)
 			continue
@@ -77,12 +76,12 @@ func (l *Node) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []
 	for len(txOf) > 0 {
 		for i, h := range txOf {
 			c := certs[i]
-			if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
+			if a, err := l.Chain.Anchor(c.ResultDigest); err == nil && a.Minted {
 				out[i].Info, out[i].Class = &coordinator.AnchorInfo{Block: a.Height, Tx: a.Tx, QCHash: a.QCHash}, c.ResultDigest
 				delete(txOf, i)
 				continue
 			}
-			if !l.N.Pending(h) {
+			if !l.Chain.Pending(h) {
 				out[i].Err = l.skipped(wctx, h, c.ResultDigest)
 				delete(txOf, i)
 			}
@@ -103,15 +102,19 @@ func (l *Node) AnchorAndMint(ctx context.Context, certs []*store.Certificate) []
 }
 
 // skipped explains why an item of the decided anchor batch h is not minted:
-// the tx failed, or the item was skipped (the event names the reason).
-func (l *Node) skipped(ctx context.Context, h, digest common.Hash) error {
+// the tx failed, or the item was skipped (the event names its code).
+func (l *Local) skipped(ctx context.Context, h, digest common.Hash) error {
 	r, err := l.wait(ctx, h)
 	if err != nil {
 		return fmt.Errorf("anchor %s: %w", digest.Hex(), err)
 	}
 	for _, e := range r.Events {
-		if (e.Type == "anchor_skipped" || e.Type == "mint_skipped") && len(e.Attrs) > 1 && e.Attrs[0].Value == digest.Hex() {
-			return fmt.Errorf("anchor %s skipped by the chain: %s", digest.Hex(), e.Attrs[1].Value)
+		if (e.Type == "anchor_skipped" || e.Type == "mint_skipped") && common.HexToHash(e.Get("digest")) == digest {
+			why := e.Detail
+			if why == "" {
+				why = e.Code().Sentence()
+			}
+			return fmt.Errorf("anchor %s skipped by the chain: %w", digest.Hex(), &codes.Error{Code: e.Code(), Message: why})
 		}
 	}
 	return fmt.Errorf("anchor %s: tx %s committed but the class is not minted", digest.Hex(), h.Hex())
@@ -119,14 +122,14 @@ func (l *Node) skipped(ctx context.Context, h, digest common.Hash) error {
 
 // Mint sends the mint tx of an anchored digest (or finds the class) and
 // returns the DAT class id.
-func (l *Node) Mint(ctx context.Context, c *store.Certificate) (common.Hash, error) {
-	if a, err := l.N.Anchor(c.ResultDigest); err == nil && a.Minted {
+func (l *Local) Mint(ctx context.Context, c *store.Certificate) (common.Hash, error) {
+	if a, err := l.Chain.Anchor(c.ResultDigest); err == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
 	if _, err := l.send(ctx, mintTx(c)); err != nil && !errors.Is(err, errAlready) {
 		return common.Hash{}, fmt.Errorf("mint %s: %w", c.ResultDigest.Hex(), err)
 	}
-	if _, err := l.N.Class(c.ResultDigest); err != nil {
+	if _, err := l.Chain.Class(c.ResultDigest); err != nil {
 		return common.Hash{}, err
 	}
 	return c.ResultDigest, nil
@@ -173,13 +176,13 @@ func anchorChunks(n int, cert func(k int) *store.Certificate) [][]int {
 // stakeHeights names the stake height of each certificate's QC: the latest
 // recent height at which its votes make a QC (idao.QCHeight; the head
 // unless stake that joined since would dilute them).
-func (l *Node) stakeHeights() func(c *store.Certificate) uint64 {
-	head, now, params := l.N.StakeHeight(), uint64(time.Now().Unix()), l.N.StakingParams()
+func (l *Local) stakeHeights() func(c *store.Certificate) uint64 {
+	head, now, params := l.Chain.StakeHeight(), uint64(time.Now().Unix()), l.Chain.StakingParams()
 	daos := map[string]*idao.IDAO{}
 	return func(c *store.Certificate) uint64 {
 		d, ok := daos[c.Submission.IDAO]
 		if !ok {
-			d, _ = l.N.IDAO(c.Submission.IDAO)
+			d, _ = l.Chain.IDAO(c.Submission.IDAO)
 			daos[c.Submission.IDAO] = d
 		}
 		if d == nil {
@@ -209,7 +212,7 @@ func anchorTx(c *store.Certificate, stakeHeight uint64) *tx.Anchor {
 	a := &tx.Anchor{IDAO: c.Submission.IDAO, Submission: c.ID, ResultDigest: c.ResultDigest,
 		Signed: c.Submission, Signature: c.Signature, StakeHeight: stakeHeight}
 	for _, v := range c.Votes {
-		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: exec.TxBatchProof(v.Batch)})
+		a.Votes = append(a.Votes, tx.AnchorVote{Member: v.Member, Sig: v.Signature, Batch: tx.BatchProofOf(v.Batch)})
 	}
 	return a
 }
@@ -223,7 +226,7 @@ func mintTx(c *store.Certificate) *tx.DATMint {
 
 // send signs body with the coordinator's key, submits it and waits for its
 // receipt; a failed receipt is an error carrying the chain's reason.
-func (l *Node) send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
+func (l *Local) send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
 	hs, err := l.submit(body)
 	if err != nil {
 		return nil, err
@@ -233,20 +236,20 @@ func (l *Node) send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
 
 // submit signs and submits bodies with consecutive nonces of the
 // coordinator's account.
-func (l *Node) submit(bodies ...tx.Body) ([]common.Hash, error) {
+func (l *Local) submit(bodies ...tx.Body) ([]common.Hash, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	nonce := l.N.NextNonce(keys.Address(l.Key))
+	nonce := l.Chain.NextNonce(keys.Address(l.Key))
 	out := make([]common.Hash, 0, len(bodies))
 	for i, body := range bodies {
-		fee := new(big.Int).Mul(l.N.Fee(body), big.NewInt(2))
-		t, err := tx.New(l.N.ChainID(), nonce+uint64(i), fee, body)
+		fee := new(big.Int).Mul(l.Chain.Fee(body), big.NewInt(2))
+		t, err := tx.New(l.Chain.ChainID(), nonce+uint64(i), fee, body)
 		if err == nil {
 			t, err = t.Sign(l.Key)
 		}
 		var h common.Hash
 		if err == nil {
-			h, err = l.N.SubmitTx(t)
+			h, err = l.Chain.SubmitTx(t)
 		}
 		if err != nil {
 			return nil, err
@@ -258,39 +261,37 @@ func (l *Node) submit(bodies ...tx.Body) ([]common.Hash, error) {
 
 // wait waits for a tx's receipt; a failed receipt is an error with the
 // chain's reason (errAlready when the work was already done).
-func (l *Node) wait(ctx context.Context, h common.Hash) (*chain.Receipt, error) {
+func (l *Local) wait(ctx context.Context, h common.Hash) (*chain.Receipt, error) {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	info, err := l.N.WaitReceipt(wctx, h)
+	info, err := l.Chain.WaitReceipt(wctx, h)
 	if err != nil {
 		return nil, err
 	}
 	if info.Receipt.Status != chain.StatusSuccess {
-		if isAlready(info.Receipt.Error) {
+		if isAlready(info.Receipt.Code) {
 			return info.Receipt, errAlready
 		}
-		return info.Receipt, fmt.Errorf("tx %s failed on chain: %s", h.Hex(), info.Receipt.Error)
+		return info.Receipt, fmt.Errorf("tx %s failed on chain: %w", h.Hex(), info.Receipt.Err())
 	}
 	return info.Receipt, nil
 }
 
-// isAlready reports a receipt refused because the anchor or mint is already
+// isAlready reports a failure code that means the anchor or mint is already
 // on chain (a concurrent or earlier send won).
-func isAlready(reason string) bool {
-	return strings.Contains(reason, exec.ErrAlreadyAnchored.Error()) || strings.Contains(reason, exec.ErrAlreadyMinted.Error())
-}
+func isAlready(c codes.Code) bool { return c == codes.AlreadyAnchored || c == codes.AlreadyMinted }
 
 // Registry serves the chain's iDAOs to the coordinator's intake, with the
 // enclave key clients wrap data keys to (the verifier set's published key).
 type Registry struct {
-	N             *node.Node
+	Chain         *node.Node
 	EnclavePubkey []byte
 	EnclaveReport []byte
 }
 
 // IDAO reads an iDAO from the chain.
 func (r *Registry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
-	d, err := r.N.IDAO(name)
+	d, err := r.Chain.IDAO(name)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q", store.ErrUnknownIDAO, name)
 	}
@@ -300,7 +301,7 @@ func (r *Registry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
 // IDAOs lists the chain's iDAOs.
 func (r *Registry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
 	var out []*store.IDAO
-	for _, d := range r.N.IDAOs() {
+	for _, d := range r.Chain.IDAOs() {
 		v, err := storeIDAO(d, r.EnclavePubkey, r.EnclaveReport)
 		if err != nil {
 			return nil, err
@@ -335,9 +336,9 @@ func storeIDAO(d *idao.IDAO, pub, report []byte) (*store.IDAO, error) {
 }
 
 // OpenClaims maps submissions to the status of their undecided claims.
-func (l *Node) OpenClaims(ctx context.Context) (map[common.Hash]string, error) {
+func (l *Local) OpenClaims(ctx context.Context) (map[common.Hash]string, error) {
 	out := map[common.Hash]string{}
-	for _, c := range l.N.Claims(true) {
+	for _, c := range l.Chain.Claims(true) {
 		out[c.Submission] = c.Status
 	}
 	return out, nil

@@ -13,7 +13,6 @@ import (
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/api"
-	"github.com/vsc-labs/vsc/chain/exec"
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
 )
@@ -169,7 +168,8 @@ func (c *Client) WaitChainTx(ctx context.Context, hash common.Hash) (*api.Tx, er
 
 // SendChainTx builds a tx with key's next nonce and a max fee covering the
 // kind's fee, signs, submits and waits for its receipt. A failed receipt
-// is returned with an error carrying the receipt's reason.
+// is returned with an error carrying the receipt's failure (a
+// *codes.Error: its code and what went wrong).
 func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx.Body) (*api.Tx, error) {
 	info, err := c.ChainInfo(ctx)
 	if err != nil {
@@ -184,7 +184,7 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 	if !ok {
 		price = big.NewInt(1)
 	}
-	gas, err := exec.GasOf(body)
+	gas, err := tx.GasOf(body)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 		return nil, err
 	}
 	if got.Receipt != nil && got.Receipt.Status != "success" {
-		return got, fmt.Errorf("%s tx %s failed on chain: %s", body.Kind(), h, got.Receipt.Error)
+		return got, fmt.Errorf("%s tx %s failed on chain: %w", body.Kind(), h, got.Receipt.Err())
 	}
 	return got, nil
 }

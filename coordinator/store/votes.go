@@ -234,11 +234,12 @@ func ApplyVoteGroupsTx(ctx context.Context, tx pgx.Tx, groups []VoteGroup) ([]Vo
 		outs[i].Ignored = false
 		t, total := tallies[g.ID], totals[g.ID]
 		best, bestStake := t.best()
+		count := quorum.Tally{Approved: bestStake, Voted: t.voted, Total: total}
 		switch {
-		case twoThirds(bestStake, total):
+		case count.Reached():
 			cert.add(g.ID, best, fmt.Sprintf("quorum certificate: %s of %s stake approved %s", bestStake, total, best.Hex()))
 			outs[i].Certified, outs[i].Status, outs[i].Changed = best, coordinator.Certified, true
-		case !twoThirds(new(big.Int).Add(bestStake, new(big.Int).Sub(total, t.voted)), total):
+		case !count.Reachable():
 			reason := "the quorum refused the evidence"
 			if len(t.refusals) > 0 {
 				reason += ": " + strings.Join(t.refusals, "; ")
@@ -254,11 +255,6 @@ func ApplyVoteGroupsTx(ctx context.Context, tx pgx.Tx, groups []VoteGroup) ([]Vo
 		return outs, nil
 	}
 	return outs, tx.SendBatch(ctx, b).Close()
-}
-
-// twoThirds reports whether x is at least 2/3 of total (3x ≥ 2·total).
-func twoThirds(x, total *big.Int) bool {
-	return new(big.Int).Mul(x, big.NewInt(3)).Cmp(new(big.Int).Mul(total, big.NewInt(2))) >= 0
 }
 
 // voteColumns are votes to insert, column by column (for unnest).

@@ -79,7 +79,7 @@ func (c NodeChain) Send(ctx context.Context, body tx.Body) error {
 		return err
 	}
 	if info.Receipt.Status != chain.StatusSuccess {
-		return fmt.Errorf("%s tx %s failed: %s", body.Kind(), h.Hex(), info.Receipt.Error)
+		return fmt.Errorf("%s tx %s failed: %w", body.Kind(), h.Hex(), info.Receipt.Err())
 	}
 	return nil
 }

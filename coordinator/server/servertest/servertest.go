@@ -135,7 +135,7 @@ func Send(ctx context.Context, n *node.Node, key *ecdsa.PrivateKey, body tx.Body
 		return err
 	}
 	if info.Receipt.Status != chain.StatusSuccess {
-		return fmt.Errorf("receipt: %s", info.Receipt.Error)
+		return fmt.Errorf("receipt: %w", info.Receipt.Err())
 	}
 	return nil
 }
