@@ -2,10 +2,9 @@ package coordinator
 
 import (
 	"fmt"
-	"github.com/ethereum/go-ethereum/common"
 	"net/http"
-	"slices"
-	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // Status is a submission's state (CONTRACT.md).
@@ -54,25 +53,6 @@ func CanMove(from, to Status) bool {
 		return true
 	}
 	return order[to] > order[from]
-}
-
-// Kinds returns the evidence kinds a mode needs: "tee+zk" → [tee zk].
-func Kinds(mode string) []string {
-	return strings.Split(mode, "+")
-}
-
-// ValidMode reports whether mode is a known mode: tee, zk, optimistic, or a
-// '+' combination of distinct tee/zk.
-func ValidMode(mode string) bool {
-	ks := Kinds(mode)
-	seen := map[string]bool{}
-	for _, k := range ks {
-		if !slices.Contains([]string{"tee", "zk", "optimistic"}, k) || seen[k] {
-			return false
-		}
-		seen[k] = true
-	}
-	return len(ks) == 1 || !seen["optimistic"]
 }
 
 // Error is an API error: an HTTP status, a stable code callers may branch

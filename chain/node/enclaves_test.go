@@ -36,7 +36,7 @@ func TestIDAOEnclaveProofs(t *testing.T) {
 	}
 	policy, _ := json.Marshal(tee.SimPolicy(root.Address()))
 	for _, name := range []string{"demo", "other"} {
-		h.ok(1, &tx.IDAOCreate{Name: name, Policy: idao.Policy{Modes: []string{"tee"}, TEEPolicy: policy, UnstakeDelay: 3600}})
+		h.ok(1, &tx.IDAOCreate{Name: name, Policy: idao.Policy{Modes: []idao.Mode{"tee"}, TEEPolicy: policy, UnstakeDelay: 3600}})
 	}
 	first, second, elsewhere, never := sim(), sim(), sim(), sim()
 	for _, r := range []struct {

@@ -51,7 +51,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	c := client.New(api)
 
-	if _, err := c.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
+	if _, err := c.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []idao.Mode{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
 		t.Fatal(err)
 	}
 	csv := "a,b\n"

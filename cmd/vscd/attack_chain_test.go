@@ -287,7 +287,7 @@ func init() {
 			changes: []string{"chain:state_root"},
 			run: func(t *testing.T, a *arena) error {
 				return a.onChain(&tx.IDAOCreate{Name: fmt.Sprintf("leaky-%d", time.Now().UnixNano()%1e6),
-					Policy: idao.Policy{Modes: []string{"tee"}, UnstakeDelay: 1}})
+					Policy: idao.Policy{Modes: []idao.Mode{"tee"}, UnstakeDelay: 1}})
 			}},
 	})
 }

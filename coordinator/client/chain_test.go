@@ -112,7 +112,7 @@ func TestDATOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.SendChainTx(ctx, member, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(4)}, Stake: big.NewInt(1000)}))
+	must(c.SendChainTx(ctx, member, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, Price: big.NewInt(4)}, Stake: big.NewInt(1000)}))
 	signed := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset", Contributor: addr(contributor),
 		DataHash: common.HexToHash("0x77"), Records: 1, Nonce: 1}
 	ssig, err := signed.Sign(6, contributor)

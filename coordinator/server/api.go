@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -104,16 +105,16 @@ func (s *Server) listIDAOs(w http.ResponseWriter, r *http.Request) {
 	}
 	out := coordinator.IDAOList{IDAOs: []coordinator.IDAOSummary{}, Next: next}
 	for _, d := range daos {
-		out.IDAOs = append(out.IDAOs, coordinator.IDAOSummary{Name: d.Name, Policy: d.Modes[0], Modes: d.Modes,
-			Members: len(d.Members), Stake: d.TotalStake().String()})
+		out.IDAOs = append(out.IDAOs, coordinator.IDAOSummary{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes,
+			Members: len(d.Staked()), Stake: d.TotalStake().String()})
 	}
 	writeJSON(w, 200, out)
 }
 
 // idaoPage reads a page of iDAOs: from PostgreSQL by a ranged query, from
 // another registry (the chain) by slicing its sorted list.
-func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*store.IDAO, string, error) {
-	name := func(d *store.IDAO) []byte { return []byte(d.Name) }
+func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*coordinator.Registered, string, error) {
+	name := func(d *coordinator.Registered) []byte { return []byte(d.Name) }
 	if s.cfg.Registry == nil {
 		daos, err := s.store.IDAOPage(ctx, string(pr.After), pr.Limit+1)
 		if err != nil {
@@ -130,7 +131,7 @@ func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*store.IDAO, 
 		return nil, "", err
 	}
 	all = slices.Clone(all)
-	slices.SortFunc(all, func(a, b *store.IDAO) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(all, func(a, b *coordinator.Registered) int { return strings.Compare(a.Name, b.Name) })
 	daos, next := page.Slice(all, name, pr)
 	return daos, next, nil
 }
@@ -150,23 +151,29 @@ func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, 200, IDAOView(d))
+	v, err := IDAOView(d)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, v)
 }
 
-// IDAOView renders a stored iDAO.
-func IDAOView(d *store.IDAO) coordinator.IDAOView {
-	v := coordinator.IDAOView{Name: d.Name, Policy: d.Modes[0], Modes: d.Modes, Owner: d.Owner,
-		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String()}
-	if len(d.Policy) > 2 {
-		v.PolicyExtra = d.Policy
+// IDAOView renders a registered iDAO.
+func IDAOView(d *coordinator.Registered) (coordinator.IDAOView, error) {
+	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner,
+		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave}
+	if c := coordinator.NewPolicyConfig(&d.Policy); !c.Empty() {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return v, fmt.Errorf("render iDAO %s's policy: %w", d.Name, err)
+		}
+		v.PolicyExtra = raw
 	}
-	for _, m := range d.Members {
-		v.Members = append(v.Members, coordinator.MemberView{Address: m.Address, Stake: m.Stake.String()})
+	for _, m := range d.Staked() {
+		v.Members = append(v.Members, coordinator.MemberView{Address: m.Addr, Stake: m.Stake.String()})
 	}
-	if len(d.EnclavePubkey) > 0 {
-		v.EnclaveKey = &coordinator.EnclaveKey{PublicKey: d.EnclavePubkey, Report: d.EnclaveReport}
-	}
-	return v
+	return v, nil
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
@@ -199,16 +206,18 @@ func head(b []byte) []byte { return b[:min(len(b), 8)] }
 // a deployment with a chain link, else the coordinator's own PostgreSQL
 // registry.
 type Registry interface {
-	IDAO(ctx context.Context, name string) (*store.IDAO, error)
-	IDAOs(ctx context.Context) ([]*store.IDAO, error)
+	IDAO(ctx context.Context, name string) (*coordinator.Registered, error)
+	IDAOs(ctx context.Context) ([]*coordinator.Registered, error)
 }
 
 type pgRegistry struct{ st *store.Store }
 
-func (r pgRegistry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
+func (r pgRegistry) IDAO(ctx context.Context, name string) (*coordinator.Registered, error) {
 	return r.st.GetIDAO(ctx, name)
 }
-func (r pgRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) { return r.st.ListIDAOs(ctx) }
+func (r pgRegistry) IDAOs(ctx context.Context) ([]*coordinator.Registered, error) {
+	return r.st.ListIDAOs(ctx)
+}
 
 func (s *Server) registry() Registry {
 	if s.cfg.Registry != nil {

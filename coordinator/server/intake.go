@@ -10,8 +10,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -20,8 +18,8 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
-	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/eip712"
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // maxSubmitOverhead is what a multipart submit body may hold besides its
@@ -92,17 +90,17 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	if err != nil {
 		return nil, false, err
 	}
-	if !slices.Contains(dao.Modes, sub.Mode) {
-		return nil, false, coordinator.Errf("mode_not_accepted", "iDAO %q accepts modes %s, not %q", dao.Name, strings.Join(dao.Modes, ", "), sub.Mode)
+	if !dao.Policy.Accepts(sub.Mode) {
+		return nil, false, coordinator.Errf("mode_not_accepted", "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
 	}
-	if len(dao.EnclavePubkey) > 0 {
+	if enclave := dao.EnclavePubkey(); len(enclave) > 0 {
 		if len(req.EnclaveKey) == 0 {
 			return nil, false, coordinator.Errf("missing_field", "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
 		}
-		if !bytes.Equal(req.EnclaveKey, dao.EnclavePubkey) {
+		if !bytes.Equal(req.EnclaveKey, enclave) {
 			return nil, false, coordinator.Errf("wrong_enclave_key",
 				"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
-				head(req.EnclaveKey), dao.Name, head(dao.EnclavePubkey), dao.Name)
+				head(req.EnclaveKey), dao.Name, head(enclave), dao.Name)
 		}
 	}
 	// The blob: inline, or uploaded before (or another submission's).
@@ -186,7 +184,7 @@ func newView(id common.Hash, n *store.NewSubmission) *coordinator.SubmissionView
 }
 
 // idao returns an iDAO, cached for a second (intake reads it per request).
-func (s *Server) idao(ctx context.Context, name string) (*store.IDAO, error) {
+func (s *Server) idao(ctx context.Context, name string) (*coordinator.Registered, error) {
 	if e, ok := s.idaoCache.Load(name); ok && time.Since(e.(idaoEntry).at) < time.Second {
 		return e.(idaoEntry).dao, nil
 	}
@@ -199,7 +197,7 @@ func (s *Server) idao(ctx context.Context, name string) (*store.IDAO, error) {
 }
 
 type idaoEntry struct {
-	dao *store.IDAO
+	dao *coordinator.Registered
 	at  time.Time
 }
 
@@ -218,10 +216,10 @@ func (s *Server) dropBlob(h common.Hash) {
 // jobCount is how many verification jobs a submission of records in mode
 // makes: one per zk chunk of chunk records, one for every other kind.
 // records must be at most coordinator.MaxRecords (no overflow).
-func jobCount(mode string, records uint64, chunk int) uint64 {
+func jobCount(mode idao.Mode, records uint64, chunk int) uint64 {
 	var n uint64
-	for _, kind := range coordinator.Kinds(mode) {
-		if kind == "zk" {
+	for _, kind := range mode.Kinds() {
+		if kind == idao.KindZK {
 			n += (records + uint64(chunk) - 1) / uint64(chunk)
 		} else {
 			n++
@@ -232,12 +230,12 @@ func jobCount(mode string, records uint64, chunk int) uint64 {
 
 // jobsFor builds the jobs of a submission that checkFields accepted (so
 // their count is within coordinator.MaxJobsPerSubmission).
-func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []bus.Job {
-	var jobs []bus.Job
-	for _, kind := range coordinator.Kinds(req.Submission.Mode) {
-		base := bus.Job{ID: id.Hex() + "/" + kind, Kind: kind, ChainID: s.cfg.ChainID, SubmissionID: id,
+func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []work.Job {
+	var jobs []work.Job
+	for _, kind := range req.Submission.Mode.Kinds() {
+		base := work.Job{ID: work.JobID(id, kind), Kind: kind, ChainID: s.cfg.ChainID, SubmissionID: id,
 			Submission: req.Submission, Signature: req.Signature, WrappedKey: req.WrappedKey}
-		if kind != "zk" {
+		if kind != idao.KindZK {
 			jobs = append(jobs, base)
 			continue
 		}
@@ -262,7 +260,7 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 		max                int
 	}{
 		{"idao", sub.IDAO, "max_idao_name_bytes", coordinator.MaxIDAONameBytes},
-		{"mode", sub.Mode, "max_mode_bytes", coordinator.MaxModeBytes},
+		{"mode", string(sub.Mode), "max_mode_bytes", coordinator.MaxModeBytes},
 		{"class", sub.Class, "max_class_bytes", coordinator.MaxClassBytes},
 	} {
 		if len(f.value) > f.max {
@@ -310,8 +308,8 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 	if !idao.ValidName(sub.IDAO) {
 		return coordinator.Errf("invalid_field", "idao %q is not an iDAO name: 1–64 of a-z, 0-9, '-' and '_', starting with a letter or digit", sub.IDAO)
 	}
-	if !coordinator.ValidMode(sub.Mode) {
-		return coordinator.Errf("invalid_field", "mode %q is not one of tee, zk, tee+zk, optimistic", sub.Mode)
+	if !sub.Mode.Valid() {
+		return coordinator.Errf("invalid_field", "mode %q is not one of %s", sub.Mode, idao.JoinModes(idao.Modes(), ", "))
 	}
 	if sub.Class != "dataset" && sub.Class != "model" {
 		return coordinator.Errf("invalid_field", "class %q is not dataset or model", sub.Class)

@@ -19,7 +19,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
-	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/testenv"
 )
@@ -110,7 +110,7 @@ func TestIntakeLimits(t *testing.T) {
 		{"enclave key short", mut(func(p *client.Prepared) { p.EnclaveKey = p.EnclaveKey[:64] }), 400, "invalid_field", "enclave_key_bytes"},
 		{"idao too long", mut(func(p *client.Prepared) { p.Submission.IDAO = strings.Repeat("a", 65) }), 400, "invalid_field", "max_idao_name_bytes"},
 		{"idao not a name", mut(func(p *client.Prepared) { p.Submission.IDAO = "Demo DAO" }), 400, "invalid_field", "not an iDAO name"},
-		{"mode too long", mut(func(p *client.Prepared) { p.Submission.Mode = strings.Repeat("tee+", 500) }), 400, "invalid_field", "max_mode_bytes"},
+		{"mode too long", mut(func(p *client.Prepared) { p.Submission.Mode = idao.Mode(strings.Repeat("tee+", 500)) }), 400, "invalid_field", "max_mode_bytes"},
 		{"class too long", mut(func(p *client.Prepared) { p.Submission.Class = strings.Repeat("x", 17) }), 400, "invalid_field", "max_class_bytes"},
 		{"signature too long", func(f *fixture) (string, []byte) {
 			p := f.prepare(dataset, "tee", 1)
@@ -167,7 +167,8 @@ func TestListsArePaged(t *testing.T) {
 	names := []string{"demo"}
 	for i := range 6 {
 		name := fmt.Sprintf("dao-%d", i)
-		if err := f.Store.CreateIDAO(ctx, &store.IDAO{Name: name, Owner: owner, Modes: []string{"tee"}}); err != nil {
+		dao := &coordinator.Registered{IDAO: &idao.IDAO{Name: name, Owner: owner, Policy: idao.Policy{Modes: []idao.Mode{idao.ModeTEE}}}}
+		if err := f.Store.CreateIDAO(ctx, dao); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.Store.Join(ctx, name, owner, big.NewInt(int64(i+1))); err != nil {

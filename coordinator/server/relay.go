@@ -16,6 +16,8 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -58,14 +60,14 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 		var jobRows, votes []store.OutboxJob
 		var jobRowAt, voteAt []int
 		for i, r := range rows {
-			if r.Kind == bus.VoteKind {
+			if r.Kind == work.VoteKind {
 				votes, voteAt = append(votes, r), append(voteAt, i)
 			} else {
 				jobRows, jobRowAt = append(jobRows, r), append(jobRowAt, i)
 			}
 		}
 		built, buildErrs := s.store.OutboxJobs(ctx, jobRows)
-		jobs := make([]*bus.Job, 0, len(jobRows))
+		jobs := make([]*work.Job, 0, len(jobRows))
 		var jobAt []int
 		for k, j := range built {
 			if buildErrs[k] != nil {
@@ -154,7 +156,7 @@ func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob
 		payloads := make([][]byte, len(reqs))
 		for i, r := range reqs {
 			if payloads[i], err = json.Marshal(r); err != nil {
-				errs[rowOf[r.SubmissionID]] = bus.Permanent(fmt.Errorf("encode the vote request: %w", err))
+				errs[rowOf[r.SubmissionID]] = work.Permanent(fmt.Errorf("encode the vote request: %w", err))
 			}
 		}
 		for len(payloads) > 0 {
@@ -195,21 +197,21 @@ func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob
 // iDAO's enclave key and its evidence must verify (checkResult); a vote must
 // be signed by a staked member, for a submission that is voting, and a
 // refusal must refuse the request this coordinator sent (checkVotes). A
-// message that fails those checks is refused for good (bus.ErrPermanent:
+// message that fails those checks is refused for good (work.ErrPermanent:
 // terminated with its reason logged); one that could not be checked (a
 // chain read) is retried on its own, and never holds up the others.
-func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
+func (s *Server) applyResults(ctx context.Context, rs []work.Result) []error {
 	errs := make([]error, len(rs))
 	ids := make([]common.Hash, 0, len(rs))
 	votes := make([][]*quorum.Vote, len(rs))
 	for i := range rs {
-		if rs[i].Kind != bus.VoteKind {
+		if rs[i].Kind != work.VoteKind {
 			ids = append(ids, rs[i].SubmissionID)
 			continue
 		}
 		vs, err := decodeVotes(&rs[i])
 		if err != nil {
-			errs[i] = bus.Refuse(CodeMalformedVote, fmt.Errorf("malformed vote message %s: %w", rs[i].JobID, err))
+			errs[i] = work.Refuse(codes.MalformedVote, fmt.Errorf("malformed vote message %s: %w", rs[i].JobID, err))
 			continue
 		}
 		votes[i] = vs
@@ -230,7 +232,7 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 	// vote is applied on its own (one signature recovery serves a batch)
 	type item struct {
 		at    int // the message
-		r     *bus.Result
+		r     *work.Result
 		id    common.Hash
 		check *store.CheckedVote
 	}
@@ -241,7 +243,7 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 		if errs[i] != nil {
 			continue
 		}
-		if rs[i].Kind != bus.VoteKind {
+		if rs[i].Kind != work.VoteKind {
 			if errs[i] = s.checkResult(ctx, &rs[i], targets[rs[i].SubmissionID]); errs[i] == nil {
 				items = append(items, item{at: i, r: &rs[i], id: rs[i].SubmissionID})
 			}
@@ -319,8 +321,8 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 // failStuckJob fails the evidence of a job the server stopped delivering
 // because every worker that took it died before settling it (the bus could
 // not dead-letter it), so its submission fails instead of waiting forever.
-func (s *Server) failStuckJob(ctx context.Context, j bus.Job, deliveries int) error {
-	r := &bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
+func (s *Server) failStuckJob(ctx context.Context, j work.Job, deliveries int) error {
+	r := &work.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
 		Reason: fmt.Sprintf("the %s job was delivered %d times and never finished: each worker that took it stopped "+
 			"(crashed or was killed) before answering; ask the operator to look at the workers' logs", j.Kind, deliveries)}
 	var out store.ResultOutcome

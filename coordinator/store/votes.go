@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/quorum"
 )
@@ -62,7 +63,7 @@ func (s *Store) VoteRequests(ctx context.Context, ids []common.Hash) ([]*quorum.
 	defer rows.Close()
 	for rows.Next() {
 		var id []byte
-		var kind string
+		var kind idao.Kind
 		var data []byte
 		if err := rows.Scan(&id, &kind, &data); err != nil {
 			return nil, err

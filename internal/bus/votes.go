@@ -17,7 +17,6 @@ import (
 const (
 	VotesStream   = "VSC_VOTES"
 	votesPrefix   = "vsc.votes.request."
-	VoteKind      = "vote"
 	voteRetention = 24 * time.Hour
 )
 
