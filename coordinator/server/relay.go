@@ -82,6 +82,13 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 		for k, err := range s.bus.PublishJobs(ctx, jobs) {
 			errs[jobAt[k]] = err
 		}
+		// the store sets aside what can never be published; only the bus
+		// can tell a NATS refusal for good from a passing one
+		for i, err := range errs {
+			if bus.RefusedForGood(err) {
+				errs[i] = work.Permanent(err)
+			}
+		}
 		return errs
 	})
 	if out.Published > 0 {

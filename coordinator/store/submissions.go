@@ -14,7 +14,6 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/idao"
-	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/work"
 )
@@ -86,8 +85,9 @@ type OutboxJob struct {
 	Attempts   int    // failed publishes so far
 }
 
-// MaxOutboxAttempts is how many times the relay tries a row that NATS
-// refuses for good (bus.RefusedForGood: over a message limit) before it sets
+// MaxOutboxAttempts is how many times the relay tries a row that is refused
+// for good (work.ErrPermanent: NATS refuses it over a message limit, or it
+// cannot be built) before it sets
 // the row aside in outbox_failed and fails its submission. Rows that fail
 // for passing reasons (a full stream, NATS down) are retried with back-off
 // for as long as it takes.
@@ -187,8 +187,9 @@ type OutboxOutcome struct {
 // publish with them — it returns one error per row — and, in one
 // transaction: deletes the published rows and moves their submissions to
 // verifying; puts each failed row back with its error and a back-off; sets
-// aside a row refused for good on its MaxOutboxAttempts-th try, failing its
-// submission with a reason that says what to do. A crash after publish but
+// aside a row refused for good (publish's error is a work.ErrPermanent) on
+// its MaxOutboxAttempts-th try, failing its submission with a reason that
+// says what to do. A crash after publish but
 // before commit republishes the same jobs later; JetStream drops the
 // duplicates by Nats-Msg-Id.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]OutboxJob) []error) (OutboxOutcome, error) {
@@ -226,7 +227,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]Outbo
 					seen[j.Submission] = true
 					subs = append(subs, j.Submission.Bytes())
 				}
-			case bus.RefusedForGood(err) && j.Attempts+1 >= MaxOutboxAttempts:
+			case errors.Is(err, work.ErrPermanent) && j.Attempts+1 >= MaxOutboxAttempts:
 				aside = append(aside, j.ID)
 				failed, reasons = append(failed, j), append(reasons, truncate(err.Error(), 300))
 			default:
