@@ -20,6 +20,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -100,9 +101,9 @@ func (a *arena) raw(t *testing.T, method, path, ctype string, body []byte) error
 	if resp.StatusCode < 300 {
 		return nil
 	}
-	e := &coordinator.Error{HTTP: resp.StatusCode}
-	if json.Unmarshal(data, e) != nil || e.Code == "" {
-		e.Code, e.Message = "uncoded", fmt.Sprintf("HTTP %d: %s", resp.StatusCode, data)
+	e := new(codes.Error)
+	if json.Unmarshal(data, e) != nil || !e.Code.Known() {
+		return withCode("uncoded", fmt.Errorf("HTTP %d: %s", resp.StatusCode, data))
 	}
 	return e
 }

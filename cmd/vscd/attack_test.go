@@ -30,6 +30,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // attack is one hostile input or peer.
@@ -136,9 +137,9 @@ type codedError interface{ ErrorCode() string }
 
 // errCode is the stable code of a refusal.
 func errCode(err error) string {
-	var api *coordinator.Error
+	var api *codes.Error
 	if errors.As(err, &api) {
-		return api.Code
+		return api.Code.Name()
 	}
 	var c codedError
 	if errors.As(err, &c) {

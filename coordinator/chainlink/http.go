@@ -15,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // RemoteIDAOs reads iDAOs from a chain node's HTTP API (for roles that run
@@ -96,7 +97,7 @@ type RemoteRegistry struct{ r *Remote }
 func (g *RemoteRegistry) IDAO(ctx context.Context, name string) (*coordinator.Registered, error) {
 	d, err := g.r.IDAO(ctx, name)
 	if err != nil {
-		if client.IsCode(err, "not_found") {
+		if client.IsCode(err, codes.NotFound) {
 			return nil, fmt.Errorf("%w: %q", store.ErrUnknownIDAO, name)
 		}
 		return nil, err

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
 
@@ -42,8 +42,8 @@ func New(baseURL string) *Client {
 }
 
 // do sends a request and decodes a JSON answer into out (if non-nil). A
-// non-2xx answer becomes a *coordinator.Error with the server's code and
-// sentence.
+// non-2xx answer becomes a *codes.Error with the server's code and
+// sentence (codes.HTTPError for an answer that is no API error).
 func (c *Client) do(req *http.Request, out any) (int, error) {
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -55,9 +55,9 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 		return resp.StatusCode, err
 	}
 	if resp.StatusCode >= 300 {
-		e := &coordinator.Error{HTTP: resp.StatusCode}
+		e := new(codes.Error)
 		if json.Unmarshal(body, e) != nil || e.Message == "" {
-			e.Code, e.Message = "http_error", fmt.Sprintf("%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(body))
+			e = codes.New(codes.HTTPError, "%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(body))
 		}
 		return resp.StatusCode, e
 	}
@@ -129,8 +129,17 @@ func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
 	return err
 }
 
-// IsCode reports whether err is an API error with that code.
-func IsCode(err error, code string) bool {
-	var e *coordinator.Error
-	return errors.As(err, &e) && e.Code == code
+// IsCode reports whether err is a refusal with that code: an API error
+// (*codes.Error) or a refusal of the client's own trust checks
+// (*TrustError).
+func IsCode(err error, code codes.Code) bool { return CodeOf(err) == code }
+
+// CodeOf is the code of err: its API error's or trust refusal's, codes.OK
+// if it has none.
+func CodeOf(err error) codes.Code {
+	var te *TrustError
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return codes.Of(err)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
 
@@ -48,11 +49,11 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Pool.Ping(r.Context()); err != nil {
-		writeErr(w, coordinator.Errf("unavailable", "postgres is not reachable: %v", err))
+		writeErr(w, codes.New(codes.Unavailable, "postgres is not reachable: %v", err))
 		return
 	}
 	if !s.bus.NC.IsConnected() {
-		writeErr(w, coordinator.Errf("unavailable", "NATS is not connected"))
+		writeErr(w, codes.New(codes.Unavailable, "NATS is not connected"))
 		return
 	}
 	writeJSON(w, 200, map[string]string{"status": "ready"})
@@ -64,12 +65,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeErr answers err as an API error: its code's status and
+// {"code", "number", "error"}; an error without a code is internal.
 func writeErr(w http.ResponseWriter, err error) {
-	var e *coordinator.Error
+	var e *codes.Error
 	if !errors.As(err, &e) {
-		e = coordinator.Errf("internal", "internal error: %v", err)
+		e = codes.New(codes.Internal, "internal error: %v", err)
 	}
-	writeJSON(w, e.HTTP, e)
+	writeJSON(w, e.Code.HTTP(), e)
 }
 
 func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
@@ -80,7 +83,7 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.store.GetSubmission(r.Context(), id, r.URL.Query().Get("history") != "false")
 	if errors.Is(err, store.ErrNotFound) {
-		writeErr(w, coordinator.Errf("not_found", "no submission %s", id.Hex()))
+		writeErr(w, codes.New(codes.NotFound, "no submission %s", id.Hex()))
 		return
 	}
 	if err != nil {
@@ -95,7 +98,7 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listIDAOs(w http.ResponseWriter, r *http.Request) {
 	pr, err := page.Parse(r.URL.Query())
 	if err != nil {
-		writeErr(w, coordinator.Errf("invalid_field", "%v", err))
+		writeErr(w, codes.New(codes.InvalidField, "%v", err))
 		return
 	}
 	daos, next, err := s.idaoPage(r.Context(), pr)
@@ -139,12 +142,12 @@ func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*coordinator.
 func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if len(name) > coordinator.MaxIDAONameBytes {
-		writeErr(w, coordinator.Errf("invalid_field", "an iDAO name is at most %d bytes (max_idao_name_bytes)", coordinator.MaxIDAONameBytes))
+		writeErr(w, codes.New(codes.InvalidField, "an iDAO name is at most %d bytes (max_idao_name_bytes)", coordinator.MaxIDAONameBytes))
 		return
 	}
 	d, err := s.registry().IDAO(r.Context(), name)
 	if errors.Is(err, store.ErrUnknownIDAO) {
-		writeErr(w, coordinator.Errf("unknown_idao", "there is no iDAO named %q: see `vsc idao list`", name))
+		writeErr(w, codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", name))
 		return
 	}
 	if err != nil {
@@ -179,7 +182,7 @@ func IDAOView(d *coordinator.Registered) (coordinator.IDAOView, error) {
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	a := r.PathValue("addr")
 	if !common.IsHexAddress(a) {
-		writeErr(w, coordinator.Errf("invalid_field", "%q is not a 0x address", clip(a, coordinator.MaxPathParamBytes)))
+		writeErr(w, codes.New(codes.InvalidField, "%q is not a 0x address", clip(a, coordinator.MaxPathParamBytes)))
 		return
 	}
 	addr := common.HexToAddress(a)
@@ -195,7 +198,7 @@ func parseHash(s string) (common.Hash, error) {
 	h := strings.TrimPrefix(s, "0x")
 	b, err := hex.DecodeString(h)
 	if len(h) != 64 || err != nil {
-		return common.Hash{}, coordinator.Errf("invalid_field", "%q is not a 32-byte hex id", clip(s, coordinator.MaxPathParamBytes))
+		return common.Hash{}, codes.New(codes.InvalidField, "%q is not a 32-byte hex id", clip(s, coordinator.MaxPathParamBytes))
 	}
 	return common.BytesToHash(b), nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/work"
 )
@@ -43,9 +44,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	view, existed, err := s.intake(r)
 	release()
 	if err != nil {
-		var e *coordinator.Error
-		if errors.As(err, &e) {
-			s.m.submissions.WithLabelValues(e.Code).Inc()
+		if c := codes.Of(err); c != codes.OK {
+			s.m.submissions.WithLabelValues(c.Name()).Inc()
 		}
 		writeErr(w, err)
 		return
@@ -74,31 +74,31 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	id := sub.Digest(s.cfg.ChainID)
 	signer, err := eip712.RecoverCached(id, req.Signature)
 	if err != nil {
-		return nil, false, coordinator.Errf("bad_signature", "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
+		return nil, false, codes.New(codes.BadSignature, "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
 	}
 	if signer != sub.Contributor {
-		return nil, false, coordinator.Errf("wrong_signer",
+		return nil, false, codes.New(codes.WrongSigner,
 			"signature recovers to %s, not the contributor %s: sign with the contributor's key, for chain id %d", signer.Hex(), sub.Contributor.Hex(), s.cfg.ChainID)
 	}
 	if crypto.Keccak256Hash(req.WrappedKey) != sub.WrappedKeyHash {
-		return nil, false, coordinator.Errf("invalid_field", "wrapped_key does not hash to the signed wrappedKeyHash")
+		return nil, false, codes.New(codes.InvalidField, "wrapped_key does not hash to the signed wrappedKeyHash")
 	}
 	dao, err := s.idao(ctx, sub.IDAO)
 	if errors.Is(err, store.ErrUnknownIDAO) {
-		return nil, false, coordinator.Errf("unknown_idao", "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
+		return nil, false, codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	if !dao.Policy.Accepts(sub.Mode) {
-		return nil, false, coordinator.Errf("mode_not_accepted", "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+		return nil, false, codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
 	}
 	if enclave := dao.EnclavePubkey(); len(enclave) > 0 {
 		if len(req.EnclaveKey) == 0 {
-			return nil, false, coordinator.Errf("missing_field", "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
+			return nil, false, codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
 		}
 		if !bytes.Equal(req.EnclaveKey, enclave) {
-			return nil, false, coordinator.Errf("wrong_enclave_key",
+			return nil, false, codes.New(codes.WrongEnclaveKey,
 				"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
 				head(req.EnclaveKey), dao.Name, head(enclave), dao.Name)
 		}
@@ -107,7 +107,7 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	size := int64(len(blob))
 	if blob != nil {
 		if crypto.Keccak256Hash(blob) != sub.DataHash {
-			return nil, false, coordinator.Errf("data_hash_mismatch", "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
+			return nil, false, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
 		}
 	} else {
 		n, ok, err := s.store.StoredBlobSize(ctx, sub.DataHash)
@@ -136,9 +136,9 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		}
 		switch {
 		case errors.Is(err, store.ErrNonceReplay):
-			return nil, false, coordinator.Errf("nonce_replayed", "%v", err)
+			return nil, false, codes.New(codes.NonceReplayed, "%v", err)
 		case errors.Is(err, store.ErrNonceGap):
-			return nil, false, coordinator.Errf("nonce_gap", "%v", err)
+			return nil, false, codes.New(codes.NonceGap, "%v", err)
 		case errors.Is(err, store.ErrBlobGone):
 			return nil, false, blobMissing(sub.DataHash)
 		}
@@ -153,14 +153,14 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 }
 
 func blobMissing(h common.Hash) error {
-	return coordinator.Errf("blob_missing", "no blob with data_hash %s: send it in the \"blob\" part or PUT /v1/blobs/%s first (an upload waits for its submission for the blob TTL, see GET /v1/info)", h.Hex(), h.Hex())
+	return codes.New(codes.BlobMissing, "no blob with data_hash %s: send it in the \"blob\" part or PUT /v1/blobs/%s first (an upload waits for its submission for the blob TTL, see GET /v1/info)", h.Hex(), h.Hex())
 }
 
 // checkRecordsFit refuses a record count that a blob of size bytes cannot
 // hold: a claim must not outgrow its ciphertext.
 func checkRecordsFit(records uint64, size int64) error {
 	if most := coordinator.MaxRecordsIn(size); records > most {
-		return coordinator.Errf("invalid_field",
+		return codes.New(codes.InvalidField,
 			"records is %d, but a blob of %d bytes holds at most %d records (every record takes at least 2 bytes of plaintext): declare the dataset's true record count",
 			records, size, most)
 	}
@@ -264,11 +264,11 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 		{"class", sub.Class, "max_class_bytes", coordinator.MaxClassBytes},
 	} {
 		if len(f.value) > f.max {
-			return coordinator.Errf("invalid_field", "field %q is %d bytes, over the %d-byte limit (%s)", f.name, len(f.value), f.max, f.limit)
+			return codes.New(codes.InvalidField, "field %q is %d bytes, over the %d-byte limit (%s)", f.name, len(f.value), f.max, f.limit)
 		}
 	}
 	missing := func(name string) error {
-		return coordinator.Errf("missing_field", "field %q is missing: every field of the Submission type is required", name)
+		return codes.New(codes.MissingField, "field %q is missing: every field of the Submission type is required", name)
 	}
 	switch {
 	case sub.IDAO == "":
@@ -298,30 +298,30 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 		{"wrapped_key", "wrapped_key_bytes", "the ECIES wrap of the 32-byte data key that `vsc submit` makes", len(req.WrappedKey), coordinator.WrappedKeySize},
 	} {
 		if f.got != f.want {
-			return coordinator.Errf("invalid_field", "field %q is %d bytes; it must be exactly %d (%s): %s", f.name, f.got, f.want, f.limit, f.what)
+			return codes.New(codes.InvalidField, "field %q is %d bytes; it must be exactly %d (%s): %s", f.name, f.got, f.want, f.limit, f.what)
 		}
 	}
 	if len(req.EnclaveKey) != 0 && len(req.EnclaveKey) != coordinator.EnclaveKeySize {
-		return coordinator.Errf("invalid_field", "field \"enclave_key\" is %d bytes; it must be exactly %d (enclave_key_bytes): an uncompressed secp256k1 public key",
+		return codes.New(codes.InvalidField, "field \"enclave_key\" is %d bytes; it must be exactly %d (enclave_key_bytes): an uncompressed secp256k1 public key",
 			len(req.EnclaveKey), coordinator.EnclaveKeySize)
 	}
 	if !idao.ValidName(sub.IDAO) {
-		return coordinator.Errf("invalid_field", "idao %q is not an iDAO name: 1–64 of a-z, 0-9, '-' and '_', starting with a letter or digit", sub.IDAO)
+		return codes.New(codes.InvalidField, "idao %q is not an iDAO name: 1–64 of a-z, 0-9, '-' and '_', starting with a letter or digit", sub.IDAO)
 	}
 	if !sub.Mode.Valid() {
-		return coordinator.Errf("invalid_field", "mode %q is not one of %s", sub.Mode, idao.JoinModes(idao.Modes(), ", "))
+		return codes.New(codes.InvalidField, "mode %q is not one of %s", sub.Mode, idao.JoinModes(idao.Modes(), ", "))
 	}
 	if sub.Class != "dataset" && sub.Class != "model" {
-		return coordinator.Errf("invalid_field", "class %q is not dataset or model", sub.Class)
+		return codes.New(codes.InvalidField, "class %q is not dataset or model", sub.Class)
 	}
 	if sub.Records == 0 {
-		return coordinator.Errf("invalid_field", "records is 0: the dataset is empty; submit at least one record")
+		return codes.New(codes.InvalidField, "records is 0: the dataset is empty; submit at least one record")
 	}
 	if sub.Records > coordinator.MaxRecords {
-		return coordinator.Errf("invalid_field", "records is %d, over the limit of %d (max_records): split the dataset", sub.Records, coordinator.MaxRecords)
+		return codes.New(codes.InvalidField, "records is %d, over the limit of %d (max_records): split the dataset", sub.Records, coordinator.MaxRecords)
 	}
 	if n := jobCount(sub.Mode, sub.Records, s.cfg.ZKChunk); n > coordinator.MaxJobsPerSubmission {
-		return coordinator.Errf("invalid_field",
+		return codes.New(codes.InvalidField,
 			"records is %d: in mode %s, with zk chunks of %d records, that is %d verification jobs, over the limit of %d (max_jobs_per_submission): split the dataset",
 			sub.Records, sub.Mode, s.cfg.ZKChunk, n, coordinator.MaxJobsPerSubmission)
 	}
@@ -354,16 +354,16 @@ func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte
 			break
 		}
 		if err != nil {
-			return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "malformed multipart body: %v", err), limit)
+			return nil, nil, tooLargeOr(err, codes.New(codes.BadRequest, "malformed multipart body: %v", err), limit)
 		}
 		if parts == coordinator.MaxMultipartParts {
-			return nil, nil, coordinator.Errf("bad_request", "the multipart body has more than %d parts (max_multipart_parts): send one \"submission\" and at most one \"blob\"", coordinator.MaxMultipartParts)
+			return nil, nil, codes.New(codes.BadRequest, "the multipart body has more than %d parts (max_multipart_parts): send one \"submission\" and at most one \"blob\"", coordinator.MaxMultipartParts)
 		}
 		switch name := p.FormName(); {
 		case name == "submission" && !gotSub:
 			data, err := io.ReadAll(io.LimitReader(p, coordinator.MaxSubmitJSONBytes+1))
 			if err != nil {
-				return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "reading the submission part: %v", err), limit)
+				return nil, nil, tooLargeOr(err, codes.New(codes.BadRequest, "reading the submission part: %v", err), limit)
 			}
 			if len(data) > coordinator.MaxSubmitJSONBytes {
 				return nil, nil, jsonTooLarge()
@@ -378,26 +378,26 @@ func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte
 		case name == "blob" && !gotBlob:
 			blob, err = io.ReadAll(io.LimitReader(p, s.cfg.MaxBlob+1))
 			if err != nil {
-				return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "reading blob: %v", err), limit)
+				return nil, nil, tooLargeOr(err, codes.New(codes.BadRequest, "reading blob: %v", err), limit)
 			}
 			if int64(len(blob)) > s.cfg.MaxBlob {
-				return nil, nil, coordinator.Errf("blob_too_large", "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob)
+				return nil, nil, codes.New(codes.BlobTooLarge, "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob)
 			}
 			gotBlob = true
 		case name == "submission" || name == "blob":
-			return nil, nil, coordinator.Errf("bad_request", "the multipart body has two %q parts: send each at most once", name)
+			return nil, nil, codes.New(codes.BadRequest, "the multipart body has two %q parts: send each at most once", name)
 		default:
-			return nil, nil, coordinator.Errf("bad_request", "the multipart body has a part named %q: only \"submission\" and \"blob\" are accepted", clip(name, 32))
+			return nil, nil, codes.New(codes.BadRequest, "the multipart body has a part named %q: only \"submission\" and \"blob\" are accepted", clip(name, 32))
 		}
 	}
 	if !gotSub {
-		return nil, nil, coordinator.Errf("missing_field", "the multipart body has no \"submission\" part")
+		return nil, nil, codes.New(codes.MissingField, "the multipart body has no \"submission\" part")
 	}
 	return req, blob, nil
 }
 
 func jsonTooLarge() error {
-	return coordinator.Errf("body_too_large",
+	return codes.New(codes.BodyTooLarge,
 		"the submission JSON is over %d bytes (max_submit_json_bytes): an honest one is under 1 KiB (signature %d bytes, wrapped_key %d, enclave_key %d)",
 		coordinator.MaxSubmitJSONBytes, coordinator.SignatureSize, coordinator.WrappedKeySize, coordinator.EnclaveKeySize)
 }
@@ -407,7 +407,7 @@ func jsonTooLarge() error {
 func tooLargeOr(err error, other error, limit int64) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return coordinator.Errf("blob_too_large", "the request is over its %d-byte limit (max_blob plus %d bytes of multipart and submission): split the dataset", limit, maxSubmitOverhead)
+		return codes.New(codes.BlobTooLarge, "the request is over its %d-byte limit (max_blob plus %d bytes of multipart and submission): split the dataset", limit, maxSubmitOverhead)
 	}
 	return other
 }
@@ -428,7 +428,7 @@ func decodeJSON(r io.Reader, v any) error {
 		if errors.As(err, &mbe) {
 			return jsonTooLarge()
 		}
-		return coordinator.Errf("malformed_json", "the request is not valid JSON for this endpoint: %v", err)
+		return codes.New(codes.MalformedJSON, "the request is not valid JSON for this endpoint: %v", err)
 	}
 	return nil
 }
@@ -452,14 +452,14 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeErr(w, coordinator.Errf("blob_too_large", "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob))
+			writeErr(w, codes.New(codes.BlobTooLarge, "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob))
 			return
 		}
-		writeErr(w, coordinator.Errf("bad_request", "reading blob: %v", err))
+		writeErr(w, codes.New(codes.BadRequest, "reading blob: %v", err))
 		return
 	}
 	if crypto.Keccak256Hash(blob) != h {
-		writeErr(w, coordinator.Errf("data_hash_mismatch", "the blob hashes to %s, not %s", crypto.Keccak256Hash(blob).Hex(), h.Hex()))
+		writeErr(w, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not %s", crypto.Keccak256Hash(blob).Hex(), h.Hex()))
 		return
 	}
 	client := clientKey(r)
@@ -467,16 +467,16 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		store.UploadQuota{Total: s.cfg.MaxPendingBlobBytes, PerClient: s.cfg.MaxPendingBlobBytesPerClient})
 	switch {
 	case errors.Is(err, store.ErrUploadQuota):
-		writeErr(w, coordinator.Errf("blob_quota", "uploaded blobs waiting for their submissions are at the coordinator's limit of %s (max_pending_blob_bytes): send the blob inline with its submission, or retry later",
+		writeErr(w, codes.New(codes.BlobQuota, "uploaded blobs waiting for their submissions are at the coordinator's limit of %s (max_pending_blob_bytes): send the blob inline with its submission, or retry later",
 			byteSize(s.cfg.MaxPendingBlobBytes)))
 		return
 	case errors.Is(err, store.ErrClientQuota):
-		writeErr(w, coordinator.Errf("blob_quota", "your uploaded blobs waiting for their submissions are at the limit of %s per client (max_pending_blob_bytes_per_client): submit them first, or send the blob inline",
+		writeErr(w, codes.New(codes.BlobQuota, "your uploaded blobs waiting for their submissions are at the limit of %s per client (max_pending_blob_bytes_per_client): submit them first, or send the blob inline",
 			byteSize(s.cfg.MaxPendingBlobBytesPerClient)))
 		return
 	case errors.Is(err, store.ErrUploadCollecting):
 		w.Header().Set("Retry-After", "1")
-		writeErr(w, coordinator.Errf("unavailable", "a blob with this data hash is being garbage-collected (it waited longer than the blob TTL): upload it again in a second"))
+		writeErr(w, codes.New(codes.Unavailable, "a blob with this data hash is being garbage-collected (it waited longer than the blob TTL): upload it again in a second"))
 		return
 	case err != nil:
 		writeErr(w, err)

@@ -24,6 +24,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/internal/work"
@@ -387,9 +388,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			var e coordinator.Error
+			var e codes.Error
 			_ = json.Unmarshal(data, &e)
-			if resp.StatusCode != tc.code || e.Code != tc.errCode || len(e.Message) < 10 {
+			if resp.StatusCode != tc.code || e.Code.Name() != tc.errCode || len(e.Message) < 10 {
 				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, data, tc.code, tc.errCode)
 			}
 			if after := snapshot(t, f); after != before {
