@@ -68,7 +68,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := &watcher.Watcher{Chain: client.OptimisticChain{C: c, Key: execK}, Data: oneDataset{ds}, Addr: addr(execK), Bond: big.NewInt(1000)}
+	ex := &watcher.Watcher{Chain: client.OptimisticChain{Client: c, Key: execK}, Data: oneDataset{ds}, Addr: addr(execK), Bond: big.NewInt(1000)}
 	claim, err := ex.Claim(ctx, chainID, sub, sig, ds, facts.DefaultParams, big.NewInt(2000), true)
 	if err != nil {
 		t.Fatal(err)

@@ -60,7 +60,7 @@ func runOptimistic(ctx context.Context, b *bus.Bus, enc *tee.Enclave, chainURL, 
 	if err != nil {
 		return err
 	}
-	ch := client.OptimisticChain{C: client.New(chainURL), Key: key}
+	ch := client.OptimisticChain{Client: client.New(chainURL), Key: key}
 	data := &enclaveData{mem: &watcher.Memory{}, api: client.New(apiURL), bus: b, enc: enc}
 	w := &watcher.Watcher{Chain: ch, Data: data, Addr: keys.Address(key), Bond: optChallengeBond, Log: log.With("role", "watcher")}
 	ex := &watcher.Executor{W: w, Params: facts.DefaultParams, Bond: optClaimBond,

@@ -20,6 +20,7 @@ import (
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/work"
 )
 
@@ -72,55 +73,15 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		}
 	}
 	id := sub.Digest(s.cfg.ChainID)
-	signer, err := eip712.RecoverCached(id, req.Signature)
-	if err != nil {
-		return nil, false, codes.New(codes.BadSignature, "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
-	}
-	if signer != sub.Contributor {
-		return nil, false, codes.New(codes.WrongSigner,
-			"signature recovers to %s, not the contributor %s: sign with the contributor's key, for chain id %d", signer.Hex(), sub.Contributor.Hex(), s.cfg.ChainID)
-	}
-	if crypto.Keccak256Hash(req.WrappedKey) != sub.WrappedKeyHash {
-		return nil, false, codes.New(codes.InvalidField, "wrapped_key does not hash to the signed wrappedKeyHash")
-	}
-	dao, err := s.idao(ctx, sub.IDAO)
-	if errors.Is(err, store.ErrUnknownIDAO) {
-		return nil, false, codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
-	}
-	if err != nil {
+	if err := s.checkSigned(id, req); err != nil {
 		return nil, false, err
 	}
-	if !dao.Policy.Accepts(sub.Mode) {
-		return nil, false, codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+	if err := s.checkIDAO(ctx, req); err != nil {
+		return nil, false, err
 	}
-	if enclave := dao.EnclavePubkey(); len(enclave) > 0 {
-		if len(req.EnclaveKey) == 0 {
-			return nil, false, codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
-		}
-		if !bytes.Equal(req.EnclaveKey, enclave) {
-			return nil, false, codes.New(codes.WrongEnclaveKey,
-				"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
-				head(req.EnclaveKey), dao.Name, head(enclave), dao.Name)
-		}
-	}
-	// The blob: inline, or uploaded before (or another submission's).
-	size := int64(len(blob))
-	if blob != nil {
-		if crypto.Keccak256Hash(blob) != sub.DataHash {
-			return nil, false, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
-		}
-	} else {
-		n, ok, err := s.store.StoredBlobSize(ctx, sub.DataHash)
-		if err != nil {
-			return nil, false, err
-		}
-		if !ok {
-			return nil, false, blobMissing(sub.DataHash)
-		}
-		if err := checkRecordsFit(sub.Records, n); err != nil {
-			return nil, false, err
-		}
-		size = n
+	size, err := s.blobSize(ctx, sub, blob)
+	if err != nil {
+		return nil, false, err
 	}
 	newSub := &store.NewSubmission{ID: id, Sub: *sub, Signature: req.Signature, WrappedKey: req.WrappedKey,
 		ChainID: s.cfg.ChainID, BlobSize: size, BlobInline: blob != nil, Jobs: s.jobsFor(id, req)}
@@ -150,6 +111,76 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	}
 	s.wake()
 	return newView(id, newSub), false, nil
+}
+
+// checkSigned checks that the submission (id, its digest) is signed by its
+// contributor and that the wrapped key is the one signed.
+func (s *Server) checkSigned(id common.Hash, req *coordinator.SubmitRequest) error {
+	sub := &req.Submission
+	signer, err := eip712.RecoverCached(id, req.Signature)
+	if err != nil {
+		return codes.New(codes.BadSignature, "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
+	}
+	if signer != sub.Contributor {
+		return codes.New(codes.WrongSigner,
+			"signature recovers to %s, not the contributor %s: sign with the contributor's key, for chain id %d", signer.Hex(), sub.Contributor.Hex(), s.cfg.ChainID)
+	}
+	if crypto.Keccak256Hash(req.WrappedKey) != sub.WrappedKeyHash {
+		return codes.New(codes.InvalidField, "wrapped_key does not hash to the signed wrappedKeyHash")
+	}
+	return nil
+}
+
+// checkIDAO checks the submission against its iDAO: the iDAO exists,
+// accepts the mode, and the data key is wrapped to the enclave key it names.
+func (s *Server) checkIDAO(ctx context.Context, req *coordinator.SubmitRequest) error {
+	sub := &req.Submission
+	dao, err := s.idao(ctx, sub.IDAO)
+	if errors.Is(err, store.ErrUnknownIDAO) {
+		return codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
+	}
+	if err != nil {
+		return err
+	}
+	if !dao.Policy.Accepts(sub.Mode) {
+		return codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+	}
+	enclave := dao.EnclavePubkey()
+	if len(enclave) == 0 {
+		return nil
+	}
+	if len(req.EnclaveKey) == 0 {
+		return codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
+	}
+	if !bytes.Equal(req.EnclaveKey, enclave) {
+		return codes.New(codes.WrongEnclaveKey,
+			"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
+			head(req.EnclaveKey), dao.Name, head(enclave), dao.Name)
+	}
+	return nil
+}
+
+// blobSize checks the submission's blob, inline (it must hash to the
+// signed data hash) or uploaded before (or another submission's: it must be
+// stored and hold the records), and returns its size.
+func (s *Server) blobSize(ctx context.Context, sub *submission.Submission, blob []byte) (int64, error) {
+	if blob != nil {
+		if crypto.Keccak256Hash(blob) != sub.DataHash {
+			return 0, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
+		}
+		return int64(len(blob)), nil
+	}
+	n, ok, err := s.store.StoredBlobSize(ctx, sub.DataHash)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, blobMissing(sub.DataHash)
+	}
+	if err := checkRecordsFit(sub.Records, n); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 func blobMissing(h common.Hash) error {

@@ -477,11 +477,51 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 	if anchorBlock != nil {
 		v.Anchor = &coordinator.AnchorView{Block: uint64(*anchorBlock), Tx: common.BytesToHash(anchorTx)}
 	}
+	if v.Evidence, err = s.evidenceViews(ctx, id); err != nil {
+		return nil, err
+	}
+	votes, counted, stakes, err := s.Votes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for i, vt := range votes {
+		v.Votes = append(v.Votes, coordinator.VoteView{Member: vt.Member, Stake: stakes[i], Approve: vt.Approve,
+			Counted: counted[i], ResultDigest: vt.ResultDigest, Reason: vt.Reason, Signature: vt.Signature})
+	}
+	if history {
+		if v.History, err = s.history(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// history is a submission's status changes, oldest first.
+func (s *Store) history(ctx context.Context, id common.Hash) ([]coordinator.EventView, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT status, coalesce(detail,''), at FROM submission_events WHERE submission=$1 ORDER BY seq`, id[:])
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (coordinator.EventView, error) {
+		var e coordinator.EventView
+		var st string
+		err := r.Scan(&st, &e.Detail, &e.At)
+		e.Status = coordinator.Status(st)
+		return e, err
+	})
+}
+
+// evidenceViews is a submission's evidence, one view per kind (its chunks
+// counted), in kind order: a kind is ok when every chunk is, pending while
+// a chunk is and none failed, else a failed chunk's status with the first
+// reason given.
+func (s *Store) evidenceViews(ctx context.Context, id common.Hash) ([]coordinator.EvidenceView, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT kind, chunk, chunks, status, coalesce(reason,''), data FROM evidence
 		WHERE submission=$1 ORDER BY kind, chunk`, id[:])
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	byKind := map[idao.Kind]*coordinator.EvidenceView{}
 	var kinds []idao.Kind
 	for rows.Next() {
@@ -490,7 +530,6 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 		var chunk, chunks int
 		var data []byte
 		if err := rows.Scan(&kind, &chunk, &chunks, &st, &reason, &data); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		ev := byKind[kind]
@@ -516,38 +555,14 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 			ev.Data = append(ev.Data, json.RawMessage(data))
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	out := []coordinator.EvidenceView{}
 	for _, k := range kinds {
-		v.Evidence = append(v.Evidence, *byKind[k])
+		out = append(out, *byKind[k])
 	}
-	votes, counted, stakes, err := s.Votes(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for i, vt := range votes {
-		v.Votes = append(v.Votes, coordinator.VoteView{Member: vt.Member, Stake: stakes[i], Approve: vt.Approve,
-			Counted: counted[i], ResultDigest: vt.ResultDigest, Reason: vt.Reason, Signature: vt.Signature})
-	}
-	if history {
-		rows, err := s.Pool.Query(ctx, `SELECT status, coalesce(detail,''), at FROM submission_events WHERE submission=$1 ORDER BY seq`, id[:])
-		if err != nil {
-			return nil, err
-		}
-		v.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (coordinator.EventView, error) {
-			var e coordinator.EventView
-			var st string
-			err := r.Scan(&st, &e.Detail, &e.At)
-			e.Status = coordinator.Status(st)
-			return e, err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
+	return out, nil
 }
 
 // CountSubmissions counts stored submissions (tests, metrics).

@@ -72,8 +72,7 @@ type Worker struct {
 	}
 }
 
-// New returns a worker over b (nil for tests that call Handle with their
-// own store via WithStore).
+// New returns a worker over b.
 func New(cfg Config, b *bus.Bus) *Worker {
 	log := cfg.Log
 	if log == nil {
@@ -97,9 +96,6 @@ func New(cfg Config, b *bus.Bus) *Worker {
 	}
 	return w
 }
-
-// WithStore replaces the blob and proof store.
-func (w *Worker) WithStore(s Store) *Worker { w.store = s; return w }
 
 // Run consumes zk jobs until ctx ends, then drains in-flight proofs.
 func (w *Worker) Run(ctx context.Context) error {

@@ -38,7 +38,7 @@ const ChainID = 1337
 
 // Fixture is a running coordinator.
 type Fixture struct {
-	T       testing.TB
+	TB      testing.TB // the test the fixture belongs to
 	DBURL   string
 	NATS    *server.Server
 	Store   *store.Store
@@ -59,7 +59,7 @@ func New(t testing.TB, cfg srvpkg.Config, modes ...idao.Mode) *Fixture {
 	if len(modes) == 0 {
 		modes = []idao.Mode{idao.ModeTEEZK, idao.ModeTEE, idao.ModeZK}
 	}
-	f := &Fixture{T: t, DBURL: testenv.Database(t), NATS: testenv.NATS(t)}
+	f := &Fixture{TB: t, DBURL: testenv.Database(t), NATS: testenv.NATS(t)}
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func (f *Fixture) restartHTTP() {
 
 // Start (re)starts the coordinator over the same database and NATS.
 func (f *Fixture) Start(cfg srvpkg.Config) {
-	t := f.T
+	t := f.TB
 	ctx := context.Background()
 	st, err := store.Open(ctx, f.DBURL, 8, nil)
 	if err != nil {
@@ -190,7 +190,7 @@ func (f *Fixture) Start(cfg srvpkg.Config) {
 // worker's are.
 func (f *Fixture) WorkerBus(cfg bus.Config) *bus.Bus {
 	cfg.Signer = f.Enclave
-	return testenv.WorkerBus(f.T, f.NATS, cfg)
+	return testenv.WorkerBus(f.TB, f.NATS, cfg)
 }
 
 // Stop stops the coordinator (crash-like: whatever was not committed is gone).
