@@ -9,8 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vsc-labs/vsc/internal/codes"
 	"golang.org/x/time/rate"
+
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // MaxRateClients bounds the clients the intake rate limit tracks at once;

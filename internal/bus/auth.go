@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/work"
 )

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/vsc-labs/vsc/internal/work"
 )
 
