@@ -15,6 +15,16 @@
 // Even so, nothing read from the bus is believed without its signature:
 // workers sign their results (Signer), members sign their votes, and the
 // submission inside a job or vote request is signed by its contributor.
+//
+// The messages themselves (work.Job, work.Result, refusals) live in
+// internal/work, which links no NATS; the embedded server lives in
+// internal/natsembed, so this package links the NATS client only. Files:
+// bus.go the connection and its configuration, streams.go the streams and
+// consumers Ensure makes, publish.go publishing jobs and signed results,
+// work.go the workers' job queues and dead letters, results.go the
+// coordinator's results, votes.go the vote requests, deliver.go how every
+// consumer settles each message, blobs.go blobs and proofs, stuck.go jobs
+// whose workers died, auth.go the roles and their credentials.
 package bus
 
 import (
