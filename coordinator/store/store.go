@@ -241,7 +241,4 @@ func nullJSON(b []byte) any {
 	return b
 }
 
-// Status type alias for brevity.
-type Status = coordinator.Status
-
 func keccak(b []byte) common.Hash { return crypto.Keccak256Hash(b) }
