@@ -152,7 +152,7 @@ func (b *Bus) beat(msgs []jetstream.Msg) (stop func()) {
 
 // settle acks a handled message (err nil; double: and waits for the
 // server's confirmation). A message that can never be handled
-// (ErrPermanent), or that failed on its maxDeliver-th delivery, is
+// (work.ErrPermanent), or that failed on its maxDeliver-th delivery, is
 // dead-lettered (dead, when set) and terminated with its reason logged;
 // any other failure redelivers it after a back-off that doubles with each
 // delivery.

@@ -13,7 +13,7 @@ import (
 
 // Results consumes workers' results one at a time until ctx ends (tests
 // and tools; the coordinator uses ResultBatches). h returning an error
-// redelivers the result later (ErrPermanent: terminates it).
+// redelivers the result later (work.ErrPermanent: terminates it).
 func (b *Bus) Results(ctx context.Context, h func(ctx context.Context, r work.Result) error) error {
 	cons, err := b.JS.Consumer(ctx, ResultsStream, resultsConsumer)
 	if err != nil {
@@ -45,7 +45,7 @@ func (b *Bus) decodeResult(msg jetstream.Msg) (work.Result, error) {
 // coordinator applies many in one database transaction (one commit instead
 // of one per result). Several fetch loops run at once. h returns one error
 // per result, and each message is settled on its own: nil acks it, an
-// ErrPermanent error terminates it with its reason logged, any other error
+// work.ErrPermanent error terminates it with its reason logged, any other error
 // redelivers it with back-off (the coordinator's effects are idempotent),
 // up to ResultMaxDeliver deliveries.
 func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx context.Context, rs []work.Result) []error) error {

@@ -16,7 +16,7 @@ import (
 
 // Handler handles one job. An error is transient: the job is redelivered
 // with back-off up to MaxDeliver times, then dead-lettered as a failed
-// Result; an ErrPermanent error dead-letters it at once.
+// Result; a work.ErrPermanent error dead-letters it at once.
 type Handler func(ctx context.Context, j work.Job) (work.Result, error)
 
 // Work consumes jobs of kind until ctx ends, then waits for in-flight
