@@ -44,10 +44,10 @@ func (b *Bus) decodeResult(msg jetstream.Msg) (work.Result, error) {
 // ResultBatches consumes workers' results in batches of up to max, so the
 // coordinator applies many in one database transaction (one commit instead
 // of one per result). Several fetch loops run at once. h returns one error
-// per result, and each message is settled on its own: nil acks it, an
-// work.ErrPermanent error terminates it with its reason logged, any other error
-// redelivers it with back-off (the coordinator's effects are idempotent),
-// up to ResultMaxDeliver deliveries.
+// per result, and each message is settled on its own: nil acks it, a
+// work.ErrPermanent error terminates it with its reason logged, any other
+// error redelivers it with back-off (the coordinator's effects are
+// idempotent), up to ResultMaxDeliver deliveries.
 func (b *Bus) ResultBatches(ctx context.Context, loops, max int, h func(ctx context.Context, rs []work.Result) []error) error {
 	cons, err := b.JS.Consumer(ctx, ResultsStream, resultsConsumer)
 	if err != nil {
