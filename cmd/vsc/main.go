@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/codes"
 )
@@ -42,8 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ae *codes.Error
 	if errors.As(err, &ae) {
 		msg = ae.Message
-		if ae.Code != codes.OK {
-			msg = fmt.Sprintf("%s (%s)", ae.Message, ae.Code.Name())
+		if name := client.CodeName(err); name != "" {
+			msg = fmt.Sprintf("%s (%s)", ae.Message, name)
 		}
 	}
 	fmt.Fprintf(stderr, "vsc: %s\n", msg)

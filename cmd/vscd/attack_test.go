@@ -137,13 +137,13 @@ type codedError interface{ ErrorCode() string }
 
 // errCode is the stable code of a refusal.
 func errCode(err error) string {
-	var api *codes.Error
-	if errors.As(err, &api) {
-		return api.Code.Name()
-	}
 	var c codedError
 	if errors.As(err, &c) {
 		return c.ErrorCode()
+	}
+	var api *codes.Error
+	if errors.As(err, &api) {
+		return api.Code.Name()
 	}
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || strings.Contains(err.Error(), "Permissions Violation") {
 		return "permission"

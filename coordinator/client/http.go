@@ -55,11 +55,7 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 		return resp.StatusCode, err
 	}
 	if resp.StatusCode >= 300 {
-		e := new(codes.Error)
-		if json.Unmarshal(body, e) != nil || e.Message == "" {
-			e = codes.New(codes.HTTPError, "%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(body))
-		}
-		return resp.StatusCode, e
+		return resp.StatusCode, apiError(req, resp.StatusCode, body)
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
@@ -127,6 +123,63 @@ func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
 	req.Header.Set("Content-Type", "application/json")
 	_, err = c.do(req, out)
 	return err
+}
+
+// apiError reads a non-2xx answer: an API error of the table, one whose
+// code this build does not know (an UnlistedCodeError), or, for an answer
+// that is no API error, codes.HTTPError.
+func apiError(req *http.Request, status int, body []byte) error {
+	var w struct {
+		Code string `json:"code"`
+	}
+	e := new(codes.Error)
+	if json.Unmarshal(body, e) != nil || json.Unmarshal(body, &w) != nil || e.Message == "" {
+		return codes.New(codes.HTTPError, "%s %s: HTTP %d: %s", req.Method, req.URL.Path, status, bytes.TrimSpace(body))
+	}
+	if !e.Code.Known() && w.Code != "" {
+		return &UnlistedCodeError{Name: clip(w.Code, maxCodeName), Err: e}
+	}
+	return e
+}
+
+// maxCodeName bounds the code name an UnlistedCodeError keeps from an
+// answer.
+const maxCodeName = 64
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// UnlistedCodeError is an API error whose code is not in this build's
+// table (a newer server's): Name is the code as the server named it; Err
+// holds the sentence and the code's number, if the answer gave one.
+type UnlistedCodeError struct {
+	Name string
+	Err  *codes.Error
+}
+
+func (e *UnlistedCodeError) Error() string { return e.Err.Message }
+
+// Unwrap returns the error as the table reads it.
+func (e *UnlistedCodeError) Unwrap() error { return e.Err }
+
+// ErrorCode is the code's name as the server gave it.
+func (e *UnlistedCodeError) ErrorCode() string { return e.Name }
+
+// CodeName is the name of err's code as its source gave it: an API error's,
+// an unlisted code's, a trust refusal's; "" for an error without one.
+func CodeName(err error) string {
+	var u *UnlistedCodeError
+	if errors.As(err, &u) {
+		return u.Name
+	}
+	if c := CodeOf(err); c != codes.OK {
+		return c.Name()
+	}
+	return ""
 }
 
 // IsCode reports whether err is a refusal with that code: an API error
