@@ -1,11 +1,7 @@
 package coordinator
 
 import (
-	"fmt"
 	"github.com/ethereum/go-ethereum/common"
-	"net/http"
-	"slices"
-	"strings"
 )
 
 // Status is a submission's state (CONTRACT.md).
@@ -55,69 +51,6 @@ func CanMove(from, to Status) bool {
 	}
 	return order[to] > order[from]
 }
-
-// Kinds returns the evidence kinds a mode needs: "tee+zk" → [tee zk].
-func Kinds(mode string) []string {
-	return strings.Split(mode, "+")
-}
-
-// ValidMode reports whether mode is a known mode: tee, zk, optimistic, or a
-// '+' combination of distinct tee/zk.
-func ValidMode(mode string) bool {
-	ks := Kinds(mode)
-	seen := map[string]bool{}
-	for _, k := range ks {
-		if !slices.Contains([]string{"tee", "zk", "optimistic"}, k) || seen[k] {
-			return false
-		}
-		seen[k] = true
-	}
-	return len(ks) == 1 || !seen["optimistic"]
-}
-
-// Error is an API error: an HTTP status, a stable code callers may branch
-// on, and one sentence saying what was wrong and what to do.
-type Error struct {
-	HTTP    int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"error"`
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// Errf builds an API error from the code table.
-func Errf(code string, format string, args ...any) *Error {
-	return &Error{HTTP: codes[code], Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// codes maps each stable error code to its HTTP status.
-var codes = map[string]int{
-	"bad_request":        http.StatusBadRequest,
-	"malformed_json":     http.StatusBadRequest,
-	"missing_field":      http.StatusBadRequest,
-	"invalid_field":      http.StatusBadRequest,
-	"bad_signature":      http.StatusUnauthorized,
-	"wrong_signer":       http.StatusUnauthorized,
-	"unknown_idao":       http.StatusNotFound,
-	"mode_not_accepted":  http.StatusUnprocessableEntity,
-	"nonce_replayed":     http.StatusConflict,
-	"nonce_gap":          http.StatusConflict,
-	"data_hash_mismatch": http.StatusUnprocessableEntity,
-	"blob_missing":       http.StatusUnprocessableEntity,
-	"blob_too_large":     http.StatusRequestEntityTooLarge,
-	"body_too_large":     http.StatusRequestEntityTooLarge,
-	"blob_quota":         http.StatusInsufficientStorage,
-	"rate_limited":       http.StatusTooManyRequests,
-	"wrong_enclave_key":  http.StatusUnprocessableEntity,
-	"not_found":          http.StatusNotFound,
-	"already_exists":     http.StatusConflict,
-	"forbidden":          http.StatusForbidden,
-	"unavailable":        http.StatusServiceUnavailable,
-	"internal":           http.StatusInternalServerError,
-}
-
-// Codes returns the error code table (for the OpenAPI document).
-func Codes() map[string]int { return codes }
 
 // AnchorInfo is where a certified result was anchored on chain.
 type AnchorInfo struct {

@@ -7,6 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/submission"
 )
 
@@ -25,7 +26,7 @@ type SubmissionView struct {
 	ID          string         `json:"id"`
 	Status      Status         `json:"status"`
 	IDAO        string         `json:"idao"`
-	Mode        string         `json:"mode"`
+	Mode        idao.Mode      `json:"mode"`
 	Class       string         `json:"class"`
 	Contributor common.Address `json:"contributor"`
 	DataHash    common.Hash    `json:"data_hash"`
@@ -49,7 +50,7 @@ type SubmissionView struct {
 
 // EvidenceView is one kind of evidence and its progress.
 type EvidenceView struct {
-	Kind   string            `json:"kind"`
+	Kind   idao.Kind         `json:"kind"`
 	Status string            `json:"status"`
 	Reason string            `json:"reason,omitempty"`
 	Chunks int               `json:"chunks"`
@@ -84,8 +85,8 @@ type EventView struct {
 // IDAOView describes an iDAO.
 type IDAOView struct {
 	Name        string          `json:"name"`
-	Policy      string          `json:"policy"`
-	Modes       []string        `json:"modes"`
+	Policy      idao.Mode       `json:"policy"`
+	Modes       []idao.Mode     `json:"modes"`
 	Owner       common.Address  `json:"owner"`
 	Members     []MemberView    `json:"members"`
 	Stake       string          `json:"stake"`
@@ -95,11 +96,11 @@ type IDAOView struct {
 
 // IDAOSummary is one row of `vsc idao list --json`.
 type IDAOSummary struct {
-	Name    string   `json:"name"`
-	Policy  string   `json:"policy"`
-	Modes   []string `json:"modes"`
-	Members int      `json:"members"`
-	Stake   string   `json:"stake"`
+	Name    string      `json:"name"`
+	Policy  idao.Mode   `json:"policy"`
+	Modes   []idao.Mode `json:"modes"`
+	Members int         `json:"members"`
+	Stake   string      `json:"stake"`
 }
 
 // IDAOList is a page of GET /v1/idaos (and `vsc idao list --json`, which

@@ -7,17 +7,10 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/ethereum/go-ethereum/common"
-)
-
-// Evidence modes an iDAO's policy may accept.
-const (
-	ModeTEE        = "tee"
-	ModeZK         = "zk"
-	ModeTEEZK      = "tee+zk"
-	ModeOptimistic = "optimistic"
 )
 
 // Errors callers branch on.
@@ -37,19 +30,10 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // ValidName reports whether s is an acceptable iDAO name.
 func ValidName(s string) bool { return nameRE.MatchString(s) }
 
-// ValidMode reports whether m is one of the evidence modes.
-func ValidMode(m string) bool {
-	switch m {
-	case ModeTEE, ModeZK, ModeTEEZK, ModeOptimistic:
-		return true
-	}
-	return false
-}
-
 // Policy is what an iDAO requires of a submission and how it runs.
 type Policy struct {
 	// Modes the iDAO accepts, e.g. ["tee+zk"]; the first is the default.
-	Modes []string `json:"modes"`
+	Modes []Mode `json:"modes"`
 	// Price is the default DAT unit price in base units.
 	Price *big.Int `json:"price"`
 	// TEEPolicy is the enclave measurement policy; opaque here, owned by tee.
@@ -68,8 +52,8 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("%w: policy needs at least one mode", ErrBadMode)
 	}
 	for _, m := range p.Modes {
-		if !ValidMode(m) {
-			return fmt.Errorf("%w: %q (want tee, zk, tee+zk or optimistic)", ErrBadMode, m)
+		if !m.Valid() {
+			return fmt.Errorf("%w: %q (want %s)", ErrBadMode, m, ModeList(Modes()))
 		}
 	}
 	if p.Price != nil && p.Price.Sign() < 0 {
@@ -94,14 +78,7 @@ func (p *Policy) ValidateFor(params Params) error {
 func (p *Policy) Delay(params Params) uint64 { return max(p.UnstakeDelay, params.MinUnstakeDelay) }
 
 // Accepts reports whether the policy accepts mode m.
-func (p *Policy) Accepts(m string) bool {
-	for _, x := range p.Modes {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
+func (p *Policy) Accepts(m Mode) bool { return slices.Contains(p.Modes, m) }
 
 // Member is one staked member of an iDAO. Pending is stake asked back and
 // released at ReleaseAt (unix seconds); it no longer counts for votes, but

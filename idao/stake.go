@@ -6,8 +6,6 @@ import (
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
-
-	"github.com/vsc-labs/vsc/quorum"
 )
 
 // Params are the chain's staking rules, the same for every iDAO (the
@@ -217,58 +215,3 @@ func (s *QCStake) StakeOf(a common.Address) *big.Int {
 
 // TotalStake is the iDAO's total voting stake at the height.
 func (s *QCStake) TotalStake() *big.Int { return s.d.TotalAt(s.height) }
-
-// QCHeight picks the stake height for an anchor sent now, with the chain's
-// head at head, of a QC whose approving votes are by voters: the head if
-// the votes make a QC there (the common case), else the latest earlier
-// height, no older than half the QC stake window (the anchor has the other
-// half to land), at which they do — so stake that joined after the votes
-// were counted cannot dilute them away. It returns head when no height
-// qualifies (the chain then refuses the anchor with the reason).
-func (d *IDAO) QCHeight(voters []common.Address, head, now uint64, p Params) uint64 {
-	holds := func(h uint64) bool {
-		s := &QCStake{d: d, height: h, now: now, window: p.SlashWindow}
-		sum, seen := new(big.Int), map[common.Address]bool{}
-		for _, v := range voters {
-			if !seen[v] {
-				seen[v] = true
-				sum.Add(sum, s.StakeOf(v))
-			}
-		}
-		return quorum.Tally{Approved: sum, Total: s.TotalStake()}.Reached()
-	}
-	if holds(head) {
-		return head
-	}
-	lo := uint64(0)
-	if half := p.QCStakeWindow / 2; head > half {
-		lo = head - half
-	}
-	// the stake only changes at the heights of history points: the candidates
-	// are the heights just before each change
-	var cands []uint64
-	add := func(h []StakePoint) {
-		for _, pt := range h {
-			if pt.Height > lo && pt.Height <= head {
-				cands = append(cands, pt.Height-1)
-			}
-		}
-	}
-	add(d.Totals)
-	for _, v := range voters {
-		if m := d.Member(v); m != nil {
-			add(m.History)
-		}
-	}
-	best := uint64(0)
-	found := false
-	for _, h := range cands {
-		if (!found || h > best) && holds(h) {
-			best, found = h, true
-		}
-	}
-	if !found {
-		return head
-	}
-	return best
-}

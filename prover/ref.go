@@ -9,7 +9,7 @@ import (
 )
 
 // ChunkRef is what a prover worker returns for one chunk job (the Evidence
-// of its bus.Result): where its proof is stored and the proof's public
+// of its work.Result): where its proof is stored and the proof's public
 // inputs. The coordinator gathers the refs of all chunks with
 // [GatherEvidence].
 type ChunkRef struct {

@@ -2,7 +2,7 @@
 // Vote (EIP-712 typed data under the vsc domain), the quorum certificate QC
 // that bundles votes, CheckQC, the pure stake-weighted check (each signer a
 // member, each member counted once), and Tally, the ⅔-of-stake rule itself,
-// which the chain's QC check, idao.QCHeight and the coordinator's vote count
+// which the chain's QC check, quorum.QCHeight and the coordinator's vote count
 // share.
 //
 // The member node that re-verifies evidence and signs votes lives in

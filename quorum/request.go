@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/submission"
 )
 
@@ -25,11 +26,11 @@ type VoteRequest struct {
 	Evidence     []EvidenceItem        `json:"evidence"`
 }
 
-// EvidenceItem is one verifier's evidence: for "tee" a tee.Evidence, for
-// "zk" the chunk references (prover.ChunkRef) in chunk order, for
-// "optimistic" the claim id.
+// EvidenceItem is one verifier's evidence: for idao.KindTEE a
+// tee.Evidence, for idao.KindZK the chunk references (prover.ChunkRef) in
+// chunk order, for idao.KindOptimistic the claim id.
 type EvidenceItem struct {
-	Kind string            `json:"kind"`
+	Kind idao.Kind         `json:"kind"`
 	Data []json.RawMessage `json:"data"`
 }
 
@@ -86,12 +87,15 @@ func canonicalJSON(raw []byte) []byte {
 // from the per-kind result digests each member recomputed. For one kind it is
 // that kind's digest; for tee+zk it binds both, so a vote certifies the TEE
 // facts and the proven facts together.
-func ResultDigest(mode string, perKind map[string]common.Hash) common.Hash {
-	switch mode {
-	case "tee+zk":
-		t, z := perKind["tee"], perKind["zk"]
+func ResultDigest(mode idao.Mode, perKind map[idao.Kind]common.Hash) common.Hash {
+	kinds := mode.Kinds()
+	switch {
+	case mode == idao.ModeTEEZK:
+		t, z := perKind[idao.KindTEE], perKind[idao.KindZK]
 		return crypto.Keccak256Hash([]byte("vsc/result/tee+zk"), t[:], z[:])
+	case len(kinds) == 1:
+		return perKind[kinds[0]]
 	default:
-		return perKind[mode]
+		return common.Hash{}
 	}
 }

@@ -4,7 +4,7 @@ import "math/big"
 
 // Tally is the ⅔-of-stake rule, the one place it is written: the chain's
 // QC check (CheckQCSigners), the choice of a QC's stake height
-// (idao.QCHeight) and the coordinator's vote count (coordinator/store) all
+// (quorum.QCHeight) and the coordinator's vote count (coordinator/store) all
 // ask a Tally.
 //
 // Approved is the stake approving one result digest, Total the iDAO's

@@ -21,7 +21,7 @@ func MessageHash(digest common.Hash) common.Hash {
 	return crypto.Keccak256Hash(messageDomain, digest[:])
 }
 
-// SignMessage signs a message digest (a bus.Result's) with the enclave key:
+// SignMessage signs a message digest (a work.Result's) with the enclave key:
 // the coordinator believes a worker's result only when the iDAO's enclave
 // key signed it.
 func (e *Enclave) SignMessage(digest common.Hash) ([]byte, error) {

@@ -219,7 +219,7 @@ type Member struct {
 
 // Policy is an iDAO policy.
 type Policy struct {
-	Modes        []string        `json:"modes"`
+	Modes        []idao.Mode     `json:"modes"`
 	Price        string          `json:"price"`
 	TEEPolicy    json.RawMessage `json:"tee_policy,omitempty"`
 	VKHash       common.Hash     `json:"vk_hash"`
@@ -230,7 +230,7 @@ type Policy struct {
 type IDAO struct {
 	Name       string         `json:"name"`
 	Owner      common.Address `json:"owner"`
-	Policy     string         `json:"policy"`
+	Policy     idao.Mode      `json:"policy"`
 	PolicyFull Policy         `json:"policy_detail"`
 	Members    []Member       `json:"members"`
 	Stake      string         `json:"stake"`

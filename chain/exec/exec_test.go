@@ -190,7 +190,7 @@ func (w *world) account(a common.Address) *state.Account {
 // It returns the class id and the first token id.
 func (w *world) setupDAT(m, c int, validity uint64) (common.Hash, common.Hash) {
 	w.t.Helper()
-	pol := idao.Policy{Modes: []string{"tee+zk"}, Price: big.NewInt(7), UnstakeDelay: 60}
+	pol := idao.Policy{Modes: []idao.Mode{"tee+zk"}, Price: big.NewInt(7), UnstakeDelay: 60}
 	txs := []*tx.Tx{w.sign(0, &tx.IDAOCreate{Name: "demo", Policy: pol, Stake: big.NewInt(1000)})}
 	for i := 1; i < m; i++ {
 		txs = append(txs, w.sign(i, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(1000)}))

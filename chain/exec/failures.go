@@ -94,7 +94,7 @@ var failureCodes = []struct {
 	{"idao.ErrStakeHeight", idao.ErrStakeHeight, codes.StakeHeight},
 	{"quorum.ErrBadSignature", quorum.ErrBadSignature, codes.BadVoteSignature},
 	{"quorum.ErrBadBatchProof", quorum.ErrBadBatchProof, codes.BadVoteSignature},
-	{"quorum.ErrNotMember", quorum.ErrNotMember, codes.VoteNotMember},
+	{"quorum.ErrNotMember", quorum.ErrNotMember, codes.QCNotMember},
 	{"quorum.ErrDuplicateVote", quorum.ErrDuplicateVote, codes.DuplicateVote},
 	{"quorum.ErrWrongDigest", quorum.ErrWrongDigest, codes.WrongDigest},
 	{"quorum.ErrNoQuorum", quorum.ErrNoQuorum, codes.NoQuorum},

@@ -30,7 +30,7 @@ func optWorld(t *testing.T) (*world, *submission.Submission, []byte, *optimistic
 	// ms of block time; a test block is 250 ms: a 4-block window, 6-block clocks
 	w.cfg.Optimistic = &optimistic.Params{Window: 1000, Clock: 1500, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 		WinnerShareBps: 5000, EquivocationShareBps: 5000}
-	pol := idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}
+	pol := idao.Policy{Modes: []idao.Mode{idao.ModeOptimistic}, Price: big.NewInt(1)}
 	mustOK(t, w.block([]*tx.Tx{w.sign(optOwner, &tx.IDAOCreate{Name: "opt", Policy: pol, Stake: big.NewInt(100)})}, 1, 2))
 	ds := &records.Dataset{Fields: []string{"a", "b"}}
 	for i := range 40 {

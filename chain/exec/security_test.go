@@ -28,7 +28,7 @@ const (
 
 func (w *world) demo(members int) {
 	w.t.Helper()
-	pol := idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(7)}
+	pol := idao.Policy{Modes: []idao.Mode{"tee"}, Price: big.NewInt(7)}
 	txs := []*tx.Tx{w.sign(0, &tx.IDAOCreate{Name: "demo", Policy: pol, Stake: big.NewInt(1000)})}
 	for i := 1; i < members; i++ {
 		txs = append(txs, w.sign(i, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(1000)}))
@@ -258,8 +258,8 @@ func TestStakingFloors(t *testing.T) {
 	w.cfg.Staking.MinStake = big.NewInt(100)
 	w.cfg.Staking.MaxMembers = 2
 	rs := w.block([]*tx.Tx{
-		w.sign(0, &tx.IDAOCreate{Name: "short", Policy: idao.Policy{Modes: []string{"tee"}, UnstakeDelay: 10}}),
-		w.sign(0, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}}, Stake: big.NewInt(100)}),
+		w.sign(0, &tx.IDAOCreate{Name: "short", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, UnstakeDelay: 10}}),
+		w.sign(0, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{"tee"}}, Stake: big.NewInt(100)}),
 	}, 1)
 	failedWith(t, rs[0], idao.ErrUnstakeDelay)
 	mustOK(t, rs[1:])
@@ -267,7 +267,7 @@ func TestStakingFloors(t *testing.T) {
 		w.sign(1, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(99)}),
 		w.sign(2, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(100)}),
 		w.sign(3, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(100)}),
-		w.sign(0, &tx.IDAOSetPolicy{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}, UnstakeDelay: 59}}),
+		w.sign(0, &tx.IDAOSetPolicy{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, UnstakeDelay: 59}}),
 	}, 1, 2)
 	failedWith(t, rs[0], idao.ErrBelowMinStake)
 	mustOK(t, rs[1:2])

@@ -80,7 +80,7 @@ func enclavesOnChain(t *testing.T) (*harness, []*tee.Enclave, func(path string) 
 	}
 	policy, _ := json.Marshal(tee.SimPolicy(root.Address()))
 	for _, name := range []string{"demo", "other"} {
-		h.ok(1, &tx.IDAOCreate{Name: name, Policy: idao.Policy{Modes: []string{"tee"}, TEEPolicy: policy, UnstakeDelay: 3600}})
+		h.ok(1, &tx.IDAOCreate{Name: name, Policy: idao.Policy{Modes: []idao.Mode{"tee"}, TEEPolicy: policy, UnstakeDelay: 3600}})
 	}
 	enc := []*tee.Enclave{sim(), sim(), sim(), sim()}
 	for _, r := range []struct {

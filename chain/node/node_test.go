@@ -177,7 +177,7 @@ func (h *harness) signedAnchor(seed, digest common.Hash, voters ...int) *tx.Anch
 // setup: iDAO "demo" with members 1,2,3 (stake 100 each), an anchored and
 // minted class (validity 60 s) whose first token belongs to 4.
 func (h *harness) setup() (class, first common.Hash) {
-	pol := idao.Policy{Modes: []string{"tee+zk"}, Price: big.NewInt(5), UnstakeDelay: 3600}
+	pol := idao.Policy{Modes: []idao.Mode{"tee+zk"}, Price: big.NewInt(5), UnstakeDelay: 3600}
 	h.ok(1, &tx.IDAOCreate{Name: "demo", Policy: pol, Stake: big.NewInt(100)})
 	h.ok(2, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(100)})
 	h.ok(3, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(100)})

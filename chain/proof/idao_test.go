@@ -18,7 +18,7 @@ import (
 // sequencer signed.
 func FuzzIDAOProof(f *testing.F) {
 	seq, _ := crypto.GenerateKey()
-	d, err := idao.New("demo", crypto.PubkeyToAddress(seq.PublicKey), idao.Policy{Modes: []string{"tee"}}, big.NewInt(idao.DefaultMinStake), 1, 0, idao.DefaultParams())
+	d, err := idao.New("demo", crypto.PubkeyToAddress(seq.PublicKey), idao.Policy{Modes: []idao.Mode{"tee"}}, big.NewInt(idao.DefaultMinStake), 1, 0, idao.DefaultParams())
 	if err != nil {
 		f.Fatal(err)
 	}

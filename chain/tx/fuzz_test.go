@@ -20,9 +20,9 @@ func sampleBodies() []Body {
 	anchor := Anchor{IDAO: "x", Submission: common.HexToHash("0x7"), Signed: sub, Signature: make([]byte, 65), StakeHeight: 4, Votes: []AnchorVote{vote}}
 	return []Body{
 		&Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(5)},
-		&IDAOCreate{Name: "x", Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(1), TEEPolicy: []byte(`{"a":1}`)}, Stake: big.NewInt(3)},
+		&IDAOCreate{Name: "x", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, Price: big.NewInt(1), TEEPolicy: []byte(`{"a":1}`)}, Stake: big.NewInt(3)},
 		&IDAOJoin{Name: "x", Amount: big.NewInt(1)}, &IDAOLeave{Name: "x", Amount: big.NewInt(1)}, &IDAOWithdraw{Name: "x"},
-		&IDAOSetPolicy{Name: "x", Policy: idao.Policy{Modes: []string{"zk"}, Price: big.NewInt(0)}},
+		&IDAOSetPolicy{Name: "x", Policy: idao.Policy{Modes: []idao.Mode{"zk"}, Price: big.NewInt(0)}},
 		&EnclaveRegister{IDAO: "x", PubKey: []byte{4, 5}, Report: []byte{6}}, &VKRegister{IDAO: "x", Circuit: "c", VKHash: common.HexToHash("0x2")},
 		&anchor,
 		&DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(2)}, &DATBuy{Units: 3}, &DATRedeem{Units: 1},

@@ -28,9 +28,9 @@ func signed(t testing.TB, body Body) *Tx {
 func TestRoundTripEveryKind(t *testing.T) {
 	bodies := []Body{
 		&Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(5)},
-		&IDAOCreate{Name: "x", Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(1), TEEPolicy: []byte(`{"a":1}`)}, Stake: big.NewInt(3)},
+		&IDAOCreate{Name: "x", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, Price: big.NewInt(1), TEEPolicy: []byte(`{"a":1}`)}, Stake: big.NewInt(3)},
 		&IDAOJoin{Name: "x", Amount: big.NewInt(1)}, &IDAOLeave{Name: "x", Amount: big.NewInt(1)}, &IDAOWithdraw{Name: "x"},
-		&IDAOSetPolicy{Name: "x", Policy: idao.Policy{Modes: []string{"zk"}, Price: big.NewInt(0)}},
+		&IDAOSetPolicy{Name: "x", Policy: idao.Policy{Modes: []idao.Mode{"zk"}, Price: big.NewInt(0)}},
 		&EnclaveRegister{IDAO: "x", PubKey: []byte{4, 5}, Report: []byte{6}}, &VKRegister{IDAO: "x", Circuit: "c", VKHash: common.HexToHash("0x2")},
 		&Anchor{IDAO: "x", Votes: []AnchorVote{{Member: common.HexToAddress("0x3"), Sig: make([]byte, 65)}}},
 		&DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(2)}, &DATBuy{Units: 3}, &DATRedeem{Units: 1},

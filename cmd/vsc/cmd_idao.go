@@ -52,10 +52,10 @@ func idaoCreate(ctx context.Context, env *cli.Env, args []string) error {
 	if len(pos) != 1 || *policy == "" || *keyFile == "" {
 		return cli.Usagef("vsc idao create NAME --policy tee+zk --key FILE")
 	}
-	p := idao.Policy{Modes: []string{*policy}}
+	p := idao.Policy{Modes: []idao.Mode{idao.Mode(*policy)}}
 	for _, m := range strings.Split(*modes, ",") {
 		if m = strings.TrimSpace(m); m != "" && m != *policy {
-			p.Modes = append(p.Modes, m)
+			p.Modes = append(p.Modes, idao.Mode(m))
 		}
 	}
 	if p.Price, err = parseAmount(*price, "price"); err != nil {
@@ -97,7 +97,7 @@ func idaoCreate(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	out := map[string]any{"name": pos[0], "policy": *policy, "modes": p.Modes, "owner": keys.Address(key), "stake": st.String(), "tx": got.Hash}
 	return env.Print(out, func(w io.Writer) {
-		fmt.Fprintf(w, "created iDAO %s (policy %s, modes %s) owned by %s, tx %s\n", pos[0], *policy, strings.Join(p.Modes, ","), keys.Address(key).Hex(), got.Hash.Hex())
+		fmt.Fprintf(w, "created iDAO %s (policy %s, modes %s) owned by %s, tx %s\n", pos[0], *policy, idao.JoinModes(p.Modes, ","), keys.Address(key).Hex(), got.Hash.Hex())
 	})
 }
 

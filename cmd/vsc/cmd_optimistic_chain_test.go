@@ -51,7 +51,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	c := client.New(api)
 
-	if _, err := c.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
+	if _, err := c.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []idao.Mode{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
 		t.Fatal(err)
 	}
 	csv := "a,b\n"
@@ -68,7 +68,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := &watcher.Watcher{Chain: client.OptimisticChain{C: c, Key: execK}, Data: oneDataset{ds}, Addr: addr(execK), Bond: big.NewInt(1000)}
+	ex := &watcher.Watcher{Chain: client.OptimisticChain{Client: c, Key: execK}, Data: oneDataset{ds}, Addr: addr(execK), Bond: big.NewInt(1000)}
 	claim, err := ex.Claim(ctx, chainID, sub, sig, ds, facts.DefaultParams, big.NewInt(2000), true)
 	if err != nil {
 		t.Fatal(err)

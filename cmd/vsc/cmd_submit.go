@@ -18,6 +18,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/tee"
@@ -64,7 +65,7 @@ func keyShow(ctx context.Context, env *cli.Env, args []string) error {
 
 func submit(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
-	idao := fs.String("idao", "", "iDAO to submit to")
+	daoName := fs.String("idao", "", "iDAO to submit to")
 	mode := fs.String("mode", "", "verification mode: tee, zk, tee+zk, optimistic (default: the iDAO's policy)")
 	class := fs.String("class", "dataset", "dataset or model")
 	keyFile := fs.String("key", "", "contributor key file")
@@ -111,7 +112,7 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if len(pos) != 1 {
 		return cli.Usagef("vsc submit FILE --idao NAME --key FILE [--wait]")
 	}
-	if *idao == "" {
+	if *daoName == "" {
 		return cli.Usagef("--idao NAME is required (see `vsc idao list`)")
 	}
 	data, err := os.ReadFile(pos[0])
@@ -150,12 +151,12 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: *idao, Mode: *mode, Class: *class, Contributor: contributor})
+	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: *daoName, Mode: idao.Mode(*mode), Class: *class, Contributor: contributor})
 	if err != nil {
 		return anchor.explain(err)
 	}
 	if p.Simulation {
-		env.Progress("warning: iDAO %s's TEE policy accepts SIMULATED enclaves (no hardware protection; --allow-simulation): fine for a devnet, never for real data", *idao)
+		env.Progress("warning: iDAO %s's TEE policy accepts SIMULATED enclaves (no hardware protection; --allow-simulation): fine for a devnet, never for real data", *daoName)
 	}
 	anchor.keep(env, p.ProvenAt)
 	if *prepare != "" {
@@ -282,7 +283,7 @@ func idaoList(ctx context.Context, env *cli.Env, args []string) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tPOLICY\tMODES\tMEMBERS\tSTAKE")
 		for _, d := range daos {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.Name, d.Policy, strings.Join(d.Modes, ","), d.Members, d.Stake)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.Name, d.Policy, idao.JoinModes(d.Modes, ","), d.Members, d.Stake)
 		}
 		tw.Flush()
 	})
@@ -303,7 +304,7 @@ func idaoShow(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	return env.Print(d, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "name\t%s\npolicy\t%s (accepts %s)\nowner\t%s\nstake\t%s\n", d.Name, d.Policy, strings.Join(d.Modes, ", "), d.Owner.Hex(), d.Stake)
+		fmt.Fprintf(tw, "name\t%s\npolicy\t%s (accepts %s)\nowner\t%s\nstake\t%s\n", d.Name, d.Policy, idao.JoinModes(d.Modes, ", "), d.Owner.Hex(), d.Stake)
 		for _, m := range d.Members {
 			fmt.Fprintf(tw, "member\t%s  stake %s\n", m.Address.Hex(), m.Stake)
 		}

@@ -12,8 +12,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 func main() {
@@ -39,11 +40,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	msg := err.Error()
-	var ae *coordinator.Error
+	var ae *codes.Error
 	if errors.As(err, &ae) {
 		msg = ae.Message
-		if ae.Code != "" {
-			msg = fmt.Sprintf("%s (%s)", ae.Message, ae.Code)
+		if name := client.CodeName(err); name != "" {
+			msg = fmt.Sprintf("%s (%s)", ae.Message, name)
 		}
 	}
 	fmt.Fprintf(stderr, "vsc: %s\n", msg)

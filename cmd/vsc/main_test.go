@@ -18,9 +18,11 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/tee"
 )
 
@@ -47,7 +49,7 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // cliFixture is a coordinator with a chain behind it (what `vsc submit`
 // reads the iDAO's policy and enclave key from, proven), and a config dir
 // of the test's own for the pinned sequencer.
-func cliFixture(t *testing.T, modes ...string) *servertest.Fixture {
+func cliFixture(t *testing.T, modes ...idao.Mode) *servertest.Fixture {
 	t.Helper()
 	t.Setenv("VSC_CONFIG_DIR", t.TempDir())
 	return servertest.NewWithChain(t, srvpkg.Config{}, modes...)
@@ -201,8 +203,8 @@ func TestCLISubmitWait(t *testing.T) {
 	f := cliFixture(t, "tee")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go f.WorkerBus(bus.Config{}).Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
-		return bus.Result{Rejected: true, Reason: "commitment mismatch (test worker)"}, nil
+	go f.WorkerBus(bus.Config{}).Work(ctx, "tee", func(ctx context.Context, j work.Job) (work.Result, error) {
+		return work.Result{Rejected: true, Reason: "commitment mismatch (test worker)"}, nil
 	})
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")

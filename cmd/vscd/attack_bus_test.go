@@ -19,9 +19,11 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
-	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
 )
@@ -95,26 +97,26 @@ func init() {
 			run: func(t *testing.T, a *arena) error {
 				return a.denied(t, "member-1", true, bus.InboxPrefix(a.natsCreds["coordinator"].User.NKey)+".>", "")
 			}},
-		{name: "an unsigned TEE rejection of a submission in flight", code: srvpkg.CodeUnsignedResult, says: "not signed by the iDAO's enclave key",
+		{name: "an unsigned TEE rejection of a submission in flight", code: codes.UnsignedResult.Name(), says: "not signed by the iDAO's enclave key",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
-				return a.forgedResult(t, nil, bus.Result{Kind: "tee", SubmissionID: busVictim, Rejected: true, Reason: "forged"}, srvpkg.CodeUnsignedResult)
+				return a.forgedResult(t, nil, work.Result{Kind: "tee", SubmissionID: busVictim, Rejected: true, Reason: "forged"}, codes.UnsignedResult.Name())
 			}},
-		{name: "a TEE rejection signed by a stranger's key", code: srvpkg.CodeUnsignedResult, says: "names signer",
+		{name: "a TEE rejection signed by a stranger's key", code: codes.UnsignedResult.Name(), says: "names signer",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
 				k, _ := crypto.GenerateKey()
-				return a.forgedResult(t, tee.KeySigner{Key: k}, bus.Result{Kind: "tee", SubmissionID: busVictim, Rejected: true, Reason: "forged"}, srvpkg.CodeUnsignedResult)
+				return a.forgedResult(t, tee.KeySigner{Key: k}, work.Result{Kind: "tee", SubmissionID: busVictim, Rejected: true, Reason: "forged"}, codes.UnsignedResult.Name())
 			}},
-		{name: "a result of a kind the submission does not need", code: srvpkg.CodeWrongKind, says: "does not need",
+		{name: "a result of a kind the submission does not need", code: codes.WrongKind.Name(), says: "does not need",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
-				return a.forgedResult(t, nil, bus.Result{Kind: "zk", SubmissionID: busVictim, Reason: "forged failure"}, srvpkg.CodeWrongKind)
+				return a.forgedResult(t, nil, work.Result{Kind: "zk", SubmissionID: busVictim, Reason: "forged failure"}, codes.WrongKind.Name())
 			}},
-		{name: "a result for a submission never stored", code: srvpkg.CodeUnknownSubmission, says: "never stored",
+		{name: "a result for a submission never stored", code: codes.UnknownSubmission.Name(), says: "never stored",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
-				return a.forgedResult(t, nil, bus.Result{Kind: "tee", SubmissionID: common.Hash{0xde, 0xad}, Rejected: true}, srvpkg.CodeUnknownSubmission)
+				return a.forgedResult(t, nil, work.Result{Kind: "tee", SubmissionID: common.Hash{0xde, 0xad}, Rejected: true}, codes.UnknownSubmission.Name())
 			}},
 		{name: "a result on another kind's subject", code: "wrong_subject", says: "arrived on vsc.results.tee",
 			changes: results,
@@ -130,51 +132,51 @@ func init() {
 			run: func(t *testing.T, a *arena) error {
 				b := a.busAs(t, "worker", bus.Config{})
 				ev, _ := json.Marshal(strings.Repeat("x", bus.MaxResultMsg))
-				err := b.PublishResult(context.Background(), &bus.Result{JobID: "big", Kind: "tee", SubmissionID: busVictim, OK: true, Evidence: ev})
+				err := b.PublishResult(context.Background(), &work.Result{JobID: "big", Kind: "tee", SubmissionID: busVictim, OK: true, Evidence: ev})
 				return withCode("too_large", err)
 			}},
-		{name: "a self-signed vote for an unknown iDAO", code: srvpkg.CodeVoteOtherIDAO, says: "another iDAO",
+		{name: "a self-signed vote for an unknown iDAO", code: codes.VoteOtherIDAO.Name(), says: "another iDAO",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
 				k, _ := crypto.GenerateKey()
-				return a.forgedVote(t, k, &quorum.Vote{IDAO: "nope", Submission: busVictim, Approve: true}, srvpkg.CodeVoteOtherIDAO)
+				return a.forgedVote(t, k, &quorum.Vote{IDAO: "nope", Submission: busVictim, Approve: true}, codes.VoteOtherIDAO.Name())
 			}},
-		{name: "a vote by an account with no stake", code: srvpkg.CodeVoteNotMember, says: "non-member",
+		{name: "a vote by an account with no stake", code: codes.VoteNotMember.Name(), says: "non-member",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
 				k, _ := crypto.GenerateKey()
-				return a.forgedVote(t, k, &quorum.Vote{IDAO: "frozen", Submission: busVictim, Approve: true}, srvpkg.CodeVoteNotMember)
+				return a.forgedVote(t, k, &quorum.Vote{IDAO: "frozen", Submission: busVictim, Approve: true}, codes.VoteNotMember.Name())
 			}},
-		{name: "a vote in the member's name signed by another key", code: srvpkg.CodeVoteBadSignature, says: "bad signature",
+		{name: "a vote in the member's name signed by another key", code: codes.VoteBadSignature.Name(), says: "bad signature",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
 				k, _ := crypto.GenerateKey()
 				v := &quorum.Vote{IDAO: "frozen", Submission: busVictim, Approve: false, Reason: "forged"}
-				return a.forgedVote(t, k, v, srvpkg.CodeVoteBadSignature, func(v *quorum.Vote) { v.Member = keys.Address(a.attacker) })
+				return a.forgedVote(t, k, v, codes.VoteBadSignature.Name(), func(v *quorum.Vote) { v.Member = keys.Address(a.attacker) })
 			}},
-		{name: "a member's refusal of a vote request the coordinator never sent", code: srvpkg.CodeRefusalNotSent, says: "did not send",
+		{name: "a member's refusal of a vote request the coordinator never sent", code: codes.RefusalNotSent.Name(), says: "did not send",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
 				// the sole member refuses forged evidence: its refusal must not reject the victim
 				v := &quorum.Vote{IDAO: "frozen", Submission: busVictim, ResultDigest: keccak([]byte("a forged request")), Reason: "forged evidence"}
-				return a.forgedVote(t, a.attacker, v, srvpkg.CodeRefusalNotSent)
+				return a.forgedVote(t, a.attacker, v, codes.RefusalNotSent.Name())
 			}},
-		{name: "a vote for a submission that is not voting", code: srvpkg.CodeLateVote, says: "not voting",
+		{name: "a vote for a submission that is not voting", code: codes.LateVote.Name(), says: "not voting",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
 				v := &quorum.Vote{IDAO: "demo", Submission: busMinted, ResultDigest: common.Hash{7}, Approve: true}
-				return a.forgedVote(t, a.key("member-1"), v, srvpkg.CodeLateVote)
+				return a.forgedVote(t, a.key("member-1"), v, codes.LateVote.Name())
 			}},
-		{name: "a malformed vote message", code: srvpkg.CodeMalformedVote, says: "malformed vote",
+		{name: "a malformed vote message", code: codes.MalformedVote.Name(), says: "malformed vote",
 			changes: results,
 			run: func(t *testing.T, a *arena) error {
 				b := a.busAs(t, "member-1", bus.Config{})
 				since := time.Now()
-				r := &bus.Result{JobID: "v", Kind: bus.VoteKind, SubmissionID: busVictim, OK: true, Evidence: json.RawMessage(`[null]`)}
+				r := &work.Result{JobID: "v", Kind: work.VoteKind, SubmissionID: busVictim, OK: true, Evidence: json.RawMessage(`[null]`)}
 				if err := b.PublishResult(context.Background(), r); err != nil {
 					t.Fatal(err)
 				}
-				return a.refusalLogged(t, srvpkg.CodeMalformedVote, since)
+				return a.refusalLogged(t, codes.MalformedVote.Name(), since)
 			}},
 		{name: "an undecodable vote request (stolen coordinator credentials)", code: "undecodable_vote_request", says: "undecodable vote request",
 			changes: []string{"stream:" + bus.VotesStream},
@@ -204,7 +206,7 @@ func setupBusVictim(t *testing.T, a *arena) {
 		t.Fatal(err)
 	}
 	policy := demo.Policy
-	policy.Modes = []string{"tee"}
+	policy.Modes = []idao.Mode{"tee"}
 	for _, body := range []tx.Body{
 		&tx.IDAOCreate{Name: "frozen", Policy: policy, Stake: devStake},
 		&tx.EnclaveRegister{IDAO: "frozen", PubKey: a.enclave.PublicKeyBytes(), Report: tee.EncodeAttestation(a.enclave.KeyAttestation())},
@@ -301,10 +303,10 @@ func (a *arena) busAs(t *testing.T, user string, cfg bus.Config) *bus.Bus {
 
 // forgedResult publishes a worker's result (as the devnet's worker user,
 // signed by signer when set) and returns the coordinator's logged refusal.
-func (a *arena) forgedResult(t *testing.T, signer bus.Signer, r bus.Result, code string) error {
+func (a *arena) forgedResult(t *testing.T, signer bus.Signer, r work.Result, code string) error {
 	t.Helper()
 	b := a.busAs(t, "worker", bus.Config{Signer: signer})
-	r.JobID = r.SubmissionID.Hex() + "/" + r.Kind
+	r.JobID = work.JobID(r.SubmissionID, r.Kind)
 	since := time.Now()
 	if err := b.PublishResult(context.Background(), &r); err != nil {
 		t.Fatal(err)
@@ -325,7 +327,7 @@ func (a *arena) forgedVote(t *testing.T, key *ecdsa.PrivateKey, v *quorum.Vote, 
 	}
 	ev, _ := json.Marshal(v)
 	b := a.busAs(t, "member-1", bus.Config{})
-	r := &bus.Result{JobID: v.Submission.Hex() + "/vote/" + v.Member.Hex(), Kind: bus.VoteKind, SubmissionID: v.Submission, OK: true, Evidence: ev}
+	r := &work.Result{JobID: v.Submission.Hex() + "/vote/" + v.Member.Hex(), Kind: work.VoteKind, SubmissionID: v.Submission, OK: true, Evidence: ev}
 	since := time.Now()
 	if err := b.PublishResult(context.Background(), r); err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -78,11 +79,15 @@ func (a *arena) postRaw(t *testing.T, raw []byte) error {
 	if resp.StatusCode == http.StatusAccepted {
 		return nil
 	}
-	e := &coordinator.Error{HTTP: resp.StatusCode}
-	if err := json.NewDecoder(resp.Body).Decode(e); err != nil {
+	// read the wire's code name as it is: the chain's codes are its own
+	var e struct {
+		Code    string `json:"code"`
+		Message string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
 		t.Fatalf("refusal body: %v", err)
 	}
-	return e
+	return withCode(e.Code, errors.New(e.Message))
 }
 
 // attackerTx is a tx of the attacker with its next nonce and max fee.
@@ -287,7 +292,7 @@ func init() {
 			changes: []string{"chain:state_root"},
 			run: func(t *testing.T, a *arena) error {
 				return a.onChain(&tx.IDAOCreate{Name: fmt.Sprintf("leaky-%d", time.Now().UnixNano()%1e6),
-					Policy: idao.Policy{Modes: []string{"tee"}, UnstakeDelay: 1}})
+					Policy: idao.Policy{Modes: []idao.Mode{"tee"}, UnstakeDelay: 1}})
 			}},
 	})
 }

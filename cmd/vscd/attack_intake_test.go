@@ -18,7 +18,9 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/server"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -28,7 +30,7 @@ import (
 // hostileSubmission prepares an honest dataset as the attacker, lets tweak
 // change the request (before signing when resign), signs with the
 // attacker's key and sends it.
-func (a *arena) hostileSubmission(t *testing.T, mode string, tweak func(r *coordinator.SubmitRequest, blob *[]byte), resign bool) error {
+func (a *arena) hostileSubmission(t *testing.T, mode idao.Mode, tweak func(r *coordinator.SubmitRequest, blob *[]byte), resign bool) error {
 	t.Helper()
 	return a.hostileSubmissionWith(t, mode, tweak, resign, func(r *coordinator.SubmitRequest, blob []byte) error {
 		_, _, err := a.api.Submit(context.Background(), r, blob)
@@ -99,9 +101,9 @@ func (a *arena) raw(t *testing.T, method, path, ctype string, body []byte) error
 	if resp.StatusCode < 300 {
 		return nil
 	}
-	e := &coordinator.Error{HTTP: resp.StatusCode}
-	if json.Unmarshal(data, e) != nil || e.Code == "" {
-		e.Code, e.Message = "uncoded", fmt.Sprintf("HTTP %d: %s", resp.StatusCode, data)
+	e := new(codes.Error)
+	if json.Unmarshal(data, e) != nil || !e.Code.Known() {
+		return withCode("uncoded", fmt.Errorf("HTTP %d: %s", resp.StatusCode, data))
 	}
 	return e
 }
@@ -120,7 +122,7 @@ func (a *arena) signedJSON(t *testing.T) []byte {
 }
 
 // hostileSubmissionWith is hostileSubmission with its own send.
-func (a *arena) hostileSubmissionWith(t *testing.T, mode string, tweak func(r *coordinator.SubmitRequest, blob *[]byte), resign bool,
+func (a *arena) hostileSubmissionWith(t *testing.T, mode idao.Mode, tweak func(r *coordinator.SubmitRequest, blob *[]byte), resign bool,
 	send func(r *coordinator.SubmitRequest, blob []byte) error) error {
 	t.Helper()
 	ctx := context.Background()
@@ -156,7 +158,7 @@ func multipartOf(parts ...[2]string) (string, []byte) {
 // the verifier's rejection, and checks that the secret cell is in no
 // reason, no history line and no log line. The refusal it returns is the
 // rejection's reason.
-func (a *arena) hostilePlaintext(t *testing.T, mode, plain string, records uint64) error {
+func (a *arena) hostilePlaintext(t *testing.T, mode idao.Mode, plain string, records uint64) error {
 	t.Helper()
 	ctx := context.Background()
 	dao, err := a.api.IDAO(ctx, "demo")
@@ -247,7 +249,9 @@ func init() {
 			}},
 		{name: "mode over its limit", code: "invalid_field", says: "max_mode_bytes",
 			run: func(t *testing.T, a *arena) error {
-				return tee(t, a, func(r *coordinator.SubmitRequest, _ *[]byte) { r.Submission.Mode = strings.Repeat("tee+", 1000) })
+				return tee(t, a, func(r *coordinator.SubmitRequest, _ *[]byte) {
+					r.Submission.Mode = idao.Mode(strings.Repeat("tee+", 1000))
+				})
 			}},
 		{name: "a 1 MiB JSON body", code: "body_too_large", says: "max_submit_json_bytes",
 			run: func(t *testing.T, a *arena) error {

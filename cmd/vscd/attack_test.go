@@ -30,6 +30,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // attack is one hostile input or peer.
@@ -136,13 +137,13 @@ type codedError interface{ ErrorCode() string }
 
 // errCode is the stable code of a refusal.
 func errCode(err error) string {
-	var api *coordinator.Error
-	if errors.As(err, &api) {
-		return api.Code
-	}
 	var c codedError
 	if errors.As(err, &c) {
 		return c.ErrorCode()
+	}
+	var api *codes.Error
+	if errors.As(err, &api) {
+		return api.Code.Name()
 	}
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || strings.Contains(err.Error(), "Permissions Violation") {
 		return "permission"

@@ -127,7 +127,7 @@ func impostorChain(t *testing.T, enc *tee.Enclave, chainID uint64) string {
 	}
 	policy, _ := json.Marshal(enc.Policy())
 	for _, b := range []tx.Body{
-		&tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee+zk", "tee", "zk", "optimistic"}, TEEPolicy: policy}, Stake: devStake},
+		&tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{"tee+zk", "tee", "zk", "optimistic"}, TEEPolicy: policy}, Stake: devStake},
 		&tx.EnclaveRegister{IDAO: "demo", PubKey: enc.PublicKeyBytes(), Report: tee.EncodeAttestation(enc.KeyAttestation())},
 	} {
 		if err := sendAndWait(ctx, n, owner, b); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
@@ -96,7 +97,7 @@ func cmdBenchE2E(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				}
 				zero := uint64(0)
 				p, err := api.PrepareFor(ctx, ds, d.enclave.PublicKey(), cfg.Coordinator.ChainID, client.PrepareOptions{
-					IDAO: "demo", Mode: *mode, Contributor: keys.Address(key), Nonce: &zero})
+					IDAO: "demo", Mode: idao.Mode(*mode), Contributor: keys.Address(key), Nonce: &zero})
 				if err != nil {
 					prepErr.Store(err)
 					return

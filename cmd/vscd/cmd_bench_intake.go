@@ -23,11 +23,14 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	coord "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/natsembed"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/internal/records"
 )
@@ -42,25 +45,25 @@ type benchTarget struct {
 	cleanup func()
 }
 
-func startBenchTarget(ctx context.Context, api, idao string) (*benchTarget, error) {
+func startBenchTarget(ctx context.Context, api, daoName string) (*benchTarget, error) {
 	if api != "" {
 		c := client.New(api)
 		info, err := c.Info(ctx)
 		if err != nil {
 			return nil, err
 		}
-		d, err := c.IDAO(ctx, idao)
+		d, err := c.IDAO(ctx, daoName)
 		if err != nil {
 			return nil, err
 		}
 		if d.EnclaveKey == nil {
-			return nil, fmt.Errorf("iDAO %s has no enclave key", idao)
+			return nil, fmt.Errorf("iDAO %s has no enclave key", daoName)
 		}
 		pub, err := crypto.UnmarshalPubkey(d.EnclaveKey.PublicKey)
 		if err != nil {
 			return nil, err
 		}
-		return &benchTarget{url: api, chainID: info.ChainID, idao: idao, enclave: pub, cleanup: func() {}}, nil
+		return &benchTarget{url: api, chainID: info.ChainID, idao: daoName, enclave: pub, cleanup: func() {}}, nil
 	}
 	tmp, err := os.MkdirTemp("", "vsc-bench-")
 	if err != nil {
@@ -74,7 +77,7 @@ func startBenchTarget(ctx context.Context, api, idao string) (*benchTarget, erro
 	}}
 	undo = append(undo, func() { os.RemoveAll(tmp) })
 	fail := func(err error) (*benchTarget, error) { t.cleanup(); return nil, err }
-	srv, creds, err := startNATS(bus.EmbeddedOptions{StoreDir: tmp}, "", []natsUser{{name: "coordinator", roles: []bus.Role{bus.RoleCoordinator}}})
+	srv, creds, err := startNATS(natsembed.Options{StoreDir: tmp}, "", []natsUser{{name: "coordinator", roles: []bus.Role{bus.RoleCoordinator}}})
 	if err != nil {
 		return fail(err)
 	}
@@ -98,8 +101,9 @@ func startBenchTarget(ctx context.Context, api, idao string) (*benchTarget, erro
 	enc, _ := crypto.GenerateKey()
 	t.enclave = &enc.PublicKey
 	owner, _ := crypto.GenerateKey()
-	if err := st.CreateIDAO(ctx, &store.IDAO{Name: t.idao, Owner: crypto.PubkeyToAddress(owner.PublicKey),
-		Modes: []string{"tee"}, EnclavePubkey: crypto.FromECDSAPub(t.enclave)}); err != nil {
+	dao := &coordinator.Registered{IDAO: &idao.IDAO{Name: t.idao, Owner: crypto.PubkeyToAddress(owner.PublicKey),
+		Policy: idao.Policy{Modes: []idao.Mode{idao.ModeTEE}}}, Enclave: &coordinator.EnclaveKey{PublicKey: crypto.FromECDSAPub(t.enclave)}}
+	if err := st.CreateIDAO(ctx, dao); err != nil {
 		return fail(err)
 	}
 	if err := st.Join(ctx, t.idao, crypto.PubkeyToAddress(owner.PublicKey), big.NewInt(1)); err != nil {

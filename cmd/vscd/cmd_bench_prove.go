@@ -21,8 +21,10 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/natsembed"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 	zkworker "github.com/vsc-labs/vsc/prover/worker"
 	"github.com/vsc-labs/vsc/tee"
@@ -225,7 +227,7 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 		return err
 	}
 	defer os.RemoveAll(dir)
-	srv, creds, err := startNATS(bus.EmbeddedOptions{StoreDir: dir}, "", []natsUser{
+	srv, creds, err := startNATS(natsembed.Options{StoreDir: dir}, "", []natsUser{
 		{name: "coordinator", roles: []bus.Role{bus.RoleCoordinator}}, {name: "prover", roles: []bus.Role{bus.RoleZK}}})
 	if err != nil {
 		return err
@@ -274,9 +276,9 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	}
 	id := sub.Digest(chainID)
 	n := prover.Chunks(ds.Len(), chunk)
-	jobs := make([]*bus.Job, n)
+	jobs := make([]*work.Job, n)
 	for i := range jobs {
-		jobs[i] = &bus.Job{ID: "bench-" + id.Hex()[2:14], Kind: "zk", ChainID: chainID, SubmissionID: id, Submission: sub,
+		jobs[i] = &work.Job{ID: "bench-" + id.Hex()[2:14], Kind: "zk", ChainID: chainID, SubmissionID: id, Submission: sub,
 			Signature: sig, WrappedKey: sealed.WrappedKey, Chunk: i, Chunks: n, ChunkSize: chunk}
 	}
 	wctx, stop := context.WithCancel(ctx)
@@ -287,13 +289,13 @@ func benchProvePool(ctx context.Context, km *prover.KeyManager, ds *records.Data
 	}
 	defer pb.Close()
 	w := zkworker.New(zkworker.Config{Keys: km, EnclaveKey: enclave}, pb)
-	results := make(chan bus.Result)
+	results := make(chan work.Result)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = w.Run(wctx) }()
 	go func() {
 		defer wg.Done()
-		_ = b.Results(wctx, func(ctx context.Context, r bus.Result) error {
+		_ = b.Results(wctx, func(ctx context.Context, r work.Result) error {
 			select {
 			case results <- r:
 				return nil

@@ -28,7 +28,9 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/natsembed"
 	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/tee"
 	teeworker "github.com/vsc-labs/vsc/tee/worker"
@@ -200,12 +202,12 @@ func (d *devnet) devnetNATSUsers() []natsUser {
 // permissions a deployment's does: every in-process role connects as its
 // own user.
 func (d *devnet) initNATS(ctx context.Context) error {
-	o := bus.EmbeddedOptions{StoreDir: filepath.Join(d.cfg.Data, "nats"), Listen: d.cfg.NATSListen}
+	o := natsembed.Options{StoreDir: filepath.Join(d.cfg.Data, "nats"), Listen: d.cfg.NATSListen}
 	if d.cfg.NATSTLSCert != "" {
 		if d.cfg.NATSListen == "" {
 			return cli.Usagef("--nats-tls-cert goes with --nats-listen")
 		}
-		t, err := bus.TLSConfig(d.cfg.NATSTLSCert, d.cfg.NATSTLSKey, d.cfg.NATSTLSCA)
+		t, err := natsembed.TLSConfig(d.cfg.NATSTLSCert, d.cfg.NATSTLSKey, d.cfg.NATSTLSCA)
 		if err != nil {
 			return fmt.Errorf("NATS TLS: %w", err)
 		}
@@ -310,7 +312,7 @@ func (d *devnet) initTEEWorker(ctx context.Context) error {
 	}
 	d.log.Warn("devnet: the TEE worker LIES about commitments (--faulty-tee)")
 	d.runRole("faulty TEE worker", func(ctx context.Context) error {
-		return d.workerBus.Work(ctx, "tee", func(ctx context.Context, j bus.Job) (bus.Result, error) {
+		return d.workerBus.Work(ctx, "tee", func(ctx context.Context, j work.Job) (work.Result, error) {
 			res, err := w.Handle(ctx, j)
 			if err == nil && res.OK {
 				var ev map[string]any

@@ -16,6 +16,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/natsembed"
 )
 
 func init() {
@@ -91,7 +92,7 @@ func cmdNATSCreds(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func cmdNATSConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("nats config", flag.ContinueOnError)
 	out := fs.String("out", "", "where to write the configuration")
-	var cfg bus.ServerConfig
+	var cfg natsembed.ServerConfig
 	fs.StringVar(&cfg.Listen, "listen", "0.0.0.0:4222", "the server's client address")
 	fs.StringVar(&cfg.StoreDir, "store", "/var/lib/nats", "JetStream store directory")
 	fs.Int64Var(&cfg.MaxStore, "max-store", bus.StoreBytes(bus.DefaultBlobBytes), "JetStream store the streams may reserve, bytes (the coordinator's --nats-blob-bytes plus 1.25 GiB)")
@@ -134,7 +135,7 @@ type natsUser struct {
 // for users, and returns their credentials by name: made afresh, or kept in
 // credsDir (name.creds, 0600) so that processes outside can connect as them
 // and a restart keeps them.
-func startNATS(o bus.EmbeddedOptions, credsDir string, users []natsUser) (*server.Server, map[string]*bus.Credentials, error) {
+func startNATS(o natsembed.Options, credsDir string, users []natsUser) (*server.Server, map[string]*bus.Credentials, error) {
 	creds := map[string]*bus.Credentials{}
 	for _, u := range users {
 		c, err := loadOrMakeCreds(credsDir, u)
@@ -144,7 +145,7 @@ func startNATS(o bus.EmbeddedOptions, credsDir string, users []natsUser) (*serve
 		creds[u.name] = c
 		o.Users = append(o.Users, c.User)
 	}
-	srv, err := bus.RunEmbedded(o)
+	srv, err := natsembed.Run(o)
 	if err != nil {
 		return nil, nil, err
 	}

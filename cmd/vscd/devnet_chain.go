@@ -142,7 +142,7 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 		return err
 	}
 	owner := d.key("member-1")
-	policy := idao.Policy{Modes: []string{"tee+zk", "tee", "zk", "optimistic"}, Price: devPrice,
+	policy := idao.Policy{Modes: []idao.Mode{"tee+zk", "tee", "zk", "optimistic"}, Price: devPrice,
 		TEEPolicy: teePolicy, VKHash: d.vkHash, UnstakeDelay: 60}
 	steps := []struct {
 		who  *ecdsa.PrivateKey

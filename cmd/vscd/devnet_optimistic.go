@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/vsc-labs/vsc/chain/tx"
-	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/optimistic/watcher"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -32,7 +32,7 @@ var (
 // initEnclave.
 func (d *devnet) initOptimistic(ctx context.Context) error {
 	seen := &watcher.Memory{}
-	open := func(ctx context.Context, j *bus.Job) ([]byte, error) {
+	open := func(ctx context.Context, j *work.Job) ([]byte, error) {
 		blob, err := d.workerBus.GetBlob(ctx, j.Submission.DataHash)
 		if err != nil {
 			return nil, err

@@ -110,7 +110,7 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 const dataset6 = "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n5,124,80,33\n6,139,71,45\n"
 
 // submit sends a dataset as the devnet's contributor and returns its id.
-func (d *testDevnet) submit(data, mode string) string {
+func (d *testDevnet) submit(data string, mode idao.Mode) string {
 	d.t.Helper()
 	ctx := context.Background()
 	key := d.key("contributor")
@@ -140,8 +140,8 @@ func (d *testDevnet) wait(id string, timeout time.Duration) *coordinator.Submiss
 func TestDevnetJourney(t *testing.T) {
 	d := startDevnet(t, func(c *devnetConfig) { c.MembersOffline = []int{4} }) // one member offline: still a quorum
 	ctx := context.Background()
-	ids := map[string]string{}
-	for _, mode := range []string{"tee", "zk", "tee+zk"} {
+	ids := map[idao.Mode]string{}
+	for _, mode := range []idao.Mode{idao.ModeTEE, idao.ModeZK, idao.ModeTEEZK} {
 		ids[mode] = d.submit(dataset6, mode)
 	}
 	seq := d.chain.Sequencer()
@@ -230,7 +230,7 @@ func TestDevnetNewIDAO(t *testing.T) {
 	teePolicy, _ := json.Marshal(d.enclave.Policy())
 	owner, joiner := d.key("member-1"), d.key("member-2")
 	if _, err := d.api.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "weather", Stake: big.NewInt(500),
-		Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(3), TEEPolicy: teePolicy}}); err != nil {
+		Policy: idao.Policy{Modes: []idao.Mode{"tee"}, Price: big.NewInt(3), TEEPolicy: teePolicy}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.api.SendChainTx(ctx, joiner, &tx.IDAOJoin{Name: "weather", Amount: big.NewInt(500)}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/optimistic/watcher"
 	"github.com/vsc-labs/vsc/tee"
@@ -59,11 +60,11 @@ func runOptimistic(ctx context.Context, b *bus.Bus, enc *tee.Enclave, chainURL, 
 	if err != nil {
 		return err
 	}
-	ch := client.OptimisticChain{C: client.New(chainURL), Key: key}
+	ch := client.OptimisticChain{Client: client.New(chainURL), Key: key}
 	data := &enclaveData{mem: &watcher.Memory{}, api: client.New(apiURL), bus: b, enc: enc}
 	w := &watcher.Watcher{Chain: ch, Data: data, Addr: keys.Address(key), Bond: optChallengeBond, Log: log.With("role", "watcher")}
 	ex := &watcher.Executor{W: w, Params: facts.DefaultParams, Bond: optClaimBond,
-		Open: func(ctx context.Context, j *bus.Job) ([]byte, error) {
+		Open: func(ctx context.Context, j *work.Job) ([]byte, error) {
 			blob, err := b.GetBlob(ctx, j.Submission.DataHash)
 			if err != nil {
 				return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // FromAPI converts the chain API's iDAO view back into the iDAO rules type.
@@ -78,34 +79,30 @@ func (r *Remote) Registry() *RemoteRegistry { return &RemoteRegistry{r} }
 type RemoteRegistry struct{ r *Remote }
 
 // IDAO reads one iDAO.
-func (g *RemoteRegistry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
+func (g *RemoteRegistry) IDAO(ctx context.Context, name string) (*coordinator.Registered, error) {
 	d, err := g.r.IDAO(ctx, name)
 	if err != nil {
-		if client.IsCode(err, "not_found") {
+		if client.IsCode(err, codes.NotFound) {
 			return nil, fmt.Errorf("%w: %q", store.ErrUnknownIDAO, name)
 		}
 		return nil, err
 	}
-	return storeIDAO(d, g.r.EnclavePubkey, g.r.EnclaveReport)
+	return registered(d, g.r.EnclavePubkey, g.r.EnclaveReport), nil
 }
 
 // IDAOs lists the chain's iDAOs.
-func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
+func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*coordinator.Registered, error) {
 	list, err := g.r.Client.ChainIDAOs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []*store.IDAO
+	var out []*coordinator.Registered
 	for _, v := range list.IDAOs {
 		d, err := FromAPI(v)
 		if err != nil {
 			return nil, err
 		}
-		sd, err := storeIDAO(d, g.r.EnclavePubkey, g.r.EnclaveReport)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sd)
+		out = append(out, registered(d, g.r.EnclavePubkey, g.r.EnclaveReport))
 	}
 	return out, nil
 }

@@ -8,7 +8,6 @@ package chainlink
 import (
 	"context"
 	"crypto/ecdsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -25,6 +24,7 @@ import (
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/quorum"
 )
 
 // Local is the link to an in-process chain node (the devnet).
@@ -174,7 +174,7 @@ func anchorChunks(n int, cert func(k int) *store.Certificate) [][]int {
 }
 
 // stakeHeights names the stake height of each certificate's QC: the latest
-// recent height at which its votes make a QC (idao.QCHeight; the head
+// recent height at which its votes make a QC (quorum.QCHeight; the head
 // unless stake that joined since would dilute them).
 func (l *Local) stakeHeights() func(c *store.Certificate) uint64 {
 	head, now, params := l.Chain.StakeHeight(), uint64(time.Now().Unix()), l.Chain.StakingParams()
@@ -192,7 +192,7 @@ func (l *Local) stakeHeights() func(c *store.Certificate) uint64 {
 		for i, v := range c.Votes {
 			voters[i] = v.Member
 		}
-		return d.QCHeight(voters, head, now, params)
+		return quorum.QCHeight(d, voters, head, now, params)
 	}
 }
 
@@ -290,49 +290,31 @@ type Registry struct {
 }
 
 // IDAO reads an iDAO from the chain.
-func (r *Registry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
+func (r *Registry) IDAO(ctx context.Context, name string) (*coordinator.Registered, error) {
 	d, err := r.Chain.IDAO(name)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q", store.ErrUnknownIDAO, name)
 	}
-	return storeIDAO(d, r.EnclavePubkey, r.EnclaveReport)
+	return registered(d, r.EnclavePubkey, r.EnclaveReport), nil
 }
 
 // IDAOs lists the chain's iDAOs.
-func (r *Registry) IDAOs(ctx context.Context) ([]*store.IDAO, error) {
-	var out []*store.IDAO
+func (r *Registry) IDAOs(ctx context.Context) ([]*coordinator.Registered, error) {
+	var out []*coordinator.Registered
 	for _, d := range r.Chain.IDAOs() {
-		v, err := storeIDAO(d, r.EnclavePubkey, r.EnclaveReport)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
+		out = append(out, registered(d, r.EnclavePubkey, r.EnclaveReport))
 	}
 	return out, nil
 }
 
-// storeIDAO is the coordinator's view of an on-chain iDAO, served with the
-// verifier set's enclave key.
-func storeIDAO(d *idao.IDAO, pub, report []byte) (*store.IDAO, error) {
-	extra := map[string]any{"vk_hash": d.Policy.VKHash, "unstake_delay": d.Policy.UnstakeDelay}
-	if d.Policy.Price != nil {
-		extra["price"] = d.Policy.Price.String()
+// registered is the coordinator's view of an on-chain iDAO, served with
+// the verifier set's enclave key.
+func registered(d *idao.IDAO, pub, report []byte) *coordinator.Registered {
+	out := &coordinator.Registered{IDAO: d}
+	if len(pub) > 0 {
+		out.Enclave = &coordinator.EnclaveKey{PublicKey: pub, Report: report}
 	}
-	if len(d.Policy.TEEPolicy) > 0 {
-		extra["tee_policy"] = d.Policy.TEEPolicy
-	}
-	policy, err := json.Marshal(extra)
-	if err != nil {
-		return nil, err
-	}
-	out := &store.IDAO{Name: d.Name, Owner: d.Owner, Modes: d.Policy.Modes, Policy: policy,
-		EnclavePubkey: pub, EnclaveReport: report}
-	for _, m := range d.Members {
-		if m.Stake != nil && m.Stake.Sign() > 0 {
-			out.Members = append(out.Members, store.Member{Address: m.Addr, Stake: new(big.Int).Set(m.Stake)})
-		}
-	}
-	return out, nil
+	return out
 }
 
 // OpenClaims maps submissions to the status of their undecided claims.

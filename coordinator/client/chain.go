@@ -15,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/api"
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // Chain reads and writes, under /v1/chain/ (see chain/node/openapi.json).
@@ -155,7 +156,7 @@ func (c *Client) WaitChainTx(ctx context.Context, hash common.Hash) (*api.Tx, er
 		if err == nil && got.Status == "committed" {
 			return got, nil
 		}
-		if err != nil && !IsCode(err, "not_found") {
+		if err != nil && !IsCode(err, codes.NotFound) {
 			return nil, err
 		}
 		select {

@@ -21,6 +21,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/quorum"
@@ -61,7 +62,7 @@ func TestChainOverHTTP(t *testing.T) {
 	// Replaying the same nonce is refused at the door with a code.
 	stale, _ := tx.New(5, 0, big.NewInt(100), &tx.Transfer{To: bobAddr, Amount: big.NewInt(1)})
 	stale.Sign(alice)
-	if _, err := c.SubmitChainTx(ctx, stale); !client.IsCode(err, "nonce_replayed") {
+	if _, err := c.SubmitChainTx(ctx, stale); !client.IsCode(err, codes.NonceReplayed) {
 		t.Fatalf("stale nonce: %v", err)
 	}
 	// A failing tx returns its reason.
@@ -90,7 +91,7 @@ func TestChainOverHTTP(t *testing.T) {
 	if err != nil || len(blk.Txs) == 0 {
 		t.Fatalf("block %+v %v", blk, err)
 	}
-	if _, err := c.ChainTx(ctx, common.HexToHash("0x01")); !client.IsCode(err, "not_found") {
+	if _, err := c.ChainTx(ctx, common.HexToHash("0x01")); !client.IsCode(err, codes.NotFound) {
 		t.Fatalf("missing tx: %v", err)
 	}
 }
@@ -112,7 +113,7 @@ func TestDATOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(c.SendChainTx(ctx, member, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}, Price: big.NewInt(4)}, Stake: big.NewInt(1000)}))
+	must(c.SendChainTx(ctx, member, &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, Price: big.NewInt(4)}, Stake: big.NewInt(1000)}))
 	signed := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset", Contributor: addr(contributor),
 		DataHash: common.HexToHash("0x77"), Records: 1, Nonce: 1}
 	ssig, err := signed.Sign(6, contributor)

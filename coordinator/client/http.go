@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
 
@@ -42,8 +42,8 @@ func New(baseURL string) *Client {
 }
 
 // do sends a request and decodes a JSON answer into out (if non-nil). A
-// non-2xx answer becomes a *coordinator.Error with the server's code and
-// sentence.
+// non-2xx answer becomes a *codes.Error with the server's code and
+// sentence (codes.HTTPError for an answer that is no API error).
 func (c *Client) do(req *http.Request, out any) (int, error) {
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -55,11 +55,7 @@ func (c *Client) do(req *http.Request, out any) (int, error) {
 		return resp.StatusCode, err
 	}
 	if resp.StatusCode >= 300 {
-		e := &coordinator.Error{HTTP: resp.StatusCode}
-		if json.Unmarshal(body, e) != nil || e.Message == "" {
-			e.Code, e.Message = "http_error", fmt.Sprintf("%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, bytes.TrimSpace(body))
-		}
-		return resp.StatusCode, e
+		return resp.StatusCode, apiError(req, resp.StatusCode, body)
 	}
 	if out != nil {
 		if err := json.Unmarshal(body, out); err != nil {
@@ -129,8 +125,74 @@ func (c *Client) postJSON(ctx context.Context, path string, in, out any) error {
 	return err
 }
 
-// IsCode reports whether err is an API error with that code.
-func IsCode(err error, code string) bool {
-	var e *coordinator.Error
-	return errors.As(err, &e) && e.Code == code
+// apiError reads a non-2xx answer: an API error of the table, one whose
+// code this build does not know (an UnlistedCodeError), or, for an answer
+// that is no API error, codes.HTTPError.
+func apiError(req *http.Request, status int, body []byte) error {
+	var w struct {
+		Code string `json:"code"`
+	}
+	e := new(codes.Error)
+	if json.Unmarshal(body, e) != nil || json.Unmarshal(body, &w) != nil || e.Message == "" {
+		return codes.New(codes.HTTPError, "%s %s: HTTP %d: %s", req.Method, req.URL.Path, status, bytes.TrimSpace(body))
+	}
+	if !e.Code.Known() && w.Code != "" {
+		return &UnlistedCodeError{Name: clip(w.Code, maxCodeName), Err: e}
+	}
+	return e
+}
+
+// maxCodeName bounds the code name an UnlistedCodeError keeps from an
+// answer.
+const maxCodeName = 64
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// UnlistedCodeError is an API error whose code is not in this build's
+// table (a newer server's): Name is the code as the server named it; Err
+// holds the sentence and the code's number, if the answer gave one.
+type UnlistedCodeError struct {
+	Name string
+	Err  *codes.Error
+}
+
+func (e *UnlistedCodeError) Error() string { return e.Err.Message }
+
+// Unwrap returns the error as the table reads it.
+func (e *UnlistedCodeError) Unwrap() error { return e.Err }
+
+// ErrorCode is the code's name as the server gave it.
+func (e *UnlistedCodeError) ErrorCode() string { return e.Name }
+
+// CodeName is the name of err's code as its source gave it: an API error's,
+// an unlisted code's, a trust refusal's; "" for an error without one.
+func CodeName(err error) string {
+	var u *UnlistedCodeError
+	if errors.As(err, &u) {
+		return u.Name
+	}
+	if c := CodeOf(err); c != codes.OK {
+		return c.Name()
+	}
+	return ""
+}
+
+// IsCode reports whether err is a refusal with that code: an API error
+// (*codes.Error) or a refusal of the client's own trust checks
+// (*TrustError).
+func IsCode(err error, code codes.Code) bool { return CodeOf(err) == code }
+
+// CodeOf is the code of err: its API error's or trust refusal's, codes.OK
+// if it has none.
+func CodeOf(err error) codes.Code {
+	var te *TrustError
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return codes.Of(err)
 }

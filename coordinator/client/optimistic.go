@@ -146,8 +146,8 @@ func short(h common.Hash) string { return h.Hex()[:10] }
 // optimistic/watcher's Chain interface) sees it over this API, posting with
 // Key: what `vscd worker` runs its watcher on.
 type OptimisticChain struct {
-	C   *Client
-	Key *ecdsa.PrivateKey
+	Client *Client
+	Key    *ecdsa.PrivateKey
 }
 
 // Now is the game clock: this machine's time (unix ms), never before the
@@ -155,7 +155,7 @@ type OptimisticChain struct {
 // will carry about now; a small skew only makes a timeout or finalize come
 // a tick early (refused, retried) or late.
 func (o OptimisticChain) Now(ctx context.Context) (uint64, error) {
-	return gameNow(ctx, o.C)
+	return gameNow(ctx, o.Client)
 }
 
 func gameNow(ctx context.Context, c *Client) (uint64, error) {
@@ -168,7 +168,7 @@ func gameNow(ctx context.Context, c *Client) (uint64, error) {
 
 // Claims returns the claims still open or with undecided games.
 func (o OptimisticChain) Claims(ctx context.Context) ([]*optimistic.Claim, error) {
-	l, err := o.C.Claims(ctx, true)
+	l, err := o.Client.Claims(ctx, true)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (o OptimisticChain) Claims(ctx context.Context) ([]*optimistic.Claim, error
 
 // Games returns a claim's games.
 func (o OptimisticChain) Games(ctx context.Context, claim common.Hash) ([]*optimistic.Game, error) {
-	d, err := o.C.Claim(ctx, claim)
+	d, err := o.Client.Claim(ctx, claim)
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (o OptimisticChain) Games(ctx context.Context, claim common.Hash) ([]*optim
 
 // Claim returns one claim.
 func (o OptimisticChain) Claim(ctx context.Context, id common.Hash) (*optimistic.Claim, error) {
-	d, err := o.C.Claim(ctx, id)
+	d, err := o.Client.Claim(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +195,6 @@ func (o OptimisticChain) Claim(ctx context.Context, id common.Hash) (*optimistic
 
 // Post sends the action as a chain tx signed with Key and waits for it.
 func (o OptimisticChain) Post(ctx context.Context, a optimistic.Action) error {
-	_, err := o.C.PostOptimistic(ctx, o.Key, &a)
+	_, err := o.Client.PostOptimistic(ctx, o.Key, &a)
 	return err
 }

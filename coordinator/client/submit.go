@@ -20,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -90,8 +91,8 @@ func (p *Prepared) Blob() []byte { return p.blob }
 // PrepareOptions say where and how to submit.
 type PrepareOptions struct {
 	IDAO        string
-	Mode        string // "" = the iDAO's policy
-	Class       string // "" = dataset
+	Mode        idao.Mode // "" = the iDAO's policy
+	Class       string    // "" = dataset
 	Contributor common.Address
 	Nonce       *uint64 // nil = ask the coordinator
 }

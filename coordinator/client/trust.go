@@ -13,6 +13,7 @@ import (
 
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/tee"
 )
 
@@ -55,9 +56,9 @@ var (
 
 // TrustError is a refusal of the trust checks: the client stopped before
 // it uploaded or signed anything. Code is stable (callers and tests branch
-// on it); the message says what was wrong and what to do.
+// on it, see IsCode); the message says what was wrong and what to do.
 type TrustError struct {
-	Code string
+	Code codes.Code
 	Err  error // one of the sentinels above
 	Msg  string
 	// Proposer is who signed the refused header (ErrWrongSequencer only).
@@ -69,10 +70,10 @@ func (e *TrustError) Error() string { return e.Msg }
 // Unwrap returns the sentinel.
 func (e *TrustError) Unwrap() error { return e.Err }
 
-// ErrorCode is the refusal's stable code.
-func (e *TrustError) ErrorCode() string { return e.Code }
+// ErrorCode is the refusal's stable code name.
+func (e *TrustError) ErrorCode() string { return e.Code.Name() }
 
-func refuse(code string, sentinel error, format string, args ...any) *TrustError {
+func refuse(code codes.Code, sentinel error, format string, args ...any) *TrustError {
 	return &TrustError{Code: code, Err: sentinel, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -91,7 +92,7 @@ func (c *Client) chain() *Client {
 // Trust.Sequencer, at least Trust.MinHeight.
 func (c *Client) ProvenIDAO(ctx context.Context, name string, pub []byte) (*proof.VerifiedIDAO, error) {
 	if c.Trust.Sequencer == (common.Address{}) {
-		return nil, refuse("no_trusted_sequencer", ErrNoSequencer,
+		return nil, refuse(codes.NoTrustedSequencer, ErrNoSequencer,
 			"no trusted sequencer to check the chain's proofs against: give the sequencer's address (--sequencer ADDR or VSC_SEQUENCER; the devnet prints it)")
 	}
 	ch := c.chain()
@@ -105,18 +106,18 @@ func (c *Client) ProvenIDAO(ctx context.Context, name string, pub []byte) (*proo
 	}
 	v, err := raw.Verify(name, c.Trust.Sequencer)
 	if errors.Is(err, proof.ErrWrongSequencer) {
-		e := refuse("wrong_sequencer", ErrWrongSequencer,
+		e := refuse(codes.WrongSequencer, ErrWrongSequencer,
 			"the chain at %s answers with state signed by %s, not by the trusted sequencer %s: either that chain is another one (a devnet started afresh? then trust its sequencer explicitly) or the API is lying; nothing was sent",
 			ch.BaseURL, raw.Header.Proposer.Hex(), c.Trust.Sequencer.Hex())
 		e.Proposer = raw.Header.Proposer
 		return nil, e
 	}
 	if err != nil {
-		return nil, refuse("unproven_chain_state", ErrUnproven,
+		return nil, refuse(codes.UnprovenChainState, ErrUnproven,
 			"the chain at %s answered iDAO %s's state with a proof that does not verify (%v): the API is lying or broken; nothing was sent", ch.BaseURL, name, err)
 	}
 	if v.Header.Height < c.Trust.MinHeight {
-		return nil, refuse("stale_chain_state", ErrStaleState,
+		return nil, refuse(codes.StaleChainState, ErrStaleState,
 			"the chain at %s proves iDAO %s at block %d, older than block %d already seen: it lags or replays old state; try again or use another chain API; nothing was sent",
 			ch.BaseURL, name, v.Header.Height, c.Trust.MinHeight)
 	}
@@ -142,18 +143,18 @@ func (c *Client) TrustedEnclave(ctx context.Context, name string, hint []byte) (
 	if policy == nil {
 		source = fmt.Sprintf("iDAO %s's TEE policy on chain", name)
 		if len(v.IDAO.Policy.TEEPolicy) == 0 {
-			return nil, nil, nil, refuse("no_tee_policy", ErrNoTEEPolicy,
+			return nil, nil, nil, refuse(codes.NoTEEPolicy, ErrNoTEEPolicy,
 				"iDAO %s has no TEE policy on chain to check its enclave against: pass --tee-policy FILE with the measurement you trust", name)
 		}
 		p, err := tee.ParsePolicy(v.IDAO.Policy.TEEPolicy)
 		if err != nil {
-			return nil, nil, nil, refuse("no_tee_policy", ErrNoTEEPolicy,
+			return nil, nil, nil, refuse(codes.NoTEEPolicy, ErrNoTEEPolicy,
 				"iDAO %s's TEE policy on chain is unusable (%v): pass --tee-policy FILE with the measurement you trust", name, err)
 		}
 		policy = &p
 	}
 	if policy.AllowSimulation && !c.Trust.AllowSimulation {
-		return nil, nil, nil, refuse("simulation_policy", ErrSimulationPolicy,
+		return nil, nil, nil, refuse(codes.SimulationPolicy, ErrSimulationPolicy,
 			"%s accepts SIMULATED enclaves, whose memory and keys are open to whoever runs them, so encrypting to one protects nothing: "+
 				"refusing to submit; pass --allow-simulation only for test data on a devnet", source)
 	}
@@ -161,14 +162,14 @@ func (c *Client) TrustedEnclave(ctx context.Context, name string, hint []byte) (
 	if hint != nil {
 		e := v.Enclave(hint)
 		if e == nil {
-			return nil, nil, nil, refuse("enclave_not_registered", ErrEnclaveNotRegistered,
+			return nil, nil, nil, refuse(codes.EnclaveNotRegistered, ErrEnclaveNotRegistered,
 				"the enclave key %s… the coordinator names for iDAO %s is not registered on chain (proven at block %d): refusing to wrap the data key to it; nothing was sent",
 				hexutil.Encode(hint[:min(len(hint), 9)]), name, v.Header.Height)
 		}
 		candidates = []*state.Enclave{e}
 	}
 	if len(candidates) == 0 {
-		return nil, nil, nil, refuse("enclave_not_registered", ErrEnclaveNotRegistered,
+		return nil, nil, nil, refuse(codes.EnclaveNotRegistered, ErrEnclaveNotRegistered,
 			"iDAO %q has no enclave key registered on chain (proven at block %d): no verifier can read data for it; try again once its TEE worker has registered", name, v.Header.Height)
 	}
 	var last error
@@ -184,7 +185,7 @@ func (c *Client) TrustedEnclave(ctx context.Context, name string, hint []byte) (
 		}
 		return pub, v, policy, nil
 	}
-	err = refuse("enclave_attestation", ErrEnclaveAttestation,
+	err = refuse(codes.EnclaveAttestation, ErrEnclaveAttestation,
 		"iDAO %q's enclave key failed attestation under %s, refusing to wrap the data key to it: %v", name, source, last)
 	return nil, nil, nil, err
 }

@@ -48,7 +48,7 @@ func impostor(t *testing.T, enc *tee.Enclave) string {
 	}
 	policy, _ := json.Marshal(enc.Policy())
 	for _, b := range []tx.Body{
-		&tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee+zk", "tee", "zk"}, TEEPolicy: policy}, Stake: big.NewInt(1000)},
+		&tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{"tee+zk", "tee", "zk"}, TEEPolicy: policy}, Stake: big.NewInt(1000)},
 		&tx.EnclaveRegister{IDAO: "demo", PubKey: enc.PublicKeyBytes(), Report: tee.EncodeAttestation(enc.KeyAttestation())},
 	} {
 		if err := servertest.Send(ctx, n, owner, b); err != nil {

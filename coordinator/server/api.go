@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
 
@@ -47,11 +49,11 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Pool.Ping(r.Context()); err != nil {
-		writeErr(w, coordinator.Errf("unavailable", "postgres is not reachable: %v", err))
+		writeErr(w, codes.New(codes.Unavailable, "postgres is not reachable: %v", err))
 		return
 	}
 	if !s.bus.NC.IsConnected() {
-		writeErr(w, coordinator.Errf("unavailable", "NATS is not connected"))
+		writeErr(w, codes.New(codes.Unavailable, "NATS is not connected"))
 		return
 	}
 	writeJSON(w, 200, map[string]string{"status": "ready"})
@@ -63,12 +65,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// writeErr answers err as an API error: its code's status and
+// {"code", "number", "error"}; an error without a code is internal.
 func writeErr(w http.ResponseWriter, err error) {
-	var e *coordinator.Error
+	var e *codes.Error
 	if !errors.As(err, &e) {
-		e = coordinator.Errf("internal", "internal error: %v", err)
+		e = codes.New(codes.Internal, "internal error: %v", err)
 	}
-	writeJSON(w, e.HTTP, e)
+	writeJSON(w, e.Code.HTTP(), e)
 }
 
 func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +83,7 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := s.store.GetSubmission(r.Context(), id, r.URL.Query().Get("history") != "false")
 	if errors.Is(err, store.ErrNotFound) {
-		writeErr(w, coordinator.Errf("not_found", "no submission %s", id.Hex()))
+		writeErr(w, codes.New(codes.NotFound, "no submission %s", id.Hex()))
 		return
 	}
 	if err != nil {
@@ -94,7 +98,7 @@ func (s *Server) getSubmission(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listIDAOs(w http.ResponseWriter, r *http.Request) {
 	pr, err := page.Parse(r.URL.Query())
 	if err != nil {
-		writeErr(w, coordinator.Errf("invalid_field", "%v", err))
+		writeErr(w, codes.New(codes.InvalidField, "%v", err))
 		return
 	}
 	daos, next, err := s.idaoPage(r.Context(), pr)
@@ -104,16 +108,16 @@ func (s *Server) listIDAOs(w http.ResponseWriter, r *http.Request) {
 	}
 	out := coordinator.IDAOList{IDAOs: []coordinator.IDAOSummary{}, Next: next}
 	for _, d := range daos {
-		out.IDAOs = append(out.IDAOs, coordinator.IDAOSummary{Name: d.Name, Policy: d.Modes[0], Modes: d.Modes,
-			Members: len(d.Members), Stake: d.TotalStake().String()})
+		out.IDAOs = append(out.IDAOs, coordinator.IDAOSummary{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes,
+			Members: len(d.Staked()), Stake: d.TotalStake().String()})
 	}
 	writeJSON(w, 200, out)
 }
 
 // idaoPage reads a page of iDAOs: from PostgreSQL by a ranged query, from
 // another registry (the chain) by slicing its sorted list.
-func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*store.IDAO, string, error) {
-	name := func(d *store.IDAO) []byte { return []byte(d.Name) }
+func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*coordinator.Registered, string, error) {
+	name := func(d *coordinator.Registered) []byte { return []byte(d.Name) }
 	if s.cfg.Registry == nil {
 		daos, err := s.store.IDAOPage(ctx, string(pr.After), pr.Limit+1)
 		if err != nil {
@@ -130,7 +134,7 @@ func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*store.IDAO, 
 		return nil, "", err
 	}
 	all = slices.Clone(all)
-	slices.SortFunc(all, func(a, b *store.IDAO) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(all, func(a, b *coordinator.Registered) int { return strings.Compare(a.Name, b.Name) })
 	daos, next := page.Slice(all, name, pr)
 	return daos, next, nil
 }
@@ -138,41 +142,47 @@ func (s *Server) idaoPage(ctx context.Context, pr page.Request) ([]*store.IDAO, 
 func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if len(name) > coordinator.MaxIDAONameBytes {
-		writeErr(w, coordinator.Errf("invalid_field", "an iDAO name is at most %d bytes (max_idao_name_bytes)", coordinator.MaxIDAONameBytes))
+		writeErr(w, codes.New(codes.InvalidField, "an iDAO name is at most %d bytes (max_idao_name_bytes)", coordinator.MaxIDAONameBytes))
 		return
 	}
 	d, err := s.registry().IDAO(r.Context(), name)
 	if errors.Is(err, store.ErrUnknownIDAO) {
-		writeErr(w, coordinator.Errf("unknown_idao", "there is no iDAO named %q: see `vsc idao list`", name))
+		writeErr(w, codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", name))
 		return
 	}
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, 200, IDAOView(d))
+	v, err := IDAOView(d)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, 200, v)
 }
 
-// IDAOView renders a stored iDAO.
-func IDAOView(d *store.IDAO) coordinator.IDAOView {
-	v := coordinator.IDAOView{Name: d.Name, Policy: d.Modes[0], Modes: d.Modes, Owner: d.Owner,
-		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String()}
-	if len(d.Policy) > 2 {
-		v.PolicyExtra = d.Policy
+// IDAOView renders a registered iDAO.
+func IDAOView(d *coordinator.Registered) (coordinator.IDAOView, error) {
+	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner,
+		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave}
+	if c := coordinator.NewPolicyConfig(&d.Policy); !c.Empty() {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return v, fmt.Errorf("render iDAO %s's policy: %w", d.Name, err)
+		}
+		v.PolicyExtra = raw
 	}
-	for _, m := range d.Members {
-		v.Members = append(v.Members, coordinator.MemberView{Address: m.Address, Stake: m.Stake.String()})
+	for _, m := range d.Staked() {
+		v.Members = append(v.Members, coordinator.MemberView{Address: m.Addr, Stake: m.Stake.String()})
 	}
-	if len(d.EnclavePubkey) > 0 {
-		v.EnclaveKey = &coordinator.EnclaveKey{PublicKey: d.EnclavePubkey, Report: d.EnclaveReport}
-	}
-	return v
+	return v, nil
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	a := r.PathValue("addr")
 	if !common.IsHexAddress(a) {
-		writeErr(w, coordinator.Errf("invalid_field", "%q is not a 0x address", clip(a, coordinator.MaxPathParamBytes)))
+		writeErr(w, codes.New(codes.InvalidField, "%q is not a 0x address", clip(a, coordinator.MaxPathParamBytes)))
 		return
 	}
 	addr := common.HexToAddress(a)
@@ -188,7 +198,7 @@ func parseHash(s string) (common.Hash, error) {
 	h := strings.TrimPrefix(s, "0x")
 	b, err := hex.DecodeString(h)
 	if len(h) != 64 || err != nil {
-		return common.Hash{}, coordinator.Errf("invalid_field", "%q is not a 32-byte hex id", clip(s, coordinator.MaxPathParamBytes))
+		return common.Hash{}, codes.New(codes.InvalidField, "%q is not a 32-byte hex id", clip(s, coordinator.MaxPathParamBytes))
 	}
 	return common.BytesToHash(b), nil
 }
@@ -199,16 +209,18 @@ func head(b []byte) []byte { return b[:min(len(b), 8)] }
 // a deployment with a chain link, else the coordinator's own PostgreSQL
 // registry.
 type Registry interface {
-	IDAO(ctx context.Context, name string) (*store.IDAO, error)
-	IDAOs(ctx context.Context) ([]*store.IDAO, error)
+	IDAO(ctx context.Context, name string) (*coordinator.Registered, error)
+	IDAOs(ctx context.Context) ([]*coordinator.Registered, error)
 }
 
 type pgRegistry struct{ st *store.Store }
 
-func (r pgRegistry) IDAO(ctx context.Context, name string) (*store.IDAO, error) {
+func (r pgRegistry) IDAO(ctx context.Context, name string) (*coordinator.Registered, error) {
 	return r.st.GetIDAO(ctx, name)
 }
-func (r pgRegistry) IDAOs(ctx context.Context) ([]*store.IDAO, error) { return r.st.ListIDAOs(ctx) }
+func (r pgRegistry) IDAOs(ctx context.Context) ([]*coordinator.Registered, error) {
+	return r.st.ListIDAOs(ctx)
+}
 
 func (s *Server) registry() Registry {
 	if s.cfg.Registry != nil {

@@ -13,8 +13,10 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
@@ -33,7 +35,7 @@ func FuzzDecodeVotes(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &bus.Result{Kind: bus.VoteKind, SubmissionID: common.Hash{1}, Evidence: data}
+		r := &work.Result{Kind: work.VoteKind, SubmissionID: common.Hash{1}, Evidence: data}
 		vs, err := decodeVotes(r)
 		if err != nil {
 			return
@@ -65,9 +67,10 @@ func FuzzCheckResult(f *testing.F) {
 	sub := submission.Submission{IDAO: "demo", Mode: "tee+zk", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
 		DataHash: common.Hash{1}, Commitment: common.Hash{2}, Records: 9}
 	target := &store.Target{ID: sub.Digest(1337), Sub: sub, ChainID: 1337, Status: coordinator.Verifying, ZKChunks: 3}
-	policy, _ := json.Marshal(map[string]any{"tee_policy": enc.Policy()})
-	dao := &store.IDAO{Name: "demo", Policy: policy, EnclavePubkey: enc.PublicKeyBytes(),
-		Members: []store.Member{{Address: common.Address{1}, Stake: big.NewInt(1)}}}
+	teePolicy, _ := json.Marshal(enc.Policy())
+	dao := &coordinator.Registered{IDAO: &idao.IDAO{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{idao.ModeTEEZK}, TEEPolicy: teePolicy},
+		Members: []idao.Member{{Addr: common.Address{1}, Stake: big.NewInt(1), Pending: new(big.Int)}}},
+		Enclave: &coordinator.EnclaveKey{PublicKey: enc.PublicKeyBytes()}}
 	vk := common.Hash{3}
 	ref, _ := json.Marshal(prover.ChunkRef{Kind: prover.RefKind, VKHash: vk, ChunkSize: 4, Chunks: 3, Index: 1,
 		Bucket: bus.ProofBucket, Object: prover.ProofObjectName(target.ID, vk, 1)})
@@ -78,7 +81,7 @@ func FuzzCheckResult(f *testing.F) {
 	s := &Server{cfg: Config{ChainID: 1337}, log: slog.New(slog.DiscardHandler)}
 	s.idaoCache.Store("demo", idaoEntry{dao: dao, at: time.Now().Add(100 * 365 * 24 * time.Hour)}) // never expires here
 	f.Fuzz(func(t *testing.T, kind string, chunk int, ok bool, evidence []byte) {
-		r := &bus.Result{JobID: "j", Kind: kind, SubmissionID: target.ID, Chunk: chunk, OK: ok, Evidence: evidence}
+		r := &work.Result{JobID: "j", Kind: idao.Kind(kind), SubmissionID: target.ID, Chunk: chunk, OK: ok, Evidence: evidence}
 		r.Signer = enc.Address()
 		r.Signature, _ = enc.SignMessage(r.Digest())
 		if err := s.checkResult(t.Context(), r, target); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // FuzzReadSubmit feeds garbage to the submit decoder (JSON and multipart):
@@ -31,8 +32,8 @@ func FuzzReadSubmit(f *testing.F) {
 		}
 		req, blob, err := s.readSubmit(r)
 		if err != nil {
-			var e *coordinator.Error
-			if !errors.As(err, &e) || e.Code == "" || e.HTTP < 400 || e.HTTP >= 500 {
+			var e *codes.Error
+			if !errors.As(err, &e) || !e.Code.Known() || e.Code.HTTP() < 400 || e.Code.HTTP() >= 500 {
 				t.Fatalf("refusal %v is not a 4xx API error", err)
 			}
 			return

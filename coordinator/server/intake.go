@@ -10,8 +10,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -20,8 +18,10 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
-	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
+	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // maxSubmitOverhead is what a multipart submit body may hold besides its
@@ -45,9 +45,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) {
 	view, existed, err := s.intake(r)
 	release()
 	if err != nil {
-		var e *coordinator.Error
-		if errors.As(err, &e) {
-			s.m.submissions.WithLabelValues(e.Code).Inc()
+		if c := codes.Of(err); c != codes.OK {
+			s.m.submissions.WithLabelValues(c.Name()).Inc()
 		}
 		writeErr(w, err)
 		return
@@ -74,55 +73,15 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		}
 	}
 	id := sub.Digest(s.cfg.ChainID)
-	signer, err := eip712.RecoverCached(id, req.Signature)
-	if err != nil {
-		return nil, false, coordinator.Errf("bad_signature", "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
-	}
-	if signer != sub.Contributor {
-		return nil, false, coordinator.Errf("wrong_signer",
-			"signature recovers to %s, not the contributor %s: sign with the contributor's key, for chain id %d", signer.Hex(), sub.Contributor.Hex(), s.cfg.ChainID)
-	}
-	if crypto.Keccak256Hash(req.WrappedKey) != sub.WrappedKeyHash {
-		return nil, false, coordinator.Errf("invalid_field", "wrapped_key does not hash to the signed wrappedKeyHash")
-	}
-	dao, err := s.idao(ctx, sub.IDAO)
-	if errors.Is(err, store.ErrUnknownIDAO) {
-		return nil, false, coordinator.Errf("unknown_idao", "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
-	}
-	if err != nil {
+	if err := s.checkSigned(id, req); err != nil {
 		return nil, false, err
 	}
-	if !slices.Contains(dao.Modes, sub.Mode) {
-		return nil, false, coordinator.Errf("mode_not_accepted", "iDAO %q accepts modes %s, not %q", dao.Name, strings.Join(dao.Modes, ", "), sub.Mode)
+	if err := s.checkIDAO(ctx, req); err != nil {
+		return nil, false, err
 	}
-	if len(dao.EnclavePubkey) > 0 {
-		if len(req.EnclaveKey) == 0 {
-			return nil, false, coordinator.Errf("missing_field", "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
-		}
-		if !bytes.Equal(req.EnclaveKey, dao.EnclavePubkey) {
-			return nil, false, coordinator.Errf("wrong_enclave_key",
-				"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
-				head(req.EnclaveKey), dao.Name, head(dao.EnclavePubkey), dao.Name)
-		}
-	}
-	// The blob: inline, or uploaded before (or another submission's).
-	size := int64(len(blob))
-	if blob != nil {
-		if crypto.Keccak256Hash(blob) != sub.DataHash {
-			return nil, false, coordinator.Errf("data_hash_mismatch", "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
-		}
-	} else {
-		n, ok, err := s.store.StoredBlobSize(ctx, sub.DataHash)
-		if err != nil {
-			return nil, false, err
-		}
-		if !ok {
-			return nil, false, blobMissing(sub.DataHash)
-		}
-		if err := checkRecordsFit(sub.Records, n); err != nil {
-			return nil, false, err
-		}
-		size = n
+	size, err := s.blobSize(ctx, sub, blob)
+	if err != nil {
+		return nil, false, err
 	}
 	newSub := &store.NewSubmission{ID: id, Sub: *sub, Signature: req.Signature, WrappedKey: req.WrappedKey,
 		ChainID: s.cfg.ChainID, BlobSize: size, BlobInline: blob != nil, Jobs: s.jobsFor(id, req)}
@@ -138,9 +97,9 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		}
 		switch {
 		case errors.Is(err, store.ErrNonceReplay):
-			return nil, false, coordinator.Errf("nonce_replayed", "%v", err)
+			return nil, false, codes.New(codes.NonceReplayed, "%v", err)
 		case errors.Is(err, store.ErrNonceGap):
-			return nil, false, coordinator.Errf("nonce_gap", "%v", err)
+			return nil, false, codes.New(codes.NonceGap, "%v", err)
 		case errors.Is(err, store.ErrBlobGone):
 			return nil, false, blobMissing(sub.DataHash)
 		}
@@ -154,15 +113,85 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	return newView(id, newSub), false, nil
 }
 
+// checkSigned checks that the submission (id, its digest) is signed by its
+// contributor and that the wrapped key is the one signed.
+func (s *Server) checkSigned(id common.Hash, req *coordinator.SubmitRequest) error {
+	sub := &req.Submission
+	signer, err := eip712.RecoverCached(id, req.Signature)
+	if err != nil {
+		return codes.New(codes.BadSignature, "signature is malformed: %v; sign the submission's EIP-712 typed data with the contributor's key", err)
+	}
+	if signer != sub.Contributor {
+		return codes.New(codes.WrongSigner,
+			"signature recovers to %s, not the contributor %s: sign with the contributor's key, for chain id %d", signer.Hex(), sub.Contributor.Hex(), s.cfg.ChainID)
+	}
+	if crypto.Keccak256Hash(req.WrappedKey) != sub.WrappedKeyHash {
+		return codes.New(codes.InvalidField, "wrapped_key does not hash to the signed wrappedKeyHash")
+	}
+	return nil
+}
+
+// checkIDAO checks the submission against its iDAO: the iDAO exists,
+// accepts the mode, and the data key is wrapped to the enclave key it names.
+func (s *Server) checkIDAO(ctx context.Context, req *coordinator.SubmitRequest) error {
+	sub := &req.Submission
+	dao, err := s.idao(ctx, sub.IDAO)
+	if errors.Is(err, store.ErrUnknownIDAO) {
+		return codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
+	}
+	if err != nil {
+		return err
+	}
+	if !dao.Policy.Accepts(sub.Mode) {
+		return codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+	}
+	enclave := dao.EnclavePubkey()
+	if len(enclave) == 0 {
+		return nil
+	}
+	if len(req.EnclaveKey) == 0 {
+		return codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
+	}
+	if !bytes.Equal(req.EnclaveKey, enclave) {
+		return codes.New(codes.WrongEnclaveKey,
+			"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
+			head(req.EnclaveKey), dao.Name, head(enclave), dao.Name)
+	}
+	return nil
+}
+
+// blobSize checks the submission's blob, inline (it must hash to the
+// signed data hash) or uploaded before (or another submission's: it must be
+// stored and hold the records), and returns its size.
+func (s *Server) blobSize(ctx context.Context, sub *submission.Submission, blob []byte) (int64, error) {
+	if blob != nil {
+		if crypto.Keccak256Hash(blob) != sub.DataHash {
+			return 0, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not the signed data_hash %s", crypto.Keccak256Hash(blob).Hex(), sub.DataHash.Hex())
+		}
+		return int64(len(blob)), nil
+	}
+	n, ok, err := s.store.StoredBlobSize(ctx, sub.DataHash)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, blobMissing(sub.DataHash)
+	}
+	if err := checkRecordsFit(sub.Records, n); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 func blobMissing(h common.Hash) error {
-	return coordinator.Errf("blob_missing", "no blob with data_hash %s: send it in the \"blob\" part or PUT /v1/blobs/%s first (an upload waits for its submission for the blob TTL, see GET /v1/info)", h.Hex(), h.Hex())
+	return codes.New(codes.BlobMissing, "no blob with data_hash %s: send it in the \"blob\" part or PUT /v1/blobs/%s first (an upload waits for its submission for the blob TTL, see GET /v1/info)", h.Hex(), h.Hex())
 }
 
 // checkRecordsFit refuses a record count that a blob of size bytes cannot
 // hold: a claim must not outgrow its ciphertext.
 func checkRecordsFit(records uint64, size int64) error {
 	if most := coordinator.MaxRecordsIn(size); records > most {
-		return coordinator.Errf("invalid_field",
+		return codes.New(codes.InvalidField,
 			"records is %d, but a blob of %d bytes holds at most %d records (every record takes at least 2 bytes of plaintext): declare the dataset's true record count",
 			records, size, most)
 	}
@@ -186,7 +215,7 @@ func newView(id common.Hash, n *store.NewSubmission) *coordinator.SubmissionView
 }
 
 // idao returns an iDAO, cached for a second (intake reads it per request).
-func (s *Server) idao(ctx context.Context, name string) (*store.IDAO, error) {
+func (s *Server) idao(ctx context.Context, name string) (*coordinator.Registered, error) {
 	if e, ok := s.idaoCache.Load(name); ok && time.Since(e.(idaoEntry).at) < time.Second {
 		return e.(idaoEntry).dao, nil
 	}
@@ -199,7 +228,7 @@ func (s *Server) idao(ctx context.Context, name string) (*store.IDAO, error) {
 }
 
 type idaoEntry struct {
-	dao *store.IDAO
+	dao *coordinator.Registered
 	at  time.Time
 }
 
@@ -218,10 +247,10 @@ func (s *Server) dropBlob(h common.Hash) {
 // jobCount is how many verification jobs a submission of records in mode
 // makes: one per zk chunk of chunk records, one for every other kind.
 // records must be at most coordinator.MaxRecords (no overflow).
-func jobCount(mode string, records uint64, chunk int) uint64 {
+func jobCount(mode idao.Mode, records uint64, chunk int) uint64 {
 	var n uint64
-	for _, kind := range coordinator.Kinds(mode) {
-		if kind == "zk" {
+	for _, kind := range mode.Kinds() {
+		if kind == idao.KindZK {
 			n += (records + uint64(chunk) - 1) / uint64(chunk)
 		} else {
 			n++
@@ -232,12 +261,12 @@ func jobCount(mode string, records uint64, chunk int) uint64 {
 
 // jobsFor builds the jobs of a submission that checkFields accepted (so
 // their count is within coordinator.MaxJobsPerSubmission).
-func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []bus.Job {
-	var jobs []bus.Job
-	for _, kind := range coordinator.Kinds(req.Submission.Mode) {
-		base := bus.Job{ID: id.Hex() + "/" + kind, Kind: kind, ChainID: s.cfg.ChainID, SubmissionID: id,
+func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []work.Job {
+	var jobs []work.Job
+	for _, kind := range req.Submission.Mode.Kinds() {
+		base := work.Job{ID: work.JobID(id, kind), Kind: kind, ChainID: s.cfg.ChainID, SubmissionID: id,
 			Submission: req.Submission, Signature: req.Signature, WrappedKey: req.WrappedKey}
-		if kind != "zk" {
+		if kind != idao.KindZK {
 			jobs = append(jobs, base)
 			continue
 		}
@@ -262,15 +291,15 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 		max                int
 	}{
 		{"idao", sub.IDAO, "max_idao_name_bytes", coordinator.MaxIDAONameBytes},
-		{"mode", sub.Mode, "max_mode_bytes", coordinator.MaxModeBytes},
+		{"mode", string(sub.Mode), "max_mode_bytes", coordinator.MaxModeBytes},
 		{"class", sub.Class, "max_class_bytes", coordinator.MaxClassBytes},
 	} {
 		if len(f.value) > f.max {
-			return coordinator.Errf("invalid_field", "field %q is %d bytes, over the %d-byte limit (%s)", f.name, len(f.value), f.max, f.limit)
+			return codes.New(codes.InvalidField, "field %q is %d bytes, over the %d-byte limit (%s)", f.name, len(f.value), f.max, f.limit)
 		}
 	}
 	missing := func(name string) error {
-		return coordinator.Errf("missing_field", "field %q is missing: every field of the Submission type is required", name)
+		return codes.New(codes.MissingField, "field %q is missing: every field of the Submission type is required", name)
 	}
 	switch {
 	case sub.IDAO == "":
@@ -300,30 +329,30 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 		{"wrapped_key", "wrapped_key_bytes", "the ECIES wrap of the 32-byte data key that `vsc submit` makes", len(req.WrappedKey), coordinator.WrappedKeySize},
 	} {
 		if f.got != f.want {
-			return coordinator.Errf("invalid_field", "field %q is %d bytes; it must be exactly %d (%s): %s", f.name, f.got, f.want, f.limit, f.what)
+			return codes.New(codes.InvalidField, "field %q is %d bytes; it must be exactly %d (%s): %s", f.name, f.got, f.want, f.limit, f.what)
 		}
 	}
 	if len(req.EnclaveKey) != 0 && len(req.EnclaveKey) != coordinator.EnclaveKeySize {
-		return coordinator.Errf("invalid_field", "field \"enclave_key\" is %d bytes; it must be exactly %d (enclave_key_bytes): an uncompressed secp256k1 public key",
+		return codes.New(codes.InvalidField, "field \"enclave_key\" is %d bytes; it must be exactly %d (enclave_key_bytes): an uncompressed secp256k1 public key",
 			len(req.EnclaveKey), coordinator.EnclaveKeySize)
 	}
 	if !idao.ValidName(sub.IDAO) {
-		return coordinator.Errf("invalid_field", "idao %q is not an iDAO name: 1–64 of a-z, 0-9, '-' and '_', starting with a letter or digit", sub.IDAO)
+		return codes.New(codes.InvalidField, "idao %q is not an iDAO name: 1–64 of a-z, 0-9, '-' and '_', starting with a letter or digit", sub.IDAO)
 	}
-	if !coordinator.ValidMode(sub.Mode) {
-		return coordinator.Errf("invalid_field", "mode %q is not one of tee, zk, tee+zk, optimistic", sub.Mode)
+	if !sub.Mode.Valid() {
+		return codes.New(codes.InvalidField, "mode %q is not one of %s", sub.Mode, idao.JoinModes(idao.Modes(), ", "))
 	}
 	if sub.Class != "dataset" && sub.Class != "model" {
-		return coordinator.Errf("invalid_field", "class %q is not dataset or model", sub.Class)
+		return codes.New(codes.InvalidField, "class %q is not dataset or model", sub.Class)
 	}
 	if sub.Records == 0 {
-		return coordinator.Errf("invalid_field", "records is 0: the dataset is empty; submit at least one record")
+		return codes.New(codes.InvalidField, "records is 0: the dataset is empty; submit at least one record")
 	}
 	if sub.Records > coordinator.MaxRecords {
-		return coordinator.Errf("invalid_field", "records is %d, over the limit of %d (max_records): split the dataset", sub.Records, coordinator.MaxRecords)
+		return codes.New(codes.InvalidField, "records is %d, over the limit of %d (max_records): split the dataset", sub.Records, coordinator.MaxRecords)
 	}
 	if n := jobCount(sub.Mode, sub.Records, s.cfg.ZKChunk); n > coordinator.MaxJobsPerSubmission {
-		return coordinator.Errf("invalid_field",
+		return codes.New(codes.InvalidField,
 			"records is %d: in mode %s, with zk chunks of %d records, that is %d verification jobs, over the limit of %d (max_jobs_per_submission): split the dataset",
 			sub.Records, sub.Mode, s.cfg.ZKChunk, n, coordinator.MaxJobsPerSubmission)
 	}
@@ -356,16 +385,16 @@ func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte
 			break
 		}
 		if err != nil {
-			return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "malformed multipart body: %v", err), limit)
+			return nil, nil, tooLargeOr(err, codes.New(codes.BadRequest, "malformed multipart body: %v", err), limit)
 		}
 		if parts == coordinator.MaxMultipartParts {
-			return nil, nil, coordinator.Errf("bad_request", "the multipart body has more than %d parts (max_multipart_parts): send one \"submission\" and at most one \"blob\"", coordinator.MaxMultipartParts)
+			return nil, nil, codes.New(codes.BadRequest, "the multipart body has more than %d parts (max_multipart_parts): send one \"submission\" and at most one \"blob\"", coordinator.MaxMultipartParts)
 		}
 		switch name := p.FormName(); {
 		case name == "submission" && !gotSub:
 			data, err := io.ReadAll(io.LimitReader(p, coordinator.MaxSubmitJSONBytes+1))
 			if err != nil {
-				return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "reading the submission part: %v", err), limit)
+				return nil, nil, tooLargeOr(err, codes.New(codes.BadRequest, "reading the submission part: %v", err), limit)
 			}
 			if len(data) > coordinator.MaxSubmitJSONBytes {
 				return nil, nil, jsonTooLarge()
@@ -380,26 +409,26 @@ func (s *Server) readSubmit(r *http.Request) (*coordinator.SubmitRequest, []byte
 		case name == "blob" && !gotBlob:
 			blob, err = io.ReadAll(io.LimitReader(p, s.cfg.MaxBlob+1))
 			if err != nil {
-				return nil, nil, tooLargeOr(err, coordinator.Errf("bad_request", "reading blob: %v", err), limit)
+				return nil, nil, tooLargeOr(err, codes.New(codes.BadRequest, "reading blob: %v", err), limit)
 			}
 			if int64(len(blob)) > s.cfg.MaxBlob {
-				return nil, nil, coordinator.Errf("blob_too_large", "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob)
+				return nil, nil, codes.New(codes.BlobTooLarge, "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob)
 			}
 			gotBlob = true
 		case name == "submission" || name == "blob":
-			return nil, nil, coordinator.Errf("bad_request", "the multipart body has two %q parts: send each at most once", name)
+			return nil, nil, codes.New(codes.BadRequest, "the multipart body has two %q parts: send each at most once", name)
 		default:
-			return nil, nil, coordinator.Errf("bad_request", "the multipart body has a part named %q: only \"submission\" and \"blob\" are accepted", clip(name, 32))
+			return nil, nil, codes.New(codes.BadRequest, "the multipart body has a part named %q: only \"submission\" and \"blob\" are accepted", clip(name, 32))
 		}
 	}
 	if !gotSub {
-		return nil, nil, coordinator.Errf("missing_field", "the multipart body has no \"submission\" part")
+		return nil, nil, codes.New(codes.MissingField, "the multipart body has no \"submission\" part")
 	}
 	return req, blob, nil
 }
 
 func jsonTooLarge() error {
-	return coordinator.Errf("body_too_large",
+	return codes.New(codes.BodyTooLarge,
 		"the submission JSON is over %d bytes (max_submit_json_bytes): an honest one is under 1 KiB (signature %d bytes, wrapped_key %d, enclave_key %d)",
 		coordinator.MaxSubmitJSONBytes, coordinator.SignatureSize, coordinator.WrappedKeySize, coordinator.EnclaveKeySize)
 }
@@ -409,7 +438,7 @@ func jsonTooLarge() error {
 func tooLargeOr(err error, other error, limit int64) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return coordinator.Errf("blob_too_large", "the request is over its %d-byte limit (max_blob plus %d bytes of multipart and submission): split the dataset", limit, maxSubmitOverhead)
+		return codes.New(codes.BlobTooLarge, "the request is over its %d-byte limit (max_blob plus %d bytes of multipart and submission): split the dataset", limit, maxSubmitOverhead)
 	}
 	return other
 }
@@ -430,7 +459,7 @@ func decodeJSON(r io.Reader, v any) error {
 		if errors.As(err, &mbe) {
 			return jsonTooLarge()
 		}
-		return coordinator.Errf("malformed_json", "the request is not valid JSON for this endpoint: %v", err)
+		return codes.New(codes.MalformedJSON, "the request is not valid JSON for this endpoint: %v", err)
 	}
 	return nil
 }
@@ -454,14 +483,14 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeErr(w, coordinator.Errf("blob_too_large", "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob))
+			writeErr(w, codes.New(codes.BlobTooLarge, "the blob is over the %d-byte limit (max_blob): split the dataset", s.cfg.MaxBlob))
 			return
 		}
-		writeErr(w, coordinator.Errf("bad_request", "reading blob: %v", err))
+		writeErr(w, codes.New(codes.BadRequest, "reading blob: %v", err))
 		return
 	}
 	if crypto.Keccak256Hash(blob) != h {
-		writeErr(w, coordinator.Errf("data_hash_mismatch", "the blob hashes to %s, not %s", crypto.Keccak256Hash(blob).Hex(), h.Hex()))
+		writeErr(w, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not %s", crypto.Keccak256Hash(blob).Hex(), h.Hex()))
 		return
 	}
 	client := clientKey(r)
@@ -469,16 +498,16 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		store.UploadQuota{Total: s.cfg.MaxPendingBlobBytes, PerClient: s.cfg.MaxPendingBlobBytesPerClient})
 	switch {
 	case errors.Is(err, store.ErrUploadQuota):
-		writeErr(w, coordinator.Errf("blob_quota", "uploaded blobs waiting for their submissions are at the coordinator's limit of %s (max_pending_blob_bytes): send the blob inline with its submission, or retry later",
+		writeErr(w, codes.New(codes.BlobQuota, "uploaded blobs waiting for their submissions are at the coordinator's limit of %s (max_pending_blob_bytes): send the blob inline with its submission, or retry later",
 			byteSize(s.cfg.MaxPendingBlobBytes)))
 		return
 	case errors.Is(err, store.ErrClientQuota):
-		writeErr(w, coordinator.Errf("blob_quota", "your uploaded blobs waiting for their submissions are at the limit of %s per client (max_pending_blob_bytes_per_client): submit them first, or send the blob inline",
+		writeErr(w, codes.New(codes.BlobQuota, "your uploaded blobs waiting for their submissions are at the limit of %s per client (max_pending_blob_bytes_per_client): submit them first, or send the blob inline",
 			byteSize(s.cfg.MaxPendingBlobBytesPerClient)))
 		return
 	case errors.Is(err, store.ErrUploadCollecting):
 		w.Header().Set("Retry-After", "1")
-		writeErr(w, coordinator.Errf("unavailable", "a blob with this data hash is being garbage-collected (it waited longer than the blob TTL): upload it again in a second"))
+		writeErr(w, codes.New(codes.Unavailable, "a blob with this data hash is being garbage-collected (it waited longer than the blob TTL): upload it again in a second"))
 		return
 	case err != nil:
 		writeErr(w, err)

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // MaxRateClients bounds the clients the intake rate limit tracks at once;
@@ -98,7 +98,7 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 				secs := int(math.Ceil(wait.Seconds()))
 				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 				s.m.submissions.WithLabelValues("rate_limited").Inc()
-				writeErr(w, coordinator.Errf("rate_limited",
+				writeErr(w, codes.New(codes.RateLimited,
 					"too many intake requests from %s: at most %g a second (burst %d, intake_rate); retry after %d s",
 					clientKey(r), float64(s.limiter.limit), s.limiter.burst, max(secs, 1)))
 				return
@@ -119,7 +119,7 @@ func (s *Server) reserveBody(w http.ResponseWriter, r *http.Request, max int64) 
 	if s.inflight.Add(n) > s.cfg.MaxInflightBodyBytes {
 		s.inflight.Add(-n)
 		w.Header().Set("Retry-After", "1")
-		writeErr(w, coordinator.Errf("unavailable", "the coordinator is reading %s of intake bodies already (max_inflight_body_bytes): retry in a second",
+		writeErr(w, codes.New(codes.Unavailable, "the coordinator is reading %s of intake bodies already (max_inflight_body_bytes): retry in a second",
 			byteSize(s.cfg.MaxInflightBodyBytes)))
 		return nil, false
 	}

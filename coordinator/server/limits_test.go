@@ -19,14 +19,15 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
-	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/testenv"
 )
 
 // do sends a raw request and returns its status, its API error and the
 // Retry-After header.
-func do(t *testing.T, method, url, ctype string, body []byte) (int, coordinator.Error, string) {
+func do(t *testing.T, method, url, ctype string, body []byte) (int, codes.Error, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -41,7 +42,7 @@ func do(t *testing.T, method, url, ctype string, body []byte) (int, coordinator.
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	var e coordinator.Error
+	var e codes.Error
 	_ = json.Unmarshal(data, &e)
 	return resp.StatusCode, e, resp.Header.Get("Retry-After")
 }
@@ -110,7 +111,7 @@ func TestIntakeLimits(t *testing.T) {
 		{"enclave key short", mut(func(p *client.Prepared) { p.EnclaveKey = p.EnclaveKey[:64] }), 400, "invalid_field", "enclave_key_bytes"},
 		{"idao too long", mut(func(p *client.Prepared) { p.Submission.IDAO = strings.Repeat("a", 65) }), 400, "invalid_field", "max_idao_name_bytes"},
 		{"idao not a name", mut(func(p *client.Prepared) { p.Submission.IDAO = "Demo DAO" }), 400, "invalid_field", "not an iDAO name"},
-		{"mode too long", mut(func(p *client.Prepared) { p.Submission.Mode = strings.Repeat("tee+", 500) }), 400, "invalid_field", "max_mode_bytes"},
+		{"mode too long", mut(func(p *client.Prepared) { p.Submission.Mode = idao.Mode(strings.Repeat("tee+", 500)) }), 400, "invalid_field", "max_mode_bytes"},
 		{"class too long", mut(func(p *client.Prepared) { p.Submission.Class = strings.Repeat("x", 17) }), 400, "invalid_field", "max_class_bytes"},
 		{"signature too long", func(f *fixture) (string, []byte) {
 			p := f.prepare(dataset, "tee", 1)
@@ -148,7 +149,7 @@ func TestIntakeLimits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ct, body := tc.body(f)
 			code, e, _ := do(t, http.MethodPost, f.HTTP.URL+"/v1/submissions", ct, body)
-			if code != tc.code || e.Code != tc.errCode || !strings.Contains(e.Message, tc.says) {
+			if code != tc.code || e.Code.Name() != tc.errCode || !strings.Contains(e.Message, tc.says) {
 				t.Fatalf("got %d %s %q, want %d %s saying %q", code, e.Code, e.Message, tc.code, tc.errCode, tc.says)
 			}
 			if after := fullSnapshot(t, f); after != before {
@@ -167,7 +168,8 @@ func TestListsArePaged(t *testing.T) {
 	names := []string{"demo"}
 	for i := range 6 {
 		name := fmt.Sprintf("dao-%d", i)
-		if err := f.Store.CreateIDAO(ctx, &store.IDAO{Name: name, Owner: owner, Modes: []string{"tee"}}); err != nil {
+		dao := &coordinator.Registered{IDAO: &idao.IDAO{Name: name, Owner: owner, Policy: idao.Policy{Modes: []idao.Mode{idao.ModeTEE}}}}
+		if err := f.Store.CreateIDAO(ctx, dao); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.Store.Join(ctx, name, owner, big.NewInt(int64(i+1))); err != nil {
@@ -213,7 +215,7 @@ func TestListsArePaged(t *testing.T) {
 	}
 	for _, q := range []string{"limit=1001", "limit=0", "cursor=not-a-cursor!"} {
 		code, e, _ := do(t, http.MethodGet, f.HTTP.URL+"/v1/idaos?"+q, "", nil)
-		if code != 400 || e.Code != "invalid_field" {
+		if code != 400 || e.Code.Name() != "invalid_field" {
 			t.Errorf("?%s: %d %s", q, code, e.Code)
 		}
 	}
@@ -253,7 +255,7 @@ func TestUploadedBlobsAreCollected(t *testing.T) {
 		t.Fatal("the referenced blob was deleted")
 	}
 	sig, _ = orphan.Sign(f.key)
-	if _, _, err := f.Client.Submit(ctx, orphan.Request(sig), nil); !client.IsCode(err, "blob_missing") {
+	if _, _, err := f.Client.Submit(ctx, orphan.Request(sig), nil); !client.IsCode(err, codes.BlobMissing) {
 		t.Fatalf("a submission of a collected blob: %v, want blob_missing", err)
 	}
 	// uploading a referenced blob again records nothing
@@ -272,10 +274,10 @@ func TestUploadedBlobsAreCollected(t *testing.T) {
 		t.Fatal(err)
 	}
 	sig, _ = again.Sign(f.key)
-	if _, _, err := f.Client.Submit(ctx, again.Request(sig), nil); !client.IsCode(err, "blob_missing") {
+	if _, _, err := f.Client.Submit(ctx, again.Request(sig), nil); !client.IsCode(err, codes.BlobMissing) {
 		t.Fatalf("a submission of a blob being collected: %v, want blob_missing", err)
 	}
-	if err := f.Client.UploadBlob(ctx, again.Submission.DataHash, again.Blob()); !client.IsCode(err, "unavailable") {
+	if err := f.Client.UploadBlob(ctx, again.Submission.DataHash, again.Blob()); !client.IsCode(err, codes.Unavailable) {
 		t.Fatalf("an upload of a blob being collected: %v, want unavailable", err)
 	}
 	if n, err := f.Server.CollectBlobs(ctx); err != nil || n != 1 {
@@ -323,7 +325,7 @@ func TestUploadQuotas(t *testing.T) {
 			}
 			before := fullSnapshot(t, f)
 			code, e, _ := do(t, http.MethodPut, f.HTTP.URL+"/v1/blobs/"+b.Submission.DataHash.Hex(), "application/octet-stream", b.Blob())
-			if code != http.StatusInsufficientStorage || e.Code != "blob_quota" || !strings.Contains(e.Message, tc.limit+")") {
+			if code != http.StatusInsufficientStorage || e.Code.Name() != "blob_quota" || !strings.Contains(e.Message, tc.limit+")") {
 				t.Fatalf("an upload over the quota: %d %s %q", code, e.Code, e.Message)
 			}
 			if after := fullSnapshot(t, f); after != before {
@@ -349,7 +351,7 @@ func TestIntakeRateLimit(t *testing.T) {
 		code, e, ra := do(t, http.MethodPost, f.HTTP.URL+"/v1/submissions", "application/json", []byte(`{`))
 		codes = append(codes, code)
 		if code == http.StatusTooManyRequests {
-			if e.Code != "rate_limited" || !strings.Contains(e.Message, "intake_rate") {
+			if e.Code.Name() != "rate_limited" || !strings.Contains(e.Message, "intake_rate") {
 				t.Fatalf("429 %s %q", e.Code, e.Message)
 			}
 			retry = ra
@@ -385,7 +387,7 @@ func TestIntakeRateLimit(t *testing.T) {
 func TestInflightBodies(t *testing.T) {
 	f := newFixture(t, srvpkg.Config{MaxInflightBodyBytes: 64})
 	code, e, ra := do(t, http.MethodPost, f.HTTP.URL+"/v1/submissions", "application/json", bytes.Repeat([]byte(" "), 100))
-	if code != 503 || e.Code != "unavailable" || ra != "1" || !strings.Contains(e.Message, "max_inflight_body_bytes") {
+	if code != 503 || e.Code.Name() != "unavailable" || ra != "1" || !strings.Contains(e.Message, "max_inflight_body_bytes") {
 		t.Fatalf("got %d %s %q Retry-After %q", code, e.Code, e.Message, ra)
 	}
 	if code, e, _ := do(t, http.MethodPost, f.HTTP.URL+"/v1/submissions", "application/json", []byte(`{`)); code != 400 {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/httpserve"
 )
 
@@ -65,14 +66,24 @@ func TestOpenAPIStatesTheLimits(t *testing.T) {
 			Code struct {
 				Enum []string `json:"enum"`
 			} `json:"code"`
+			Number struct {
+				Enum []uint16 `json:"enum"`
+			} `json:"number"`
 		} `json:"properties"`
 	}
 	if err := json.Unmarshal(doc.Components.Schemas["Error"], &errSchema); err != nil {
 		t.Fatal(err)
 	}
-	codes := slices.Sorted(maps.Keys(coordinator.Codes()))
-	if got := slices.Sorted(slices.Values(errSchema.Properties.Code.Enum)); !slices.Equal(got, codes) {
-		t.Errorf("the Error schema lists codes %v, the code table has %v", got, codes)
+	var names []string
+	var numbers []uint16
+	for _, c := range codes.APICodes() {
+		names, numbers = append(names, c.Name()), append(numbers, c.Number())
+	}
+	if got := errSchema.Properties.Code.Enum; !slices.Equal(got, names) {
+		t.Errorf("the Error schema lists codes %v, the code table has %v", got, names)
+	}
+	if got := errSchema.Properties.Number.Enum; !slices.Equal(got, numbers) {
+		t.Errorf("the Error schema lists numbers %v, the code table has %v (in the order of the codes)", got, numbers)
 	}
 
 	var sub struct {

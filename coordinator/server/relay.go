@@ -16,6 +16,8 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -58,14 +60,14 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 		var jobRows, votes []store.OutboxJob
 		var jobRowAt, voteAt []int
 		for i, r := range rows {
-			if r.Kind == bus.VoteKind {
+			if r.Kind == work.VoteKind {
 				votes, voteAt = append(votes, r), append(voteAt, i)
 			} else {
 				jobRows, jobRowAt = append(jobRows, r), append(jobRowAt, i)
 			}
 		}
 		built, buildErrs := s.store.OutboxJobs(ctx, jobRows)
-		jobs := make([]*bus.Job, 0, len(jobRows))
+		jobs := make([]*work.Job, 0, len(jobRows))
 		var jobAt []int
 		for k, j := range built {
 			if buildErrs[k] != nil {
@@ -79,6 +81,13 @@ func (s *Server) RelayOnce(ctx context.Context) (int, error) {
 		}
 		for k, err := range s.bus.PublishJobs(ctx, jobs) {
 			errs[jobAt[k]] = err
+		}
+		// the store sets aside what can never be published; only the bus
+		// can tell a NATS refusal for good from a passing one
+		for i, err := range errs {
+			if bus.RefusedForGood(err) {
+				errs[i] = work.Permanent(err)
+			}
 		}
 		return errs
 	})
@@ -127,65 +136,80 @@ func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob
 		}
 		byIDAO[r.IDAO] = append(byIDAO[r.IDAO], r)
 	}
-	publish := func(dao string, reqs []*quorum.VoteRequest, payloads [][]byte) error {
-		msgID, payload := rows[rowOf[reqs[0].SubmissionID]].MsgID, payloads[0]
-		if len(reqs) > 1 {
-			size := 2
-			for _, p := range payloads {
-				size += len(p) + 1
-			}
-			payload = make([]byte, 0, size)
-			var keys []byte
-			payload = append(payload, '[')
-			for i, p := range payloads {
-				if i > 0 {
-					payload = append(payload, ',')
-				}
-				payload = append(payload, p...)
-				keys = append(keys, rows[rowOf[reqs[i].SubmissionID]].MsgID...)
-			}
-			payload = append(payload, ']')
-			msgID = "votes/" + crypto.Keccak256Hash(keys).Hex()
-		}
-		return s.bus.PublishVoteRequest(ctx, dao, msgID, payload)
-	}
+	msgID := func(r *quorum.VoteRequest) string { return rows[rowOf[r.SubmissionID]].MsgID }
 	for _, dao := range daos {
-		reqs := byIDAO[dao]
-		payloads := make([][]byte, len(reqs))
-		for i, r := range reqs {
-			if payloads[i], err = json.Marshal(r); err != nil {
-				errs[rowOf[r.SubmissionID]] = bus.Permanent(fmt.Errorf("encode the vote request: %w", err))
-			}
-		}
-		for len(payloads) > 0 {
-			n, size := 0, 2
-			for n < len(payloads) && n < voteBatchMax && (n == 0 || size+len(payloads[n])+1 <= voteBatchMaxBytes) {
-				size += len(payloads[n]) + 1
-				n++
-			}
-			var batch []*quorum.VoteRequest
-			var bp [][]byte
-			for i := range n {
-				if payloads[i] != nil {
-					batch, bp = append(batch, reqs[i]), append(bp, payloads[i])
-				}
-			}
-			if len(batch) > 0 {
-				err := publish(dao, batch, bp)
-				if err != nil && len(batch) > 1 && bus.RefusedForGood(err) {
-					for i := range batch {
-						errs[rowOf[batch[i].SubmissionID]] = publish(dao, batch[i:i+1], bp[i:i+1])
-					}
-				} else {
-					for _, r := range batch {
-						errs[rowOf[r.SubmissionID]] = err
-					}
-				}
-			}
-			payloads, reqs = payloads[n:], reqs[n:]
-		}
+		s.publishIDAOVoteRequests(ctx, dao, byIDAO[dao], msgID, func(r *quorum.VoteRequest, err error) { errs[rowOf[r.SubmissionID]] = err })
 	}
 	return errs
+}
+
+// publishIDAOVoteRequests publishes one iDAO's vote requests in batches of
+// at most voteBatchMax requests and voteBatchMaxBytes, telling done each
+// request's outcome; a batch NATS refuses for good is tried again one
+// request at a time.
+func (s *Server) publishIDAOVoteRequests(ctx context.Context, dao string, reqs []*quorum.VoteRequest,
+	msgID func(*quorum.VoteRequest) string, done func(*quorum.VoteRequest, error)) {
+	payloads := make([][]byte, len(reqs))
+	for i, r := range reqs {
+		var err error
+		if payloads[i], err = json.Marshal(r); err != nil {
+			done(r, work.Permanent(fmt.Errorf("encode the vote request: %w", err)))
+		}
+	}
+	for len(payloads) > 0 {
+		n, size := 0, 2
+		for n < len(payloads) && n < voteBatchMax && (n == 0 || size+len(payloads[n])+1 <= voteBatchMaxBytes) {
+			size += len(payloads[n]) + 1
+			n++
+		}
+		var batch []*quorum.VoteRequest
+		var bp [][]byte
+		for i := range n {
+			if payloads[i] != nil {
+				batch, bp = append(batch, reqs[i]), append(bp, payloads[i])
+			}
+		}
+		if len(batch) > 0 {
+			err := s.publishVoteBatch(ctx, dao, batch, bp, msgID)
+			if err != nil && len(batch) > 1 && bus.RefusedForGood(err) {
+				for i := range batch {
+					done(batch[i], s.publishVoteBatch(ctx, dao, batch[i:i+1], bp[i:i+1], msgID))
+				}
+			} else {
+				for _, r := range batch {
+					done(r, err)
+				}
+			}
+		}
+		payloads, reqs = payloads[n:], reqs[n:]
+	}
+}
+
+// publishVoteBatch publishes vote requests (their JSON payloads) as one
+// message: a lone request as itself under its own message id, several as
+// a JSON array under an id made of theirs.
+func (s *Server) publishVoteBatch(ctx context.Context, dao string, reqs []*quorum.VoteRequest, payloads [][]byte,
+	msgIDOf func(*quorum.VoteRequest) string) error {
+	msgID, payload := msgIDOf(reqs[0]), payloads[0]
+	if len(reqs) > 1 {
+		size := 2
+		for _, p := range payloads {
+			size += len(p) + 1
+		}
+		payload = make([]byte, 0, size)
+		var keys []byte
+		payload = append(payload, '[')
+		for i, p := range payloads {
+			if i > 0 {
+				payload = append(payload, ',')
+			}
+			payload = append(payload, p...)
+			keys = append(keys, msgIDOf(reqs[i])...)
+		}
+		payload = append(payload, ']')
+		msgID = "votes/" + crypto.Keccak256Hash(keys).Hex()
+	}
+	return s.bus.PublishVoteRequest(ctx, dao, msgID, payload)
 }
 
 // applyResults applies a batch of results and votes in one transaction,
@@ -195,28 +219,12 @@ func (s *Server) publishVoteRequests(ctx context.Context, rows []store.OutboxJob
 // iDAO's enclave key and its evidence must verify (checkResult); a vote must
 // be signed by a staked member, for a submission that is voting, and a
 // refusal must refuse the request this coordinator sent (checkVotes). A
-// message that fails those checks is refused for good (bus.ErrPermanent:
+// message that fails those checks is refused for good (work.ErrPermanent:
 // terminated with its reason logged); one that could not be checked (a
 // chain read) is retried on its own, and never holds up the others.
-func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
+func (s *Server) applyResults(ctx context.Context, rs []work.Result) []error {
 	errs := make([]error, len(rs))
-	ids := make([]common.Hash, 0, len(rs))
-	votes := make([][]*quorum.Vote, len(rs))
-	for i := range rs {
-		if rs[i].Kind != bus.VoteKind {
-			ids = append(ids, rs[i].SubmissionID)
-			continue
-		}
-		vs, err := decodeVotes(&rs[i])
-		if err != nil {
-			errs[i] = bus.Refuse(CodeMalformedVote, fmt.Errorf("malformed vote message %s: %w", rs[i].JobID, err))
-			continue
-		}
-		votes[i] = vs
-		for _, v := range vs {
-			ids = append(ids, v.Submission)
-		}
-	}
+	ids, votes := decodeVoteMessages(rs, errs)
 	targets, err := s.store.Targets(ctx, ids)
 	if err != nil {
 		for i := range errs {
@@ -226,77 +234,28 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 		}
 		return errs
 	}
-	// a member's message holds one vote or a signed batch of votes: each
-	// vote is applied on its own (one signature recovery serves a batch)
-	type item struct {
-		at    int // the message
-		r     *bus.Result
-		id    common.Hash
-		check *store.CheckedVote
-	}
-	items := make([]item, 0, len(ids))
 	daos := map[string]*idao.IDAO{} // one chain read per iDAO per batch
 	checked := s.checkVotes(ctx, votes, targets, daos, errs)
+	items := make([]resultItem, 0, len(ids))
 	for i := range rs {
 		if errs[i] != nil {
 			continue
 		}
-		if rs[i].Kind != bus.VoteKind {
+		if rs[i].Kind != work.VoteKind {
 			if errs[i] = s.checkResult(ctx, &rs[i], targets[rs[i].SubmissionID]); errs[i] == nil {
-				items = append(items, item{at: i, r: &rs[i], id: rs[i].SubmissionID})
+				items = append(items, resultItem{at: i, r: &rs[i], id: rs[i].SubmissionID})
 			}
 			continue
 		}
 		for _, c := range checked[i] {
-			items = append(items, item{at: i, id: c.Vote.Submission, check: c})
+			items = append(items, resultItem{at: i, id: c.Vote.Submission, check: c})
 		}
 	}
 	sort.SliceStable(items, func(i, j int) bool { return bytes.Compare(items[i].id[:], items[j].id[:]) < 0 })
 	var moved []coordinator.Status
-	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
-		moved = moved[:0]
-		record := func(out store.VoteOutcome) {
-			if out.Changed {
-				moved = append(moved, out.Status)
-			}
-		}
-		lock := make([]common.Hash, 0, len(items))
-		for _, it := range items {
-			if len(lock) == 0 || lock[len(lock)-1] != it.id {
-				lock = append(lock, it.id)
-			}
-		}
-		if err := store.LockSubmissions(ctx, tx, lock); err != nil {
-			return err
-		}
-		// the results one by one (one per submission), then every
-		// submission's votes of the batch together (a few statements for all)
-		var groups []store.VoteGroup
-		for i := 0; i < len(items); {
-			it := items[i]
-			if it.check == nil {
-				out, err := store.ApplyResultTx(ctx, tx, it.r)
-				if err != nil {
-					return err
-				}
-				record(store.VoteOutcome{Status: out.Status, Changed: out.Changed})
-				i++
-				continue
-			}
-			g := store.VoteGroup{ID: it.id}
-			for ; i < len(items) && items[i].check != nil && items[i].id == it.id; i++ {
-				g.Votes = append(g.Votes, *items[i].check)
-			}
-			groups = append(groups, g)
-		}
-		outs, err := store.ApplyVoteGroupsTx(ctx, tx, groups)
-		if err != nil {
-			return err
-		}
-		for _, out := range outs {
-			record(out)
-		}
-		return nil
+	err = s.store.Tx(ctx, func(tx pgx.Tx) (err error) {
+		moved, err = applyItemsTx(ctx, tx, items)
+		return err
 	})
 	if err != nil {
 		for _, it := range items {
@@ -316,11 +275,93 @@ func (s *Server) applyResults(ctx context.Context, rs []bus.Result) []error {
 	return errs
 }
 
+// resultItem is one thing a batch applies: a worker's result, or one
+// checked vote of a member's message (a message holds one vote or a
+// signed batch of them; each is applied on its own, one signature recovery
+// serving the batch).
+type resultItem struct {
+	at    int // the message
+	r     *work.Result
+	id    common.Hash
+	check *store.CheckedVote
+}
+
+// decodeVoteMessages decodes the members' vote messages among rs (a
+// message that does not decode is refused in errs) and returns the
+// submissions every message names, and each message's votes.
+func decodeVoteMessages(rs []work.Result, errs []error) ([]common.Hash, [][]*quorum.Vote) {
+	ids := make([]common.Hash, 0, len(rs))
+	votes := make([][]*quorum.Vote, len(rs))
+	for i := range rs {
+		if rs[i].Kind != work.VoteKind {
+			ids = append(ids, rs[i].SubmissionID)
+			continue
+		}
+		vs, err := decodeVotes(&rs[i])
+		if err != nil {
+			errs[i] = work.Refuse(codes.MalformedVote, fmt.Errorf("malformed vote message %s: %w", rs[i].JobID, err))
+			continue
+		}
+		votes[i] = vs
+		for _, v := range vs {
+			ids = append(ids, v.Submission)
+		}
+	}
+	return ids, votes
+}
+
+// applyItemsTx applies items (sorted by submission) in tx and returns the
+// statuses the submissions moved to: it locks their rows in id order, then
+// applies the results one by one (one per submission) and every
+// submission's votes of the batch together (a few statements for all).
+func applyItemsTx(ctx context.Context, tx pgx.Tx, items []resultItem) ([]coordinator.Status, error) {
+	var moved []coordinator.Status
+	lock := make([]common.Hash, 0, len(items))
+	for _, it := range items {
+		if len(lock) == 0 || lock[len(lock)-1] != it.id {
+			lock = append(lock, it.id)
+		}
+	}
+	if err := store.LockSubmissions(ctx, tx, lock); err != nil {
+		return nil, err
+	}
+	var groups []store.VoteGroup
+	for i := 0; i < len(items); {
+		it := items[i]
+		if it.check == nil {
+			out, err := store.ApplyResultTx(ctx, tx, it.r)
+			if err != nil {
+				return nil, err
+			}
+			if out.Changed {
+				moved = append(moved, out.Status)
+			}
+			i++
+			continue
+		}
+		g := store.VoteGroup{ID: it.id}
+		for ; i < len(items) && items[i].check != nil && items[i].id == it.id; i++ {
+			g.Votes = append(g.Votes, *items[i].check)
+		}
+		groups = append(groups, g)
+	}
+	outs, err := store.ApplyVoteGroupsTx(ctx, tx, groups)
+	if err != nil {
+		return nil, err
+	}
+	for _, out := range outs {
+		if out.Changed {
+			moved = append(moved, out.Status)
+		}
+	}
+	return moved, nil
+}
+
 // failStuckJob fails the evidence of a job the server stopped delivering
 // because every worker that took it died before settling it (the bus could
 // not dead-letter it), so its submission fails instead of waiting forever.
-func (s *Server) failStuckJob(ctx context.Context, j bus.Job, deliveries int) error {
-	r := &bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
+func (s *Server) failStuckJob(ctx context.Context, j work.Job, deliveries int) error {
+	r := &work.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk,
 		Reason: fmt.Sprintf("the %s job was delivered %d times and never finished: each worker that took it stopped "+
 			"(crashed or was killed) before answering; ask the operator to look at the workers' logs", j.Kind, deliveries)}
 	var out store.ResultOutcome

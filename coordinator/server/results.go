@@ -15,30 +15,17 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
 )
 
-// Codes of the coordinator's refusals of bus messages and votes, logged
-// (attribute "code") with the reason: a refused message is terminated, a
-// refused vote dropped, and neither changes anything.
-const (
-	CodeUnsignedResult    = "unsigned_result"    // not signed by the iDAO's enclave key
-	CodeWrongKind         = "wrong_kind"         // a kind the submission's mode does not need
-	CodeUnknownSubmission = "unknown_submission" // a result or vote for a submission never stored
-	CodeBadEvidence       = "bad_evidence"       // signed, but its evidence does not verify: recorded as a rejection
-	CodeMalformedVote     = "malformed_vote"     // a vote message that does not decode
-	CodeNoChainLink       = "no_chain_link"      // a vote, and no chain to read stake from
-	CodeLateVote          = "vote_not_voting"    // a vote for a submission that is not voting
-	CodeVoteOtherIDAO     = "vote_other_idao"    // a vote signed for another iDAO than the submission's
-	CodeVoteBadSignature  = "vote_bad_signature" // a vote whose signature is not its member's
-	CodeVoteNotMember     = "vote_not_member"    // a vote by an account with no stake in the iDAO
-	CodeRefusalNotSent    = "refusal_not_sent"   // a refusal of a request this coordinator did not send
-)
-
-// Refusals of results and votes (each a bus.ErrPermanent: the message is
-// terminated with the reason logged, and changes nothing).
+// Refusals of results and votes (each a work.ErrPermanent: the message is
+// terminated with the reason logged, and changes nothing). The refusals'
+// codes (codes.UnsignedResult, codes.VoteNotMember, …) are logged with
+// them (attribute "code"); a refused vote is dropped the same way.
 var (
 	// ErrUnsignedResult: a worker's result not signed by the enclave key of
 	// its submission's iDAO.
@@ -58,50 +45,50 @@ var (
 // reference well-formed and bound to its job; an optimistic claim id);
 // evidence that does not is recorded as a rejection with the reason, as the
 // quorum would have refused it. t nil or final: the store ignores the result.
-func (s *Server) checkResult(ctx context.Context, r *bus.Result, t *store.Target) error {
+func (s *Server) checkResult(ctx context.Context, r *work.Result, t *store.Target) error {
 	if t == nil {
-		return bus.Refuse(CodeUnknownSubmission, fmt.Errorf("a %s result for submission %s, which was never stored", r.Kind, r.SubmissionID.Hex()))
+		return work.Refuse(codes.UnknownSubmission, fmt.Errorf("a %s result for submission %s, which was never stored", r.Kind, r.SubmissionID.Hex()))
 	}
 	if t.Status.Final() {
 		return nil // a late result (another kind already ended it): the store ignores it
 	}
-	if !slices.Contains(coordinator.Kinds(t.Sub.Mode), r.Kind) {
-		return bus.Refuse(CodeWrongKind, fmt.Errorf("%w: a %q result for a %s submission %s", ErrWrongKind, r.Kind, t.Sub.Mode, t.ID.Hex()))
+	if !t.Sub.Mode.Needs(r.Kind) {
+		return work.Refuse(codes.WrongKind, fmt.Errorf("%w: a %q result for a %s submission %s", ErrWrongKind, r.Kind, t.Sub.Mode, t.ID.Hex()))
 	}
 	dao, err := s.idao(ctx, t.Sub.IDAO)
 	if errors.Is(err, store.ErrUnknownIDAO) {
-		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("result for submission %s of unknown iDAO %q", t.ID.Hex(), t.Sub.IDAO))
+		return work.Refuse(codes.UnsignedResult, fmt.Errorf("result for submission %s of unknown iDAO %q", t.ID.Hex(), t.Sub.IDAO))
 	}
 	if err != nil {
 		return fmt.Errorf("read iDAO %s: %w", t.Sub.IDAO, err)
 	}
-	pub, err := crypto.UnmarshalPubkey(dao.EnclavePubkey)
+	pub, err := crypto.UnmarshalPubkey(dao.EnclavePubkey())
 	if err != nil {
-		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("%w: iDAO %s names no enclave key", ErrUnsignedResult, dao.Name))
+		return work.Refuse(codes.UnsignedResult, fmt.Errorf("%w: iDAO %s names no enclave key", ErrUnsignedResult, dao.Name))
 	}
 	enclave := crypto.PubkeyToAddress(*pub)
 	if r.Signer != enclave {
-		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("%w: the %s result for %s names signer %s, iDAO %s's enclave is %s",
+		return work.Refuse(codes.UnsignedResult, fmt.Errorf("%w: the %s result for %s names signer %s, iDAO %s's enclave is %s",
 			ErrUnsignedResult, r.Kind, t.ID.Hex(), r.Signer.Hex(), dao.Name, enclave.Hex()))
 	}
 	if signer, err := tee.RecoverMessageSigner(r.Digest(), r.Signature); err != nil || signer != enclave {
-		return bus.Refuse(CodeUnsignedResult, fmt.Errorf("%w: the %s result for %s has a bad signature", ErrUnsignedResult, r.Kind, t.ID.Hex()))
+		return work.Refuse(codes.UnsignedResult, fmt.Errorf("%w: the %s result for %s has a bad signature", ErrUnsignedResult, r.Kind, t.ID.Hex()))
 	}
 	if !r.OK {
 		return nil
 	}
 	if why := s.checkEvidence(r, t, dao); why != nil {
 		s.log.Warn("signed result with evidence that does not verify: recorded as a rejection",
-			"submission", t.ID.Hex(), "kind", r.Kind, "code", CodeBadEvidence, "err", why)
+			"submission", t.ID.Hex(), "kind", r.Kind, "code", codes.BadEvidence.Name(), "err", why)
 		r.OK, r.Rejected, r.Reason = false, true, why.Error()
 	}
 	return nil
 }
 
 // checkEvidence checks an OK result's evidence (see checkResult).
-func (s *Server) checkEvidence(r *bus.Result, t *store.Target, dao *store.IDAO) error {
+func (s *Server) checkEvidence(r *work.Result, t *store.Target, dao *coordinator.Registered) error {
 	switch r.Kind {
-	case "tee":
+	case idao.KindTEE:
 		p, err := s.teePolicy(dao)
 		if err != nil {
 			return err
@@ -113,7 +100,7 @@ func (s *Server) checkEvidence(r *bus.Result, t *store.Target, dao *store.IDAO) 
 		if _, err := tee.VerifyEvidence(p, ev, &t.Sub, t.ChainID); err != nil {
 			return fmt.Errorf("the TEE evidence does not verify: %w", err)
 		}
-	case "zk":
+	case idao.KindZK:
 		ref, err := prover.DecodeRef(r.Evidence)
 		if err != nil {
 			return fmt.Errorf("the zk evidence is no chunk reference: %w", err)
@@ -126,7 +113,7 @@ func (s *Server) checkEvidence(r *bus.Result, t *store.Target, dao *store.IDAO) 
 		case ref.Bucket != bus.ProofBucket || ref.Object != prover.ProofObjectName(t.ID, ref.VKHash, ref.Index):
 			return fmt.Errorf("the zk chunk reference names a proof object other than this job's")
 		}
-	case "optimistic":
+	case idao.KindOptimistic:
 		var claim common.Hash
 		if err := json.Unmarshal(r.Evidence, &claim); err != nil || claim == (common.Hash{}) {
 			return fmt.Errorf("the optimistic evidence is no claim id")
@@ -142,7 +129,7 @@ const maxVotesPerMessage = 1024
 // decodeVotes decodes a member's vote message: one vote (a JSON object, for
 // the result's submission) or a batch (a JSON array of 1 to
 // maxVotesPerMessage votes).
-func decodeVotes(r *bus.Result) ([]*quorum.Vote, error) {
+func decodeVotes(r *work.Result) ([]*quorum.Vote, error) {
 	if t := bytes.TrimLeft(r.Evidence, " \t\r\n"); len(t) > 0 && t[0] == '[' {
 		var vs []*quorum.Vote
 		if err := json.Unmarshal(r.Evidence, &vs); err != nil {
@@ -186,7 +173,7 @@ func (s *Server) checkVotes(ctx context.Context, votes [][]*quorum.Vote, targets
 			continue
 		}
 		if s.cfg.Chain == nil {
-			errs[i] = bus.Refuse(CodeNoChainLink, ErrNoChainLink)
+			errs[i] = work.Refuse(codes.NoChainLink, ErrNoChainLink)
 			continue
 		}
 		var keep []*store.CheckedVote
@@ -226,7 +213,7 @@ func (s *Server) checkVotes(ctx context.Context, votes [][]*quorum.Vote, targets
 		for _, c := range keep {
 			if v := c.Vote; !v.Approve && sent[v.Submission] != v.ResultDigest {
 				s.log.Warn("refusal of a vote request this coordinator did not send dropped", "submission", v.Submission.Hex(),
-					"member", v.Member.Hex(), "refused", v.ResultDigest.Hex(), "code", CodeRefusalNotSent)
+					"member", v.Member.Hex(), "refused", v.ResultDigest.Hex(), "code", codes.RefusalNotSent.Name())
 				continue
 			}
 			kept = append(kept, c)
@@ -242,21 +229,21 @@ func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, t *store.Target,
 	switch {
 	case t == nil:
 		s.log.Warn("vote for an unknown submission dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
-			"code", CodeUnknownSubmission)
+			"code", codes.UnknownSubmission.Name())
 		return nil, nil
 	case t.Status != coordinator.Voting:
 		// a late vote (the quorum has formed, or voting ended): nothing to count
 		s.log.Debug("vote for a submission that is not voting dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
-			"status", t.Status, "code", CodeLateVote)
+			"status", t.Status, "code", codes.LateVote.Name())
 		return nil, nil
 	case v.IDAO != t.Sub.IDAO:
 		s.log.Warn("vote signed for another iDAO dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
-			"code", CodeVoteOtherIDAO)
+			"code", codes.VoteOtherIDAO.Name())
 		return nil, nil
 	}
 	if err := v.Verify(s.cfg.ChainID); err != nil {
 		s.log.Warn("vote with a bad signature dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(),
-			"code", CodeVoteBadSignature, "err", err)
+			"code", codes.VoteBadSignature.Name(), "err", err)
 		return nil, nil
 	}
 	dao := daos[v.IDAO]
@@ -269,7 +256,7 @@ func (s *Server) checkVote(ctx context.Context, v *quorum.Vote, t *store.Target,
 	}
 	stake := dao.StakeOf(v.Member)
 	if stake == nil || stake.Sign() <= 0 {
-		s.log.Warn("vote by a non-member dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(), "code", CodeVoteNotMember)
+		s.log.Warn("vote by a non-member dropped", "submission", v.Submission.Hex(), "member", v.Member.Hex(), "code", codes.VoteNotMember.Name())
 		return nil, nil
 	}
 	return &store.CheckedVote{Vote: v, Stake: stake, Total: dao.TotalStake()}, nil
@@ -281,17 +268,15 @@ const maxCachedPolicies = 4096
 
 // teePolicy is an iDAO's parsed TEE policy, cached by the policy's bytes
 // (results of one iDAO arrive by the thousand; its policy rarely changes).
-func (s *Server) teePolicy(dao *store.IDAO) (tee.Policy, error) {
-	if p, ok := s.policies.Load(string(dao.Policy)); ok {
+func (s *Server) teePolicy(dao *coordinator.Registered) (tee.Policy, error) {
+	raw := dao.Policy.TEEPolicy
+	if p, ok := s.policies.Load(string(raw)); ok {
 		return p.(tee.Policy), nil
 	}
-	var pol struct {
-		TEE json.RawMessage `json:"tee_policy"`
-	}
-	if json.Unmarshal(dao.Policy, &pol) != nil || len(pol.TEE) == 0 {
+	if len(raw) == 0 || !json.Valid(raw) {
 		return tee.Policy{}, fmt.Errorf("the TEE evidence cannot be checked: iDAO %s publishes no TEE policy", dao.Name)
 	}
-	p, err := tee.ParsePolicy(pol.TEE)
+	p, err := tee.ParsePolicy(raw)
 	if err != nil {
 		return tee.Policy{}, fmt.Errorf("the TEE evidence cannot be checked: iDAO %s's TEE policy: %w", dao.Name, err)
 	}
@@ -299,6 +284,6 @@ func (s *Server) teePolicy(dao *store.IDAO) (tee.Policy, error) {
 		s.policies.Clear()
 		s.policyCount.Store(1)
 	}
-	s.policies.Store(string(dao.Policy), p)
+	s.policies.Store(string(raw), p)
 	return p, nil
 }

@@ -22,9 +22,12 @@ import (
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/testenv"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/tee"
 )
@@ -43,7 +46,7 @@ func newFixture(t *testing.T, cfg srvpkg.Config) *fixture {
 	return f
 }
 
-func (f *fixture) prepare(data string, mode string, nonce uint64) *client.Prepared {
+func (f *fixture) prepare(data string, mode idao.Mode, nonce uint64) *client.Prepared {
 	f.t.Helper()
 	ds, err := records.Parse([]byte(data))
 	if err != nil {
@@ -130,10 +133,10 @@ func TestResultsMoveSubmission(t *testing.T) {
 	ctx := context.Background()
 	wb := f.WorkerBus(bus.Config{})
 	good, bad := f.submitTEEZK(0), f.submitTEEZK(1)
-	f.send(wb, good.id, "tee", bus.Result{OK: true, Evidence: good.evidence})
-	f.send(wb, good.id, "zk", bus.Result{OK: true, Evidence: zkRef(good.id, 3)})
-	f.send(wb, bad.id, "tee", bus.Result{Rejected: true, Reason: "commitment mismatch"})
-	f.send(wb, bad.id, "zk", bus.Result{OK: true, Evidence: zkRef(bad.id, 3)}) // late good news cannot undo a rejection
+	f.send(wb, good.id, "tee", work.Result{OK: true, Evidence: good.evidence})
+	f.send(wb, good.id, "zk", work.Result{OK: true, Evidence: zkRef(good.id, 3)})
+	f.send(wb, bad.id, "tee", work.Result{Rejected: true, Reason: "commitment mismatch"})
+	f.send(wb, bad.id, "zk", work.Result{OK: true, Evidence: zkRef(bad.id, 3)}) // late good news cannot undo a rejection
 	want := map[string]coordinator.Status{good.id: coordinator.Voting, bad.id: coordinator.Rejected}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		for id, st := range want {
@@ -161,12 +164,12 @@ func TestForgedResultsChangeNothing(t *testing.T) {
 	stranger, _ := crypto.GenerateKey()
 	impostor := testenv.WorkerBus(t, f.NATS, bus.Config{Signer: tee.KeySigner{Key: stranger}})
 	wb := f.WorkerBus(bus.Config{})
-	f.send(unsigned, victim.id, "tee", bus.Result{Rejected: true, Reason: "forged rejection"})
-	f.send(unsigned, victim.id, "zk", bus.Result{Reason: "forged failure"})
-	f.send(impostor, victim.id, "tee", bus.Result{Rejected: true, Reason: "signed by a stranger"})
-	f.send(wb, victim.id, "optimistic", bus.Result{Rejected: true, Reason: "a kind it does not need"})
+	f.send(unsigned, victim.id, "tee", work.Result{Rejected: true, Reason: "forged rejection"})
+	f.send(unsigned, victim.id, "zk", work.Result{Reason: "forged failure"})
+	f.send(impostor, victim.id, "tee", work.Result{Rejected: true, Reason: "signed by a stranger"})
+	f.send(wb, victim.id, "optimistic", work.Result{Rejected: true, Reason: "a kind it does not need"})
 	// the real enclave's evidence, but for another submission: recorded as a rejection
-	f.send(wb, other.id, "tee", bus.Result{OK: true, Evidence: victim.evidence})
+	f.send(wb, other.id, "tee", work.Result{OK: true, Evidence: victim.evidence})
 	testenv.Eventually(t, 10*time.Second, func() error {
 		v, err := f.Client.Status(ctx, other.id)
 		if err != nil || v.Status != coordinator.Rejected || v.Reason == nil || !strings.Contains(*v.Reason, "does not verify") {
@@ -193,8 +196,8 @@ func TestForgedResultsChangeNothing(t *testing.T) {
 		}
 	}
 	// the real results still go through
-	f.send(wb, victim.id, "tee", bus.Result{OK: true, Evidence: victim.evidence})
-	f.send(wb, victim.id, "zk", bus.Result{OK: true, Evidence: zkRef(victim.id, 3)})
+	f.send(wb, victim.id, "tee", work.Result{OK: true, Evidence: victim.evidence})
+	f.send(wb, victim.id, "zk", work.Result{OK: true, Evidence: zkRef(victim.id, 3)})
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if v, err := f.Client.Status(ctx, victim.id); err != nil || v.Status != coordinator.Voting {
 			return fmt.Errorf("victim: %v %v", v.Status, err)
@@ -228,9 +231,9 @@ func (f *fixture) submitTEEZK(nonce uint64) teezk {
 }
 
 // send publishes a worker's result on wb (signed by its signer, if any).
-func (f *fixture) send(wb *bus.Bus, id, kind string, r bus.Result) {
+func (f *fixture) send(wb *bus.Bus, id string, kind idao.Kind, r work.Result) {
 	f.t.Helper()
-	r.JobID, r.Kind, r.SubmissionID = id+"/"+kind, kind, common.HexToHash(id)
+	r.JobID, r.Kind, r.SubmissionID = id+"/"+string(kind), kind, common.HexToHash(id)
 	if err := wb.PublishResult(context.Background(), &r); err != nil {
 		f.t.Fatal(err)
 	}
@@ -276,9 +279,9 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 		return nil
 	})
 	// a relay that republishes (crash after publish, before its commit) is deduped
-	var again []*bus.Job
+	var again []*work.Job
 	for _, id := range ids {
-		again = append(again, &bus.Job{ID: id + "/tee", Kind: "tee"})
+		again = append(again, &work.Job{ID: id + "/tee", Kind: "tee"})
 	}
 	if err := errors.Join(f.Bus.PublishJobs(ctx, again)...); err != nil {
 		t.Fatal(err)
@@ -305,7 +308,7 @@ func multipart(f *fixture, r *coordinator.SubmitRequest, blob []byte) (string, [
 
 // signed builds a valid request, lets mutate change it, then signs with key
 // (nil: the contributor's) under chain id cid.
-func signed(mode string, nonce uint64, mutate func(f *fixture, p *client.Prepared), key func(f *fixture) *ecdsa.PrivateKey, cid uint64) func(f *fixture) (string, []byte) {
+func signed(mode idao.Mode, nonce uint64, mutate func(f *fixture, p *client.Prepared), key func(f *fixture) *ecdsa.PrivateKey, cid uint64) func(f *fixture) (string, []byte) {
 	return func(f *fixture) (string, []byte) {
 		p := f.prepare(dataset, mode, nonce)
 		if mutate != nil {
@@ -385,9 +388,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 			data, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			var e coordinator.Error
+			var e codes.Error
 			_ = json.Unmarshal(data, &e)
-			if resp.StatusCode != tc.code || e.Code != tc.errCode || len(e.Message) < 10 {
+			if resp.StatusCode != tc.code || e.Code.Name() != tc.errCode || len(e.Message) < 10 {
 				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, data, tc.code, tc.errCode)
 			}
 			if after := snapshot(t, f); after != before {

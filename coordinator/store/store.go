@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/migrations"
 )
 
@@ -71,53 +73,67 @@ func (s *Store) Close() {
 	}
 }
 
-// IDAO is an iDAO row.
-type IDAO struct {
-	Name          string
-	Owner         common.Address
-	Modes         []string // accepted modes; Modes[0] is the default (the policy)
-	Policy        []byte   // JSON policy details (TEE measurement policy, VK hash, ...)
-	EnclavePubkey []byte
-	EnclaveReport []byte
-	Members       []Member
-}
-
-// Member is one member of an iDAO with its stake.
-type Member struct {
-	Address common.Address
-	Stake   *big.Int
-}
-
-// TotalStake sums the members' stake.
-func (d *IDAO) TotalStake() *big.Int {
-	t := new(big.Int)
-	for _, m := range d.Members {
-		t.Add(t, m.Stake)
+// CreateIDAO inserts an iDAO into the PostgreSQL registry (a coordinator
+// without a chain); its members join with Join. ErrExists if the name is
+// taken.
+func (s *Store) CreateIDAO(ctx context.Context, d *coordinator.Registered) error {
+	policy, err := json.Marshal(coordinator.NewPolicyConfig(&d.Policy))
+	if err != nil {
+		return err
 	}
-	return t
-}
-
-// CreateIDAO inserts an iDAO; ErrExists if the name is taken.
-func (s *Store) CreateIDAO(ctx context.Context, d *IDAO) error {
-	policy := d.Policy
-	if policy == nil {
-		policy = []byte("{}")
+	var pub, report []byte
+	if d.Enclave != nil {
+		pub, report = d.Enclave.PublicKey, d.Enclave.Report
 	}
-	_, err := s.Pool.Exec(ctx, `INSERT INTO idaos (name, owner, modes, policy, enclave_pubkey, enclave_report)
-		VALUES ($1,$2,$3,$4,$5,$6)`, d.Name, d.Owner[:], d.Modes, policy, d.EnclavePubkey, nullJSON(d.EnclaveReport))
+	_, err = s.Pool.Exec(ctx, `INSERT INTO idaos (name, owner, modes, policy, enclave_pubkey, enclave_report)
+		VALUES ($1,$2,$3,$4,$5,$6)`, d.Name, d.Owner[:], modeStrings(d.Policy.Modes), policy, pub, nullJSON(report))
 	if isUnique(err) {
 		return fmt.Errorf("%w: iDAO %q", ErrExists, d.Name)
 	}
 	return err
 }
 
-// SetEnclaveKey records the iDAO's attested enclave key.
-func (s *Store) SetEnclaveKey(ctx context.Context, name string, pub, report []byte) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE idaos SET enclave_pubkey=$2, enclave_report=$3 WHERE name=$1`, name, pub, nullJSON(report))
-	if err == nil && tag.RowsAffected() == 0 {
-		return fmt.Errorf("%w: %q", ErrUnknownIDAO, name)
+func modeStrings(ms []idao.Mode) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = string(m)
 	}
-	return err
+	return out
+}
+
+// idaoRow is an idaos row as it is read, before its members.
+type idaoRow struct {
+	name, owner, policy, pub, report []byte
+	modes                            []string
+}
+
+const idaoColumns = `name, owner, modes, policy, enclave_pubkey, enclave_report`
+
+func (r *idaoRow) scan(row pgx.Row) error {
+	return row.Scan(&r.name, &r.owner, &r.modes, &r.policy, &r.pub, &r.report)
+}
+
+// registered is the iDAO of a row (without its members).
+func (r *idaoRow) registered() (*coordinator.Registered, error) {
+	var c coordinator.PolicyConfig
+	if len(r.policy) > 0 {
+		if err := json.Unmarshal(r.policy, &c); err != nil {
+			return nil, fmt.Errorf("iDAO %s: the stored policy does not decode: %w", r.name, err)
+		}
+	}
+	modes := make([]idao.Mode, len(r.modes))
+	for i, m := range r.modes {
+		modes[i] = idao.Mode(m)
+	}
+	p, err := c.Policy(modes)
+	if err != nil {
+		return nil, fmt.Errorf("iDAO %s: %w", r.name, err)
+	}
+	d := &coordinator.Registered{IDAO: &idao.IDAO{Name: string(r.name), Owner: common.BytesToAddress(r.owner), Policy: p}}
+	if len(r.pub) > 0 {
+		d.Enclave = &coordinator.EnclaveKey{PublicKey: r.pub, Report: r.report}
+	}
+	return d, nil
 }
 
 // Join adds stake for member in an iDAO (creating the membership).
@@ -132,77 +148,48 @@ func (s *Store) Join(ctx context.Context, name string, member common.Address, st
 	return err
 }
 
-// GetIDAO loads an iDAO with its members.
-func (s *Store) GetIDAO(ctx context.Context, name string) (*IDAO, error) {
-	d := &IDAO{Name: name}
-	var owner []byte
-	err := s.Pool.QueryRow(ctx, `SELECT owner, modes, policy, enclave_pubkey, enclave_report FROM idaos WHERE name=$1`, name).
-		Scan(&owner, &d.Modes, &d.Policy, &d.EnclavePubkey, &d.EnclaveReport)
-	if errors.Is(err, pgx.ErrNoRows) {
+// GetIDAO loads an iDAO of the PostgreSQL registry with its members.
+func (s *Store) GetIDAO(ctx context.Context, name string) (*coordinator.Registered, error) {
+	out, err := s.idaos(ctx, `SELECT `+idaoColumns+` FROM idaos WHERE name=$1`, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownIDAO, name)
 	}
-	if err != nil {
-		return nil, err
-	}
-	d.Owner = common.BytesToAddress(owner)
-	rows, err := s.Pool.Query(ctx, `SELECT member, stake::text FROM idao_members WHERE idao=$1 ORDER BY member`, name)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var addr []byte
-		var stake string
-		if err := rows.Scan(&addr, &stake); err != nil {
-			return nil, err
-		}
-		st, _ := new(big.Int).SetString(stake, 10)
-		d.Members = append(d.Members, Member{Address: common.BytesToAddress(addr), Stake: st})
-	}
-	return d, rows.Err()
+	return out[0], nil
 }
 
-// ListIDAOs returns all iDAOs by name.
-func (s *Store) ListIDAOs(ctx context.Context) ([]*IDAO, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT name FROM idaos ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*IDAO, 0, len(names))
-	for _, n := range names {
-		d, err := s.GetIDAO(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, nil
+// ListIDAOs returns all iDAOs of the PostgreSQL registry by name.
+func (s *Store) ListIDAOs(ctx context.Context) ([]*coordinator.Registered, error) {
+	return s.idaos(ctx, `SELECT `+idaoColumns+` FROM idaos ORDER BY name`)
 }
 
 // IDAOPage returns up to limit iDAOs whose names sort after after, by
 // name, with their members: two queries whatever the page's size.
-func (s *Store) IDAOPage(ctx context.Context, after string, limit int) ([]*IDAO, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT name, owner, modes, policy, enclave_pubkey, enclave_report FROM idaos
-		WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
+func (s *Store) IDAOPage(ctx context.Context, after string, limit int) ([]*coordinator.Registered, error) {
+	return s.idaos(ctx, `SELECT `+idaoColumns+` FROM idaos WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
+}
+
+// idaos reads the iDAOs a query of idaoColumns selects, then their members
+// (one more query).
+func (s *Store) idaos(ctx context.Context, query string, args ...any) ([]*coordinator.Registered, error) {
+	rows, err := s.Pool.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*IDAO, error) {
-		d := &IDAO{}
-		var owner []byte
-		err := r.Scan(&d.Name, &owner, &d.Modes, &d.Policy, &d.EnclavePubkey, &d.EnclaveReport)
-		d.Owner = common.BytesToAddress(owner)
-		return d, err
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*coordinator.Registered, error) {
+		var row idaoRow
+		if err := row.scan(r); err != nil {
+			return nil, err
+		}
+		return row.registered()
 	})
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
 	names := make([]string, len(out))
-	byName := make(map[string]*IDAO, len(out))
+	byName := make(map[string]*coordinator.Registered, len(out))
 	for i, d := range out {
 		names[i], byName[d.Name] = d.Name, d
 	}
@@ -217,9 +204,12 @@ func (s *Store) IDAOPage(ctx context.Context, after string, limit int) ([]*IDAO,
 		if err := mrows.Scan(&name, &addr, &stake); err != nil {
 			return nil, err
 		}
-		st, _ := new(big.Int).SetString(stake, 10)
+		st, ok := new(big.Int).SetString(stake, 10)
+		if !ok {
+			return nil, fmt.Errorf("iDAO %s: a member's stake %q is not an amount", name, stake)
+		}
 		d := byName[name]
-		d.Members = append(d.Members, Member{Address: common.BytesToAddress(addr), Stake: st})
+		d.Members = append(d.Members, idao.Member{Addr: common.BytesToAddress(addr), Stake: st, Pending: new(big.Int)})
 	}
 	return out, mrows.Err()
 }
@@ -232,35 +222,6 @@ func (s *Store) NextNonce(ctx context.Context, addr common.Address) (uint64, err
 		return 0, nil
 	}
 	return uint64(n), err
-}
-
-// UseNonce consumes nonce for addr inside tx: it must equal the account's
-// next nonce. Used by every signed request.
-func UseNonce(ctx context.Context, tx pgx.Tx, addr common.Address, nonce uint64) error {
-	// One statement: create the account at nonce 0 if new, and bump only if
-	// the nonce is the expected one. No row back means the nonce was wrong.
-	var next int64
-	err := tx.QueryRow(ctx, `INSERT INTO accounts AS a (address, next_nonce) VALUES ($1, 1)
-		ON CONFLICT (address) DO UPDATE SET next_nonce = a.next_nonce + 1 WHERE a.next_nonce = $2
-		RETURNING next_nonce`, addr[:], int64(nonce)).Scan(&next)
-	if err == nil {
-		if nonce != 0 && next == 1 {
-			// a brand-new account must start at nonce 0
-			return fmt.Errorf("%w: account %s has never signed, so its next nonce is 0, got %d", ErrNonceGap, addr.Hex(), nonce)
-		}
-		return nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return err
-	}
-	var cur int64
-	if err := tx.QueryRow(ctx, `SELECT next_nonce FROM accounts WHERE address=$1`, addr[:]).Scan(&cur); err != nil {
-		return err
-	}
-	if int64(nonce) < cur {
-		return fmt.Errorf("%w: nonce %d of %s was already used; the next nonce is %d", ErrNonceReplay, nonce, addr.Hex(), cur)
-	}
-	return fmt.Errorf("%w: nonce %d of %s skips ahead; the next nonce is %d", ErrNonceGap, nonce, addr.Hex(), cur)
 }
 
 // Tx runs fn in a transaction.
@@ -279,8 +240,5 @@ func nullJSON(b []byte) any {
 	}
 	return b
 }
-
-// Status type alias for brevity.
-type Status = coordinator.Status
 
 func keccak(b []byte) common.Hash { return crypto.Keccak256Hash(b) }

@@ -13,8 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/vsc-labs/vsc/coordinator"
-	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // NewSubmission is an accepted submission with the jobs it needs.
@@ -28,7 +29,7 @@ type NewSubmission struct {
 	// BlobInline says the blob came with the request (and was stored just
 	// before); otherwise it must be an upload or another submission's.
 	BlobInline bool
-	Jobs       []bus.Job
+	Jobs       []work.Job
 }
 
 // InsertSubmission stores a submission, its evidence rows, its outbox jobs
@@ -44,7 +45,7 @@ func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed
 	payloads := make([][]byte, len(n.Jobs))
 	for i := range n.Jobs {
 		j := &n.Jobs[i]
-		kinds[i], chunks[i], nchunks[i], msgIDs[i] = j.Kind, int32(j.Chunk), int32(max(j.Chunks, 1)), j.MsgID()
+		kinds[i], chunks[i], nchunks[i], msgIDs[i] = string(j.Kind), int32(j.Chunk), int32(max(j.Chunks, 1)), j.MsgID()
 		// the row names the job; the relay builds it from the submission's row
 		if payloads[i], err = json.Marshal(jobRef{Chunk: j.Chunk, Chunks: j.Chunks, ChunkSize: j.ChunkSize}); err != nil {
 			return false, err
@@ -78,14 +79,15 @@ func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed
 type OutboxJob struct {
 	ID         int64
 	Submission common.Hash
-	Kind       string // a verification kind, or "vote" for a vote request
+	Kind       idao.Kind // a verification kind, or work.VoteKind for a vote request
 	MsgID      string
-	Payload    []byte // a bus.Job; {} for a vote request (the relay assembles it)
+	Payload    []byte // a jobRef; {} for a vote request (the relay assembles it)
 	Attempts   int    // failed publishes so far
 }
 
-// MaxOutboxAttempts is how many times the relay tries a row that NATS
-// refuses for good (bus.RefusedForGood: over a message limit) before it sets
+// MaxOutboxAttempts is how many times the relay tries a row that is refused
+// for good (work.ErrPermanent: NATS refuses it over a message limit, or it
+// cannot be built) before it sets
 // the row aside in outbox_failed and fails its submission. Rows that fail
 // for passing reasons (a full stream, NATS down) are retried with back-off
 // for as long as it takes.
@@ -111,8 +113,8 @@ type jobRef struct {
 // OutboxJobs builds the verification jobs of outbox rows (one query for all
 // their submissions); errs[i] says why row i has none (its payload does not
 // decode, or its submission is gone: both for good).
-func (s *Store) OutboxJobs(ctx context.Context, rows []OutboxJob) (jobs []*bus.Job, errs []error) {
-	jobs, errs = make([]*bus.Job, len(rows)), make([]error, len(rows))
+func (s *Store) OutboxJobs(ctx context.Context, rows []OutboxJob) (jobs []*work.Job, errs []error) {
+	jobs, errs = make([]*work.Job, len(rows)), make([]error, len(rows))
 	ids := make([]common.Hash, 0, len(rows))
 	for _, r := range rows {
 		ids = append(ids, r.Submission)
@@ -125,23 +127,23 @@ func (s *Store) OutboxJobs(ctx context.Context, rows []OutboxJob) (jobs []*bus.J
 		}
 		var ref jobRef
 		if err := json.Unmarshal(r.Payload, &ref); err != nil {
-			errs[i] = bus.Permanent(fmt.Errorf("the outbox job of %s does not decode: %w", r.Submission.Hex(), err))
+			errs[i] = work.Permanent(fmt.Errorf("the outbox job of %s does not decode: %w", r.Submission.Hex(), err))
 			continue
 		}
 		base, ok := subs[r.Submission]
 		if !ok {
-			errs[i] = bus.Permanent(fmt.Errorf("the outbox job's submission %s is not stored", r.Submission.Hex()))
+			errs[i] = work.Permanent(fmt.Errorf("the outbox job's submission %s is not stored", r.Submission.Hex()))
 			continue
 		}
 		j := *base
-		j.ID, j.Kind, j.Chunk, j.Chunks, j.ChunkSize = r.Submission.Hex()+"/"+r.Kind, r.Kind, ref.Chunk, ref.Chunks, ref.ChunkSize
+		j.ID, j.Kind, j.Chunk, j.Chunks, j.ChunkSize = work.JobID(r.Submission, r.Kind), r.Kind, ref.Chunk, ref.Chunks, ref.ChunkSize
 		jobs[i] = &j
 	}
 	return jobs, errs
 }
 
 // jobSubmissions loads what every job of the submissions carries.
-func (s *Store) jobSubmissions(ctx context.Context, ids []common.Hash) (map[common.Hash]*bus.Job, error) {
+func (s *Store) jobSubmissions(ctx context.Context, ids []common.Hash) (map[common.Hash]*work.Job, error) {
 	keys := make([][]byte, 0, len(ids))
 	seen := make(map[common.Hash]bool, len(ids))
 	for _, id := range ids {
@@ -156,9 +158,9 @@ func (s *Store) jobSubmissions(ctx context.Context, ids []common.Hash) (map[comm
 		return nil, err
 	}
 	defer rows.Close()
-	out := make(map[common.Hash]*bus.Job, len(keys))
+	out := make(map[common.Hash]*work.Job, len(keys))
 	for rows.Next() {
-		j := new(bus.Job)
+		j := new(work.Job)
 		sub := &j.Submission
 		var id, contributor, dataHash, commitment []byte
 		var records, nonce, chainID int64
@@ -185,8 +187,9 @@ type OutboxOutcome struct {
 // publish with them — it returns one error per row — and, in one
 // transaction: deletes the published rows and moves their submissions to
 // verifying; puts each failed row back with its error and a back-off; sets
-// aside a row refused for good on its MaxOutboxAttempts-th try, failing its
-// submission with a reason that says what to do. A crash after publish but
+// aside a row refused for good (publish's error is a work.ErrPermanent) on
+// its MaxOutboxAttempts-th try, failing its submission with a reason that
+// says what to do. A crash after publish but
 // before commit republishes the same jobs later; JetStream drops the
 // duplicates by Nats-Msg-Id.
 func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]OutboxJob) []error) (OutboxOutcome, error) {
@@ -224,7 +227,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit int, publish func([]Outbo
 					seen[j.Submission] = true
 					subs = append(subs, j.Submission.Bytes())
 				}
-			case bus.RefusedForGood(err) && j.Attempts+1 >= MaxOutboxAttempts:
+			case errors.Is(err, work.ErrPermanent) && j.Attempts+1 >= MaxOutboxAttempts:
 				aside = append(aside, j.ID)
 				failed, reasons = append(failed, j), append(reasons, truncate(err.Error(), 300))
 			default:
@@ -288,7 +291,7 @@ func setAside(ctx context.Context, tx pgx.Tx, rows []OutboxJob, reasons []string
 			continue
 		}
 		what := fmt.Sprintf("its %s job", j.Kind)
-		if j.Kind == bus.VoteKind {
+		if j.Kind == work.VoteKind {
 			what = "its vote request"
 		}
 		reason := fmt.Sprintf("%s could not be published to NATS (%d tries): %s. The submission is too large for this "+
@@ -332,7 +335,7 @@ type ResultOutcome struct {
 // rejected result rejects it, a failed one fails it, and once every evidence
 // row is ok it moves to voting. Idempotent: a redelivered result changes
 // nothing.
-func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome, error) {
+func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *work.Result) (ResultOutcome, error) {
 	var out ResultOutcome
 	var status string
 	err := tx.QueryRow(ctx, `SELECT status FROM submissions WHERE id=$1 FOR UPDATE`, r.SubmissionID[:]).Scan(&status)
@@ -388,7 +391,7 @@ func ApplyResultTx(ctx context.Context, tx pgx.Tx, r *bus.Result) (ResultOutcome
 	if next == "" || !coordinator.CanMove(out.Status, next) {
 		return out, nil
 	}
-	if next == coordinator.Voting && r.Kind == "optimistic" && coordinator.CanMove(out.Status, coordinator.Finalized) {
+	if next == coordinator.Voting && r.Kind == idao.KindOptimistic && coordinator.CanMove(out.Status, coordinator.Finalized) {
 		// the executor reports a claim only once it is final on chain
 		if err := moveTx(ctx, tx, r.SubmissionID, coordinator.Finalized, "optimistic claim finalized on chain: "+string(r.Evidence)); err != nil {
 			return out, err
@@ -474,19 +477,59 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 	if anchorBlock != nil {
 		v.Anchor = &coordinator.AnchorView{Block: uint64(*anchorBlock), Tx: common.BytesToHash(anchorTx)}
 	}
+	if v.Evidence, err = s.evidenceViews(ctx, id); err != nil {
+		return nil, err
+	}
+	votes, counted, stakes, err := s.Votes(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for i, vt := range votes {
+		v.Votes = append(v.Votes, coordinator.VoteView{Member: vt.Member, Stake: stakes[i], Approve: vt.Approve,
+			Counted: counted[i], ResultDigest: vt.ResultDigest, Reason: vt.Reason, Signature: vt.Signature})
+	}
+	if history {
+		if v.History, err = s.history(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// history is a submission's status changes, oldest first.
+func (s *Store) history(ctx context.Context, id common.Hash) ([]coordinator.EventView, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT status, coalesce(detail,''), at FROM submission_events WHERE submission=$1 ORDER BY seq`, id[:])
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (coordinator.EventView, error) {
+		var e coordinator.EventView
+		var st string
+		err := r.Scan(&st, &e.Detail, &e.At)
+		e.Status = coordinator.Status(st)
+		return e, err
+	})
+}
+
+// evidenceViews is a submission's evidence, one view per kind (its chunks
+// counted), in kind order: a kind is ok when every chunk is, pending while
+// a chunk is and none failed, else a failed chunk's status with the first
+// reason given.
+func (s *Store) evidenceViews(ctx context.Context, id common.Hash) ([]coordinator.EvidenceView, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT kind, chunk, chunks, status, coalesce(reason,''), data FROM evidence
 		WHERE submission=$1 ORDER BY kind, chunk`, id[:])
 	if err != nil {
 		return nil, err
 	}
-	byKind := map[string]*coordinator.EvidenceView{}
-	var kinds []string
+	defer rows.Close()
+	byKind := map[idao.Kind]*coordinator.EvidenceView{}
+	var kinds []idao.Kind
 	for rows.Next() {
-		var kind, st, reason string
+		var kind idao.Kind
+		var st, reason string
 		var chunk, chunks int
 		var data []byte
 		if err := rows.Scan(&kind, &chunk, &chunks, &st, &reason, &data); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		ev := byKind[kind]
@@ -512,38 +555,14 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 			ev.Data = append(ev.Data, json.RawMessage(data))
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	out := []coordinator.EvidenceView{}
 	for _, k := range kinds {
-		v.Evidence = append(v.Evidence, *byKind[k])
+		out = append(out, *byKind[k])
 	}
-	votes, counted, stakes, err := s.Votes(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for i, vt := range votes {
-		v.Votes = append(v.Votes, coordinator.VoteView{Member: vt.Member, Stake: stakes[i], Approve: vt.Approve,
-			Counted: counted[i], ResultDigest: vt.ResultDigest, Reason: vt.Reason, Signature: vt.Signature})
-	}
-	if history {
-		rows, err := s.Pool.Query(ctx, `SELECT status, coalesce(detail,''), at FROM submission_events WHERE submission=$1 ORDER BY seq`, id[:])
-		if err != nil {
-			return nil, err
-		}
-		v.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (coordinator.EventView, error) {
-			var e coordinator.EventView
-			var st string
-			err := r.Scan(&st, &e.Detail, &e.At)
-			e.Status = coordinator.Status(st)
-			return e, err
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
+	return out, nil
 }
 
 // CountSubmissions counts stored submissions (tests, metrics).

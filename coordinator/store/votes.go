@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/quorum"
 )
@@ -62,7 +63,7 @@ func (s *Store) VoteRequests(ctx context.Context, ids []common.Hash) ([]*quorum.
 	defer rows.Close()
 	for rows.Next() {
 		var id []byte
-		var kind string
+		var kind idao.Kind
 		var data []byte
 		if err := rows.Scan(&id, &kind, &data); err != nil {
 			return nil, err
@@ -134,89 +135,17 @@ func ApplyVoteGroupsTx(ctx context.Context, tx pgx.Tx, groups []VoteGroup) ([]Vo
 	if len(groups) == 0 {
 		return outs, nil
 	}
-	ids := make([][]byte, len(groups))
-	for i := range groups {
-		ids[i] = groups[i].ID.Bytes()
-	}
-	type row struct{ status, dao string }
-	subs := map[common.Hash]row{}
-	rows, err := tx.Query(ctx, `SELECT id, status, idao FROM submissions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	subs, err := lockVotingRows(ctx, tx, groups)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var id []byte
-		var r row
-		if err := rows.Scan(&id, &r.status, &r.dao); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		subs[common.BytesToHash(id)] = r
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	in, totals, err := votesToStore(groups, subs, outs)
+	if err != nil {
 		return nil, err
 	}
-	// the votes to store: one per (submission, member), an approval over a refusal
-	var in voteColumns
-	totals := map[common.Hash]*big.Int{}
-	for i, g := range groups {
-		r, ok := subs[g.ID]
-		outs[i].Ignored = true
-		if !ok {
-			continue
-		}
-		outs[i].Status = coordinator.Status(r.status)
-		if outs[i].Status != coordinator.Voting {
-			continue
-		}
-		best := map[common.Address]*CheckedVote{}
-		var order []common.Address
-		for j := range g.Votes {
-			cv := &g.Votes[j]
-			if v := cv.Vote; v.Submission != g.ID || v.IDAO != r.dao { // a vote signed for another iDAO cannot count here
-				continue
-			}
-			totals[g.ID] = cv.Total
-			prev := best[cv.Vote.Member]
-			if prev == nil {
-				order = append(order, cv.Vote.Member)
-			}
-			if prev == nil || (!prev.Vote.Approve && cv.Vote.Approve) {
-				best[cv.Vote.Member] = cv
-			}
-		}
-		for _, m := range order {
-			if err := in.add(best[m]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	changed := map[common.Hash]bool{}
-	if len(in.sub) > 0 {
-		rows, err := tx.Query(ctx, `INSERT INTO votes AS v (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
-			SELECT u.sub, u.member, u.approve, u.digest, u.reason, u.stake::numeric, u.sig, false, u.batch::jsonb
-			FROM unnest($1::bytea[], $2::bytea[], $3::bool[], $4::bytea[], $5::text[], $6::text[], $7::bytea[], $8::text[])
-				AS u(sub, member, approve, digest, reason, stake, sig, batch)
-			ON CONFLICT (submission, member) DO UPDATE SET approve = true, result_digest = EXCLUDED.result_digest, reason = NULL,
-				stake = EXCLUDED.stake, signature = EXCLUDED.signature, batch = EXCLUDED.batch, received_at = now()
-			WHERE NOT v.approve AND EXCLUDED.approve
-			RETURNING v.submission`, in.sub, in.member, in.approve, in.digest, in.reason, in.stake, in.sig, in.batch)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id []byte
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			changed[common.BytesToHash(id)] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	changed, err := insertVotes(ctx, tx, &in)
+	if err != nil {
+		return nil, err
 	}
 	if len(changed) == 0 {
 		return outs, nil
@@ -255,6 +184,105 @@ func ApplyVoteGroupsTx(ctx context.Context, tx pgx.Tx, groups []VoteGroup) ([]Vo
 		return outs, nil
 	}
 	return outs, tx.SendBatch(ctx, b).Close()
+}
+
+// votingRow is what counting a submission's votes reads of its row.
+type votingRow struct{ status, dao string }
+
+// lockVotingRows locks the groups' submission rows in id order and reads
+// their status and iDAO.
+func lockVotingRows(ctx context.Context, tx pgx.Tx, groups []VoteGroup) (map[common.Hash]votingRow, error) {
+	ids := make([][]byte, len(groups))
+	for i := range groups {
+		ids[i] = groups[i].ID.Bytes()
+	}
+	subs := map[common.Hash]votingRow{}
+	rows, err := tx.Query(ctx, `SELECT id, status, idao FROM submissions WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id []byte
+		var r votingRow
+		if err := rows.Scan(&id, &r.status, &r.dao); err != nil {
+			return nil, err
+		}
+		subs[common.BytesToHash(id)] = r
+	}
+	return subs, rows.Err()
+}
+
+// votesToStore picks the votes of the groups to store: one per
+// (submission, member), an approval over a refusal, only for submissions
+// that are voting and only votes signed for their iDAO. It sets each
+// group's outcome as ignored with its status (counting clears that), and
+// returns each submission's total stake as its votes carry it.
+func votesToStore(groups []VoteGroup, subs map[common.Hash]votingRow, outs []VoteOutcome) (voteColumns, map[common.Hash]*big.Int, error) {
+	var in voteColumns
+	totals := map[common.Hash]*big.Int{}
+	for i, g := range groups {
+		r, ok := subs[g.ID]
+		outs[i].Ignored = true
+		if !ok {
+			continue
+		}
+		outs[i].Status = coordinator.Status(r.status)
+		if outs[i].Status != coordinator.Voting {
+			continue
+		}
+		best := map[common.Address]*CheckedVote{}
+		var order []common.Address
+		for j := range g.Votes {
+			cv := &g.Votes[j]
+			if v := cv.Vote; v.Submission != g.ID || v.IDAO != r.dao { // a vote signed for another iDAO cannot count here
+				continue
+			}
+			totals[g.ID] = cv.Total
+			prev := best[cv.Vote.Member]
+			if prev == nil {
+				order = append(order, cv.Vote.Member)
+			}
+			if prev == nil || (!prev.Vote.Approve && cv.Vote.Approve) {
+				best[cv.Vote.Member] = cv
+			}
+		}
+		for _, m := range order {
+			if err := in.add(best[m]); err != nil {
+				return in, nil, err
+			}
+		}
+	}
+	return in, totals, nil
+}
+
+// insertVotes stores the votes (a member's approval replaces its refusal)
+// and returns the submissions whose stored votes changed.
+func insertVotes(ctx context.Context, tx pgx.Tx, in *voteColumns) (map[common.Hash]bool, error) {
+	changed := map[common.Hash]bool{}
+	if len(in.sub) == 0 {
+		return changed, nil
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO votes AS v (submission, member, approve, result_digest, reason, stake, signature, counted, batch)
+		SELECT u.sub, u.member, u.approve, u.digest, u.reason, u.stake::numeric, u.sig, false, u.batch::jsonb
+		FROM unnest($1::bytea[], $2::bytea[], $3::bool[], $4::bytea[], $5::text[], $6::text[], $7::bytea[], $8::text[])
+			AS u(sub, member, approve, digest, reason, stake, sig, batch)
+		ON CONFLICT (submission, member) DO UPDATE SET approve = true, result_digest = EXCLUDED.result_digest, reason = NULL,
+			stake = EXCLUDED.stake, signature = EXCLUDED.signature, batch = EXCLUDED.batch, received_at = now()
+		WHERE NOT v.approve AND EXCLUDED.approve
+		RETURNING v.submission`, in.sub, in.member, in.approve, in.digest, in.reason, in.stake, in.sig, in.batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id []byte
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		changed[common.BytesToHash(id)] = true
+	}
+	return changed, rows.Err()
 }
 
 // voteColumns are votes to insert, column by column (for unnest).

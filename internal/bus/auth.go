@@ -11,9 +11,11 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
+
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // Role is what a NATS user may do on the bus. A user holds one or more
@@ -28,12 +30,12 @@ const (
 	// vote requests and blobs, and consumes results.
 	RoleCoordinator Role = "coordinator"
 	// RoleTEE consumes tee jobs, reads blobs and publishes tee results.
-	RoleTEE Role = "tee"
+	RoleTEE Role = Role(idao.KindTEE)
 	// RoleZK consumes zk jobs, reads blobs, writes proofs and publishes zk results.
-	RoleZK Role = "zk"
+	RoleZK Role = Role(idao.KindZK)
 	// RoleOptimistic consumes optimistic jobs, reads blobs and publishes
 	// optimistic results (the executor and its watcher).
-	RoleOptimistic Role = "optimistic"
+	RoleOptimistic Role = Role(idao.KindOptimistic)
 	// RoleMember reads its own vote-request consumer (created by itself,
 	// named after its account) and proofs, and publishes votes.
 	RoleMember Role = "member"
@@ -158,8 +160,8 @@ func (u *User) Permissions() Permissions {
 			pub = append(pub, "$JS.FC."+objectStream(BlobBucket)+".>")
 			pub = append(pub, consume(ResultsStream, resultsConsumer)...)
 		case RoleTEE, RoleZK, RoleOptimistic:
-			kind := string(r)
-			pub = append(pub, resultsPrefix+kind)
+			kind := idao.Kind(r)
+			pub = append(pub, resultsPrefix+string(kind))
 			pub = append(pub, consume(JobsStream, jobsConsumer(kind))...)
 			pub = append(pub, readBlobs()...)
 			if r == RoleZK {
@@ -167,7 +169,7 @@ func (u *User) Permissions() Permissions {
 			}
 		case RoleMember:
 			d := MemberConsumer(u.Member)
-			pub = append(pub, resultsPrefix+VoteKind, jsAPI+"STREAM.INFO."+VotesStream,
+			pub = append(pub, resultsPrefix+string(work.VoteKind), jsAPI+"STREAM.INFO."+VotesStream,
 				jsAPI+"CONSUMER.CREATE."+VotesStream+"."+d, jsAPI+"CONSUMER.CREATE."+VotesStream+"."+d+".>")
 			pub = append(pub, consume(VotesStream, d)...)
 			pub = append(pub, readStream(ProofStream)...)
@@ -179,28 +181,6 @@ func (u *User) Permissions() Permissions {
 		sub = append(sub, maxDeliveriesAdvisory) // jobs whose workers died on them (StuckJobs)
 	}
 	return Permissions{Publish: slices.Compact(pub), Subscribe: sub}
-}
-
-// serverUsers is how the embedded server knows users.
-func serverUsers(users []User) ([]*server.NkeyUser, error) {
-	out := make([]*server.NkeyUser, 0, len(users))
-	seen := map[string]bool{}
-	for i := range users {
-		u := &users[i]
-		if err := u.Validate(); err != nil {
-			return nil, err
-		}
-		if seen[u.NKey] {
-			return nil, fmt.Errorf("NATS user %s: nkey %s is listed twice", u.Name, u.NKey)
-		}
-		seen[u.NKey] = true
-		p := u.Permissions()
-		out = append(out, &server.NkeyUser{Nkey: u.NKey, Permissions: &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: p.Publish},
-			Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
-		}})
-	}
-	return out, nil
 }
 
 // Credentials are a NATS user's secret: its nkey seed (made by

@@ -3,17 +3,9 @@ package bus
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +17,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // refusedBy publishes to (or subscribes to) subject as creds and returns the
@@ -71,10 +65,10 @@ func TestRolesMayOnlyDoTheirPart(t *testing.T) {
 		user, subject string
 		subscribe     bool
 	}{
-		{"tee", resultsPrefix + "zk", false},         // only provers publish zk results
-		{"tee", resultsPrefix + VoteKind, false},     // only members vote
-		{"tee", jobsPrefix + "tee", false},           // only the coordinator publishes jobs
-		{"tee", jsAPI + "STREAM.CREATE.EVIL", false}, // only the coordinator makes streams
+		{"tee", resultsPrefix + "zk", false},                  // only provers publish zk results
+		{"tee", resultsPrefix + string(work.VoteKind), false}, // only members vote
+		{"tee", jobsPrefix + "tee", false},                    // only the coordinator publishes jobs
+		{"tee", jsAPI + "STREAM.CREATE.EVIL", false},          // only the coordinator makes streams
 		{"tee", jsAPI + "STREAM.DELETE." + JobsStream, false},
 		{"tee", objectPrefix(ProofBucket) + "C.x", false}, // no object stores of its own
 		{"tee", proofPrefix + "x", false},                 // only provers write proofs
@@ -102,33 +96,11 @@ func TestRolesMayOnlyDoTheirPart(t *testing.T) {
 	// and what each role needs goes through
 	for _, c := range []struct{ user, subject string }{
 		{"tee", resultsPrefix + "tee"}, {"worker", resultsPrefix + "zk"}, {"worker", proofPrefix + "p1"},
-		{"member", resultsPrefix + VoteKind}, {"coordinator", jobsPrefix + "tee"}, {"coordinator", votesPrefix + "demo"},
+		{"member", resultsPrefix + string(work.VoteKind)}, {"coordinator", jobsPrefix + "tee"}, {"coordinator", votesPrefix + "demo"},
 	} {
 		if err := refusedBy(t, ts.srv, ts.creds[c.user], false, c.subject); err != nil {
 			t.Errorf("%s may publish to %s: %v", c.user, c.subject, err)
 		}
-	}
-}
-
-func TestNoCredentialsNoEntry(t *testing.T) {
-	ts := newTestServer(t, func(o *EmbeddedOptions) { o.Listen = "127.0.0.1:0" })
-	url := ts.srv.ClientURL()
-	if nc, err := nats.Connect(url); err == nil || !strings.Contains(err.Error(), "Authorization Violation") {
-		if nc != nil {
-			nc.Close()
-		}
-		t.Fatalf("connect without credentials: %v", err)
-	}
-	stranger, _ := NewCredentials("stranger", []Role{RoleCoordinator}, common.Address{})
-	opts, _ := stranger.options()
-	if nc, err := nats.Connect(url, opts...); err == nil || !strings.Contains(err.Error(), "Authorization Violation") {
-		if nc != nil {
-			nc.Close()
-		}
-		t.Fatalf("a key the server does not know: %v", err)
-	}
-	if _, err := RunEmbedded(EmbeddedOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0"}); err == nil {
-		t.Fatal("an embedded server with a listener and no users started")
 	}
 }
 
@@ -190,45 +162,6 @@ func TestProofsAreCapped(t *testing.T) {
 	}
 }
 
-func TestServerConfigRoundTrip(t *testing.T) {
-	var users []User
-	for _, roles := range [][]Role{{RoleCoordinator}, {RoleTEE, RoleZK}, {RoleMember}} {
-		c, err := NewCredentials(string(roles[0]), roles, common.HexToAddress("0x1234"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, c.User)
-	}
-	dir := t.TempDir()
-	cfg := ServerConfig{Listen: "127.0.0.1:4222", StoreDir: dir, Users: users}
-	raw, err := cfg.Render()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "nats.conf")
-	if err := os.WriteFile(path, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatalf("nats-server does not read the config: %v\n%s", err, raw)
-	}
-	want, _ := serverUsers(users)
-	if len(opts.Nkeys) != len(want) || opts.MaxPayload != MaxPayload || !opts.JetStream || opts.StoreDir != dir ||
-		opts.JetStreamMaxStore != StoreBytes(DefaultBlobBytes) {
-		t.Fatalf("parsed %d users, payload %d, jetstream %v", len(opts.Nkeys), opts.MaxPayload, opts.JetStream)
-	}
-	for i, u := range opts.Nkeys {
-		if u.Nkey != want[i].Nkey || !slices.Equal(u.Permissions.Publish.Allow, want[i].Permissions.Publish.Allow) ||
-			!slices.Equal(u.Permissions.Subscribe.Allow, want[i].Permissions.Subscribe.Allow) {
-			t.Fatalf("user %d parsed as %+v", i, u)
-		}
-	}
-	if _, err := (&ServerConfig{Listen: ":1", StoreDir: dir}).Render(); err == nil {
-		t.Fatal("a config without users rendered")
-	}
-}
-
 func TestCredentialsFiles(t *testing.T) {
 	dir := t.TempDir()
 	c, err := NewCredentials("member-1", []Role{RoleMember}, common.HexToAddress("0xabc"))
@@ -261,75 +194,6 @@ func TestCredentialsFiles(t *testing.T) {
 	}
 }
 
-// The devnet's listener can require TLS; clients give the CA (and a
-// client certificate when the server verifies them).
-func TestTLS(t *testing.T) {
-	dir := t.TempDir()
-	caFile, certFile, keyFile := selfSigned(t, dir)
-	c, _ := NewCredentials("coordinator", []Role{RoleCoordinator}, common.Address{})
-	credsFile := filepath.Join(dir, "c.creds")
-	if err := c.WriteFile(credsFile); err != nil {
-		t.Fatal(err)
-	}
-	tlsc, err := TLSConfig(certFile, keyFile, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := RunEmbedded(EmbeddedOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", Users: []User{c.User}, TLS: tlsc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	url := strings.Replace(srv.ClientURL(), "nats://", "tls://", 1)
-	b, err := Connect(ConnectOptions{URL: url, Creds: credsFile, CA: caFile}, Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := b.Ensure(ctx); err != nil {
-		t.Fatalf("over TLS: %v", err)
-	}
-	// a client that does not trust the server's certificate gets nowhere
-	nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
-	if err == nil {
-		nc.Close()
-		t.Fatal("connected without the CA")
-	}
-}
-
-// selfSigned writes a CA-signed certificate for 127.0.0.1.
-func selfSigned(t *testing.T, dir string) (ca, cert, key string) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vsc test CA"}, IsCA: true,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	srvKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, _ := x509.MarshalECPrivateKey(srvKey)
-	write := func(name, typ string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", der), write("key.pem", "EC PRIVATE KEY", keyDER)
-}
-
 // A result is settled on its own: a refused one is terminated once, never
 // redelivered; one that keeps failing stops at ResultMaxDeliver; the others
 // of its batch are acked.
@@ -345,7 +209,7 @@ func TestResultsSettleEachMessage(t *testing.T) {
 	var mu sync.Mutex
 	calls := map[string]int{}
 	done := make(chan string, 64)
-	go coord.ResultBatches(ctx, 1, 16, func(_ context.Context, rs []Result) []error {
+	go coord.ResultBatches(ctx, 1, 16, func(_ context.Context, rs []work.Result) []error {
 		errs := make([]error, len(rs))
 		for i, r := range rs {
 			mu.Lock()
@@ -353,7 +217,7 @@ func TestResultsSettleEachMessage(t *testing.T) {
 			mu.Unlock()
 			switch r.JobID {
 			case "poison":
-				errs[i] = Permanent(errors.New("forged"))
+				errs[i] = work.Permanent(errors.New("forged"))
 			case "flaky":
 				errs[i] = errors.New("database down")
 			}
@@ -362,7 +226,7 @@ func TestResultsSettleEachMessage(t *testing.T) {
 		return errs
 	})
 	for _, id := range []string{"poison", "flaky", "good"} {
-		if err := w.PublishResult(ctx, &Result{JobID: id, Kind: "tee"}); err != nil {
+		if err := w.PublishResult(ctx, &work.Result{JobID: id, Kind: "tee"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -420,7 +284,7 @@ func TestResultsAreSigned(t *testing.T) {
 	}
 	key, _ := crypto.GenerateKey()
 	w := ts.bus(t, "tee", Config{Signer: keySigner{key}})
-	if err := w.PublishResult(ctx, &Result{JobID: "j", Kind: "tee", Reason: "no"}); err != nil {
+	if err := w.PublishResult(ctx, &work.Result{JobID: "j", Kind: "tee", Reason: "no"}); err != nil {
 		t.Fatal(err)
 	}
 	got := recvResult(t, ctx, coord)
@@ -429,7 +293,7 @@ func TestResultsAreSigned(t *testing.T) {
 		t.Fatalf("result signed by %s: %v", got.Signer, err)
 	}
 
-	r := Result{JobID: "j", Kind: "tee", SubmissionID: common.HexToHash("0x1"), OK: true, Evidence: []byte(`{"a": 1}`)}
+	r := work.Result{JobID: "j", Kind: "tee", SubmissionID: common.HexToHash("0x1"), OK: true, Evidence: []byte(`{"a": 1}`)}
 	d := r.Digest()
 	r2 := r
 	r2.Evidence = []byte(`{"a":1}`) // the same JSON, as it looks after the trip
@@ -437,7 +301,7 @@ func TestResultsAreSigned(t *testing.T) {
 		t.Fatal("the digest depends on the evidence's whitespace")
 	}
 	r2.Rejected = true
-	if r2.Digest() == d || r2.msgID() == r.msgID() {
+	if r2.Digest() == d || r2.MsgID(r2.Digest()) == r.MsgID(r.Digest()) {
 		t.Fatal("a rejection has the approval's digest or dedupe id")
 	}
 }
@@ -496,7 +360,7 @@ func TestRefusalsAreNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := ts.bus(t, "member", Config{})
-	err := m.Work(ctx, "tee", func(context.Context, Job) (Result, error) { return Result{}, nil })
+	err := m.Work(ctx, "tee", func(context.Context, work.Job) (work.Result, error) { return work.Result{}, nil })
 	if err == nil || !strings.Contains(err.Error(), "Permissions Violation") || !strings.Contains(err.Error(), "--nats-creds") {
 		t.Fatalf("a member taking tee jobs: %v", err)
 	}
@@ -515,13 +379,13 @@ func TestStuckJobsAreReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	stuck := make(chan int, 1)
-	go coord.StuckJobs(ctx, func(_ context.Context, j Job, deliveries int) error {
+	go coord.StuckJobs(ctx, func(_ context.Context, j work.Job, deliveries int) error {
 		if j.ID == "crasher" {
 			stuck <- deliveries
 		}
 		return nil
 	})
-	if err := coord.PublishJob(ctx, &Job{ID: "crasher", Kind: "tee"}); err != nil {
+	if err := coord.PublishJob(ctx, &work.Job{ID: "crasher", Kind: "tee"}); err != nil {
 		t.Fatal(err)
 	}
 	w := ts.bus(t, "tee", cfg)

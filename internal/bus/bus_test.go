@@ -10,6 +10,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // testServer is an embedded server enforcing the roles' permissions, with
@@ -19,7 +21,7 @@ type testServer struct {
 	creds map[string]*Credentials
 }
 
-func newTestServer(t *testing.T, opts ...func(*EmbeddedOptions)) *testServer {
+func newTestServer(t *testing.T) *testServer {
 	t.Helper()
 	ts := &testServer{creds: map[string]*Credentials{}}
 	var users []User
@@ -36,17 +38,36 @@ func newTestServer(t *testing.T, opts ...func(*EmbeddedOptions)) *testServer {
 		ts.creds[name] = c
 		users = append(users, c.User)
 	}
-	o := EmbeddedOptions{StoreDir: t.TempDir(), Users: users}
-	for _, f := range opts {
-		f(&o)
+	ts.srv = runServer(t, users)
+	return ts
+}
+
+// runServer starts an in-process nats-server that knows users with their
+// roles' permissions, as natsembed.Run does for the binaries (natsembed
+// imports this package, so its tests here cannot use it; natsembed's own
+// tests check that it sets the server up the same way).
+func runServer(t *testing.T, users []User) *server.Server {
+	t.Helper()
+	var nkeys []*server.NkeyUser
+	for i := range users {
+		p := users[i].Permissions()
+		nkeys = append(nkeys, &server.NkeyUser{Nkey: users[i].NKey, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: p.Publish},
+			Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+		}})
 	}
-	srv, err := RunEmbedded(o)
+	srv, err := server.NewServer(&server.Options{ServerName: "vsc-test", JetStream: true, StoreDir: t.TempDir(), NoSigs: true,
+		NoLog: true, DontListen: true, MaxPayload: MaxPayload, JetStreamMaxStore: StoreBytes(DefaultBlobBytes), Nkeys: nkeys})
 	if err != nil {
 		t.Fatal(err)
 	}
+	go srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		t.Fatal("nats-server did not become ready")
+	}
 	t.Cleanup(srv.Shutdown)
-	ts.srv = srv
-	return ts
+	return srv
 }
 
 // bus connects as the named user.
@@ -71,19 +92,19 @@ func newTestBus(t *testing.T, cfg Config) (coord, worker *Bus) {
 	return coord, ts.bus(t, "worker", cfg)
 }
 
-func recvResult(t *testing.T, ctx context.Context, b *Bus) Result {
+func recvResult(t *testing.T, ctx context.Context, b *Bus) work.Result {
 	t.Helper()
-	got := make(chan Result, 16)
+	got := make(chan work.Result, 16)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go b.Results(rctx, func(_ context.Context, r Result) error { got <- r; return nil })
+	go b.Results(rctx, func(_ context.Context, r work.Result) error { got <- r; return nil })
 	select {
 	case r := <-got:
 		return r
 	case <-time.After(20 * time.Second):
 		t.Fatal("no result within 20s")
 	}
-	return Result{}
+	return work.Result{}
 }
 
 func TestBlobRoundTrip(t *testing.T) {
@@ -131,15 +152,15 @@ func TestJobRetriedThenSucceeds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var calls atomic.Int32
-	go w.Work(ctx, "tee", func(_ context.Context, j Job) (Result, error) {
+	go w.Work(ctx, "tee", func(_ context.Context, j work.Job) (work.Result, error) {
 		if calls.Add(1) < 3 {
-			return Result{}, errors.New("transient")
+			return work.Result{}, errors.New("transient")
 		}
-		return Result{OK: true, Reason: "fine"}, nil
+		return work.Result{OK: true, Reason: "fine"}, nil
 	})
 	// the same job published twice is one job (dedupe on Nats-Msg-Id)
 	for range 2 {
-		if err := b.PublishJob(ctx, &Job{ID: "j1", Kind: "tee", SubmissionID: common.HexToHash("0x1")}); err != nil {
+		if err := b.PublishJob(ctx, &work.Job{ID: "j1", Kind: "tee", SubmissionID: common.HexToHash("0x1")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,11 +178,11 @@ func TestJobDeadLettered(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var calls atomic.Int32
-	go w.Work(ctx, "zk", func(_ context.Context, j Job) (Result, error) {
+	go w.Work(ctx, "zk", func(_ context.Context, j work.Job) (work.Result, error) {
 		calls.Add(1)
-		return Result{}, errors.New("prover crashed")
+		return work.Result{}, errors.New("prover crashed")
 	})
-	if err := b.PublishJob(ctx, &Job{ID: "j2", Kind: "zk", Chunk: 3}); err != nil {
+	if err := b.PublishJob(ctx, &work.Job{ID: "j2", Kind: "zk", Chunk: 3}); err != nil {
 		t.Fatal(err)
 	}
 	r := recvResult(t, ctx, b)

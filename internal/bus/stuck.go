@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // maxDeliveriesAdvisory is where the server says a job reached its
@@ -22,7 +24,7 @@ const maxDeliveriesAdvisory = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + Jo
 // queue (where it would otherwise sit forever). The server's advisories
 // are not stored: a job stuck while no coordinator listens stays in the
 // queue. Coordinator only.
-func (b *Bus) StuckJobs(ctx context.Context, h func(ctx context.Context, j Job, deliveries int) error) error {
+func (b *Bus) StuckJobs(ctx context.Context, h func(ctx context.Context, j work.Job, deliveries int) error) error {
 	sub, err := b.NC.Subscribe(maxDeliveriesAdvisory, func(m *nats.Msg) {
 		var adv struct {
 			Stream     string `json:"stream"`
@@ -45,7 +47,7 @@ func (b *Bus) StuckJobs(ctx context.Context, h func(ctx context.Context, j Job, 
 	return sub.Unsubscribe()
 }
 
-func (b *Bus) stuckJob(ctx context.Context, seq uint64, deliveries int, h func(context.Context, Job, int) error) error {
+func (b *Bus) stuckJob(ctx context.Context, seq uint64, deliveries int, h func(context.Context, work.Job, int) error) error {
 	st, err := b.stream(ctx, JobsStream)
 	if err != nil {
 		return err
@@ -57,11 +59,11 @@ func (b *Bus) stuckJob(ctx context.Context, seq uint64, deliveries int, h func(c
 	if err != nil {
 		return err
 	}
-	j, err := DecodeJob(m.Data)
+	j, err := work.DecodeJob(m.Data)
 	if err == nil {
 		err = h(ctx, j, deliveries)
 	}
-	if err != nil && !errors.Is(err, ErrPermanent) {
+	if err != nil && !errors.Is(err, work.ErrPermanent) {
 		return err
 	}
 	b.log.Error("stuck job removed from the work queue", "job", j.ID, "kind", j.Kind, "deliveries", deliveries, "err", err)

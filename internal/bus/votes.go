@@ -17,7 +17,6 @@ import (
 const (
 	VotesStream   = "VSC_VOTES"
 	votesPrefix   = "vsc.votes.request."
-	VoteKind      = "vote"
 	voteRetention = 24 * time.Hour
 )
 
@@ -36,7 +35,7 @@ func (b *Bus) PublishVoteRequest(ctx context.Context, idao, msgID string, data [
 // to one member (its durable consumer) until ctx ends, in batches of up to
 // max messages, so the member answers them with one signed vote batch. h
 // returns one error per message, and each is settled on its own: nil acks
-// it, ErrPermanent terminates it, any other error (the member could not
+// it, work.ErrPermanent terminates it, any other error (the member could not
 // check the evidence) redelivers it with back-off, up to VoteMaxDeliver
 // deliveries.
 func (b *Bus) VoteRequests(ctx context.Context, member common.Address, idaos []string, max int, h func(ctx context.Context, msgs [][]byte) []error) error {

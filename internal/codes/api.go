@@ -53,6 +53,50 @@ var apiCodes = []entry{
 	{Internal, "internal", http.StatusInternalServerError, "an internal error"},
 }
 
+// APICodes returns the codes the coordinator's API answers with (1xxx), by
+// number: the OpenAPI document's Error schema lists exactly these.
+func APICodes() []Code {
+	out := make([]Code, len(apiCodes))
+	for i, e := range apiCodes {
+		out[i] = e.code
+	}
+	return out
+}
+
 // The client's own checks (2xxx): refusals the SDK and the CLI make before
-// they send anything.
-var clientCodes = []entry{}
+// they send anything, and answers they cannot read.
+const (
+	// HTTPError: an answer that is not an API error (a proxy's page, a
+	// server of something else).
+	HTTPError Code = 2000 + iota
+	// NoTrustedSequencer: no sequencer to check the chain's proofs against.
+	NoTrustedSequencer
+	// WrongSequencer: chain state signed by another sequencer than the
+	// trusted one.
+	WrongSequencer
+	// UnprovenChainState: chain state whose proof does not verify.
+	UnprovenChainState
+	// StaleChainState: chain state older than a block already seen.
+	StaleChainState
+	// NoTEEPolicy: no usable TEE policy to check the iDAO's enclave against.
+	NoTEEPolicy
+	// SimulationPolicy: a TEE policy that accepts simulated enclaves, not
+	// allowed by the contributor.
+	SimulationPolicy
+	// EnclaveNotRegistered: the enclave key is not registered on chain.
+	EnclaveNotRegistered
+	// EnclaveAttestation: the enclave key's attestation is refused.
+	EnclaveAttestation
+)
+
+var clientCodes = []entry{
+	{HTTPError, "http_error", http.StatusBadGateway, "the answer is not an API error"},
+	{NoTrustedSequencer, "no_trusted_sequencer", http.StatusBadRequest, "no trusted sequencer to check the chain's proofs against"},
+	{WrongSequencer, "wrong_sequencer", http.StatusBadGateway, "the chain state is signed by another sequencer than the trusted one"},
+	{UnprovenChainState, "unproven_chain_state", http.StatusBadGateway, "the chain state's proof does not verify"},
+	{StaleChainState, "stale_chain_state", http.StatusBadGateway, "the chain state is older than a block already seen"},
+	{NoTEEPolicy, "no_tee_policy", http.StatusUnprocessableEntity, "there is no usable TEE policy to check the enclave against"},
+	{SimulationPolicy, "simulation_policy", http.StatusUnprocessableEntity, "the TEE policy accepts simulated enclaves"},
+	{EnclaveNotRegistered, "enclave_not_registered", http.StatusUnprocessableEntity, "the enclave key is not registered on chain"},
+	{EnclaveAttestation, "enclave_attestation", http.StatusUnprocessableEntity, "the enclave key's attestation is refused"},
+}

@@ -84,7 +84,7 @@ const (
 	AlreadyAnchored  Code = 4202
 	StakeHeight      Code = 4203
 	BadVoteSignature Code = 4204
-	VoteNotMember    Code = 4205
+	QCNotMember      Code = 4205
 	DuplicateVote    Code = 4206
 	WrongDigest      Code = 4207
 	NoQuorum         Code = 4208
@@ -172,7 +172,7 @@ var chainExecCodes = []entry{
 	{AlreadyAnchored, "already_anchored", http.StatusConflict, "the digest is anchored already"},
 	{StakeHeight, "stake_height", unprocessable, "the QC's stake height is not a recent committed height"},
 	{BadVoteSignature, "bad_vote_signature", unprocessable, "a vote's signature is not its member's"},
-	{VoteNotMember, "vote_not_member", unprocessable, "a vote is by a non-member, or by a member whose stake the QC does not count"},
+	{QCNotMember, "qc_not_member", unprocessable, "a vote is by a non-member, or by a member whose stake the QC does not count"},
 	{DuplicateVote, "duplicate_vote", unprocessable, "a member's vote is counted twice"},
 	{WrongDigest, "wrong_digest", unprocessable, "a vote is for another submission or digest"},
 	{NoQuorum, "no_quorum", unprocessable, "the approving stake is below 2/3 of the iDAO's stake"},

@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/eip712"
 )
 
@@ -24,13 +25,10 @@ const TypeString = "Submission(string idao,string mode,string class,address cont
 
 var typeHash = eip712.StringWord(TypeString)
 
-// Modes a submission may ask for.
-var Modes = []string{"tee", "zk", "tee+zk", "optimistic"}
-
 // Submission is the signed part of a contributor's request.
 type Submission struct {
 	IDAO           string         `json:"idao"`
-	Mode           string         `json:"mode"`
+	Mode           idao.Mode      `json:"mode"`
 	Class          string         `json:"class"`
 	Contributor    common.Address `json:"contributor"`
 	DataHash       common.Hash    `json:"data_hash"`
@@ -44,7 +42,7 @@ type Submission struct {
 func (s *Submission) StructHash() common.Hash {
 	return eip712.StructHash(common.Hash(typeHash),
 		eip712.StringWord(s.IDAO),
-		eip712.StringWord(s.Mode),
+		eip712.StringWord(string(s.Mode)),
 		eip712.StringWord(s.Class),
 		eip712.AddressWord(s.Contributor),
 		s.DataHash,
@@ -109,7 +107,7 @@ func (s *Submission) TypedData(chainID uint64) apitypes.TypedData {
 		Domain:      eip712.Domain(chainID),
 		Message: apitypes.TypedDataMessage{
 			"idao":           s.IDAO,
-			"mode":           s.Mode,
+			"mode":           string(s.Mode),
 			"class":          s.Class,
 			"contributor":    s.Contributor.Hex(),
 			"dataHash":       hexutil.Encode(s.DataHash[:]),

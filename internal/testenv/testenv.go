@@ -16,6 +16,7 @@ import (
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/natsembed"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 )
 
@@ -57,7 +58,7 @@ func NATS(t testing.TB) *server.Server {
 		}
 		creds[name], users = c, append(users, c.User)
 	}
-	srv, err := bus.RunEmbedded(bus.EmbeddedOptions{StoreDir: t.TempDir(), Users: users})
+	srv, err := natsembed.Run(natsembed.Options{StoreDir: t.TempDir(), Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}

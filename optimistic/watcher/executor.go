@@ -8,8 +8,8 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -26,7 +26,7 @@ type Executor struct {
 	// Open returns the plaintext of the job's submission (it holds the
 	// enclave key). An error wrapping ErrNoData rejects the job; any other
 	// error is transient and the job is retried.
-	Open   func(ctx context.Context, j *bus.Job) ([]byte, error)
+	Open   func(ctx context.Context, j *work.Job) ([]byte, error)
 	Params facts.Params
 	Bond   *big.Int
 	// Faulty claims wrong results (devnet --faulty-executor).
@@ -36,9 +36,9 @@ type Executor struct {
 }
 
 // Handle is a bus.Work handler.
-func (e *Executor) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
-	res := bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID}
-	reject := func(format string, a ...any) (bus.Result, error) {
+func (e *Executor) Handle(ctx context.Context, j work.Job) (work.Result, error) {
+	res := work.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID}
+	reject := func(format string, a ...any) (work.Result, error) {
 		res.Rejected, res.Reason = true, fmt.Sprintf(format, a...)
 		return res, nil
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -46,26 +46,26 @@ func TestExecutorJobs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	contributor, _ := crypto.GenerateKey()
 	data := plain{}
-	job := func(i int, ds *records.Dataset) bus.Job {
+	job := func(i int, ds *records.Dataset) work.Job {
 		sub := submission.Submission{IDAO: "demo", Mode: "optimistic", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
 			DataHash: common.Hash{byte(i)}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Nonce: uint64(i)}
 		sig, _ := sub.Sign(chainID, contributor)
-		return bus.Job{ID: fmt.Sprint("job-", i), Kind: "optimistic", ChainID: chainID, SubmissionID: sub.Digest(chainID), Submission: sub, Signature: sig}
+		return work.Job{ID: fmt.Sprint("job-", i), Kind: "optimistic", ChainID: chainID, SubmissionID: sub.Digest(chainID), Submission: sub, Signature: sig}
 	}
 	good, bad := dataset(rng, 80), dataset(rng, 90)
 	data[records.Commitment(good)], data[records.Commitment(bad)] = good, bad
 	texts := map[string][]byte{"job-1": csvOf(good), "job-2": csvOf(bad), "job-3": csvOf(good)}
-	open := func(_ context.Context, j *bus.Job) ([]byte, error) { return slices.Clone(texts[j.ID]), nil } // Handle clears it
+	open := func(_ context.Context, j *work.Job) ([]byte, error) { return slices.Clone(texts[j.ID]), nil } // Handle clears it
 	exW := &Watcher{Chain: account{f, execA}, Data: data, Addr: execA, Bond: big.NewInt(1000)}
 	wa := &Watcher{Chain: account{f, watchA}, Data: data, Addr: watchA, Bond: big.NewInt(1000)}
 	honestEx := &Executor{W: exW, Open: open, Params: facts.DefaultParams, Bond: big.NewInt(2000), Poll: time.Millisecond}
 	faultyEx := &Executor{W: exW, Open: open, Params: facts.DefaultParams, Bond: big.NewInt(2000), Poll: time.Millisecond, Faulty: true}
 
-	run := func(e *Executor, j bus.Job) bus.Result {
+	run := func(e *Executor, j work.Job) work.Result {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		done := make(chan bus.Result, 1)
+		done := make(chan work.Result, 1)
 		errc := make(chan error, 1)
 		go func() {
 			r, err := e.Handle(ctx, j)
@@ -94,7 +94,7 @@ func TestExecutorJobs(t *testing.T) {
 			f.mu.Unlock()
 		}
 		t.Fatalf("%s: no result", j.ID)
-		return bus.Result{}
+		return work.Result{}
 	}
 
 	j1 := job(1, good)

@@ -36,7 +36,7 @@ func TestWatchersOnChainNode(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	if err := (NodeChain{N: n, Key: owner}).Send(ctx, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []string{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
+	if err := (NodeChain{N: n, Key: owner}).Send(ctx, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []idao.Mode{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
 		t.Fatal(err)
 	}
 	data := plain{}

@@ -17,6 +17,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 )
 
@@ -43,7 +44,7 @@ func (b *lockedBuffer) String() string {
 
 // rawJob seals any plaintext (even one that does not parse) as a one-chunk
 // job declaring n records.
-func rawJob(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, plain string, n uint64) bus.Job {
+func rawJob(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, plain string, n uint64) work.Job {
 	t.Helper()
 	sealed, err := envelope.Seal([]byte(plain), &enclave.PublicKey)
 	if err != nil {
@@ -63,7 +64,7 @@ func rawJob(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, plain string, n
 	if err := b.PutBlob(context.Background(), sealed.DataHash, sealed.Blob); err != nil {
 		t.Fatal(err)
 	}
-	return bus.Job{ID: "job-secret", Kind: Kind, ChainID: chainID, SubmissionID: sub.Digest(chainID), Submission: sub,
+	return work.Job{ID: "job-secret", Kind: Kind, ChainID: chainID, SubmissionID: sub.Digest(chainID), Submission: sub,
 		Signature: sig, WrappedKey: sealed.WrappedKey, Chunk: 0, Chunks: prover.Chunks(int(n), chunk), ChunkSize: chunk}
 }
 
@@ -75,7 +76,7 @@ func TestRejectionsNeverQuoteValues(t *testing.T) {
 	enclave, _ := crypto.GenerateKey()
 	b, workerBus := newBus(t, bus.Config{}, enclave)
 	var logs lockedBuffer
-	narrow := func(j bus.Job, fields int) (prover.Shape, error) {
+	narrow := func(j work.Job, fields int) (prover.Shape, error) {
 		return prover.NewShape(j.ChunkSize, fields, prover.SignedRange(32)), nil
 	}
 	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave, Shape: narrow, Log: slog.New(slog.NewTextHandler(&logs, nil))}, workerBus)

@@ -23,14 +23,16 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 )
 
 // Kind is the job kind this worker consumes.
-const Kind = "zk"
+const Kind = idao.KindZK
 
 // Store is what the worker needs of the bus: blobs in, proofs out.
 type Store interface {
@@ -47,7 +49,7 @@ type Config struct {
 	Open func(blob, wrapped []byte, dataHash common.Hash) ([]byte, error)
 	// Shape picks the circuit for a job and a dataset of fields fields;
 	// nil means prover.DefaultShape(j.ChunkSize, fields).
-	Shape func(j bus.Job, fields int) (prover.Shape, error)
+	Shape func(j work.Job, fields int) (prover.Shape, error)
 	// Parallel is how many chunk proofs run at once (default 1: a proof
 	// already uses every core; 2 gains ≈ 6 % on a 2-core machine at
 	// C = 1,024, for twice the memory).
@@ -70,8 +72,7 @@ type Worker struct {
 	}
 }
 
-// New returns a worker over b (nil for tests that call Handle with their
-// own store via WithStore).
+// New returns a worker over b.
 func New(cfg Config, b *bus.Bus) *Worker {
 	log := cfg.Log
 	if log == nil {
@@ -96,9 +97,6 @@ func New(cfg Config, b *bus.Bus) *Worker {
 	return w
 }
 
-// WithStore replaces the blob and proof store.
-func (w *Worker) WithStore(s Store) *Worker { w.store = s; return w }
-
 // Run consumes zk jobs until ctx ends, then drains in-flight proofs.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.bus == nil {
@@ -117,12 +115,12 @@ func (w *Worker) Run(ctx context.Context) error {
 // dataset that contradicts its submission (undecryptable, unparsable, wrong
 // record count or commitment, a value outside the declared range) is a
 // Rejected result with the reason.
-func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
+func (w *Worker) Handle(ctx context.Context, j work.Job) (work.Result, error) {
 	start := time.Now()
 	sub := &j.Submission
 	log := w.log.With("job", j.ID, "submission", j.SubmissionID.Hex(), "chunk", j.Chunk)
-	res := bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.name}
-	reject := func(format string, args ...any) (bus.Result, error) {
+	res := work.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.name}
+	reject := func(format string, args ...any) (work.Result, error) {
 		res.Rejected = true
 		res.Reason = fmt.Sprintf(format, args...)
 		log.Info("zk job rejected", "reason", res.Reason)
@@ -154,7 +152,7 @@ func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 		if errors.As(err, &rej) {
 			return reject("%s", rej.Error())
 		}
-		return bus.Result{}, err
+		return work.Result{}, err
 	}
 	if uint64(ds.Len()) != sub.Records {
 		return reject("the dataset has %d records, the submission declares %d", ds.Len(), sub.Records)
@@ -173,7 +171,7 @@ func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 	}
 	keys, err := w.cfg.Keys.Keys(ctx, shape)
 	if err != nil {
-		return bus.Result{}, fmt.Errorf("zk keys for %s: %w", shape, err)
+		return work.Result{}, fmt.Errorf("zk keys for %s: %w", shape, err)
 	}
 	proveStart := time.Now()
 	cp, err := prover.ProveChunk(keys, ds, j.Chunk)
@@ -181,24 +179,24 @@ func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 		return reject("%v", err)
 	}
 	if err != nil {
-		return bus.Result{}, err
+		return work.Result{}, err
 	}
 	proveMS := time.Since(proveStart).Milliseconds()
 	if err := prover.VerifyChunk(keys.VK, cp); err != nil {
-		return bus.Result{}, fmt.Errorf("own proof of chunk %d does not verify (corrupt keys?): %w", j.Chunk, err)
+		return work.Result{}, fmt.Errorf("own proof of chunk %d does not verify (corrupt keys?): %w", j.Chunk, err)
 	}
 	data, err := json.Marshal(cp)
 	if err != nil {
-		return bus.Result{}, err
+		return work.Result{}, err
 	}
 	name := prover.ProofObjectName(j.SubmissionID, keys.VK.Hash, j.Chunk)
 	if err := w.store.PutObject(ctx, bus.ProofBucket, name, data); err != nil {
-		return bus.Result{}, fmt.Errorf("store proof of chunk %d: %w", j.Chunk, err)
+		return work.Result{}, fmt.Errorf("store proof of chunk %d: %w", j.Chunk, err)
 	}
 	ref := prover.ChunkRef{Kind: prover.RefKind, VKHash: keys.VK.Hash, Shape: shape, ChunkSize: j.ChunkSize, Chunks: j.Chunks,
 		Index: j.Chunk, Bucket: bus.ProofBucket, Object: name, Root: cp.Root, Count: cp.Count, Sums: cp.Sums, ProveMS: proveMS}
 	if res.Evidence, err = json.Marshal(ref); err != nil {
-		return bus.Result{}, err
+		return work.Result{}, err
 	}
 	res.OK = true
 	log.Info("zk chunk proven", "shape", shape.String(), "records", cp.Count, "prove_ms", proveMS,
@@ -211,7 +209,7 @@ type rejection struct{ error }
 
 // dataset returns the job's parsed plaintext, from the one-entry cache when
 // the previous job was for the same blob.
-func (w *Worker) dataset(ctx context.Context, j bus.Job) (*records.Dataset, error) {
+func (w *Worker) dataset(ctx context.Context, j work.Job) (*records.Dataset, error) {
 	h, wk := j.Submission.DataHash, j.Submission.WrappedKeyHash // Handle checked wk = keccak256(j.WrappedKey)
 	w.mu.Lock()
 	if w.cached.ds != nil && w.cached.data == h && w.cached.wrapped == wk {

@@ -19,6 +19,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/testenv"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/tee"
 )
@@ -65,7 +66,7 @@ func csv(n int, big int64) []byte {
 }
 
 // submit does the client's part, uploads the blob and returns one job per chunk.
-func submit(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, data []byte, lie func(*submission.Submission)) []*bus.Job {
+func submit(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, data []byte, lie func(*submission.Submission)) []*work.Job {
 	t.Helper()
 	ds, err := records.Parse(data)
 	if err != nil {
@@ -89,15 +90,15 @@ func submit(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, data []byte, li
 		t.Fatal(err)
 	}
 	n := prover.Chunks(ds.Len(), chunk)
-	var jobs []*bus.Job
+	var jobs []*work.Job
 	for i := range n {
-		jobs = append(jobs, &bus.Job{ID: "job-" + sub.Digest(chainID).Hex()[2:10], Kind: Kind, ChainID: chainID, SubmissionID: sub.Digest(chainID),
+		jobs = append(jobs, &work.Job{ID: "job-" + sub.Digest(chainID).Hex()[2:10], Kind: Kind, ChainID: chainID, SubmissionID: sub.Digest(chainID),
 			Submission: sub, Signature: sig, WrappedKey: sealed.WrappedKey, Chunk: i, Chunks: n, ChunkSize: chunk})
 	}
 	return jobs
 }
 
-func gather(t *testing.T, b *bus.Bus, results []bus.Result) *prover.Evidence {
+func gather(t *testing.T, b *bus.Bus, results []work.Result) *prover.Evidence {
 	t.Helper()
 	var refs []prover.ChunkRef
 	for _, r := range results {
@@ -125,7 +126,7 @@ func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
 	b, pb := newBus(t, bus.Config{}, enclave)
 	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
 	jobs := submit(t, b, enclave, csv(10, 1<<40), nil)
-	var results []bus.Result
+	var results []work.Result
 	for _, i := range []int{2, 0, 1, 1} { // out of order; chunk 1 proven twice (redelivery)
 		res, err := w.Handle(context.Background(), *jobs[i])
 		if err != nil {
@@ -172,7 +173,7 @@ func TestHandleRejects(t *testing.T) {
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{}, enclave)
 	other, _ := crypto.GenerateKey()
-	narrow := func(j bus.Job, fields int) (prover.Shape, error) {
+	narrow := func(j work.Job, fields int) (prover.Shape, error) {
 		return prover.NewShape(j.ChunkSize, fields, prover.SignedRange(32)), nil
 	}
 	for _, tc := range []struct {
@@ -230,12 +231,12 @@ func TestProverPoolOverJetStream(t *testing.T) {
 	if err := errors.Join(b.PublishJobs(ctx, jobs)...); err != nil {
 		t.Fatal(err)
 	}
-	got := make(chan bus.Result)
+	got := make(chan work.Result)
 	rctx, rcancel := context.WithCancel(ctx)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = b.Results(rctx, func(ctx context.Context, r bus.Result) error {
+		_ = b.Results(rctx, func(ctx context.Context, r work.Result) error {
 			select {
 			case got <- r:
 			case <-ctx.Done():
@@ -243,7 +244,7 @@ func TestProverPoolOverJetStream(t *testing.T) {
 			return nil
 		})
 	}()
-	byChunk := map[int]bus.Result{}
+	byChunk := map[int]work.Result{}
 	deadline := time.After(2 * time.Minute) // a guard against a hang, not a timing assertion
 	for len(byChunk) < len(jobs) {
 		select {
@@ -256,7 +257,7 @@ func TestProverPoolOverJetStream(t *testing.T) {
 	rcancel()
 	cancel()
 	wg.Wait()
-	var results []bus.Result
+	var results []work.Result
 	for _, r := range byChunk {
 		results = append(results, r)
 	}
@@ -277,13 +278,13 @@ func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
 	jobs := submit(t, b, enclave, csv(11, 3), nil)
 	var mu sync.Mutex
 	attempts := map[int]int{}
-	flaky := func(ctx context.Context, j bus.Job) (bus.Result, error) {
+	flaky := func(ctx context.Context, j work.Job) (work.Result, error) {
 		mu.Lock()
 		attempts[j.Chunk]++
 		first := attempts[j.Chunk] == 1
 		mu.Unlock()
 		if j.Chunk == 1 && first {
-			return bus.Result{}, errors.New("prover died mid-proof")
+			return work.Result{}, errors.New("prover died mid-proof")
 		}
 		return w.Handle(ctx, j)
 	}
@@ -291,10 +292,10 @@ func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = pb.Work(ctx, Kind, flaky) }()
-	got := make(chan bus.Result)
+	got := make(chan work.Result)
 	go func() {
 		defer wg.Done()
-		_ = b.Results(ctx, func(ctx context.Context, r bus.Result) error {
+		_ = b.Results(ctx, func(ctx context.Context, r work.Result) error {
 			select {
 			case got <- r:
 			case <-ctx.Done():
@@ -305,7 +306,7 @@ func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
 	if err := errors.Join(b.PublishJobs(ctx, jobs)...); err != nil {
 		t.Fatal(err)
 	}
-	var results []bus.Result
+	var results []work.Result
 	deadline := time.After(2 * time.Minute) // a guard against a hang, not a timing assertion
 	for len(results) < len(jobs) {
 		select {

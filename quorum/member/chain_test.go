@@ -56,7 +56,7 @@ func startTestChain(t *testing.T, enc *tee.Enclave, members ...*ecdsa.PrivateKey
 	}
 	c := &testChain{n: n, owner: members[0]}
 	policy, _ := json.Marshal(enc.Policy())
-	c.send(t, members[0], &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []string{"tee"}, TEEPolicy: policy}, Stake: big.NewInt(1000)})
+	c.send(t, members[0], &tx.IDAOCreate{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, TEEPolicy: policy}, Stake: big.NewInt(1000)})
 	for _, m := range members[1:] {
 		c.send(t, m, &tx.IDAOJoin{Name: "demo", Amount: big.NewInt(1000)})
 	}

@@ -70,7 +70,7 @@ func FuzzMemberEvidence(f *testing.F) {
 	f.Add(true, ref)
 	f.Add(true, []byte(`{"kind":"zk-chunk","chunks":1,"chunk_size":1,"object":"x","bucket":"OBJ_x"}`))
 	tp, _ := json.Marshal(enc.Policy())
-	dao, err := idao.New("demo", keys.Address(key), idao.Policy{Modes: []string{"tee", "zk"}, TEEPolicy: tp, VKHash: vk}, big.NewInt(1000), 0, 0, idao.DefaultParams())
+	dao, err := idao.New("demo", keys.Address(key), idao.Policy{Modes: []idao.Mode{"tee", "zk"}, TEEPolicy: tp, VKHash: vk}, big.NewInt(1000), 0, 0, idao.DefaultParams())
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -284,37 +284,41 @@ func (m *Member) verify(ctx context.Context, dao *idao.IDAO, req *quorum.VoteReq
 	if !dao.Policy.Accepts(sub.Mode) {
 		return common.Hash{}, fmt.Errorf("iDAO %s does not accept mode %s", dao.Name, sub.Mode)
 	}
-	byKind := map[string][]json.RawMessage{}
+	byKind := map[idao.Kind][]json.RawMessage{}
 	for _, e := range req.Evidence {
 		byKind[e.Kind] = e.Data
 	}
-	parts := map[string]common.Hash{}
+	parts := map[idao.Kind]common.Hash{}
 	var teeFacts *tee.Evidence
 	var zkFacts *prover.Facts
-	for _, kind := range modeKinds(sub.Mode) {
+	kinds := sub.Mode.Kinds()
+	if len(kinds) == 0 {
+		return common.Hash{}, fmt.Errorf("mode %q is not an evidence mode", sub.Mode)
+	}
+	for _, kind := range kinds {
 		data := byKind[kind]
 		if len(data) == 0 {
 			return common.Hash{}, fmt.Errorf("no %s evidence", kind)
 		}
 		switch kind {
-		case "tee":
+		case idao.KindTEE:
 			ev, d, err := m.verifyTEE(dao, req, data[0])
 			if err != nil {
 				return common.Hash{}, err
 			}
-			teeFacts, parts["tee"] = ev, d
-		case "zk":
+			teeFacts, parts[kind] = ev, d
+		case idao.KindZK:
 			f, d, err := m.verifyZK(ctx, dao, req, data)
 			if err != nil {
 				return common.Hash{}, err
 			}
-			zkFacts, parts["zk"] = f, d
-		case "optimistic":
+			zkFacts, parts[kind] = f, d
+		case idao.KindOptimistic:
 			d, err := m.verifyOptimistic(req, data[0])
 			if err != nil {
 				return common.Hash{}, err
 			}
-			parts["optimistic"] = d
+			parts[kind] = d
 		default:
 			return common.Hash{}, fmt.Errorf("this member cannot verify %s evidence", kind)
 		}
@@ -440,11 +444,4 @@ func ZKResultDigest(submission, commitment common.Hash, f *prover.Facts) common.
 		buf = append(buf, s.String()...)
 	}
 	return crypto.Keccak256Hash(buf)
-}
-
-func modeKinds(mode string) []string {
-	if mode == "tee+zk" {
-		return []string{"tee", "zk"}
-	}
-	return []string{mode}
 }

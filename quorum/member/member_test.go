@@ -98,7 +98,7 @@ func newMember(t *testing.T, dir string, key *ecdsa.PrivateKey, ch Chain, lie bo
 func demoIDAO(t *testing.T, enc *tee.Enclave, members ...*ecdsa.PrivateKey) *idao.IDAO {
 	t.Helper()
 	p, _ := json.Marshal(enc.Policy())
-	dao, err := idao.New("demo", keys.Address(members[0]), idao.Policy{Modes: []string{"tee"}, TEEPolicy: p}, nil, 0, 0, idao.DefaultParams())
+	dao, err := idao.New("demo", keys.Address(members[0]), idao.Policy{Modes: []idao.Mode{"tee"}, TEEPolicy: p}, nil, 0, 0, idao.DefaultParams())
 	if err != nil {
 		t.Fatal(err)
 	}

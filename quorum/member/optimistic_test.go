@@ -43,7 +43,7 @@ func TestMemberVotesOnFinalizedClaimsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	dao := demoIDAO(t, enc, key)
-	dao.Policy.Modes = []string{idao.ModeOptimistic}
+	dao.Policy.Modes = []idao.Mode{idao.ModeOptimistic}
 	ds, _ := records.Parse([]byte("a,b\n1,2\n3,4\n1,2\n"))
 	contributor, _ := crypto.GenerateKey()
 	sub := submission.Submission{IDAO: "demo", Mode: "optimistic", Class: "dataset", Contributor: keys.Address(contributor),

@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -38,7 +40,7 @@ func (m *Member) Run(ctx context.Context, b *bus.Bus, idaos []string) error {
 		for i, data := range msgs {
 			rs, err := DecodeRequests(data)
 			if err != nil {
-				errs[i] = bus.Refuse("undecodable_vote_request", fmt.Errorf("undecodable vote request: %w", err))
+				errs[i] = work.Refuse(codes.UndecodableVoteRequest, fmt.Errorf("undecodable vote request: %w", err))
 				continue
 			}
 			reqs = append(reqs, rs...)
@@ -84,7 +86,7 @@ func (m *Member) answer(ctx context.Context, b *bus.Bus, reqs []*quorum.VoteRequ
 	if len(signed) == 0 {
 		return retry
 	}
-	res := &bus.Result{Kind: bus.VoteKind, OK: true, Worker: m.addr.Hex()}
+	res := &work.Result{Kind: work.VoteKind, OK: true, Worker: m.addr.Hex()}
 	var err error
 	if len(signed) == 1 {
 		res.JobID = fmt.Sprintf("%s/vote/%s", signed[0].Submission.Hex(), m.addr.Hex())

@@ -126,7 +126,7 @@ func (someVK) VerifyingKey(h common.Hash) (*prover.VerifyingKey, error) {
 func TestMemberReadsOnlyKnownBucketsCapped(t *testing.T) {
 	key, contributor := mustKey(t), mustKey(t)
 	vk := common.HexToHash("0x77")
-	dao, err := idao.New("demo", keys.Address(key), idao.Policy{Modes: []string{"zk"}, VKHash: vk}, big.NewInt(1000), 0, 0, idao.DefaultParams())
+	dao, err := idao.New("demo", keys.Address(key), idao.Policy{Modes: []idao.Mode{"zk"}, VKHash: vk}, big.NewInt(1000), 0, 0, idao.DefaultParams())
 	if err != nil {
 		t.Fatal(err)
 	}

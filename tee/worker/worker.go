@@ -18,12 +18,14 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/tee"
 )
 
 // Kind is the job kind this worker consumes.
-const Kind = "tee"
+const Kind = idao.KindTEE
 
 // Blobs is where the worker reads ciphertext (the bus's object store).
 type Blobs interface {
@@ -115,8 +117,8 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Handle checks one job (see HandleBatch).
-func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
-	rs, errs := w.HandleBatch(ctx, []bus.Job{j})
+func (w *Worker) Handle(ctx context.Context, j work.Job) (work.Result, error) {
+	rs, errs := w.HandleBatch(ctx, []work.Job{j})
 	return rs[0], errs[0]
 }
 
@@ -128,15 +130,15 @@ func (w *Worker) Handle(ctx context.Context, j bus.Job) (bus.Result, error) {
 // reason. A verdict about the data is a Result: OK with evidence, or
 // Rejected with a reason (and attested evidence when the enclave computed a
 // contradicting commitment or count).
-func (w *Worker) HandleBatch(ctx context.Context, jobs []bus.Job) (rs []bus.Result, errs []error) {
+func (w *Worker) HandleBatch(ctx context.Context, jobs []work.Job) (rs []work.Result, errs []error) {
 	start := time.Now()
-	rs, errs = make([]bus.Result, len(jobs)), make([]error, len(jobs))
+	rs, errs = make([]work.Result, len(jobs)), make([]error, len(jobs))
 	blobs := make([][]byte, len(jobs))
 	fetched := make([]bool, len(jobs))
 	var wg sync.WaitGroup
 	for i := range jobs {
 		j := &jobs[i]
-		rs[i] = bus.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.enc.Address().Hex()}
+		rs[i] = work.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.enc.Address().Hex()}
 		if !w.precheck(j, &rs[i]) {
 			continue
 		}
@@ -170,7 +172,7 @@ func (w *Worker) HandleBatch(ctx context.Context, jobs []bus.Job) (rs []bus.Resu
 	}
 	for i := range jobs {
 		if errs[i] != nil {
-			rs[i] = bus.Result{}
+			rs[i] = work.Result{}
 			w.observe("retry", start, 0, 0)
 		}
 	}
@@ -180,7 +182,7 @@ func (w *Worker) HandleBatch(ctx context.Context, jobs []bus.Job) (rs []bus.Resu
 // precheck fills res with a verdict (and returns false) for a job the
 // enclave need not see: another kind, a submission that does not hash to its
 // id, or one whose contributor signature does not verify.
-func (w *Worker) precheck(j *bus.Job, res *bus.Result) bool {
+func (w *Worker) precheck(j *work.Job, res *work.Result) bool {
 	switch {
 	case j.Kind != Kind:
 		res.Reason = fmt.Sprintf("tee worker got a %q job", j.Kind)
@@ -201,7 +203,7 @@ func (w *Worker) precheck(j *bus.Job, res *bus.Result) bool {
 }
 
 // verdict fills res from the enclave's outcome.
-func (w *Worker) verdict(out *tee.Outcome, res *bus.Result, size int, start time.Time) error {
+func (w *Worker) verdict(out *tee.Outcome, res *work.Result, size int, start time.Time) error {
 	var records uint64
 	if out.Evidence != nil {
 		records = out.Evidence.Facts.Records

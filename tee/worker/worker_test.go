@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/internal/testenv"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/tee"
 	"github.com/vsc-labs/vsc/tee/facts"
 )
@@ -49,7 +50,7 @@ func dataset(n, seed int) []byte {
 }
 
 // submit does the client's part and uploads the blob; it returns the job.
-func submit(t *testing.T, b *bus.Bus, encPub *tee.Enclave, data []byte, nonce uint64, lie func(*submission.Submission)) bus.Job {
+func submit(t *testing.T, b *bus.Bus, encPub *tee.Enclave, data []byte, nonce uint64, lie func(*submission.Submission)) work.Job {
 	t.Helper()
 	ds, err := records.Parse(data)
 	if err != nil {
@@ -75,24 +76,24 @@ func submit(t *testing.T, b *bus.Bus, encPub *tee.Enclave, data []byte, nonce ui
 		t.Fatal(err)
 	}
 	id := sub.Digest(chainID)
-	return bus.Job{ID: "tee-" + id.Hex(), Kind: Kind, ChainID: chainID, SubmissionID: id,
+	return work.Job{ID: "tee-" + id.Hex(), Kind: Kind, ChainID: chainID, SubmissionID: id,
 		Submission: sub, Signature: sig, WrappedKey: sealed.WrappedKey}
 }
 
 // results collects results from the bus until the test ends.
 type results struct {
 	mu  sync.Mutex
-	got map[string]bus.Result
+	got map[string]work.Result
 	ch  chan struct{}
 }
 
 func collect(t *testing.T, b *bus.Bus) *results {
-	r := &results{got: map[string]bus.Result{}, ch: make(chan struct{}, 64)}
+	r := &results{got: map[string]work.Result{}, ch: make(chan struct{}, 64)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = b.Results(ctx, func(_ context.Context, res bus.Result) error {
+		_ = b.Results(ctx, func(_ context.Context, res work.Result) error {
 			r.mu.Lock()
 			r.got[res.JobID] = res
 			r.mu.Unlock()
@@ -104,7 +105,7 @@ func collect(t *testing.T, b *bus.Bus) *results {
 	return r
 }
 
-func (r *results) wait(t *testing.T, jobID string) bus.Result {
+func (r *results) wait(t *testing.T, jobID string) work.Result {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -157,7 +158,7 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	elsewhere := submit(t, b, stranger, dataset(10, 5), 3, nil) // wrapped to another enclave's key
-	for _, j := range []bus.Job{good, lying, elsewhere} {
+	for _, j := range []work.Job{good, lying, elsewhere} {
 		if err := b.PublishJob(context.Background(), &j); err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/store"
@@ -37,7 +38,7 @@ const ChainID = 1337
 
 // Fixture is a running coordinator.
 type Fixture struct {
-	T       testing.TB
+	TB      testing.TB // the test the fixture belongs to
 	DBURL   string
 	NATS    *server.Server
 	Store   *store.Store
@@ -53,12 +54,12 @@ type Fixture struct {
 }
 
 // New starts a coordinator with cfg and creates iDAO "demo" accepting modes.
-func New(t testing.TB, cfg srvpkg.Config, modes ...string) *Fixture {
+func New(t testing.TB, cfg srvpkg.Config, modes ...idao.Mode) *Fixture {
 	t.Helper()
 	if len(modes) == 0 {
-		modes = []string{"tee+zk", "tee", "zk"}
+		modes = []idao.Mode{idao.ModeTEEZK, idao.ModeTEE, idao.ModeZK}
 	}
-	f := &Fixture{T: t, DBURL: testenv.Database(t), NATS: testenv.NATS(t)}
+	f := &Fixture{TB: t, DBURL: testenv.Database(t), NATS: testenv.NATS(t)}
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -67,9 +68,11 @@ func New(t testing.TB, cfg srvpkg.Config, modes ...string) *Fixture {
 	f.Start(cfg)
 	owner, _ := crypto.GenerateKey()
 	ctx := context.Background()
-	policy, _ := json.Marshal(map[string]any{"tee_policy": enc.Policy()})
-	if err := f.Store.CreateIDAO(ctx, &store.IDAO{Name: "demo", Owner: crypto.PubkeyToAddress(owner.PublicKey),
-		Modes: modes, Policy: policy, EnclavePubkey: enc.PublicKeyBytes(), EnclaveReport: tee.EncodeAttestation(enc.KeyAttestation())}); err != nil {
+	teePolicy, _ := json.Marshal(enc.Policy())
+	dao := &coordinator.Registered{IDAO: &idao.IDAO{Name: "demo", Owner: crypto.PubkeyToAddress(owner.PublicKey),
+		Policy: idao.Policy{Modes: modes, TEEPolicy: teePolicy}},
+		Enclave: &coordinator.EnclaveKey{PublicKey: enc.PublicKeyBytes(), Report: tee.EncodeAttestation(enc.KeyAttestation())}}
+	if err := f.Store.CreateIDAO(ctx, dao); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Store.Join(ctx, "demo", crypto.PubkeyToAddress(owner.PublicKey), big.NewInt(100)); err != nil {
@@ -82,11 +85,11 @@ func New(t testing.TB, cfg srvpkg.Config, modes ...string) *Fixture {
 // enclave's simulation policy) is created on chain and the enclave key
 // registered, and f.Client trusts the chain's sequencer and accepts the
 // simulation policy.
-func NewWithChain(t testing.TB, cfg srvpkg.Config, modes ...string) *Fixture {
+func NewWithChain(t testing.TB, cfg srvpkg.Config, modes ...idao.Mode) *Fixture {
 	t.Helper()
 	f := New(t, cfg, modes...)
 	if len(modes) == 0 {
-		modes = []string{"tee+zk", "tee", "zk"}
+		modes = []idao.Mode{idao.ModeTEEZK, idao.ModeTEE, idao.ModeZK}
 	}
 	seq, _ := crypto.GenerateKey()
 	owner, _ := crypto.GenerateKey()
@@ -161,7 +164,7 @@ func (f *Fixture) restartHTTP() {
 
 // Start (re)starts the coordinator over the same database and NATS.
 func (f *Fixture) Start(cfg srvpkg.Config) {
-	t := f.T
+	t := f.TB
 	ctx := context.Background()
 	st, err := store.Open(ctx, f.DBURL, 8, nil)
 	if err != nil {
@@ -187,7 +190,7 @@ func (f *Fixture) Start(cfg srvpkg.Config) {
 // worker's are.
 func (f *Fixture) WorkerBus(cfg bus.Config) *bus.Bus {
 	cfg.Signer = f.Enclave
-	return testenv.WorkerBus(f.T, f.NATS, cfg)
+	return testenv.WorkerBus(f.TB, f.NATS, cfg)
 }
 
 // Stop stops the coordinator (crash-like: whatever was not committed is gone).

@@ -1,4 +1,4 @@
-package bus
+package work
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/internal/codes"
 )
 
 // FuzzDecodeJob: a job message decodes or is refused for good, never
@@ -20,7 +22,7 @@ func FuzzDecodeJob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := DecodeJob(data)
 		if err != nil {
-			if RefusalCode(err) != "undecodable_job" {
+			if RefusalCode(err) != codes.UndecodableJob {
 				t.Fatalf("refusal without its code: %v", err)
 			}
 			return
@@ -59,7 +61,7 @@ func FuzzDecodeResult(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := DecodeResult(data)
 		if err != nil {
-			if RefusalCode(err) != "undecodable_result" {
+			if RefusalCode(err) != codes.UndecodableResult {
 				t.Fatalf("refusal without its code: %v", err)
 			}
 			return
@@ -72,7 +74,7 @@ func FuzzDecodeResult(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a re-encoded result does not decode: %v", err)
 		}
-		if back.Digest() != r.Digest() || back.msgID() != r.msgID() {
+		if back.Digest() != r.Digest() || back.MsgID(back.Digest()) != r.MsgID(r.Digest()) {
 			t.Fatalf("the digest changed on the wire: %s", raw)
 		}
 	})

@@ -1,4 +1,9 @@
-package bus
+// Package natsembed runs nats-server inside a vsc process (the devnet, the
+// benchmarks, the tests) and writes a standalone nats-server's
+// configuration (`vscd nats config`). It is the only package that links
+// nats-server: the roles that merely connect to NATS (workers, members, the
+// coordinator) use internal/bus, which links the client alone.
+package natsembed
 
 import (
 	"crypto/tls"
@@ -10,40 +15,42 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/vsc-labs/vsc/internal/bus"
 )
 
-// EmbeddedOptions configures an in-process nats-server.
-type EmbeddedOptions struct {
+// Options configures an in-process nats-server.
+type Options struct {
 	StoreDir string // JetStream store (under the devnet's data dir)
 	Listen   string // "" = no socket (in-process clients only); "127.0.0.1:0" = a free port
 	// Users are the only ones allowed in, each with its role's permissions
 	// (in-process connections authenticate too). Nil runs without
 	// authorization, which is refused with a listener.
-	Users []User
+	Users []bus.User
 	// TLS, when set, is required of clients of the listener (in-process
 	// connections skip it).
 	TLS *tls.Config
 	// MaxStore is the JetStream store the streams may reserve (0:
-	// StoreBytes(DefaultBlobBytes)), whatever the disk has free when the
+	// bus.StoreBytes(bus.DefaultBlobBytes)), whatever the disk has free when the
 	// server starts.
 	MaxStore int64
 }
 
-// RunEmbedded starts nats-server with JetStream in this process.
-func RunEmbedded(o EmbeddedOptions) (*server.Server, error) {
+// Run starts nats-server with JetStream in this process.
+func Run(o Options) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName: "vsc-embedded",
 		JetStream:  true,
 		StoreDir:   o.StoreDir,
 		NoSigs:     true,
 		NoLog:      true,
-		MaxPayload: MaxPayload,
+		MaxPayload: bus.MaxPayload,
 		// the streams reserve their MaxBytes: a fixed store makes that
 		// independent of the disk's free space at start
 		JetStreamMaxStore: o.MaxStore,
 	}
 	if opts.JetStreamMaxStore == 0 {
-		opts.JetStreamMaxStore = StoreBytes(DefaultBlobBytes)
+		opts.JetStreamMaxStore = bus.StoreBytes(bus.DefaultBlobBytes)
 	}
 	if o.Users != nil {
 		users, err := serverUsers(o.Users)
@@ -93,8 +100,8 @@ func RunEmbedded(o EmbeddedOptions) (*server.Server, error) {
 type ServerConfig struct {
 	Listen   string // host:port
 	StoreDir string
-	MaxStore int64 // JetStream max_file_store (0: StoreBytes(DefaultBlobBytes))
-	Users    []User
+	MaxStore int64 // JetStream max_file_store (0: bus.StoreBytes(bus.DefaultBlobBytes))
+	Users    []bus.User
 	// TLSCert and TLSKey turn TLS on (required of every client); TLSCA makes
 	// the server verify client certificates against it too.
 	TLSCert, TLSKey, TLSCA string
@@ -116,10 +123,10 @@ func (c *ServerConfig) Render() ([]byte, error) {
 	b.WriteString("# nats-server configuration for vsc, written by `vscd nats config`.\n")
 	b.WriteString("# Every client authenticates with its own nkey; each may publish and\n# subscribe only to what its role needs (docs/NATS.md).\n")
 	fmt.Fprintf(&b, "listen: %s\n", strconv.Quote(c.Listen))
-	fmt.Fprintf(&b, "max_payload: %d\n", MaxPayload)
+	fmt.Fprintf(&b, "max_payload: %d\n", bus.MaxPayload)
 	maxStore := c.MaxStore
 	if maxStore == 0 {
-		maxStore = StoreBytes(DefaultBlobBytes)
+		maxStore = bus.StoreBytes(bus.DefaultBlobBytes)
 	}
 	fmt.Fprintf(&b, "jetstream {\n  store_dir: %s\n  max_file_store: %d\n}\n", strconv.Quote(c.StoreDir), maxStore)
 	if c.TLSCert != "" {
@@ -154,4 +161,33 @@ func quoteList(ss []string, indent string) string {
 		b.WriteString(indent + strconv.Quote(s) + "\n")
 	}
 	return b.String() + indent[:len(indent)-2] + "]"
+}
+
+// TLSConfig loads a server certificate (and, with ca, the CA client
+// certificates must chain to) for an embedded server's listener.
+func TLSConfig(cert, key, ca string) (*tls.Config, error) {
+	return server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cert, KeyFile: key, CaFile: ca, Verify: ca != ""})
+}
+
+// serverUsers is how the server knows vsc's users: each one's nkey with
+// exactly its roles' permissions.
+func serverUsers(users []bus.User) ([]*server.NkeyUser, error) {
+	out := make([]*server.NkeyUser, 0, len(users))
+	seen := map[string]bool{}
+	for i := range users {
+		u := &users[i]
+		if err := u.Validate(); err != nil {
+			return nil, err
+		}
+		if seen[u.NKey] {
+			return nil, fmt.Errorf("NATS user %s: nkey %s is listed twice", u.Name, u.NKey)
+		}
+		seen[u.NKey] = true
+		p := u.Permissions()
+		out = append(out, &server.NkeyUser{Nkey: u.NKey, Permissions: &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: p.Publish},
+			Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+		}})
+	}
+	return out, nil
 }
