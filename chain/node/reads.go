@@ -195,6 +195,15 @@ func (n *Node) TxProof(h common.Hash) (*proof.Proof, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
 	}
+	// the index is written with the block, a moment before the node's head
+	// and state move to it: a tx is found only once reads see its block, so
+	// whoever waited for its receipt then reads state that holds it
+	n.mu.RLock()
+	head := n.head.Height
+	n.mu.RUnlock()
+	if height > head {
+		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
+	}
 	blk, err := n.store.Block(height)
 	if err != nil {
 		return nil, err
@@ -259,6 +268,15 @@ type TxInfo struct {
 func (n *Node) Tx(h common.Hash) (*TxInfo, error) {
 	height, idx, err := n.store.TxLocation(h)
 	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
+	}
+	// the index is written with the block, a moment before the node's head
+	// and state move to it: a tx is found only once reads see its block, so
+	// whoever waited for its receipt then reads state that holds it
+	n.mu.RLock()
+	head := n.head.Height
+	n.mu.RUnlock()
+	if height > head {
 		return nil, fmt.Errorf("%w: %s", ErrTxNotFound, h)
 	}
 	blk, err := n.store.Block(height)
