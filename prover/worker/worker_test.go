@@ -223,8 +223,10 @@ func TestProverPoolOverJetStream(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = w.Run(ctx) }()
+		if err := w.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Stop(context.Background()) })
 	}
 	jobs := submit(t, b, enclave, csv(9, -5), nil)
 	if err := errors.Join(b.PublishJobs(ctx, jobs)...); err != nil {

@@ -122,16 +122,15 @@ func (r *results) wait(t *testing.T, jobID string) bus.Result {
 	}
 }
 
-// run starts w.Run and returns a stop function that waits for it to drain.
+// run starts w and returns a stop function that waits for it to drain.
 func run(t *testing.T, w *Worker) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
+			if err := w.Stop(context.Background()); err != nil {
 				t.Errorf("worker: %v", err)
 			}
 		})
@@ -312,7 +311,7 @@ func TestWorkerNeedsItsEnclaveToSign(t *testing.T) {
 	enc, _ := tee.OpenSim(t.TempDir())
 	other, _ := tee.OpenSim(t.TempDir())
 	for _, b := range []*bus.Bus{workerBus(other), workerBus(nil)} {
-		if err := New(enc, b, nil).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "sign") {
+		if err := New(enc, b, nil).Start(context.Background()); err == nil || !strings.Contains(err.Error(), "sign") {
 			t.Fatalf("worker with a bus that signs as %s: %v", b.Signer(), err)
 		}
 	}
