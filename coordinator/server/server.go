@@ -194,7 +194,9 @@ func (s *Server) Start(ctx context.Context) error {
 			return nil
 		})
 	}
-	loop := func(f func(context.Context)) { _ = s.loops.Go(ctx, func(ctx context.Context) error { f(ctx); return nil }) }
+	loop := func(f func(context.Context)) {
+		_ = s.loops.Go(ctx, func(ctx context.Context) error { f(ctx); return nil })
+	}
 	if !s.cfg.DisableRelay {
 		loop(s.relay)
 	}

@@ -29,7 +29,7 @@ import (
 type Executor struct {
 	// Bus is where Start takes "optimistic" jobs.
 	Bus *bus.Bus
-	W *Watcher
+	W   *Watcher
 	// Open returns the plaintext of the job's submission (it holds the
 	// enclave key). An error wrapping ErrNoData rejects the job; any other
 	// error is transient and the job is retried.
