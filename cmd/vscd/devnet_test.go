@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -33,6 +35,18 @@ import (
 // zkKeysDir is shared by the devnets of this package's tests, so the small
 // test circuit's Groth16 setup runs once.
 var zkKeysDir string
+
+// testEnv is a command's environment in a test: its output goes to stdout
+// and stderr, and it reads vars (NAME=VALUE…) as its environment instead of
+// the process's, so tests need not set that (and run in parallel).
+func testEnv(stdout, stderr io.Writer, vars ...string) *cli.Env {
+	m := map[string]string{}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return &cli.Env{Stdout: stdout, Stderr: stderr, Getenv: func(name string) string { return m[name] }}
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "vsc-devnet-zk-")
@@ -83,20 +97,20 @@ func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	cfg.Coordinator.Listen = cfg.Listen
 	captured := &logBuffer{}
 	var logs io.Writer = captured
 	if testing.Verbose() {
 		logs = io.MultiWriter(captured, os.Stderr)
 	}
 	tap := newLogTap(slog.NewTextHandler(logs, nil))
-	d := &devnet{cfg: cfg, log: slog.New(tap), out: io.Discard}
-	if err := d.start(context.Background()); err != nil {
-		d.stop()
-		t.Fatal(err)
+	d := newDevnet(cfg, slog.New(tap), io.Discard)
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(errors.Join(err, d.stop()))
 	}
 	t.Cleanup(func() {
-		d.stop()
+		if err := d.stop(); err != nil {
+			t.Errorf("devnet stop: %v", err)
+		}
 		abs, _ := filepath.Abs(cfg.Data)
 		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
 	})
@@ -401,9 +415,9 @@ func TestQuorumRole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(), "--genesis", d.genesisPath(),
+		done <- cmdQuorum(ctx, testEnv(io.Discard, io.Discard), []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(), "--genesis", d.genesisPath(),
 			"--nats", d.nats.ClientURL(), "--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "member-3.creds"),
-			"--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
+			"--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"})
 	}()
 	v := d.wait(d.submit(dataset6, "tee+zk"), 2*time.Minute)
 	cancel()
@@ -462,9 +476,9 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() {
-		done <- cmdWorker(ctx, []string{"--tee-backend", "sim", "--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
+		done <- cmdWorker(ctx, testEnv(io.Discard, io.Discard), []string{"--tee-backend", "sim", "--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
 			"--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "worker.creds"),
-			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"}, io.Discard, io.Discard)
+			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"})
 	}()
 	v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
 	cancel()
@@ -484,11 +498,10 @@ func TestDevnetSimRootIsItsOwn(t *testing.T) {
 	open := func() (*devnet, error) {
 		cfg := devnetConfig{Data: data, Listen: "127.0.0.1:0", Quorum: 2, Lanes: 2, ZKKeys: zkKeysDir}
 		cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
-		cfg.Coordinator.Listen = cfg.Listen
-		d := &devnet{cfg: cfg, log: slog.New(slog.DiscardHandler), out: io.Discard}
-		err := d.start(context.Background())
+		d := newDevnet(cfg, slog.New(slog.DiscardHandler), io.Discard)
+		err := d.Start(context.Background())
 		if err != nil {
-			d.stop()
+			_ = d.stop()
 		}
 		return d, err
 	}
@@ -516,7 +529,7 @@ func TestDevnetSimRootIsItsOwn(t *testing.T) {
 		t.Fatal("the devnet's enclave key is not registered on chain")
 	}
 	height := d.chain.Head().Height
-	d.stop()
+	_ = d.stop()
 
 	d, err = open()
 	if err != nil {
@@ -528,7 +541,7 @@ func TestDevnetSimRootIsItsOwn(t *testing.T) {
 	if h := d.chain.Head().Height; h != height {
 		t.Fatalf("restart sent txs (height %d → %d): the enclave key was registered again", height, h)
 	}
-	d.stop()
+	_ = d.stop()
 
 	// a data dir whose root the chain does not trust
 	rootFile := filepath.Join(data, "enclave", tee.SimRootFile)
@@ -548,5 +561,5 @@ func TestDevnetSimRootIsItsOwn(t *testing.T) {
 	if d, err = open(); err != nil {
 		t.Fatal(err)
 	}
-	d.stop()
+	_ = d.stop()
 }
