@@ -18,12 +18,6 @@ import (
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "claims", Usage: "[--open]: optimistic claims and their challenge windows", Run: cmdClaims},
-		cli.Command{Name: "challenge", Usage: "CLAIM_ID --bond N --key FILE --data FILE [--force] [--no-play]: dispute a claim on data you hold", Run: cmdChallenge},
-	)
-}
 
 // playPoll is how often `vsc challenge` polls the chain while playing.
 var playPoll = time.Second

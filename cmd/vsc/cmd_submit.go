@@ -75,8 +75,8 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	prepared := fs.String("prepared", "", "send a prepared submission (with --signature)")
 	teePolicy := fs.String("tee-policy", "", "check the iDAO's enclave against this TEE policy (JSON) instead of the iDAO's on-chain one")
 	signature := fs.String("signature", "", "with --prepared: the 0x EIP-712 signature made elsewhere")
-	sequencer := fs.String("sequencer", os.Getenv("VSC_SEQUENCER"), "the chain's sequencer address: the iDAO's policy and enclave keys are read from chain state proven under headers it signed (VSC_SEQUENCER; default: the one pinned on first use)")
-	chainAPI := fs.String("chain", os.Getenv("VSC_CHAIN_API"), "the chain's HTTP API for the proven reads (VSC_CHAIN_API; default: --api, which the devnet serves)")
+	sequencer := fs.String("sequencer", env.Var("VSC_SEQUENCER", ""), "the chain's sequencer address: the iDAO's policy and enclave keys are read from chain state proven under headers it signed (VSC_SEQUENCER; default: the one pinned on first use)")
+	chainAPI := fs.String("chain", env.Var("VSC_CHAIN_API", ""), "the chain's HTTP API for the proven reads (VSC_CHAIN_API; default: --api, which the devnet serves)")
 	allowSim := fs.Bool("allow-simulation", false, "accept an iDAO whose TEE policy accepts SIMULATED enclaves (no hardware protection: their host can read the data); for test data on a devnet only")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
@@ -335,7 +335,7 @@ func trustAnchor(ctx context.Context, env *cli.Env, c *client.Client, explicit s
 	if err != nil {
 		return nil, err
 	}
-	path, err := pinPath()
+	path, err := pinPath(env)
 	if err != nil {
 		return nil, err
 	}

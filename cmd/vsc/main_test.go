@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -19,6 +20,7 @@ import (
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/tee"
@@ -32,8 +34,27 @@ type cliResult struct {
 func vsc(t *testing.T, api string, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"--api", api}, args...), &out, &errb)
+	env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(name string) string {
+		if name == "VSC_CONFIG_DIR" {
+			return configDir(t)
+		}
+		return ""
+	}}
+	code := run(context.Background(), env, append([]string{"--api", api}, args...))
 	return cliResult{code, out.String(), errb.String()}
+}
+
+// configDirs is each test's config dir (VSC_CONFIG_DIR, where vsc pins
+// sequencers), by top-level test name: the tests run in parallel, must not
+// share pins, and read no environment of the process.
+var configDirs sync.Map
+
+// configDir is the config dir of t's top-level test ("" before cliFixture
+// made one).
+func configDir(t *testing.T) string {
+	dir, _ := configDirs.Load(strings.SplitN(t.Name(), "/", 2)[0])
+	s, _ := dir.(string)
+	return s
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -49,7 +70,8 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // of the test's own for the pinned sequencer.
 func cliFixture(t *testing.T, modes ...string) *servertest.Fixture {
 	t.Helper()
-	t.Setenv("VSC_CONFIG_DIR", t.TempDir())
+	configDirs.Store(t.Name(), t.TempDir())
+	t.Cleanup(func() { configDirs.Delete(t.Name()) })
 	return servertest.NewWithChain(t, srvpkg.Config{}, modes...)
 }
 
@@ -232,7 +254,7 @@ func TestCLISequencerPinning(t *testing.T) {
 		return vsc(t, api, append([]string{"submit", writeFile(t, dir, fmt.Sprintf("d%d.csv", len(extra)), "x\n1\n"), "--idao", "demo", "--key", keyFile, "--allow-simulation"}, extra...)...)
 	}
 	seq := f.Chain.Sequencer()
-	pinFile := filepath.Join(os.Getenv("VSC_CONFIG_DIR"), "sequencers.json")
+	pinFile := filepath.Join(configDir(t), "sequencers.json")
 
 	r := submit()
 	if r.code != 0 || !strings.Contains(r.stderr, "note: first use of chain 1337") || !strings.Contains(r.stderr, seq.Hex()) {
