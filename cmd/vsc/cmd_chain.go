@@ -17,7 +17,6 @@ import (
 	"github.com/vsc-labs/vsc/internal/cli"
 )
 
-
 func chainClient(env *cli.Env) *client.Client { return client.New(env.API) }
 
 func cmdChainHead(ctx context.Context, env *cli.Env, args []string) error {

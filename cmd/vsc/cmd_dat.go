@@ -13,7 +13,6 @@ import (
 	"github.com/vsc-labs/vsc/internal/keys"
 )
 
-
 func loadKeyFlag(path string) (*ecdsa.PrivateKey, error) {
 	if path == "" {
 		return nil, cli.Usagef("--key FILE is required (make one with `vsc key new --out FILE`)")

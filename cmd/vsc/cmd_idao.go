@@ -20,7 +20,6 @@ import (
 	"github.com/vsc-labs/vsc/tee"
 )
 
-
 func parseAmount(s, flagName string) (*big.Int, error) {
 	v, ok := new(big.Int).SetString(s, 10)
 	if !ok || v.Sign() < 0 {

@@ -18,7 +18,6 @@ import (
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
-
 // playPoll is how often `vsc challenge` polls the chain while playing.
 var playPoll = time.Second
 
