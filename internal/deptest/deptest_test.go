@@ -17,6 +17,9 @@ var (
 	postgres = []string{"github.com/jackc/pgx", "github.com/pressly/goose"}
 	workers  = []string{mod + "tee/worker", mod + "prover/worker", mod + "optimistic/watcher", mod + "quorum/member", mod + "chain/node"}
 	coordPkg = []string{mod + "coordinator"}
+	// gnark's proving backend (Groth16 setup and prove, the Solidity
+	// export): the client verifies nothing with it and must stay small
+	gnarkBackend = []string{"github.com/consensys/gnark/backend"}
 )
 
 func concat(lists ...[]string) []string {
@@ -29,7 +32,7 @@ func concat(lists ...[]string) []string {
 
 // rules: package pattern (go list) → forbidden import prefixes.
 var rules = map[string][]string{
-	"./cmd/vsc":          concat([]string{mod + "coordinator/server", mod + "coordinator/store", mod + "migrations"}, workers, nats, postgres),
+	"./cmd/vsc":          concat([]string{mod + "coordinator/server", mod + "coordinator/store", mod + "migrations"}, workers, nats, postgres, gnarkBackend),
 	"./coordinator/...":  {mod + "tee/worker", mod + "prover/worker", mod + "optimistic/watcher", mod + "quorum/member"},
 	"./tee":              concat(coordPkg, []string{mod + "chain"}, nats, postgres),
 	"./prover":           concat(coordPkg, []string{mod + "chain"}, nats, postgres),
