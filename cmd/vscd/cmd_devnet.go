@@ -403,7 +403,7 @@ func devnetDBName(dir string) string {
 }
 
 // serveVK serves a zk verifying-key bundle by its hash (for
-// `vsc zk export-verifier --vk HASH` and anyone checking proofs offline).
+// `vscd zk export-verifier --vk HASH` and anyone checking proofs offline).
 func (d *devnet) serveVK(w http.ResponseWriter, r *http.Request) {
 	h := common.HexToHash(r.PathValue("hash"))
 	vk, err := d.zkKeys.VerifyingKey(h)
