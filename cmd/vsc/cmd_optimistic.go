@@ -18,8 +18,9 @@ import (
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
-// playPoll is how often `vsc challenge` polls the chain while playing.
-var playPoll = time.Second
+// defaultPlayPoll is how often `vsc challenge` reads the chain while it
+// plays (--poll).
+const defaultPlayPoll = time.Second
 
 func cmdClaims(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("claims", flag.ContinueOnError)
@@ -68,6 +69,7 @@ func cmdChallenge(ctx context.Context, env *cli.Env, args []string) error {
 	dataFile := fs.String("data", "", "the plaintext dataset the claim is about")
 	force := fs.Bool("force", false, "challenge even if your data gives the claimed result")
 	noPlay := fs.Bool("no-play", false, "open the game and exit; do not play the bisection rounds")
+	playPoll := fs.Duration("poll", defaultPlayPoll, "while playing, read the chain this often")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -130,7 +132,7 @@ func cmdChallenge(ctx context.Context, env *cli.Env, args []string) error {
 	res.Status = optimistic.GameActive
 	env.Progress("challenged: game %s (your result %s, claimed %s)", res.Game.Hex(), res.Computed.Hex(), res.Claimed.Hex())
 	if !*noPlay {
-		g, err := c.PlayGame(ctx, key, k, claimID, res.Game, optimistic.Challenger, playPoll, env.Progress)
+		g, err := c.PlayGame(ctx, key, k, claimID, res.Game, optimistic.Challenger, *playPoll, env.Progress)
 		if err != nil {
 			return err
 		}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"os/exec"
@@ -21,6 +21,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // TestCrashKill9 kills the whole devnet process with SIGKILL at random
@@ -38,16 +39,11 @@ func TestCrashKill9(t *testing.T) {
 	}
 	data := t.TempDir()
 	t.Cleanup(func() { _ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(data)) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeFixedPort(t)
 	api := client.New("http://" + addr)
 
 	var proc *exec.Cmd
-	var logs bytes.Buffer
+	var logs logBuffer
 	start := func() {
 		proc = exec.Command(bin, "devnet", "--data", data, "--listen", addr, "--quorum", "4", "--zk-chunk", "4",
 			"--zk-keys", zkKeysDir, "--log-level", "warn")
@@ -56,15 +52,8 @@ func TestCrashKill9(t *testing.T) {
 		if err := proc.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if _, err := api.Info(context.Background()); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("devnet did not come up:\n%s", logs.String())
-			}
-			time.Sleep(50 * time.Millisecond)
+		if err := poll.Until(2*time.Minute, func() error { _, err := api.Info(context.Background()); return err }); err != nil {
+			t.Fatalf("devnet did not come up: %v\n%s", err, logs.String())
 		}
 	}
 	kill := func() {
@@ -121,9 +110,9 @@ func TestCrashKill9(t *testing.T) {
 						accepted.Add(1)
 						break
 					}
-					time.Sleep(20 * time.Millisecond)
+					time.Sleep(20 * time.Millisecond) // a client's retry pause while the devnet is down
 				}
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond) // the load's pace
 			}
 		}()
 	}
@@ -136,7 +125,7 @@ func TestCrashKill9(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	for k := 0; k < 4; k++ {
-		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond)
+		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond) // the test itself: a kill at a random point of the flow
 		t.Logf("kill -9 #%d: %d accepted, %d minted", k+1, accepted.Load(), minted())
 		kill()
 		start()
@@ -175,6 +164,22 @@ func TestCrashKill9(t *testing.T) {
 	if len(classes.Classes) != n {
 		t.Errorf("%d classes on chain for %d submissions", len(classes.Classes), n)
 	}
+}
+
+// freeFixedPort is a loopback address on a free port below the kernel's
+// ephemeral range: the devnet must come back on the same address after
+// each kill, and no other test's ":0" listener can take it meanwhile.
+func freeFixedPort(t *testing.T) string {
+	t.Helper()
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(10000))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port in 20000-29999")
+	return ""
 }
 
 func tail(s string) string {

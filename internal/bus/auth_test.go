@@ -25,6 +25,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // refusedBy publishes to (or subscribes to) subject as creds and returns the
@@ -390,15 +392,16 @@ func TestResultsSettleEachMessage(t *testing.T) {
 	}
 }
 
+// waitFor polls cond for 10 s (poll.Eventually: this package's tests
+// cannot import internal/testenv, which imports the bus).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
+	poll.Eventually(t, 10*time.Second, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 type keySigner struct{ k *ecdsa.PrivateKey }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // testServer is an embedded server enforcing the roles' permissions, with
@@ -175,18 +178,14 @@ func TestJobDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Second, func() error {
 		si, err := info.Info(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if si.State.Msgs == 0 {
-			break
+		if si.State.Msgs != 0 {
+			return fmt.Errorf("terminated job still in the work queue: %d msgs", si.State.Msgs)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("terminated job still in the work queue: %d msgs", si.State.Msgs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
