@@ -20,6 +20,7 @@ import (
 // proof under one signed header, a key's absence proven too, and every
 // proof refused once anything in it is not what the chain signed.
 func TestIDAOEnclaveProofs(t *testing.T) {
+	t.Parallel()
 	h := &harness{t: t, dir: t.TempDir(), clk: &clock{}, enclave: tee.KeyRegistry{}}
 	h.clk.ms.Store(1_700_000_100_000)
 	h.open()

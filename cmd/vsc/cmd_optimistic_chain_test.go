@@ -36,6 +36,7 @@ func (d oneDataset) Dataset(context.Context, *optimistic.Claim) (*records.Datase
 // claims and defends a wrong result; the CLI recomputes, challenges and
 // plays every bisection round and the step until the claim is overturned.
 func TestCLIChallengePlaysOnChain(t *testing.T) {
+	t.Parallel()
 	k := func(s string) *ecdsa.PrivateKey { x, _ := crypto.ToECDSA(crypto.Keccak256([]byte(s))); return x }
 	seq, owner, contrib, execK, chalK := k("seq"), k("owner"), k("contrib"), k("exec"), k("chal")
 	addr := func(x *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(x.PublicKey) }

@@ -76,6 +76,7 @@ func cliFixture(t *testing.T, modes ...string) *servertest.Fixture {
 }
 
 func TestCLIJourney(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
@@ -124,6 +125,7 @@ func TestCLIJourney(t *testing.T) {
 }
 
 func TestCLIBadInput(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
@@ -179,6 +181,7 @@ func TestCLIBadInput(t *testing.T) {
 // A wallet signs the prepared file's typed_data (eth_signTypedData_v4) and
 // the signature is sent with --prepared.
 func TestCLIPrepareAndExternalSignature(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	wallet, _ := crypto.GenerateKey()
@@ -220,6 +223,7 @@ func TestCLIPrepareAndExternalSignature(t *testing.T) {
 
 // submit --wait follows the submission to a final state with progress on stderr.
 func TestCLISubmitWait(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t, "tee")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -246,6 +250,7 @@ func TestCLISubmitWait(t *testing.T) {
 // first for the chain id; a chain API whose state another key signed is
 // then refused, with what to do if the chain was reset on purpose.
 func TestCLISequencerPinning(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t, "tee")
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
@@ -297,6 +302,7 @@ func TestCLISequencerPinning(t *testing.T) {
 // --show-key --json` prints it); the chain refuses one its policy does not
 // accept, and the client then finds the key proven on chain.
 func TestCLIRegisterEnclave(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	owner, _ := crypto.GenerateKey()

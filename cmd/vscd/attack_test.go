@@ -81,6 +81,7 @@ type arena struct {
 }
 
 func TestAttacks(t *testing.T) {
+	t.Parallel()
 	if len(attackTables) == 0 {
 		t.Fatal("no attack tables registered")
 	}

@@ -12,6 +12,7 @@ import (
 )
 
 func TestWorkerShowKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	show := func() tee.KeyInfo {
 		var out, errb bytes.Buffer
@@ -69,6 +70,7 @@ func TestWorkerNeedsBackend(t *testing.T) {
 }
 
 func TestBenchTEE(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), testEnv(&out, &errb), []string{"bench", "tee", "--records", "300", "--commit-records", "64", "--rounds", "1", "--json"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())

@@ -11,6 +11,7 @@ import (
 )
 
 func TestZKSetupCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	env := testEnv(&out, &errb)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestZKExportVerifierAndCalldata(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	km, err := prover.NewKeyManager(filepath.Join(dir, "keys"), nil)
 	if err != nil {

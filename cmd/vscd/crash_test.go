@@ -29,6 +29,7 @@ import (
 // data dir, and checks that every submission reaches a final state, none is
 // lost and none is minted twice.
 func TestCrashKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and kills a devnet binary")
 	}
@@ -45,7 +46,7 @@ func TestCrashKill9(t *testing.T) {
 	var proc *exec.Cmd
 	var logs logBuffer
 	start := func() {
-		proc = exec.Command(bin, "devnet", "--data", data, "--listen", addr, "--quorum", "4", "--zk-chunk", "4",
+		proc = exec.Command(bin, "devnet", "--data", data, "--listen", addr, "--quorum", "4", "--zk-chunk", fmt.Sprint(testZKChunk),
 			"--zk-keys", zkKeysDir, "--log-level", "warn")
 		proc.Stdout, proc.Stderr = &logs, &logs
 		proc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

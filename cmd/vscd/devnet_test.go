@@ -28,13 +28,18 @@ import (
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
 )
 
 // zkKeysDir is shared by the devnets of this package's tests, so the small
-// test circuit's Groth16 setup runs once.
+// test circuit's Groth16 setup (chunks of testZKChunk records) runs once.
 var zkKeysDir string
+
+// testZKChunk is the records per zk chunk of the tests' devnets: a fast
+// test circuit.
+const testZKChunk = 4
 
 // testEnv is a command's environment in a test: its output goes to stdout
 // and stderr, and it reads vars (NAME=VALUE…) as its environment instead of
@@ -54,6 +59,15 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	zkKeysDir = dir
+	// the tests' devnets run in parallel: make the test circuit's keys once,
+	// before any of them looks for them
+	km, err := prover.NewKeyManager(dir, nil)
+	if err == nil {
+		_, err = km.Warm(context.Background(), prover.DefaultShape(testZKChunk, 4))
+	}
+	if err != nil {
+		panic(err)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -92,7 +106,7 @@ func (b *logBuffer) String() string {
 func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 	t.Helper()
 	cfg := devnetConfig{Data: t.TempDir(), Listen: "127.0.0.1:0", Quorum: 4, Lanes: 2, ZKKeys: zkKeysDir}
-	cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
+	cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, testZKChunk, 20*time.Second
 	cfg.Coordinator.RelayPoll = 50 * time.Millisecond
 	if tweak != nil {
 		tweak(&cfg)
@@ -152,6 +166,7 @@ func (d *testDevnet) wait(id string, timeout time.Duration) *coordinator.Submiss
 }
 
 func TestDevnetJourney(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, func(c *devnetConfig) { c.MembersOffline = []int{4} }) // one member offline: still a quorum
 	ctx := context.Background()
 	ids := map[string]string{}
@@ -239,6 +254,7 @@ func TestDevnetJourney(t *testing.T) {
 
 // A new iDAO made with idao create / join txs serves submissions at once.
 func TestDevnetNewIDAO(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, nil)
 	ctx := context.Background()
 	teePolicy, _ := json.Marshal(d.enclave.Policy())
@@ -275,6 +291,7 @@ func TestDevnetNewIDAO(t *testing.T) {
 }
 
 func TestDevnetFaultyMembersAndWorkers(t *testing.T) {
+	t.Parallel()
 	t.Run("a lying member's vote does not count", func(t *testing.T) {
 		d := startDevnet(t, func(c *devnetConfig) { c.MembersLying = []int{3} })
 		v := d.wait(d.submit(dataset6, "tee"), time.Minute)
@@ -323,6 +340,7 @@ func TestDevnetFaultyMembersAndWorkers(t *testing.T) {
 
 // A coordinator that forges votes or a certificate is refused by the chain.
 func TestChainRefusesForgedCertificates(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, nil)
 	ctx := context.Background()
 	v := d.wait(d.submit(dataset6, "tee"), time.Minute)
@@ -408,6 +426,7 @@ func deref(s *string) string {
 // the chain's HTTP API); with it the quorum forms though two in-process
 // members are offline.
 func TestQuorumRole(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, func(c *devnetConfig) {
 		c.MembersOffline = []int{3, 4}
 		c.NATSListen = "127.0.0.1:0"
@@ -432,6 +451,7 @@ func TestQuorumRole(t *testing.T) {
 // Optimistic mode: an honest claim finalizes and is minted; a faulty
 // executor's claim is overturned by the devnet's watcher and nothing is minted.
 func TestDevnetOptimistic(t *testing.T) {
+	t.Parallel()
 	for _, faulty := range []bool{false, true} {
 		d := startDevnet(t, func(c *devnetConfig) { c.FaultyExecutor = faulty })
 		v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
@@ -464,6 +484,7 @@ func TestDevnetOptimistic(t *testing.T) {
 // `vscd worker --chain … --watch-only` is an honest watcher apart from the
 // devnet: with the devnet's own watcher off, it overturns a faulty claim.
 func TestWorkerWatcherOverturns(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, func(c *devnetConfig) {
 		c.FaultyExecutor, c.NoWatcher, c.NATSListen = true, true, "127.0.0.1:0"
 	})
@@ -494,10 +515,11 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 // root alone, and a data dir whose root the chain does not trust (one made
 // when the root was public) is refused with what to do.
 func TestDevnetSimRootIsItsOwn(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	open := func() (*devnet, error) {
 		cfg := devnetConfig{Data: data, Listen: "127.0.0.1:0", Quorum: 2, Lanes: 2, ZKKeys: zkKeysDir}
-		cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
+		cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, testZKChunk, 20*time.Second
 		d := newDevnet(cfg, slog.New(slog.DiscardHandler), io.Discard)
 		err := d.Start(context.Background())
 		if err != nil {

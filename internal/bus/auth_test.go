@@ -63,6 +63,7 @@ func refusedBy(t *testing.T, srv *server.Server, creds *Credentials, subscribe b
 }
 
 func TestRolesMayOnlyDoTheirPart(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	coord := ts.bus(t, "coordinator", Config{})
 	if err := coord.Ensure(context.Background()); err != nil {
@@ -113,6 +114,7 @@ func TestRolesMayOnlyDoTheirPart(t *testing.T) {
 }
 
 func TestNoCredentialsNoEntry(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t, func(o *EmbeddedOptions) { o.Listen = "127.0.0.1:0" })
 	url := ts.srv.ClientURL()
 	if nc, err := nats.Connect(url); err == nil || !strings.Contains(err.Error(), "Authorization Violation") {
@@ -137,6 +139,7 @@ func TestNoCredentialsNoEntry(t *testing.T) {
 // Only the coordinator makes streams and buckets; a worker that starts
 // first waits for them, and reading an unknown bucket creates nothing.
 func TestWorkersNeverCreate(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx := context.Background()
 	w := ts.bus(t, "worker", Config{})
@@ -164,6 +167,7 @@ func TestWorkersNeverCreate(t *testing.T) {
 }
 
 func TestProofsAreCapped(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx := context.Background()
 	coord := ts.bus(t, "coordinator", Config{})
@@ -193,6 +197,7 @@ func TestProofsAreCapped(t *testing.T) {
 }
 
 func TestServerConfigRoundTrip(t *testing.T) {
+	t.Parallel()
 	var users []User
 	for _, roles := range [][]Role{{RoleCoordinator}, {RoleTEE, RoleZK}, {RoleMember}} {
 		c, err := NewCredentials(string(roles[0]), roles, common.HexToAddress("0x1234"))
@@ -232,6 +237,7 @@ func TestServerConfigRoundTrip(t *testing.T) {
 }
 
 func TestCredentialsFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c, err := NewCredentials("member-1", []Role{RoleMember}, common.HexToAddress("0xabc"))
 	if err != nil {
@@ -266,6 +272,7 @@ func TestCredentialsFiles(t *testing.T) {
 // The devnet's listener can require TLS; clients give the CA (and a
 // client certificate when the server verifies them).
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	caFile, certFile, keyFile := selfSigned(t, dir)
 	c, _ := NewCredentials("coordinator", []Role{RoleCoordinator}, common.Address{})
@@ -336,6 +343,7 @@ func selfSigned(t *testing.T, dir string) (ca, cert, key string) {
 // redelivered; one that keeps failing stops at ResultMaxDeliver; the others
 // of its batch are acked.
 func TestResultsSettleEachMessage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -414,6 +422,7 @@ func (s keySigner) SignMessage(d common.Hash) ([]byte, error) {
 // A worker's results carry its signature over their digest, and the
 // dedupe id holds the digest, so no one can squat another's id.
 func TestResultsAreSigned(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -448,6 +457,7 @@ func TestResultsAreSigned(t *testing.T) {
 // Each member reads every vote request through its own consumer, which it
 // creates itself (with or without an iDAO filter).
 func TestMembersReadTheirOwnQueue(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -493,6 +503,7 @@ func TestMembersReadTheirOwnQueue(t *testing.T) {
 // A role that tries what it may not gets an error that names the refusal,
 // not only a timeout.
 func TestRefusalsAreNamed(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx := context.Background()
 	if err := ts.bus(t, "coordinator", Config{}).Ensure(ctx); err != nil {
@@ -509,6 +520,7 @@ func TestRefusalsAreNamed(t *testing.T) {
 // MaxDeliver without a dead letter; the coordinator hears of it and the job
 // leaves the work queue.
 func TestStuckJobsAreReported(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -90,6 +90,7 @@ func recvResult(t *testing.T, ctx context.Context, b *Bus) Result {
 }
 
 func TestBlobRoundTrip(t *testing.T) {
+	t.Parallel()
 	b, w := newTestBus(t, Config{})
 	ctx := context.Background()
 	small := bytes.Repeat([]byte{5}, 4_000)           // one VSC_BLOBS message
@@ -130,6 +131,7 @@ func TestBlobRoundTrip(t *testing.T) {
 }
 
 func TestJobRetriedThenSucceeds(t *testing.T) {
+	t.Parallel()
 	b, w := newTestBus(t, Config{Backoff: 10 * time.Millisecond, MaxDeliver: 5})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -156,6 +158,7 @@ func TestJobRetriedThenSucceeds(t *testing.T) {
 }
 
 func TestJobDeadLettered(t *testing.T) {
+	t.Parallel()
 	b, w := newTestBus(t, Config{Backoff: 5 * time.Millisecond, MaxDeliver: 3})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -50,6 +50,7 @@ type pkg struct {
 }
 
 func TestImportRules(t *testing.T) {
+	t.Parallel()
 	for pattern, forbidden := range rules {
 		t.Run(pattern, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-e", "-deps=false", "-json=ImportPath,Deps", "../../"+strings.TrimPrefix(pattern, "./")).Output()
@@ -92,6 +93,7 @@ func forbids(f, d string) bool {
 }
 
 func TestForbidsCanFail(t *testing.T) {
+	t.Parallel()
 	if !forbids(mod+"coordinator", mod+"coordinator/store") || !forbids("github.com/nats-io/", "github.com/nats-io/nats.go") ||
 		forbids(mod+"chain", mod+"chainx") || !forbids("github.com/jackc/pgx", "github.com/jackc/pgx/v5/pgxpool") {
 		t.Fatal("forbids matches wrongly")

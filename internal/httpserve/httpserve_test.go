@@ -9,6 +9,7 @@ import (
 )
 
 func TestServerBounds(t *testing.T) {
+	t.Parallel()
 	srv := New(http.NotFoundHandler())
 	if srv.ReadHeaderTimeout == 0 || srv.ReadTimeout == 0 || srv.WriteTimeout == 0 || srv.IdleTimeout == 0 || srv.MaxHeaderBytes == 0 {
 		t.Fatalf("an unbounded server: %+v", srv)

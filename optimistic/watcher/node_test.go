@@ -24,6 +24,7 @@ import (
 // On a real chain node: a faulty executor claims, an honest watcher
 // overturns it through the chain's rules, and an honest claim finalizes.
 func TestWatchersOnChainNode(t *testing.T) {
+	t.Parallel()
 	key := func(s string) *ecdsa.PrivateKey { k, _ := crypto.ToECDSA(crypto.Keccak256([]byte(s))); return k }
 	seq, owner, contrib, execK, watchK := key("s"), key("o"), key("c"), key("e"), key("w")
 	addr := func(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }

@@ -121,6 +121,7 @@ func gather(t *testing.T, b *bus.Bus, results []bus.Result) *prover.Evidence {
 }
 
 func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{}, enclave)
 	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
@@ -169,6 +170,7 @@ func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
 }
 
 func TestHandleRejects(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{}, enclave)
 	other, _ := crypto.GenerateKey()
@@ -209,6 +211,7 @@ func TestHandleRejects(t *testing.T) {
 // End to end over JetStream: jobs fan out one chunk per message to two
 // provers; the results gather into evidence that verifies.
 func TestProverPoolOverJetStream(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{Concurrency: 1}, enclave)
 	hashes, err := keyManager(t).Warm(context.Background(), prover.DefaultShape(chunk, 2))
@@ -273,6 +276,7 @@ func TestProverPoolOverJetStream(t *testing.T) {
 // died before acking): JetStream redelivers the chunk, it is proven again,
 // and the evidence still has each chunk once and verifies.
 func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{Concurrency: 1, MaxDeliver: 3, Backoff: time.Millisecond}, enclave)
 	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)

@@ -140,6 +140,7 @@ func run(t *testing.T, w *Worker) func() {
 }
 
 func TestWorkerVerifiesAndRejects(t *testing.T) {
+	t.Parallel()
 	b, workerBus := newBus(t)
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
@@ -205,6 +206,7 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 // its sealed enclave key, so data wrapped to the key it registered before
 // the restart is still verified, and its key attestation still holds.
 func TestWorkerRestartKeepsKey(t *testing.T) {
+	t.Parallel()
 	b, workerBus := newBus(t)
 	dir := t.TempDir()
 	res := collect(t, b)
@@ -251,6 +253,7 @@ type noBlobs struct{}
 func (noBlobs) GetBlob(context.Context, common.Hash) ([]byte, error) { return nil, bus.ErrNotFound }
 
 func TestHandle(t *testing.T) {
+	t.Parallel()
 	b, workerBus := newBus(t)
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
@@ -307,6 +310,7 @@ func TestHandle(t *testing.T) {
 // A worker whose bus would not sign its results with the enclave key does
 // not start: the coordinator would refuse every one of them.
 func TestWorkerNeedsItsEnclaveToSign(t *testing.T) {
+	t.Parallel()
 	_, workerBus := newBus(t)
 	enc, _ := tee.OpenSim(t.TempDir())
 	other, _ := tee.OpenSim(t.TempDir())
