@@ -23,6 +23,10 @@ import (
 
 var hashRE = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
 
+// maxVKBytes bounds a verifying-key bundle read from a coordinator: a
+// BN254 Groth16 key of the largest shape is a few KB, far below it.
+const maxVKBytes = 16 << 20
+
 // cmdZKExportVerifier runs `vscd zk export-verifier`: it writes gnark's
 // Solidity verifier for a verifying key (a file, or a hash looked up in
 // the key directory, then at a coordinator).
@@ -95,7 +99,7 @@ func resolveVK(ctx context.Context, arg, keysDir, api string) (*prover.Verifying
 		return nil, fmt.Errorf("fetch verifying key %s: %w (is the coordinator at %s? or pass --keys DIR or a .vk file)", h.Hex(), err, api)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxVKBytes))
 	if err != nil {
 		return nil, fmt.Errorf("fetch verifying key %s: %w", h.Hex(), err)
 	}
