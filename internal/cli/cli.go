@@ -120,6 +120,13 @@ func globals(args []string, env *Env, api bool) []string {
 		switch {
 		case a == "--json" || a == "-json":
 			env.JSON = true
+		case strings.HasPrefix(a, "--json=") || strings.HasPrefix(a, "-json="):
+			v, err := strconv.ParseBool(a[strings.Index(a, "=")+1:])
+			if err != nil {
+				out = append(out, a) // left for the command's parser to refuse
+				continue
+			}
+			env.JSON = v
 		case !api:
 			out = append(out, a)
 		case (a == "--api" || a == "-api") && i+1 < len(args):
