@@ -125,6 +125,8 @@ func (g *Group) Stop(ctx context.Context) error {
 		return nil
 	}
 	cancel()
+	// the waiter ends with the group's last goroutine: past the deadline
+	// it is all that is left of the group, in a process about to exit
 	done := make(chan error, 1)
 	go func() { done <- grp.Wait() }()
 	select {
