@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -31,7 +31,7 @@ import (
 func TestCrashKill9(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
-		t.Skip("builds and kills a devnet binary")
+		t.Skip("runs and kills devnet processes")
 	}
 	const n = 200
 	dn := startDevnetProcess(t)
@@ -79,14 +79,11 @@ type devnetProcess struct {
 	logs      logBuffer
 }
 
-// startDevnetProcess builds vscd and starts its devnet on a data dir and a
-// port of its own.
+// startDevnetProcess starts a devnet process (this test binary, run as
+// vscd) on a data dir and a port of its own.
 func startDevnetProcess(t *testing.T) *devnetProcess {
 	t.Helper()
-	dn := &devnetProcess{t: t, bin: filepath.Join(t.TempDir(), "vscd"), data: t.TempDir(), addr: freeFixedPort(t)}
-	if out, err := exec.Command("go", "build", "-o", dn.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build vscd: %v\n%s", err, out)
-	}
+	dn := &devnetProcess{t: t, bin: os.Args[0], data: t.TempDir(), addr: freeFixedPort(t)}
 	t.Cleanup(func() { _ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(dn.data)) })
 	dn.api = client.New("http://" + dn.addr)
 	dn.start()
@@ -98,6 +95,7 @@ func (dn *devnetProcess) start() {
 	t := dn.t
 	dn.proc = exec.Command(dn.bin, "devnet", "--data", dn.data, "--listen", dn.addr, "--quorum", "4", "--zk-chunk", fmt.Sprint(testZKChunk),
 		"--zk-keys", zkKeysDir, "--log-level", "warn")
+	dn.proc.Env = append(os.Environ(), asVSCD+"=1")
 	dn.proc.Stdout, dn.proc.Stderr = &dn.logs, &dn.logs
 	dn.proc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := dn.proc.Start(); err != nil {

@@ -53,7 +53,14 @@ func testEnv(stdout, stderr io.Writer, vars ...string) *cli.Env {
 	return &cli.Env{Stdout: stdout, Stderr: stderr, Getenv: func(name string) string { return m[name] }}
 }
 
+// asVSCD makes the test binary run as vscd itself (TestMain), for the tests
+// that kill a devnet process: no separate build of the binary.
+const asVSCD = "VSCD_TEST_RUN_AS_VSCD"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(asVSCD) != "" {
+		os.Exit(runProcess())
+	}
 	dir, err := os.MkdirTemp("", "vsc-devnet-zk-")
 	if err != nil {
 		panic(err)

@@ -27,13 +27,16 @@ import (
 // to drain their in-flight work.
 const drainTimeout = 30 * time.Second
 
-func main() {
+func main() { os.Exit(runProcess()) }
+
+// runProcess runs the process's command line until it ends or a signal
+// stops it, and returns the exit code.
+func runProcess() int {
 	// The signal context is the command's start-up context and the signal
 	// to stop: no service runs on it (internal/service).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:])
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:])
 }
 
 // run is the whole daemon's command line, testable end to end: it
