@@ -16,6 +16,7 @@ func id(i int) common.Hash      { return common.BigToHash(big.NewInt(int64(i + 1
 // the pool always equals what holders can claim plus dust, shares always
 // sum to the total, and every unit paid in is either in the pool or paid out.
 func TestConservationRandom(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(0); seed < 20; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 9))
 		c, first, err := NewClass(MintParams{ID: id(0), Price: big.NewInt(int64(1 + rng.IntN(97))), TotalShares: uint64(1 + rng.IntN(1000)), Owner: addr(0), FirstToken: id(1), FirstValue: 5})
@@ -81,6 +82,7 @@ func TestConservationRandom(t *testing.T) {
 }
 
 func TestRedeemRules(t *testing.T) {
+	t.Parallel()
 	c, _, _ := NewClass(MintParams{ID: id(0), Price: big.NewInt(3), TotalShares: 10, Validity: 100, Owner: addr(0), FirstToken: id(1)})
 	tk, _, _ := Buy(c, addr(1), 5, id(2), 1000)
 	for _, tc := range []struct {

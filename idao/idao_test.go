@@ -14,6 +14,7 @@ func testParams() Params {
 }
 
 func TestStakeLifecycle(t *testing.T) {
+	t.Parallel()
 	p := testParams()
 	owner, m := common.HexToAddress("0x2"), common.HexToAddress("0x1")
 	if _, err := New("Bad Name", owner, Policy{Modes: []Mode{"tee"}}, nil, 0, 1, p); !errors.Is(err, ErrBadName) {
@@ -63,6 +64,7 @@ func TestStakeLifecycle(t *testing.T) {
 
 // A policy's delay of 0 is the chain's minimum; a longer one is kept.
 func TestUnstakeDelayIsAtLeastTheChainMinimum(t *testing.T) {
+	t.Parallel()
 	p := testParams()
 	a := common.HexToAddress("0x1")
 	for _, c := range []struct{ policy, want uint64 }{{0, 100}, {100, 100}, {250, 250}} {
@@ -80,6 +82,7 @@ func TestUnstakeDelayIsAtLeastTheChainMinimum(t *testing.T) {
 }
 
 func TestMemberCap(t *testing.T) {
+	t.Parallel()
 	p := testParams()
 	d, _ := New("x", common.HexToAddress("0x9"), Policy{Modes: []Mode{"tee"}}, nil, 0, 1, p)
 	for i := 1; i <= p.MaxMembers; i++ {
@@ -99,6 +102,7 @@ func TestMemberCap(t *testing.T) {
 // dilute the total; a leave after H still weighs while the funds stay
 // slashable for the window; never more than is slashable now.
 func TestQCStakeAtAHeight(t *testing.T) {
+	t.Parallel()
 	p := testParams()
 	a, b, late := common.HexToAddress("0x1"), common.HexToAddress("0x2"), common.HexToAddress("0x3")
 	d, _ := New("x", a, Policy{Modes: []Mode{"tee"}}, big.NewInt(10), 1000, 1, p)
@@ -144,6 +148,7 @@ func TestQCStakeAtAHeight(t *testing.T) {
 // A long history is pruned to the window and merged conservatively: a
 // member's weight only goes down, the total only up.
 func TestStakeHistoryIsBounded(t *testing.T) {
+	t.Parallel()
 	p := testParams()
 	p.QCStakeWindow = 1000
 	a, b := common.HexToAddress("0x1"), common.HexToAddress("0x2")

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCheckEquivocation(t *testing.T) {
+	t.Parallel()
 	key, _ := crypto.GenerateKey()
 	other, _ := crypto.GenerateKey()
 	const chainID = 7

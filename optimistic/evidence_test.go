@@ -16,6 +16,7 @@ import (
 // The optimistic result and the TEE's agree where they overlap: same facts
 // digest, same anchored result digest.
 func TestAnchorDigestIsTheTEEDigest(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(23, 24))
 	ds := randDataset(rng, 77, 5, 0.3)
 	k := honest(t, ds)

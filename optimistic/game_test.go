@@ -35,6 +35,7 @@ func challenge(t *testing.T, w *world, who common.Address, k *Computation, bond 
 }
 
 func TestTraceMatchesFacts(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 2, 3, 7, 64, 100} {
 		ds := randDataset(rng, n, 5, 0.3)
@@ -64,6 +65,7 @@ func TestTraceMatchesFacts(t *testing.T) {
 }
 
 func TestHonestClaimFinalizes(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	k := honest(t, randDataset(rng, 50, 3, 0.2))
 	w := newWorld(t, execAddr)
@@ -83,6 +85,7 @@ func TestHonestClaimFinalizes(t *testing.T) {
 }
 
 func TestGrieferLosesBond(t *testing.T) {
+	t.Parallel()
 	for lie := range nLies {
 		rng := rand.New(rand.NewPCG(5, uint64(lie)))
 		k := honest(t, randDataset(rng, 37, 4, 0.3))
@@ -106,6 +109,7 @@ func TestGrieferLosesBond(t *testing.T) {
 }
 
 func TestWrongClaimOverturnedInLogMoves(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 2, 3, 5, 17, 256, 1000} {
 		for lie := range nLies {
 			rng := rand.New(rand.NewPCG(uint64(n), uint64(lie)))
@@ -135,6 +139,7 @@ func TestWrongClaimOverturnedInLogMoves(t *testing.T) {
 
 // A million-record dispute narrows to one step in ⌈log2 n⌉ = 20 moves.
 func TestMillionRecordDisputeMoves(t *testing.T) {
+	t.Parallel()
 	const n = 1_000_000
 	good := make([]common.Hash, n+1)
 	for i := range good {
@@ -173,6 +178,7 @@ func TestMillionRecordDisputeMoves(t *testing.T) {
 }
 
 func TestClockTimeouts(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(9, 9))
 	k := honest(t, randDataset(rng, 100, 2, 0.1))
 	bad := liar(k, lieTrace(rng, k, lieGarbage))
@@ -224,6 +230,7 @@ func mustRefuse(t *testing.T, name string, c *Claim, g *Game, want error, f func
 }
 
 func TestRejectionsChangeNothing(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(11, 12))
 	k := honest(t, randDataset(rng, 40, 3, 0.2))
 	bad := liar(k, lieTrace(rng, k, lieGarbage))
@@ -324,6 +331,7 @@ func TestRejectionsChangeNothing(t *testing.T) {
 }
 
 func TestWrongStepProofsRefused(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(13, 14))
 	ds := randDataset(rng, 33, 4, 0)
 	ds.Records[20] = slices.Clone(ds.Records[5]) // record 21 repeats record 6
@@ -392,6 +400,7 @@ func TestWrongStepProofsRefused(t *testing.T) {
 // side answers with the witness and wins. A liar claiming a duplicate that
 // is not there cannot show one and loses on its clock.
 func TestDuplicateDisputes(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(15, 16))
 	ds := randDataset(rng, 24, 2, 0)
 	ds.Records[15] = slices.Clone(ds.Records[3]) // record 16 is a duplicate
@@ -445,6 +454,7 @@ func TestDuplicateDisputes(t *testing.T) {
 // Several challengers: the first game the executor loses overturns the
 // claim; a griefer's game is then cancelled and its bond returned.
 func TestParallelGames(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(17, 18))
 	k := honest(t, randDataset(rng, 64, 3, 0.2))
 	bad := liar(k, lieTrace(rng, k, lieRecord))
@@ -468,6 +478,7 @@ func TestParallelGames(t *testing.T) {
 }
 
 func TestSplitConserves(t *testing.T) {
+	t.Parallel()
 	for _, amt := range []int64{0, 1, 7, 999, 1000, 123456789} {
 		for _, bps := range []uint32{0, 1, 3333, 5000, 10000} {
 			to, burn := Split(big.NewInt(amt), bps)
@@ -479,6 +490,7 @@ func TestSplitConserves(t *testing.T) {
 }
 
 func TestDecodeState(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(19, 20))
 	ds := randDataset(rng, 10, 16, 0.2)
 	s := facts.New(ds.Fields, facts.DefaultParams)

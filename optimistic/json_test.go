@@ -10,6 +10,7 @@ import (
 )
 
 func TestJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(21, 22))
 	k := honest(t, randDataset(rng, 20, 2, 0.2))
 	bad := liar(k, lieTrace(rng, k, lieGarbage))

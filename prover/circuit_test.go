@@ -49,6 +49,7 @@ func solved(t *testing.T, s Shape, a *chunkCircuit) error {
 
 // The circuit's leaf and subtree hashing equal internal/records' native ones.
 func TestCircuitMatchesNativeCommitment(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
 		name          string
@@ -91,6 +92,7 @@ func TestCircuitMatchesNativeCommitment(t *testing.T) {
 
 // The circuit enforces ranges, padding and the facts.
 func TestCircuitConstraints(t *testing.T) {
+	t.Parallel()
 	s := Shape{Chunk: 4, Ranges: []Range{UnsignedRange(8), SignedRange(4)}}
 	recs := [][]int64{{0, -8}, {255, 7}, {17, 0}}
 	good := func() *chunkCircuit { a, _ := assignChunk(s, recs, 3); return a }

@@ -92,6 +92,7 @@ func rangedDataset(rng *rand.Rand, n int, s Shape) *records.Dataset {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range []struct {
 		shape Shape
@@ -137,6 +138,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestProveRefusesOutOfRange(t *testing.T) {
+	t.Parallel()
 	k := testKeys(t, shapeSmall)
 	for _, tc := range []struct {
 		name string
@@ -167,6 +169,7 @@ var evidenceErrors = []error{ErrMalformedEvidence, ErrVKMismatch, ErrMissingChun
 
 // Every Must-hold rejection of issue 5 has its own error.
 func TestVerifyEvidenceRejects(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))
 	k := testKeys(t, shapeSmall)
 	ds := rangedDataset(rng, 11, shapeSmall)
@@ -250,6 +253,7 @@ func TestVerifyEvidenceRejects(t *testing.T) {
 }
 
 func TestKeyManagerCachesAndRefuses(t *testing.T) {
+	t.Parallel()
 	k := testKeys(t, shapeSmall)
 	dir := t.TempDir()
 	km, err := NewKeyManager(dir, nil)
@@ -337,6 +341,7 @@ func writeGnark(t *testing.T, path string, w interface {
 }
 
 func TestCircuitHashIsStable(t *testing.T) {
+	t.Parallel()
 	a, err := Compile(shapeSmall)
 	if err != nil {
 		t.Fatal(err)
@@ -349,6 +354,7 @@ func TestCircuitHashIsStable(t *testing.T) {
 }
 
 func TestVerifyingKeyBundle(t *testing.T) {
+	t.Parallel()
 	k := testKeys(t, shapeSmall)
 	b := k.VK.Bytes()
 	if crypto.Keccak256Hash(b) != k.VK.Hash {
@@ -373,6 +379,7 @@ func TestVerifyingKeyBundle(t *testing.T) {
 // Every public input is bound by the proof: changing any one of them makes
 // it fail (a public input no constraint uses would not be).
 func TestPublicInputsAreBound(t *testing.T) {
+	t.Parallel()
 	k := testKeys(t, shapeSmall)
 	ds := rangedDataset(rand.New(rand.NewPCG(13, 14)), 7, shapeSmall)
 	good, err := ProveChunk(k, ds, 1)
@@ -406,6 +413,7 @@ func TestPublicInputsAreBound(t *testing.T) {
 // Length prefixes from outside never make the decoders allocate what the
 // bytes cannot hold.
 func TestForgedLengthPrefixes(t *testing.T) {
+	t.Parallel()
 	k := testKeys(t, shapeSmall)
 	cp, err := ProveChunk(k, rangedDataset(rand.New(rand.NewPCG(15, 16)), 4, shapeSmall), 0)
 	if err != nil {

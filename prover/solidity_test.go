@@ -10,6 +10,7 @@ import (
 )
 
 func TestExportSolidityAndCalldata(t *testing.T) {
+	t.Parallel()
 	k := testKeys(t, shapeSmall)
 	var sol bytes.Buffer
 	if err := k.VK.ExportSolidity(&sol); err != nil {

@@ -26,6 +26,7 @@ func batchOf(n int) []*Vote {
 }
 
 func TestSignBatchEveryVoteRecovers(t *testing.T) {
+	t.Parallel()
 	k, _ := crypto.ToECDSA(crypto.Keccak256([]byte("member")))
 	want := crypto.PubkeyToAddress(k.PublicKey)
 	for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 33} {
@@ -48,6 +49,7 @@ func TestSignBatchEveryVoteRecovers(t *testing.T) {
 }
 
 func TestBatchProofTampering(t *testing.T) {
+	t.Parallel()
 	k, _ := crypto.ToECDSA(crypto.Keccak256([]byte("member")))
 	vs := batchOf(5)
 	if err := SignBatch(k, 7, vs); err != nil {
@@ -91,6 +93,7 @@ func TestBatchProofTampering(t *testing.T) {
 }
 
 func TestBatchDigestMatchesWallets(t *testing.T) {
+	t.Parallel()
 	root := common.HexToHash("0x1234")
 	want, err := eip712.HashTypedData(BatchTypedData(7, root, 5))
 	if err != nil {
@@ -102,6 +105,7 @@ func TestBatchDigestMatchesWallets(t *testing.T) {
 }
 
 func TestBatchedVotesInQCAndEquivocation(t *testing.T) {
+	t.Parallel()
 	set := stakes{}
 	var keysOf []*Vote
 	sub, dig := common.HexToHash("0xaa"), common.HexToHash("0xbb")

@@ -12,6 +12,7 @@ import (
 // An anchor names the latest height at which its votes make a QC: the head,
 // or, after stake joined that would dilute them, the height before the join.
 func TestQCHeightDodgesDilution(t *testing.T) {
+	t.Parallel()
 	p := idao.Params{SlashWindow: 50, MinUnstakeDelay: 100, MinStake: big.NewInt(5), MaxMembers: 3, QCStakeWindow: 10}
 	p.QCStakeWindow, p.MaxMembers = 100, 10
 	a, b, c, late := common.HexToAddress("0x1"), common.HexToAddress("0x2"), common.HexToAddress("0x3"), common.HexToAddress("0x4")

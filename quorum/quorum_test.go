@@ -24,6 +24,7 @@ func (s stakes) TotalStake() *big.Int {
 }
 
 func TestVoteDigestMatchesWallets(t *testing.T) {
+	t.Parallel()
 	v := Vote{IDAO: "demo", Submission: common.HexToHash("0x1"), ResultDigest: common.HexToHash("0x2"), Approve: true, Reason: "ok"}
 	want, err := eip712.HashTypedData(v.TypedData(7))
 	if err != nil {
@@ -35,6 +36,7 @@ func TestVoteDigestMatchesWallets(t *testing.T) {
 }
 
 func TestCheckQC(t *testing.T) {
+	t.Parallel()
 	set := stakes{}
 	sub, dig := common.HexToHash("0xaa"), common.HexToHash("0xbb")
 	vote := func(i int) Vote {

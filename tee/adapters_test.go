@@ -7,6 +7,7 @@ import (
 )
 
 func TestAdapters(t *testing.T) {
+	t.Parallel()
 	enc := openSim(t, DefaultSimConfig(testRoot))
 	other := openSim(t, DefaultSimConfig(testRoot))
 	pub, att := enc.PublicKeyBytes(), EncodeAttestation(enc.KeyAttestation())

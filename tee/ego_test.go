@@ -11,6 +11,7 @@ var egoVerifyErr = ErrReportSignature
 // TestEgoRefusesOutsideEnclave: outside SGX (or in OE_SIMULATION) the ego
 // backend must not start, since its seal key would be all zeros.
 func TestEgoRefusesOutsideEnclave(t *testing.T) {
+	t.Parallel()
 	if _, err := NewEgo(); err == nil {
 		t.Skip("running inside an SGX enclave")
 	}

@@ -90,6 +90,7 @@ func process(t testing.TB, enc *Enclave, j Job) *Outcome {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -132,6 +133,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestRoundTripFactsValues(t *testing.T) {
+	t.Parallel()
 	enc := openSim(t, DefaultSimConfig(testRoot))
 	data := []byte("{\"a\":1,\"b\":2}\n{\"a\":1,\"b\":2}\n{\"a\":9007199254740993,\"b\":0}\n{\"a\":-5,\"b\":7}\n")
 	j, _ := client(t, enc, data, 1)
@@ -155,6 +157,7 @@ func strictSim() Policy {
 // TestVerifyEvidenceRefusals pins the Must-hold list: each forged or
 // stale piece of evidence is refused with its own error.
 func TestVerifyEvidenceRefusals(t *testing.T) {
+	t.Parallel()
 	otherRoot, _ := crypto.GenerateKey()
 	data := csvData(50, 2)
 
@@ -305,6 +308,7 @@ func TestVerifyEvidenceRefusals(t *testing.T) {
 // TestKeyAttestationRefusals: the client refuses the same forged reports
 // before it wraps a data key to an enclave key.
 func TestKeyAttestationRefusals(t *testing.T) {
+	t.Parallel()
 	otherRoot, _ := crypto.GenerateKey()
 	with := func(f func(*SimConfig)) SimConfig { c := DefaultSimConfig(testRoot); f(&c); return c }
 	cases := []struct {
@@ -350,6 +354,7 @@ func TestKeyAttestationRefusals(t *testing.T) {
 }
 
 func TestProcessRejects(t *testing.T) {
+	t.Parallel()
 	enc := openSim(t, DefaultSimConfig(testRoot))
 	data := csvData(40, 4)
 	cases := []struct {
@@ -406,6 +411,7 @@ func TestProcessRejects(t *testing.T) {
 // TestProcessErrors: inputs that are not the data's fault are errors (retry,
 // then fail), never a rejection of the submission.
 func TestProcessErrors(t *testing.T) {
+	t.Parallel()
 	enc, other := openSim(t, DefaultSimConfig(testRoot)), openSim(t, DefaultSimConfig(testRoot))
 	for _, tc := range []struct {
 		name   string
@@ -435,6 +441,7 @@ func TestProcessErrors(t *testing.T) {
 }
 
 func TestRestartKeepsKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first, err := OpenSim(dir)
 	if err != nil {
@@ -506,6 +513,7 @@ func TestRestartKeepsKey(t *testing.T) {
 }
 
 func TestPolicyJSON(t *testing.T) {
+	t.Parallel()
 	p := devPolicy()
 	p.UniqueIDs = []hexutil.Bytes{SimUniqueID}
 	p.AcceptTCB = []string{"UpToDate", "SWHardeningNeeded"}
@@ -539,6 +547,7 @@ func TestPolicyJSON(t *testing.T) {
 // No simulation root is trusted by default: a policy that allows
 // simulation must name its roots, and one without roots is refused.
 func TestSimulationNeedsRoots(t *testing.T) {
+	t.Parallel()
 	p := devPolicy()
 	p.SimulationRoots = nil
 	if err := p.Validate(); !errors.Is(err, ErrPolicy) || !strings.Contains(err.Error(), "simulation_roots") {
@@ -593,6 +602,7 @@ func FuzzEvidenceJSON(f *testing.F) {
 // signature) is refused as ErrReportSignature, both in evidence and in a key
 // attestation.
 func TestEveryFlippedBit(t *testing.T) {
+	t.Parallel()
 	enc := openSim(t, DefaultSimConfig(testRoot))
 	j, sub := client(t, enc, csvData(3, 1), 1)
 	ev := process(t, enc, j).Evidence
@@ -620,6 +630,7 @@ func TestEveryFlippedBit(t *testing.T) {
 // a rejection in the batch is still an attested rejection, and a result
 // cannot borrow another result's place in the batch.
 func TestBatchAttestation(t *testing.T) {
+	t.Parallel()
 	enc := openSim(t, DefaultSimConfig(testRoot))
 	var jobs []Job
 	var subs []*submission.Submission

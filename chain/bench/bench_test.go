@@ -9,6 +9,7 @@ import (
 // TestSameRootForEveryLaneCount: the same seed gives the same state root
 // for every lane count, as CONTRACT.md promises for `vscd bench chain`.
 func TestSameRootForEveryLaneCount(t *testing.T) {
+	t.Parallel()
 	var root string
 	for _, lanes := range []int{1, 2, 4} {
 		r, err := Run(context.Background(), Params{Txs: 600, Lanes: lanes, Conflict: 0.3, Seed: 3, BlockSize: 200, Senders: 150})

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -44,9 +45,15 @@ func testStaking() *idao.Params {
 	return &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(1), MaxMembers: 100, QCStakeWindow: 1000}
 }
 
-var keyCache []*ecdsa.PrivateKey
+// keyCache holds the test keys made so far; tests run in parallel.
+var (
+	keyCacheMu sync.Mutex
+	keyCache   []*ecdsa.PrivateKey
+)
 
 func testKeys(n int) []*ecdsa.PrivateKey {
+	keyCacheMu.Lock()
+	defer keyCacheMu.Unlock()
 	for len(keyCache) < n {
 		// Deterministic keys keep failures reproducible.
 		k, err := crypto.ToECDSA(crypto.Keccak256([]byte(fmt.Sprintf("vsc-test-key-%d", len(keyCache)))))
@@ -261,6 +268,7 @@ func mustOK(t *testing.T, rs []*chain.Receipt) {
 // with lanes 1, 2, 4, 8 and the plain sequential executor; native supply and
 // every DAT pool are conserved after every block.
 func TestLanesEqualSequential(t *testing.T) {
+	t.Parallel()
 	const accounts = 40
 	for _, conflict := range []float64{0, 0.1, 0.5, 1} {
 		t.Run(fmt.Sprintf("conflict=%v", conflict), func(t *testing.T) {
@@ -347,6 +355,7 @@ func idx(as []common.Address, a common.Address) int {
 // TestBondsAndSlashing: bonds lock, release and slash only by their
 // arbiter; an equivocation proof slashes a member; supply stays constant.
 func TestBondsAndSlashing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 8)
 	w.setupDAT(3, 4, 0)
 	arb := w.addrs[7]
@@ -415,6 +424,7 @@ func (w *world) batchVotes(name string, subs, digests []common.Hash, voters []in
 }
 
 func TestAnchorsWithBatchedVotes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 6)
 	w.setupDAT(4, 4, 0)
 	digests := []common.Hash{common.HexToHash("0xd01"), common.HexToHash("0xd02"), common.HexToHash("0xd03")}
@@ -460,6 +470,7 @@ func TestAnchorsWithBatchedVotes(t *testing.T) {
 }
 
 func TestAnchorBatchAppliesEachItemOnItsOwn(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 6)
 	w.setupDAT(4, 4, 0) // iDAO "demo" with members 0..3; digest 0xd1 already anchored
 	seeds := []common.Hash{common.HexToHash("0xc01"), common.HexToHash("0xc02"), common.HexToHash("0xc03"), common.HexToHash("0x5ab"), common.HexToHash("0xc04")}

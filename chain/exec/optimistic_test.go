@@ -88,6 +88,7 @@ func (w *world) postClaim(k *optimistic.Computation, sub *submission.Submission,
 // the challenger gets half the executor's bond, the rest is burned, lanes
 // agree with sequential execution at every block and supply is conserved.
 func TestOptimisticWrongClaimOverturnedOnChain(t *testing.T) {
+	t.Parallel()
 	w, sub, sig, k := optWorld(t)
 	bad := optimistic.Faulty(k)
 	c := w.postClaim(bad, sub, sig)
@@ -145,6 +146,7 @@ func TestOptimisticWrongClaimOverturnedOnChain(t *testing.T) {
 // after the window, or on the finalized claim, is refused by the receipt and
 // changes nothing but the fee and nonce.
 func TestOptimisticHonestClaimFinalizesOnChain(t *testing.T) {
+	t.Parallel()
 	w, sub, sig, k := optWorld(t)
 	c := w.postClaim(k, sub, sig)
 	if w.st.Get(state.OpenClaimKey(c.ID)) == nil {
@@ -178,6 +180,7 @@ func TestOptimisticHonestClaimFinalizesOnChain(t *testing.T) {
 // A claim must carry the contributor's valid signature over a submission in
 // optimistic mode of an iDAO that accepts it.
 func TestOptimisticClaimNeedsTheSignedSubmission(t *testing.T) {
+	t.Parallel()
 	w, sub, sig, k := optWorld(t)
 	forged := *sub
 	forged.Records++

@@ -46,6 +46,7 @@ func failedWith(t *testing.T, rc *chain.Receipt, err error) {
 // An outsider who holds the votes (they are public) cannot anchor the
 // result as its own: every way of naming itself the contributor is refused.
 func TestAnchorBindsTheContributorsSignedSubmission(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 7)
 	w.demo(4)
 	digest := common.HexToHash("0xd16e57")
@@ -95,6 +96,7 @@ func TestAnchorBindsTheContributorsSignedSubmission(t *testing.T) {
 // outsider cannot set the class's terms, and the coordinator's own mint of
 // the default class still goes through.
 func TestFrontRunAnchorMintsForTheContributor(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 7)
 	w.demo(4)
 	digest := common.HexToHash("0xf207")
@@ -132,6 +134,7 @@ func TestFrontRunAnchorMintsForTheContributor(t *testing.T) {
 // that pre-locks a game's bond id for a watcher does not stop the watcher's
 // challenge.
 func TestUserBondCannotSquatAGameBond(t *testing.T) {
+	t.Parallel()
 	w, sub, sig, k := optWorld(t)
 	bad := optimistic.Faulty(k)
 	c := w.postClaim(bad, sub, sig)
@@ -158,6 +161,7 @@ func TestUserBondCannotSquatAGameBond(t *testing.T) {
 // The QC's stake height: stake that joins after it neither weighs nor
 // dilutes; an anchor must name a committed, recent height.
 func TestQCStakeHeight(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 7)
 	w.demo(4) // 4 × 1000
 	h := w.height
@@ -201,6 +205,7 @@ func TestQCStakeHeight(t *testing.T) {
 // escape: its unstaked funds stay slashable past the slashing window, the
 // equivocation proof takes them, and the same proof never slashes twice.
 func TestUnstakeAfterVotingCannotEscapeSlashing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 7)
 	w.demo(3) // 3 × 1000: a QC needs every member
 	h := w.height
@@ -239,6 +244,7 @@ func TestUnstakeAfterVotingCannotEscapeSlashing(t *testing.T) {
 // Unstaked funds released sooner than the slashing window after the anchor
 // do not weigh in its QC: they could leave before a proof lands.
 func TestStakeLeavingBeforeTheSlashWindowDoesNotCount(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 7)
 	w.demo(3)
 	h := w.height
@@ -254,6 +260,7 @@ func TestStakeLeavingBeforeTheSlashWindowDoesNotCount(t *testing.T) {
 // The staking rules' floors at the chain: the minimum unstake delay, the
 // minimum stake, the member cap.
 func TestStakingFloors(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 8)
 	w.cfg.Staking.MinStake = big.NewInt(100)
 	w.cfg.Staking.MaxMembers = 2
@@ -280,6 +287,7 @@ func TestStakingFloors(t *testing.T) {
 // follower re-executing it gets the same receipts and roots, and finds
 // nothing invalid).
 func TestInvalidTxsAreDroppedFromTheBlock(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 6)
 	poor, _ := crypto.GenerateKey()
 	poorTx, _ := tx.New(chainID, 0, big.NewInt(10_000), &tx.Transfer{To: w.addrs[1], Amount: big.NewInt(1)})
@@ -333,6 +341,7 @@ func TestInvalidTxsAreDroppedFromTheBlock(t *testing.T) {
 
 // Big txs pay for their bytes.
 func TestFeeHasAPerBytePart(t *testing.T) {
+	t.Parallel()
 	small := &tx.Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(1)}
 	big1 := &tx.EnclaveRegister{IDAO: "demo", PubKey: make([]byte, 65), Report: make([]byte, 10_000)}
 	gs, _ := tx.GasOf(small)

@@ -9,6 +9,7 @@ import (
 // TestScheduleSeparatesConflicts: txs in different lanes never conflict,
 // every tx is scheduled once, and lanes keep block order.
 func TestScheduleSeparatesConflicts(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 5))
 	for round := 0; round < 50; round++ {
 		m := 1 + rng.IntN(200)

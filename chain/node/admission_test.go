@@ -47,6 +47,7 @@ func signTx(t *testing.T, i int, nonce uint64, fee int64, body tx.Body) *tx.Tx {
 // A sender's pending txs are covered by its balance as a whole: fees and
 // the amounts they move, not one fee against the committed balance.
 func TestPendingTxsAreCoveredTogether(t *testing.T) {
+	t.Parallel()
 	g := genesis(2)
 	g.Alloc[addr(1)] = "1000"
 	n := startNode(t, g, node.Config{})
@@ -88,6 +89,7 @@ func TestPendingTxsAreCoveredTogether(t *testing.T) {
 // MaxPendingBytesPerSender bytes of one sender, and its own totals; the
 // refusal names the cap.
 func TestPendingCaps(t *testing.T) {
+	t.Parallel()
 	g := genesis(3)
 	g.Alloc[addr(1)] = "100000000000"
 	g.Alloc[addr(2)] = "100000000000"
@@ -126,6 +128,7 @@ func TestPendingCaps(t *testing.T) {
 }
 
 func TestMempoolTotalCaps(t *testing.T) {
+	t.Parallel()
 	n := startNode(t, genesis(4), node.Config{BlockTime: time.Hour, MempoolSize: 2, MempoolBytes: 1 << 20})
 	for i := 1; i <= 2; i++ {
 		if _, err := n.SubmitTx(signTx(t, i, 0, 1000, &tx.Transfer{To: addr(4), Amount: big.NewInt(1)})); err != nil {
@@ -150,6 +153,7 @@ func TestMempoolTotalCaps(t *testing.T) {
 // the block (it pays nothing, gets no receipt), and so are its sender's
 // later txs in the pool; the chain's blocks replay.
 func TestPrecheckFailuresNeverEnterABlock(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	class, _ := h.setup()
 	// 6's balance covers three fees at the door, but the buy (whose price
@@ -218,6 +222,7 @@ func TestPrecheckFailuresNeverEnterABlock(t *testing.T) {
 // and the HTTP status of that code in the one table the coordinator shares
 // (bad_signature is 401 and nonce_gap 409 there as in the coordinator's API).
 func TestSubmitErrorCodes(t *testing.T) {
+	t.Parallel()
 	g := genesis(3)
 	g.Alloc[addr(1)] = "100"
 	n := startNode(t, g, node.Config{BlockTime: time.Hour})

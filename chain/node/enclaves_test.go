@@ -20,6 +20,7 @@ import (
 // proof under one signed header, a key's absence proven too, and every
 // proof refused once anything in it is not what the chain signed.
 func TestIDAOEnclaveProofs(t *testing.T) {
+	t.Parallel()
 	h, enc, get := enclavesOnChain(t)
 	first, second, elsewhere, never := enc[0], enc[1], enc[2], enc[3]
 	seq := h.n.Sequencer()

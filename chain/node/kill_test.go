@@ -55,6 +55,7 @@ func runChild(dir string) {
 // committed block with a matching state root, and replay re-verifies every
 // block.
 func TestKill9(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "VSC_CHAIN_CHILD="+dir)

@@ -26,6 +26,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/store"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/service"
 )
 
 // Defaults of Config (the mempool's are with its limits in mempool.go).
@@ -83,12 +84,13 @@ type Node struct {
 	head    *chain.Header
 	newHead chan struct{} // closed and replaced on each block
 
-	prodMu  sync.Mutex // one block at a time
-	kick    chan struct{}
-	wg      sync.WaitGroup
-	cancel  context.CancelFunc
-	failed  error
-	started bool
+	prodMu    sync.Mutex // one block at a time
+	kick      chan struct{}
+	loop      service.Group // the block producer
+	failed    error
+	started   bool
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New opens (or initialises from cfg.Genesis) the chain in cfg.DataDir,
@@ -234,8 +236,10 @@ func (n *Node) writeGenesis(g *chain.Genesis) error {
 	return n.store.InitGenesis(raw, blk, ws)
 }
 
-// Start runs the block producer until ctx ends or Close. Without a
-// sequencer key it only serves reads.
+// Start runs the block producer until Stop (or Close). ctx bounds the
+// start-up only: a signal that cancels it does not cut the producer off
+// before its turn in a process's ordered stop. Without a sequencer key the
+// node only serves reads.
 func (n *Node) Start(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -246,35 +250,31 @@ func (n *Node) Start(ctx context.Context) error {
 	if n.cfg.SequencerKey == nil {
 		return nil
 	}
-	ctx, n.cancel = context.WithCancel(ctx)
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		n.produceLoop(ctx)
-	}()
-	return nil
+	return n.loop.Go(ctx, func(ctx context.Context) error { return n.produceLoop(ctx) })
 }
 
-func (n *Node) produceLoop(ctx context.Context) {
+// produceLoop seals blocks until ctx ends; an error that stops block
+// production ends the node's loop (Done, Err).
+func (n *Node) produceLoop(ctx context.Context) error {
 	t := time.NewTicker(n.cfg.BlockTime)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		case <-n.kick:
 		}
 		for n.pool.size() > 0 {
 			if _, err := n.ProduceBlock(ctx); err != nil {
 				if ctx.Err() != nil {
-					return // shutting down, not a failure
+					return nil // shutting down, not a failure
 				}
 				n.log.Error("block production stopped", "err", err)
 				n.mu.Lock()
 				n.failed = err
 				n.mu.Unlock()
-				return
+				return fmt.Errorf("block production: %w", err)
 			}
 			if n.pool.size() < n.cfg.BlockSize {
 				break
@@ -285,19 +285,26 @@ func (n *Node) produceLoop(ctx context.Context) {
 
 // Close stops the producer (finishing the block in progress) and closes
 // the store. It tolerates a half-built node.
-func (n *Node) Close() error {
-	n.mu.Lock()
-	cancel := n.cancel
-	n.mu.Unlock()
-	if cancel != nil {
-		cancel()
+func (n *Node) Close() error { return n.Stop(context.Background()) }
+
+// Stop is Close as a service.Service: it stops the producer, which always
+// finishes the block in progress (a block is never left half written), and
+// closes the store. A producer still sealing when ctx ends leaves the store
+// open; the error says so.
+func (n *Node) Stop(ctx context.Context) error {
+	if err := n.loop.Stop(ctx); err != nil && ctx.Err() != nil {
+		return err
 	}
-	n.wg.Wait()
-	if n.store != nil {
-		return n.store.Close()
-	}
-	return nil
+	n.closeOnce.Do(func() {
+		if n.store != nil {
+			n.closeErr = n.store.Close()
+		}
+	})
+	return n.closeErr
 }
+
+// Done is closed when block production failed, or on Stop.
+func (n *Node) Done() <-chan struct{} { return n.loop.Done() }
 
 // Err returns the error that stopped block production, if any.
 func (n *Node) Err() error {

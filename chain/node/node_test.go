@@ -224,6 +224,7 @@ func sameMap(a, b map[string]string) bool {
 // TestBadTxsRejected: each bad tx is refused with its reason and changes no
 // state (beyond, for a tx that reached a block, its sender's fee and nonce).
 func TestBadTxsRejected(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	class, first := h.setup()
 	t.Run("door", func(t *testing.T) { badAtTheDoor(t, h) })
@@ -376,6 +377,7 @@ func badInABlock(t *testing.T, h *harness, class, first common.Hash) {
 // TestProofs: tx inclusion and state proofs verify offline against the
 // signed header and fail on any flipped byte.
 func TestProofs(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var txs []*tx.Tx
 	for i := 1; i <= 5; i++ {
@@ -443,6 +445,7 @@ func mustProof(t *testing.T, h *harness, tt *tx.Tx) *proof.Proof {
 // restart resumes at the same head, root and balances; replay re-verifies
 // every root.
 func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	class, _ := h.setup()
 	h.ok(5, &tx.DATBuy{Class: class, Units: 2})
@@ -513,6 +516,7 @@ func (fakeTEE) VerifyEnclaveKey(_ string, _ json.RawMessage, _, report []byte) e
 // every root by keeping the recorded verdicts of enclave registrations;
 // replay with a verifier that judges differently fails loudly.
 func TestReplayKeepsEnclaveVerdicts(t *testing.T) {
+	t.Parallel()
 	h := &harness{t: t, dir: t.TempDir(), clk: &clock{}, enclave: fakeTEE{}}
 	h.clk.ms.Store(1_700_000_100_000)
 	h.open()

@@ -10,6 +10,7 @@ import (
 // TestRootIsCanonical: the root depends only on the final key set, not on
 // how writes were batched or how many workers hashed them.
 func TestRootIsCanonical(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	final := map[string][]byte{}
 	a := New()

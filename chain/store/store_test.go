@@ -22,6 +22,7 @@ import (
 // state written, across snapshots, deletes, a failed commit and a reopen;
 // the tx index survives the reopen.
 func TestDiffsAndSnapshots(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chain.db")
 	s, err := Open(path, Options{})
 	if err != nil {
@@ -103,6 +104,7 @@ func TestDiffsAndSnapshots(t *testing.T) {
 // The tx index lives on disk: a failed commit leaves no entry, and a
 // database written before the index existed is indexed at open.
 func TestTxIndexOnDisk(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "chain.db")
 	s, err := Open(path, Options{})
 	if err != nil {

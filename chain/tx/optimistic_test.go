@@ -15,6 +15,7 @@ import (
 // Every optimistic action survives the trip action → body → tx bytes →
 // body, signed values and optional reveals included.
 func TestOptimisticBodiesRoundTrip(t *testing.T) {
+	t.Parallel()
 	rev := optimistic.Reveal{Index: 3, Hash: common.Hash{1}, Proof: []common.Hash{{2}, {3}}}
 	sub := submission.Submission{IDAO: "x", Mode: "optimistic", Class: "dataset", Records: 9, Nonce: 2}
 	actions := []optimistic.Action{

@@ -26,6 +26,7 @@ func signed(t testing.TB, body Body) *Tx {
 }
 
 func TestRoundTripEveryKind(t *testing.T) {
+	t.Parallel()
 	bodies := []Body{
 		&Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(5)},
 		&IDAOCreate{Name: "x", Policy: idao.Policy{Modes: []idao.Mode{"tee"}, Price: big.NewInt(1), TEEPolicy: []byte(`{"a":1}`)}, Stake: big.NewInt(3)},
@@ -64,6 +65,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 }
 
 func TestTamperedSignatureIsBad(t *testing.T) {
+	t.Parallel()
 	x := signed(t, &Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(5)})
 	enc := x.Encode()
 	for _, i := range []int{len(enc) - 1, len(enc) - 20, len(enc) - 40} {
@@ -104,6 +106,7 @@ func FuzzDecode(f *testing.F) {
 // TestFastEncodingMatchesReflection pins the hand-written encoder to the
 // reflective RLP of the wire struct.
 func TestFastEncodingMatchesReflection(t *testing.T) {
+	t.Parallel()
 	x := signed(t, &Transfer{To: common.HexToAddress("0x1"), Amount: big.NewInt(5)})
 	ref, err := rlp.EncodeToBytes(&wireTx{x.ChainID, x.Nonce, x.MaxFee, uint8(x.Kind), x.From, x.Body, x.Sig})
 	if err != nil {

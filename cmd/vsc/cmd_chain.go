@@ -17,16 +17,6 @@ import (
 	"github.com/vsc-labs/vsc/internal/cli"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "chain head", Usage: "the last block's header", Run: cmdChainHead},
-		cli.Command{Name: "chain block", Usage: "N|0xHASH: a block and its txs", Run: cmdChainBlock},
-		cli.Command{Name: "chain proof", Usage: "TX [--out FILE]: an inclusion proof of TX, checkable offline", Run: cmdChainProof},
-		cli.Command{Name: "chain verify-proof", Usage: "FILE [--sequencer ADDR]: check a proof offline (tx inclusion or state)", Run: cmdChainVerifyProof},
-		cli.Command{Name: "balance", Usage: "ADDR [--prove FILE]: chain balance, stake and nonce", Run: cmdBalance},
-	)
-}
-
 func chainClient(env *cli.Env) *client.Client { return client.New(env.API) }
 
 func cmdChainHead(ctx context.Context, env *cli.Env, args []string) error {

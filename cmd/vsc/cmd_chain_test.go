@@ -23,6 +23,7 @@ import (
 // head, block, balance with a proof, tx proof and its offline check, which
 // refuses an edited file.
 func TestCLIChain(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	seq, err := keys.LoadOrCreate(filepath.Join(dir, "seq.key"))
 	if err != nil {

@@ -13,17 +13,6 @@ import (
 	"github.com/vsc-labs/vsc/internal/keys"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "dat show", Usage: "CLASS: a DAT class, its provenance, tokens and revenue", Run: cmdDATShow},
-		cli.Command{Name: "dat list", Usage: "[--owner ADDR] [--class CLASS]: DAT tokens", Run: cmdDATList},
-		cli.Command{Name: "dat buy", Usage: "CLASS --units N --key FILE: pay units × price, get a token of N units", Run: cmdDATBuy},
-		cli.Command{Name: "dat redeem", Usage: "TOKEN --units N --key FILE: use N units; prints the receipt signed by the chain", Run: cmdDATRedeem},
-		cli.Command{Name: "dat transfer", Usage: "TOKEN --to ADDR [--value N] --key FILE: give the token, or split N units off", Run: cmdDATTransfer},
-		cli.Command{Name: "dat claim", Usage: "TOKEN --key FILE: take the token's revenue share", Run: cmdDATClaim},
-	)
-}
-
 func loadKeyFlag(path string) (*ecdsa.PrivateKey, error) {
 	if path == "" {
 		return nil, cli.Usagef("--key FILE is required (make one with `vsc key new --out FILE`)")

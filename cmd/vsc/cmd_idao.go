@@ -20,14 +20,6 @@ import (
 	"github.com/vsc-labs/vsc/tee"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "idao create", Usage: "NAME --policy MODE [--modes M1,M2] [--price N] [--stake N] [--tee-policy FILE] [--vk HASH] --key FILE: a new iDAO on chain", Run: idaoCreate},
-		cli.Command{Name: "idao join", Usage: "NAME --stake N --key FILE: stake in an iDAO (joining it)", Run: idaoJoin},
-		cli.Command{Name: "idao register-enclave", Usage: "NAME --enclave FILE --key FILE: register a TEE worker's enclave key (`vscd worker --show-key --json`) for an iDAO; the chain checks its attestation against the iDAO's TEE policy", Run: idaoRegisterEnclave},
-	)
-}
-
 func parseAmount(s, flagName string) (*big.Int, error) {
 	v, ok := new(big.Int).SetString(s, 10)
 	if !ok || v.Sign() < 0 {

@@ -18,15 +18,9 @@ import (
 	"github.com/vsc-labs/vsc/optimistic"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "claims", Usage: "[--open]: optimistic claims and their challenge windows", Run: cmdClaims},
-		cli.Command{Name: "challenge", Usage: "CLAIM_ID --bond N --key FILE --data FILE [--force] [--no-play]: dispute a claim on data you hold", Run: cmdChallenge},
-	)
-}
-
-// playPoll is how often `vsc challenge` polls the chain while playing.
-var playPoll = time.Second
+// defaultPlayPoll is how often `vsc challenge` reads the chain while it
+// plays (--poll).
+const defaultPlayPoll = time.Second
 
 func cmdClaims(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("claims", flag.ContinueOnError)
@@ -68,6 +62,37 @@ type challengeResult struct {
 	Claimed  common.Hash `json:"claimed"`
 }
 
+// readDataset reads and parses the challenger's plaintext.
+func readDataset(dataFile string) (*records.Dataset, error) {
+	raw, err := os.ReadFile(dataFile)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dataFile, err)
+	}
+	ds, err := records.Parse(raw)
+	clear(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a dataset: %w", dataFile, err)
+	}
+	return ds, nil
+}
+
+// recompute runs the claim's computation over ds (read from dataFile),
+// which must be the data the claim's submission commits to.
+func recompute(env *cli.Env, ds *records.Dataset, dataFile string, claim *optimistic.Claim) (*optimistic.Computation, error) {
+	env.Progress("recomputing the trace of %d records…", ds.Len())
+	k, err := optimistic.Compute(ds, claim.Fields, claim.FactsParams)
+	if err != nil {
+		return nil, fmt.Errorf("recompute: %w (does %s have the claim's %d fields?)", err, dataFile, len(claim.Fields))
+	}
+	if err := k.Matches(claim); err != nil {
+		return nil, fmt.Errorf("%s is not the data this claim is about: it commits to %s (%d records), the submission to %s (%d records)",
+			dataFile, k.Commitment.Hex(), k.Trace.N(), claim.Commitment.Hex(), claim.N)
+	}
+	return k, nil
+}
+
+// cmdChallenge runs `vsc challenge`: it recomputes the claim on the
+// challenger's data, disputes it with a bond and plays the game.
 func cmdChallenge(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("challenge", flag.ContinueOnError)
 	bondS := fs.String("bond", "", "bond to lock, in base units (at least the iDAO policy's minimum)")
@@ -75,6 +100,7 @@ func cmdChallenge(ctx context.Context, env *cli.Env, args []string) error {
 	dataFile := fs.String("data", "", "the plaintext dataset the claim is about")
 	force := fs.Bool("force", false, "challenge even if your data gives the claimed result")
 	noPlay := fs.Bool("no-play", false, "open the game and exit; do not play the bisection rounds")
+	playPoll := fs.Duration("poll", defaultPlayPoll, "while playing, read the chain this often")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -95,14 +121,9 @@ func cmdChallenge(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(*dataFile)
+	ds, err := readDataset(*dataFile)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", *dataFile, err)
-	}
-	ds, err := records.Parse(raw)
-	clear(raw)
-	if err != nil {
-		return fmt.Errorf("%s is not a dataset: %w", *dataFile, err)
+		return err
 	}
 	c := client.New(env.API)
 	d, err := c.Claim(ctx, claimID)
@@ -110,14 +131,9 @@ func cmdChallenge(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	claim := d.Claim
-	env.Progress("recomputing the trace of %d records…", ds.Len())
-	k, err := optimistic.Compute(ds, claim.Fields, claim.FactsParams)
+	k, err := recompute(env, ds, *dataFile, claim)
 	if err != nil {
-		return fmt.Errorf("recompute: %w (does %s have the claim's %d fields?)", err, *dataFile, len(claim.Fields))
-	}
-	if err := k.Matches(claim); err != nil {
-		return fmt.Errorf("%s is not the data this claim is about: it commits to %s (%d records), the submission to %s (%d records)",
-			*dataFile, k.Commitment.Hex(), k.Trace.N(), claim.Commitment.Hex(), claim.N)
+		return err
 	}
 	res := challengeResult{Claim: claimID, Computed: k.Trace.Final(), Claimed: claim.Result}
 	if k.Agrees(claim) && !*force {
@@ -137,7 +153,7 @@ func cmdChallenge(ctx context.Context, env *cli.Env, args []string) error {
 	res.Status = optimistic.GameActive
 	env.Progress("challenged: game %s (your result %s, claimed %s)", res.Game.Hex(), res.Computed.Hex(), res.Claimed.Hex())
 	if !*noPlay {
-		g, err := c.PlayGame(ctx, key, k, claimID, res.Game, optimistic.Challenger, playPoll, env.Progress)
+		g, err := c.PlayGame(ctx, key, k, claimID, res.Game, optimistic.Challenger, *playPoll, env.Progress)
 		if err != nil {
 			return err
 		}

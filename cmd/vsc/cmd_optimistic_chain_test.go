@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +36,7 @@ func (d oneDataset) Dataset(context.Context, *optimistic.Claim) (*records.Datase
 // claims and defends a wrong result; the CLI recomputes, challenges and
 // plays every bisection round and the step until the claim is overturned.
 func TestCLIChallengePlaysOnChain(t *testing.T) {
+	t.Parallel()
 	k := func(s string) *ecdsa.PrivateKey { x, _ := crypto.ToECDSA(crypto.Keccak256([]byte(s))); return x }
 	seq, owner, contrib, execK, chalK := k("seq"), k("owner"), k("contrib"), k("exec"), k("chal")
 	addr := func(x *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(x.PublicKey) }
@@ -46,9 +46,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 		Optimistic: &optimistic.Params{Window: 20_000, Clock: 20_000, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 			WinnerShareBps: 5000, EquivocationShareBps: 5000}}
 	_, api := testenv.ChainNode(t, g, seq, 10*time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	ctx := context.Background()
 	c := client.New(api)
 
 	if _, err := c.SendChainTx(ctx, owner, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []idao.Mode{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
@@ -73,8 +71,11 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = ex.Run(ctx, 10*time.Millisecond) }()
+	ex.Every = 10 * time.Millisecond
+	if err := ex.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ex.Stop(context.Background()) })
 
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "chal.key")
@@ -82,8 +83,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := writeFile(t, dir, "d.csv", csv)
-	playPoll = 10 * time.Millisecond
-	r := vsc(t, api, "challenge", claim.ID.Hex(), "--bond", "1000", "--key", keyFile, "--data", data, "--json")
+	r := vsc(t, api, "challenge", claim.ID.Hex(), "--bond", "1000", "--key", keyFile, "--data", data, "--poll", "10ms", "--json")
 	var out challengeResult
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil {
 		t.Fatalf("challenge: %+v", r)

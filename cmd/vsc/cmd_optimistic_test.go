@@ -62,6 +62,7 @@ func claimServer(t *testing.T, data string) (api string, honest, faulty *optimis
 }
 
 func TestCLIClaims(t *testing.T) {
+	t.Parallel()
 	api, honest, _, seen := claimServer(t, "a,b\n1,2\n3,4\n1,2\n5,6\n")
 	r := vsc(t, api, "claims", "--open", "--json")
 	var out struct {
@@ -84,6 +85,7 @@ func TestCLIClaims(t *testing.T) {
 }
 
 func TestCLIChallenge(t *testing.T) {
+	t.Parallel()
 	const data = "a,b\n1,2\n3,4\n1,2\n5,6\n"
 	api, honest, faulty, _ := claimServer(t, data)
 	dir := t.TempDir()

@@ -63,113 +63,82 @@ func keyShow(ctx context.Context, env *cli.Env, args []string) error {
 	return env.Print(map[string]string{"address": addr.Hex()}, func(w io.Writer) { fmt.Fprintln(w, addr.Hex()) })
 }
 
-func submit(ctx context.Context, env *cli.Env, args []string) error {
+// submitFlags are `vsc submit`'s flags.
+type submitFlags struct {
+	idao, mode, class, keyFile         string
+	from, prepare, prepared, signature string
+	teePolicy, sequencer, chainAPI     string
+	wait, allowSim                     bool
+	timeout                            time.Duration
+	pos                                []string
+}
+
+func parseSubmit(env *cli.Env, args []string) (*submitFlags, error) {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
-	daoName := fs.String("idao", "", "iDAO to submit to")
-	mode := fs.String("mode", "", "verification mode: tee, zk, tee+zk, optimistic (default: the iDAO's policy)")
-	class := fs.String("class", "dataset", "dataset or model")
-	keyFile := fs.String("key", "", "contributor key file")
-	wait := fs.Bool("wait", false, "follow the submission to a final state, with progress on stderr")
-	timeout := fs.Duration("timeout", 10*time.Minute, "with --wait: give up after this long")
-	from := fs.String("from", "", "with --prepare: the contributor address that will sign")
-	prepare := fs.String("prepare", "", "encrypt and upload, write the submission and its EIP-712 typed data to this file, and exit")
-	prepared := fs.String("prepared", "", "send a prepared submission (with --signature)")
-	teePolicy := fs.String("tee-policy", "", "check the iDAO's enclave against this TEE policy (JSON) instead of the iDAO's on-chain one")
-	signature := fs.String("signature", "", "with --prepared: the 0x EIP-712 signature made elsewhere")
-	sequencer := fs.String("sequencer", os.Getenv("VSC_SEQUENCER"), "the chain's sequencer address: the iDAO's policy and enclave keys are read from chain state proven under headers it signed (VSC_SEQUENCER; default: the one pinned on first use)")
-	chainAPI := fs.String("chain", os.Getenv("VSC_CHAIN_API"), "the chain's HTTP API for the proven reads (VSC_CHAIN_API; default: --api, which the devnet serves)")
-	allowSim := fs.Bool("allow-simulation", false, "accept an iDAO whose TEE policy accepts SIMULATED enclaves (no hardware protection: their host can read the data); for test data on a devnet only")
+	f := &submitFlags{}
+	fs.StringVar(&f.idao, "idao", "", "iDAO to submit to")
+	fs.StringVar(&f.mode, "mode", "", "verification mode: tee, zk, tee+zk, optimistic (default: the iDAO's policy)")
+	fs.StringVar(&f.class, "class", "dataset", "dataset or model")
+	fs.StringVar(&f.keyFile, "key", "", "contributor key file")
+	fs.BoolVar(&f.wait, "wait", false, "follow the submission to a final state, with progress on stderr")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "with --wait: give up after this long")
+	fs.StringVar(&f.from, "from", "", "with --prepare: the contributor address that will sign")
+	fs.StringVar(&f.prepare, "prepare", "", "encrypt and upload, write the submission and its EIP-712 typed data to this file, and exit")
+	fs.StringVar(&f.prepared, "prepared", "", "send a prepared submission (with --signature)")
+	fs.StringVar(&f.teePolicy, "tee-policy", "", "check the iDAO's enclave against this TEE policy (JSON) instead of the iDAO's on-chain one")
+	fs.StringVar(&f.signature, "signature", "", "with --prepared: the 0x EIP-712 signature made elsewhere")
+	fs.StringVar(&f.sequencer, "sequencer", env.Var("VSC_SEQUENCER", ""), "the chain's sequencer address: the iDAO's policy and enclave keys are read from chain state proven under headers it signed (VSC_SEQUENCER; default: the one pinned on first use)")
+	fs.StringVar(&f.chainAPI, "chain", env.Var("VSC_CHAIN_API", ""), "the chain's HTTP API for the proven reads (VSC_CHAIN_API; default: --api, which the devnet serves)")
+	fs.BoolVar(&f.allowSim, "allow-simulation", false, "accept an iDAO whose TEE policy accepts SIMULATED enclaves (no hardware protection: their host can read the data); for test data on a devnet only")
 	pos, err := cli.Parse(fs, args)
+	f.pos = pos
+	return f, err
+}
+
+// submit runs `vsc submit`: a dataset file signed here, a dataset prepared
+// for a signature made elsewhere (--prepare), or a prepared one sent with
+// that signature (--prepared).
+func submit(ctx context.Context, env *cli.Env, args []string) error {
+	f, err := parseSubmit(env, args)
 	if err != nil {
 		return err
 	}
 	c := client.New(env.API)
-	c.Chain = *chainAPI
-
-	if *prepared != "" {
-		if *signature == "" {
-			return cli.Usagef("--prepared needs --signature 0x… (the eth_signTypedData_v4 signature of the file's typed_data)")
-		}
-		p, err := client.LoadPrepared(*prepared)
-		if err != nil {
-			return err
-		}
-		sig, err := hexutil.Decode(*signature)
-		if err != nil {
-			return fmt.Errorf("--signature is not 0x hex: %w", err)
-		}
-		var blob []byte
-		if !p.Uploaded {
-			blob = p.Blob()
-		}
-		v, _, err := c.Submit(ctx, p.Request(sig), blob)
-		if err != nil {
-			return err
-		}
-		return finishSubmit(ctx, env, c, v, *wait, *timeout)
+	c.Chain = f.chainAPI
+	if f.prepared != "" {
+		return submitPrepared(ctx, env, c, f)
 	}
-
-	if len(pos) != 1 {
+	if len(f.pos) != 1 {
 		return cli.Usagef("vsc submit FILE --idao NAME --key FILE [--wait]")
 	}
-	if *daoName == "" {
+	if f.idao == "" {
 		return cli.Usagef("--idao NAME is required (see `vsc idao list`)")
 	}
-	data, err := os.ReadFile(pos[0])
+	data, err := os.ReadFile(f.pos[0])
 	if err != nil {
 		return fmt.Errorf("read dataset: %w", err)
 	}
-	var key *ecdsa.PrivateKey
-	var contributor common.Address
-	switch {
-	case *prepare != "":
-		if !common.IsHexAddress(*from) {
-			return cli.Usagef("--prepare needs --from 0xADDRESS (the account that will sign)")
-		}
-		contributor = common.HexToAddress(*from)
-	case *keyFile != "":
-		if key, err = keys.Load(*keyFile); err != nil {
-			return err
-		}
-		contributor = keys.Address(key)
-	default:
-		return cli.Usagef("--key FILE is required (or --prepare OUT --from ADDR to sign elsewhere)")
-	}
-	if *teePolicy != "" {
-		raw, err := os.ReadFile(*teePolicy)
-		if err != nil {
-			return fmt.Errorf("--tee-policy: %w", err)
-		}
-		p, err := tee.ParsePolicy(raw)
-		if err != nil {
-			return fmt.Errorf("--tee-policy %s: %w", *teePolicy, err)
-		}
-		c.Trust.TEEPolicy = &p
-	}
-	c.Trust.AllowSimulation = *allowSim
-	anchor, err := trustAnchor(ctx, env, c, *sequencer)
+	key, contributor, err := f.signer()
 	if err != nil {
 		return err
 	}
-	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: *daoName, Mode: idao.Mode(*mode), Class: *class, Contributor: contributor})
+	if err := f.trust(c); err != nil {
+		return err
+	}
+	anchor, err := trustAnchor(ctx, env, c, f.sequencer)
+	if err != nil {
+		return err
+	}
+	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: f.idao, Mode: idao.Mode(f.mode), Class: f.class, Contributor: contributor})
 	if err != nil {
 		return anchor.explain(err)
 	}
 	if p.Simulation {
-		env.Progress("warning: iDAO %s's TEE policy accepts SIMULATED enclaves (no hardware protection; --allow-simulation): fine for a devnet, never for real data", *daoName)
+		env.Progress("warning: iDAO %s's TEE policy accepts SIMULATED enclaves (no hardware protection; --allow-simulation): fine for a devnet, never for real data", f.idao)
 	}
 	anchor.keep(env, p.ProvenAt)
-	if *prepare != "" {
-		if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
-			return err
-		}
-		p.Uploaded = true
-		if err := client.SavePrepared(*prepare, p); err != nil {
-			return err
-		}
-		return env.Print(map[string]any{"prepared": *prepare, "digest": p.Digest, "typed_data": p.TypedData}, func(w io.Writer) {
-			fmt.Fprintf(w, "wrote %s: sign its typed_data with eth_signTypedData_v4 as %s, then run\n  vsc submit --prepared %s --signature 0x…\n", *prepare, contributor.Hex(), *prepare)
-		})
+	if f.prepare != "" {
+		return savePrepared(ctx, env, c, p, f.prepare, contributor)
 	}
 	sig, err := p.Sign(key)
 	if err != nil {
@@ -179,7 +148,85 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return finishSubmit(ctx, env, c, v, *wait, *timeout)
+	return finishSubmit(ctx, env, c, v, f.wait, f.timeout)
+}
+
+// submitPrepared sends a prepared submission with the signature made
+// elsewhere (--prepared FILE --signature 0x…).
+func submitPrepared(ctx context.Context, env *cli.Env, c *client.Client, f *submitFlags) error {
+	if f.signature == "" {
+		return cli.Usagef("--prepared needs --signature 0x… (the eth_signTypedData_v4 signature of the file's typed_data)")
+	}
+	p, err := client.LoadPrepared(f.prepared)
+	if err != nil {
+		return err
+	}
+	sig, err := hexutil.Decode(f.signature)
+	if err != nil {
+		return fmt.Errorf("--signature is not 0x hex: %w", err)
+	}
+	var blob []byte
+	if !p.Uploaded {
+		blob = p.Blob()
+	}
+	v, _, err := c.Submit(ctx, p.Request(sig), blob)
+	if err != nil {
+		return err
+	}
+	return finishSubmit(ctx, env, c, v, f.wait, f.timeout)
+}
+
+// signer is who signs: the --key (its key and address), or with --prepare
+// the --from address alone.
+func (f *submitFlags) signer() (*ecdsa.PrivateKey, common.Address, error) {
+	switch {
+	case f.prepare != "":
+		if !common.IsHexAddress(f.from) {
+			return nil, common.Address{}, cli.Usagef("--prepare needs --from 0xADDRESS (the account that will sign)")
+		}
+		return nil, common.HexToAddress(f.from), nil
+	case f.keyFile != "":
+		key, err := keys.Load(f.keyFile)
+		if err != nil {
+			return nil, common.Address{}, err
+		}
+		return key, keys.Address(key), nil
+	default:
+		return nil, common.Address{}, cli.Usagef("--key FILE is required (or --prepare OUT --from ADDR to sign elsewhere)")
+	}
+}
+
+// trust sets what the client believes of the iDAO's enclave: --tee-policy
+// instead of the iDAO's own, and --allow-simulation.
+func (f *submitFlags) trust(c *client.Client) error {
+	if f.teePolicy != "" {
+		raw, err := os.ReadFile(f.teePolicy)
+		if err != nil {
+			return fmt.Errorf("--tee-policy: %w", err)
+		}
+		p, err := tee.ParsePolicy(raw)
+		if err != nil {
+			return fmt.Errorf("--tee-policy %s: %w", f.teePolicy, err)
+		}
+		c.Trust.TEEPolicy = &p
+	}
+	c.Trust.AllowSimulation = f.allowSim
+	return nil
+}
+
+// savePrepared uploads the blob and writes the prepared submission with
+// its typed data to out (--prepare).
+func savePrepared(ctx context.Context, env *cli.Env, c *client.Client, p *client.Prepared, out string, contributor common.Address) error {
+	if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
+		return err
+	}
+	p.Uploaded = true
+	if err := client.SavePrepared(out, p); err != nil {
+		return err
+	}
+	return env.Print(map[string]any{"prepared": out, "digest": p.Digest, "typed_data": p.TypedData}, func(w io.Writer) {
+		fmt.Fprintf(w, "wrote %s: sign its typed_data with eth_signTypedData_v4 as %s, then run\n  vsc submit --prepared %s --signature 0x…\n", out, contributor.Hex(), out)
+	})
 }
 
 func finishSubmit(ctx context.Context, env *cli.Env, c *client.Client, v *coordinator.SubmissionView, wait bool, timeout time.Duration) error {
@@ -336,7 +383,7 @@ func trustAnchor(ctx context.Context, env *cli.Env, c *client.Client, explicit s
 	if err != nil {
 		return nil, err
 	}
-	path, err := pinPath()
+	path, err := pinPath(env)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -20,6 +21,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
+	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/work"
@@ -34,8 +36,27 @@ type cliResult struct {
 func vsc(t *testing.T, api string, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"--api", api}, args...), &out, &errb)
+	env := &cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(name string) string {
+		if name == "VSC_CONFIG_DIR" {
+			return configDir(t)
+		}
+		return ""
+	}}
+	code := run(context.Background(), env, append([]string{"--api", api}, args...))
 	return cliResult{code, out.String(), errb.String()}
+}
+
+// configDirs is each test's config dir (VSC_CONFIG_DIR, where vsc pins
+// sequencers), by top-level test name: the tests run in parallel, must not
+// share pins, and read no environment of the process.
+var configDirs sync.Map
+
+// configDir is the config dir of t's top-level test ("" before cliFixture
+// made one).
+func configDir(t *testing.T) string {
+	dir, _ := configDirs.Load(strings.SplitN(t.Name(), "/", 2)[0])
+	s, _ := dir.(string)
+	return s
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -51,11 +72,13 @@ func writeFile(t *testing.T, dir, name, content string) string {
 // of the test's own for the pinned sequencer.
 func cliFixture(t *testing.T, modes ...idao.Mode) *servertest.Fixture {
 	t.Helper()
-	t.Setenv("VSC_CONFIG_DIR", t.TempDir())
+	configDirs.Store(t.Name(), t.TempDir())
+	t.Cleanup(func() { configDirs.Delete(t.Name()) })
 	return servertest.NewWithChain(t, srvpkg.Config{}, modes...)
 }
 
 func TestCLIJourney(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
@@ -104,6 +127,7 @@ func TestCLIJourney(t *testing.T) {
 }
 
 func TestCLIBadInput(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
@@ -159,6 +183,7 @@ func TestCLIBadInput(t *testing.T) {
 // A wallet signs the prepared file's typed_data (eth_signTypedData_v4) and
 // the signature is sent with --prepared.
 func TestCLIPrepareAndExternalSignature(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	wallet, _ := crypto.GenerateKey()
@@ -200,6 +225,7 @@ func TestCLIPrepareAndExternalSignature(t *testing.T) {
 
 // submit --wait follows the submission to a final state with progress on stderr.
 func TestCLISubmitWait(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t, "tee")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -226,6 +252,7 @@ func TestCLISubmitWait(t *testing.T) {
 // first for the chain id; a chain API whose state another key signed is
 // then refused, with what to do if the chain was reset on purpose.
 func TestCLISequencerPinning(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t, "tee")
 	api, dir := f.HTTP.URL, t.TempDir()
 	keyFile := filepath.Join(dir, "me.key")
@@ -234,7 +261,7 @@ func TestCLISequencerPinning(t *testing.T) {
 		return vsc(t, api, append([]string{"submit", writeFile(t, dir, fmt.Sprintf("d%d.csv", len(extra)), "x\n1\n"), "--idao", "demo", "--key", keyFile, "--allow-simulation"}, extra...)...)
 	}
 	seq := f.Chain.Sequencer()
-	pinFile := filepath.Join(os.Getenv("VSC_CONFIG_DIR"), "sequencers.json")
+	pinFile := filepath.Join(configDir(t), "sequencers.json")
 
 	r := submit()
 	if r.code != 0 || !strings.Contains(r.stderr, "note: first use of chain 1337") || !strings.Contains(r.stderr, seq.Hex()) {
@@ -277,6 +304,7 @@ func TestCLISequencerPinning(t *testing.T) {
 // --show-key --json` prints it); the chain refuses one its policy does not
 // accept, and the client then finds the key proven on chain.
 func TestCLIRegisterEnclave(t *testing.T) {
+	t.Parallel()
 	f := cliFixture(t)
 	api, dir := f.HTTP.URL, t.TempDir()
 	owner, _ := crypto.GenerateKey()

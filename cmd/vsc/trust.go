@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/internal/cli"
 )
 
 // The trust anchor of `vsc submit`: the sequencer whose signed headers the
@@ -37,8 +39,8 @@ type pinFile struct {
 
 // pinPath is the pin file: VSC_CONFIG_DIR/sequencers.json, default the
 // user's config dir (~/.config/vsc on Linux).
-func pinPath() (string, error) {
-	dir := os.Getenv("VSC_CONFIG_DIR")
+func pinPath(env *cli.Env) (string, error) {
+	dir := env.Var("VSC_CONFIG_DIR", "")
 	if dir == "" {
 		base, err := os.UserConfigDir()
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/testenv"
 	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
@@ -225,17 +226,19 @@ func setupBusVictim(t *testing.T, a *arena) {
 		t.Fatal(err)
 	}
 	busVictim = common.HexToHash(v.ID)
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testenv.Eventually(t, time.Minute, func() error {
 		v, err := a.api.Status(ctx, busVictim.Hex())
-		if err == nil && v.Status == coordinator.Voting {
-			break
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) || (err == nil && v.Status.Final()) {
-			t.Fatalf("victim: %v %v, want voting", v.Status, err)
+		if v.Status.Final() {
+			t.Fatalf("victim: %v, want voting", v.Status)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		if v.Status != coordinator.Voting {
+			return fmt.Errorf("victim is %s, want voting", v.Status)
+		}
+		return nil
+	})
 	a.pinned = append(a.pinned, busVictim.Bytes())
 	t.Cleanup(func() {
 		if v, err := a.api.Status(ctx, busVictim.Hex()); err != nil || v.Status != coordinator.Voting || len(v.Votes) != 0 {

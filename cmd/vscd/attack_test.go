@@ -31,6 +31,8 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/testenv"
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // attack is one hostile input or peer.
@@ -80,6 +82,7 @@ type arena struct {
 }
 
 func TestAttacks(t *testing.T) {
+	t.Parallel()
 	if len(attackTables) == 0 {
 		t.Fatal("no attack tables registered")
 	}
@@ -208,8 +211,7 @@ func (a *arena) snapshot(t *testing.T) map[string]string {
 func (a *arena) settle(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		var busy int
 		err := a.store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox) +
 			(SELECT count(*) FROM submissions WHERE status NOT IN ('minted','rejected','failed','overturned')
@@ -217,14 +219,11 @@ func (a *arena) settle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if busy == 0 && a.chain.PoolSize() == 0 {
-			return
+		if busy != 0 || a.chain.PoolSize() != 0 {
+			return fmt.Errorf("devnet not at rest: %d rows in flight, %d txs pending", busy, a.chain.PoolSize())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("devnet did not settle in 60s: %d rows in flight", busy)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // honestStillMints submits an honest dataset and waits for its DAT.
@@ -321,17 +320,18 @@ func (l *logTap) WithGroup(name string) slog.Handler {
 // returns it as a refusal (nil if none comes within 20 s).
 func (a *arena) refusalLogged(t *testing.T, code string, since time.Time) error {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	var found error
+	// no such record within 20 s means the input was let through
+	_ = poll.Until(20*time.Second, func() error {
 		a.tap.mu.Lock()
+		defer a.tap.mu.Unlock()
 		for _, r := range *a.tap.recs {
 			if r.code == code && !r.at.Before(since) {
-				a.tap.mu.Unlock()
-				return withCode(code, fmt.Errorf("%s: %s", r.msg, r.errs))
+				found = withCode(code, fmt.Errorf("%s: %s", r.msg, r.errs))
+				return nil
 			}
 		}
-		a.tap.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	return nil
+		return errors.New("not logged")
+	})
+	return found
 }

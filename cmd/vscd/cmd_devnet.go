@@ -15,12 +15,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/coordinator/chainlink"
 	coord "github.com/vsc-labs/vsc/coordinator/server"
@@ -30,6 +29,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/natsembed"
 	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/tee"
@@ -56,12 +56,16 @@ type devnetConfig struct {
 	Coordinator    coord.Config
 }
 
-// devnet is every role in one process. Each init step records what it
-// built, so stop can tear down a half-built devnet.
+// devnet is every role in one process: a service.List of the roles,
+// built by init steps in order (start), stopped in reverse order (Stop).
+// Each step records what it built, so that the later steps, the banner
+// and the tests find it, and so that Stop tears down a half-built devnet.
 type devnet struct {
-	cfg   devnetConfig
-	log   *slog.Logger
-	out   io.Writer
+	cfg      devnetConfig
+	log      *slog.Logger
+	out      io.Writer
+	services service.List
+
 	nats  *server.Server
 	bus   *bus.Bus // the coordinator's NATS connection
 	store *store.Store
@@ -79,15 +83,23 @@ type devnet struct {
 	vkHash   common.Hash
 	chain    *node.Node
 	link     *chainlink.Local
-	workers  sync.WaitGroup
-	stops    []func(context.Context) error
 }
 
-func cmdDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// newDevnet is a devnet of cfg, not started; log gets every role's logs
+// and out the banner.
+func newDevnet(cfg devnetConfig, log *slog.Logger, out io.Writer) *devnet {
+	cfg.Coordinator.Listen = cfg.Listen
+	d := &devnet{cfg: cfg, log: log, out: out}
+	d.services.Log = log
+	return d
+}
+
+// devnetFlags parses `vscd devnet`'s flags.
+func devnetFlags(env *cli.Env, args []string) (devnetConfig, error) {
 	fs := flag.NewFlagSet("devnet", flag.ContinueOnError)
 	var cfg devnetConfig
-	fs.StringVar(&cfg.Data, "data", envOr("VSC_DATA", ".data/devnet"), "data directory (keys, NATS store, chain)")
-	fs.StringVar(&cfg.Listen, "listen", envOr("VSC_LISTEN", ":8080"), "HTTP API address")
+	fs.StringVar(&cfg.Data, "data", env.Var("VSC_DATA", ".data/devnet"), "data directory (keys, NATS store, chain)")
+	fs.StringVar(&cfg.Listen, "listen", env.Var("VSC_LISTEN", ":8080"), "HTTP API address")
 	fs.StringVar(&cfg.NATSListen, "nats-listen", "", "also expose the embedded NATS on this address (e.g. 127.0.0.1:4333) for external workers; they connect with the role credentials in DIR/nats-creds")
 	fs.StringVar(&cfg.NATSTLSCert, "nats-tls-cert", "", "with --nats-listen: require TLS, with this server certificate")
 	fs.StringVar(&cfg.NATSTLSKey, "nats-tls-key", "", "with --nats-tls-cert: its key")
@@ -95,30 +107,36 @@ func cmdDevnet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.IntVar(&cfg.Quorum, "quorum", 4, "number of quorum members")
 	fs.IntVar(&cfg.Lanes, "lanes", 2, "chain execution lanes")
 	fs.BoolVar(&cfg.FaultyExecutor, "faulty-executor", false, "the optimistic executor claims wrong results (demos, tests)")
-	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
+	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
 	fs.Func("members-offline", "test: comma-separated member numbers that do not run", intList(&cfg.MembersOffline))
 	fs.BoolVar(&cfg.FaultyTEE, "faulty-tee", false, "test: the TEE worker lies about the commitment")
 	fs.BoolVar(&cfg.NoWatcher, "no-watcher", false, "test: run no honest optimistic watcher (the executor still defends its claims)")
-	fs.StringVar(&cfg.ZKKeys, "zk-keys", envOr("VSC_ZK_KEYS", ""), "zk proving/verifying key cache (default DIR/zk-keys)")
+	fs.StringVar(&cfg.ZKKeys, "zk-keys", env.Var("VSC_ZK_KEYS", ""), "zk proving/verifying key cache (default DIR/zk-keys)")
 	fs.Func("members-lying", "test: comma-separated member numbers that vote for a wrong digest", intList(&cfg.MembersLying))
-	coordinatorFlags(fs, &cfg.Coordinator)
-	if _, err := cli.Parse(fs, args); err != nil {
-		return err
-	}
-	cfg.Coordinator.Listen = cfg.Listen
-	d := &devnet{cfg: cfg, log: logger(stderr, cfg.LogLevel), out: stdout}
-	if err := d.start(ctx); err != nil {
-		d.stop()
-		return err
-	}
-	d.banner()
-	<-ctx.Done()
-	d.log.Info("devnet stopping: draining in-flight work")
-	d.stop()
-	return nil
+	coordinatorFlags(fs, env, &cfg.Coordinator)
+	_, err := cli.Parse(fs, args)
+	return cfg, err
 }
 
-func (d *devnet) start(ctx context.Context) error {
+// cmdDevnet runs `vscd devnet` until SIGINT or SIGTERM, or until a role
+// fails; then it stops every role in reverse order.
+func cmdDevnet(ctx context.Context, env *cli.Env, args []string) error {
+	cfg, err := devnetFlags(env, args)
+	if err != nil {
+		return err
+	}
+	d := newDevnet(cfg, logger(env, cfg.LogLevel), env.Stdout)
+	if err := d.Start(ctx); err != nil {
+		return errors.Join(err, d.stop())
+	}
+	d.banner()
+	return d.services.Serve(ctx, drainTimeout)
+}
+
+// Start runs the init steps in order; ctx bounds them (a signal during
+// start-up stops it). On an error the caller calls Stop, which tears down
+// what the steps built.
+func (d *devnet) Start(ctx context.Context) error {
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
@@ -147,19 +165,25 @@ func (d *devnet) start(ctx context.Context) error {
 	return nil
 }
 
-// stop tears down whatever start built, in reverse order.
-func (d *devnet) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// Stop stops every role in reverse order of start, each draining its
+// in-flight work, at most until ctx ends; it copes with a half-built
+// devnet.
+func (d *devnet) Stop(ctx context.Context) error { return d.services.Stop(ctx) }
+
+// stop is Stop within the drain timeout.
+func (d *devnet) stop() error {
+	ctx, cancel := drainContext()
 	defer cancel()
-	for i := len(d.stops) - 1; i >= 0; i-- {
-		if err := d.stops[i](ctx); err != nil && !errors.Is(err, context.Canceled) {
-			d.log.Warn("devnet stop", "err", err)
-		}
-	}
-	d.stops = nil
+	return d.Stop(ctx)
 }
 
-func (d *devnet) onStop(f func(context.Context) error) { d.stops = append(d.stops, f) }
+// run records a role and starts it.
+func (d *devnet) run(ctx context.Context, name string, s service.Service) error {
+	return d.services.Run(ctx, name, s)
+}
+
+// closeOnStop records a resource to close in its place in the stop order.
+func (d *devnet) closeOnStop(name string, close func()) { d.services.Add(name, service.Closer(close)) }
 
 func (d *devnet) initKeys(ctx context.Context) error {
 	abs, err := filepath.Abs(d.cfg.Data)
@@ -186,14 +210,14 @@ func (d *devnet) initKeys(ctx context.Context) error {
 }
 
 // devnetNATSUsers are the devnet's NATS users: one per role holder.
-func (d *devnet) devnetNATSUsers() []natsUser {
-	users := []natsUser{
-		{name: "coordinator", roles: []bus.Role{bus.RoleCoordinator}},
-		{name: "worker", roles: []bus.Role{bus.RoleTEE, bus.RoleZK, bus.RoleOptimistic}},
+func (d *devnet) devnetNATSUsers() []natsembed.User {
+	users := []natsembed.User{
+		{Name: "coordinator", Roles: []bus.Role{bus.RoleCoordinator}},
+		{Name: "worker", Roles: []bus.Role{bus.RoleTEE, bus.RoleZK, bus.RoleOptimistic}},
 	}
 	for i := 1; i <= d.cfg.Quorum; i++ {
 		n := fmt.Sprintf("member-%d", i)
-		users = append(users, natsUser{name: n, roles: []bus.Role{bus.RoleMember}, member: keys.Address(d.key(n))})
+		users = append(users, natsembed.User{Name: n, Roles: []bus.Role{bus.RoleMember}, Member: keys.Address(d.key(n))})
 	}
 	return users
 }
@@ -213,12 +237,12 @@ func (d *devnet) initNATS(ctx context.Context) error {
 		}
 		o.TLS = t
 	}
-	srv, creds, err := startNATS(o, filepath.Join(d.cfg.Data, "nats-creds"), d.devnetNATSUsers())
+	srv, creds, err := natsembed.Start(o, filepath.Join(d.cfg.Data, "nats-creds"), d.devnetNATSUsers())
 	if err != nil {
 		return err
 	}
 	d.nats, d.natsCreds = srv, creds
-	d.onStop(func(context.Context) error { srv.Shutdown(); srv.WaitForShutdown(); return nil })
+	d.closeOnStop("embedded NATS", func() { srv.Shutdown(); srv.WaitForShutdown() })
 	b, err := d.connectNATS("coordinator", bus.Config{})
 	if err != nil {
 		return err
@@ -233,7 +257,7 @@ func (d *devnet) connectNATS(user string, cfg bus.Config) (*bus.Bus, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.onStop(func(context.Context) error { b.Close(); return nil })
+	d.closeOnStop("NATS connection of "+user, b.Close)
 	return b, nil
 }
 
@@ -264,7 +288,7 @@ func (d *devnet) initStore(ctx context.Context) error {
 		return err
 	}
 	d.store = st
-	d.onStop(func(context.Context) error { st.Close(); return nil })
+	d.closeOnStop("PostgreSQL pool", st.Close)
 	return nil
 }
 
@@ -276,11 +300,7 @@ func (d *devnet) initCoordinator(ctx context.Context) error {
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)
 	d.coord.Mount("/v1/chain/", d.chain.Handler())
 	d.coord.Mount("GET /v1/zk/vks/{hash}", http.HandlerFunc(d.serveVK))
-	if err := d.coord.Start(ctx); err != nil {
-		return err
-	}
-	d.onStop(d.coord.Stop)
-	return nil
+	return d.run(ctx, "coordinator", d.coord)
 }
 
 // initEnclave opens the devnet's software enclave, sealed under
@@ -307,12 +327,11 @@ func (d *devnet) initTEEWorker(ctx context.Context) error {
 	}
 	w := teeworker.New(d.enclave, d.workerBus, d.log).WithMetrics(d.coord.Registry())
 	if !d.cfg.FaultyTEE {
-		d.runRole("TEE worker", w.Run)
-		return nil
+		return d.run(ctx, "TEE worker", w)
 	}
 	d.log.Warn("devnet: the TEE worker LIES about commitments (--faulty-tee)")
-	d.runRole("faulty TEE worker", func(ctx context.Context) error {
-		return d.workerBus.Work(ctx, "tee", func(ctx context.Context, j work.Job) (work.Result, error) {
+	return d.run(ctx, "faulty TEE worker", &service.Loop{Run: func(ctx context.Context) error {
+		return d.workerBus.Work(ctx, teeworker.Kind, func(ctx context.Context, j work.Job) (work.Result, error) {
 			res, err := w.Handle(ctx, j)
 			if err == nil && res.OK {
 				var ev map[string]any
@@ -323,8 +342,7 @@ func (d *devnet) initTEEWorker(ctx context.Context) error {
 			}
 			return res, err
 		})
-	})
-	return nil
+	}})
 }
 
 func (d *devnet) banner() {
@@ -386,7 +404,7 @@ func devnetDBName(dir string) string {
 }
 
 // serveVK serves a zk verifying-key bundle by its hash (for
-// `vsc zk export-verifier --vk HASH` and anyone checking proofs offline).
+// `vscd zk export-verifier --vk HASH` and anyone checking proofs offline).
 func (d *devnet) serveVK(w http.ResponseWriter, r *http.Request) {
 	h := common.HexToHash(r.PathValue("hash"))
 	vk, err := d.zkKeys.VerifyingKey(h)

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
@@ -19,26 +16,19 @@ import (
 	"github.com/vsc-labs/vsc/internal/natsembed"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "nats creds", Usage: "--role coordinator|tee|zk|optimistic|member[,…] [--member ADDR|KEYFILE] [--name NAME] --out FILE: a NATS user key for one role holder (FILE secret, FILE.pub for the server)", Run: wrap(cmdNATSCreds)},
-		cli.Command{Name: "nats config", Usage: "--out FILE [--listen HOST:PORT] [--store DIR] [--max-store BYTES] [--tls-cert F --tls-key F [--tls-ca F]] USER.pub…: a nats-server config with those users and their roles' permissions", Run: wrap(cmdNATSConfig)},
-	)
-}
-
 // natsFlags adds the flags of every role that connects to NATS.
-func natsFlags(fs *flag.FlagSet, name string) *bus.ConnectOptions {
+func natsFlags(fs *flag.FlagSet, env *cli.Env, name string) *bus.ConnectOptions {
 	o := &bus.ConnectOptions{Name: name}
-	fs.StringVar(&o.URL, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server(s) with JetStream, comma-separated (NATS_URL)")
-	fs.StringVar(&o.Creds, "nats-creds", envOr("VSC_NATS_CREDS", ""), "this role's NATS credentials: a user seed file made by `vscd nats creds`, or a JWT .creds file (VSC_NATS_CREDS)")
-	fs.StringVar(&o.CA, "nats-ca", envOr("VSC_NATS_CA", ""), "PEM CA bundle the NATS server's TLS certificate must chain to (VSC_NATS_CA)")
-	fs.StringVar(&o.Cert, "nats-cert", envOr("VSC_NATS_CERT", ""), "client TLS certificate, for a NATS server that verifies clients (VSC_NATS_CERT)")
-	fs.StringVar(&o.Key, "nats-key", envOr("VSC_NATS_KEY", ""), "the client certificate's key (VSC_NATS_KEY)")
+	fs.StringVar(&o.URL, "nats", env.Var("NATS_URL", "nats://127.0.0.1:4222"), "NATS server(s) with JetStream, comma-separated (NATS_URL)")
+	fs.StringVar(&o.Creds, "nats-creds", env.Var("VSC_NATS_CREDS", ""), "this role's NATS credentials: a user seed file made by `vscd nats creds`, or a JWT .creds file (VSC_NATS_CREDS)")
+	fs.StringVar(&o.CA, "nats-ca", env.Var("VSC_NATS_CA", ""), "PEM CA bundle the NATS server's TLS certificate must chain to (VSC_NATS_CA)")
+	fs.StringVar(&o.Cert, "nats-cert", env.Var("VSC_NATS_CERT", ""), "client TLS certificate, for a NATS server that verifies clients (VSC_NATS_CERT)")
+	fs.StringVar(&o.Key, "nats-key", env.Var("VSC_NATS_KEY", ""), "the client certificate's key (VSC_NATS_KEY)")
 	return o
 }
 
 // cmdNATSCreds makes a user nkey for a role holder.
-func cmdNATSCreds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdNATSCreds(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("nats creds", flag.ContinueOnError)
 	role := fs.String("role", "", "the roles: coordinator, tee, zk, optimistic, member (comma-separated: `vscd worker --zk` needs tee,zk)")
 	member := fs.String("member", "", "with --role member: the member's account (0x address, or its key file)")
@@ -83,13 +73,13 @@ func cmdNATSCreds(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.WriteFile(*out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s (secret: give it to the role with --nats-creds) and %s.pub (for `vscd nats config`)\npublic key %s\n",
+	fmt.Fprintf(env.Stdout, "wrote %s (secret: give it to the role with --nats-creds) and %s.pub (for `vscd nats config`)\npublic key %s\n",
 		*out, *out, c.User.NKey)
 	return nil
 }
 
 // cmdNATSConfig writes a nats-server configuration for a deployment.
-func cmdNATSConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdNATSConfig(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("nats config", flag.ContinueOnError)
 	out := fs.String("out", "", "where to write the configuration")
 	var cfg natsembed.ServerConfig
@@ -120,52 +110,6 @@ func cmdNATSConfig(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := os.WriteFile(*out, raw, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d users; run `nats-server -c %s`\n", *out, len(cfg.Users), *out)
+	fmt.Fprintf(env.Stdout, "wrote %s: %d users; run `nats-server -c %s`\n", *out, len(cfg.Users), *out)
 	return nil
-}
-
-// natsUser is one user of an embedded server.
-type natsUser struct {
-	name   string
-	roles  []bus.Role
-	member common.Address
-}
-
-// startNATS starts an embedded server that enforces the roles' permissions
-// for users, and returns their credentials by name: made afresh, or kept in
-// credsDir (name.creds, 0600) so that processes outside can connect as them
-// and a restart keeps them.
-func startNATS(o natsembed.Options, credsDir string, users []natsUser) (*server.Server, map[string]*bus.Credentials, error) {
-	creds := map[string]*bus.Credentials{}
-	for _, u := range users {
-		c, err := loadOrMakeCreds(credsDir, u)
-		if err != nil {
-			return nil, nil, fmt.Errorf("NATS user %s: %w", u.name, err)
-		}
-		creds[u.name] = c
-		o.Users = append(o.Users, c.User)
-	}
-	srv, err := natsembed.Run(o)
-	if err != nil {
-		return nil, nil, err
-	}
-	return srv, creds, nil
-}
-
-func loadOrMakeCreds(dir string, u natsUser) (*bus.Credentials, error) {
-	if dir == "" {
-		return bus.NewCredentials(u.name, u.roles, u.member)
-	}
-	path := filepath.Join(dir, u.name+".creds")
-	c, err := bus.LoadCredentials(path)
-	if err == nil && slices.Equal(c.User.Roles, u.roles) && c.User.Member == u.member {
-		return c, nil
-	}
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	if c, err = bus.NewCredentials(u.name, u.roles, u.member); err != nil {
-		return nil, err
-	}
-	return c, c.WriteFile(path)
 }

@@ -3,15 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
+	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strconv"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,18 +16,12 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/httpserve"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/prover"
 	proverworker "github.com/vsc-labs/vsc/prover/worker"
 	"github.com/vsc-labs/vsc/tee"
 	"github.com/vsc-labs/vsc/tee/worker"
 )
-
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "worker", Usage: "--tee-backend sim|ego --data DIR [--nats URL --nats-creds FILE] [--zk] [--chain URL --optimistic-key FILE [--watch-only]] [--show-key|--show-policy]: TEE verifier, zk prover, optimistic executor/watcher (NATS_URL, VSC_*)", Run: wrap(cmdWorker)},
-		cli.Command{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: wrap(cmdBenchTEE)},
-	)
-}
 
 // workerConfig is `vscd worker`'s configuration: flags, defaulting to VSC_* env.
 type workerConfig struct {
@@ -40,7 +30,6 @@ type workerConfig struct {
 	NATS        *bus.ConnectOptions
 	Concurrency int
 	ShowKey     bool
-	JSON        bool
 	LogLevel    string
 	Metrics     string
 	ZK          bool // also prove zk chunks, inside the same enclave
@@ -53,124 +42,138 @@ type workerConfig struct {
 	ZKParallel  int    // chunk proofs at once
 }
 
-func workerFlags(fs *flag.FlagSet, cfg *workerConfig) {
-	conc, _ := strconv.Atoi(envOr("VSC_WORKER_CONCURRENCY", "0"))
-	fs.StringVar(&cfg.Backend, "tee-backend", envOr("VSC_TEE_BACKEND", ""), "enclave backend, required: sim (software simulation, no security; its root is made under DIR/tee) or ego (SGX; binary built with -tags ego, run under ego) (VSC_TEE_BACKEND)")
-	fs.StringVar(&cfg.Data, "data", envOr("VSC_DATA", ".data/worker"), "data directory; the sealed enclave key lives in DIR/tee (VSC_DATA)")
-	cfg.NATS = natsFlags(fs, "vsc-worker")
-	fs.IntVar(&cfg.Concurrency, "concurrency", conc, "jobs handled at once; 0 = one per core (VSC_WORKER_CONCURRENCY)")
-	fs.BoolVar(&cfg.ShowKey, "show-key", false, "print the enclave key and its attestation (to register on chain) and exit")
-	fs.BoolVar(&cfg.JSON, "json", false, "with --show-key: print JSON")
-	fs.StringVar(&cfg.Metrics, "metrics-listen", envOr("VSC_METRICS_LISTEN", ""), "serve Prometheus /metrics on this address, e.g. :9102 (VSC_METRICS_LISTEN); empty: off")
-	fs.StringVar(&cfg.Chain, "chain", envOr("VSC_CHAIN_API", ""), "the chain's HTTP API: also run the optimistic executor and an honest watcher (VSC_CHAIN_API)")
-	fs.StringVar(&cfg.API, "api", envOr("VSC_API", "http://127.0.0.1:8080"), "with --chain: the coordinator, where the watcher looks submissions up (VSC_API)")
-	fs.StringVar(&cfg.OptKey, "optimistic-key", envOr("VSC_OPTIMISTIC_KEY", ""), "with --chain: the funded account that posts claims and challenges")
+func workerFlags(fs *flag.FlagSet, env *cli.Env, cfg *workerConfig) {
+	fs.StringVar(&cfg.Backend, "tee-backend", env.Var("VSC_TEE_BACKEND", ""), "enclave backend, required: sim (software simulation, no security; its root is made under DIR/tee) or ego (SGX; binary built with -tags ego, run under ego) (VSC_TEE_BACKEND)")
+	fs.StringVar(&cfg.Data, "data", env.Var("VSC_DATA", ".data/worker"), "data directory; the sealed enclave key lives in DIR/tee (VSC_DATA)")
+	cfg.NATS = natsFlags(fs, env, "vsc-worker")
+	fs.IntVar(&cfg.Concurrency, "concurrency", env.Int("VSC_WORKER_CONCURRENCY", 0), "jobs handled at once; 0 = one per core (VSC_WORKER_CONCURRENCY)")
+	fs.BoolVar(&cfg.ShowKey, "show-key", false, "print the enclave key and its attestation (to register on chain) and exit; with --json, as JSON")
+	fs.StringVar(&cfg.Metrics, "metrics-listen", env.Var("VSC_METRICS_LISTEN", ""), "serve Prometheus /metrics on this address, e.g. :9102 (VSC_METRICS_LISTEN); empty: off")
+	fs.StringVar(&cfg.Chain, "chain", env.Var("VSC_CHAIN_API", ""), "the chain's HTTP API: also run the optimistic executor and an honest watcher (VSC_CHAIN_API)")
+	fs.StringVar(&cfg.API, "api", env.Var("VSC_API", "http://127.0.0.1:8080"), "with --chain: the coordinator, where the watcher looks submissions up (VSC_API)")
+	fs.StringVar(&cfg.OptKey, "optimistic-key", env.Var("VSC_OPTIMISTIC_KEY", ""), "with --chain: the funded account that posts claims and challenges")
 	fs.BoolVar(&cfg.WatchOnly, "watch-only", false, "with --chain: only watch and challenge claims (no executor)")
 	fs.BoolVar(&cfg.ShowPolicy, "show-policy", false, "print a TEE policy (JSON) that accepts this enclave — its signer, product and security version; for sim, its simulation root — and exit")
-	fs.BoolVar(&cfg.ZK, "zk", envOr("VSC_WORKER_ZK", "") != "", "also run the zk prover (it decrypts through this worker's enclave) (VSC_WORKER_ZK)")
-	fs.StringVar(&cfg.ZKKeys, "zk-keys", envOr("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
+	fs.BoolVar(&cfg.ZK, "zk", env.Var("VSC_WORKER_ZK", "") != "", "also run the zk prover (it decrypts through this worker's enclave) (VSC_WORKER_ZK)")
+	fs.StringVar(&cfg.ZKKeys, "zk-keys", env.Var("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
 	fs.IntVar(&cfg.ZKParallel, "zk-parallel", 1, "with --zk: chunk proofs at once (2 gains a few % on 2 cores for twice the memory)")
-	fs.StringVar(&cfg.LogLevel, "log-level", envOr("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
+	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
 }
 
-// cmdWorker runs the TEE worker role: it opens (or creates) the enclave
-// identity sealed in DATA/tee and consumes "tee" jobs from NATS until
-// SIGTERM, then drains in-flight jobs and exits 0.
-func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// parseWorker parses and checks `vscd worker`'s flags.
+func parseWorker(env *cli.Env, args []string) (workerConfig, error) {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var cfg workerConfig
-	workerFlags(fs, &cfg)
+	workerFlags(fs, env, &cfg)
 	if _, err := cli.Parse(fs, args); err != nil {
-		return err
+		return cfg, err
 	}
 	switch cfg.Backend {
 	case tee.BackendSim, tee.BackendEgo:
 	case "":
-		return cli.Usagef("vscd worker needs --tee-backend sim or ego (or VSC_TEE_BACKEND): ego is an SGX enclave; sim is a software simulation that protects nothing, for development only")
+		return cfg, cli.Usagef("vscd worker needs --tee-backend sim or ego (or VSC_TEE_BACKEND): ego is an SGX enclave; sim is a software simulation that protects nothing, for development only")
 	default:
-		return cli.Usagef("--tee-backend %q: want sim (software simulation, development only) or ego (SGX)", cfg.Backend)
+		return cfg, cli.Usagef("--tee-backend %q: want sim (software simulation, development only) or ego (SGX)", cfg.Backend)
 	}
-	log := logger(stderr, cfg.LogLevel)
+	if cfg.Chain != "" && cfg.OptKey == "" && !cfg.ShowKey && !cfg.ShowPolicy {
+		return cfg, cli.Usagef("--chain needs --optimistic-key FILE (a funded account for claims and challenges)")
+	}
+	return cfg, nil
+}
+
+// cmdWorker runs the worker roles: it opens (or creates) the enclave
+// identity sealed in DATA/tee and runs the TEE verifier — with --zk the zk
+// prover, with --chain the optimistic executor and watcher — until SIGTERM
+// or until one of them fails, then drains in-flight jobs.
+func cmdWorker(ctx context.Context, env *cli.Env, args []string) error {
+	cfg, err := parseWorker(env, args)
+	if err != nil {
+		return err
+	}
+	log := logger(env, cfg.LogLevel)
+	enc, err := openWorkerEnclave(cfg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.ShowPolicy {
+		return json.NewEncoder(env.Stdout).Encode(enc.Policy())
+	}
+	if cfg.ShowKey {
+		return showKey(env, enc.Info())
+	}
+	l := &service.List{Log: log}
+	if err := startWorker(ctx, env, l, cfg, enc, log); err != nil {
+		return stopAfter(err, l)
+	}
+	return l.Serve(ctx, drainTimeout)
+}
+
+// openWorkerEnclave opens the worker's enclave and logs what it is.
+func openWorkerEnclave(cfg workerConfig, log *slog.Logger) (*tee.Enclave, error) {
 	enc, err := tee.OpenBackend(cfg.Backend, filepath.Join(cfg.Data, "tee"))
 	if err != nil {
-		return fmt.Errorf("open enclave: %w", err)
+		return nil, fmt.Errorf("open enclave: %w", err)
 	}
 	if root, ok := enc.SimRoot(); ok {
 		log.Warn("SIMULATION: TEE backend is the software simulation; its reports prove nothing and only policies with allow_simulation that list its root accept them. Never give it real data.",
 			"simulation_root", root.Hex(), "root_file", filepath.Join(cfg.Data, "tee", tee.SimRootFile))
 	}
-	info := enc.Info()
-	self := enc.SelfReport()
+	info, self := enc.Info(), enc.SelfReport()
 	log.Info("enclave", "backend", info.Backend, "address", info.Address.Hex(),
 		"unique_id", hexutil.Encode(self.UniqueID), "signer_id", hexutil.Encode(self.SignerID),
 		"product_id", hexutil.Encode(self.ProductID), "security_version", self.SecurityVersion, "debug", self.Debug)
-	if cfg.ShowPolicy {
-		return json.NewEncoder(stdout).Encode(enc.Policy())
+	return enc, nil
+}
+
+func showKey(env *cli.Env, info tee.KeyInfo) error {
+	if env.JSON {
+		return json.NewEncoder(env.Stdout).Encode(info)
 	}
-	if cfg.ShowKey {
-		if cfg.JSON {
-			return json.NewEncoder(stdout).Encode(info)
-		}
-		fmt.Fprintf(stdout, "backend     %s\naddress     %s\npublic key  %s\n", info.Backend, info.Address.Hex(), info.PublicKey)
-		return nil
-	}
+	fmt.Fprintf(env.Stdout, "backend     %s\naddress     %s\npublic key  %s\n", info.Backend, info.Address.Hex(), info.PublicKey)
+	return nil
+}
+
+// startWorker connects the bus and starts the worker's roles in l.
+func startWorker(ctx context.Context, env *cli.Env, l *service.List, cfg workerConfig, enc *tee.Enclave, log *slog.Logger) error {
 	// every result this worker publishes (tee, zk, optimistic) is signed by
 	// its enclave key: the coordinator believes no other
 	b, err := bus.Connect(*cfg.NATS, bus.Config{Concurrency: cfg.Concurrency, Signer: enc}, log)
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	l.Add("NATS connection", service.Closer(b.Close))
 	reg := prometheus.NewRegistry()
-	w := worker.New(enc, b, log).WithMetrics(reg)
 	if cfg.Metrics != "" {
-		ln, err := net.Listen("tcp", cfg.Metrics)
-		if err != nil {
-			return fmt.Errorf("metrics listener: %w", err)
-		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv := httpserve.New(mux)
-		served := make(chan struct{})
-		go func() { defer close(served); _ = srv.Serve(ln) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-			<-served
-		}()
-		log.Info("metrics", "addr", ln.Addr().String())
+		m := &httpserve.Service{Addr: cfg.Metrics, Handler: mux}
+		if err := l.Run(ctx, "metrics", m); err != nil {
+			return err
+		}
+		log.Info("metrics", "addr", m.ListenAddr())
 	}
-	fmt.Fprintf(stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS.URL)
-	roles := []func(context.Context) error{w.Run}
+	info := enc.Info()
+	if err := l.Run(ctx, "TEE worker", worker.New(enc, b, log).WithMetrics(reg)); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "tee worker (%s) enclave %s consuming tee jobs from %s\n", info.Backend, info.Address.Hex(), cfg.NATS.URL)
 	if cfg.ZK {
 		km, err := prover.NewKeyManager(cfg.ZKKeys, log)
 		if err != nil {
 			return err
 		}
 		zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, Parallel: cfg.ZKParallel, Log: log}, b)
-		fmt.Fprintf(stdout, "zk prover consuming zk jobs (keys in %s)\n", cfg.ZKKeys)
-		roles = append(roles, zk.Run)
-	}
-	if cfg.Chain != "" {
-		if cfg.OptKey == "" {
-			return cli.Usagef("--chain needs --optimistic-key FILE (a funded account for claims and challenges)")
+		if err := l.Run(ctx, "zk prover", zk); err != nil {
+			return err
 		}
-		fmt.Fprintf(stdout, "optimistic executor and honest watcher on %s\n", cfg.Chain)
-		roles = append(roles, func(ctx context.Context) error {
-			return runOptimistic(ctx, b, enc, cfg.Chain, cfg.API, cfg.OptKey, !cfg.WatchOnly, log)
-		})
+		fmt.Fprintf(env.Stdout, "zk prover consuming zk jobs (keys in %s)\n", cfg.ZKKeys)
 	}
-	rctx, cancel := context.WithCancel(ctx) // one role failing stops the others
-	defer cancel()
-	errc := make(chan error, len(roles))
-	for _, r := range roles {
-		go func() { errc <- r(rctx) }()
+	if cfg.Chain == "" {
+		return nil
 	}
-	err = <-errc
-	cancel()
-	for range roles[1:] {
-		err = errors.Join(err, <-errc)
+	if err := startOptimistic(ctx, l, b, enc, cfg, log); err != nil {
+		return err
 	}
-	return err
+	fmt.Fprintf(env.Stdout, "optimistic executor and honest watcher on %s\n", cfg.Chain)
+	return nil
 }

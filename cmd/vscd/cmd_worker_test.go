@@ -12,10 +12,11 @@ import (
 )
 
 func TestWorkerShowKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	show := func() tee.KeyInfo {
 		var out, errb bytes.Buffer
-		if code := run(context.Background(), []string{"worker", "--tee-backend", "sim", "--data", dir, "--show-key", "--json"}, &out, &errb); code != 0 {
+		if code := run(context.Background(), testEnv(&out, &errb), []string{"worker", "--tee-backend", "sim", "--data", dir, "--show-key", "--json"}); code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}
 		var k tee.KeyInfo
@@ -26,7 +27,7 @@ func TestWorkerShowKey(t *testing.T) {
 	}
 	k := show()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"worker", "--tee-backend", "sim", "--data", dir, "--show-policy"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), testEnv(&out, &errb), []string{"worker", "--tee-backend", "sim", "--data", dir, "--show-policy"}); code != 0 {
 		t.Fatalf("--show-policy: exit %d: %s", code, errb.String())
 	}
 	policy, err := tee.ParsePolicy(out.Bytes())
@@ -47,7 +48,7 @@ func TestWorkerShowKey(t *testing.T) {
 	if again := show(); !bytes.Equal(again.PublicKey, k.PublicKey) {
 		t.Fatal("restart changed the enclave key")
 	}
-	if code := run(context.Background(), []string{"worker", "--tee-backend", "ego", "--data", dir, "--show-key"}, &out, &errb); code == 0 {
+	if code := run(context.Background(), testEnv(&out, &errb), []string{"worker", "--tee-backend", "ego", "--data", dir, "--show-key"}); code == 0 {
 		t.Fatal("ego backend started outside an enclave")
 	}
 }
@@ -55,13 +56,13 @@ func TestWorkerShowKey(t *testing.T) {
 // Outside the devnet the TEE backend is never chosen for the operator: a
 // missing or unknown --tee-backend is a usage error naming the choices.
 func TestWorkerNeedsBackend(t *testing.T) {
-	t.Setenv("VSC_TEE_BACKEND", "")
+	t.Parallel()
 	for _, args := range [][]string{
 		{"worker", "--data", t.TempDir(), "--show-key"},
 		{"worker", "--tee-backend", "sgx", "--data", t.TempDir(), "--show-key"},
 	} {
 		var out, errb bytes.Buffer
-		code := run(context.Background(), args, &out, &errb)
+		code := run(context.Background(), testEnv(&out, &errb), args)
 		if code != 2 || !strings.Contains(errb.String(), "sim") || !strings.Contains(errb.String(), "ego") || out.Len() != 0 {
 			t.Fatalf("%v: exit %d, stderr %q; want a usage error naming sim and ego", args, code, errb.String())
 		}
@@ -69,8 +70,9 @@ func TestWorkerNeedsBackend(t *testing.T) {
 }
 
 func TestBenchTEE(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"bench", "tee", "--records", "300", "--commit-records", "64", "--rounds", "1", "--json"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), testEnv(&out, &errb), []string{"bench", "tee", "--records", "300", "--commit-records", "64", "--rounds", "1", "--json"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	var m map[string]any

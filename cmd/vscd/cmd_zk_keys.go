@@ -15,27 +15,18 @@ import (
 	"github.com/vsc-labs/vsc/prover"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "zk setup", Usage: "--chunk C --fields F [--ranges MIN:BITS,…] [--keys DIR] --json: make (or load) the dev keys of a circuit shape; prints its vk hash", Run: wrap(cmdZKSetup)},
-		cli.Command{Name: "zk import", Usage: "--chunk C --fields F [--ranges …] --pk FILE --vk FILE [--keys DIR] --json: install ceremony keys (checked by a test proof)", Run: wrap(cmdZKImport)},
-	)
-}
-
 // zkShapeFlags are the flags that name a circuit shape and the key dir.
 type zkShapeFlags struct {
 	chunk, fields *int
 	ranges, keys  *string
-	json          *bool
 }
 
-func addZKShapeFlags(fs *flag.FlagSet) zkShapeFlags {
+func addZKShapeFlags(fs *flag.FlagSet, env *cli.Env) zkShapeFlags {
 	return zkShapeFlags{
 		chunk:  fs.Int("chunk", prover.DefaultChunk, "records per chunk proof (a power of two; the coordinator's --zk-chunk)"),
 		fields: fs.Int("fields", 4, "fields per record"),
 		ranges: fs.String("ranges", "", "per-field ranges MIN:BITS,… (value in [MIN, MIN+2^BITS)); default: any int64"),
-		keys:   fs.String("keys", envOr("VSC_ZK_KEYS", filepath.Join(".data", "devnet", "zk-keys")), "zk key directory (VSC_ZK_KEYS; a devnet uses DATA/zk-keys)"),
-		json:   fs.Bool("json", false, "print JSON"),
+		keys:   fs.String("keys", env.Var("VSC_ZK_KEYS", filepath.Join(".data", "devnet", "zk-keys")), "zk key directory (VSC_ZK_KEYS; a devnet uses DATA/zk-keys)"),
 	}
 }
 
@@ -89,9 +80,9 @@ func printZKKeys(stdout io.Writer, km *prover.KeyManager, k *prover.Keys, start 
 
 // cmdZKSetup makes or loads the keys of a shape and prints the VK hash an
 // iDAO registers.
-func cmdZKSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdZKSetup(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("zk setup", flag.ContinueOnError)
-	z := addZKShapeFlags(fs)
+	z := addZKShapeFlags(fs, env)
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -108,13 +99,13 @@ func cmdZKSetup(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	return printZKKeys(stdout, km, k, start, *z.json)
+	return printZKKeys(env.Stdout, km, k, start, env.JSON)
 }
 
 // cmdZKImport installs ceremony keys for a shape.
-func cmdZKImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdZKImport(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("zk import", flag.ContinueOnError)
-	z := addZKShapeFlags(fs)
+	z := addZKShapeFlags(fs, env)
 	pk := fs.String("pk", "", "proving key file (gnark's BN254 Groth16 encoding)")
 	vk := fs.String("vk", "", "verifying key file (gnark's BN254 Groth16 encoding)")
 	if _, err := cli.Parse(fs, args); err != nil {
@@ -136,5 +127,5 @@ func cmdZKImport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	return printZKKeys(stdout, km, k, start, *z.json)
+	return printZKKeys(env.Stdout, km, k, start, env.JSON)
 }

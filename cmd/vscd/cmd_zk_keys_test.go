@@ -11,10 +11,13 @@ import (
 )
 
 func TestZKSetupCLI(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	args := []string{"--chunk", "2", "--fields", "2", "--ranges", "0:8,-128:8", "--keys", dir, "--json"}
-	if err := cmdZKSetup(context.Background(), args, &out, &errb); err != nil {
+	env := testEnv(&out, &errb)
+	env.JSON = true
+	args := []string{"--chunk", "2", "--fields", "2", "--ranges", "0:8,-128:8", "--keys", dir}
+	if err := cmdZKSetup(context.Background(), env, args); err != nil {
 		t.Fatal(err)
 	}
 	var first zkKeysResult
@@ -22,7 +25,7 @@ func TestZKSetupCLI(t *testing.T) {
 		t.Fatalf("%s: %v", out.String(), err)
 	}
 	out.Reset()
-	if err := cmdZKSetup(context.Background(), args, &out, &errb); err != nil {
+	if err := cmdZKSetup(context.Background(), env, args); err != nil {
 		t.Fatal(err)
 	}
 	var again zkKeysResult
@@ -34,11 +37,11 @@ func TestZKSetupCLI(t *testing.T) {
 		{"--fields", "2", "--ranges", "0:8", "--keys", dir},
 		{"--fields", "1", "--ranges", "x", "--keys", dir},
 	} {
-		if err := cmdZKSetup(context.Background(), bad, &out, &errb); !errors.Is(err, cli.ErrUsage) {
+		if err := cmdZKSetup(context.Background(), env, bad); !errors.Is(err, cli.ErrUsage) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}
-	if err := cmdZKImport(context.Background(), []string{"--keys", dir}, &out, &errb); !errors.Is(err, cli.ErrUsage) {
+	if err := cmdZKImport(context.Background(), env, []string{"--keys", dir}); !errors.Is(err, cli.ErrUsage) {
 		t.Errorf("import without files: %v", err)
 	}
 }

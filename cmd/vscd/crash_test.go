@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +21,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // TestCrashKill9 kills the whole devnet process with SIGKILL at random
@@ -28,54 +29,110 @@ import (
 // data dir, and checks that every submission reaches a final state, none is
 // lost and none is minted twice.
 func TestCrashKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
-		t.Skip("builds and kills a devnet binary")
+		t.Skip("runs and kills devnet processes")
 	}
 	const n = 200
-	bin := filepath.Join(t.TempDir(), "vscd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build vscd: %v\n%s", err, out)
+	dn := startDevnetProcess(t)
+	defer dn.kill()
+	subs := prepareCrashSubmissions(t, dn.api, n)
+
+	// Clients retry the same signed submission until it is accepted (the
+	// coordinator is idempotent by digest), through the crashes.
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 4 { // paced (~200/s) so the kills land during intake as well as later stages
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				for {
+					if _, _, err := dn.api.Submit(context.Background(), subs[i].req, subs[i].blob); err == nil {
+						accepted.Add(1)
+						break
+					}
+					time.Sleep(20 * time.Millisecond) // a client's retry pause while the devnet is down
+				}
+				time.Sleep(20 * time.Millisecond) // the load's pace
+			}
+		}()
 	}
-	data := t.TempDir()
-	t.Cleanup(func() { _ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(data)) })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	for k := 0; k < 4; k++ {
+		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond) // the test itself: a kill at a random point of the flow
+		t.Logf("kill -9 #%d: %d accepted, %d minted", k+1, accepted.Load(), dn.minted())
+		dn.kill()
+		dn.start()
+	}
+	wg.Wait()
+	checkEachMintedOnce(t, dn, subs)
+}
+
+// devnetProcess is a `vscd devnet` run as its own process, to be killed.
+type devnetProcess struct {
+	t         *testing.T
+	bin, data string
+	addr      string
+	api       *client.Client
+	proc      *exec.Cmd
+	logs      logBuffer
+}
+
+// startDevnetProcess starts a devnet process (this test binary, run as
+// vscd) on a data dir and a port of its own.
+func startDevnetProcess(t *testing.T) *devnetProcess {
+	t.Helper()
+	dn := &devnetProcess{t: t, bin: os.Args[0], data: t.TempDir(), addr: freeFixedPort(t)}
+	t.Cleanup(func() { _ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(dn.data)) })
+	dn.api = client.New("http://" + dn.addr)
+	dn.start()
+	return dn
+}
+
+// start (re)starts the devnet process and waits for its API.
+func (dn *devnetProcess) start() {
+	t := dn.t
+	dn.proc = exec.Command(dn.bin, "devnet", "--data", dn.data, "--listen", dn.addr, "--quorum", "4", "--zk-chunk", fmt.Sprint(testZKChunk),
+		"--zk-keys", zkKeysDir, "--log-level", "warn")
+	dn.proc.Env = append(os.Environ(), asVSCD+"=1")
+	dn.proc.Stdout, dn.proc.Stderr = &dn.logs, &dn.logs
+	dn.proc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := dn.proc.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	api := client.New("http://" + addr)
-
-	var proc *exec.Cmd
-	var logs bytes.Buffer
-	start := func() {
-		proc = exec.Command(bin, "devnet", "--data", data, "--listen", addr, "--quorum", "4", "--zk-chunk", "4",
-			"--zk-keys", zkKeysDir, "--log-level", "warn")
-		proc.Stdout, proc.Stderr = &logs, &logs
-		proc.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := proc.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if _, err := api.Info(context.Background()); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("devnet did not come up:\n%s", logs.String())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+	if err := poll.Until(2*time.Minute, func() error { _, err := dn.api.Info(context.Background()); return err }); err != nil {
+		t.Fatalf("devnet did not come up: %v\n%s", err, dn.logs.String())
 	}
-	kill := func() {
-		_ = syscall.Kill(-proc.Process.Pid, syscall.SIGKILL)
-		_ = proc.Wait()
-	}
-	start()
-	defer func() { kill() }()
+}
 
-	// Prepare every submission before the clock: its own contributor key
-	// (nonce 0), its own 4-field dataset, encrypted to the devnet's enclave.
+// kill sends SIGKILL to the devnet's process group and reaps it.
+func (dn *devnetProcess) kill() {
+	_ = syscall.Kill(-dn.proc.Process.Pid, syscall.SIGKILL)
+	_ = dn.proc.Wait()
+}
+
+// minted is how many DAT classes the chain holds (-1: unreadable now).
+func (dn *devnetProcess) minted() int {
+	cl, err := dn.api.DATClasses(context.Background())
+	if err != nil {
+		return -1
+	}
+	return len(cl.Classes)
+}
+
+// crashSubmission is one prepared submission of the crash test.
+type crashSubmission struct {
+	req  *coordinator.SubmitRequest
+	blob []byte
+	id   string
+}
+
+// prepareCrashSubmissions prepares n submissions before the clock: each
+// its own contributor key (nonce 0), its own 4-field dataset, encrypted to
+// the devnet's enclave.
+func prepareCrashSubmissions(t *testing.T, api *client.Client, n int) []crashSubmission {
+	t.Helper()
 	d, err := api.IDAO(context.Background(), "demo")
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +141,7 @@ func TestCrashKill9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type sub struct {
-		req  *coordinator.SubmitRequest
-		blob []byte
-		id   string
-	}
-	subs := make([]sub, n)
+	subs := make([]crashSubmission, n)
 	for i := range subs {
 		key, _ := crypto.GenerateKey()
 		ds := &records.Dataset{Fields: []string{"a", "b", "c", "d"}}
@@ -103,54 +155,23 @@ func TestCrashKill9(t *testing.T) {
 			t.Fatal(err)
 		}
 		sig, _ := p.Sign(key)
-		subs[i] = sub{p.Request(sig), p.Blob(), p.Digest.Hex()}
-		_ = key
+		subs[i] = crashSubmission{p.Request(sig), p.Blob(), p.Digest.Hex()}
 	}
+	return subs
+}
 
-	// Clients retry the same signed submission until it is accepted (the
-	// coordinator is idempotent by digest), through the crashes.
-	var accepted atomic.Int64
-	var wg sync.WaitGroup
-	for w := range 4 { // paced (~200/s) so the kills land during intake as well as later stages
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 4 {
-				for {
-					if _, _, err := api.Submit(context.Background(), subs[i].req, subs[i].blob); err == nil {
-						accepted.Add(1)
-						break
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}()
-	}
-	minted := func() int {
-		cl, err := api.DATClasses(context.Background())
-		if err != nil {
-			return -1
-		}
-		return len(cl.Classes)
-	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	for k := 0; k < 4; k++ {
-		time.Sleep(time.Duration(100+rng.IntN(700)) * time.Millisecond)
-		t.Logf("kill -9 #%d: %d accepted, %d minted", k+1, accepted.Load(), minted())
-		kill()
-		start()
-	}
-	wg.Wait()
-
-	// Every submission reaches a final state.
+// checkEachMintedOnce checks that every submission reaches a final state,
+// minted, and that none is minted twice: exactly one DAT class per
+// submission on chain.
+func checkEachMintedOnce(t *testing.T, dn *devnetProcess, subs []crashSubmission) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	final := map[coordinator.Status]int{}
 	for _, s := range subs {
-		v, err := api.Wait(ctx, s.id, "", nil)
+		v, err := dn.api.Wait(ctx, s.id, "", nil)
 		if err != nil {
-			t.Fatalf("submission %s never finished: %v\n%s", s.id, err, tail(logs.String()))
+			t.Fatalf("submission %s never finished: %v\n%s", s.id, err, tail(dn.logs.String()))
 		}
 		final[v.Status]++
 		if v.Status != coordinator.Minted {
@@ -158,8 +179,7 @@ func TestCrashKill9(t *testing.T) {
 		}
 	}
 	t.Logf("final states: %v", final)
-	// None minted twice: exactly one DAT class per submission on chain.
-	classes, err := api.DATClasses(context.Background())
+	classes, err := dn.api.DATClasses(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,9 +192,25 @@ func TestCrashKill9(t *testing.T) {
 			t.Errorf("submission %s has %d DAT classes on chain", s.id, c)
 		}
 	}
-	if len(classes.Classes) != n {
-		t.Errorf("%d classes on chain for %d submissions", len(classes.Classes), n)
+	if len(classes.Classes) != len(subs) {
+		t.Errorf("%d classes on chain for %d submissions", len(classes.Classes), len(subs))
 	}
+}
+
+// freeFixedPort is a loopback address on a free port below the kernel's
+// ephemeral range: the devnet must come back on the same address after
+// each kill, and no other test's ":0" listener can take it meanwhile.
+func freeFixedPort(t *testing.T) string {
+	t.Helper()
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(10000))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port in 20000-29999")
+	return ""
 }
 
 func tail(s string) string {

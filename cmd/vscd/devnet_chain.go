@@ -110,12 +110,10 @@ func (d *devnet) initChain(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := n.Start(ctx); err != nil {
-		n.Close()
+	d.chain = n
+	if err := d.run(ctx, "chain", n); err != nil {
 		return err
 	}
-	d.chain = n
-	d.onStop(func(context.Context) error { return n.Close() })
 	d.link = &chainlink.Local{Chain: n, Key: d.key("coordinator")}
 	// the genesis is public: clients and `vscd quorum --genesis` take the
 	// sequencer from it instead of asking an API

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
-	"time"
 
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/internal/keys"
@@ -15,12 +14,12 @@ import (
 	"github.com/vsc-labs/vsc/tee/facts"
 )
 
-// Optimistic roles of the devnet (issue 7).
+// The bonds of the optimistic roles (of the devnet and of `vscd worker
+// --chain`), and what the devnet's honest watcher is funded with.
 var (
 	optClaimBond     = big.NewInt(10_000)
 	optChallengeBond = big.NewInt(5_000)
 	optWatcherFunds  = big.NewInt(1_000_000_000)
-	optTick          = 250 * time.Millisecond
 )
 
 // initOptimistic runs the optimistic roles: the executor (bus kind
@@ -50,7 +49,7 @@ func (d *devnet) initOptimistic(ctx context.Context) error {
 	execKey := d.key("executor")
 	execChain := watcher.NodeChain{N: d.chain, Key: execKey}
 	ew := &watcher.Watcher{Chain: execChain, Data: seen, Addr: keys.Address(execKey), Bond: optChallengeBond, Log: log.With("who", "executor")}
-	ex := &watcher.Executor{W: ew, Open: open, Params: facts.DefaultParams, Bond: optClaimBond, Faulty: d.cfg.FaultyExecutor}
+	ex := &watcher.Executor{Bus: d.workerBus, W: ew, Open: open, Params: facts.DefaultParams, Bond: optClaimBond, Faulty: d.cfg.FaultyExecutor}
 
 	wk, err := keys.LoadOrCreate(filepath.Join(d.cfg.Data, "keys", "watcher.key"))
 	if err != nil {
@@ -66,10 +65,15 @@ func (d *devnet) initOptimistic(ctx context.Context) error {
 	if d.cfg.FaultyExecutor {
 		log.Warn("devnet: the optimistic executor claims wrong results (--faulty-executor)")
 	}
-	d.runRole("optimistic executor", func(ctx context.Context) error { return d.workerBus.Work(ctx, "optimistic", ex.Handle) })
-	d.runRole("optimistic executor watcher", func(ctx context.Context) error { return ew.Run(ctx, optTick) })
-	if !d.cfg.NoWatcher {
-		d.runRole("optimistic watcher", func(ctx context.Context) error { return hw.Run(ctx, optTick) })
+	// the executor's watcher first: it defends the executor's claims
+	if err := d.run(ctx, "optimistic executor watcher", ew); err != nil {
+		return err
 	}
-	return nil
+	if err := d.run(ctx, "optimistic executor", ex); err != nil {
+		return err
+	}
+	if d.cfg.NoWatcher {
+		return nil
+	}
+	return d.run(ctx, "optimistic watcher", hw)
 }

@@ -13,27 +13,11 @@ import (
 	"github.com/vsc-labs/vsc/quorum/member"
 )
 
-// runRole runs fn on a goroutine the devnet owns until stop.
-func (d *devnet) runRole(name string, fn func(ctx context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	d.workers.Add(1)
-	done := make(chan struct{})
-	go func() {
-		defer d.workers.Done()
-		defer close(done)
-		if err := fn(ctx); err != nil && ctx.Err() == nil {
-			d.log.Error("devnet role stopped", "role", name, "err", err)
-		}
-	}()
-	d.onStop(func(context.Context) error { cancel(); <-done; return nil })
-}
-
 // initProver runs the ZK prover. In production it runs inside the enclave
 // that holds the data key; here it decrypts through the simulated enclave.
 func (d *devnet) initProver(ctx context.Context) error {
 	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, Log: d.log}, d.workerBus)
-	d.runRole("zk prover", w.Run)
-	return nil
+	return d.run(ctx, "zk prover", w)
 }
 
 // initMembers runs the quorum members (except those --members-offline
@@ -59,8 +43,9 @@ func (d *devnet) initMembers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		d.onStop(func(context.Context) error { return m.Close() })
-		d.runRole("member "+keys.Address(k).Hex(), func(ctx context.Context) error { return m.Run(ctx, b, nil) })
+		if err := d.run(ctx, name+" "+keys.Address(k).Hex(), member.NewService(m, b, nil)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

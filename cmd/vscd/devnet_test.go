@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,23 +24,57 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/pgutil"
 	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
 )
 
 // zkKeysDir is shared by the devnets of this package's tests, so the small
-// test circuit's Groth16 setup runs once.
+// test circuit's Groth16 setup (chunks of testZKChunk records) runs once.
 var zkKeysDir string
 
+// testZKChunk is the records per zk chunk of the tests' devnets: a fast
+// test circuit.
+const testZKChunk = 4
+
+// testEnv is a command's environment in a test: its output goes to stdout
+// and stderr, and it reads vars (NAME=VALUE…) as its environment instead of
+// the process's, so tests need not set that (and run in parallel).
+func testEnv(stdout, stderr io.Writer, vars ...string) *cli.Env {
+	m := map[string]string{}
+	for _, kv := range vars {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
+	return &cli.Env{Stdout: stdout, Stderr: stderr, Getenv: func(name string) string { return m[name] }}
+}
+
+// asVSCD makes the test binary run as vscd itself (TestMain), for the tests
+// that kill a devnet process: no separate build of the binary.
+const asVSCD = "VSCD_TEST_RUN_AS_VSCD"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(asVSCD) != "" {
+		os.Exit(runProcess())
+	}
 	dir, err := os.MkdirTemp("", "vsc-devnet-zk-")
 	if err != nil {
 		panic(err)
 	}
 	zkKeysDir = dir
+	// the tests' devnets run in parallel: make the test circuit's keys once,
+	// before any of them looks for them
+	km, err := prover.NewKeyManager(dir, nil)
+	if err == nil {
+		_, err = km.Warm(context.Background(), prover.DefaultShape(testZKChunk, 4))
+	}
+	if err != nil {
+		panic(err)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -78,25 +113,25 @@ func (b *logBuffer) String() string {
 func startDevnet(t *testing.T, tweak func(*devnetConfig)) *testDevnet {
 	t.Helper()
 	cfg := devnetConfig{Data: t.TempDir(), Listen: "127.0.0.1:0", Quorum: 4, Lanes: 2, ZKKeys: zkKeysDir}
-	cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
+	cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, testZKChunk, 20*time.Second
 	cfg.Coordinator.RelayPoll = 50 * time.Millisecond
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	cfg.Coordinator.Listen = cfg.Listen
 	captured := &logBuffer{}
 	var logs io.Writer = captured
 	if testing.Verbose() {
 		logs = io.MultiWriter(captured, os.Stderr)
 	}
 	tap := newLogTap(slog.NewTextHandler(logs, nil))
-	d := &devnet{cfg: cfg, log: slog.New(tap), out: io.Discard}
-	if err := d.start(context.Background()); err != nil {
-		d.stop()
-		t.Fatal(err)
+	d := newDevnet(cfg, slog.New(tap), io.Discard)
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(errors.Join(err, d.stop()))
 	}
 	t.Cleanup(func() {
-		d.stop()
+		if err := d.stop(); err != nil {
+			t.Errorf("devnet stop: %v", err)
+		}
 		abs, _ := filepath.Abs(cfg.Data)
 		_ = pgutil.DropDatabase(context.Background(), pgutil.URL(), devnetDBName(abs))
 	})
@@ -138,6 +173,7 @@ func (d *testDevnet) wait(id string, timeout time.Duration) *coordinator.Submiss
 }
 
 func TestDevnetJourney(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, func(c *devnetConfig) { c.MembersOffline = []int{4} }) // one member offline: still a quorum
 	ctx := context.Background()
 	ids := map[idao.Mode]string{}
@@ -225,6 +261,7 @@ func TestDevnetJourney(t *testing.T) {
 
 // A new iDAO made with idao create / join txs serves submissions at once.
 func TestDevnetNewIDAO(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, nil)
 	ctx := context.Background()
 	teePolicy, _ := json.Marshal(d.enclave.Policy())
@@ -261,6 +298,7 @@ func TestDevnetNewIDAO(t *testing.T) {
 }
 
 func TestDevnetFaultyMembersAndWorkers(t *testing.T) {
+	t.Parallel()
 	t.Run("a lying member's vote does not count", func(t *testing.T) {
 		d := startDevnet(t, func(c *devnetConfig) { c.MembersLying = []int{3} })
 		v := d.wait(d.submit(dataset6, "tee"), time.Minute)
@@ -309,6 +347,7 @@ func TestDevnetFaultyMembersAndWorkers(t *testing.T) {
 
 // A coordinator that forges votes or a certificate is refused by the chain.
 func TestChainRefusesForgedCertificates(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, nil)
 	ctx := context.Background()
 	v := d.wait(d.submit(dataset6, "tee"), time.Minute)
@@ -394,6 +433,7 @@ func deref(s *string) string {
 // the chain's HTTP API); with it the quorum forms though two in-process
 // members are offline.
 func TestQuorumRole(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, func(c *devnetConfig) {
 		c.MembersOffline = []int{3, 4}
 		c.NATSListen = "127.0.0.1:0"
@@ -401,9 +441,9 @@ func TestQuorumRole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- cmdQuorum(ctx, []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(), "--genesis", d.genesisPath(),
+		done <- cmdQuorum(ctx, testEnv(io.Discard, io.Discard), []string{"--key", d.keyPaths["member-3"], "--chain", "http://" + d.coord.Addr(), "--genesis", d.genesisPath(),
 			"--nats", d.nats.ClientURL(), "--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "member-3.creds"),
-			"--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"}, io.Discard, io.Discard)
+			"--data", t.TempDir(), "--zk-keys", zkKeysDir, "--log-level", "warn"})
 	}()
 	v := d.wait(d.submit(dataset6, "tee+zk"), 2*time.Minute)
 	cancel()
@@ -418,6 +458,7 @@ func TestQuorumRole(t *testing.T) {
 // Optimistic mode: an honest claim finalizes and is minted; a faulty
 // executor's claim is overturned by the devnet's watcher and nothing is minted.
 func TestDevnetOptimistic(t *testing.T) {
+	t.Parallel()
 	for _, faulty := range []bool{false, true} {
 		d := startDevnet(t, func(c *devnetConfig) { c.FaultyExecutor = faulty })
 		v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
@@ -450,6 +491,7 @@ func TestDevnetOptimistic(t *testing.T) {
 // `vscd worker --chain … --watch-only` is an honest watcher apart from the
 // devnet: with the devnet's own watcher off, it overturns a faulty claim.
 func TestWorkerWatcherOverturns(t *testing.T) {
+	t.Parallel()
 	d := startDevnet(t, func(c *devnetConfig) {
 		c.FaultyExecutor, c.NoWatcher, c.NATSListen = true, true, "127.0.0.1:0"
 	})
@@ -462,9 +504,9 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() {
-		done <- cmdWorker(ctx, []string{"--tee-backend", "sim", "--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
+		done <- cmdWorker(ctx, testEnv(io.Discard, io.Discard), []string{"--tee-backend", "sim", "--data", wdata, "--nats", d.nats.ClientURL(), "--chain", api, "--api", api,
 			"--nats-creds", filepath.Join(d.cfg.Data, "nats-creds", "worker.creds"),
-			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"}, io.Discard, io.Discard)
+			"--optimistic-key", d.keyPaths["challenger"], "--watch-only", "--log-level", "warn"})
 	}()
 	v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute)
 	cancel()
@@ -480,15 +522,15 @@ func TestWorkerWatcherOverturns(t *testing.T) {
 // root alone, and a data dir whose root the chain does not trust (one made
 // when the root was public) is refused with what to do.
 func TestDevnetSimRootIsItsOwn(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	open := func() (*devnet, error) {
 		cfg := devnetConfig{Data: data, Listen: "127.0.0.1:0", Quorum: 2, Lanes: 2, ZKKeys: zkKeysDir}
-		cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, 4, 20*time.Second
-		cfg.Coordinator.Listen = cfg.Listen
-		d := &devnet{cfg: cfg, log: slog.New(slog.DiscardHandler), out: io.Discard}
-		err := d.start(context.Background())
+		cfg.Coordinator.ChainID, cfg.Coordinator.ZKChunk, cfg.Coordinator.VoteTimeout = 1337, testZKChunk, 20*time.Second
+		d := newDevnet(cfg, slog.New(slog.DiscardHandler), io.Discard)
+		err := d.Start(context.Background())
 		if err != nil {
-			d.stop()
+			_ = d.stop()
 		}
 		return d, err
 	}
@@ -516,7 +558,7 @@ func TestDevnetSimRootIsItsOwn(t *testing.T) {
 		t.Fatal("the devnet's enclave key is not registered on chain")
 	}
 	height := d.chain.Head().Height
-	d.stop()
+	_ = d.stop()
 
 	d, err = open()
 	if err != nil {
@@ -528,7 +570,7 @@ func TestDevnetSimRootIsItsOwn(t *testing.T) {
 	if h := d.chain.Head().Height; h != height {
 		t.Fatalf("restart sent txs (height %d → %d): the enclave key was registered again", height, h)
 	}
-	d.stop()
+	_ = d.stop()
 
 	// a data dir whose root the chain does not trust
 	rootFile := filepath.Join(data, "enclave", tee.SimRootFile)
@@ -548,5 +590,5 @@ func TestDevnetSimRootIsItsOwn(t *testing.T) {
 	if d, err = open(); err != nil {
 		t.Fatal(err)
 	}
-	d.stop()
+	_ = d.stop()
 }

@@ -1,65 +1,57 @@
 // Command vscd is the vsc daemon: `vscd devnet` runs every role in one
 // process; `vscd coordinator|worker|quorum|chain` run one role each for real
 // deployments; `vscd bench …` are the project's load generators.
+//
+// Each role is a service (internal/service): main parses the flags of a
+// command, builds its services in order and serves them until SIGINT or
+// SIGTERM, which starts the stop: the services stop in reverse order, each
+// draining its own work.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/service"
 )
 
-func main() {
+// drainTimeout bounds how long a stopping process waits for its services
+// to drain their in-flight work.
+const drainTimeout = 30 * time.Second
+
+func main() { os.Exit(runProcess()) }
+
+// runProcess runs the process's command line until it ends or a signal
+// stops it, and returns the exit code.
+func runProcess() int {
+	// The signal context is the command's start-up context and the signal
+	// to stop: no service runs on it (internal/service).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, &cli.Env{Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:])
 }
 
-// legacy is the signature of role commands written as plain functions.
-type legacy func(ctx context.Context, args []string, stdout, stderr io.Writer) error
-
-func wrap(f legacy) func(ctx context.Context, env *cli.Env, args []string) error {
-	return func(ctx context.Context, env *cli.Env, args []string) error {
-		if env.JSON {
-			args = append(args, "--json")
-		}
-		return f(ctx, args, env.Stdout, env.Stderr)
-	}
-}
-
-// commands lists vscd's subcommands; other areas append to extraCommands.
-func commands() []cli.Command {
-	cmds := []cli.Command{
-		{Name: "devnet", Usage: "[--data DIR] [--listen :8080] [--quorum N] [--lanes N] [--faulty-executor]: every role in one process", Run: wrap(cmdDevnet)},
-		{Name: "coordinator", Usage: "--listen :8080 [--chain URL --chain-key FILE --enclave FILE] [--nats URL --nats-creds FILE]: the coordinator role (DATABASE_URL, NATS_URL)", Run: wrap(cmdCoordinator)},
-		{Name: "bench intake", Usage: "--submissions N --clients C --json: signed encrypted submissions over HTTP", Run: wrap(cmdBenchIntake)},
-	}
-	return append(cmds, extraCommands...)
-}
-
-var extraCommands []cli.Command
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	env := &cli.Env{Stdout: stdout, Stderr: stderr}
-	args = cli.Globals(args, env)
+// run is the whole daemon's command line, testable end to end: it
+// dispatches args through the command table and returns the exit code.
+func run(ctx context.Context, env *cli.Env, args []string) int {
+	args = cli.JSONGlobal(args, env)
 	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprint(stdout, "vscd — the vsc daemon\n\nusage: vscd COMMAND [flags]\n\n"+cli.Help(commands()))
+		fmt.Fprint(env.Stdout, "vscd — the vsc daemon\n\nusage: vscd COMMAND [flags]\n\n"+cli.Help(commands()))
 		return 0
 	}
 	err := cli.Dispatch(ctx, commands(), env, args)
 	if err == nil || errors.Is(err, context.Canceled) {
 		return 0
 	}
-	fmt.Fprintf(stderr, "vscd: %s\n", strings.TrimSpace(err.Error()))
+	fmt.Fprintf(env.Stderr, "vscd: %s\n", strings.TrimSpace(err.Error()))
 	if errors.Is(err, cli.ErrUsage) {
 		return 2
 	}
@@ -67,16 +59,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // logger is the one slog logger a process passes down.
-func logger(w io.Writer, level string) *slog.Logger {
+func logger(env *cli.Env, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// envOr returns the environment variable or def.
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+// drainContext is the context a stopping process gives its services.
+func drainContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), drainTimeout)
+}
+
+// stopAfter stops what a failed start-up had started, and returns the
+// start-up's error with the stop's.
+func stopAfter(err error, l *service.List) error {
+	ctx, cancel := drainContext()
+	defer cancel()
+	return errors.Join(err, l.Stop(ctx))
 }

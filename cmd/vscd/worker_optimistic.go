@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/optimistic/watcher"
@@ -52,18 +52,25 @@ func (d *enclaveData) Dataset(ctx context.Context, c *optimistic.Claim) (*record
 	return ds, nil
 }
 
-// runOptimistic runs the optimistic executor (claims for "optimistic" jobs)
-// and its watcher (defends its claims, challenges wrong ones) with one
-// funded account, over the chain's HTTP API.
-func runOptimistic(ctx context.Context, b *bus.Bus, enc *tee.Enclave, chainURL, apiURL, keyFile string, executor bool, log *slog.Logger) error {
-	key, err := keys.Load(keyFile)
+// startOptimistic starts, in l, the optimistic watcher (defends this
+// worker's claims, challenges wrong ones) and, unless --watch-only, the
+// executor (claims for "optimistic" jobs), with one funded account, over
+// the chain's HTTP API.
+func startOptimistic(ctx context.Context, l *service.List, b *bus.Bus, enc *tee.Enclave, cfg workerConfig, log *slog.Logger) error {
+	key, err := keys.Load(cfg.OptKey)
 	if err != nil {
 		return err
 	}
-	ch := client.OptimisticChain{Client: client.New(chainURL), Key: key}
-	data := &enclaveData{mem: &watcher.Memory{}, api: client.New(apiURL), bus: b, enc: enc}
+	ch := client.OptimisticChain{Client: client.New(cfg.Chain), Key: key}
+	data := &enclaveData{mem: &watcher.Memory{}, api: client.New(cfg.API), bus: b, enc: enc}
 	w := &watcher.Watcher{Chain: ch, Data: data, Addr: keys.Address(key), Bond: optChallengeBond, Log: log.With("role", "watcher")}
-	ex := &watcher.Executor{W: w, Params: facts.DefaultParams, Bond: optClaimBond,
+	if err := l.Run(ctx, "optimistic watcher", w); err != nil {
+		return err
+	}
+	if cfg.WatchOnly {
+		return nil
+	}
+	ex := &watcher.Executor{Bus: b, W: w, Params: facts.DefaultParams, Bond: optClaimBond,
 		Open: func(ctx context.Context, j *work.Job) ([]byte, error) {
 			blob, err := b.GetBlob(ctx, j.Submission.DataHash)
 			if err != nil {
@@ -75,15 +82,5 @@ func runOptimistic(ctx context.Context, b *bus.Bus, enc *tee.Enclave, chainURL, 
 			}
 			return plain, nil
 		}}
-	if !executor {
-		return w.Run(ctx, optTick)
-	}
-	errc := make(chan error, 2)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() { errc <- w.Run(rctx, optTick) }()
-	go func() { errc <- b.Work(rctx, "optimistic", ex.Handle) }()
-	err = <-errc
-	cancel()
-	return errors.Join(err, <-errc)
+	return l.Run(ctx, "optimistic executor", ex)
 }

@@ -18,6 +18,7 @@ import (
 // size (up to the chain's member cap, each vote with the longest batch
 // proof), and every certificate goes out exactly once.
 func TestAnchorChunksFitATx(t *testing.T) {
+	t.Parallel()
 	key, _ := crypto.GenerateKey()
 	for _, members := range []int{1, 4, 20, 60, idao.DefaultMaxMembers} {
 		var certs []*store.Certificate

@@ -35,6 +35,7 @@ func testKey(i int) *ecdsa.PrivateKey {
 // TestChainOverHTTP drives a real chain node through the SDK: transfer,
 // receipts, balances, door errors with codes, and offline proofs.
 func TestChainOverHTTP(t *testing.T) {
+	t.Parallel()
 	seq, alice, bob := testKey(0), testKey(1), testKey(2)
 	g := &chain.Genesis{ChainID: 5, Sequencer: crypto.PubkeyToAddress(seq.PublicKey), GasPrice: "2",
 		Alloc: map[common.Address]string{crypto.PubkeyToAddress(alice.PublicKey): "1000"}}
@@ -99,6 +100,7 @@ func TestChainOverHTTP(t *testing.T) {
 // TestDATOverHTTP: anchor and mint through signed txs, then buy, redeem
 // (with a sequencer-signed receipt), claim and transfer through the SDK.
 func TestDATOverHTTP(t *testing.T) {
+	t.Parallel()
 	seq, member, contributor, app := testKey(10), testKey(11), testKey(12), testKey(13)
 	addr := func(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
 	g := &chain.Genesis{ChainID: 6, Sequencer: addr(seq), Alloc: map[common.Address]string{

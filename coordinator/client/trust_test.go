@@ -98,6 +98,7 @@ func editIDAOView(edit func(v *coordinator.IDAOView)) func(string, []byte) []byt
 // policy. A lying coordinator or chain API (here a proxy rewriting the real
 // answers) gets a refusal with a stable code before anything is uploaded.
 func TestPrepareRefusesALyingAPI(t *testing.T) {
+	t.Parallel()
 	f := servertest.NewWithChain(t, srvpkg.Config{})
 	attacker, err := tee.OpenSim(t.TempDir()) // a simulated enclave under the attacker's own root
 	if err != nil {

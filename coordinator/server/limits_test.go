@@ -70,6 +70,7 @@ func rawBody(parts ...[2]string) (string, []byte) {
 // TestIntakeLimits sends one request over each limit and checks that the
 // refusal names the limit and that nothing changed.
 func TestIntakeLimits(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{ZKChunk: 16, MaxBlob: 1 << 20})
 	ctx := context.Background()
 	p0 := f.prepare(dataset, "tee", 0)
@@ -162,6 +163,7 @@ func TestIntakeLimits(t *testing.T) {
 // TestListsArePaged walks GET /v1/idaos a page at a time and checks that
 // the SDK's list follows every page.
 func TestListsArePaged(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{})
 	ctx := context.Background()
 	owner := crypto.PubkeyToAddress(f.key.PublicKey)
@@ -228,6 +230,7 @@ func TestListsArePaged(t *testing.T) {
 // references stays; one that none references within the TTL is deleted,
 // and a submission naming it afterwards is refused.
 func TestUploadedBlobsAreCollected(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{BlobTTL: time.Hour})
 	ctx := context.Background()
 	used, orphan := f.prepare(dataset, "tee", 0), f.prepare(dataset, "tee", 1)
@@ -287,6 +290,7 @@ func TestUploadedBlobsAreCollected(t *testing.T) {
 
 // TestSweepRuns: the periodic sweep deletes an upload past its TTL by itself.
 func TestSweepRuns(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{BlobTTL: 200 * time.Millisecond, SweepEvery: 50 * time.Millisecond})
 	ctx := context.Background()
 	p := f.prepare(dataset, "tee", 0)
@@ -303,6 +307,7 @@ func TestSweepRuns(t *testing.T) {
 
 // TestUploadQuotas: waiting uploads are bounded per client and in total.
 func TestUploadQuotas(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		cfg   func(one int64) srvpkg.Config
@@ -343,6 +348,7 @@ func TestUploadQuotas(t *testing.T) {
 // TestIntakeRateLimit: a client over its rate gets 429 with Retry-After
 // and changes nothing; a negative rate turns the limit off.
 func TestIntakeRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{IntakeRate: 0.5, IntakeBurst: 2})
 	before := fullSnapshot(t, f)
 	var codes []int
@@ -385,6 +391,7 @@ func TestIntakeRateLimit(t *testing.T) {
 // TestInflightBodies: beyond the bytes of intake bodies read at once,
 // intake answers 503 with Retry-After and reads nothing.
 func TestInflightBodies(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{MaxInflightBodyBytes: 64})
 	code, e, ra := do(t, http.MethodPost, f.HTTP.URL+"/v1/submissions", "application/json", bytes.Repeat([]byte(" "), 100))
 	if code != 503 || e.Code.Name() != "unavailable" || ra != "1" || !strings.Contains(e.Message, "max_inflight_body_bytes") {

@@ -16,6 +16,7 @@ import (
 // limit and every configured default at its current value, lists every
 // error code, and gives every list its limit and cursor parameters.
 func TestOpenAPIStatesTheLimits(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Limits   map[string]int64   `json:"x-vsc-limits"`
 		Defaults map[string]float64 `json:"x-vsc-config-defaults"`
@@ -152,6 +153,7 @@ func checkListParams[P interface{ ~[]E }, E any](t *testing.T, path string, para
 
 // TestChainOpenAPIListsArePaged: the chain's document pages its lists too.
 func TestChainOpenAPIListsArePaged(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("../../chain/node/openapi.json")
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/httpserve"
+	"github.com/vsc-labs/vsc/internal/service"
 )
 
 // Config configures the coordinator. The limits among these are stated
@@ -142,8 +143,7 @@ type Server struct {
 	limiter     *clientLimiter // nil: intake is not rate-limited
 	inflight    atomic.Int64   // bytes of intake bodies being read
 
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
+	loops service.Group // HTTP, relay, finisher, sweeper, consumers
 }
 
 // New builds a coordinator over an open store and bus.
@@ -171,10 +171,12 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 // Handler is the HTTP API.
 func (s *Server) Handler() http.Handler { return s.instrument(s.mux) }
 
-// Start begins serving HTTP (if Listen is set) and runs the relay and the
-// result consumer until Stop.
+// Start begins serving HTTP (if Listen is set) and runs the relay, the
+// finisher, the blob sweeper and the result and stuck-job consumers until
+// Stop. ctx bounds the start-up only (the streams, the listener): the loops
+// run on the server's own context, which only Stop cancels, so a signal
+// never cuts them off before the HTTP server has drained.
 func (s *Server) Start(ctx context.Context) error {
-	ctx, s.cancel = context.WithCancel(ctx)
 	if err := s.bus.Ensure(ctx); err != nil {
 		return err
 	}
@@ -185,28 +187,34 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.ln = ln
 		s.httpSrv = httpserve.New(s.Handler())
-		s.go_(func() {
-			if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("http server", "err", err)
+		_ = s.loops.Go(ctx, func(context.Context) error {
+			if err := s.httpSrv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http server: %w", err)
 			}
+			return nil
 		})
 	}
+	loop := func(f func(context.Context)) {
+		_ = s.loops.Go(ctx, func(ctx context.Context) error { f(ctx); return nil })
+	}
 	if !s.cfg.DisableRelay {
-		s.go_(func() { s.relay(ctx) })
+		loop(s.relay)
 	}
 	if s.cfg.Chain != nil {
-		s.go_(func() { s.finisher(ctx) })
+		loop(s.finisher)
 	}
-	s.go_(func() { s.sweeper(ctx) })
-	s.go_(func() {
+	loop(s.sweeper)
+	_ = s.loops.Go(ctx, func(ctx context.Context) error {
 		if err := s.bus.ResultBatches(ctx, 2, 256, s.applyResults); err != nil {
-			s.log.Error("result consumer stopped", "err", err)
+			return fmt.Errorf("result consumer: %w", err)
 		}
+		return nil
 	})
-	s.go_(func() {
+	_ = s.loops.Go(ctx, func(ctx context.Context) error {
 		if err := s.bus.StuckJobs(ctx, s.failStuckJob); err != nil {
-			s.log.Error("stuck-job watch stopped", "err", err)
+			return fmt.Errorf("stuck-job watch: %w", err)
 		}
+		return nil
 	})
 	return nil
 }
@@ -219,23 +227,22 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Stop drains HTTP requests, stops the relay and the consumer and waits.
+// Stop drains HTTP requests, then stops the loops and waits for them, at
+// most until ctx ends. It copes with a server that never started.
 func (s *Server) Stop(ctx context.Context) error {
 	var err error
 	if s.httpSrv != nil {
 		err = s.httpSrv.Shutdown(ctx)
 	}
-	if s.cancel != nil {
-		s.cancel()
-	}
-	s.wg.Wait()
-	return err
+	return errors.Join(err, s.loops.Stop(ctx))
 }
 
-func (s *Server) go_(fn func()) {
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); fn() }()
-}
+// Done is closed when a loop of the server failed (the result consumer, the
+// HTTP server), or on Stop.
+func (s *Server) Done() <-chan struct{} { return s.loops.Done() }
+
+// Err is why a loop of the server failed, if one did.
+func (s *Server) Err() error { return s.loops.Err() }
 
 // wake nudges the relay without blocking.
 func (s *Server) wake() {

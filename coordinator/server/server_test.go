@@ -77,6 +77,7 @@ func (f *fixture) pending(kind string) int {
 const dataset = "a,b,c,d\n1,2,3,4\n5,6,7,8\n-1,0,1,2\n"
 
 func TestSubmitEndToEnd(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{ZKChunk: 2})
 	ctx := context.Background()
 	p := f.prepare(dataset, "tee+zk", 0)
@@ -129,6 +130,7 @@ func TestSubmitEndToEnd(t *testing.T) {
 }
 
 func TestResultsMoveSubmission(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{ZKChunk: 4})
 	ctx := context.Background()
 	wb := f.WorkerBus(bus.Config{})
@@ -157,6 +159,7 @@ func TestResultsMoveSubmission(t *testing.T) {
 // approves, its evidence verifies: no one else can reject, fail or approve a
 // submission, and a refused result changes nothing.
 func TestForgedResultsChangeNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{ZKChunk: 4})
 	ctx := context.Background()
 	victim, other := f.submitTEEZK(0), f.submitTEEZK(1)
@@ -252,6 +255,7 @@ func zkRef(id string, n int) json.RawMessage {
 // A crash between the commit of a submission and the publish of its jobs
 // loses nothing: after restart the relay publishes each job exactly once.
 func TestCrashBetweenCommitAndPublish(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{DisableRelay: true, ZKChunk: 16})
 	ctx := context.Background()
 	var ids []string
@@ -324,6 +328,7 @@ func signed(mode idao.Mode, nonce uint64, mutate func(f *fixture, p *client.Prep
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{MaxBlob: 4096})
 	ctx := context.Background()
 	// one accepted submission first, so the account's next nonce is 1
@@ -432,6 +437,7 @@ func snapshot(t *testing.T, f *fixture) string {
 // times, then set aside with its reason and its submission failed; it never
 // holds up the rows behind it.
 func TestPoisonOutboxRowIsSetAside(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, srvpkg.Config{ZKChunk: 4, RelayPoll: 20 * time.Millisecond})
 	ctx := context.Background()
 	submit := func(nonce uint64) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/vsc-labs/vsc/internal/work"
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // refusedBy publishes to (or subscribes to) subject as creds and returns the
@@ -55,6 +56,7 @@ func refusedBy(t *testing.T, srv *server.Server, creds *Credentials, subscribe b
 }
 
 func TestRolesMayOnlyDoTheirPart(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	coord := ts.bus(t, "coordinator", Config{})
 	if err := coord.Ensure(context.Background()); err != nil {
@@ -107,6 +109,7 @@ func TestRolesMayOnlyDoTheirPart(t *testing.T) {
 // Only the coordinator makes streams and buckets; a worker that starts
 // first waits for them, and reading an unknown bucket creates nothing.
 func TestWorkersNeverCreate(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx := context.Background()
 	w := ts.bus(t, "worker", Config{})
@@ -134,6 +137,7 @@ func TestWorkersNeverCreate(t *testing.T) {
 }
 
 func TestProofsAreCapped(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx := context.Background()
 	coord := ts.bus(t, "coordinator", Config{})
@@ -163,6 +167,7 @@ func TestProofsAreCapped(t *testing.T) {
 }
 
 func TestCredentialsFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c, err := NewCredentials("member-1", []Role{RoleMember}, common.HexToAddress("0xabc"))
 	if err != nil {
@@ -198,6 +203,7 @@ func TestCredentialsFiles(t *testing.T) {
 // redelivered; one that keeps failing stops at ResultMaxDeliver; the others
 // of its batch are acked.
 func TestResultsSettleEachMessage(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -254,15 +260,16 @@ func TestResultsSettleEachMessage(t *testing.T) {
 	}
 }
 
+// waitFor polls cond for 10 s (poll.Eventually: this package's tests
+// cannot import internal/testenv, which imports the bus).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
+	poll.Eventually(t, 10*time.Second, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 type keySigner struct{ k *ecdsa.PrivateKey }
@@ -275,6 +282,7 @@ func (s keySigner) SignMessage(d common.Hash) ([]byte, error) {
 // A worker's results carry its signature over their digest, and the
 // dedupe id holds the digest, so no one can squat another's id.
 func TestResultsAreSigned(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -309,6 +317,7 @@ func TestResultsAreSigned(t *testing.T) {
 // Each member reads every vote request through its own consumer, which it
 // creates itself (with or without an iDAO filter).
 func TestMembersReadTheirOwnQueue(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -354,6 +363,7 @@ func TestMembersReadTheirOwnQueue(t *testing.T) {
 // A role that tries what it may not gets an error that names the refusal,
 // not only a timeout.
 func TestRefusalsAreNamed(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx := context.Background()
 	if err := ts.bus(t, "coordinator", Config{}).Ensure(ctx); err != nil {
@@ -370,6 +380,7 @@ func TestRefusalsAreNamed(t *testing.T) {
 // MaxDeliver without a dead letter; the coordinator hears of it and the job
 // leaves the work queue.
 func TestStuckJobsAreReported(t *testing.T) {
+	t.Parallel()
 	ts := newTestServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/vsc-labs/vsc/internal/work"
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // testServer is an embedded server enforcing the roles' permissions, with
@@ -108,6 +110,7 @@ func recvResult(t *testing.T, ctx context.Context, b *Bus) work.Result {
 }
 
 func TestBlobRoundTrip(t *testing.T) {
+	t.Parallel()
 	b, w := newTestBus(t, Config{})
 	ctx := context.Background()
 	small := bytes.Repeat([]byte{5}, 4_000)           // one VSC_BLOBS message
@@ -148,6 +151,7 @@ func TestBlobRoundTrip(t *testing.T) {
 }
 
 func TestJobRetriedThenSucceeds(t *testing.T) {
+	t.Parallel()
 	b, w := newTestBus(t, Config{Backoff: 10 * time.Millisecond, MaxDeliver: 5})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -174,6 +178,7 @@ func TestJobRetriedThenSucceeds(t *testing.T) {
 }
 
 func TestJobDeadLettered(t *testing.T) {
+	t.Parallel()
 	b, w := newTestBus(t, Config{Backoff: 5 * time.Millisecond, MaxDeliver: 3})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -196,18 +201,14 @@ func TestJobDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Eventually(t, 10*time.Second, func() error {
 		si, err := info.Info(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if si.State.Msgs == 0 {
-			break
+		if si.State.Msgs != 0 {
+			return fmt.Errorf("terminated job still in the work queue: %d msgs", si.State.Msgs)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("terminated job still in the work queue: %d msgs", si.State.Msgs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }

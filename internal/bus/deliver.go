@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/work"
@@ -20,23 +21,11 @@ import (
 // dead).
 func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max int, linger time.Duration, maxDeliver int,
 	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
-	var wg sync.WaitGroup
-	errc := make(chan error, loops)
+	g, gctx := errgroup.WithContext(ctx) // a loop that fails stops the others
 	for range loops {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errc <- b.batchLoop(ctx, cons, max, linger, maxDeliver, dead, h)
-		}()
+		g.Go(func() error { return b.batchLoop(gctx, cons, max, linger, maxDeliver, dead, h) })
 	}
-	wg.Wait()
-	close(errc)
-	for err := range errc {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return g.Wait()
 }
 
 func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, linger time.Duration, maxDeliver int,
@@ -45,7 +34,8 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, l
 	if err != nil {
 		return err
 	}
-	go func() { <-ctx.Done(); it.Stop() }()
+	defer it.Stop()
+	defer context.AfterFunc(ctx, it.Stop)()
 	for {
 		// block for the first message, then take what else arrives within
 		// linger of it
@@ -98,10 +88,7 @@ func (b *Bus) consume(ctx context.Context, cons jetstream.Consumer, conc, maxDel
 			}
 		}()
 	}
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
+	defer context.AfterFunc(ctx, it.Stop)()
 	for {
 		msg, err := it.Next()
 		if err != nil {

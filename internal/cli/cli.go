@@ -1,6 +1,8 @@
-// Package cli holds what vsc and vscd share for their command lines: flag
-// parsing that allows flags after positional arguments, JSON output, and
-// the one-line error convention (what was wrong, and what to do).
+// Package cli holds what vsc and vscd share for their command lines: one
+// table of commands per binary (Command, Dispatch, Help), flag parsing that
+// allows flags after positional arguments, JSON output, the environment a
+// command reads its defaults from, and the one-line error convention (what
+// was wrong, and what to do).
 package cli
 
 import (
@@ -10,6 +12,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 	"strings"
 )
 
@@ -17,14 +21,49 @@ import (
 type Env struct {
 	Stdout, Stderr io.Writer
 	JSON           bool   // --json: one JSON object on stdout, nothing else
-	API            string // --api
+	API            string // --api (vsc only; vscd commands that take one parse it themselves)
+	// Getenv reads an environment variable (nil: the process's, os.Getenv).
+	// Tests give their own, so they run in parallel without t.Setenv.
+	Getenv func(name string) string
 }
 
-// Command is one subcommand.
+// Var is the environment variable name, or def when it is unset or empty.
+func (e *Env) Var(name, def string) string {
+	get := e.Getenv
+	if get == nil {
+		get = os.Getenv
+	}
+	if v := get(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Int is the environment variable name as an integer, or def.
+func (e *Env) Int(name string, def int) int {
+	if v, err := strconv.Atoi(e.Var(name, "")); err == nil {
+		return v
+	}
+	return def
+}
+
+// Float is the environment variable name as a float, or def.
+func (e *Env) Float(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(e.Var(name, ""), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+// Func is what a command runs: args are what follows its name on the
+// command line, global flags removed.
+type Func func(ctx context.Context, env *Env, args []string) error
+
+// Command is one subcommand, a row of its binary's command table.
 type Command struct {
 	Name  string // "submit", or "dat buy" for nested commands
 	Usage string
-	Run   func(ctx context.Context, env *Env, args []string) error
+	Run   Func
 }
 
 // ErrUsage marks a usage error (exit code 2).
@@ -67,14 +106,29 @@ func usage(fs *flag.FlagSet) string {
 	return "flags:\n" + b.String()
 }
 
-// Globals strips --api URL / --api=URL / --json from anywhere in args.
-func Globals(args []string, env *Env) []string {
+// Globals strips --api URL / --api=URL / --json from anywhere in args (vsc).
+func Globals(args []string, env *Env) []string { return globals(args, env, true) }
+
+// JSONGlobal strips --json from anywhere in args (vscd, whose commands that
+// take an --api parse it themselves).
+func JSONGlobal(args []string, env *Env) []string { return globals(args, env, false) }
+
+func globals(args []string, env *Env, api bool) []string {
 	out := args[:0:0]
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--json" || a == "-json":
 			env.JSON = true
+		case strings.HasPrefix(a, "--json=") || strings.HasPrefix(a, "-json="):
+			v, err := strconv.ParseBool(a[strings.Index(a, "=")+1:])
+			if err != nil {
+				out = append(out, a) // left for the command's parser to refuse
+				continue
+			}
+			env.JSON = v
+		case !api:
+			out = append(out, a)
 		case (a == "--api" || a == "-api") && i+1 < len(args):
 			env.API = args[i+1]
 			i++

@@ -11,6 +11,7 @@ import (
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 func TestTable(t *testing.T) {
+	t.Parallel()
 	if len(All()) == 0 {
 		t.Fatal("empty table")
 	}
@@ -29,6 +30,7 @@ func TestTable(t *testing.T) {
 }
 
 func TestErrorJSON(t *testing.T) {
+	t.Parallel()
 	err := fmt.Errorf("wrapped: %w", New(NonceGap, "nonce %d skips ahead; the next is %d", 7, 3))
 	if Of(err) != NonceGap || !errors.Is(err, New(NonceGap, "")) || errors.Is(err, New(NonceReplayed, "")) {
 		t.Fatalf("Of/Is: %v", err)

@@ -17,6 +17,9 @@ var (
 	postgres = []string{"github.com/jackc/pgx", "github.com/pressly/goose"}
 	workers  = []string{mod + "tee/worker", mod + "prover/worker", mod + "optimistic/watcher", mod + "quorum/member", mod + "chain/node"}
 	coordPkg = []string{mod + "coordinator"}
+	// gnark's proving backend (Groth16 setup and prove, the Solidity
+	// export): the client verifies nothing with it and must stay small
+	gnarkBackend = []string{"github.com/consensys/gnark/backend"}
 )
 
 func concat(lists ...[]string) []string {
@@ -29,7 +32,7 @@ func concat(lists ...[]string) []string {
 
 // rules: package pattern (go list) → forbidden import prefixes.
 var rules = map[string][]string{
-	"./cmd/vsc":          concat([]string{mod + "coordinator/server", mod + "coordinator/store", mod + "migrations"}, workers, nats, postgres),
+	"./cmd/vsc":          concat([]string{mod + "coordinator/server", mod + "coordinator/store", mod + "migrations"}, workers, nats, postgres, gnarkBackend),
 	"./coordinator/...":  {mod + "tee/worker", mod + "prover/worker", mod + "optimistic/watcher", mod + "quorum/member"},
 	"./tee":              concat(coordPkg, []string{mod + "chain"}, nats, postgres),
 	"./prover":           concat(coordPkg, []string{mod + "chain"}, nats, postgres),
@@ -47,6 +50,7 @@ type pkg struct {
 }
 
 func TestImportRules(t *testing.T) {
+	t.Parallel()
 	for pattern, forbidden := range rules {
 		t.Run(pattern, func(t *testing.T) {
 			out, err := exec.Command("go", "list", "-e", "-deps=false", "-json=ImportPath,Deps", "../../"+strings.TrimPrefix(pattern, "./")).Output()
@@ -89,6 +93,7 @@ func forbids(f, d string) bool {
 }
 
 func TestForbidsCanFail(t *testing.T) {
+	t.Parallel()
 	if !forbids(mod+"coordinator", mod+"coordinator/store") || !forbids("github.com/nats-io/", "github.com/nats-io/nats.go") ||
 		forbids(mod+"chain", mod+"chainx") || !forbids("github.com/jackc/pgx", "github.com/jackc/pgx/v5/pgxpool") {
 		t.Fatal("forbids matches wrongly")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestSealOpen(t *testing.T) {
+	t.Parallel()
 	enc, _ := crypto.GenerateKey()
 	other, _ := crypto.GenerateKey()
 	pt := []byte("a,b\n1,2\n")
@@ -36,6 +37,7 @@ func TestSealOpen(t *testing.T) {
 // TestSizes pins the lengths the API accepts: Wrap always writes
 // WrappedKeySize bytes, and a blob is its plaintext plus BlobOverhead.
 func TestSizes(t *testing.T) {
+	t.Parallel()
 	enc, _ := crypto.GenerateKey()
 	for _, n := range []int{0, 1, 100, 4096} {
 		s, err := Seal(make([]byte, n), &enc.PublicKey)

@@ -16,6 +16,7 @@ func leaves(n int) []common.Hash {
 }
 
 func TestEveryLeafProvesOnlyAtItsPosition(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 2, 3, 5, 8, 13, 64, 100} {
 		ls := leaves(n)
 		root, paths := Build(ls)

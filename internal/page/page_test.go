@@ -7,6 +7,7 @@ import (
 )
 
 func TestSliceWalksEveryItemOnce(t *testing.T) {
+	t.Parallel()
 	var items []string
 	for i := range 25 {
 		items = append(items, fmt.Sprintf("k%03d", i))
@@ -49,6 +50,7 @@ func TestSliceWalksEveryItemOnce(t *testing.T) {
 }
 
 func TestParseRefuses(t *testing.T) {
+	t.Parallel()
 	for _, q := range []string{"limit=0", "limit=-1", "limit=1001", "limit=x", "limit=99999999999999999999",
 		"cursor=***", "cursor=" + string(make([]byte, 200))} {
 		v, _ := url.ParseQuery(q)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		in      string
@@ -92,6 +93,7 @@ func randomDataset(rng *rand.Rand, n, f int) *Dataset {
 }
 
 func TestChunksRecombine(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 2, 3, 7, 16, 17, 100} {
 		for _, c := range []int{1, 2, 4, 16, 64} {
@@ -132,6 +134,7 @@ func TestChunksRecombine(t *testing.T) {
 }
 
 func TestMerklePath(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	ds := randomDataset(rng, 37, 5)
 	tree := NewTree(Leaves(ds.Records))
@@ -154,6 +157,7 @@ func TestMerklePath(t *testing.T) {
 }
 
 func TestCommitmentBindsShape(t *testing.T) {
+	t.Parallel()
 	a := &Dataset{Fields: []string{"a", "b", "c", "d"}, Records: [][]int64{{1, 2, 3, 4}}}
 	b := &Dataset{Fields: []string{"a", "b", "c", "d"}, Records: [][]int64{{1, 2, 3, 5}}}
 	c := &Dataset{Fields: []string{"a", "b", "c", "d"}, Records: [][]int64{{1, 2, 3, 4}, {0, 0, 0, 0}}}
@@ -242,6 +246,7 @@ func FuzzParseCSVMatchesReference(f *testing.F) {
 const secretCell = "7731955026"
 
 func TestParseErrorsNeverQuoteValues(t *testing.T) {
+	t.Parallel()
 	s := secretCell
 	for name, in := range map[string]string{
 		"csv text cell":       "a,b\n1,x" + s + "\n",
@@ -283,6 +288,7 @@ func TestParseErrorsNeverQuoteValues(t *testing.T) {
 // TestMaxInPlaintext: the smallest dataset of k records is exactly
 // 2k+1 bytes, and no parsed dataset holds more records than its size allows.
 func TestMaxInPlaintext(t *testing.T) {
+	t.Parallel()
 	for _, k := range []int{1, 2, 3, 10, 1000} {
 		in := "a\n" + strings.TrimSuffix(strings.Repeat("0\n", k), "\n")
 		ds, err := Parse([]byte(in))

@@ -11,6 +11,7 @@ import (
 )
 
 func TestDigestMatchesWalletTypedData(t *testing.T) {
+	t.Parallel()
 	key, _ := crypto.GenerateKey()
 	s := &Submission{IDAO: "demo", Mode: "tee+zk", Class: "dataset", Contributor: crypto.PubkeyToAddress(key.PublicKey),
 		DataHash: common.HexToHash("0x01"), Commitment: common.HexToHash("0x02"), Records: 16,

@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/natsembed"
 	"github.com/vsc-labs/vsc/internal/pgutil"
+	"github.com/vsc-labs/vsc/internal/testenv/poll"
 )
 
 // Database creates a fresh database and returns its URL; it is dropped when
@@ -123,18 +124,10 @@ func ChainNode(t testing.TB, g *chain.Genesis, seq *ecdsa.PrivateKey, blockTime 
 	return n, srv.URL
 }
 
-// Eventually polls cond every 20ms until it returns nil or total elapses.
+// Eventually fails t unless cond returns nil within total, polling it
+// every poll.Interval (20 ms): the one way a test waits for something.
+// cond runs on the test's goroutine, so it may call t.Fatal.
 func Eventually(t testing.TB, total time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s: %v", total, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Eventually(t, total, cond)
 }

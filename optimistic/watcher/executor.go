@@ -8,7 +8,9 @@ import (
 	"math/big"
 	"time"
 
+	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
@@ -21,8 +23,14 @@ import (
 // chain) once the claim finalized, or Rejected with the reason when it was
 // overturned. Redelivery is safe: the claim id is deterministic and a
 // claim already posted is simply waited on.
+//
+// It is a service.Service: Start takes the jobs from Bus on a goroutine of
+// its own until Stop. Start W first (and stop it after): it defends the
+// executor's claims.
 type Executor struct {
-	W *Watcher
+	// Bus is where Start takes "optimistic" jobs.
+	Bus *bus.Bus
+	W   *Watcher
 	// Open returns the plaintext of the job's submission (it holds the
 	// enclave key). An error wrapping ErrNoData rejects the job; any other
 	// error is transient and the job is retried.
@@ -33,7 +41,30 @@ type Executor struct {
 	Faulty bool
 	// Poll is how often the claim's status is read (default 200 ms).
 	Poll time.Duration
+
+	loop service.Group
 }
+
+// Kind is the job kind an executor consumes.
+const Kind = "optimistic"
+
+// Start takes optimistic jobs from e.Bus until Stop.
+func (e *Executor) Start(ctx context.Context) error {
+	if e.Bus == nil {
+		return errors.New("optimistic executor: no bus")
+	}
+	return e.loop.Go(ctx, func(ctx context.Context) error { return e.Bus.Work(ctx, Kind, e.Handle) })
+}
+
+// Stop stops taking jobs and waits for the jobs in flight, at most until
+// ctx ends. It copes with an executor that never started.
+func (e *Executor) Stop(ctx context.Context) error { return e.loop.Stop(ctx) }
+
+// Done is closed when the executor's consumer failed, or on Stop.
+func (e *Executor) Done() <-chan struct{} { return e.loop.Done() }
+
+// Err is why the executor's consumer failed, if it did.
+func (e *Executor) Err() error { return e.loop.Err() }
 
 // Handle is a bus.Work handler.
 func (e *Executor) Handle(ctx context.Context, j work.Job) (work.Result, error) {

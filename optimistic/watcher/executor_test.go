@@ -40,6 +40,7 @@ func csvOf(ds *records.Dataset) []byte {
 // evidence (also on redelivery), a faulty one is overturned by the watcher
 // and rejected, data that is not the submission's is rejected at once.
 func TestExecutorJobs(t *testing.T) {
+	t.Parallel()
 	f := newFakeChain()
 	f.fund(execA)
 	f.fund(watchA)

@@ -3,8 +3,8 @@ package watcher
 import (
 	"context"
 	"crypto/ecdsa"
+	"fmt"
 	"math/big"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +24,7 @@ import (
 // On a real chain node: a faulty executor claims, an honest watcher
 // overturns it through the chain's rules, and an honest claim finalizes.
 func TestWatchersOnChainNode(t *testing.T) {
+	t.Parallel()
 	key := func(s string) *ecdsa.PrivateKey { k, _ := crypto.ToECDSA(crypto.Keccak256([]byte(s))); return k }
 	seq, owner, contrib, execK, watchK := key("s"), key("o"), key("c"), key("e"), key("w")
 	addr := func(k *ecdsa.PrivateKey) common.Address { return crypto.PubkeyToAddress(k.PublicKey) }
@@ -33,9 +34,7 @@ func TestWatchersOnChainNode(t *testing.T) {
 		Optimistic: &optimistic.Params{Window: 1500, Clock: 2000, MinClaimBond: big.NewInt(1000), MinChallengeBond: big.NewInt(500),
 			WinnerShareBps: 5000, EquivocationShareBps: 5000}}
 	n, _ := testenv.ChainNode(t, g, seq, 5*time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	ctx := context.Background()
 	if err := (NodeChain{N: n, Key: owner}).Send(ctx, &tx.IDAOCreate{Name: "opt", Policy: idao.Policy{Modes: []idao.Mode{idao.ModeOptimistic}, Price: big.NewInt(1)}, Stake: big.NewInt(idao.DefaultMinStake)}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,24 +58,20 @@ func TestWatchersOnChainNode(t *testing.T) {
 		ids = append(ids, c.ID)
 	}
 	for _, w := range []*Watcher{ex, wa} {
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = w.Run(ctx, 5*time.Millisecond) }()
+		w.Every = 5 * time.Millisecond
+		if err := w.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Stop(context.Background()) })
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		a, errA := n.Claim(ids[0])
 		b, errB := n.Claim(ids[1])
 		if errA == nil && errB == nil && a.Status == optimistic.StatusOverturned && a.ActiveGames == 0 && b.Status == optimistic.StatusFinalized {
-			break
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("claims not settled: %+v %+v", a, b)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+		return fmt.Errorf("claims not settled: %+v %+v", a, b)
+	})
 	games := n.Games(ids[0])
 	if len(games) != 1 || games[0].Status != optimistic.GameChallengerWon || games[0].Challenger != addr(watchK) {
 		t.Fatalf("games: %+v", games)

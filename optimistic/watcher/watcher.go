@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/internal/records"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/tee/facts"
@@ -58,7 +59,14 @@ var (
 	ErrDataMismatch = errors.New("watcher: the data does not match the submission")
 )
 
-// Watcher decides and posts; one Tick is one pass over the open claims.
+// DefaultEvery is how often a started Watcher passes over the claims when
+// Every is not set: a few times a block of a devnet's chain, well inside the
+// shortest chess clock.
+const DefaultEvery = 250 * time.Millisecond
+
+// Watcher decides and posts; one Tick is one pass over the open claims. It
+// is a service.Service: Start ticks every Every on a goroutine of its own
+// until Stop.
 type Watcher struct {
 	Chain Chain
 	Data  Data
@@ -67,7 +75,10 @@ type Watcher struct {
 	// Bond is what the watcher locks per challenge (≥ the policy minimum).
 	Bond *big.Int
 	Log  *slog.Logger
+	// Every is how often Start's loop ticks (default DefaultEvery).
+	Every time.Duration
 
+	loop  service.Group
 	mu    sync.Mutex
 	views map[common.Hash]*view
 	// postMu serialises posts: they are txs of one account, whose nonces
@@ -326,6 +337,19 @@ func (w *Watcher) claim(ctx context.Context, c *optimistic.Claim, h uint64, out 
 	}
 	return nil
 }
+
+// Start ticks every w.Every until Stop.
+func (w *Watcher) Start(ctx context.Context) error {
+	every := w.Every
+	if every <= 0 {
+		every = DefaultEvery
+	}
+	return w.loop.Go(ctx, func(ctx context.Context) error { return w.Run(ctx, every) })
+}
+
+// Stop ends the loop after the tick in progress, waiting at most until ctx
+// ends. It copes with a watcher that never started.
+func (w *Watcher) Stop(ctx context.Context) error { return w.loop.Stop(ctx) }
 
 // Run ticks every interval until ctx ends; a failed tick is logged and
 // retried on the next one.

@@ -267,6 +267,7 @@ func setup(t *testing.T, faulty bool, nClaims int, tune ...func(*optimistic.Para
 }
 
 func TestWatcherOverturnsEveryFaultyClaim(t *testing.T) {
+	t.Parallel()
 	f, ex, wa, _ := setup(t, true, 6)
 	before := f.total()
 	settle(t, f, ex, wa)
@@ -290,6 +291,7 @@ func TestWatcherOverturnsEveryFaultyClaim(t *testing.T) {
 }
 
 func TestWatcherLeavesHonestClaimsAlone(t *testing.T) {
+	t.Parallel()
 	f, ex, wa, _ := setup(t, false, 5)
 	settle(t, f, ex, wa)
 	for _, c := range f.claims {
@@ -305,6 +307,7 @@ func TestWatcherLeavesHonestClaimsAlone(t *testing.T) {
 // An executor's watcher defends its honest claim against a griefer that
 // plays a wrong trace to the end, and wins the griefer's bond share.
 func TestWatcherDefendsAgainstGriefer(t *testing.T) {
+	t.Parallel()
 	f, ex, _, sets := setup(t, false, 1)
 	ds := sets[0]
 	var c *optimistic.Claim
@@ -355,6 +358,7 @@ func TestWatcherDefendsAgainstGriefer(t *testing.T) {
 // After a restart the executor's watcher has no trace in memory; it rebuilds
 // it from the plaintext when its claim is challenged.
 func TestWatcherDefendsAfterRestart(t *testing.T) {
+	t.Parallel()
 	f, ex, _, sets := setup(t, false, 1)
 	var c *optimistic.Claim
 	for _, x := range f.claims {
@@ -375,6 +379,7 @@ func TestWatcherDefendsAfterRestart(t *testing.T) {
 // When the watcher overturns a claim, it also cancels the other games on it
 // (a silent griefer's here), so their bonds return.
 func TestWatcherCancelsOtherGames(t *testing.T) {
+	t.Parallel()
 	// the griefer joins late enough that its silent game outlives the watcher's
 	f, ex, wa, sets := setup(t, true, 1, func(p *optimistic.Params) { p.Window, p.Clock = 40, 20 })
 	for range 2 {
@@ -406,6 +411,7 @@ func TestWatcherCancelsOtherGames(t *testing.T) {
 }
 
 func TestWatcherStaysOutWithoutData(t *testing.T) {
+	t.Parallel()
 	f, ex, _, _ := setup(t, true, 2)
 	blind := &Watcher{Chain: account{f, watchA}, Data: plain{}, Addr: watchA, Bond: big.NewInt(1000)}
 	settle(t, f, ex, blind)

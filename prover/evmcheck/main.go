@@ -2,7 +2,7 @@
 // chunks with vsc's prover (keccak256 hash-to-field), exports gnark's
 // Solidity verifier for their key, compiles it with solc-js, deploys it on
 // go-ethereum's in-memory EVM and calls verifyProof with the calldata of
-// `vsc zk calldata`: valid proofs must pass, a flipped proof byte or an
+// `vscd zk calldata`: valid proofs must pass, a flipped proof byte or an
 // edited public input must revert. It is its own module so the EVM's
 // dependencies stay out of vsc's go.mod:
 //

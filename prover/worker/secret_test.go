@@ -73,6 +73,7 @@ func rawJob(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, plain string, n
 // check) and asserts that the value is in neither the public reason nor the
 // worker's logs; the reason still says where.
 func TestRejectionsNeverQuoteValues(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, workerBus := newBus(t, bus.Config{}, enclave)
 	var logs lockedBuffer

@@ -28,6 +28,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/work"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/prover"
 )
 
@@ -57,13 +58,16 @@ type Config struct {
 	Log      *slog.Logger
 }
 
-// Worker proves chunks.
+// Worker proves chunks. It is a service.Service: Start checks that its bus
+// signs with the enclave key and consumes zk jobs on a goroutine of its own
+// until Stop, which waits for the proofs in flight.
 type Worker struct {
 	cfg   Config
 	store Store
 	bus   *bus.Bus
 	log   *slog.Logger
 	name  string
+	loop  service.Group
 
 	mu     sync.Mutex
 	cached struct { // the last dataset parsed: consecutive chunks of one dataset decrypt once
@@ -97,8 +101,26 @@ func New(cfg Config, b *bus.Bus) *Worker {
 	return w
 }
 
-// Run consumes zk jobs until ctx ends, then drains in-flight proofs.
-func (w *Worker) Run(ctx context.Context) error {
+// Start checks the worker's bus and consumes zk jobs until Stop.
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	return w.loop.Go(ctx, w.work)
+}
+
+// Stop stops taking jobs and waits for the proofs in flight, at most until
+// ctx ends. It copes with a worker that never started.
+func (w *Worker) Stop(ctx context.Context) error { return w.loop.Stop(ctx) }
+
+// Done is closed when the worker's consumer failed, or on Stop.
+func (w *Worker) Done() <-chan struct{} { return w.loop.Done() }
+
+// Err is why the worker's consumer failed, if it did.
+func (w *Worker) Err() error { return w.loop.Err() }
+
+// check refuses a worker whose results the coordinator would not believe.
+func (w *Worker) check() error {
 	if w.bus == nil {
 		return errors.New("zk worker: no bus")
 	}
@@ -106,6 +128,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		(w.cfg.EnclaveKey != nil && signer != crypto.PubkeyToAddress(w.cfg.EnclaveKey.PublicKey)) {
 		return fmt.Errorf("zk worker: its bus signs results as %s, not with the enclave key (bus.Config.Signer): the coordinator would believe none", signer.Hex())
 	}
+	return nil
+}
+
+func (w *Worker) work(ctx context.Context) error {
 	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
 	return w.bus.WorkN(ctx, Kind, max(w.cfg.Parallel, 1), w.Handle)
 }

@@ -122,6 +122,7 @@ func gather(t *testing.T, b *bus.Bus, results []work.Result) *prover.Evidence {
 }
 
 func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{}, enclave)
 	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
@@ -170,6 +171,7 @@ func TestHandleProvesChunksAndRedeliveryIsHarmless(t *testing.T) {
 }
 
 func TestHandleRejects(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{}, enclave)
 	other, _ := crypto.GenerateKey()
@@ -210,6 +212,7 @@ func TestHandleRejects(t *testing.T) {
 // End to end over JetStream: jobs fan out one chunk per message to two
 // provers; the results gather into evidence that verifies.
 func TestProverPoolOverJetStream(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{Concurrency: 1}, enclave)
 	hashes, err := keyManager(t).Warm(context.Background(), prover.DefaultShape(chunk, 2))
@@ -224,8 +227,10 @@ func TestProverPoolOverJetStream(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2 {
 		w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)
-		wg.Add(1)
-		go func() { defer wg.Done(); _ = w.Run(ctx) }()
+		if err := w.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = w.Stop(context.Background()) })
 	}
 	jobs := submit(t, b, enclave, csv(9, -5), nil)
 	if err := errors.Join(b.PublishJobs(ctx, jobs)...); err != nil {
@@ -272,6 +277,7 @@ func TestProverPoolOverJetStream(t *testing.T) {
 // died before acking): JetStream redelivers the chunk, it is proven again,
 // and the evidence still has each chunk once and verifies.
 func TestChunkRedeliveredAfterProverFailure(t *testing.T) {
+	t.Parallel()
 	enclave, _ := crypto.GenerateKey()
 	b, pb := newBus(t, bus.Config{Concurrency: 1, MaxDeliver: 3, Backoff: time.Millisecond}, enclave)
 	w := New(Config{Keys: keyManager(t), EnclaveKey: enclave}, pb)

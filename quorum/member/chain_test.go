@@ -132,6 +132,7 @@ func rewriteIDAO(edit func(d *idao.IDAO)) func(string, []byte) []byte {
 // another chain's state, or replays an old head gets no vote out of it —
 // and no refusal either, so the member votes once it reads the truth.
 func TestMemberRefusesForgedChainState(t *testing.T) {
+	t.Parallel()
 	encDir := t.TempDir()
 	enc, err := tee.OpenSim(encDir)
 	if err != nil {

@@ -111,6 +111,7 @@ func demoIDAO(t *testing.T, enc *tee.Enclave, members ...*ecdsa.PrivateKey) *ida
 }
 
 func TestMemberVerifiesAndSigns(t *testing.T) {
+	t.Parallel()
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +171,7 @@ func TestMemberVerifiesAndSigns(t *testing.T) {
 }
 
 func TestLyingMemberSignsAnotherDigest(t *testing.T) {
+	t.Parallel()
 	enc, _ := tee.OpenSim(t.TempDir())
 	honest, _ := crypto.GenerateKey()
 	liar, _ := crypto.GenerateKey()
@@ -187,6 +189,7 @@ func TestLyingMemberSignsAnotherDigest(t *testing.T) {
 }
 
 func TestMemberSignsABatchOnce(t *testing.T) {
+	t.Parallel()
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

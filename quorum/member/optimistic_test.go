@@ -37,6 +37,7 @@ func (c claimChain) Claim(id common.Hash) (*optimistic.Claim, error) {
 // Members approve an optimistic submission only once its claim finalized on
 // chain, and then sign the claim's anchor digest.
 func TestMemberVotesOnFinalizedClaimsOnly(t *testing.T) {
+	t.Parallel()
 	key, _ := crypto.GenerateKey()
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/work"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/quorum"
 )
 
@@ -23,6 +24,48 @@ const (
 	signBatch    = 256
 	MaxRequests  = 1024
 )
+
+// Service runs a member as a process role (a service.Service): Start
+// answers the vote requests of its iDAOs on the bus until Stop, which waits
+// for the requests in hand and then closes the member's vote record. The
+// service owns the member.
+type Service struct {
+	m     *Member
+	bus   *bus.Bus
+	idaos []string
+	loop  service.Group
+}
+
+// NewService serves m's vote requests from b, for idaos (none: every iDAO
+// m is a member of).
+func NewService(m *Member, b *bus.Bus, idaos []string) *Service {
+	return &Service{m: m, bus: b, idaos: idaos}
+}
+
+// Member is the member the service runs.
+func (s *Service) Member() *Member { return s.m }
+
+// Start answers vote requests until Stop (Run).
+func (s *Service) Start(ctx context.Context) error {
+	return s.loop.Go(ctx, func(ctx context.Context) error { return s.m.Run(ctx, s.bus, s.idaos) })
+}
+
+// Stop stops answering, waits for the batch in hand (at most until ctx
+// ends) and closes the vote record. It copes with a service that never
+// started.
+func (s *Service) Stop(ctx context.Context) error {
+	err := s.loop.Stop(ctx)
+	if s.m != nil {
+		err = errors.Join(err, s.m.Close())
+	}
+	return err
+}
+
+// Done is closed when the member's consumer failed, or on Stop.
+func (s *Service) Done() <-chan struct{} { return s.loop.Done() }
+
+// Err is why the member's consumer failed, if it did.
+func (s *Service) Err() error { return s.loop.Err() }
 
 // Run answers the vote requests of the iDAOs until ctx ends. A message holds
 // one request (a JSON object) or a batch (a JSON array); the requests of the

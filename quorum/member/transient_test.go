@@ -41,6 +41,7 @@ func (c *flakyChain) IDAO(name string) (*idao.IDAO, error) {
 // What a member could not check (the chain out of reach, chain lag) is
 // never signed as a refusal, and a refusal never stops it approving later.
 func TestCouldNotCheckIsNoRefusal(t *testing.T) {
+	t.Parallel()
 	enc, _ := tee.OpenSim(t.TempDir())
 	key, _ := crypto.GenerateKey()
 	ch := &flakyChain{chainState: onChain(demoIDAO(t, enc, key), enc), down: true}
@@ -66,6 +67,7 @@ func TestCouldNotCheckIsNoRefusal(t *testing.T) {
 // gets a refusal that names the forged request, and the member still
 // approves the real request afterwards.
 func TestForgedRequestVetoesNothing(t *testing.T) {
+	t.Parallel()
 	enc, _ := tee.OpenSim(t.TempDir())
 	key, _ := crypto.GenerateKey()
 	m := newMember(t, t.TempDir(), key, onChain(demoIDAO(t, enc, key), enc), false)
@@ -124,6 +126,7 @@ func (someVK) VerifyingKey(h common.Hash) (*prover.VerifyingKey, error) {
 // Members read proofs only from the proofs bucket, capped, and tell a
 // proof they could not fetch (ask again) from evidence that is wrong.
 func TestMemberReadsOnlyKnownBucketsCapped(t *testing.T) {
+	t.Parallel()
 	key, contributor := mustKey(t), mustKey(t)
 	vk := common.HexToHash("0x77")
 	dao, err := idao.New("demo", keys.Address(key), idao.Policy{Modes: []idao.Mode{"zk"}, VKHash: vk}, big.NewInt(1000), 0, 0, idao.DefaultParams())

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCompute(t *testing.T) {
+	t.Parallel()
 	ds := &records.Dataset{
 		Fields: []string{"a", "b"},
 		Records: [][]int64{
@@ -51,6 +52,7 @@ func TestCompute(t *testing.T) {
 // same final state, and so the same digest, as Compute; every intermediate
 // Step leaves its input untouched.
 func TestStepEqualsCompute(t *testing.T) {
+	t.Parallel()
 	for _, width := range []int{1, 4, 5, 16} {
 		r := rand.New(rand.NewPCG(uint64(width), 9))
 		fields := make([]string, width)
@@ -107,6 +109,7 @@ func TestStepEqualsCompute(t *testing.T) {
 }
 
 func TestStepWidth(t *testing.T) {
+	t.Parallel()
 	if _, err := Step(New([]string{"a"}, DefaultParams), []int64{1, 2}, false); !errors.Is(err, ErrWidth) {
 		t.Fatalf("err %v", err)
 	}
@@ -118,6 +121,7 @@ func TestStepWidth(t *testing.T) {
 }
 
 func TestFactsJSON(t *testing.T) {
+	t.Parallel()
 	ds := &records.Dataset{Fields: []string{"x"}, Records: [][]int64{{math.MinInt64}, {math.MinInt64}, {5}}}
 	f, _ := Compute(ds, Params{Lo: -10, Hi: 10})
 	raw, err := json.Marshal(f)
@@ -137,6 +141,7 @@ func TestFactsJSON(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Parallel()
 	base := func() Facts {
 		f, _ := Compute(&records.Dataset{Fields: []string{"x"}, Records: [][]int64{{1}, {1}, {2}}}, DefaultParams)
 		return f
@@ -164,6 +169,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestInt128(t *testing.T) {
+	t.Parallel()
 	var x Int128
 	x.Add64(math.MinInt64)
 	x.Add64(math.MinInt64)
@@ -208,6 +214,7 @@ func BenchmarkCompute(b *testing.B) {
 }
 
 func TestTrace(t *testing.T) {
+	t.Parallel()
 	ds := &records.Dataset{Fields: []string{"a", "b"}, Records: [][]int64{{1, 2}, {3, 4}, {1, 2}, {5, 1 << 60}}}
 	trace, f, err := Trace(ds, DefaultParams)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/work"
+	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/tee"
 )
 
@@ -32,13 +33,16 @@ type Blobs interface {
 	GetBlob(ctx context.Context, dataHash common.Hash) ([]byte, error)
 }
 
-// Worker runs an enclave against the job queue.
+// Worker runs an enclave against the job queue. It is a service.Service:
+// Start checks that its bus signs with the enclave key and consumes jobs on
+// a goroutine of its own until Stop, which drains the jobs in flight.
 type Worker struct {
 	enc     *tee.Enclave
 	bus     *bus.Bus
 	blobs   Blobs
 	log     *slog.Logger
 	metrics *metrics
+	loop    service.Group
 }
 
 type metrics struct {
@@ -102,9 +106,27 @@ func (w *Worker) Enclave() *tee.Enclave { return w.enc }
 // batchSize bounds the jobs a worker takes (and its enclave attests) at once.
 const batchSize = 64
 
-// Run consumes tee jobs until ctx ends, then drains in-flight jobs. Jobs
+// Start checks the worker's bus and consumes tee jobs until Stop. Jobs
 // that arrive together are handled as a batch (HandleBatch).
-func (w *Worker) Run(ctx context.Context) error {
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.check(); err != nil {
+		return err
+	}
+	return w.loop.Go(ctx, w.work)
+}
+
+// Stop stops taking jobs and waits for the jobs in flight, at most until
+// ctx ends. It copes with a worker that never started.
+func (w *Worker) Stop(ctx context.Context) error { return w.loop.Stop(ctx) }
+
+// Done is closed when the worker's consumer failed, or on Stop.
+func (w *Worker) Done() <-chan struct{} { return w.loop.Done() }
+
+// Err is why the worker's consumer failed, if it did.
+func (w *Worker) Err() error { return w.loop.Err() }
+
+// check refuses a worker whose results the coordinator would not believe.
+func (w *Worker) check() error {
 	if w.bus == nil {
 		return errors.New("tee worker: no bus")
 	}
@@ -112,6 +134,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("tee worker: its bus signs results as %s, not with the enclave key %s (bus.Config.Signer): the coordinator would believe none",
 			w.bus.Signer().Hex(), w.enc.Address().Hex())
 	}
+	return nil
+}
+
+func (w *Worker) work(ctx context.Context) error {
 	w.log.Info("tee worker started", "backend", w.enc.Backend())
 	return w.bus.WorkBatches(ctx, Kind, max(runtime.GOMAXPROCS(0), 2), batchSize, w.HandleBatch)
 }

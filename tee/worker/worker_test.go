@@ -123,16 +123,15 @@ func (r *results) wait(t *testing.T, jobID string) work.Result {
 	}
 }
 
-// run starts w.Run and returns a stop function that waits for it to drain.
+// run starts w and returns a stop function that waits for it to drain.
 func run(t *testing.T, w *Worker) func() {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
+			if err := w.Stop(context.Background()); err != nil {
 				t.Errorf("worker: %v", err)
 			}
 		})
@@ -142,6 +141,7 @@ func run(t *testing.T, w *Worker) func() {
 }
 
 func TestWorkerVerifiesAndRejects(t *testing.T) {
+	t.Parallel()
 	b, workerBus := newBus(t)
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
@@ -207,6 +207,7 @@ func TestWorkerVerifiesAndRejects(t *testing.T) {
 // its sealed enclave key, so data wrapped to the key it registered before
 // the restart is still verified, and its key attestation still holds.
 func TestWorkerRestartKeepsKey(t *testing.T) {
+	t.Parallel()
 	b, workerBus := newBus(t)
 	dir := t.TempDir()
 	res := collect(t, b)
@@ -253,6 +254,7 @@ type noBlobs struct{}
 func (noBlobs) GetBlob(context.Context, common.Hash) ([]byte, error) { return nil, bus.ErrNotFound }
 
 func TestHandle(t *testing.T) {
+	t.Parallel()
 	b, workerBus := newBus(t)
 	enc, err := tee.OpenSim(t.TempDir())
 	if err != nil {
@@ -309,11 +311,12 @@ func TestHandle(t *testing.T) {
 // A worker whose bus would not sign its results with the enclave key does
 // not start: the coordinator would refuse every one of them.
 func TestWorkerNeedsItsEnclaveToSign(t *testing.T) {
+	t.Parallel()
 	_, workerBus := newBus(t)
 	enc, _ := tee.OpenSim(t.TempDir())
 	other, _ := tee.OpenSim(t.TempDir())
 	for _, b := range []*bus.Bus{workerBus(other), workerBus(nil)} {
-		if err := New(enc, b, nil).Run(context.Background()); err == nil || !strings.Contains(err.Error(), "sign") {
+		if err := New(enc, b, nil).Start(context.Background()); err == nil || !strings.Contains(err.Error(), "sign") {
 			t.Fatalf("worker with a bus that signs as %s: %v", b.Signer(), err)
 		}
 	}

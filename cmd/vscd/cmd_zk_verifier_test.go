@@ -14,6 +14,7 @@ import (
 )
 
 func TestZKExportVerifierAndCalldata(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	km, err := prover.NewKeyManager(filepath.Join(dir, "keys"), nil)
 	if err != nil {
@@ -39,7 +40,7 @@ func TestZKExportVerifierAndCalldata(t *testing.T) {
 	for _, vk := range []string{vkFile, keys.VK.Hash.Hex()} {
 		out := filepath.Join(dir, "Verifier.sol")
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), []string{"zk", "export-verifier", "--vk", vk, "--keys", filepath.Join(dir, "keys"), "--out", out, "--json"}, &stdout, &stderr)
+		code := run(context.Background(), testEnv(&stdout, &stderr), []string{"zk", "export-verifier", "--vk", vk, "--keys", filepath.Join(dir, "keys"), "--out", out, "--json"})
 		if code != 0 {
 			t.Fatalf("export-verifier %s: exit %d: %s", vk, code, stderr.String())
 		}
@@ -56,7 +57,7 @@ func TestZKExportVerifierAndCalldata(t *testing.T) {
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"zk", "calldata", "--proof", proofFile, "--json"}, &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), testEnv(&stdout, &stderr), []string{"zk", "calldata", "--proof", proofFile, "--json"}); code != 0 {
 		t.Fatalf("calldata: exit %d: %s", code, stderr.String())
 	}
 	var call prover.EVMCall
@@ -68,7 +69,7 @@ func TestZKExportVerifierAndCalldata(t *testing.T) {
 	}
 	// an unknown hash with no coordinator is one clear line, exit 1
 	stderr.Reset()
-	code := run(context.Background(), []string{"zk", "export-verifier", "--vk", "0x" + strings.Repeat("ab", 32), "--api", "http://127.0.0.1:1"}, &stdout, &stderr)
+	code := run(context.Background(), testEnv(&stdout, &stderr), []string{"zk", "export-verifier", "--vk", "0x" + strings.Repeat("ab", 32), "--api", "http://127.0.0.1:1"})
 	if code != 1 || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}

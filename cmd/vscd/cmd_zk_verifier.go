@@ -21,50 +21,21 @@ import (
 	"github.com/vsc-labs/vsc/prover"
 )
 
-func init() {
-	extraCommands = append(extraCommands,
-		cli.Command{Name: "zk export-verifier", Usage: "--vk FILE|HASH --out Verifier.sol [--keys DIR]: gnark's Solidity verifier for a zk verifying key", Run: zkCommand("export-verifier")},
-		cli.Command{Name: "zk calldata", Usage: "--proof FILE [--chunk I]: a chunk proof as calldata for the Solidity verifier's verifyProof", Run: zkCommand("calldata")},
-	)
-}
-
-func zkCommand(sub string) func(ctx context.Context, env *cli.Env, args []string) error {
-	return func(ctx context.Context, env *cli.Env, args []string) error {
-		args = append([]string{sub}, args...)
-		if env.JSON {
-			args = append(args, "--json")
-		}
-		if env.API != "" {
-			args = append(args, "--api", env.API)
-		}
-		return cmdZK(ctx, args, env.Stdout, env.Stderr)
-	}
-}
-
 var hashRE = regexp.MustCompile(`^0x[0-9a-fA-F]{64}$`)
 
-// cmdZK runs `vsc zk export-verifier` and `vsc zk calldata`.
-func cmdZK(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return cli.Usagef("vsc zk export-verifier --vk FILE|HASH --out Verifier.sol | vsc zk calldata --proof FILE")
-	}
-	switch args[0] {
-	case "export-verifier":
-		return zkExportVerifier(ctx, args[1:], stdout, stderr)
-	case "calldata":
-		return zkCalldata(args[1:], stdout)
-	default:
-		return cli.Usagef("unknown zk command %q: use export-verifier or calldata", args[0])
-	}
-}
+// maxVKBytes bounds a verifying-key bundle read from a coordinator: a
+// BN254 Groth16 key of the largest shape is a few KB, far below it.
+const maxVKBytes = 16 << 20
 
-func zkExportVerifier(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// cmdZKExportVerifier runs `vscd zk export-verifier`: it writes gnark's
+// Solidity verifier for a verifying key (a file, or a hash looked up in
+// the key directory, then at a coordinator).
+func cmdZKExportVerifier(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("zk export-verifier", flag.ContinueOnError)
 	vkArg := fs.String("vk", "", "verifying key: a .vk file, or its 0x… hash (looked up in --keys, then fetched from --api)")
 	out := fs.String("out", "Verifier.sol", "where to write the Solidity contract")
-	keys := fs.String("keys", os.Getenv("VSC_ZK_KEYS"), "zk key directory to look a hash up in (VSC_ZK_KEYS)")
-	api := fs.String("api", "http://127.0.0.1:8080", "coordinator API (to fetch a key by hash)")
-	asJSON := fs.Bool("json", false, "print JSON")
+	keys := fs.String("keys", env.Var("VSC_ZK_KEYS", ""), "zk key directory to look a hash up in (VSC_ZK_KEYS)")
+	api := fs.String("api", env.Var("VSC_API", "http://127.0.0.1:8080"), "coordinator API (to fetch a key by hash) (VSC_API)")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -86,11 +57,11 @@ func zkExportVerifier(ctx context.Context, args []string, stdout, stderr io.Writ
 	for f := range vk.Shape.Fields() {
 		inputs = append(inputs, fmt.Sprintf("sum[%d]", f))
 	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"vk_hash": vk.Hash.Hex(), "shape": vk.Shape, "out": *out,
+	if env.JSON {
+		return json.NewEncoder(env.Stdout).Encode(map[string]any{"vk_hash": vk.Hash.Hex(), "shape": vk.Shape, "out": *out,
 			"public_inputs": inputs, "function": fmt.Sprintf("verifyProof(bytes,uint256[%d])", len(inputs))})
 	}
-	fmt.Fprintf(stdout, "wrote %s: Solidity verifier for key %s (%s); verifyProof(bytes proof, uint256[%d] input) with input = %s\n",
+	fmt.Fprintf(env.Stdout, "wrote %s: Solidity verifier for key %s (%s); verifyProof(bytes proof, uint256[%d] input) with input = %s\n",
 		*out, vk.Hash.Hex(), vk.Shape, len(inputs), strings.Join(inputs, ", "))
 	return nil
 }
@@ -128,7 +99,7 @@ func resolveVK(ctx context.Context, arg, keysDir, api string) (*prover.Verifying
 		return nil, fmt.Errorf("fetch verifying key %s: %w (is the coordinator at %s? or pass --keys DIR or a .vk file)", h.Hex(), err, api)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxVKBytes))
 	if err != nil {
 		return nil, fmt.Errorf("fetch verifying key %s: %w", h.Hex(), err)
 	}
@@ -141,12 +112,12 @@ func resolveVK(ctx context.Context, arg, keysDir, api string) (*prover.Verifying
 	return prover.ParseVerifyingKey(body)
 }
 
-func zkCalldata(args []string, stdout io.Writer) error {
+// cmdZKCalldata runs `vscd zk calldata`: a chunk proof as calldata for
+// the Solidity verifier's verifyProof.
+func cmdZKCalldata(_ context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("zk calldata", flag.ContinueOnError)
 	proofFile := fs.String("proof", "", "a chunk proof (JSON) or a whole zk evidence item (JSON, pick one with --chunk)")
 	chunk := fs.Int("chunk", 0, "which chunk of an evidence file")
-	asJSON := fs.Bool("json", false, "print JSON")
-	fs.String("api", "", "unused")
 	if _, err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -165,10 +136,10 @@ func zkCalldata(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *proofFile, err)
 	}
-	if *asJSON {
-		return json.NewEncoder(stdout).Encode(call)
+	if env.JSON {
+		return json.NewEncoder(env.Stdout).Encode(call)
 	}
-	fmt.Fprintf(stdout, "%s\n%s\n", call.Function, call.Calldata)
+	fmt.Fprintf(env.Stdout, "%s\n%s\n", call.Function, call.Calldata)
 	return nil
 }
 

@@ -1,15 +1,19 @@
-package main
+package bench
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
+
+	"github.com/vsc-labs/vsc/internal/cli"
 )
 
-func TestBenchProveJSON(t *testing.T) {
+func TestProveJSON(t *testing.T) {
+	t.Parallel()
 	var stdout, stderr bytes.Buffer
-	err := cmdBenchProve(context.Background(), []string{"--records", "5", "--chunk", "2", "--fields", "1", "--pool", "--keys", t.TempDir(), "--json"}, &stdout, &stderr)
+	env := &cli.Env{Stdout: &stdout, Stderr: &stderr, JSON: true}
+	err := Prove(context.Background(), env, []string{"--records", "5", "--chunk", "2", "--fields", "1", "--pool", "--keys", t.TempDir()})
 	if err != nil {
 		t.Fatalf("%v: %s", err, stderr.String())
 	}
@@ -25,7 +29,7 @@ func TestBenchProveJSON(t *testing.T) {
 	if got["records"].(float64) != 5 || got["chunks"].(float64) != 3 || got["keys"] != "setup" {
 		t.Fatalf("figures %s", stdout.String())
 	}
-	if err := cmdBenchProve(context.Background(), []string{"--records", "5", "--chunk", "3"}, &stdout, &stderr); err == nil {
+	if err := Prove(context.Background(), env, []string{"--records", "5", "--chunk", "3"}); err == nil {
 		t.Fatal("chunk 3 accepted")
 	}
 }
