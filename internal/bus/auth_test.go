@@ -18,8 +18,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/internal/testenv/poll"
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // refusedBy publishes to (or subscribes to) subject as creds and returns the

@@ -12,8 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/internal/testenv/poll"
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // testServer is an embedded server enforcing the roles' permissions, with

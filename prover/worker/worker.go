@@ -27,8 +27,8 @@ import (
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
-	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/internal/service"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/prover"
 )
 

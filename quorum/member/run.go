@@ -9,8 +9,8 @@ import (
 
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/codes"
-	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/internal/service"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/quorum"
 )
 

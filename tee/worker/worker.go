@@ -20,8 +20,8 @@ import (
 
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
-	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/internal/service"
+	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/tee"
 )
 
