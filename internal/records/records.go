@@ -105,7 +105,45 @@ func nextLine(data []byte) (line, rest []byte) {
 // ([-]digits separated by commas, LF or CRLF) are parsed in one pass into one
 // flat backing array; any other line takes the general per-line path.
 func parseCSV(data []byte) (*Dataset, error) {
-	// header: reuse the general path for the first non-blank line
+	ds, data, no, err := parseCSVHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	F := len(ds.Fields)
+	est := bytes.Count(data, []byte{'\n'}) + 1
+	flat := make([]int64, 0, est*F)
+	ds.Records = make([][]int64, 0, est)
+	for pos := 0; pos < len(data); {
+		no++
+		start := len(flat)
+		next, ok := fastCSVLine(data, pos, F, &flat)
+		if !ok { // the slow path for this line: blank, spaced, quoted, or wrong
+			flat = flat[:start]
+			line, after := nextLine(data[pos:])
+			next = len(data) - len(after)
+			if len(bytes.TrimSpace(line)) == 0 {
+				pos = next
+				continue
+			}
+			if err := slowCSVLine(line, no, F, &flat); err != nil {
+				return nil, err
+			}
+		}
+		pos = next
+		ds.Records = append(ds.Records, flat[start:len(flat):len(flat)])
+		if len(ds.Records) > MaxRecords {
+			return nil, invalid("more than %d records", MaxRecords)
+		}
+	}
+	if len(ds.Records) == 0 {
+		return nil, invalid("the dataset has a header but no records")
+	}
+	return ds, nil
+}
+
+// parseCSVHeader reads the first non-blank line as the field names; it
+// returns the rest of the data and the number of the header's line.
+func parseCSVHeader(data []byte) (*Dataset, []byte, int, error) {
 	ds := &Dataset{}
 	no := 0
 	for len(data) > 0 && ds.Fields == nil {
@@ -118,117 +156,95 @@ func parseCSV(data []byte) (*Dataset, error) {
 		for _, name := range bytes.Split(line, []byte{','}) {
 			name = bytes.Trim(bytes.TrimSpace(name), `"`)
 			if len(name) == 0 {
-				return nil, invalid("line %d: empty column name in the CSV header", no)
+				return nil, nil, 0, invalid("line %d: empty column name in the CSV header", no)
 			}
 			ds.Fields = append(ds.Fields, string(name))
 		}
 		if len(ds.Fields) > MaxFields {
-			return nil, invalid("line %d: %d columns, at most %d allowed", no, len(ds.Fields), MaxFields)
+			return nil, nil, 0, invalid("line %d: %d columns, at most %d allowed", no, len(ds.Fields), MaxFields)
 		}
 	}
 	if ds.Fields == nil {
-		return nil, invalid("the dataset is empty: give at least one record")
+		return nil, nil, 0, invalid("the dataset is empty: give at least one record")
 	}
-	F := len(ds.Fields)
-	est := bytes.Count(data, []byte{'\n'}) + 1
-	flat := make([]int64, 0, est*F)
-	ds.Records = make([][]int64, 0, est)
-	pos := 0
-	for pos < len(data) {
-		no++
-		lineStart := pos
-		start := len(flat)
-		ok := true
-		// fast path: [-]digits (',' [-]digits)* '\n'
-		for f := 0; ; f++ {
-			neg := false
-			if pos < len(data) && data[pos] == '-' {
-				neg = true
-				pos++
-			}
-			digStart := pos
-			var u uint64
-			for pos < len(data) {
-				c := data[pos] - '0'
-				if c > 9 {
-					break
-				}
-				u = u*10 + uint64(c)
-				pos++
-			}
-			nd := pos - digStart
-			if nd == 0 || nd > 18 || f >= F { // ≤18 digits cannot overflow int64
-				ok = false
-				break
-			}
-			v := int64(u)
-			if neg {
-				v = -v
-			}
-			flat = append(flat, v)
-			if pos == len(data) || data[pos] == '\n' {
-				if pos < len(data) {
-					pos++
-				}
-				break
-			}
-			if data[pos] == '\r' && pos+1 < len(data) && data[pos+1] == '\n' {
-				pos += 2
-				break
-			}
-			if data[pos] != ',' {
-				ok = false
-				break
-			}
+	return ds, data, no, nil
+}
+
+// fastCSVLine parses the line at data[pos:] when it is exactly F plain
+// integers, [-]digits (',' [-]digits)* '\n', appending them to flat; it
+// returns where the next line starts. ok false: the caller takes the slow
+// path (and drops what was appended).
+func fastCSVLine(data []byte, pos, F int, flat *[]int64) (next int, ok bool) {
+	start := len(*flat)
+	for f := 0; ; f++ {
+		neg := false
+		if pos < len(data) && data[pos] == '-' {
+			neg = true
 			pos++
 		}
-		if ok && len(flat)-start == F {
-			ds.Records = append(ds.Records, flat[start:len(flat):len(flat)])
-			if len(ds.Records) > MaxRecords {
-				return nil, invalid("more than %d records", MaxRecords)
-			}
-			continue
-		}
-		// slow path for this line
-		flat = flat[:start]
-		line, after := nextLine(data[lineStart:])
-		pos = len(data) - len(after)
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		rest := line
-		for f := 0; ; f++ {
-			var cell []byte
-			j := bytes.IndexByte(rest, ',')
-			if j >= 0 {
-				cell, rest = rest[:j], rest[j+1:]
-			} else {
-				cell, rest = rest, nil
-			}
-			if f >= F {
-				return nil, invalid("line %d: more values than the %d columns of the header", no, F)
-			}
-			v, err := parseInt(bytes.TrimSpace(cell))
-			if err != nil {
-				return nil, invalid("line %d, column %d: the value is not an integer (values must be base-10 int64; scale decimals yourself, e.g. cents)", no, f+1)
-			}
-			flat = append(flat, v)
-			if j < 0 {
+		digStart := pos
+		var u uint64
+		for pos < len(data) {
+			c := data[pos] - '0'
+			if c > 9 {
 				break
 			}
+			u = u*10 + uint64(c)
+			pos++
 		}
-		if len(flat)-start != F {
-			return nil, invalid("line %d: %d values, the header has %d columns", no, len(flat)-start, F)
+		nd := pos - digStart
+		if nd == 0 || nd > 18 || f >= F { // ≤18 digits cannot overflow int64
+			return 0, false
 		}
-		ds.Records = append(ds.Records, flat[start:len(flat):len(flat)])
-		if len(ds.Records) > MaxRecords {
-			return nil, invalid("more than %d records", MaxRecords)
+		v := int64(u)
+		if neg {
+			v = -v
+		}
+		*flat = append(*flat, v)
+		switch {
+		case pos == len(data):
+			return pos, len(*flat)-start == F
+		case data[pos] == '\n':
+			return pos + 1, len(*flat)-start == F
+		case data[pos] == '\r' && pos+1 < len(data) && data[pos+1] == '\n':
+			return pos + 2, len(*flat)-start == F
+		case data[pos] != ',':
+			return 0, false
+		}
+		pos++
+	}
+}
+
+// slowCSVLine parses one non-blank line of cells (spaces around a value
+// allowed), appending its F values to flat. Its errors name the line and
+// the column, never the cell's value.
+func slowCSVLine(line []byte, no, F int, flat *[]int64) error {
+	start := len(*flat)
+	rest := line
+	for f := 0; ; f++ {
+		var cell []byte
+		j := bytes.IndexByte(rest, ',')
+		if j >= 0 {
+			cell, rest = rest[:j], rest[j+1:]
+		} else {
+			cell, rest = rest, nil
+		}
+		if f >= F {
+			return invalid("line %d: more values than the %d columns of the header", no, F)
+		}
+		v, err := parseInt(bytes.TrimSpace(cell))
+		if err != nil {
+			return invalid("line %d, column %d: the value is not an integer (values must be base-10 int64; scale decimals yourself, e.g. cents)", no, f+1)
+		}
+		*flat = append(*flat, v)
+		if j < 0 {
+			break
 		}
 	}
-	if len(ds.Records) == 0 {
-		return nil, invalid("the dataset has a header but no records")
+	if n := len(*flat) - start; n != F {
+		return invalid("line %d: %d values, the header has %d columns", no, n, F)
 	}
-	return ds, nil
+	return nil
 }
 
 // parseInt is strconv.ParseInt without the string allocation.
