@@ -58,7 +58,7 @@ type Facts struct {
 	Ranges []Range    `json:"ranges"`
 }
 
-// Reasons VerifyEvidence rejects evidence; each Must-hold case of issue 5 has
+// Reasons VerifyEvidence rejects evidence; each rejection case has
 // its own.
 var (
 	ErrMalformedEvidence  = errors.New("malformed zk evidence")

@@ -167,7 +167,7 @@ func TestProveRefusesOutOfRange(t *testing.T) {
 var evidenceErrors = []error{ErrMalformedEvidence, ErrVKMismatch, ErrMissingChunk, ErrExtraChunk, ErrWrongChunk,
 	ErrChunkOrder, ErrCommitmentMismatch, ErrBadProof, ErrCountMismatch, ErrSumsMismatch}
 
-// Every Must-hold rejection of issue 5 has its own error.
+// Every rejection case has its own error.
 func TestVerifyEvidenceRejects(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(5, 6))

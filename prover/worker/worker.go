@@ -143,95 +143,124 @@ func (w *Worker) work(ctx context.Context) error {
 // Rejected result with the reason.
 func (w *Worker) Handle(ctx context.Context, j work.Job) (work.Result, error) {
 	start := time.Now()
-	sub := &j.Submission
 	log := w.log.With("job", j.ID, "submission", j.SubmissionID.Hex(), "chunk", j.Chunk)
 	res := work.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Worker: w.name}
-	reject := func(format string, args ...any) (work.Result, error) {
+	if reason := checkJob(j); reason != "" {
+		res.Reason = reason
+		return res, nil
+	}
+	ds, err := w.checkedDataset(ctx, j)
+	if err == nil {
+		res.Evidence, err = w.prove(ctx, j, ds, log)
+	}
+	var rej rejection
+	var nc noCircuit
+	switch {
+	case errors.As(err, &rej):
 		res.Rejected = true
-		res.Reason = fmt.Sprintf(format, args...)
+		res.Reason = rej.Error()
 		log.Info("zk job rejected", "reason", res.Reason)
 		return res, nil
+	case errors.As(err, &nc):
+		res.Reason = nc.Error()
+		return res, nil
+	case err != nil:
+		return work.Result{}, err
 	}
+	res.OK = true
+	log.Debug("zk job done", "total_ms", time.Since(start).Milliseconds())
+	return res, nil
+}
+
+// checkJob says what makes j a job this worker cannot take, or "".
+func checkJob(j work.Job) string {
+	sub := &j.Submission
 	switch {
 	case j.Kind != Kind:
-		res.Reason = fmt.Sprintf("zk worker got a %q job", j.Kind)
-		return res, nil
+		return fmt.Sprintf("zk worker got a %q job", j.Kind)
 	case j.ChunkSize < 1 || j.ChunkSize&(j.ChunkSize-1) != 0 || j.ChunkSize > prover.MaxChunk:
-		res.Reason = fmt.Sprintf("zk job has chunk size %d: want a power of two up to %d", j.ChunkSize, prover.MaxChunk)
-		return res, nil
+		return fmt.Sprintf("zk job has chunk size %d: want a power of two up to %d", j.ChunkSize, prover.MaxChunk)
 	case j.Chunk < 0 || j.Chunk >= j.Chunks || j.Chunks != prover.Chunks(int(sub.Records), j.ChunkSize):
-		res.Reason = fmt.Sprintf("zk job chunk %d of %d does not fit %d records in chunks of %d", j.Chunk, j.Chunks, sub.Records, j.ChunkSize)
-		return res, nil
-	case j.Submission.Digest(j.ChainID) != j.SubmissionID:
-		res.Reason = fmt.Sprintf("job names submission %s but its submission digests to another id", j.SubmissionID.Hex())
-		return res, nil
+		return fmt.Sprintf("zk job chunk %d of %d does not fit %d records in chunks of %d", j.Chunk, j.Chunks, sub.Records, j.ChunkSize)
+	case sub.Digest(j.ChainID) != j.SubmissionID:
+		return fmt.Sprintf("job names submission %s but its submission digests to another id", j.SubmissionID.Hex())
 	}
+	return ""
+}
+
+// checkedDataset is the job's dataset once the contributor's signature, the
+// wrapped key, the record count and (on chunk 0, so a bad one is named
+// early) the commitment agree with the signed submission; a disagreement is
+// a rejection.
+func (w *Worker) checkedDataset(ctx context.Context, j work.Job) (*records.Dataset, error) {
+	sub := &j.Submission
 	if err := sub.Verify(j.ChainID, j.Signature); err != nil {
-		return reject("the contributor's signature does not verify: %v", err)
+		return nil, rejection{fmt.Errorf("the contributor's signature does not verify: %v", err)}
 	}
 	if crypto.Keccak256Hash(j.WrappedKey) != sub.WrappedKeyHash {
-		return reject("the wrapped key does not hash to the signed wrappedKeyHash")
+		return nil, rejection{errors.New("the wrapped key does not hash to the signed wrappedKeyHash")}
 	}
 	ds, err := w.dataset(ctx, j)
 	if err != nil {
-		var rej rejection
-		if errors.As(err, &rej) {
-			return reject("%s", rej.Error())
-		}
-		return work.Result{}, err
+		return nil, err
 	}
 	if uint64(ds.Len()) != sub.Records {
-		return reject("the dataset has %d records, the submission declares %d", ds.Len(), sub.Records)
+		return nil, rejection{fmt.Errorf("the dataset has %d records, the submission declares %d", ds.Len(), sub.Records)}
 	}
-	if j.Chunk == 0 { // one chunk per dataset checks the whole commitment, so a bad one is named early
+	if j.Chunk == 0 {
 		if c := records.Commitment(ds); c != sub.Commitment {
-			return reject("the dataset commits to %s, the submission signed %s", c.Hex(), sub.Commitment.Hex())
+			return nil, rejection{fmt.Errorf("the dataset commits to %s, the submission signed %s", c.Hex(), sub.Commitment.Hex())}
 		}
 	}
+	return ds, nil
+}
+
+// prove proves the job's chunk of ds, checks the proof, stores it and
+// returns the evidence naming it.
+func (w *Worker) prove(ctx context.Context, j work.Job, ds *records.Dataset, log *slog.Logger) (json.RawMessage, error) {
 	shape := prover.DefaultShape(j.ChunkSize, len(ds.Fields))
 	if w.cfg.Shape != nil {
+		var err error
 		if shape, err = w.cfg.Shape(j, len(ds.Fields)); err != nil {
-			res.Reason = fmt.Sprintf("no circuit for this job: %v", err)
-			return res, nil
+			return nil, noCircuit{fmt.Errorf("no circuit for this job: %v", err)}
 		}
 	}
 	keys, err := w.cfg.Keys.Keys(ctx, shape)
 	if err != nil {
-		return work.Result{}, fmt.Errorf("zk keys for %s: %w", shape, err)
+		return nil, fmt.Errorf("zk keys for %s: %w", shape, err)
 	}
 	proveStart := time.Now()
 	cp, err := prover.ProveChunk(keys, ds, j.Chunk)
 	if errors.Is(err, prover.ErrOutOfRange) || errors.Is(err, prover.ErrDatasetShape) {
-		return reject("%v", err)
+		return nil, rejection{err}
 	}
 	if err != nil {
-		return work.Result{}, err
+		return nil, err
 	}
 	proveMS := time.Since(proveStart).Milliseconds()
 	if err := prover.VerifyChunk(keys.VK, cp); err != nil {
-		return work.Result{}, fmt.Errorf("own proof of chunk %d does not verify (corrupt keys?): %w", j.Chunk, err)
+		return nil, fmt.Errorf("own proof of chunk %d does not verify (corrupt keys?): %w", j.Chunk, err)
 	}
 	data, err := json.Marshal(cp)
 	if err != nil {
-		return work.Result{}, err
+		return nil, err
 	}
 	name := prover.ProofObjectName(j.SubmissionID, keys.VK.Hash, j.Chunk)
 	if err := w.store.PutObject(ctx, bus.ProofBucket, name, data); err != nil {
-		return work.Result{}, fmt.Errorf("store proof of chunk %d: %w", j.Chunk, err)
+		return nil, fmt.Errorf("store proof of chunk %d: %w", j.Chunk, err)
 	}
-	ref := prover.ChunkRef{Kind: prover.RefKind, VKHash: keys.VK.Hash, Shape: shape, ChunkSize: j.ChunkSize, Chunks: j.Chunks,
-		Index: j.Chunk, Bucket: bus.ProofBucket, Object: name, Root: cp.Root, Count: cp.Count, Sums: cp.Sums, ProveMS: proveMS}
-	if res.Evidence, err = json.Marshal(ref); err != nil {
-		return work.Result{}, err
-	}
-	res.OK = true
-	log.Info("zk chunk proven", "shape", shape.String(), "records", cp.Count, "prove_ms", proveMS,
-		"total_ms", time.Since(start).Milliseconds())
-	return res, nil
+	log.Info("zk chunk proven", "shape", shape.String(), "records", cp.Count, "prove_ms", proveMS)
+	return json.Marshal(prover.ChunkRef{Kind: prover.RefKind, VKHash: keys.VK.Hash, Shape: shape, ChunkSize: j.ChunkSize,
+		Chunks: j.Chunks, Index: j.Chunk, Bucket: bus.ProofBucket, Object: name, Root: cp.Root, Count: cp.Count,
+		Sums: cp.Sums, ProveMS: proveMS})
 }
 
-// rejection is an error the data itself caused.
+// rejection is an error the data itself caused: the submission is rejected.
 type rejection struct{ error }
+
+// noCircuit is a job no registered circuit fits: the job fails, the data is
+// not judged.
+type noCircuit struct{ error }
 
 // dataset returns the job's parsed plaintext, from the one-entry cache when
 // the previous job was for the same blob.
