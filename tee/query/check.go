@@ -42,8 +42,11 @@ func (q *Query) Check(fields []string, p Policy) error {
 		}
 	}
 	col := func(name string, pos int) error {
-		if !slices.Contains(fields, name) {
+		switch n := count(fields, name); {
+		case n == 0:
 			return errAt(pos, KindColumn, "the dataset has no column %s: its columns are %v", quoteIdent(name), fields)
+		case n > 1:
+			return errAt(pos, KindColumn, "the dataset has %d columns named %s: a query cannot tell them apart", n, quoteIdent(name))
 		}
 		if len(p.Columns) > 0 && !slices.Contains(p.Columns, name) {
 			return errAt(pos, KindPolicy, "the class's policy does not allow queries on column %s: allowed columns are %v", quoteIdent(name), p.Columns)
@@ -98,4 +101,13 @@ func walkOperands(e Expr, fn func(Operand)) {
 	case *Not:
 		walkOperands(e.X, fn)
 	}
+}
+
+func count(fields []string, name string) (n int) {
+	for _, f := range fields {
+		if f == name {
+			n++
+		}
+	}
+	return n
 }

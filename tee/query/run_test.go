@@ -259,3 +259,28 @@ func TestCheck(t *testing.T) {
 }
 
 func bigInt(v int64) *big.Int { return big.NewInt(v) }
+
+func TestRunRefusals(t *testing.T) {
+	t.Parallel()
+	ds := seq(20_000, 1)
+	for i, r := range ds.Records {
+		r[1] = int64(i / 2) // 10,000 groups of 2
+	}
+	q, _ := Parse("SELECT m, histogram(i, 0, 20000, 20) GROUP BY m")
+	_, err := q.Run(ds, Policy{MinGroupSize: 2})
+	var qe *Error
+	if !errors.As(err, &qe) || qe.Kind != KindTooLarge || qe.Code().Name() != "query_too_large" || !strings.Contains(qe.Msg, "10000 rows of 21 columns") {
+		t.Fatalf("oversized result: %v", err)
+	}
+	if r, err := q.Run(ds, Policy{MinGroupSize: 3}); err != nil || len(r.Rows) != 0 || r.SuppressedGroups != 10_000 {
+		t.Fatalf("the same query with every group suppressed is small: %v %v", r, err)
+	}
+	q, _ = Parse("SELECT count(*)")
+	if _, err := q.Run(&records.Dataset{Fields: []string{"a", "b"}, Records: [][]int64{{1, 2}, {3}}}, Policy{}); err == nil || !strings.Contains(err.Error(), "record 1 has 1 values for 2 fields") {
+		t.Fatalf("ragged dataset: %v", err)
+	}
+	q, _ = Parse("SELECT sum(a)")
+	if err := q.Check([]string{"a", "b", "a"}, Policy{}); !errors.As(err, &qe) || qe.Kind != KindColumn || !strings.Contains(qe.Msg, "2 columns named a") {
+		t.Fatalf("ambiguous column: %v", err)
+	}
+}
