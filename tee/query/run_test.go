@@ -51,6 +51,10 @@ func TestWhereOperators(t *testing.T) {
 		{"NOT i >= 10", "10"},
 		{"m IN (0, 1)", "30"},
 		{"m NOT IN (0, 1)", "70"},
+		{"m IN (0, 1, 9000000000000000000)", "30"}, // a map: the values are far apart
+		{"m IN (-9223372036854775808, 6, 9223372036854775807)", "14"}, // a map, at the extremes
+		{"m IN (-1, 6, 60000)", "14"},                                 // a bitset from a negative low end
+		{"m IN (6, 5, 6)", "28"},
 		{"i BETWEEN 10 AND 29", "20"},
 		{"i NOT BETWEEN 10 AND 89", "20"},
 		{"i BETWEEN m AND 20", "21"},

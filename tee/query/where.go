@@ -1,5 +1,7 @@
 package query
 
+import "slices"
+
 // columns holds the dataset's columns, extracted from its rows on first use.
 type columns struct {
 	recs  [][]int64
@@ -165,19 +167,38 @@ func cmpCols(op CmpOp, a, b []int64, out []bool) {
 	}
 }
 
+// inMask tests membership with a bitset when the list's values are close
+// together (categorical codes, the usual case), a map otherwise.
 func inMask(e *In, c *columns, out []bool) {
-	set := make(map[int64]struct{}, len(e.List))
-	for _, v := range e.List {
-		set[v] = struct{}{}
-	}
 	if !e.X.IsCol {
-		_, ok := set[e.X.Val]
+		ok := slices.Contains(e.List, e.X.Val)
 		for i := range out {
 			out[i] = ok
 		}
 		return
 	}
-	for i, v := range c.col(e.X.Col) {
+	col := c.col(e.X.Col)
+	lo, hi := slices.Min(e.List), slices.Max(e.List)
+	if span := uint64(hi) - uint64(lo); span < maxBitsetSpan {
+		bits := make([]uint64, span/64+1)
+		for _, v := range e.List {
+			d := uint64(v) - uint64(lo)
+			bits[d/64] |= 1 << (d % 64)
+		}
+		for i, v := range col {
+			d := uint64(v) - uint64(lo)
+			out[i] = d <= span && bits[d/64]&(1<<(d%64)) != 0
+		}
+		return
+	}
+	set := make(map[int64]struct{}, len(e.List))
+	for _, v := range e.List {
+		set[v] = struct{}{}
+	}
+	for i, v := range col {
 		_, out[i] = set[v]
 	}
 }
+
+// maxBitsetSpan bounds an IN list's bitset (8 KiB).
+const maxBitsetSpan = 1 << 16
