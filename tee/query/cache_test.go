@@ -67,3 +67,27 @@ func TestDatasetSize(t *testing.T) {
 		t.Fatalf("size %d, want %d", got, want)
 	}
 }
+
+// Runs over one cached dataset at once see the same answer (run with -race).
+func TestConcurrentRuns(t *testing.T) {
+	t.Parallel()
+	ds := seq(2000, 7)
+	q, _ := Parse("SELECT m, count(*), sum(i), stddev(i) WHERE i > 100 GROUP BY m")
+	want, _ := q.Run(ds, Policy{})
+	var wg sync.WaitGroup
+	hashes := make([]string, 8)
+	for w := range hashes {
+		wg.Go(func() {
+			r, err := q.Run(ds, Policy{})
+			if err == nil {
+				hashes[w] = r.Hash().Hex()
+			}
+		})
+	}
+	wg.Wait()
+	for w, h := range hashes {
+		if h != want.Hash().Hex() {
+			t.Fatalf("run %d: %s, want %s", w, h, want.Hash().Hex())
+		}
+	}
+}

@@ -44,7 +44,9 @@ func (q *Query) Check(fields []string, p Policy) error {
 	col := func(name string, pos int) error {
 		switch n := count(fields, name); {
 		case n == 0:
-			return errAt(pos, KindColumn, "the dataset has no column %s: its columns are %v", quoteIdent(name), fields)
+			// the fields are not listed: a file without a header makes its
+			// first record the field names, and errors never quote values
+			return errAt(pos, KindColumn, "the dataset has no column %s (names are case-sensitive; the class's description lists its columns)", quoteIdent(name))
 		case n > 1:
 			return errAt(pos, KindColumn, "the dataset has %d columns named %s: a query cannot tell them apart", n, quoteIdent(name))
 		}

@@ -15,7 +15,9 @@ import (
 // in SuppressedGroups; if WHERE leaves fewer than p.Floor() records the
 // result has no rows and BelowFloor is set. Rows are sorted by their GROUP
 // BY values. Columns are the items' canonical texts; a histogram gives one
-// column per bucket, named "histogram(col, lo, hi, B)[b]".
+// column per bucket, named "histogram(col, lo, hi, B)[b]". Run modifies
+// neither the query nor the dataset, so runs over one cached dataset may go
+// on at once. No error quotes a record's value.
 func (q *Query) Run(ds *records.Dataset, p Policy) (*Result, error) {
 	if err := q.Check(ds.Fields, p); err != nil {
 		return nil, err

@@ -288,3 +288,27 @@ func TestRunRefusals(t *testing.T) {
 		t.Fatalf("ambiguous column: %v", err)
 	}
 }
+
+// No refusal quotes a value of the dataset, nor its field names (which are
+// the first record when a file has no header).
+func TestErrorsNeverQuoteTheDataset(t *testing.T) {
+	t.Parallel()
+	ds := &records.Dataset{Fields: []string{"31337", "271828"}}
+	for range 20 {
+		ds.Records = append(ds.Records, []int64{424242, 777777})
+	}
+	for _, text := range []string{"SELECT sum(x)", `SELECT avg("31337") GROUP BY nope`, "SELECT count(*) WHERE y = 1", `SELECT min("271828")`} {
+		q, err := Parse(text)
+		if err == nil {
+			_, err = q.Run(ds, Policy{Columns: []string{"31337"}}) // the policy is the owner's, and public
+		}
+		if err == nil {
+			t.Fatalf("%s: no refusal", text)
+		}
+		for _, secret := range []string{"424242", "777777", "271828"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s: %q quotes %s", text, err, secret)
+			}
+		}
+	}
+}
