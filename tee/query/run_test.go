@@ -297,7 +297,7 @@ func TestErrorsNeverQuoteTheDataset(t *testing.T) {
 	for range 20 {
 		ds.Records = append(ds.Records, []int64{424242, 777777})
 	}
-	for _, text := range []string{"SELECT sum(x)", `SELECT avg("31337") GROUP BY nope`, "SELECT count(*) WHERE y = 1", `SELECT min("271828")`} {
+	for _, text := range []string{"SELECT sum(x)", `SELECT avg("31337") GROUP BY nope`, "SELECT count(*) WHERE y = 1"} {
 		q, err := Parse(text)
 		if err == nil {
 			_, err = q.Run(ds, Policy{Columns: []string{"31337"}}) // the policy is the owner's, and public
