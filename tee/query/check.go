@@ -1,6 +1,10 @@
 package query
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/vsc-labs/vsc/internal/records"
+)
 
 // Policy is a class owner's restriction of the queries the enclave answers
 // over the class's data (the iDAO's min_group_size and the owner's allowed
@@ -9,8 +13,8 @@ import "slices"
 type Policy struct {
 	// MinGroupSize is the privacy floor: a group with fewer records is
 	// suppressed, and a WHERE clause leaving fewer records gives no rows.
-	// 0 (or less) means DefaultMinGroupSize; 1 is raised to 2, since a group
-	// of one is a record.
+	// 0 means DefaultMinGroupSize; 1 is raised to 2, since a group of one is
+	// a record; a negative floor is refused by Validate.
 	MinGroupSize int `json:"min_group_size,omitempty"`
 	// Allowed names the aggregates a query may use (see AggNames); empty
 	// allows them all. Selecting a GROUP BY column needs no entry.
@@ -32,14 +36,42 @@ func (p Policy) Floor() int {
 	return p.MinGroupSize
 }
 
+// MaxPolicyColumns bounds Policy.Columns (a dataset has at most
+// records.MaxFields columns).
+const MaxPolicyColumns = records.MaxFields
+
+// Validate checks the policy itself (what a class owner sets): known
+// aggregate names, each once; at most MaxPolicyColumns columns, each once;
+// a floor that is not negative. Errors are *Error of KindPolicy at 0.
+func (p Policy) Validate() error {
+	if p.MinGroupSize < 0 {
+		return errAt(0, KindPolicy, "the class's policy has min_group_size %d: want 0 (the default, %d) or more", p.MinGroupSize, DefaultMinGroupSize)
+	}
+	for i, a := range p.Allowed {
+		if _, ok := aggByName(a); !ok {
+			return errAt(0, KindPolicy, "the class's policy allows the unknown aggregate %q (known: %v): the class owner must fix the policy", a, AggNames())
+		}
+		if slices.Contains(p.Allowed[:i], a) {
+			return errAt(0, KindPolicy, "the class's policy lists the aggregate %q twice", a)
+		}
+	}
+	if len(p.Columns) > MaxPolicyColumns {
+		return errAt(0, KindPolicy, "the class's policy lists %d columns, at most %d allowed", len(p.Columns), MaxPolicyColumns)
+	}
+	for i, c := range p.Columns {
+		if c == "" || slices.Contains(p.Columns[:i], c) {
+			return errAt(0, KindPolicy, "the class's policy lists an empty or repeated column name")
+		}
+	}
+	return nil
+}
+
 // Check holds the query against a dataset's fields and the policy: every
 // column exists (and is allowed), every aggregate is allowed. Errors are
 // *Error with the offending name's position.
 func (q *Query) Check(fields []string, p Policy) error {
-	for _, a := range p.Allowed {
-		if _, ok := aggByName(a); !ok {
-			return errAt(0, KindPolicy, "the class's policy allows the unknown aggregate %q (known: %v): the class owner must fix the policy", a, AggNames())
-		}
+	if err := p.Validate(); err != nil {
+		return err
 	}
 	col := func(name string, pos int) error {
 		switch n := count(fields, name); {

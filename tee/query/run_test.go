@@ -312,3 +312,28 @@ func TestErrorsNeverQuoteTheDataset(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
+	good := Policy{MinGroupSize: 5, Allowed: []string{"count", "avg"}, Columns: []string{"a", "b"}}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good policy: %v", err)
+	}
+	for _, p := range []Policy{
+		{MinGroupSize: -1},
+		{Allowed: []string{"count", "median"}},
+		{Allowed: []string{"sum", "sum"}},
+		{Columns: []string{"a", "a"}},
+		{Columns: []string{""}},
+		{Columns: make([]string, MaxPolicyColumns+1)},
+	} {
+		var qe *Error
+		if err := p.Validate(); !errors.As(err, &qe) || qe.Kind != KindPolicy {
+			t.Errorf("%+v: %v", p, err)
+		}
+		q, _ := Parse("SELECT count(*)")
+		if q.Check([]string{"a"}, p) == nil {
+			t.Errorf("%+v: Check runs under a bad policy", p)
+		}
+	}
+}
