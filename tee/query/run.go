@@ -28,6 +28,7 @@ func (q *Query) Run(ds *records.Dataset, p Policy) (*Result, error) {
 	floor := p.Floor()
 	res := &Result{Columns: q.Columns(), Rows: [][]string{}}
 	c := newColumns(ds.Fields, ds.Records)
+	c.load(q.names())
 	sel := selected(q.Where, c)
 	if len(sel) < floor {
 		res.BelowFloor = true
@@ -77,6 +78,25 @@ func wellFormed(ds *records.Dataset) error {
 		}
 	}
 	return nil
+}
+
+// names lists every column the query mentions, in order, with repeats.
+func (q *Query) names() []string {
+	var out []string
+	for _, it := range q.Items {
+		if it.Col != "" {
+			out = append(out, it.Col)
+		}
+	}
+	for _, g := range q.GroupBy {
+		out = append(out, g.Name)
+	}
+	walkOperands(q.Where, func(o Operand) {
+		if o.IsCol {
+			out = append(out, o.Col)
+		}
+	})
+	return out
 }
 
 // Columns is the result's column names, in order.

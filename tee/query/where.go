@@ -19,6 +19,37 @@ func newColumns(fields []string, recs [][]int64) *columns {
 	return c
 }
 
+// load extracts the named columns in one pass over the records (one read
+// of each record for all of them).
+func (c *columns) load(names []string) {
+	var idx []int
+	for _, n := range names {
+		if j := c.index[n]; !slices.Contains(idx, j) {
+			idx = append(idx, j)
+		}
+	}
+	out := make([][]int64, len(idx))
+	for k := range out {
+		out[k] = make([]int64, len(c.recs))
+	}
+	switch len(idx) {
+	case 1:
+		a, j := out[0], idx[0]
+		for i, r := range c.recs {
+			a[i] = r[j]
+		}
+	default:
+		for i, r := range c.recs {
+			for k, j := range idx {
+				out[k][i] = r[j]
+			}
+		}
+	}
+	for k, j := range idx {
+		c.cols[j] = out[k]
+	}
+}
+
 // col returns a column's values (Check has made sure it exists).
 func (c *columns) col(name string) []int64 {
 	j := c.index[name]
