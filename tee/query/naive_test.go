@@ -16,10 +16,10 @@ import (
 // The engine against a naive row-at-a-time interpreter in big rationals, on
 // random data and random queries.
 
-var testFields = []string{"g", "h", "x", "y"}
+var testFields = []string{"g", "h", "x", "y", "k", "l"}
 
-// randomDataset: g and h are small group keys, x spans the whole int64
-// range (extremes included, so sums overflow 64 bits), y is small.
+// randomDataset: g, h, k and l are small group keys, x spans the whole
+// int64 range (extremes included, so sums overflow 64 bits), y is small.
 func randomDataset(r *rand.Rand, n int) *records.Dataset {
 	ds := &records.Dataset{Fields: testFields}
 	for range n {
@@ -32,7 +32,7 @@ func randomDataset(r *rand.Rand, n int) *records.Dataset {
 		case 2:
 			x = r.Int64N(100) - 50
 		}
-		ds.Records = append(ds.Records, []int64{r.Int64N(3), r.Int64N(5) - 2, x, r.Int64N(101) - 50})
+		ds.Records = append(ds.Records, []int64{r.Int64N(3), r.Int64N(5) - 2, x, r.Int64N(101) - 50, r.Int64N(2), r.Int64N(2) - 1})
 	}
 	return ds
 }
@@ -71,7 +71,9 @@ func randomExpr(r *rand.Rand, depth int) string {
 func randomQuery(r *rand.Rand) string {
 	aggs := []string{"count(*)", "sum(%s)", "avg(%s)", "min(%s)", "max(%s)", "stddev(%s)", "histogram(%s, -40, 37, 7)"}
 	var items []string
-	group := []string{"g", "h"}[:r.IntN(3)]
+	keys := []string{"g", "h", "k", "l", "y"}
+	r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	group := keys[:[]int{0, 0, 1, 1, 2, 3, 4, 5}[r.IntN(8)]] // every key width: 1, 2, 3–4, 5–8
 	for _, g := range group {
 		if r.IntN(2) == 0 {
 			items = append(items, g)
@@ -99,7 +101,7 @@ func TestAgainstNaive(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
 	nonEmpty := 0
-	for trial := range 300 {
+	for trial := range 600 {
 		ds := randomDataset(r, 20+r.IntN(400))
 		text := randomQuery(r)
 		p := Policy{MinGroupSize: []int{0, 1, 3, 25}[r.IntN(4)]}
@@ -120,8 +122,8 @@ func TestAgainstNaive(t *testing.T) {
 			nonEmpty++
 		}
 	}
-	if nonEmpty < 100 {
-		t.Fatalf("only %d of 300 random queries had rows: the generator tests too little", nonEmpty)
+	if nonEmpty < 200 {
+		t.Fatalf("only %d of 600 random queries had rows: the generator tests too little", nonEmpty)
 	}
 }
 
