@@ -32,7 +32,8 @@ var notInExecution = map[string]bool{
 // the door's (4xxx, 3xxx or shared).
 func TestFailureCodes(t *testing.T) {
 	src := sentinels(t, map[string]string{"exec": ".", "tx": "../tx", "idao": "../../idao", "dat": "../../dat",
-		"optimistic": "../../optimistic", "quorum": "../../quorum", "submission": "../../internal/submission"})
+		"optimistic": "../../optimistic", "quorum": "../../quorum", "submission": "../../internal/submission",
+		"escrow": "../../dat/escrow", "jobreq": "../../internal/jobreq"})
 	rows := map[string]bool{}
 	for _, row := range failureCodes {
 		if rows[row.name] {

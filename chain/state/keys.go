@@ -27,6 +27,12 @@ const (
 	// PrefixSlashed records the (member, submission) pairs an equivocation
 	// proof has slashed, so a used proof never slashes again.
 	PrefixSlashed = "s"
+	// PrefixProvider holds data-service providers (by account),
+	// PrefixEscrow apps' sub-accounts (by app and provider), PrefixJob
+	// settled jobs (by request hash).
+	PrefixProvider = "P"
+	PrefixEscrow   = "X"
+	PrefixJob      = "J"
 	// BurnedKey holds the total of burned base units (slashes).
 	BurnedKey = "m/burned"
 )
@@ -62,6 +68,17 @@ func EnclaveKey(idaoName string, pub []byte) string {
 	h := sha256.Sum256(pub)
 	return PrefixEnclave + string(h[:]) + idaoName
 }
+
+// ProviderKey is the key of a data-service provider.
+func ProviderKey(a common.Address) string { return PrefixProvider + string(a[:]) }
+
+// EscrowKey is the key of app's sub-account with provider.
+func EscrowKey(app, provider common.Address) string {
+	return PrefixEscrow + string(app[:]) + string(provider[:])
+}
+
+// JobKey is the key of a settled job.
+func JobKey(id common.Hash) string { return PrefixJob + string(id[:]) }
 
 // VKKey is the key of a registered verifying-key hash.
 func VKKey(h common.Hash) string { return PrefixVK + string(h[:]) }
