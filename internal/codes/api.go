@@ -28,7 +28,7 @@ const (
 	Internal
 )
 
-var apiCodes = []entry{
+var coreAPICodes = []entry{
 	{BadRequest, "bad_request", http.StatusBadRequest, "the request is malformed"},
 	{MalformedJSON, "malformed_json", http.StatusBadRequest, "the body is not valid JSON for this endpoint"},
 	{MissingField, "missing_field", http.StatusBadRequest, "a required field is missing"},
