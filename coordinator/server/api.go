@@ -31,6 +31,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/idaos", s.listIDAOs)
 	m.HandleFunc("GET /v1/idaos/{name}", s.getIDAO)
 	m.HandleFunc("GET /v1/accounts/{addr}", s.getAccount)
+	m.HandleFunc("POST /v1/jobs", s.limited(s.postJob))
+	m.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 }
 
 // info is GET /v1/info: the chain id and the configured limits (the fixed

@@ -99,11 +99,23 @@ func (b *Bus) PublishAnswer(ctx context.Context, provider common.Address, msgID 
 }
 
 // Answers delivers every provider's answers to the coordinator until ctx
-// ends, in batches of up to max; h settles each message as QueryJobs' does.
-func (b *Bus) Answers(ctx context.Context, max int, h func(ctx context.Context, msgs [][]byte) []error) error {
+// ends, in batches of up to max, each with the provider whose subject it
+// was published on (a provider's NATS user may publish only on its own);
+// h settles each message as QueryJobs' does.
+func (b *Bus) Answers(ctx context.Context, max int, h func(ctx context.Context, providers []common.Address, msgs [][]byte) []error) error {
 	cons, err := b.JS.Consumer(ctx, AnswersStream, answersConsumer)
 	if err != nil {
 		return b.explain(fmt.Errorf("answers consumer: %w", err))
 	}
-	return b.batches(ctx, cons, 2, max, b.cfg.BatchLinger, ResultMaxDeliver, nil, rawBatch(h))
+	return b.batches(ctx, cons, 2, max, b.cfg.BatchLinger, ResultMaxDeliver, nil, func(ctx context.Context, msgs []jetstream.Msg) []error {
+		data := make([][]byte, len(msgs))
+		provs := make([]common.Address, len(msgs))
+		for i, m := range msgs {
+			data[i] = m.Data()
+			if t := strings.TrimPrefix(m.Subject(), answersPrefix); common.IsHexAddress(t) {
+				provs[i] = common.HexToAddress(t)
+			}
+		}
+		return h(ctx, provs, data)
+	})
 }
