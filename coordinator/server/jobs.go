@@ -288,4 +288,3 @@ func (s *Server) jobsLoop(ctx context.Context) error {
 	}
 	return nil
 }
-
