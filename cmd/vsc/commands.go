@@ -28,5 +28,13 @@ func commands() []cli.Command {
 		{Name: "chain proof", Usage: "TX [--out FILE]: an inclusion proof of TX, checkable offline", Run: cmdChainProof},
 		{Name: "chain verify-proof", Usage: "FILE [--sequencer ADDR]: check a proof offline (tx inclusion or state)", Run: cmdChainVerifyProof},
 		{Name: "balance", Usage: "ADDR [--prove FILE]: chain balance, stake and nonce", Run: cmdBalance},
+		{Name: "provider list", Usage: "[--idao NAME]: data-service providers: address, iDAO, enclave key, fee per job, stake, attested", Run: cmdProviderList},
+		{Name: "escrow deposit", Usage: "PROVIDER --amount N --key FILE: move N from the balance into the sub-account with PROVIDER", Run: cmdEscrowDeposit},
+		{Name: "escrow show", Usage: "(--key FILE | --address ADDR): sub-accounts: balance, pending refund and when it unlocks, nonce", Run: cmdEscrowShow},
+		{Name: "escrow refund", Usage: "PROVIDER [--amount N] --key FILE: start a refund (a lock begins)", Run: cmdEscrowRefund},
+		{Name: "escrow withdraw", Usage: "PROVIDER --key FILE: take unlocked refunds back to the balance", Run: cmdEscrowWithdraw},
+		{Name: "query", Usage: "CLASS 'SELECT …' --token TOKEN --key FILE [--provider ADDR] [--units N] [--max-fee N] [--timeout D] [--out FILE] [--sequencer ADDR]: sign a JobRequest, wait for the answer, verify it against the iDAO's proven policy, decrypt and print it", Run: cmdQuery},
+		{Name: "job show", Usage: "JOB: a job's status and settlement", Run: cmdJobShow},
+		{Name: "job verify", Usage: "FILE [--key FILE]: re-check a saved answer offline", Run: cmdJobVerify},
 	}
 }

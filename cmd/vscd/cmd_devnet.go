@@ -154,6 +154,7 @@ func (d *devnet) Start(ctx context.Context) error {
 		{"zk prover", d.initProver},
 		{"quorum members", d.initMembers},
 		{"optimistic executor and watcher", d.initOptimistic},
+		{"data-service provider", d.initProvider},
 	}
 	for _, s := range steps {
 		t := time.Now()
@@ -195,7 +196,7 @@ func (d *devnet) initKeys(ctx context.Context) error {
 		return err
 	}
 	d.keyPaths = map[string]string{}
-	names := []string{"contributor", "app", "challenger", "sequencer", "executor", "coordinator"}
+	names := []string{"contributor", "app", "challenger", "sequencer", "executor", "coordinator", "provider"}
 	for i := 1; i <= d.cfg.Quorum; i++ {
 		names = append(names, fmt.Sprintf("member-%d", i))
 	}
@@ -214,6 +215,7 @@ func (d *devnet) devnetNATSUsers() []natsembed.User {
 	users := []natsembed.User{
 		{Name: "coordinator", Roles: []bus.Role{bus.RoleCoordinator}},
 		{Name: "worker", Roles: []bus.Role{bus.RoleTEE, bus.RoleZK, bus.RoleOptimistic}},
+		{Name: "provider", Roles: []bus.Role{bus.RoleProvider}, Member: keys.Address(d.key("provider"))},
 	}
 	for i := 1; i <= d.cfg.Quorum; i++ {
 		n := fmt.Sprintf("member-%d", i)
@@ -295,6 +297,7 @@ func (d *devnet) initStore(ctx context.Context) error {
 func (d *devnet) initCoordinator(ctx context.Context) error {
 	cfg := d.cfg.Coordinator
 	cfg.Chain = d.link
+	cfg.Services = d.link
 	cfg.Registry = &chainlink.Registry{Chain: d.chain, EnclavePubkey: d.enclave.PublicKeyBytes(),
 		EnclaveReport: tee.EncodeAttestation(d.enclave.KeyAttestation())}
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)

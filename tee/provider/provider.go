@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sort"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -240,6 +241,9 @@ func (p *Provider) bind(d *done, proof jobreq.Proof) {
 // for it; skipped items (a deadline passed, a job settled already by an
 // earlier delivery) are the chain's verdict and final.
 func (p *Provider) settle(ctx context.Context, items []tx.SettleItem) error {
+	// nonces settle in increasing order per app: a later one first would
+	// make the earlier one unsettleable
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Request.Nonce < items[j].Request.Nonce })
 	for lo := 0; lo < len(items); lo += tx.MaxSettleBatch {
 		hi := min(lo+tx.MaxSettleBatch, len(items))
 		rc, err := p.chain.Send(ctx, &tx.ServiceSettle{IDAO: p.cfg.IDAO, Items: items[lo:hi]})

@@ -42,6 +42,13 @@ func (p *Provider) run(ctx context.Context, j *work.QueryJob) (*done, error) {
 	if err != nil {
 		return fail(queryCode(err), err)
 	}
+	floor := query.Policy{MinGroupSize: j.MinGroupSize}.Floor()
+	switch {
+	case res.BelowFloor:
+		return fail(codes.JobQueryRefused, fmt.Errorf("the WHERE clause leaves fewer than %d records (the iDAO's min_group_size): the answer would reveal individual records, so none is given and nothing is charged", floor))
+	case len(res.Rows) == 0 && res.SuppressedGroups > 0:
+		return fail(codes.JobQueryRefused, fmt.Errorf("every group has fewer than %d records (the iDAO's min_group_size): the answer would reveal individual records, so none is given and nothing is charged", floor))
+	}
 	h := res.Hash()
 	pl := &jobreq.Payload{Job: j.Job, Class: j.Request.Class, Commitment: j.Submission.Commitment, Columns: res.Columns, Rows: res.Rows,
 		SuppressedGroups: res.SuppressedGroups, BelowFloor: res.BelowFloor, ResultHash: h}
