@@ -117,7 +117,9 @@ func cmdEscrowWithdraw(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return env.Print(r, func(w io.Writer) { fmt.Fprintf(w, "withdrew %s from provider %s (tx %s)\n", r.Amount, p.Hex(), r.Tx.Hex()) })
+	return env.Print(r, func(w io.Writer) {
+		fmt.Fprintf(w, "withdrew %s from provider %s (tx %s)\n", r.Amount, p.Hex(), r.Tx.Hex())
+	})
 }
 
 func cmdEscrowShow(ctx context.Context, env *cli.Env, args []string) error {
