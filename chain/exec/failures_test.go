@@ -23,6 +23,8 @@ var notInExecution = map[string]bool{
 	"optimistic.ErrNotFinal":        true, // evidence checks of quorum members
 	"optimistic.ErrClaimMismatch":   true,
 	"optimistic.ErrDigestMismatch":  true,
+	"jobreq.ErrUndecryptable":       true, // an app's check of its answer
+	"jobreq.ErrAnswerMismatch":      true,
 }
 
 // TestFailureCodes: every sentinel error of the packages execution calls

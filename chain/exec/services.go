@@ -49,7 +49,8 @@ var serviceRules = map[tx.Kind]rule{
 			a.read(state.IDAOKey(b.IDAO), state.ProviderKey(a.sender))
 			for i := range b.Items {
 				it := &b.Items[i]
-				a.write(state.TokenKey(it.Request.Token), state.EscrowKey(it.App, a.sender), state.JobKey(it.ID))
+				a.write(state.TokenKey(it.Request.Token), state.EscrowKey(it.App, a.sender), state.JobKey(it.ID),
+					state.JobNonceKey(it.App, a.sender, it.Request.Nonce))
 			}
 		},
 		prepare: prepareSettle,
@@ -246,6 +247,8 @@ func (r *run) settleItem(p *escrow.Provider, it *tx.SettleItem, prep *JobPrep) e
 		return fmt.Errorf("%w: signed by %s, registered %s", escrow.ErrWrongEnclave, prep.Enclave.Hex(), p.Enclave.Hex())
 	case r.v.get(state.JobKey(it.ID)) != nil:
 		return escrow.ErrAlreadySettled
+	case r.v.get(state.JobNonceKey(it.App, p.Address, it.Request.Nonce)) != nil:
+		return fmt.Errorf("%w: nonce %d", escrow.ErrNonce, it.Request.Nonce)
 	}
 	req := &it.Request
 	tok, err := r.token(req.Token)
@@ -276,6 +279,7 @@ func (r *run) settleItem(p *escrow.Provider, it *tx.SettleItem, prep *JobPrep) e
 	}
 	r.v.put(state.TokenKey(tok.ID), state.Encode(tok))
 	r.putEscrow(acc)
+	r.v.put(state.JobNonceKey(it.App, p.Address, req.Nonce), []byte{1})
 	r.v.put(state.JobKey(it.ID), state.Encode(&escrow.Settled{ID: it.ID, App: it.App, Provider: p.Address, Class: req.Class,
 		Token: req.Token, Units: req.Units, Fee: fee, ResultHash: it.ResultHash, Tx: r.p.Hash, Height: r.env.Height}))
 	r.emit("job_settled", "job", hx(it.ID), "app", hx(it.App), "provider", hx(p.Address), "token", hx(tok.ID),

@@ -2,6 +2,7 @@ package state
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"io"
 	"math/big"
 
@@ -33,6 +34,7 @@ const (
 	PrefixProvider = "P"
 	PrefixEscrow   = "X"
 	PrefixJob      = "J"
+	PrefixJobNonce = "K"
 	// BurnedKey holds the total of burned base units (slashes).
 	BurnedKey = "m/burned"
 )
@@ -79,6 +81,14 @@ func EscrowKey(app, provider common.Address) string {
 
 // JobKey is the key of a settled job.
 func JobKey(id common.Hash) string { return PrefixJob + string(id[:]) }
+
+// JobNonceKey marks that app's job nonce with provider is settled: each
+// nonce settles once.
+func JobNonceKey(app, provider common.Address, nonce uint64) string {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], nonce)
+	return PrefixJobNonce + string(app[:]) + string(provider[:]) + string(n[:])
+}
 
 // VKKey is the key of a registered verifying-key hash.
 func VKKey(h common.Hash) string { return PrefixVK + string(h[:]) }

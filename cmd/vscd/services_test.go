@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"math/big"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -225,5 +227,92 @@ func TestDevnetServicesRefusals(t *testing.T) {
 	}
 	if esc, _ := s.api.Escrow(ctx, keys.Address(s.key("app"))); esc.Accounts[0].Balance != "18" {
 		t.Fatalf("escrow %s, want 18: a refused job was charged", esc.Accounts[0].Balance)
+	}
+}
+
+// TestServicesCrash kills the devnet process (and with it the provider)
+// with SIGKILL while jobs are in flight, restarts it on the same data, and
+// checks that every job is answered and settled exactly once: each spends
+// its units and its fee once, however often it was run.
+func TestServicesCrash(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs and kills devnet processes")
+	}
+	dn := startDevnetProcess(t)
+	defer dn.kill()
+	ctx := context.Background()
+	info, err := dn.api.ChainInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dn.api.Trust = client.Trust{Sequencer: info.Sequencer, AllowSimulation: true}
+	key := func(n string) *ecdsa.PrivateKey {
+		k, err := keys.Load(filepath.Join(dn.data, "keys", n+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	data, _ := servicesData()
+	var p *client.Prepared
+	testenv.Eventually(t, time.Minute, func() error { // the enclave key registers just after the API is up
+		var err error
+		p, err = dn.api.Prepare(ctx, []byte(data), client.PrepareOptions{IDAO: "demo", Mode: idao.ModeTEE, Contributor: keys.Address(key("contributor"))})
+		return err
+	})
+	sig, _ := p.Sign(key("contributor"))
+	v, _, err := dn.api.Submit(ctx, p.Request(sig), p.Blob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if v, err = dn.api.Wait(wctx, v.ID, "", nil); err != nil || v.DATID == nil {
+		t.Fatalf("submission: %v %+v", err, v)
+	}
+	s := &servicesDevnet{class: common.HexToHash(*v.DATID), provider: keys.Address(key("provider"))}
+	app := key("app")
+	buy, err := dn.api.BuyDAT(ctx, app, s.class, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.token = buy.Token
+	if _, err := dn.api.DepositEscrow(ctx, app, s.provider, big.NewInt(20)); err != nil {
+		t.Fatal(err)
+	}
+	const jobs = 4
+	var ids []common.Hash
+	for i := range jobs {
+		r := jobreq.Request{Class: s.class, Token: s.token, Provider: s.provider, QueryHash: query.QueryHash(okQuery), Units: 1,
+			MaxFee: new(big.Int).Set(devProviderFee), Nonce: uint64(i + 1), Deadline: uint64(time.Now().Add(5 * time.Minute).Unix())}
+		sig, _ := r.Sign(info.ChainID, app)
+		jv, err := dn.api.SubmitJob(ctx, &coordinator.JobRequestBody{Request: r, Signature: sig, Query: okQuery})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, jv.Job)
+	}
+	dn.kill() // mid-job: answered, settling or not yet run
+	dn.start()
+	defer func() {
+		if t.Failed() {
+			t.Logf("devnet logs:\n%s", dn.logs.String())
+		}
+	}()
+	testenv.Eventually(t, 2*time.Minute, func() error {
+		for _, id := range ids {
+			v, err := dn.api.Job(ctx, id)
+			if err != nil || v.Status != coordinator.JobSettled {
+				return fmt.Errorf("job %s: %v %v", id.Hex(), v, err)
+			}
+		}
+		return nil
+	})
+	if tk, _ := dn.api.DATToken(ctx, s.token); tk.Value != 10-jobs {
+		t.Fatalf("units left %d, want %d: a job settled twice or not at all", tk.Value, 10-jobs)
+	}
+	if esc, _ := dn.api.Escrow(ctx, keys.Address(app)); esc.Accounts[0].Balance != strconv.Itoa(20-jobs*2) {
+		t.Fatalf("escrow %s, want %d", esc.Accounts[0].Balance, 20-jobs*2)
 	}
 }

@@ -64,7 +64,9 @@ func (p *Provider) Attested(teePolicy []byte) bool { return p.PolicyHash == Poli
 
 // Account is an app's sub-account with one provider: what it holds for
 // jobs, what it asked back (Pending, withdrawable from UnlocksAt on), and
-// the nonce of its last settled job.
+// the highest nonce of its settled jobs (a new request takes a higher one;
+// each nonce settles at most once, in any order, so a provider that
+// settles a batch before an earlier one loses no job).
 type Account struct {
 	App       common.Address
 	Provider  common.Address
@@ -135,18 +137,16 @@ type Job struct {
 }
 
 // Check is settlement's per-job rule on the sub-account and the provider:
-// the job is the provider's, not past its deadline, its nonce above the
-// last settled one, its max fee covers the provider's fee and the
-// sub-account (balance, then pending refund) covers that fee. It changes
-// nothing.
+// the job is the provider's, not past its deadline, its max fee covers the
+// provider's fee and the sub-account (balance, then pending refund) covers
+// that fee. (That its nonce was never settled is the chain's record.) It
+// changes nothing.
 func Check(a *Account, p *Provider, j *Job, now uint64) error {
 	switch {
 	case j.Provider != p.Address || a.Provider != p.Address || a.App != j.App:
 		return ErrWrongProvider
 	case j.Deadline < now:
 		return fmt.Errorf("%w: deadline %d, now %d", ErrDeadline, j.Deadline, now)
-	case j.Nonce <= a.Nonce:
-		return fmt.Errorf("%w: nonce %d, last settled %d", ErrNonce, j.Nonce, a.Nonce)
 	case j.MaxFee == nil || j.MaxFee.Cmp(p.Fee) < 0:
 		return fmt.Errorf("%w: max fee %v, provider fee %s", ErrFeeBelowProvider, j.MaxFee, p.Fee)
 	case a.Held().Cmp(p.Fee) < 0:
@@ -156,7 +156,8 @@ func Check(a *Account, p *Provider, j *Job, now uint64) error {
 }
 
 // Charge takes the provider's fee for j out of the sub-account (balance
-// first, then the pending refund), records j's nonce and returns the fee
+// first, then the pending refund), raises the highest settled nonce to
+// j's and returns the fee
 // (the caller pays it to the provider). Call Check first.
 func Charge(a *Account, p *Provider, j *Job, now uint64) (*big.Int, error) {
 	if err := Check(a, p, j, now); err != nil {
@@ -169,7 +170,7 @@ func Charge(a *Account, p *Provider, j *Job, now uint64) (*big.Int, error) {
 	}
 	a.Balance = new(big.Int).Sub(a.Balance, fromBal)
 	a.Pending = new(big.Int).Sub(a.Pending, new(big.Int).Sub(fee, fromBal))
-	a.Nonce = j.Nonce
+	a.Nonce = max(a.Nonce, j.Nonce)
 	return fee, nil
 }
 

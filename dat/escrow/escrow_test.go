@@ -60,7 +60,6 @@ func TestChargeTakesBalanceThenPending(t *testing.T) {
 		edit func(j *Job)
 		err  error
 	}{
-		{"replayed nonce", func(j *Job) {}, ErrNonce},
 		{"past deadline", func(j *Job) { j.Nonce, j.Deadline = 2, 9 }, ErrDeadline},
 		{"max fee below the provider's", func(j *Job) { j.Nonce, j.MaxFee = 2, big.NewInt(4) }, ErrFeeBelowProvider},
 		{"another provider", func(j *Job) { j.Nonce, j.Provider = 2, app }, ErrWrongProvider},

@@ -89,7 +89,7 @@ var serviceExecCodes = []entry{
 	{EscrowInsufficient, "escrow_insufficient", unprocessable, "the sub-account holds less than asked"},
 	{EscrowNothingPending, "escrow_nothing_pending", unprocessable, "no refund is pending"},
 	{EscrowLocked, "escrow_locked", unprocessable, "the refund is still locked"},
-	{JobNonce, "job_nonce", http.StatusConflict, "the job's nonce is not above the last settled one"},
+	{JobNonce, "job_nonce", http.StatusConflict, "a job with this nonce is settled already"},
 	{JobDeadline, "job_deadline", unprocessable, "the job's deadline has passed"},
 	{FeeBelowProvider, "fee_below_provider", unprocessable, "the job's max fee is below the provider's fee"},
 	{ProviderNotAttested, "provider_not_attested", unprocessable, "the provider's enclave is not attested under the iDAO's TEE policy"},

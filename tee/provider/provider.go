@@ -256,7 +256,7 @@ func (p *Provider) settle(ctx context.Context, items []tx.SettleItem) error {
 		}
 		for _, e := range rc.Events {
 			if e.Type == "job_skipped" {
-				p.log.Info("job not settled", "job", e.Get("job"), "code", e.Get("code"), "detail", e.Detail)
+				p.log.Warn("job not settled", "job", e.Get("job"), "code", e.Get("code"), "detail", e.Detail)
 			}
 		}
 	}
