@@ -368,7 +368,12 @@ func (d *devnet) banner() {
 		fmt.Fprintf(w, "    %-12s %s\n", n, d.keyPaths[n])
 	}
 	fmt.Fprintf(w, "\nclients check chain state against the sequencer's signature:\n  export VSC_SEQUENCER=%s\n", d.chain.Sequencer().Hex())
-	fmt.Fprintf(w, "\ntry:\n  vsc idao list\n  vsc submit examples/weather.csv --idao demo --key %s --allow-simulation --wait\n\n", d.keyPaths["contributor"])
+	app := d.keyPaths["app"]
+	fmt.Fprintf(w, "\ntry:\n  vsc idao list\n  vsc submit examples/weather.csv --idao demo --key %s --allow-simulation --wait\n", d.keyPaths["contributor"])
+	fmt.Fprintf(w, "then, as an app, with C the DAT class it minted:\n  vsc dat buy $C --units 10 --key %s\n", app)
+	fmt.Fprintf(w, "  vsc provider list\n  vsc escrow deposit %s --amount 20 --key %s\n", keys.Address(d.key("provider")).Hex(), app)
+	fmt.Fprintf(w, "  vsc query $C 'SELECT count(*), avg(temp_dC), max(wind_dms)' --token TOKEN --key %s --out answer.json\n", app)
+	fmt.Fprintf(w, "  vsc job verify answer.json --key %s\n\n", app)
 }
 
 func hostPort(addr string) string {
