@@ -77,7 +77,7 @@ func prepareSettle(cfg *Config, p *Prepared, b *tx.ServiceSettle) {
 		if a, err := eip712.RecoverCached(jp.Digest, it.AppSig); err == nil {
 			jp.App = a
 		}
-		jp.Enclave, jp.NotSigned = it.Proof().Signer(jp.Digest, it.ResultHash)
+		jp.Enclave, jp.NotSigned = b.Proof(it).Signer(jp.Digest, it.ResultHash)
 		p.Jobs[i] = jp
 	}
 }

@@ -43,6 +43,8 @@ type svcWorld struct {
 	*world
 	class   common.Hash
 	enclave *ecdsa.PrivateKey
+	signer  map[common.Hash]*ecdsa.PrivateKey // job → the enclave that signs its result
+	sealed  map[common.Hash]common.Hash       // job → the result hash it was made with
 }
 
 func newSvcWorld(t *testing.T) *svcWorld {
@@ -50,7 +52,7 @@ func newSvcWorld(t *testing.T) *svcWorld {
 	w.cfg.Enclave = acceptEnclaves{}
 	w.cfg.Services = &escrow.Params{RefundLock: 10}
 	class, _ := w.setupDAT(4, 4, 0)
-	sw := &svcWorld{world: w, class: class, enclave: testKeys(10)[9]}
+	sw := &svcWorld{world: w, class: class, enclave: testKeys(10)[9], signer: map[common.Hash]*ecdsa.PrivateKey{}, sealed: map[common.Hash]common.Hash{}}
 	pub := crypto.FromECDSAPub(&sw.enclave.PublicKey)
 	mustOK(t, w.block([]*tx.Tx{w.sign(0, &tx.EnclaveRegister{IDAO: "demo", PubKey: pub, Report: []byte("r")})}))
 	mustOK(t, w.block([]*tx.Tx{w.sign(svcProvider, sw.registerBody(sw.enclave, svcProvider))}))
@@ -82,23 +84,39 @@ func (w *svcWorld) job(app int, token common.Hash, units, nonce uint64, enclave 
 	return w.item(app, req, crypto.Keccak256Hash(token[:], []byte{byte(nonce)}), enclave)
 }
 
+// item is a signed settlement item; its enclave signature is made by
+// settleBody (signedBy says whose key signs).
 func (w *svcWorld) item(app int, req jobreq.Request, result common.Hash, enclave *ecdsa.PrivateKey) tx.SettleItem {
 	sig, err := req.Sign(chainID, w.keys[app])
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	id := req.Digest(chainID)
-	proofs, err := jobreq.SignBatch(enclave, []common.Hash{id}, []common.Hash{result})
+	w.signer[req.Digest(chainID)], w.sealed[req.Digest(chainID)] = enclave, result
+	return tx.SettleItem{ID: req.Digest(chainID), App: w.addrs[app], Request: req, AppSig: sig, ResultHash: result}
+}
+
+// settleBody batches items into one settlement, signed by the enclave the
+// first item was made for over the items' own (request, result) hashes as
+// signed (sealed: the result each item was made with).
+func (w *svcWorld) settleBody(items ...tx.SettleItem) *tx.ServiceSettle {
+	var ids, res []common.Hash
+	for _, it := range items {
+		ids, res = append(ids, it.Request.Digest(chainID)), append(res, w.sealed[it.Request.Digest(chainID)])
+	}
+	proofs, err := jobreq.SignBatch(w.signer[ids[0]], ids, res)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	p := proofs[0]
-	return tx.SettleItem{ID: id, App: w.addrs[app], Request: req, AppSig: sig, ResultHash: result,
-		Root: p.Root, Size: p.Size, Index: p.Index, Path: p.Path, EnclaveSig: p.Signature}
+	b := &tx.ServiceSettle{IDAO: "demo", Root: proofs[0].Root, Size: proofs[0].Size, EnclaveSig: proofs[0].Signature}
+	for i, it := range items {
+		it.Index, it.Path = proofs[i].Index, proofs[i].Path
+		b.Items = append(b.Items, it)
+	}
+	return b
 }
 
 func (w *svcWorld) settle(from int, items ...tx.SettleItem) *chain.Receipt {
-	return w.block([]*tx.Tx{w.sign(from, &tx.ServiceSettle{IDAO: "demo", Items: items})}, 1, 2)[0]
+	return w.block([]*tx.Tx{w.sign(from, w.settleBody(items...))}, 1, 2)[0]
 }
 
 func (w *svcWorld) tokenValue(id common.Hash) uint64 {
@@ -346,7 +364,7 @@ func TestEscrowConservation(t *testing.T) {
 			}
 		}
 		if len(items) > 0 {
-			txs = append(txs, w.sign(svcProvider, &tx.ServiceSettle{IDAO: "demo", Items: items}))
+			txs = append(txs, w.sign(svcProvider, w.settleBody(items...)))
 		}
 		w.time += uint64(rng.IntN(4000))
 		for _, rc := range w.block(txs, 1, 2, 4) {

@@ -42,36 +42,41 @@ type EscrowWithdraw struct {
 }
 
 // ServiceSettle settles delivered jobs of the sender (a provider of iDAO
-// IDAO). Items are applied in order and each on its own: an item that does
-// not check is skipped with a "job_skipped" event and the others land.
+// IDAO) that its enclave answered in one batch: EnclaveSig is the enclave
+// key's one signature of jobreq.BatchBinding(Root, Size), and each item
+// proves its (request hash ‖ result hash) leaf under Root (a provider may
+// settle any subset of a signed batch). Items are applied in order and
+// each on its own: an item that does not check is skipped with a
+// "job_skipped" event and the others land.
 type ServiceSettle struct {
-	IDAO  string
-	Items []SettleItem
+	IDAO       string
+	Root       common.Hash
+	Size       uint32
+	EnclaveSig []byte
+	Items      []SettleItem
 }
 
 // SettleItem is one delivered job: the app's signed request (ID is its
-// EIP-712 digest, the job id), the hash of the result, and the proof that
-// the provider's enclave signed (request hash ‖ result hash) in a batch.
+// EIP-712 digest, the job id), the hash of its result, and the path of its
+// leaf in the enclave's signed batch.
 type SettleItem struct {
 	ID         common.Hash
 	App        common.Address
 	Request    jobreq.Request
 	AppSig     []byte
 	ResultHash common.Hash
-	Root       common.Hash
-	Size       uint32
 	Index      uint32
 	Path       []common.Hash
-	EnclaveSig []byte
 }
 
-// Proof is the item's place in the enclave's signed batch.
-func (it *SettleItem) Proof() *jobreq.Proof {
-	return &jobreq.Proof{Root: it.Root, Size: it.Size, Index: it.Index, Path: it.Path, Signature: it.EnclaveSig}
+// Proof is item it's place in the settlement's signed batch.
+func (b *ServiceSettle) Proof(it *SettleItem) *jobreq.Proof {
+	return &jobreq.Proof{Root: b.Root, Size: b.Size, Index: it.Index, Path: it.Path, Signature: b.EnclaveSig}
 }
 
-// MaxSettleBatch bounds the items of a ServiceSettle.
-const MaxSettleBatch = 1024
+// MaxSettleBatch bounds the items of a ServiceSettle (and so the batch an
+// enclave signs for one: 128 items of about 540 bytes fit tx.MaxSize).
+const MaxSettleBatch = 128
 
 // settleGas is a settlement's: a base and, per item, two signature checks
 // (cached per batch for the enclave's) and four state updates.

@@ -45,7 +45,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 			Mint: DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(0)}}}},
 		&ProviderRegister{IDAO: "x", PubKey: []byte{4}, Fee: big.NewInt(2), Stake: big.NewInt(3)},
 		&EscrowDeposit{Amount: big.NewInt(5)}, &EscrowRefund{Amount: big.NewInt(1)}, &EscrowWithdraw{},
-		&ServiceSettle{IDAO: "x", Items: []SettleItem{{Request: jobreq.Request{Units: 2, MaxFee: big.NewInt(9)}, Size: 1,
+		&ServiceSettle{IDAO: "x", Size: 1, Items: []SettleItem{{Request: jobreq.Request{Units: 2, MaxFee: big.NewInt(9)},
 			Path: []common.Hash{common.HexToHash("0x7")}}}},
 	}
 	if len(bodies) != len(Kinds()) {

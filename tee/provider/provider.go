@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
-	"sort"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -57,7 +56,8 @@ type Config struct {
 	// CacheBytes bounds the decrypted, parsed datasets kept in enclave
 	// memory (default DefaultCacheBytes).
 	CacheBytes int64
-	// Batch bounds the jobs answered and settled together (default 256).
+	// Batch bounds the jobs answered, signed and settled together
+	// (default and most: tx.MaxSettleBatch).
 	Batch int
 }
 
@@ -81,8 +81,8 @@ func New(cfg Config, enc *tee.Enclave, b *bus.Bus, ch Chain, log *slog.Logger) *
 	if cfg.CacheBytes == 0 {
 		cfg.CacheBytes = DefaultCacheBytes
 	}
-	if cfg.Batch == 0 {
-		cfg.Batch = 256
+	if cfg.Batch <= 0 || cfg.Batch > tx.MaxSettleBatch {
+		cfg.Batch = tx.MaxSettleBatch
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -160,6 +160,7 @@ func (p *Provider) HandleBatch(ctx context.Context, msgs [][]byte) []error {
 	out := make([]*done, len(msgs))
 	var ids, hashes []common.Hash
 	var answered []int
+	var batch *tx.ServiceSettle
 	for i, m := range msgs {
 		var j work.QueryJob
 		if err := json.Unmarshal(m, &j); err != nil {
@@ -185,8 +186,8 @@ func (p *Provider) HandleBatch(ctx context.Context, msgs [][]byte) []error {
 		for k, i := range answered {
 			p.bind(out[i], proofs[k])
 		}
+		batch = &tx.ServiceSettle{IDAO: p.cfg.IDAO, Root: proofs[0].Root, Size: proofs[0].Size, EnclaveSig: proofs[0].Signature}
 	}
-	var items []tx.SettleItem
 	for i, d := range out {
 		if d == nil {
 			continue
@@ -196,15 +197,15 @@ func (p *Provider) HandleBatch(ctx context.Context, msgs [][]byte) []error {
 			continue
 		}
 		if d.item != nil {
-			items = append(items, *d.item)
+			batch.Items = append(batch.Items, *d.item)
 		}
 	}
-	if len(items) > 0 {
-		if err := p.settle(ctx, items); err != nil {
+	if batch != nil && len(batch.Items) > 0 {
+		if err := p.settle(ctx, batch); err != nil {
 			return fill(errs, err)
 		}
 	}
-	p.log.Info("provider batch", "jobs", len(msgs), "answered", len(answered), "settled", len(items), "ms", time.Since(start).Milliseconds())
+	p.log.Info("provider batch", "jobs", len(msgs), "answered", len(answered), "ms", time.Since(start).Milliseconds())
 	return errs
 }
 
@@ -234,30 +235,24 @@ func (p *Provider) bind(d *done, proof jobreq.Proof) {
 	a := d.msg.Answer
 	a.Proof = proof
 	d.item = &tx.SettleItem{ID: a.Job, App: d.app, Request: a.Request, AppSig: a.Signature, ResultHash: a.ResultHash,
-		Root: proof.Root, Size: proof.Size, Index: proof.Index, Path: proof.Path, EnclaveSig: proof.Signature}
+		Index: proof.Index, Path: proof.Path}
 }
 
-// settle posts one service_settle of the batch's answered jobs and waits
+// settle posts the batch's answered jobs in one service_settle and waits
 // for it; skipped items (a deadline passed, a job settled already by an
 // earlier delivery) are the chain's verdict and final.
-func (p *Provider) settle(ctx context.Context, items []tx.SettleItem) error {
-	// nonces settle in increasing order per app: a later one first would
-	// make the earlier one unsettleable
-	sort.SliceStable(items, func(i, j int) bool { return items[i].Request.Nonce < items[j].Request.Nonce })
-	for lo := 0; lo < len(items); lo += tx.MaxSettleBatch {
-		hi := min(lo+tx.MaxSettleBatch, len(items))
-		rc, err := p.chain.Send(ctx, &tx.ServiceSettle{IDAO: p.cfg.IDAO, Items: items[lo:hi]})
-		if err != nil {
-			return fmt.Errorf("settle %d jobs: %w", hi-lo, err)
-		}
-		if rc.Status != chain.StatusSuccess {
-			p.log.Warn("settlement refused", "jobs", hi-lo, "err", rc.Err())
-			continue
-		}
-		for _, e := range rc.Events {
-			if e.Type == "job_skipped" {
-				p.log.Warn("job not settled", "job", e.Get("job"), "code", e.Get("code"), "detail", e.Detail)
-			}
+func (p *Provider) settle(ctx context.Context, b *tx.ServiceSettle) error {
+	rc, err := p.chain.Send(ctx, b)
+	if err != nil {
+		return fmt.Errorf("settle %d jobs: %w", len(b.Items), err)
+	}
+	if rc.Status != chain.StatusSuccess {
+		p.log.Warn("settlement refused", "jobs", len(b.Items), "err", rc.Err())
+		return nil
+	}
+	for _, e := range rc.Events {
+		if e.Type == "job_skipped" {
+			p.log.Warn("job not settled", "job", e.Get("job"), "code", e.Get("code"), "detail", e.Detail)
 		}
 	}
 	return nil
