@@ -27,7 +27,6 @@ CREATE TABLE jobs (
     updated_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (app, provider, nonce)
 );
-CREATE INDEX jobs_app_provider ON jobs (app, provider, nonce DESC);
 
 -- +goose Down
 DROP TABLE jobs;

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -46,6 +47,7 @@ func (d *devnet) initProvider(ctx context.Context) error {
 type nodeSender struct {
 	n   *node.Node
 	key *ecdsa.PrivateKey
+	mu  sync.Mutex // nonces are assigned in order
 }
 
 func (s *nodeSender) Registered(ctx context.Context, a common.Address) (bool, error) {
@@ -57,15 +59,7 @@ func (s *nodeSender) Registered(ctx context.Context, a common.Address) (bool, er
 }
 
 func (s *nodeSender) Send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
-	fee := new(big.Int).Mul(s.n.Fee(body), big.NewInt(2))
-	t, err := tx.New(s.n.ChainID(), s.n.NextNonce(keys.Address(s.key)), fee, body)
-	if err != nil {
-		return nil, err
-	}
-	if t, err = t.Sign(s.key); err != nil {
-		return nil, err
-	}
-	h, err := s.n.SubmitTx(t)
+	h, err := s.submit(body)
 	if err != nil {
 		return nil, fmt.Errorf("submit %s: %w", body.Kind(), err)
 	}
@@ -76,4 +70,18 @@ func (s *nodeSender) Send(ctx context.Context, body tx.Body) (*chain.Receipt, er
 		return nil, err
 	}
 	return info.Receipt, nil
+}
+
+func (s *nodeSender) submit(body tx.Body) (common.Hash, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fee := new(big.Int).Mul(s.n.Fee(body), big.NewInt(2))
+	t, err := tx.New(s.n.ChainID(), s.n.NextNonce(keys.Address(s.key)), fee, body)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if t, err = t.Sign(s.key); err != nil {
+		return common.Hash{}, err
+	}
+	return s.n.SubmitTx(t)
 }

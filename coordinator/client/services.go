@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -123,6 +125,9 @@ type QueryOptions struct {
 	Deadline     time.Duration // how long the provider has to settle (default 10 min)
 	// Progress, if set, is told each status change.
 	Progress func(status string)
+	// NoSettleWait returns as soon as the answer is verified, without
+	// waiting for its settlement (load generators).
+	NoSettleWait bool
 }
 
 // QueryResult is `vsc query --json`.
@@ -184,7 +189,7 @@ func (c *Client) Query(ctx context.Context, key *ecdsa.PrivateKey, o QueryOption
 	if err != nil {
 		return nil, err
 	}
-	if v.Status != coordinator.JobSettled {
+	if v.Status != coordinator.JobSettled && !o.NoSettleWait {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		if s, err := c.waitJob(sctx, v.Job, o.Progress, coordinator.JobSettled); err == nil {
 			v = s
@@ -204,21 +209,49 @@ func (c *Client) Query(ctx context.Context, key *ecdsa.PrivateKey, o QueryOption
 	return res, nil
 }
 
-// buildJob picks the provider and the nonce and signs the request.
-func (c *Client) buildJob(ctx context.Context, key *ecdsa.PrivateKey, o *QueryOptions) (*coordinator.JobRequestBody, error) {
-	app := crypto.PubkeyToAddress(key.PublicKey)
+// jobTarget is what a query needs to sign its request: the chain id and
+// the provider, cached per (class, provider) for a short while (the
+// coordinator checks them again; a client running many queries asks once).
+type jobTarget struct {
+	chainID  uint64
+	provider *api.Provider
+	at       time.Time
+}
+
+// targetTTL bounds how long a jobTarget or a verified enclave is reused.
+const targetTTL = 30 * time.Second
+
+var targets sync.Map // baseURL|class|provider → *jobTarget
+
+func (c *Client) jobTarget(ctx context.Context, class common.Hash, want common.Address) (*jobTarget, error) {
+	k := c.BaseURL + "|" + class.Hex() + "|" + want.Hex()
+	if v, ok := targets.Load(k); ok && time.Since(v.(*jobTarget).at) < targetTTL {
+		return v.(*jobTarget), nil
+	}
 	info, err := c.ChainInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := c.DATClass(ctx, o.Class)
+	cl, err := c.DATClass(ctx, class)
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.pickProvider(ctx, cl.IDAO, o.Provider)
+	p, err := c.pickProvider(ctx, cl.IDAO, want)
 	if err != nil {
 		return nil, err
 	}
+	t := &jobTarget{chainID: info.ChainID, provider: p, at: time.Now()}
+	targets.Store(k, t)
+	return t, nil
+}
+
+// buildJob picks the provider and the nonce and signs the request.
+func (c *Client) buildJob(ctx context.Context, key *ecdsa.PrivateKey, o *QueryOptions) (*coordinator.JobRequestBody, error) {
+	tg, err := c.jobTarget(ctx, o.Class, o.Provider)
+	if err != nil {
+		return nil, err
+	}
+	p := tg.provider
 	if o.Units == 0 {
 		o.Units = 1
 	}
@@ -226,20 +259,13 @@ func (c *Client) buildJob(ctx context.Context, key *ecdsa.PrivateKey, o *QueryOp
 	if o.MaxFee == nil {
 		o.MaxFee = fee
 	}
-	nonce := uint64(time.Now().UnixMilli())
-	if esc, err := c.Escrow(ctx, app); err == nil {
-		for _, a := range esc.Accounts {
-			if a.Provider == p.Address && a.Nonce >= nonce {
-				nonce = a.Nonce + 1
-			}
-		}
-	}
+	nonce := nextJobNonce() // microseconds: above the nonces settled before
 	if o.Deadline == 0 {
 		o.Deadline = 10 * time.Minute
 	}
 	rq := jobreq.Request{Class: o.Class, Token: o.Token, Provider: p.Address, QueryHash: query.QueryHash(o.Query), Units: o.Units,
 		MaxFee: o.MaxFee, Nonce: nonce, Deadline: uint64(time.Now().Add(o.Deadline).Unix())}
-	sig, err := rq.Sign(info.ChainID, key)
+	sig, err := rq.Sign(tg.chainID, key)
 	if err != nil {
 		return nil, err
 	}
@@ -261,10 +287,27 @@ func (c *Client) pickProvider(ctx context.Context, dao string, want common.Addre
 	return &ps.Providers[0], nil
 }
 
+// lastNonce is the last job nonce this process used.
+var lastNonce atomic.Uint64
+
+// nextJobNonce is a fresh job nonce: the time in microseconds, above every
+// nonce this process used before (concurrent queries never share one).
+func nextJobNonce() uint64 {
+	for {
+		last, now := lastNonce.Load(), uint64(time.Now().UnixMicro())
+		n := max(now, last+1)
+		if lastNonce.CompareAndSwap(last, n) {
+			return n
+		}
+	}
+}
+
 // waitJob polls a job until it reaches until (delivered or settled) or
 // ends failed or expired.
 func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(string), until string) (*coordinator.JobView, error) {
-	t := time.NewTicker(50 * time.Millisecond)
+	// poll fast at first (an answer takes milliseconds), then back off
+	delay := 5 * time.Millisecond
+	t := time.NewTimer(delay)
 	defer t.Stop()
 	last := ""
 	for {
@@ -282,7 +325,9 @@ func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(stri
 				return nil, codes.New(codes.JobFailed, "job %s failed: %s", id.Hex(), deref(v.Reason))
 			case v.Status == coordinator.JobExpired:
 				return nil, codes.New(codes.JobFailed, "job %s expired unanswered: nothing is charged", id.Hex())
-			case v.Status == until || v.Status == coordinator.JobSettled:
+			case (v.Status == until || v.Status == coordinator.JobSettled) && (until != coordinator.JobDelivered || v.Answer != nil):
+				// (the chain may settle a job before the coordinator has
+				// stored its answer: wait for the answer too)
 				return v, nil
 			}
 		}
@@ -290,6 +335,8 @@ func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(stri
 		case <-ctx.Done():
 			return nil, codes.New(codes.JobTimeout, "no answer to job %s before the timeout (last status %q): `vsc job show %s` follows it", id.Hex(), last, id.Hex())
 		case <-t.C:
+			delay = min(2*delay, 100*time.Millisecond)
+			t.Reset(delay)
 		}
 	}
 }
@@ -312,26 +359,52 @@ func (c *Client) VerifyAnswer(ctx context.Context, a *jobreq.Answer, key *ecdsa.
 	if _, err := a.Check(crypto.PubkeyToAddress(key.PublicKey)); err != nil {
 		return nil, nil, codes.New(codes.AnswerUnverified, "the answer does not verify: %v", err)
 	}
-	v, err := c.ProvenIDAO(ctx, a.IDAO, a.EnclaveKey)
+	ve, err := c.verifiedEnclave(ctx, a.IDAO, a.EnclaveKey)
 	if err != nil {
 		return nil, nil, err
-	}
-	e := v.Enclave(a.EnclaveKey)
-	if v.IDAO == nil || e == nil {
-		return nil, nil, codes.New(codes.AnswerUnverified, "the answering enclave key is not registered on chain for iDAO %s (proven at block %d)", a.IDAO, v.Header.Height)
-	}
-	pol, err := tee.ParsePolicy(v.IDAO.Policy.TEEPolicy)
-	if err != nil {
-		return nil, nil, codes.New(codes.AnswerUnverified, "iDAO %s's TEE policy on chain is unusable: %v", a.IDAO, err)
-	}
-	if _, err := tee.VerifyKeyAttestationJSON(pol, e.PubKey, e.Report); err != nil {
-		return nil, nil, codes.New(codes.AnswerUnverified, "the answering enclave's attestation fails iDAO %s's TEE policy: %v", a.IDAO, err)
 	}
 	pl, err := OpenAnswer(a, key)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &SavedAnswer{Answer: a, TEEPolicy: v.IDAO.Policy.TEEPolicy, ProvenAt: v.Header.Height}, pl, nil
+	return &SavedAnswer{Answer: a, TEEPolicy: ve.policy, ProvenAt: ve.height}, pl, nil
+}
+
+// verified is an enclave key proven registered for an iDAO and attested
+// under its proven TEE policy.
+type verified struct {
+	policy json.RawMessage
+	height uint64
+	at     time.Time
+}
+
+var enclaves sync.Map // sequencer|iDAO|key → *verified
+
+// verifiedEnclave proves (or recalls, for targetTTL) that pub is
+// registered on chain for the iDAO and attests under its TEE policy.
+func (c *Client) verifiedEnclave(ctx context.Context, dao string, pub []byte) (*verified, error) {
+	k := c.Trust.Sequencer.Hex() + "|" + dao + "|" + common.Bytes2Hex(pub)
+	if v, ok := enclaves.Load(k); ok && time.Since(v.(*verified).at) < targetTTL && v.(*verified).height >= c.Trust.MinHeight {
+		return v.(*verified), nil
+	}
+	v, err := c.ProvenIDAO(ctx, dao, pub)
+	if err != nil {
+		return nil, err
+	}
+	e := v.Enclave(pub)
+	if v.IDAO == nil || e == nil {
+		return nil, codes.New(codes.AnswerUnverified, "the answering enclave key is not registered on chain for iDAO %s (proven at block %d)", dao, v.Header.Height)
+	}
+	pol, err := tee.ParsePolicy(v.IDAO.Policy.TEEPolicy)
+	if err != nil {
+		return nil, codes.New(codes.AnswerUnverified, "iDAO %s's TEE policy on chain is unusable: %v", dao, err)
+	}
+	if _, err := tee.VerifyKeyAttestationJSON(pol, e.PubKey, e.Report); err != nil {
+		return nil, codes.New(codes.AnswerUnverified, "the answering enclave's attestation fails iDAO %s's TEE policy: %v", dao, err)
+	}
+	ve := &verified{policy: v.IDAO.Policy.TEEPolicy, height: v.Header.Height, at: time.Now()}
+	enclaves.Store(k, ve)
+	return ve, nil
 }
 
 // OpenAnswer decrypts an answer with the app's key and checks the result

@@ -104,13 +104,9 @@ func (s *Server) checkJob(ctx context.Context, b *coordinator.JobRequestBody) (*
 	if err := checkJobFacts(f, app, rq); err != nil {
 		return nil, nil, err
 	}
-	last, err := s.store.LastJobNonce(ctx, app, rq.Provider)
-	if err != nil {
-		return nil, nil, err
-	}
-	if rq.Nonce <= max(last, f.Escrow.Nonce) {
-		return nil, nil, codes.New(codes.JobNonceUsed, "nonce %d is not above %d, the last this app used with provider %s: sign again with nonce %d",
-			rq.Nonce, max(last, f.Escrow.Nonce), rq.Provider.Hex(), max(last, f.Escrow.Nonce)+1)
+	if rq.Nonce <= f.Escrow.Nonce {
+		return nil, nil, codes.New(codes.JobNonceUsed, "nonce %d is not above %d, the last this app settled with provider %s: sign again with a higher nonce",
+			rq.Nonce, f.Escrow.Nonce, rq.Provider.Hex())
 	}
 	sub, err := s.store.SubmissionJob(ctx, f.Class.Provenance.Submission)
 	if errors.Is(err, store.ErrNotFound) {

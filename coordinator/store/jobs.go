@@ -58,17 +58,6 @@ func (s *Store) InsertJob(ctx context.Context, j *Job) (existed bool, err error)
 	return tag.RowsAffected() == 0, nil
 }
 
-// LastJobNonce is the highest nonce of a stored job of app with provider
-// (0: none).
-func (s *Store) LastJobNonce(ctx context.Context, app, provider common.Address) (uint64, error) {
-	var n *int64
-	err := s.Pool.QueryRow(ctx, `SELECT max(nonce) FROM jobs WHERE app=$1 AND provider=$2`, app[:], provider[:]).Scan(&n)
-	if err != nil || n == nil {
-		return 0, err
-	}
-	return uint64(*n), nil
-}
-
 // MarkJobRunning records that the job was routed to its provider.
 func (s *Store) MarkJobRunning(ctx context.Context, id common.Hash) error {
 	_, err := s.Pool.Exec(ctx, `UPDATE jobs SET status='running', updated_at=now() WHERE id=$1 AND status='requested'`, id[:])

@@ -54,13 +54,15 @@ func (b *Bus) PublishQueryJob(ctx context.Context, provider common.Address, msgI
 	return nil
 }
 
-// QueryJobs delivers provider's jobs until ctx ends, in batches of up to
-// max (one enclave signature for each batch's answers). h returns one
+// QueryJobs delivers provider's jobs until ctx ends to loops handlers at
+// once, in batches of up to max (one enclave signature for each batch's
+// answers; a handler waits for its batch's settlement, so several loops
+// keep answering while a block is being made). h returns one
 // error per message: nil acks it (the job is answered and its settlement
 // decided), any other error redelivers it with back-off, up to
 // QueryMaxDeliver deliveries; a job whose provider died holding it comes
 // back after AckWait.
-func (b *Bus) QueryJobs(ctx context.Context, provider common.Address, max int, h func(ctx context.Context, msgs [][]byte) []error) error {
+func (b *Bus) QueryJobs(ctx context.Context, provider common.Address, loops, max int, h func(ctx context.Context, msgs [][]byte) []error) error {
 	err := b.waitFor(ctx, "the jobs stream", func() error { _, err := b.stream(ctx, JobsStream); return err })
 	if err != nil {
 		return err
@@ -71,12 +73,12 @@ func (b *Bus) QueryJobs(ctx context.Context, provider common.Address, max int, h
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       b.cfg.AckWait,
 		MaxDeliver:    QueryMaxDeliver,
-		MaxAckPending: 4 * max,
+		MaxAckPending: 2 * loops * max,
 	})
 	if err != nil {
 		return b.explain(fmt.Errorf("query-job consumer for %s: %w", provider.Hex(), err))
 	}
-	return b.batches(ctx, cons, 2, max, b.cfg.BatchLinger, QueryMaxDeliver, nil, rawBatch(h))
+	return b.batches(ctx, cons, loops, max, b.cfg.BatchLinger, QueryMaxDeliver, nil, rawBatch(h))
 }
 
 func rawBatch(h func(ctx context.Context, msgs [][]byte) []error) func(ctx context.Context, msgs []jetstream.Msg) []error {

@@ -59,6 +59,9 @@ type Config struct {
 	// Batch bounds the jobs answered, signed and settled together
 	// (default and most: tx.MaxSettleBatch).
 	Batch int
+	// Loops is how many batches are handled at once (default 8: each
+	// waits for its settlement's block).
+	Loops int
 }
 
 // DefaultCacheBytes is the default room of the dataset cache.
@@ -80,6 +83,9 @@ type Provider struct {
 func New(cfg Config, enc *tee.Enclave, b *bus.Bus, ch Chain, log *slog.Logger) *Provider {
 	if cfg.CacheBytes == 0 {
 		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.Loops <= 0 {
+		cfg.Loops = 8
 	}
 	if cfg.Batch <= 0 || cfg.Batch > tx.MaxSettleBatch {
 		cfg.Batch = tx.MaxSettleBatch
@@ -106,7 +112,7 @@ func (p *Provider) Start(ctx context.Context) error {
 	}
 	return p.loop.Go(ctx, func(ctx context.Context) error {
 		p.log.Info("provider serving", "idao", p.cfg.IDAO, "enclave", p.enc.Address().Hex())
-		return p.bus.QueryJobs(ctx, p.cfg.Account, p.cfg.Batch, p.HandleBatch)
+		return p.bus.QueryJobs(ctx, p.cfg.Account, p.cfg.Loops, p.cfg.Batch, p.HandleBatch)
 	})
 }
 
