@@ -22,6 +22,8 @@ const (
 	// QueryBelowFloor: the WHERE clause leaves fewer records than the
 	// privacy floor (min_group_size).
 	QueryBelowFloor
+	// QueryTooLarge: the result would be over the engine's size limit.
+	QueryTooLarge
 )
 
 var queryAPICodes = []entry{
@@ -30,6 +32,7 @@ var queryAPICodes = []entry{
 	{QueryUnknownColumn, "query_unknown_column", http.StatusUnprocessableEntity, "the query names a column the dataset does not have"},
 	{QueryNotAllowed, "query_not_allowed", http.StatusForbidden, "the class's policy does not allow this query"},
 	{QueryBelowFloor, "query_below_floor", http.StatusUnprocessableEntity, "the query's WHERE clause leaves fewer records than the privacy floor"},
+	{QueryTooLarge, "query_too_large", http.StatusUnprocessableEntity, "the query's result would be over the size limit"},
 }
 
 // apiCodes is the API's whole list, in number order.

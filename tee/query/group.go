@@ -93,3 +93,27 @@ func (g *groups) order(q *Query, c *columns, floor int) (keep []int32, suppresse
 	})
 	return keep, suppressed
 }
+
+// dense renumbers the kept groups 0…len(keep)−1 in keep's order and drops
+// the records of suppressed groups from sel (and gid), so aggregates work
+// only for groups that are shown. It returns the new sel and, per kept
+// group, a record of it and its size.
+func (g *groups) dense(sel []int32, keep []int32) (kept, first []int32, count []int64) {
+	newID := make([]int32, len(g.first))
+	for i := range newID {
+		newID[i] = -1
+	}
+	first, count = make([]int32, len(keep)), make([]int64, len(keep))
+	for k, id := range keep {
+		newID[id], first[k], count[k] = int32(k), g.first[id], g.count[id]
+	}
+	n := 0
+	for j, i := range sel {
+		if id := newID[g.gid[j]]; id >= 0 {
+			sel[n], g.gid[n] = i, id
+			n++
+		}
+	}
+	g.gid = g.gid[:n]
+	return sel[:n], first, count
+}

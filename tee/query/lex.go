@@ -107,7 +107,7 @@ func lexNum(src string, i int) (token, int, error) {
 	for j < len(src) && isDigit(src[j]) {
 		j++
 	}
-	if j < len(src) && isIdentPart(src[j]) {
+	if j < len(src) && (isIdentPart(src[j]) || src[j] == '.') {
 		return token{}, 0, errAt(j, KindSyntax, "want a space or an operator after the number %s (numbers are integers)", src[i:j])
 	}
 	v, err := strconv.ParseInt(src[i:j], 10, 64)

@@ -5,7 +5,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/codes"
 )
 
-// Limits on a query. Every one is checked by Parse; docs/QUERY.md lists them.
+// Limits on a query, checked by Parse (MaxCells by Run); docs/QUERY.md lists them.
 const (
 	MaxQueryBytes = 4096 // query text
 	MaxItems      = 32   // select items
@@ -14,6 +14,11 @@ const (
 	MaxInList     = 256  // values in one IN list
 	MaxBuckets    = 1024 // buckets of one histogram
 	MaxTerms      = 256  // comparisons in one WHERE clause
+
+	// MaxCells bounds a result (rows × columns), checked by Run before it
+	// computes any aggregate: it bounds the enclave's memory and the answer's
+	// size on the bus.
+	MaxCells = 100_000
 )
 
 // DefaultMinGroupSize is the privacy floor when a policy sets none.
@@ -151,6 +156,7 @@ const (
 	KindBareColumn             // a column selected bare is not in GROUP BY
 	KindColumn                 // a column the dataset does not have
 	KindPolicy                 // the class owner's policy does not allow it
+	KindTooLarge               // the result would be over MaxCells
 )
 
 // Error is a refused query: the byte offset (from 0; len(text) is the end)
@@ -170,5 +176,5 @@ func errAt(pos int, kind Kind, format string, args ...any) *Error {
 // Code is the failure code a job refused with this error carries.
 func (e *Error) Code() codes.Code {
 	return [...]codes.Code{KindSyntax: codes.QueryInvalid, KindBareColumn: codes.QueryBareColumn,
-		KindColumn: codes.QueryUnknownColumn, KindPolicy: codes.QueryNotAllowed}[e.Kind]
+		KindColumn: codes.QueryUnknownColumn, KindPolicy: codes.QueryNotAllowed, KindTooLarge: codes.QueryTooLarge}[e.Kind]
 }

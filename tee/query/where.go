@@ -1,5 +1,7 @@
 package query
 
+import "slices"
+
 // columns holds the dataset's columns, extracted from its rows on first use.
 type columns struct {
 	recs  [][]int64
@@ -15,6 +17,37 @@ func newColumns(fields []string, recs [][]int64) *columns {
 		}
 	}
 	return c
+}
+
+// load extracts the named columns in one pass over the records (one read
+// of each record for all of them).
+func (c *columns) load(names []string) {
+	var idx []int
+	for _, n := range names {
+		if j := c.index[n]; !slices.Contains(idx, j) {
+			idx = append(idx, j)
+		}
+	}
+	out := make([][]int64, len(idx))
+	for k := range out {
+		out[k] = make([]int64, len(c.recs))
+	}
+	switch len(idx) {
+	case 1:
+		a, j := out[0], idx[0]
+		for i, r := range c.recs {
+			a[i] = r[j]
+		}
+	default:
+		for i, r := range c.recs {
+			for k, j := range idx {
+				out[k][i] = r[j]
+			}
+		}
+	}
+	for k, j := range idx {
+		c.cols[j] = out[k]
+	}
 }
 
 // col returns a column's values (Check has made sure it exists).
@@ -165,19 +198,38 @@ func cmpCols(op CmpOp, a, b []int64, out []bool) {
 	}
 }
 
+// inMask tests membership with a bitset when the list's values are close
+// together (categorical codes, the usual case), a map otherwise.
 func inMask(e *In, c *columns, out []bool) {
-	set := make(map[int64]struct{}, len(e.List))
-	for _, v := range e.List {
-		set[v] = struct{}{}
-	}
 	if !e.X.IsCol {
-		_, ok := set[e.X.Val]
+		ok := slices.Contains(e.List, e.X.Val)
 		for i := range out {
 			out[i] = ok
 		}
 		return
 	}
-	for i, v := range c.col(e.X.Col) {
+	col := c.col(e.X.Col)
+	lo, hi := slices.Min(e.List), slices.Max(e.List)
+	if span := uint64(hi) - uint64(lo); span < maxBitsetSpan {
+		bits := make([]uint64, span/64+1)
+		for _, v := range e.List {
+			d := uint64(v) - uint64(lo)
+			bits[d/64] |= 1 << (d % 64)
+		}
+		for i, v := range col {
+			d := uint64(v) - uint64(lo)
+			out[i] = d <= span && bits[d/64]&(1<<(d%64)) != 0
+		}
+		return
+	}
+	set := make(map[int64]struct{}, len(e.List))
+	for _, v := range e.List {
+		set[v] = struct{}{}
+	}
+	for i, v := range col {
 		_, out[i] = set[v]
 	}
 }
+
+// maxBitsetSpan bounds an IN list's bitset (8 KiB).
+const maxBitsetSpan = 1 << 16
