@@ -473,3 +473,8 @@ func ReadSaved(path string) (*SavedAnswer, error) {
 	}
 	return s, nil
 }
+
+// SettledJob reads the chain's record of a settled job.
+func (c *Client) SettledJob(ctx context.Context, id common.Hash) (*api.SettledJob, error) {
+	return get[api.SettledJob](ctx, c.chain(), "/v1/chain/jobs/"+id.Hex())
+}
