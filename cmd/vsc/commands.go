@@ -12,7 +12,7 @@ func commands() []cli.Command {
 		{Name: "status", Usage: "ID: a submission's state, evidence, votes, anchor, DAT", Run: status},
 		{Name: "idao list", Usage: "iDAOs and their policy, members, stake", Run: idaoList},
 		{Name: "idao show", Usage: "NAME: one iDAO", Run: idaoShow},
-		{Name: "idao create", Usage: "NAME --policy MODE [--modes M1,M2] [--price N] [--stake N] [--tee-policy FILE] [--vk HASH] --key FILE: a new iDAO on chain", Run: idaoCreate},
+		{Name: "idao create", Usage: "NAME --policy MODE [--modes M1,M2] [--price N] [--stake N] [--tee-policy FILE] [--vk HASH] [--min-group-size K] --key FILE: a new iDAO on chain", Run: idaoCreate},
 		{Name: "idao join", Usage: "NAME --stake N --key FILE: stake in an iDAO (joining it)", Run: idaoJoin},
 		{Name: "idao register-enclave", Usage: "NAME --enclave FILE --key FILE: register a TEE worker's enclave key (`vscd worker --show-key --json`) for an iDAO; the chain checks its attestation against the iDAO's TEE policy", Run: idaoRegisterEnclave},
 		{Name: "dat show", Usage: "CLASS: a DAT class, its provenance, tokens and revenue", Run: cmdDATShow},

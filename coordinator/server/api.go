@@ -166,7 +166,7 @@ func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
 
 // IDAOView renders a registered iDAO.
 func IDAOView(d *coordinator.Registered) (coordinator.IDAOView, error) {
-	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner,
+	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner, MinGroupSize: d.Policy.GroupFloor(),
 		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave}
 	if c := coordinator.NewPolicyConfig(&d.Policy); !c.Empty() {
 		raw, err := json.Marshal(c)
