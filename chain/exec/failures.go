@@ -173,6 +173,7 @@ var failureCodes = []struct {
 	{"escrow.ErrBadFee", escrow.ErrBadFee, codes.BadProviderFee},
 	{"jobreq.ErrNotSigned", jobreq.ErrNotSigned, codes.ResultNotSigned},
 	{"jobreq.ErrWrongSigner", jobreq.ErrWrongSigner, codes.JobWrongApp},
+	{"jobreq.ErrBadMaxFee", jobreq.ErrBadMaxFee, codes.BadMaxFee},
 }
 
 // failure is an error whose code its sentinel alone does not say (the

@@ -237,6 +237,8 @@ func (r *run) serviceSettle(b *tx.ServiceSettle) error {
 // consumes its units, pays the fee to the provider and records it settled.
 func (r *run) settleItem(p *escrow.Provider, it *tx.SettleItem, prep *JobPrep) error {
 	switch {
+	case it.Request.Valid() != nil:
+		return it.Request.Valid()
 	case prep.Digest != it.ID:
 		return fmt.Errorf("%w: item %s, signed request %s", ErrJobID, it.ID.Hex(), prep.Digest.Hex())
 	case prep.App == (common.Address{}) || prep.App != it.App:

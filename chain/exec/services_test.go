@@ -219,6 +219,11 @@ func TestSettlementRefusesEachBadItemAlone(t *testing.T) {
 			return w.item(svcApp, it.Request, it.ResultHash, w.enclave)
 		}, codes.FeeBelowProvider},
 		{"too many units", func() tx.SettleItem { return w.job(svcApp, tok, 11, 5, w.enclave) }, codes.InsufficientUnits},
+		{"a max fee that is no uint256", func() tx.SettleItem {
+			it := w.job(svcApp, tok, 1, 5, w.enclave)
+			it.Request.MaxFee = new(big.Int).Lsh(big.NewInt(1), 300)
+			return w.item(svcApp, it.Request, it.ResultHash, w.enclave)
+		}, codes.BadMaxFee},
 		{"signed by another app than named", func() tx.SettleItem {
 			it := w.job(svcApp2, tok, 1, 5, w.enclave)
 			it.App = w.addrs[svcApp]

@@ -82,6 +82,7 @@ const (
 	JobWrongApp          Code = 4618
 	SettleBatchSize      Code = 4619
 	JobID                Code = 4620
+	BadMaxFee            Code = 4621
 )
 
 var serviceExecCodes = []entry{
@@ -106,4 +107,5 @@ var serviceExecCodes = []entry{
 	{JobWrongApp, "job_wrong_app", unprocessable, "the job request is not signed by the app it names"},
 	{SettleBatchSize, "settle_batch_size", unprocessable, "a settlement holds 1 to tx.MaxSettleBatch items"},
 	{JobID, "job_id", unprocessable, "the job id is not the digest of the signed request"},
+	{BadMaxFee, "bad_max_fee", unprocessable, "the job's max fee is not a uint256"},
 }

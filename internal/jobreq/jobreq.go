@@ -46,9 +46,25 @@ type Request struct {
 	Deadline  uint64         `json:"deadline"`
 }
 
+// ErrBadMaxFee is a max fee that is not a uint256.
+var ErrBadMaxFee = errors.New("jobreq: max fee must be a non-negative 256-bit integer")
+
+// Valid checks what the EIP-712 type bounds: maxFee is a uint256.
+func (r *Request) Valid() error {
+	if r.MaxFee != nil && (r.MaxFee.Sign() < 0 || r.MaxFee.BitLen() > 256) {
+		return ErrBadMaxFee
+	}
+	return nil
+}
+
+// maxFee is the fee word's value; a fee that is no uint256 (refused by
+// Valid) hashes as the largest one instead of panicking.
 func (r *Request) maxFee() *big.Int {
-	if r.MaxFee == nil {
+	switch {
+	case r.MaxFee == nil:
 		return new(big.Int)
+	case r.Valid() != nil:
+		return new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
 	}
 	return r.MaxFee
 }
