@@ -181,7 +181,8 @@ func (c *Client) Query(ctx context.Context, key *ecdsa.PrivateKey, o QueryOption
 	}
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	v, err = c.waitJob(wctx, v.Job, o.Progress, coordinator.JobDelivered)
+	last := ""
+	v, err = c.waitJob(wctx, v.Job, o.Progress, &last, coordinator.JobDelivered)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +192,7 @@ func (c *Client) Query(ctx context.Context, key *ecdsa.PrivateKey, o QueryOption
 	}
 	if v.Status != coordinator.JobSettled && !o.NoSettleWait {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if s, err := c.waitJob(sctx, v.Job, o.Progress, coordinator.JobSettled); err == nil {
+		if s, err := c.waitJob(sctx, v.Job, o.Progress, &last, coordinator.JobSettled); err == nil {
 			v = s
 		}
 		cancel()
@@ -304,22 +305,21 @@ func nextJobNonce() uint64 {
 
 // waitJob polls a job until it reaches until (delivered or settled) or
 // ends failed or expired.
-func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(string), until string) (*coordinator.JobView, error) {
+func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(string), last *string, until string) (*coordinator.JobView, error) {
 	// poll fast at first (an answer takes milliseconds), then back off
 	delay := 5 * time.Millisecond
 	t := time.NewTimer(delay)
 	defer t.Stop()
-	last := ""
 	for {
 		v, err := c.Job(ctx, id)
 		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
 		if v != nil {
-			if v.Status != last && progress != nil {
+			if v.Status != *last && progress != nil {
 				progress(v.Status)
 			}
-			last = v.Status
+			*last = v.Status
 			switch {
 			case v.Status == coordinator.JobFailed:
 				return nil, codes.New(codes.JobFailed, "job %s failed: %s", id.Hex(), deref(v.Reason))
@@ -333,7 +333,7 @@ func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(stri
 		}
 		select {
 		case <-ctx.Done():
-			return nil, codes.New(codes.JobTimeout, "no answer to job %s before the timeout (last status %q): `vsc job show %s` follows it", id.Hex(), last, id.Hex())
+			return nil, codes.New(codes.JobTimeout, "no answer to job %s before the timeout (last status %q): `vsc job show %s` follows it", id.Hex(), *last, id.Hex())
 		case <-t.C:
 			delay = min(2*delay, 100*time.Millisecond)
 			t.Reset(delay)
