@@ -88,6 +88,9 @@ func parseWorker(env *cli.Env, args []string) (workerConfig, error) {
 	default:
 		return cfg, cli.Usagef("--tee-backend %q: want sim (software simulation, development only) or ego (SGX)", cfg.Backend)
 	}
+	if cfg.Serve && (cfg.Chain == "" || cfg.ProviderKey == "" || cfg.ServeIDAO == "") {
+		return cfg, cli.Usagef("--serve needs --chain URL, --idao NAME and --provider-key FILE (a funded account: it stakes and is paid the fees)")
+	}
 	if cfg.Chain != "" && cfg.OptKey == "" && !cfg.Serve && !cfg.ShowKey && !cfg.ShowPolicy {
 		return cfg, cli.Usagef("--chain needs --optimistic-key FILE (a funded account for claims and challenges)")
 	}

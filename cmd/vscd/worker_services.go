@@ -26,9 +26,6 @@ import (
 // connection (a user with the provider role) and settling through the
 // chain's HTTP API.
 func startServe(ctx context.Context, l *service.List, enc *tee.Enclave, cfg workerConfig, log *slog.Logger) error {
-	if cfg.Chain == "" || cfg.ProviderKey == "" || cfg.ServeIDAO == "" {
-		return cli.Usagef("--serve needs --chain URL, --idao NAME and --provider-key FILE (a funded account: it stakes and is paid the fees)")
-	}
 	key, err := keys.Load(cfg.ProviderKey)
 	if err != nil {
 		return fmt.Errorf("--provider-key: %w", err)
