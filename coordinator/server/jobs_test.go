@@ -1,6 +1,9 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"math/big"
 	"testing"
 
@@ -12,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/jobreq"
+	"github.com/vsc-labs/vsc/internal/work"
 )
 
 // TestJobFactsRefusals: each chain fact a job is checked against before it
@@ -60,5 +64,34 @@ func TestJobFactsRefusals(t *testing.T) {
 		if err := checkJobFacts(f, app, r); codes.Of(err) != row.code {
 			t.Errorf("%s: %v (%s), want %s", row.name, err, codes.Of(err), row.code)
 		}
+	}
+}
+
+// TestAnswersNeedTheirProvidersSubjectAndSignature: an answer published on
+// another provider's subject, for another job, or without the enclave's
+// signature over it is refused for good and never stored.
+func TestAnswersNeedTheirProvidersSubjectAndSignature(t *testing.T) {
+	t.Parallel()
+	s := &Server{} // no store: a refused answer must not reach it
+	prov := common.HexToAddress("0xb0b")
+	job := common.HexToHash("0x10b")
+	rows := []struct {
+		name string
+		from common.Address
+		msg  work.QueryAnswer
+	}{
+		{"on another provider's subject", common.HexToAddress("0xe1e"), work.QueryAnswer{Job: job, Provider: prov, Failed: "x"}},
+		{"for another job", prov, work.QueryAnswer{Job: job, Provider: prov, Answer: &jobreq.Answer{Job: common.HexToHash("0x2")}}},
+		{"without the enclave's signature", prov, work.QueryAnswer{Job: job, Provider: prov, Answer: &jobreq.Answer{Job: job}}},
+	}
+	for _, row := range rows {
+		b, _ := json.Marshal(row.msg)
+		errs := s.applyAnswers(context.Background(), []common.Address{row.from}, [][]byte{b})
+		if !errors.Is(errs[0], work.ErrPermanent) {
+			t.Errorf("%s: %v, want a permanent refusal", row.name, errs[0])
+		}
+	}
+	if errs := s.applyAnswers(context.Background(), []common.Address{prov}, [][]byte{[]byte("{")}); !errors.Is(errs[0], work.ErrPermanent) {
+		t.Errorf("an undecodable answer: %v", errs[0])
 	}
 }
