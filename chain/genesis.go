@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/vsc-labs/vsc/dat/escrow"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/optimistic"
 )
@@ -29,6 +30,9 @@ type Genesis struct {
 	// delay, minimum stake, member cap, QC stake window); absent:
 	// idao.DefaultParams.
 	Staking *idao.Params `json:"staking,omitempty"`
+	// Services are the data-service numbers (the refund lock); absent:
+	// escrow.DefaultParams.
+	Services *escrow.Params `json:"services,omitempty"`
 }
 
 // LoadGenesis reads a genesis JSON file.

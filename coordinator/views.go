@@ -92,6 +92,8 @@ type IDAOView struct {
 	Stake       string          `json:"stake"`
 	EnclaveKey  *EnclaveKey     `json:"enclave_key,omitempty"`
 	PolicyExtra json.RawMessage `json:"policy_config,omitempty"`
+	// MinGroupSize is the privacy floor of the iDAO's data services.
+	MinGroupSize uint64 `json:"min_group_size"`
 }
 
 // IDAOSummary is one row of `vsc idao list --json`.

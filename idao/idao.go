@@ -44,6 +44,21 @@ type Policy struct {
 	// the chain's minimum (Params.MinUnstakeDelay), and a value below that
 	// minimum is refused.
 	UnstakeDelay uint64 `json:"unstake_delay"`
+	// MinGroupSize is the privacy floor of the iDAO's data services: a
+	// query group with fewer records is suppressed, and a WHERE clause
+	// that leaves fewer records answers nothing. 0 is DefaultMinGroupSize.
+	MinGroupSize uint64 `json:"min_group_size,omitempty" rlp:"optional"`
+}
+
+// DefaultMinGroupSize is the privacy floor of an iDAO that sets none.
+const DefaultMinGroupSize = 10
+
+// GroupFloor is the privacy floor in force.
+func (p *Policy) GroupFloor() uint64 {
+	if p.MinGroupSize == 0 {
+		return DefaultMinGroupSize
+	}
+	return p.MinGroupSize
 }
 
 // Validate checks the policy's modes.

@@ -7,6 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/tx"
+	"github.com/vsc-labs/vsc/dat/escrow"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/optimistic"
 )
@@ -27,6 +28,16 @@ type Config struct {
 	Optimistic *optimistic.Params
 	// Staking are the staking rules (nil: idao.DefaultParams).
 	Staking *idao.Params
+	// Services are the data-service numbers (nil: escrow.DefaultParams).
+	Services *escrow.Params
+}
+
+// ServiceParams are the data-service numbers in force.
+func (c *Config) ServiceParams() escrow.Params {
+	if c.Services == nil {
+		return escrow.DefaultParams()
+	}
+	return *c.Services
 }
 
 // StakingParams are the staking rules in force.

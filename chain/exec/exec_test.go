@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
+	"github.com/vsc-labs/vsc/dat/escrow"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -160,6 +161,14 @@ func (w *world) checkConservation() {
 			mustDecode(w.t, v, &c)
 			total.Add(total, c.Pool)
 			classes[c.ID] = &c
+		case k[:1] == state.PrefixEscrow:
+			var a escrow.Account
+			mustDecode(w.t, v, &a)
+			total.Add(total, a.Held())
+		case k[:1] == state.PrefixProvider:
+			var p escrow.Provider
+			mustDecode(w.t, v, &p)
+			total.Add(total, p.Stake)
 		case k[:1] == state.PrefixToken:
 			var tk dat.Token
 			mustDecode(w.t, v, &tk)

@@ -5,8 +5,10 @@ import (
 
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
+	"github.com/vsc-labs/vsc/dat/escrow"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/jobreq"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/optimistic"
 	"github.com/vsc-labs/vsc/quorum"
@@ -40,6 +42,10 @@ var (
 	// ErrMintMismatch skips an anchor-batch item whose mint is not its
 	// anchor's.
 	ErrMintMismatch = errors.New("the mint is for another digest or iDAO")
+	// ErrSettleBatch is a settlement with no items or too many.
+	ErrSettleBatch = errors.New("settlement batch size out of range")
+	// ErrJobID skips a settlement item whose id is not its request's digest.
+	ErrJobID = errors.New("the job id is not the digest of the signed request")
 )
 
 // failureCodes gives each error a tx can fail with its code (name is the
@@ -145,6 +151,29 @@ var failureCodes = []struct {
 	{"optimistic.ErrBadRecord", optimistic.ErrBadRecord, codes.BadRecord},
 	{"optimistic.ErrBadDupWitness", optimistic.ErrBadDupWitness, codes.BadDupWitness},
 	{"optimistic.ErrStepUnchanged", optimistic.ErrStepUnchanged, codes.StepUnchanged},
+
+	{"exec.ErrSettleBatch", ErrSettleBatch, codes.SettleBatchSize},
+	{"exec.ErrJobID", ErrJobID, codes.JobID},
+	{"escrow.ErrZeroAmount", escrow.ErrZeroAmount, codes.EscrowZeroAmount},
+	{"escrow.ErrInsufficient", escrow.ErrInsufficient, codes.EscrowInsufficient},
+	{"escrow.ErrNothingPending", escrow.ErrNothingPending, codes.EscrowNothingPending},
+	{"escrow.ErrLocked", escrow.ErrLocked, codes.EscrowLocked},
+	{"escrow.ErrNonce", escrow.ErrNonce, codes.JobNonce},
+	{"escrow.ErrDeadline", escrow.ErrDeadline, codes.JobDeadline},
+	{"escrow.ErrFeeBelowProvider", escrow.ErrFeeBelowProvider, codes.FeeBelowProvider},
+	{"escrow.ErrNotAttested", escrow.ErrNotAttested, codes.ProviderNotAttested},
+	{"escrow.ErrWrongEnclave", escrow.ErrWrongEnclave, codes.WrongEnclave},
+	{"escrow.ErrAlreadySettled", escrow.ErrAlreadySettled, codes.JobSettled},
+	{"escrow.ErrBadProviderKey", escrow.ErrBadProviderKey, codes.BadProviderKey},
+	{"escrow.ErrWrongProvider", escrow.ErrWrongProvider, codes.WrongProvider},
+	{"escrow.ErrUnknownProvider", escrow.ErrUnknownProvider, codes.UnknownProvider},
+	{"escrow.ErrProviderExists", escrow.ErrProviderExists, codes.ProviderExists},
+	{"escrow.ErrNoAccount", escrow.ErrNoAccount, codes.NoEscrowAccount},
+	{"escrow.ErrWrongClass", escrow.ErrWrongClass, codes.JobWrongTokenClass},
+	{"escrow.ErrBadFee", escrow.ErrBadFee, codes.BadProviderFee},
+	{"jobreq.ErrNotSigned", jobreq.ErrNotSigned, codes.ResultNotSigned},
+	{"jobreq.ErrWrongSigner", jobreq.ErrWrongSigner, codes.JobWrongApp},
+	{"jobreq.ErrBadMaxFee", jobreq.ErrBadMaxFee, codes.BadMaxFee},
 }
 
 // failure is an error whose code its sentinel alone does not say (the

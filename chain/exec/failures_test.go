@@ -23,6 +23,8 @@ var notInExecution = map[string]bool{
 	"optimistic.ErrNotFinal":        true, // evidence checks of quorum members
 	"optimistic.ErrClaimMismatch":   true,
 	"optimistic.ErrDigestMismatch":  true,
+	"jobreq.ErrUndecryptable":       true, // an app's check of its answer
+	"jobreq.ErrAnswerMismatch":      true,
 }
 
 // TestFailureCodes: every sentinel error of the packages execution calls
@@ -32,7 +34,8 @@ var notInExecution = map[string]bool{
 // the door's (4xxx, 3xxx or shared).
 func TestFailureCodes(t *testing.T) {
 	src := sentinels(t, map[string]string{"exec": ".", "tx": "../tx", "idao": "../../idao", "dat": "../../dat",
-		"optimistic": "../../optimistic", "quorum": "../../quorum", "submission": "../../internal/submission"})
+		"optimistic": "../../optimistic", "quorum": "../../quorum", "submission": "../../internal/submission",
+		"escrow": "../../dat/escrow", "jobreq": "../../internal/jobreq"})
 	rows := map[string]bool{}
 	for _, row := range failureCodes {
 		if rows[row.name] {

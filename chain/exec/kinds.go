@@ -74,7 +74,7 @@ func (k kind[B]) rule() rule {
 // rules is every kind's entry, gathered from the files of their concerns.
 // A kind listed twice is a programming error caught at start-up (and by
 // TestKindsTable, which also checks every tx.Kind has a complete entry).
-var rules = gather(accountRules, idaoRules, anchorRules, datRules, bondRules, optimisticRules)
+var rules = gather(accountRules, idaoRules, anchorRules, datRules, bondRules, optimisticRules, serviceRules)
 
 func gather(lists ...map[tx.Kind]rule) map[tx.Kind]rule {
 	all := map[tx.Kind]rule{}

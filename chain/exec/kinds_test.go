@@ -11,7 +11,7 @@ import (
 // optional), and no entry is for a number that is no kind.
 func TestKindsTable(t *testing.T) {
 	lists := map[string]map[tx.Kind]rule{"accounts": accountRules, "idao": idaoRules, "anchor": anchorRules,
-		"dat": datRules, "bonds": bondRules, "optimistic": optimisticRules}
+		"dat": datRules, "bonds": bondRules, "optimistic": optimisticRules, "services": serviceRules}
 	in := map[tx.Kind][]string{}
 	for name, l := range lists {
 		for k, r := range l {

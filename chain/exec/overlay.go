@@ -35,9 +35,26 @@ type txView struct {
 	keys    []string
 	vals    [][]byte
 	bad     error
+	// big txs (batches) index their accesses and writes, so that each
+	// access is O(1) instead of a scan of thousands of keys
+	allowIdx map[string]bool
+	writeIdx map[string]int
 }
 
+// bigView is the access-list size from which a view indexes its keys.
+const bigView = 32
+
 func (v *txView) allow(key string, write bool) bool {
+	if len(v.allowed) > bigView {
+		if v.allowIdx == nil {
+			v.allowIdx = make(map[string]bool, len(v.allowed))
+			for _, a := range v.allowed {
+				v.allowIdx[a.Key] = v.allowIdx[a.Key] || a.Write
+			}
+		}
+		w, ok := v.allowIdx[key]
+		return ok && (w || !write)
+	}
 	for _, a := range v.allowed {
 		if a.Key == key {
 			return a.Write || !write
@@ -50,6 +67,12 @@ func (v *txView) get(key string) []byte {
 	if !v.allow(key, false) {
 		v.bad = fmt.Errorf("%w: read %q", ErrUndeclaredAccess, key)
 		return nil
+	}
+	if v.writeIdx != nil {
+		if i, ok := v.writeIdx[key]; ok {
+			return v.vals[i]
+		}
+		return v.parent.Get(key)
 	}
 	for i := len(v.keys) - 1; i >= 0; i-- {
 		if v.keys[i] == key {
@@ -66,6 +89,14 @@ func (v *txView) put(key string, val []byte) {
 	}
 	v.keys = append(v.keys, key)
 	v.vals = append(v.vals, val)
+	if v.writeIdx == nil && len(v.keys) > bigView {
+		v.writeIdx = make(map[string]int, 2*len(v.keys))
+		for i, k := range v.keys {
+			v.writeIdx[k] = i
+		}
+	} else if v.writeIdx != nil {
+		v.writeIdx[key] = len(v.keys) - 1
+	}
 }
 
 func (v *txView) flush() {

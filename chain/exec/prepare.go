@@ -27,7 +27,9 @@ type Prepared struct {
 	// Anchors is what was recovered for the anchor of an anchor tx, or for
 	// each item of an anchor batch.
 	Anchors []AnchorPrep
-	Err     error // the tx is invalid as a whole: it never enters a block
+	// Jobs is what was recovered for each item of a settlement.
+	Jobs []JobPrep
+	Err  error // the tx is invalid as a whole: it never enters a block
 }
 
 // AnchorPrep is what Prepare recovered for one anchor: the signer of each

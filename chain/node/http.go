@@ -57,6 +57,11 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/chain/claims", n.hClaims)
 	mux.HandleFunc("GET /v1/chain/claims/{id}", n.hClaim)
 	mux.HandleFunc("GET /v1/chain/games/{id}", n.hGame)
+	mux.HandleFunc("GET /v1/chain/providers", n.hProviders)
+	mux.HandleFunc("GET /v1/chain/providers/{addr}", n.hProvider)
+	mux.HandleFunc("GET /v1/chain/escrow/{addr}", n.hEscrow)
+	mux.HandleFunc("GET /v1/chain/jobs/{id}", n.hSettledJob)
+	mux.HandleFunc("GET /v1/chain/jobs/{id}/proof", n.hJobProof)
 	return mux
 }
 

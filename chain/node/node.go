@@ -324,7 +324,7 @@ func (n *Node) Sequencer() common.Address { return n.genesis.Sequencer }
 
 // ExecConfig is the consensus configuration of genesis g.
 func ExecConfig(g *chain.Genesis, price *big.Int, enclave exec.EnclaveVerifier) *exec.Config {
-	return &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave, Optimistic: g.Optimistic, Staking: g.Staking}
+	return &exec.Config{ChainID: g.ChainID, GasPrice: price, Enclave: enclave, Optimistic: g.Optimistic, Staking: g.Staking, Services: g.Services}
 }
 
 // Fee returns the fee of a tx body at the chain's gas price (its kind's

@@ -2,6 +2,7 @@ package state
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"io"
 	"math/big"
 
@@ -27,6 +28,13 @@ const (
 	// PrefixSlashed records the (member, submission) pairs an equivocation
 	// proof has slashed, so a used proof never slashes again.
 	PrefixSlashed = "s"
+	// PrefixProvider holds data-service providers (by account),
+	// PrefixEscrow apps' sub-accounts (by app and provider), PrefixJob
+	// settled jobs (by request hash).
+	PrefixProvider = "P"
+	PrefixEscrow   = "X"
+	PrefixJob      = "J"
+	PrefixJobNonce = "K"
 	// BurnedKey holds the total of burned base units (slashes).
 	BurnedKey = "m/burned"
 )
@@ -61,6 +69,25 @@ func SlashedKey(member common.Address, submission common.Hash) string {
 func EnclaveKey(idaoName string, pub []byte) string {
 	h := sha256.Sum256(pub)
 	return PrefixEnclave + string(h[:]) + idaoName
+}
+
+// ProviderKey is the key of a data-service provider.
+func ProviderKey(a common.Address) string { return PrefixProvider + string(a[:]) }
+
+// EscrowKey is the key of app's sub-account with provider.
+func EscrowKey(app, provider common.Address) string {
+	return PrefixEscrow + string(app[:]) + string(provider[:])
+}
+
+// JobKey is the key of a settled job.
+func JobKey(id common.Hash) string { return PrefixJob + string(id[:]) }
+
+// JobNonceKey marks that app's job nonce with provider is settled: each
+// nonce settles once.
+func JobNonceKey(app, provider common.Address, nonce uint64) string {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], nonce)
+	return PrefixJobNonce + string(app[:]) + string(provider[:]) + string(n[:])
 }
 
 // VKKey is the key of a registered verifying-key hash.

@@ -41,6 +41,11 @@ const (
 	KindOptCancel         Kind = 24
 	KindOptFinalize       Kind = 25
 	KindAnchorBatch       Kind = 26
+	KindProviderRegister  Kind = 27
+	KindEscrowDeposit     Kind = 28
+	KindEscrowRefund      Kind = 29
+	KindEscrowWithdraw    Kind = 30
+	KindServiceSettle     Kind = 31
 )
 
 // kindEntry is what package tx knows of a kind: its name (in APIs and
@@ -82,6 +87,11 @@ var kinds = [...]kindEntry{
 	KindOptCancel:         {"opt_cancel", func() Body { return new(OptCancel) }, flat(50)},
 	KindOptFinalize:       {"opt_finalize", func() Body { return new(OptFinalize) }, flat(50)},
 	KindAnchorBatch:       {"anchor_batch", func() Body { return new(AnchorBatch) }, anchorBatchGas},
+	KindProviderRegister:  {"provider_register", func() Body { return new(ProviderRegister) }, flat(200)},
+	KindEscrowDeposit:     {"escrow_deposit", func() Body { return new(EscrowDeposit) }, flat(40)},
+	KindEscrowRefund:      {"escrow_refund", func() Body { return new(EscrowRefund) }, flat(40)},
+	KindEscrowWithdraw:    {"escrow_withdraw", func() Body { return new(EscrowWithdraw) }, flat(40)},
+	KindServiceSettle:     {"service_settle", func() Body { return new(ServiceSettle) }, settleGas},
 }
 
 // entry is k's entry, or nil for a number that is no kind.

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/jobreq"
 )
 
 func signed(t testing.TB, body Body) *Tx {
@@ -42,6 +43,10 @@ func TestRoundTripEveryKind(t *testing.T) {
 		&AnchorBatch{Items: []AnchorItem{{Anchor: Anchor{IDAO: "x", Votes: []AnchorVote{{Member: common.HexToAddress("0x3"), Sig: make([]byte, 65),
 			Batch: &VoteBatchProof{Root: common.HexToHash("0x5"), Size: 2, Index: 1, Path: []common.Hash{common.HexToHash("0x6")}}}}},
 			Mint: DATMint{Digest: common.HexToHash("0x4"), IDAO: "x", Price: big.NewInt(0)}}}},
+		&ProviderRegister{IDAO: "x", PubKey: []byte{4}, Fee: big.NewInt(2), Stake: big.NewInt(3)},
+		&EscrowDeposit{Amount: big.NewInt(5)}, &EscrowRefund{Amount: big.NewInt(1)}, &EscrowWithdraw{},
+		&ServiceSettle{IDAO: "x", Size: 1, Items: []SettleItem{{Request: jobreq.Request{Units: 2, MaxFee: big.NewInt(9)},
+			Path: []common.Hash{common.HexToHash("0x7")}}}},
 	}
 	if len(bodies) != len(Kinds()) {
 		t.Fatalf("%d bodies for %d kinds", len(bodies), len(Kinds()))
@@ -149,7 +154,7 @@ func TestKindsTable(t *testing.T) {
 			t.Fatalf("kind %s: gas %d, %v", k, g, err)
 		}
 	}
-	for _, k := range []Kind{0, KindAnchorBatch + 1, 255} {
+	for _, k := range []Kind{0, KindServiceSettle + 1, 255} {
 		if k.Known() || k.String() != "unknown" || newBody(k) != nil {
 			t.Fatalf("number %d is a kind", k)
 		}

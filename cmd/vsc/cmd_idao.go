@@ -36,6 +36,7 @@ func idaoCreate(ctx context.Context, env *cli.Env, args []string) error {
 	stake := fs.String("stake", "0", "stake the creator puts in (joins as a member)")
 	teePolicy := fs.String("tee-policy", "", "the enclave measurement policy members and clients check (JSON file)")
 	vk := fs.String("vk", "", "hash of the zk verifying key members check proofs against")
+	minGroup := fs.Uint64("min-group-size", 0, "data services' privacy floor: query groups with fewer records are suppressed (0: the default, 10)")
 	keyFile := fs.String("key", "", "the creator's key (becomes the owner)")
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
@@ -44,7 +45,7 @@ func idaoCreate(ctx context.Context, env *cli.Env, args []string) error {
 	if len(pos) != 1 || *policy == "" || *keyFile == "" {
 		return cli.Usagef("vsc idao create NAME --policy tee+zk --key FILE")
 	}
-	p := idao.Policy{Modes: []idao.Mode{idao.Mode(*policy)}}
+	p := idao.Policy{Modes: []idao.Mode{idao.Mode(*policy)}, MinGroupSize: *minGroup}
 	for _, m := range strings.Split(*modes, ",") {
 		if m = strings.TrimSpace(m); m != "" && m != *policy {
 			p.Modes = append(p.Modes, idao.Mode(m))

@@ -351,7 +351,7 @@ func idaoShow(ctx context.Context, env *cli.Env, args []string) error {
 	}
 	return env.Print(d, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintf(tw, "name\t%s\npolicy\t%s (accepts %s)\nowner\t%s\nstake\t%s\n", d.Name, d.Policy, idao.JoinModes(d.Modes, ", "), d.Owner.Hex(), d.Stake)
+		fmt.Fprintf(tw, "name\t%s\npolicy\t%s (accepts %s)\nowner\t%s\nstake\t%s\nmin group size\t%d\n", d.Name, d.Policy, idao.JoinModes(d.Modes, ", "), d.Owner.Hex(), d.Stake, d.MinGroupSize)
 		for _, m := range d.Members {
 			fmt.Fprintf(tw, "member\t%s  stake %s\n", m.Address.Hex(), m.Stake)
 		}

@@ -92,6 +92,22 @@ func init() {
 			run: func(t *testing.T, a *arena) error {
 				return a.denied(t, "worker", false, "$JS.API.STREAM.PURGE."+bus.BlobStream, `{}`)
 			}},
+		{name: "a provider answers as another provider", code: "permission", says: "Permissions Violation for Publish",
+			run: func(t *testing.T, a *arena) error {
+				return a.denied(t, "provider", false, "vsc.answers."+strings.ToLower(common.HexToAddress("0x0bad").Hex()), `{}`)
+			}},
+		{name: "a worker answers a query job", code: "permission", says: "Permissions Violation for Publish",
+			run: func(t *testing.T, a *arena) error {
+				return a.denied(t, "worker", false, "vsc.answers."+strings.ToLower(keys.Address(a.key("provider")).Hex()), `{}`)
+			}},
+		{name: "a provider routes a query job", code: "permission", says: "Permissions Violation for Publish",
+			run: func(t *testing.T, a *arena) error {
+				return a.denied(t, "provider", false, bus.QuerySubject(keys.Address(a.key("provider"))), `{}`)
+			}},
+		{name: "a member pulls a provider's query jobs", code: "permission", says: "Permissions Violation for Publish",
+			run: func(t *testing.T, a *arena) error {
+				return a.denied(t, "member-1", false, "$JS.API.CONSUMER.MSG.NEXT."+bus.JobsStream+"."+bus.QueryConsumer(keys.Address(a.key("provider"))), `{"batch":1}`)
+			}},
 		{name: "a member subscribes to every subject", code: "permission", says: "Permissions Violation for Subscription",
 			run: func(t *testing.T, a *arena) error { return a.denied(t, "member-1", true, ">", "") }},
 		{name: "a member reads the coordinator's replies", code: "permission", says: "Permissions Violation for Subscription",

@@ -110,7 +110,7 @@ func (cfg *coordinatorConfig) linkChain() error {
 	}
 	link := &chainlink.Remote{Client: client.New(cfg.Chain), Key: key, EnclavePubkey: info.PublicKey,
 		EnclaveReport: tee.EncodeAttestation(info.Attestation)}
-	cfg.Server.Chain, cfg.Server.Registry = link, link.Registry()
+	cfg.Server.Chain, cfg.Server.Registry, cfg.Server.Services = link, link.Registry(), link
 	return nil
 }
 

@@ -154,6 +154,7 @@ func (d *devnet) Start(ctx context.Context) error {
 		{"zk prover", d.initProver},
 		{"quorum members", d.initMembers},
 		{"optimistic executor and watcher", d.initOptimistic},
+		{"data-service provider", d.initProvider},
 	}
 	for _, s := range steps {
 		t := time.Now()
@@ -195,7 +196,7 @@ func (d *devnet) initKeys(ctx context.Context) error {
 		return err
 	}
 	d.keyPaths = map[string]string{}
-	names := []string{"contributor", "app", "challenger", "sequencer", "executor", "coordinator"}
+	names := []string{"contributor", "app", "challenger", "sequencer", "executor", "coordinator", "provider"}
 	for i := 1; i <= d.cfg.Quorum; i++ {
 		names = append(names, fmt.Sprintf("member-%d", i))
 	}
@@ -214,6 +215,7 @@ func (d *devnet) devnetNATSUsers() []natsembed.User {
 	users := []natsembed.User{
 		{Name: "coordinator", Roles: []bus.Role{bus.RoleCoordinator}},
 		{Name: "worker", Roles: []bus.Role{bus.RoleTEE, bus.RoleZK, bus.RoleOptimistic}},
+		{Name: "provider", Roles: []bus.Role{bus.RoleProvider}, Member: keys.Address(d.key("provider"))},
 	}
 	for i := 1; i <= d.cfg.Quorum; i++ {
 		n := fmt.Sprintf("member-%d", i)
@@ -295,6 +297,7 @@ func (d *devnet) initStore(ctx context.Context) error {
 func (d *devnet) initCoordinator(ctx context.Context) error {
 	cfg := d.cfg.Coordinator
 	cfg.Chain = d.link
+	cfg.Services = d.link
 	cfg.Registry = &chainlink.Registry{Chain: d.chain, EnclavePubkey: d.enclave.PublicKeyBytes(),
 		EnclaveReport: tee.EncodeAttestation(d.enclave.KeyAttestation())}
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)
@@ -365,7 +368,12 @@ func (d *devnet) banner() {
 		fmt.Fprintf(w, "    %-12s %s\n", n, d.keyPaths[n])
 	}
 	fmt.Fprintf(w, "\nclients check chain state against the sequencer's signature:\n  export VSC_SEQUENCER=%s\n", d.chain.Sequencer().Hex())
-	fmt.Fprintf(w, "\ntry:\n  vsc idao list\n  vsc submit examples/weather.csv --idao demo --key %s --allow-simulation --wait\n\n", d.keyPaths["contributor"])
+	app := d.keyPaths["app"]
+	fmt.Fprintf(w, "\ntry:\n  vsc idao list\n  vsc submit examples/weather.csv --idao demo --key %s --allow-simulation --wait\n", d.keyPaths["contributor"])
+	fmt.Fprintf(w, "then, as an app, with C the DAT class it minted:\n  vsc dat buy $C --units 10 --key %s\n", app)
+	fmt.Fprintf(w, "  vsc provider list\n  vsc escrow deposit %s --amount 20 --key %s\n", keys.Address(d.key("provider")).Hex(), app)
+	fmt.Fprintf(w, "  vsc query $C 'SELECT count(*), avg(temp_dC), max(wind_dms)' --token TOKEN --key %s --out answer.json\n", app)
+	fmt.Fprintf(w, "  vsc job verify answer.json --key %s\n\n", app)
 }
 
 func hostPort(addr string) string {

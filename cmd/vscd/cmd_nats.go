@@ -31,7 +31,7 @@ func natsFlags(fs *flag.FlagSet, env *cli.Env, name string) *bus.ConnectOptions 
 func cmdNATSCreds(ctx context.Context, env *cli.Env, args []string) error {
 	fs := flag.NewFlagSet("nats creds", flag.ContinueOnError)
 	role := fs.String("role", "", "the roles: coordinator, tee, zk, optimistic, member (comma-separated: `vscd worker --zk` needs tee,zk)")
-	member := fs.String("member", "", "with --role member: the member's account (0x address, or its key file)")
+	member := fs.String("member", "", "with --role member or provider: the member's or the provider's account (0x address, or its key file)")
 	name := fs.String("name", "", "the user's name in the server config (default: the file name)")
 	out := fs.String("out", "", "where to write the seed (0600); FILE.pub gets the public part")
 	force := fs.Bool("force", false, "overwrite FILE")

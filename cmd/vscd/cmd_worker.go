@@ -40,6 +40,13 @@ type workerConfig struct {
 	WatchOnly   bool
 	ZKKeys      string // zk key cache
 	ZKParallel  int    // chunk proofs at once
+	// --serve: the data-service provider
+	Serve          bool
+	ServeIDAO      string
+	ProviderKey    string
+	ServeFee       string
+	ServeStake     string
+	ServeNATSCreds string
 }
 
 func workerFlags(fs *flag.FlagSet, env *cli.Env, cfg *workerConfig) {
@@ -58,6 +65,12 @@ func workerFlags(fs *flag.FlagSet, env *cli.Env, cfg *workerConfig) {
 	fs.StringVar(&cfg.ZKKeys, "zk-keys", env.Var("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
 	fs.IntVar(&cfg.ZKParallel, "zk-parallel", 1, "with --zk: chunk proofs at once (2 gains a few % on 2 cores for twice the memory)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
+	fs.BoolVar(&cfg.Serve, "serve", env.Var("VSC_WORKER_SERVE", "") != "", "also answer data-service query jobs for --idao as a registered provider (needs --chain, --provider-key) (VSC_WORKER_SERVE)")
+	fs.StringVar(&cfg.ServeIDAO, "idao", env.Var("VSC_IDAO", ""), "with --serve: the iDAO whose classes this enclave serves (VSC_IDAO)")
+	fs.StringVar(&cfg.ProviderKey, "provider-key", env.Var("VSC_PROVIDER_KEY", ""), "with --serve: the provider's funded account key (stakes, is paid the fees) (VSC_PROVIDER_KEY)")
+	fs.StringVar(&cfg.ServeFee, "fee", env.Var("VSC_PROVIDER_FEE", "1"), "with --serve: the fee per job, base units (VSC_PROVIDER_FEE)")
+	fs.StringVar(&cfg.ServeStake, "stake", env.Var("VSC_PROVIDER_STAKE", "0"), "with --serve: the stake locked at registration, base units (VSC_PROVIDER_STAKE)")
+	fs.StringVar(&cfg.ServeNATSCreds, "provider-nats-creds", env.Var("VSC_PROVIDER_NATS_CREDS", ""), "with --serve: the NATS credentials of a user with the provider role (default: --nats-creds)")
 }
 
 // parseWorker parses and checks `vscd worker`'s flags.
@@ -75,7 +88,10 @@ func parseWorker(env *cli.Env, args []string) (workerConfig, error) {
 	default:
 		return cfg, cli.Usagef("--tee-backend %q: want sim (software simulation, development only) or ego (SGX)", cfg.Backend)
 	}
-	if cfg.Chain != "" && cfg.OptKey == "" && !cfg.ShowKey && !cfg.ShowPolicy {
+	if cfg.Serve && (cfg.Chain == "" || cfg.ProviderKey == "" || cfg.ServeIDAO == "") {
+		return cfg, cli.Usagef("--serve needs --chain URL, --idao NAME and --provider-key FILE (a funded account: it stakes and is paid the fees)")
+	}
+	if cfg.Chain != "" && cfg.OptKey == "" && !cfg.Serve && !cfg.ShowKey && !cfg.ShowPolicy {
 		return cfg, cli.Usagef("--chain needs --optimistic-key FILE (a funded account for claims and challenges)")
 	}
 	return cfg, nil
@@ -168,7 +184,13 @@ func startWorker(ctx context.Context, env *cli.Env, l *service.List, cfg workerC
 		}
 		fmt.Fprintf(env.Stdout, "zk prover consuming zk jobs (keys in %s)\n", cfg.ZKKeys)
 	}
-	if cfg.Chain == "" {
+	if cfg.Serve {
+		if err := startServe(ctx, l, enc, cfg, log); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "data-service provider of iDAO %s, settling on %s\n", cfg.ServeIDAO, cfg.Chain)
+	}
+	if cfg.Chain == "" || cfg.OptKey == "" {
 		return nil
 	}
 	if err := startOptimistic(ctx, l, b, enc, cfg, log); err != nil {

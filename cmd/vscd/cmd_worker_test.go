@@ -69,6 +69,21 @@ func TestWorkerNeedsBackend(t *testing.T) {
 	}
 }
 
+// --serve names what it needs: the chain, the iDAO and a funded account.
+func TestWorkerServeNeedsItsAccount(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"worker", "--tee-backend", "sim", "--data", t.TempDir(), "--serve"},
+		{"worker", "--tee-backend", "sim", "--data", t.TempDir(), "--serve", "--chain", "http://127.0.0.1:1", "--idao", "demo"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), testEnv(&out, &errb), args)
+		if code != 2 || !strings.Contains(errb.String(), "--provider-key") {
+			t.Fatalf("%v: exit %d, stderr %q; want a usage error naming --provider-key", args, code, errb.String())
+		}
+	}
+}
+
 func TestBenchTEE(t *testing.T) {
 	t.Parallel()
 	var out, errb bytes.Buffer

@@ -25,6 +25,7 @@ func commands() []cli.Command {
 		{Name: "bench chain", Usage: "--txs N --lanes N --conflict F --seed S [--block-size N] --json: signed transfers through the sequencer", Run: bench.Chain(chainGCPercent)},
 		{Name: "bench prove", Usage: "--records N [--chunk C] [--fields F] [--parallel P] [--keys DIR] --json: ZK setup, chunk proofs and evidence verification", Run: bench.Prove},
 		{Name: "bench e2e", Usage: "--submissions N --mode tee|zk|tee+zk [--clients C] --json: submit → minted through a whole in-process devnet", Run: bench.E2E(benchPipeline)},
+		{Name: "bench query", Usage: "[--records N] [--jobs N] [--clients N] [--query SQL] --json: data-service queries, signed request → verified answer, through a whole in-process devnet, then their settlement", Run: bench.Query(benchPipeline)},
 		{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: bench.TEE},
 	}
 }

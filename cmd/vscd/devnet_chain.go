@@ -16,6 +16,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/node"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/chainlink"
+	"github.com/vsc-labs/vsc/dat/escrow"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/optimistic"
@@ -94,7 +95,8 @@ func (d *devnet) initChain(ctx context.Context) error {
 			// and its staking: a 30 s slashing window, a 60 s unstake delay, a
 			// stake of 100 at least
 			Staking: &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(100), MaxMembers: idao.DefaultMaxMembers,
-				QCStakeWindow: idao.DefaultQCStakeWindow}}
+				QCStakeWindow: idao.DefaultQCStakeWindow},
+			Services: &escrow.Params{RefundLock: devRefundLock}}
 		for _, p := range d.keyPaths {
 			k, err := keys.Load(p)
 			if err != nil {

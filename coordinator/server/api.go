@@ -31,6 +31,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/idaos", s.listIDAOs)
 	m.HandleFunc("GET /v1/idaos/{name}", s.getIDAO)
 	m.HandleFunc("GET /v1/accounts/{addr}", s.getAccount)
+	m.HandleFunc("POST /v1/jobs", s.limited(s.postJob))
+	m.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 }
 
 // info is GET /v1/info: the chain id and the configured limits (the fixed
@@ -164,7 +166,7 @@ func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
 
 // IDAOView renders a registered iDAO.
 func IDAOView(d *coordinator.Registered) (coordinator.IDAOView, error) {
-	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner,
+	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner, MinGroupSize: d.Policy.GroupFloor(),
 		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave}
 	if c := coordinator.NewPolicyConfig(&d.Policy); !c.Empty() {
 		raw, err := json.Marshal(c)

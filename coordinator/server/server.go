@@ -35,6 +35,7 @@ type Config struct {
 	VoteTimeout  time.Duration // a submission voting longer than this fails, naming who did not vote
 	Chain        Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
 	Registry     Registry      // nil: the coordinator's PostgreSQL registry
+	Services     ServiceChain  // nil: the jobs API answers unavailable
 
 	// BlobTTL is how long an uploaded blob waits for a signed submission
 	// that references it before it is deleted (default DefaultBlobTTL).
@@ -210,6 +211,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		return nil
 	})
+	_ = s.loops.Go(ctx, s.jobsLoop)
 	_ = s.loops.Go(ctx, func(ctx context.Context) error {
 		if err := s.bus.StuckJobs(ctx, s.failStuckJob); err != nil {
 			return fmt.Errorf("stuck-job watch: %w", err)

@@ -39,10 +39,14 @@ const (
 	// RoleMember reads its own vote-request consumer (created by itself,
 	// named after its account) and proofs, and publishes votes.
 	RoleMember Role = "member"
+	// RoleProvider reads its own query-job consumer (created by itself,
+	// named after its provider account), reads blobs and publishes its
+	// answers.
+	RoleProvider Role = "provider"
 )
 
 // Roles lists every role, in the order the docs use.
-var Roles = []Role{RoleCoordinator, RoleTEE, RoleZK, RoleOptimistic, RoleMember}
+var Roles = []Role{RoleCoordinator, RoleTEE, RoleZK, RoleOptimistic, RoleMember, RoleProvider}
 
 // ParseRoles parses a comma-separated role list ("tee,zk").
 func ParseRoles(s string) ([]Role, error) {
@@ -54,14 +58,14 @@ func ParseRoles(s string) ([]Role, error) {
 		}
 		r := Role(f)
 		if !slices.Contains(Roles, r) {
-			return nil, fmt.Errorf("unknown NATS role %q: want one of coordinator, tee, zk, optimistic, member", f)
+			return nil, fmt.Errorf("unknown NATS role %q: want one of coordinator, tee, zk, optimistic, member, provider", f)
 		}
 		if !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no NATS role given: want one or more of coordinator, tee, zk, optimistic, member")
+		return nil, errors.New("no NATS role given: want one or more of coordinator, tee, zk, optimistic, member, provider")
 	}
 	return out, nil
 }
@@ -74,6 +78,9 @@ type User struct {
 	// Member is the member's chain account, for RoleMember: its
 	// vote-request consumer is named after it.
 	Member common.Address `json:"member,omitempty"`
+	// Provider is the provider's chain account, for RoleProvider: its
+	// query-job consumer and answer subject are named after it.
+	Provider common.Address `json:"provider,omitempty"`
 	// NKey is the user's public nkey (U…); it signs the server's nonce.
 	NKey string `json:"nkey"`
 }
@@ -96,6 +103,9 @@ func (u *User) Validate() error {
 	}
 	if slices.Contains(u.Roles, RoleMember) && u.Member == (common.Address{}) {
 		return fmt.Errorf("NATS user %s has the member role but no member account (--member)", u.Name)
+	}
+	if slices.Contains(u.Roles, RoleProvider) && u.Provider == (common.Address{}) {
+		return fmt.Errorf("NATS user %s has the provider role but no provider account", u.Name)
 	}
 	return nil
 }
@@ -145,7 +155,7 @@ func (u *User) Permissions() Permissions {
 		switch r {
 		case RoleCoordinator:
 			pub = append(pub, jsAPI+"INFO", jobsPrefix+">", votesPrefix+">", blobPrefix+">", objectPrefix(BlobBucket)+">")
-			for _, s := range []string{JobsStream, ResultsStream, VotesStream, BlobStream, ProofStream, objectStream(BlobBucket)} {
+			for _, s := range []string{JobsStream, ResultsStream, VotesStream, BlobStream, ProofStream, AnswersStream, objectStream(BlobBucket)} {
 				for _, op := range []string{"CREATE", "UPDATE", "INFO", "PURGE", "MSG.GET", "MSG.DELETE"} {
 					pub = append(pub, jsAPI+"STREAM."+op+"."+s)
 				}
@@ -153,12 +163,13 @@ func (u *User) Permissions() Permissions {
 			}
 			// the work-queue and result consumers it creates, and the
 			// ordered consumers that list the blob bucket
-			for _, s := range []string{JobsStream, ResultsStream, objectStream(BlobBucket)} {
+			for _, s := range []string{JobsStream, ResultsStream, AnswersStream, objectStream(BlobBucket)} {
 				pub = append(pub, jsAPI+"CONSUMER.CREATE."+s, jsAPI+"CONSUMER.CREATE."+s+".>", jsAPI+"CONSUMER.INFO."+s+".>",
 					jsAPI+"CONSUMER.DELETE."+s+".>")
 			}
 			pub = append(pub, "$JS.FC."+objectStream(BlobBucket)+".>")
 			pub = append(pub, consume(ResultsStream, resultsConsumer)...)
+			pub = append(pub, consume(AnswersStream, answersConsumer)...)
 		case RoleTEE, RoleZK, RoleOptimistic:
 			kind := idao.Kind(r)
 			pub = append(pub, resultsPrefix+string(kind))
@@ -173,6 +184,12 @@ func (u *User) Permissions() Permissions {
 				jsAPI+"CONSUMER.CREATE."+VotesStream+"."+d, jsAPI+"CONSUMER.CREATE."+VotesStream+"."+d+".>")
 			pub = append(pub, consume(VotesStream, d)...)
 			pub = append(pub, readStream(ProofStream)...)
+		case RoleProvider:
+			d := QueryConsumer(u.Provider)
+			pub = append(pub, answersPrefix+providerToken(u.Provider), jsAPI+"STREAM.INFO."+JobsStream,
+				jsAPI+"CONSUMER.CREATE."+JobsStream+"."+d, jsAPI+"CONSUMER.CREATE."+JobsStream+"."+d+".>")
+			pub = append(pub, consume(JobsStream, d)...)
+			pub = append(pub, readBlobs()...)
 		}
 	}
 	slices.Sort(pub)
@@ -195,8 +212,9 @@ type Credentials struct {
 	jwt  string // path of a JWT .creds file
 }
 
-// NewCredentials makes a fresh user nkey for name with roles.
-func NewCredentials(name string, roles []Role, member common.Address) (*Credentials, error) {
+// NewCredentials makes a fresh user nkey for name with roles; account is
+// the chain account of a member (RoleMember) or a provider (RoleProvider).
+func NewCredentials(name string, roles []Role, account common.Address) (*Credentials, error) {
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return nil, fmt.Errorf("make a NATS user key: %w", err)
@@ -210,7 +228,14 @@ func NewCredentials(name string, roles []Role, member common.Address) (*Credenti
 	if err != nil {
 		return nil, err
 	}
-	c := &Credentials{User: User{Name: name, Roles: roles, Member: member, NKey: pub}, seed: bytes.Clone(seed)}
+	u := User{Name: name, Roles: roles, NKey: pub}
+	if slices.Contains(roles, RoleMember) {
+		u.Member = account
+	}
+	if slices.Contains(roles, RoleProvider) {
+		u.Provider = account
+	}
+	c := &Credentials{User: u, seed: bytes.Clone(seed)}
 	if err := c.User.Validate(); err != nil {
 		return nil, err
 	}

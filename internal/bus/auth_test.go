@@ -128,8 +128,8 @@ func TestWorkersNeverCreate(t *testing.T) {
 			t.Fatalf("bucket %q: %v, want ErrUnknownBucket", bucket, err)
 		}
 	}
-	if n := ts.srv.GlobalAccount().JetStreamUsage().Streams; n != 6 {
-		t.Fatalf("%d streams, want the coordinator's 6", n)
+	if n := ts.srv.GlobalAccount().JetStreamUsage().Streams; n != 7 {
+		t.Fatalf("%d streams, want the coordinator's 7", n)
 	}
 	if _, err := w.jobConsumer(ctx, "tee"); err != nil {
 		t.Fatalf("the worker cannot find its job queue: %v", err)

@@ -59,7 +59,7 @@ const (
 // StoreBytes is the disk the streams reserve when the blobs get blobBytes:
 // the JetStream store a server must allow (max_file_store).
 func StoreBytes(blobBytes int64) int64 {
-	return JobsStreamBytes + ResultsStreamBytes + VotesStreamBytes + ProofStreamBytes + blobBytes
+	return JobsStreamBytes + ResultsStreamBytes + VotesStreamBytes + ProofStreamBytes + AnswersStreamBytes + blobBytes
 }
 
 // Delivery limits of the consumers that are not job queues (those use
@@ -94,6 +94,7 @@ func (b *Bus) Ensure(ctx context.Context) error {
 			AllowDirect: true, MaxBytes: blobBytes / 4, MaxMsgSize: SmallBlob + 4<<10},
 		{Name: ProofStream, Subjects: []string{proofPrefix + ">"}, Retention: jetstream.LimitsPolicy, MaxMsgsPerSubject: 1,
 			AllowDirect: true, MaxBytes: ProofStreamBytes, MaxMsgSize: MaxProofMsg},
+		answersStream(),
 	} {
 		sc.Storage = jetstream.FileStorage
 		sc.Discard = jetstream.DiscardNew
@@ -115,6 +116,9 @@ func (b *Bus) Ensure(ctx context.Context) error {
 		}
 	}
 	if err := b.consumer(ctx, ResultsStream, resultsConsumer, resultsPrefix+">", ResultMaxDeliver); err != nil {
+		return err
+	}
+	if err := b.consumer(ctx, AnswersStream, answersConsumer, answersPrefix+">", ResultMaxDeliver); err != nil {
 		return err
 	}
 	os, err := b.JS.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{

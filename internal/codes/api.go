@@ -56,9 +56,12 @@ var coreAPICodes = []entry{
 // APICodes returns the codes the coordinator's API answers with (1xxx), by
 // number: the OpenAPI document's Error schema lists exactly these.
 func APICodes() []Code {
-	out := make([]Code, len(apiCodes))
-	for i, e := range apiCodes {
-		out[i] = e.code
+	out := make([]Code, 0, len(apiCodes)+len(serviceAPICodes))
+	for _, e := range apiCodes {
+		out = append(out, e.code)
+	}
+	for _, e := range serviceAPICodes {
+		out = append(out, e.code)
 	}
 	return out
 }

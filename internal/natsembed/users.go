@@ -17,7 +17,13 @@ import (
 type User struct {
 	Name   string
 	Roles  []bus.Role
-	Member common.Address // with bus.RoleMember: the member's account
+	Member common.Address // with bus.RoleMember: the member's account; with bus.RoleProvider: the provider's
+}
+
+// sameAccount reports whether stored credentials name u's account.
+func sameAccount(c *bus.Credentials, u User) bool {
+	return (!slices.Contains(u.Roles, bus.RoleMember) || c.User.Member == u.Member) &&
+		(!slices.Contains(u.Roles, bus.RoleProvider) || c.User.Provider == u.Member)
 }
 
 // Start starts an embedded server that enforces the roles' permissions
@@ -47,7 +53,7 @@ func loadOrMake(dir string, u User) (*bus.Credentials, error) {
 	}
 	path := filepath.Join(dir, u.Name+".creds")
 	c, err := bus.LoadCredentials(path)
-	if err == nil && slices.Equal(c.User.Roles, u.Roles) && c.User.Member == u.Member {
+	if err == nil && slices.Equal(c.User.Roles, u.Roles) && sameAccount(c, u) {
 		return c, nil
 	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
@@ -36,6 +37,10 @@ type Pipeline struct {
 	DB *pgxpool.Pool
 	// Stop stops the pipeline and drops its database.
 	Stop func() error
+	// Sequencer signs the chain's headers (what clients check proofs
+	// against); Contributor and App are funded dev keys (the query bench).
+	Sequencer        common.Address
+	Contributor, App *ecdsa.PrivateKey
 }
 
 // PipelineConfig is the pipeline the e2e bench asks for: a demo iDAO of

@@ -1,0 +1,80 @@
+package coordinator
+
+import (
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/vsc-labs/vsc/dat"
+	"github.com/vsc-labs/vsc/dat/escrow"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/jobreq"
+)
+
+// Limits of the jobs API (POST /v1/jobs).
+const (
+	// MaxJobJSONBytes bounds a job request's JSON body.
+	MaxJobJSONBytes = 16 << 10
+	// MaxQueryBytes bounds a job's query text.
+	MaxQueryBytes = 4 << 10
+	// MaxJobUnits bounds the units one job may spend.
+	MaxJobUnits = 1 << 32
+	// MaxJobDeadline bounds how far ahead (seconds) a job's deadline may be.
+	MaxJobDeadline = 7 * 24 * 3600
+)
+
+// JobRequestBody is POST /v1/jobs: the app's signed request and its query.
+type JobRequestBody struct {
+	Request   jobreq.Request `json:"request"`
+	Signature hexutil.Bytes  `json:"signature"`
+	Query     string         `json:"query"`
+}
+
+// Job statuses (`vsc job show`).
+const (
+	JobRequested = "requested"
+	JobRunning   = "running"
+	JobDelivered = "delivered"
+	JobSettled   = "settled"
+	JobExpired   = "expired"
+	JobFailed    = "failed"
+)
+
+// JobSettlement is where a job was settled.
+type JobSettlement struct {
+	Tx    common.Hash `json:"tx"`
+	Block uint64      `json:"block"`
+}
+
+// JobView is GET /v1/jobs/{id} (and `vsc job show --json`): the job, its
+// status and, once delivered, its answer (encrypted to the app).
+type JobView struct {
+	Job        common.Hash    `json:"job"`
+	Status     string         `json:"status"`
+	Class      common.Hash    `json:"class"`
+	Token      common.Hash    `json:"token"`
+	App        common.Address `json:"app"`
+	Provider   common.Address `json:"provider"`
+	IDAO       string         `json:"idao"`
+	Units      uint64         `json:"units"`
+	MaxFee     string         `json:"max_fee"`
+	Fee        *string        `json:"fee"`
+	Nonce      uint64         `json:"nonce"`
+	Deadline   uint64         `json:"deadline"`
+	ResultHash *common.Hash   `json:"result_hash"`
+	Settlement *JobSettlement `json:"settlement"`
+	Reason     *string        `json:"reason"`
+	Code       *string        `json:"code,omitempty"`
+	Answer     *jobreq.Answer `json:"answer,omitempty"`
+}
+
+// JobFacts are the chain facts a job is checked against before it is
+// routed; a nil field is absent on chain.
+type JobFacts struct {
+	Now      uint64 // the chain's time, unix seconds
+	Token    *dat.Token
+	Class    *dat.Class
+	IDAO     *idao.IDAO
+	Provider *escrow.Provider
+	Attested bool
+	Escrow   *escrow.Account
+}

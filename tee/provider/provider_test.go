@@ -1,0 +1,134 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/envelope"
+	"github.com/vsc-labs/vsc/internal/jobreq"
+	"github.com/vsc-labs/vsc/internal/submission"
+	"github.com/vsc-labs/vsc/internal/work"
+	"github.com/vsc-labs/vsc/tee"
+	"github.com/vsc-labs/vsc/tee/query"
+)
+
+// blobs is an in-memory blob store that counts fetches.
+type blobs struct {
+	m       map[common.Hash][]byte
+	fetches atomic.Int64
+}
+
+func (b *blobs) GetBlob(_ context.Context, h common.Hash) ([]byte, error) {
+	b.fetches.Add(1)
+	if v, ok := b.m[h]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("no blob %s", h.Hex())
+}
+
+// fixture is a provider on a sim enclave with one sealed dataset: 24
+// records of region 1 and 2 (12 each) and 3 of region 3.
+type fixture struct {
+	p     *Provider
+	blobs *blobs
+	prov  common.Address
+}
+
+func newFixture(t *testing.T) (*fixture, func(sql string, edit func(*work.QueryJob)) *work.QueryJob) {
+	enc, err := tee.OpenSim(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("region,temp\n")
+	for i := range 27 {
+		r := 1 + i%2
+		if i >= 24 {
+			r = 3
+		}
+		fmt.Fprintf(&b, "%d,%d\n", r, 100+i)
+	}
+	sealed, err := envelope.Seal([]byte(b.String()), enc.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset", DataHash: sealed.DataHash, WrappedKeyHash: sealed.WrappedKeyHash(), Records: 27}
+	prov := common.HexToAddress("0xb0b")
+	bl := &blobs{m: map[common.Hash][]byte{sealed.DataHash: sealed.Blob}}
+	p := New(Config{ChainID: 1337, IDAO: "demo", Account: prov, Fee: big.NewInt(1)}, enc, nil, nil, nil).WithBlobs(bl)
+	appKey, _ := crypto.GenerateKey()
+	f := &fixture{p: p, blobs: bl, prov: prov}
+	job := func(sql string, edit func(*work.QueryJob)) *work.QueryJob {
+		r := jobreq.Request{Class: common.HexToHash("0xc1"), Token: common.HexToHash("0x70"), Provider: prov, QueryHash: query.QueryHash(sql),
+			Units: 1, MaxFee: big.NewInt(1), Nonce: uint64(time.Now().UnixNano()), Deadline: 2_000_000_000}
+		sig, _ := r.Sign(1337, appKey)
+		j := &work.QueryJob{Job: r.Digest(1337), ChainID: 1337, IDAO: "demo", App: crypto.PubkeyToAddress(appKey.PublicKey), Request: r,
+			Signature: sig, Query: sql, Submission: sub, WrappedKey: sealed.WrappedKey}
+		if edit != nil {
+			edit(j)
+		}
+		return j
+	}
+	return f, job
+}
+
+// A job is answered in the enclave: the answer decrypts only with the
+// app's key and matches the data; the dataset is fetched and opened once.
+func TestRunAnswersAndCaches(t *testing.T) {
+	t.Parallel()
+	f, job := newFixture(t)
+	ctx := context.Background()
+	for range 2 {
+		d, err := f.p.run(ctx, job("SELECT region, count(*), sum(temp) GROUP BY region", nil))
+		if err != nil || d.msg.Answer == nil {
+			t.Fatalf("run: %v %+v", err, d)
+		}
+		a := d.msg.Answer
+		if a.ResultHash == (common.Hash{}) || len(a.Ciphertext) == 0 || a.Job != d.msg.Job {
+			t.Fatalf("answer %+v", a)
+		}
+		other, _ := crypto.GenerateKey()
+		if _, err := jobreq.Open(a.Ciphertext, other); err == nil {
+			t.Fatal("another key decrypted the answer")
+		}
+	}
+	if n := f.blobs.fetches.Load(); n != 1 {
+		t.Fatalf("the dataset was fetched %d times, want once (the enclave's cache)", n)
+	}
+}
+
+// Jobs the enclave must not answer fail with their reason, uncharged.
+func TestRunRefuses(t *testing.T) {
+	t.Parallel()
+	f, job := newFixture(t)
+	ctx := context.Background()
+	rows := []struct {
+		name, sql string
+		edit      func(*work.QueryJob)
+		code      codes.Code
+		reason    string
+	}{
+		{"another provider's job", "SELECT count(*)", func(j *work.QueryJob) { j.Request.Provider = common.HexToAddress("0xe1e") }, codes.InvalidField, "names provider"},
+		{"a job id that is not the request's", "SELECT count(*)", func(j *work.QueryJob) { j.Job = common.HexToHash("0x1") }, codes.InvalidField, "digest"},
+		{"a query that is not the signed one", "SELECT count(*)", func(j *work.QueryJob) { j.Query = "SELECT sum(temp)" }, codes.InvalidField, "query hash"},
+		{"a request signed by another app", "SELECT count(*)", func(j *work.QueryJob) { j.App = f.prov }, codes.InvalidField, "not signed"},
+		{"a WHERE below the floor", "SELECT count(*) WHERE region = 3", nil, codes.JobQueryRefused, "min_group_size"},
+		{"only groups below the floor", "SELECT region, count(*) WHERE region >= 3 GROUP BY region", nil, codes.JobQueryRefused, "min_group_size"},
+		{"a bare column", "SELECT temp", nil, codes.Code(0), "bare"},
+	}
+	for _, row := range rows {
+		d, err := f.p.run(ctx, job(row.sql, row.edit))
+		if err != nil || d.msg.Answer != nil || !strings.Contains(d.msg.Failed, row.reason) || (row.code != 0 && d.msg.Code != row.code) {
+			t.Fatalf("%s: %v %+v", row.name, err, d)
+		}
+	}
+}
