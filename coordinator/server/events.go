@@ -1,0 +1,302 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/codes"
+)
+
+// EventTopics are the topics of GET /v1/events: submissions (every status
+// move), blocks (every new block), dats (a class minted), claims (a block
+// holding optimistic claims, challenges or moves) and jobs (data-service
+// jobs, published by the services that run them).
+var EventTopics = []string{"submissions", "blocks", "dats", "claims", "jobs"}
+
+// ChainFeed is where the event stream reads the chain: its head height and
+// a summary of a block.
+type ChainFeed interface {
+	HeadHeight(ctx context.Context) (uint64, error)
+	BlockEvent(ctx context.Context, height uint64) (coordinator.BlockEvent, error)
+}
+
+const (
+	// movesWindow is how far behind its last seq the feed reads again, for
+	// moves that committed after a later one (they are sent once).
+	movesWindow = 512
+	// movesPerPoll bounds the moves read per poll.
+	movesPerPoll = 1000
+	// blocksPerPoll bounds the blocks announced per poll (a feed far
+	// behind skips to the head).
+	blocksPerPoll = 64
+)
+
+type event struct {
+	topic, id string
+	data      []byte
+}
+
+type subscriber struct {
+	topics map[string]bool
+	ch     chan event
+	lagged bool // set (under the hub's lock) when ch was closed for falling behind
+}
+
+// hub fans events out to a bounded set of subscribers. A subscriber that
+// falls EventBuffer events behind is dropped; closing the hub ends every
+// stream.
+type hub struct {
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}, done: make(chan struct{})} }
+
+func (h *hub) subscribe(topics []string) (*subscriber, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.subs) >= coordinator.MaxEventSubscribers {
+		return nil, codes.New(codes.EventsFull, "the event stream serves at most %d subscribers (max_event_subscribers) and has as many: retry later", coordinator.MaxEventSubscribers)
+	}
+	s := &subscriber{topics: map[string]bool{}, ch: make(chan event, coordinator.EventBuffer)}
+	for _, t := range topics {
+		s.topics[t] = true
+	}
+	h.subs[s] = struct{}{}
+	return s, nil
+}
+
+func (h *hub) unsubscribe(s *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		close(s.ch)
+	}
+}
+
+func (h *hub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// publish queues e for every subscriber of its topic, never blocking.
+func (h *hub) publish(e event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		if !s.topics[e.topic] {
+			continue
+		}
+		select {
+		case s.ch <- e:
+		default:
+			s.lagged = true
+			delete(h.subs, s)
+			close(s.ch)
+		}
+	}
+}
+
+func (h *hub) close() { h.once.Do(func() { close(h.done) }) }
+
+// Publish sends v (as JSON) on topic to the event stream's subscribers;
+// id is the event's id (what a client names to say where it was).
+func (s *Server) Publish(topic, id string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("event not sent", "topic", topic, "err", err)
+		return
+	}
+	s.hub.publish(event{topic: topic, id: id, data: b})
+}
+
+// parseTopics reads ?topic= (repeated or comma-separated; none: all).
+func parseTopics(q []string) ([]string, error) {
+	var out []string
+	for _, v := range q {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t == "" || slices.Contains(out, t) {
+				continue
+			}
+			if !slices.Contains(EventTopics, t) {
+				return nil, codes.New(codes.UnknownTopic, "%q is not an event topic: use one or more of %s", clip(t, 32), strings.Join(EventTopics, ", "))
+			}
+			out = append(out, t)
+		}
+	}
+	if len(out) > coordinator.MaxEventTopics {
+		return nil, codes.New(codes.InvalidField, "at most %d topics per stream (max_event_topics)", coordinator.MaxEventTopics)
+	}
+	if len(out) == 0 {
+		out = EventTopics
+	}
+	return out, nil
+}
+
+// events is GET /v1/events: Server-Sent Events of the topics asked for,
+// a comment line every EventHeartbeatSeconds, until the client leaves, it
+// falls EventBuffer events behind ("lagged"), or the server stops
+// ("shutdown").
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	topics, err := parseTopics(r.URL.Query()["topic"])
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	sub, err := s.hub.subscribe(topics)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	defer s.hub.unsubscribe(sub)
+	rc := http.NewResponseController(w)
+	beat := time.Duration(coordinator.EventHeartbeatSeconds) * time.Second
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(format string, args ...any) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(2 * beat))
+		if _, err := fmt.Fprintf(w, format, args...); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !send("retry: 2000\n: topics %s\n\n", strings.Join(topics, ",")) {
+		return
+	}
+	tick := time.NewTicker(beat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-s.hub.done:
+			send("event: shutdown\ndata: {}\n\n")
+			return
+		case e, ok := <-sub.ch:
+			if !ok {
+				send("event: lagged\ndata: {}\n\n")
+				return
+			}
+			if !send("event: %s\nid: %s\ndata: %s\n\n", e.topic, e.id, e.data) {
+				return
+			}
+		case <-tick.C:
+			if !send(": ping\n\n") {
+				return
+			}
+		}
+	}
+}
+
+// feedEvents tails the store's status moves and the chain's head into the
+// event stream, every EventPoll, until ctx ends.
+func (s *Server) feedEvents(ctx context.Context) {
+	f := feed{s: s, sent: map[int64]bool{}}
+	f.last, _ = s.store.LastMoveSeq(ctx)
+	if s.cfg.ChainFeed != nil {
+		f.height, _ = s.cfg.ChainFeed.HeadHeight(ctx)
+	}
+	t := time.NewTicker(s.cfg.EventPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if s.hub.count() == 0 {
+			f.skipToNow(ctx)
+			continue
+		}
+		if err := f.moves(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("event feed: reading status moves", "err", err)
+		}
+		if err := f.blocks(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("event feed: reading the chain", "err", err)
+		}
+	}
+}
+
+type feed struct {
+	s      *Server
+	last   int64          // highest move seq sent
+	sent   map[int64]bool // moves sent within the window behind last
+	height uint64         // highest block announced
+}
+
+// skipToNow forgets what happened while nobody listened.
+func (f *feed) skipToNow(ctx context.Context) {
+	if n, err := f.s.store.LastMoveSeq(ctx); err == nil {
+		f.last = n
+		clear(f.sent)
+	}
+	if f.s.cfg.ChainFeed != nil {
+		if h, err := f.s.cfg.ChainFeed.HeadHeight(ctx); err == nil {
+			f.height = h
+		}
+	}
+}
+
+func (f *feed) moves(ctx context.Context) error {
+	moves, err := f.s.store.MovesAfter(ctx, max(0, f.last-movesWindow), movesPerPoll)
+	if err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if f.sent[m.Seq] || m.Seq <= f.last-movesWindow {
+			continue
+		}
+		f.sent[m.Seq] = true
+		f.last = max(f.last, m.Seq)
+		id := strconv.FormatInt(m.Seq, 10)
+		f.s.Publish("submissions", id, m)
+		if m.Status == coordinator.Minted && m.DATID != nil {
+			f.s.Publish("dats", id, map[string]any{"class": *m.DATID, "submission": m.Submission, "idao": m.IDAO, "at": m.At})
+		}
+	}
+	for seq := range f.sent {
+		if seq <= f.last-movesWindow {
+			delete(f.sent, seq)
+		}
+	}
+	return nil
+}
+
+func (f *feed) blocks(ctx context.Context) error {
+	if f.s.cfg.ChainFeed == nil {
+		return nil
+	}
+	head, err := f.s.cfg.ChainFeed.HeadHeight(ctx)
+	if err != nil || head <= f.height {
+		return err
+	}
+	from := max(f.height+1, head-min(head, blocksPerPoll-1))
+	for h := from; h <= head; h++ {
+		b, err := f.s.cfg.ChainFeed.BlockEvent(ctx, h)
+		if err != nil {
+			return err
+		}
+		id := strconv.FormatUint(h, 10)
+		f.s.Publish("blocks", id, b)
+		if slices.ContainsFunc(b.Kinds, func(k string) bool { return strings.HasPrefix(k, "opt_") }) {
+			f.s.Publish("claims", id, b)
+		}
+		f.height = h
+	}
+	return nil
+}
