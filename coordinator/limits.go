@@ -49,6 +49,9 @@ const (
 	MaxPageLimit = page.MaxLimit
 	// DefaultPageLimit is a list request's limit when it sets none.
 	DefaultPageLimit = page.DefaultLimit
+	// MaxSearchBytes bounds a search query (GET /v1/search?q=; the longest
+	// thing it names is a 0x-prefixed 32-byte hash).
+	MaxSearchBytes = 128
 	// MaxEventSubscribers bounds the open event streams (GET /v1/events)
 	// of one coordinator; one more is refused with events_full.
 	MaxEventSubscribers = 256
@@ -88,6 +91,7 @@ func LimitTable() map[string]int64 {
 		"max_path_param_bytes":    MaxPathParamBytes,
 		"max_page_limit":          MaxPageLimit,
 		"default_page_limit":      DefaultPageLimit,
+		"max_search_bytes":        MaxSearchBytes,
 		"max_event_subscribers":   MaxEventSubscribers,
 		"max_event_topics":        MaxEventTopics,
 		"event_buffer":            EventBuffer,

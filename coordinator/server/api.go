@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/submissions", s.listSubmissions)
 	m.HandleFunc("GET /v1/submissions/{id}", s.getSubmission)
 	m.HandleFunc("GET /v1/events", s.events)
+	m.HandleFunc("GET /v1/search", s.search)
 	m.HandleFunc("PUT /v1/blobs/{hash}", s.limited(s.putBlob))
 	m.HandleFunc("GET /v1/idaos", s.listIDAOs)
 	m.HandleFunc("GET /v1/idaos/{name}", s.getIDAO)

@@ -5,7 +5,7 @@ import { h, api, maybe, errorBox, hash, amount, badge, when, kv, table, row, car
 import { verifyInclusion } from "./proof.js";
 
 const main = document.getElementById("main");
-const HEX32 = /^0x[0-9a-fA-F]{64}$/, ADDR = /^0x[0-9a-fA-F]{40}$/;
+const ADDR = /^0x[0-9a-fA-F]{40}$/;
 
 const routes = [
   [/^\/$/, home],
@@ -353,21 +353,11 @@ async function jobPage(id) {
 
 // ---- search -----------------------------------------------------------
 
-// resolve finds what q names: a height, an address, a 32-byte id (a
-// submission, tx, class, token, claim or block hash, tried in that order),
-// or an iDAO name.
+// resolve asks the coordinator what q names (GET /v1/search: a height, an
+// address, a submission, tx, class, token, claim or block id, an iDAO).
 export async function resolve(q) {
-  q = q.trim();
-  if (/^\d+$/.test(q)) return `/blocks/${q}`;
-  if (ADDR.test(q)) return `/accounts/${q}`;
-  if (HEX32.test(q)) {
-    const tries = [[`/v1/submissions/${q}`, `/submissions/${q}`], [`/v1/chain/txs/${q}`, `/txs/${q}`], [`/v1/chain/dat/classes/${q}`, `/dat/${q}`],
-      [`/v1/chain/dat/tokens/${q}`, `/tokens/${q}`], [`/v1/chain/claims/${q}`, `/claims/${q}`], [`/v1/chain/blocks/${q}`, `/blocks/${q}`]];
-    for (const [probe, page] of tries) if (await maybe(probe)) return page;
-    return null;
-  }
-  if (/^[a-z0-9][a-z0-9_-]{0,63}$/.test(q) && (await maybe(`/v1/idaos/${q}`))) return `/idaos/${q}`;
-  return null;
+  const r = await api(`/v1/search?q=${encodeURIComponent(q.trim())}`);
+  return r.results.length ? r.results[0].path : null;
 }
 
 async function searchPage() {

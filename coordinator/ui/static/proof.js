@@ -46,7 +46,7 @@ export async function merkleRoot(item, index, size, siblings) {
 // leads to its tx root. It returns a sentence, or throws one.
 export async function verifyInclusion(txHash, proof, block) {
   const hdr = block.header;
-  if (!proof || proof.kind !== "tx") throw new Error("the API returned no tx inclusion proof");
+  if (!proof || proof.kind !== "tx-inclusion") throw new Error("the API returned no tx inclusion proof");
   if (String(proof.tx_hash).toLowerCase() !== String(txHash).toLowerCase()) throw new Error(`the proof is for tx ${proof.tx_hash}, not ${txHash}`);
   if (proof.header.height !== hdr.height || String(proof.header.tx_root).toLowerCase() !== String(hdr.tx_root).toLowerCase()) {
     throw new Error(`the proof's header (block ${proof.header.height}, tx root ${proof.header.tx_root}) is not block ${hdr.height}'s (tx root ${hdr.tx_root})`);
