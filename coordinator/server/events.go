@@ -208,6 +208,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 func (s *Server) feedEvents(ctx context.Context) {
 	f := feed{s: s, sent: map[int64]bool{}}
 	f.last, _ = s.store.LastMoveSeq(ctx)
+	f.base = f.last
 	if s.cfg.ChainFeed != nil {
 		f.height, _ = s.cfg.ChainFeed.HeadHeight(ctx)
 	}
@@ -235,6 +236,7 @@ func (s *Server) feedEvents(ctx context.Context) {
 type feed struct {
 	s      *Server
 	last   int64          // highest move seq sent
+	base   int64          // moves up to this seq happened while nobody listened: never sent
 	sent   map[int64]bool // moves sent within the window behind last
 	height uint64         // highest block announced
 }
@@ -242,7 +244,7 @@ type feed struct {
 // skipToNow forgets what happened while nobody listened.
 func (f *feed) skipToNow(ctx context.Context) {
 	if n, err := f.s.store.LastMoveSeq(ctx); err == nil {
-		f.last = n
+		f.last, f.base = n, n
 		clear(f.sent)
 	}
 	if f.s.cfg.ChainFeed != nil {
@@ -253,12 +255,12 @@ func (f *feed) skipToNow(ctx context.Context) {
 }
 
 func (f *feed) moves(ctx context.Context) error {
-	moves, err := f.s.store.MovesAfter(ctx, max(0, f.last-movesWindow), movesPerPoll)
+	moves, err := f.s.store.MovesAfter(ctx, max(f.base, f.last-movesWindow), movesPerPoll)
 	if err != nil {
 		return err
 	}
 	for _, m := range moves {
-		if f.sent[m.Seq] || m.Seq <= f.last-movesWindow {
+		if f.sent[m.Seq] || m.Seq <= f.base || m.Seq <= f.last-movesWindow {
 			continue
 		}
 		f.sent[m.Seq] = true

@@ -101,12 +101,20 @@ func TestEventsFollowStatusMoves(t *testing.T) {
 		})
 	}
 
-	// a second submission; the list is newest first and pages by cursor
+	// a second submission, seen by a stream opened after the first's moves:
+	// the new stream gets only what happens after it opened
+	s2 := openSSE(t, f.HTTP.URL+"/v1/events?topic=submissions")
 	p2 := f.prepare("x\n5\n", "tee", 1)
 	sig2, _ := p2.Sign(f.key)
 	if _, _, err := f.Client.Submit(context.Background(), p2.Request(sig2), p2.Blob()); err != nil {
 		t.Fatal(err)
 	}
+	s2.next(t, "submissions", func(d string) bool {
+		if strings.Contains(strings.ToLower(d), strings.ToLower(v.ID[2:])) {
+			t.Errorf("a stream opened later was sent an earlier move: %s", d)
+		}
+		return strings.Contains(strings.ToLower(d), strings.ToLower(p2.Digest.Hex()[2:]))
+	})
 	var page1, page2 coordinator.SubmissionList
 	get(t, f.HTTP.URL+"/v1/submissions?limit=1", 200, &page1)
 	if len(page1.Submissions) != 1 || page1.Submissions[0].ID != p2.Digest.Hex() || page1.Next == "" {
@@ -182,4 +190,37 @@ func TestStopEndsEventStreams(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Stop did not return")
 	}
+}
+
+// A stream is sent what happens after it opened, never moves made while
+// nobody listened (the feed reads back a window for late commits; that
+// window must not replay the past to a new subscriber).
+func TestEventsSkipWhatHappenedBefore(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, srvpkg.Config{EventPoll: 20 * time.Millisecond})
+	p := f.prepare(dataset, "tee", 0)
+	sig, _ := p.Sign(f.key)
+	old, _, err := f.Client.Submit(context.Background(), p.Request(sig), p.Blob())
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		v, err := f.Client.Status(context.Background(), old.ID)
+		if err != nil || v.Status != coordinator.Verifying {
+			return fmt.Errorf("status %v %v", v.Status, err)
+		}
+		return nil
+	})
+	s := openSSE(t, f.HTTP.URL+"/v1/events?topic=submissions")
+	p2 := f.prepare("x\n5\n", "tee", 1)
+	sig2, _ := p2.Sign(f.key)
+	if _, _, err := f.Client.Submit(context.Background(), p2.Request(sig2), p2.Blob()); err != nil {
+		t.Fatal(err)
+	}
+	s.next(t, "submissions", func(d string) bool {
+		if strings.Contains(strings.ToLower(d), strings.ToLower(old.ID[2:])) {
+			t.Errorf("a new stream was sent a move from before it opened: %s", d)
+		}
+		return strings.Contains(strings.ToLower(d), strings.ToLower(p2.Digest.Hex()[2:]))
+	})
 }

@@ -87,7 +87,13 @@ async function home() {
   subs.submissions.forEach((s) => put(s, false));
 
   const dats = h("ul", { id: "recent-dats" });
-  const addDat = (cls, sub) => dats.prepend(h("li", {}, hash(cls, `/dat/${cls}`), " from ", hash(sub, `/submissions/${sub}`)));
+  const shown = new Set();
+  const addDat = (cls, sub) => {
+    if (shown.has(cls)) return;
+    shown.add(cls);
+    dats.prepend(h("li", { "data-class": cls }, hash(cls, `/dat/${cls}`), " from ", hash(sub, `/submissions/${sub}`)));
+    while (dats.children.length > 10) dats.lastElementChild.remove();
+  };
   subs.submissions.filter((s) => s.dat_id).reverse().forEach((s) => addDat(s.dat_id, s.id));
 
   onEvent("blocks", (b) => { headEl.textContent = b.height; });

@@ -69,10 +69,10 @@ export function hash(v, href) {
   if (v === undefined || v === null || v === "") return DASH;
   const s = String(v);
   const label = href ? h("a", { href, class: "hash", title: s, "aria-label": s }, short(s)) : h("span", { class: "hash", title: s, "aria-label": s }, short(s));
-  const btn = h("button", { type: "button", class: "copy", title: `copy ${s}`, "aria-label": `copy ${s}` }, "⧉");
+  const btn = h("button", { type: "button", class: "copy", title: `copy ${s}`, "aria-label": `copy ${s}` }, "copy");
   btn.addEventListener("click", async () => {
-    try { await navigator.clipboard.writeText(s); btn.textContent = "✓"; } catch { btn.textContent = "!"; }
-    setTimeout(() => { btn.textContent = "⧉"; }, 1200);
+    try { await navigator.clipboard.writeText(s); btn.textContent = "copied"; } catch { btn.textContent = "!"; }
+    setTimeout(() => { btn.textContent = "copy"; }, 1200);
   });
   return h("span", { class: "hashwrap" }, label, btn);
 }
