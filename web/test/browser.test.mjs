@@ -15,6 +15,8 @@ import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { signTypedData, recoverTypedSignature, SignTypedDataVersion } from "@metamask/eth-sig-util";
+import { Wallet } from "ethers";
 
 const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set (run through TestBrowserUI)`); return v; };
 const BASE = env("VSC_URL"), OUT = env("VSC_TEST_OUT");
@@ -43,7 +45,9 @@ function wallet(key, chainId) {
           if (from.toLowerCase() !== w.address.toLowerCase()) throw Object.assign(new Error("unknown account " + from), { code: 4100 });
           const td = typeof data === "string" ? JSON.parse(data) : data;
           const types = { ...td.types }; delete types.EIP712Domain;
-          return w.signTypedData(td.domain, types, td.message);
+          const sig = await w.signTypedData(td.domain, types, td.message);
+          window.__signed = { typedData: td, signature: sig };
+          return sig;
         }
         default: throw Object.assign(new Error("unsupported method " + method), { code: 4200 });
       }
@@ -94,6 +98,15 @@ test("submit a dataset from the browser with a wallet, follow it to minted, chec
   });
   const id = await link.locator(".hash").getAttribute("title");
   assert.match(id, /^0x[0-9a-f]{64}$/);
+  // the UI's typed data, signed by MetaMask's eth-sig-util too: the same
+  // signature as ethers' (which vsc accepted: the submission minted), and it
+  // recovers to the wallet
+  const signed = await p.evaluate(() => window.__signed);
+  const key = env("VSC_WALLET_KEY");
+  const other = signTypedData({ privateKey: Buffer.from(key.slice(2), "hex"), data: signed.typedData, version: SignTypedDataVersion.V4 });
+  assert.equal(other, signed.signature);
+  assert.equal(recoverTypedSignature({ data: signed.typedData, signature: other, version: SignTypedDataVersion.V4 }).toLowerCase(), new Wallet(key).address.toLowerCase());
+  assert.deepEqual(Object.keys(signed.typedData.domain).sort(), signed.typedData.types.EIP712Domain.map((f) => f.name).sort());
   await shot(p, "submit-1280");
 
   // the submission page: timeline, votes, anchor verified in the page
