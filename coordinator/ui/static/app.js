@@ -27,6 +27,7 @@ const routes = [
 
 async function render() {
   clearEvents();
+  onEvent("blocks", () => {}); // every page is live: the header's indicator shows the stream
   const path = location.pathname.replace(/\/+$/, "") || "/";
   main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   for (const [re, page] of routes) {
@@ -145,32 +146,41 @@ function submissionView(v, dao) {
         ["data hash", hash(v.data_hash)], ["commitment", hash(v.commitment)], ["result digest", hash(v.result_digest)], ["QC", hash(v.qc_hash)],
         ["DAT", v.dat_id ? h("a", { href: `/dat/${v.dat_id}`, id: "dat-link" }, "DAT class ", hash(v.dat_id)) : DASH]])),
       card("Timeline", h("ol", { class: "timeline" }, (v.history || []).map((e) => h("li", {}, badge(e.status), " ", when(e.at), e.detail ? ` — ${e.detail}` : "")))),
-      card("Evidence", evidenceView(v.evidence)),
+      card("Evidence", evidenceView(v.evidence, v)),
       card("Votes", votesView(v.votes, dao)),
       card("Anchor", anchorView(v.anchor))),
   ];
 }
 
-function evidenceView(ev) {
+function evidenceView(ev, v) {
   if (!ev.length) return h("p", { class: "muted" }, "no evidence yet");
   return h("div", {}, ev.map((e) => h("div", {},
     h("p", {}, h("b", {}, e.kind), " ", badge(e.status), ` ${e.done}/${e.chunks} chunks`, e.reason ? ` — ${e.reason}` : ""),
-    (e.data || []).slice(0, 4).map((d) => evidenceDetail(e.kind, d)))));
+    (e.data || []).slice(0, 4).map((d) => evidenceDetail(e, d, v)))));
 }
 
-// evidenceDetail names what was verified: a TEE report's policy match, a
-// zk proof's shape; the rest as JSON.
-function evidenceDetail(kind, d) {
+// evidenceDetail says what was verified. TEE: the enclave (backend, key
+// address) whose report the coordinator and every member checked against
+// the iDAO's TEE policy (evidence is "ok" only then), and whether the
+// commitment it recomputed from the plaintext is the signed one (compared
+// here). zk: the verifying key and the proven shape (records per chunk ×
+// fields), the count proven.
+function evidenceDetail(e, d, v) {
   const rows = [];
   if (d && typeof d === "object") {
-    if (d.measurement || d.unique_id || d.signer_id) rows.push(["enclave", hash(d.measurement || d.unique_id || d.signer_id)]);
-    if (d.policy_ok !== undefined) rows.push(["TEE policy match", d.policy_ok ? "yes" : "no"]);
-    if (d.simulation !== undefined) rows.push(["simulated enclave", d.simulation ? "yes (no hardware protection)" : "no"]);
+    if (e.kind === "tee") {
+      rows.push(["TEE policy match", e.status === "ok" ? "yes (report checked under the iDAO's policy)" : e.status]);
+      if (d.backend) rows.push(["backend", d.backend === "sim" ? "sim (simulated: no hardware protection)" : d.backend]);
+      if (d.enclave) rows.push(["enclave", hash(d.enclave)]);
+      if (d.commitment) rows.push(["commitment", String(d.commitment).toLowerCase() === String(v.commitment).toLowerCase() ? "matches the signed one" : "DIFFERS from the signed one"]);
+      if (d.result_digest) rows.push(["result digest", hash(d.result_digest)]);
+    }
     if (d.vk_hash) rows.push(["verifying key", hash(d.vk_hash)]);
-    if (d.shape) rows.push(["zk shape", typeof d.shape === "object" ? JSON.stringify(d.shape) : d.shape]);
-    if (d.records !== undefined) rows.push(["records proven", d.records]);
+    if (d.chunk_size) rows.push(["zk shape", `${d.chunk_size} records × ${(d.sums || []).length} fields per chunk`]);
+    if (d.count !== undefined) rows.push(["records proven", d.count]);
+    if (d.chunks) rows.push(["chunk proofs", d.chunks.length]);
   }
-  return h("details", {}, h("summary", {}, `${kind} evidence`), rows.length ? kv(rows) : null, h("pre", {}, JSON.stringify(d, null, 1).slice(0, 4000)));
+  return h("details", {}, h("summary", {}, `${e.kind} evidence`), rows.length ? kv(rows) : null, h("pre", {}, JSON.stringify(d, null, 1).slice(0, 4000)));
 }
 
 function votesView(votes, dao) {
@@ -236,7 +246,7 @@ async function classPage(id) {
     h("h1", {}, "DAT class ", hash(c.id)),
     h("div", { class: "grid" },
       card("Provenance", h("div", { id: "provenance" }, kv([["submission", hash(p.submission, `/submissions/${p.submission}`)], ["data hash", hash(p.data_hash)], ["commitment", hash(p.commitment)],
-        ["QC", hash(p.qc_hash)], ["anchor tx", hash(p.anchor_tx, `/txs/${p.anchor_tx}`)], ["iDAO", h("a", { href: `/idaos/${c.idao}` }, c.idao)], ["kind", c.kind], ["created", `block ${c.created_at}`]]))),
+        ["QC", hash(p.qc_hash)], ["anchor tx", hash(p.anchor_tx, `/txs/${p.anchor_tx}`)], ["iDAO", h("a", { href: `/idaos/${c.idao}` }, c.idao)], ["kind", c.kind], ["created", when(c.created_at * 1000)]]))),
       card("Market", kv([["price", `${amount(c.price)} per unit`], ["total shares", `${c.total_shares} shares`], ["revenue pool", amount(c.revenue && c.revenue.pool)],
         ["revenue claimed", amount(c.revenue && c.revenue.claimed)], ["validity", c.validity ? `${c.validity} blocks` : DASH]])),
       card("Tokens", table(["token", "owner", "units", "shares", "claimable"], (c.tokens || []).map((t) => [hash(t.id, `/tokens/${t.id}`), hash(t.owner, `/accounts/${t.owner}`), `${t.value} units`, `${t.shares} shares`, amount(t.claimable)]))),
