@@ -10,7 +10,7 @@
 // to drift, and the dataset leaves the page only encrypted. The page's
 // wallet signs the typed data; submit sends it with that signature.
 //
-// It sets globalThis.vscwasm = {parse, prepare, submit}; prepare and
+// It sets globalThis.vscwasm = {parse, prepare, submit, verifyProof}; prepare and
 // submit return Promises; a refusal rejects with the SDK's sentence.
 package main
 
@@ -26,6 +26,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/records"
@@ -47,6 +48,7 @@ func main() {
 	api.Set("parse", js.FuncOf(parse))
 	api.Set("prepare", js.FuncOf(prepare))
 	api.Set("submit", js.FuncOf(submit))
+	api.Set("verifyProof", js.FuncOf(verifyProof))
 	js.Global().Set("vscwasm", api)
 	if cb := js.Global().Get("vscwasmReady"); cb.Type() == js.TypeFunction {
 		cb.Invoke()
@@ -75,6 +77,28 @@ func parse(_ js.Value, args []js.Value) any {
 		fields[i] = f
 	}
 	return map[string]any{"records": ds.Len(), "fields": fields, "commitment": records.Commitment(ds).Hex()}
+}
+
+// verifyProof(proofJSON, sequencer) → {ok, height, tx_hash} or {error}:
+// chain/proof.VerifyJSON, as `vsc chain verify-proof` runs it — the
+// header's signature by the sequencer, the tx bytes' hash, the Merkle path
+// to the header's tx root.
+func verifyProof(_ js.Value, args []js.Value) any {
+	if len(args) != 2 {
+		return map[string]any{"error": "verifyProof takes (proof JSON, sequencer address)"}
+	}
+	if !common.IsHexAddress(args[1].String()) {
+		return map[string]any{"error": fmt.Sprintf("the sequencer %q is not a 0x address", args[1].String())}
+	}
+	p, err := proof.VerifyJSON([]byte(args[0].String()), common.HexToAddress(args[1].String()))
+	if err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	out := map[string]any{"ok": true, "height": p.Header.Height, "proposer": p.Header.Proposer.Hex()}
+	if p.TxHash != nil {
+		out["tx_hash"] = p.TxHash.Hex()
+	}
+	return out
 }
 
 // prepareOptions is prepare's first argument.

@@ -113,10 +113,14 @@ test("submit a dataset from the browser with a wallet, follow it to minted, chec
   await link.click();
   await p.locator("#status .badge.minted").waitFor();
   await p.getByRole("button", { name: "Verify inclusion" }).click();
-  await p.locator("#verify-result .okbox").waitFor().catch(async (e) => {
+  await p.locator("#verify-merkle").waitFor().catch(async (e) => {
     throw new Error(`${e.message}\nverify says: ${await p.locator("#verify-result").innerText()}\nerrors: ${p.errors.join("; ")}`);
   });
-  assert.match(await p.locator("#verify-result").innerText(), /^valid: tx 0x[0-9a-f]{64} is tx \d+ of \d+ in block \d+/);
+  assert.match(await p.locator("#verify-merkle").innerText(), /^valid: tx 0x[0-9a-f]{64} is tx \d+ of \d+ in block \d+/);
+  await p.locator("#verify-signature").waitFor({ timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${e.message}\nverify says: ${await p.locator("#verify-result").innerText()}`);
+  });
+  assert.match(await p.locator("#verify-signature").innerText(), new RegExp(`signed by the sequencer ${env("VSC_SEQUENCER")}`, "i"));
   await shot(p, "submission-1280");
 
   // its DAT: provenance names this submission

@@ -1,7 +1,7 @@
 // The Web UI's router and pages. Every page reads the coordinator's API
 // (/v1/…) and the chain's (/v1/chain/…) and follows /v1/events; the submit
 // page is submit.js. Paths are CONTRACT.md's "Web UI".
-import { h, api, maybe, errorBox, hash, amount, badge, when, kv, table, row, card, pager, onEvent, clearEvents, DASH } from "./lib.js";
+import { h, api, apiText, maybe, errorBox, hash, amount, badge, when, kv, table, row, card, pager, onEvent, clearEvents, DASH } from "./lib.js";
 import { verifyInclusion } from "./proof.js";
 
 const main = document.getElementById("main");
@@ -207,13 +207,28 @@ function verifyButton(tx, height) {
     btn.disabled = true;
     out.replaceChildren(h("p", { class: "muted" }, "checking…"));
     try {
-      const [proof, block] = await Promise.all([api(`/v1/chain/txs/${tx}/proof`), api(`/v1/chain/blocks/${height}`)]);
-      out.replaceChildren(h("p", { class: "okbox" }, await verifyInclusion(tx, proof, block)));
+      const [raw, block] = await Promise.all([apiText(`/v1/chain/txs/${tx}/proof`), api(`/v1/chain/blocks/${height}`)]);
+      out.replaceChildren(h("p", { class: "okbox", id: "verify-merkle" }, await verifyInclusion(tx, JSON.parse(raw), block)));
+      out.append(await verifySignature(raw));
     } catch (e) {
       out.replaceChildren(errorBox(e));
     } finally { btn.disabled = false; }
   });
   return h("div", {}, btn, out);
+}
+
+// verifySignature runs the CLI's own proof check (chain/proof, in
+// vsc.wasm): the header's signature by the sequencer this browser pinned.
+async function verifySignature(raw) {
+  try {
+    const { loadWasm, pinnedSequencer } = await import("./submit.js");
+    const seq = await pinnedSequencer();
+    const r = (await loadWasm()).verifyProof(raw, seq);
+    if (r.error) return errorBox(`the proof does not verify with vsc's own check: ${r.error}`);
+    return h("p", { class: "okbox", id: "verify-signature" }, `valid: block ${r.height}'s header is signed by the sequencer ${seq} (pinned in this browser), checked by vsc's proof code in this page`);
+  } catch (e) {
+    return errorBox(e);
+  }
 }
 
 // ---- iDAOs, DATs, tokens, accounts -------------------------------------

@@ -32,6 +32,13 @@ export class ApiError extends Error {
 }
 
 export async function api(path, opts) {
+  const text = await apiText(path, opts);
+  return text ? JSON.parse(text) : null;
+}
+
+// apiText is api() answering the body as sent (a proof is checked byte
+// for byte in its canonical form).
+export async function apiText(path, opts) {
   let res;
   try {
     res = await fetch(path, { headers: { Accept: "application/json" }, ...opts });
@@ -39,13 +46,13 @@ export async function api(path, opts) {
     throw new ApiError(`the API at ${location.origin} is not reachable (${e.message})`, "unreachable", 0);
   }
   const text = await res.text();
-  let body = null;
-  try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   if (!res.ok) {
+    let body = null;
+    try { body = JSON.parse(text); } catch { /* not JSON */ }
     const msg = body && typeof body.error === "string" ? body.error : `${res.status} ${res.statusText} from ${path}`;
     throw new ApiError(msg, body && body.code, res.status);
   }
-  return body;
+  return text;
 }
 
 // maybe is api() that answers null for a 404 (a thing that is not there yet).

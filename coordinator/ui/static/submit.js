@@ -24,6 +24,15 @@ export function loadWasm() {
 }
 
 const pinKey = (chainId) => `vsc.sequencer.${chainId}`;
+
+// pinnedSequencer is the sequencer this browser pinned for the chain (on
+// first use: the one the chain API names, then kept).
+export async function pinnedSequencer() {
+  const info = await api("/v1/chain/info");
+  let seq = localStorage.getItem(pinKey(info.chain_id));
+  if (!seq) { seq = info.sequencer; localStorage.setItem(pinKey(info.chain_id), seq); }
+  return seq;
+}
 const heightKey = (chainId) => `vsc.min_height.${chainId}`;
 
 export async function submitPage() {
