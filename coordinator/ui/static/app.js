@@ -236,7 +236,6 @@ async function verifySignature(raw) {
 async function idaoPage(name) {
   const [v, c, enc] = await Promise.all([api(`/v1/idaos/${encodeURIComponent(name)}`), maybe(`/v1/chain/idaos/${encodeURIComponent(name)}`), maybe(`/v1/chain/idaos/${encodeURIComponent(name)}/enclaves`)]);
   const pol = c ? c.policy_detail : null;
-  const enclaves = enc ? (enc.enclaves || enc) : [];
   return [
     h("h1", {}, `iDAO ${v.name}`),
     h("div", { class: "grid" },
@@ -245,8 +244,10 @@ async function idaoPage(name) {
         pol && pol.tee_policy ? h("details", {}, h("summary", {}, "TEE policy"), h("pre", {}, JSON.stringify(pol.tee_policy, null, 1))) : null,
         v.policy_config ? h("details", {}, h("summary", {}, "policy config"), h("pre", {}, JSON.stringify(v.policy_config, null, 1))) : null),
       card("Members", table(["member", "stake"], v.members.map((m) => [hash(m.address, `/accounts/${m.address}`), amount(m.stake)]))),
-      card("Enclave keys", Array.isArray(enclaves) && enclaves.length ? table(["key", "registered"], enclaves.map((e) => [hash(e.pubkey || e.public_key || JSON.stringify(e)), e.height ?? e.block ?? DASH]))
-        : v.enclave_key ? kv([["key", hash(v.enclave_key.public_key)]]) : h("p", { class: "muted" }, "none registered")),
+      card("Enclave keys", kv([["named by the coordinator", v.enclave_key ? hash(v.enclave_key.public_key) : DASH],
+        ["registered on chain", enc && Array.isArray(enc.enclaves) ? `${enc.enclaves.length} key(s), proven under block ${enc.header ? enc.header.height : DASH}` : DASH],
+        ["attestation", v.enclave_key && v.enclave_key.report && v.enclave_key.report.backend ? v.enclave_key.report.backend : DASH]]),
+        h("p", { class: "muted" }, "The submit page wraps data keys only to a key the chain proves registered and whose attestation verifies under this policy.")),
       card("Providers", v.providers && v.providers.length ? table(["provider", "endpoint"], v.providers.map((p) => [hash(p.address), p.endpoint || DASH])) : h("p", {}, DASH))),
   ];
 }

@@ -87,7 +87,7 @@ export async function submitPage() {
   const form = h("form", { class: "stack", id: "submit-form" },
     h("label", { for: "idao" }, "iDAO"), idaoSel, h("label", { for: "mode" }, "Mode"), modeSel,
     h("label", { for: "sequencer" }, "Chain sequencer (proofs are checked against its signature)"), seqIn, h("p", { class: "muted" }, pinNote),
-    h("p", {}, sim, " ", h("label", { for: "allow-simulation", style: "display:inline" }, "Allow a simulated enclave (test data only: a simulated enclave protects nothing)")),
+    h("p", {}, sim, " ", h("label", { for: "allow-simulation", class: "inline" }, "Allow a simulated enclave (test data only: a simulated enclave protects nothing)")),
     drop, preview, h("p", {}, send));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
