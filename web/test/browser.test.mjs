@@ -83,6 +83,9 @@ test("submit a dataset from the browser with a wallet, follow it to minted, chec
   await p.locator("#wallet-account .hash").waitFor();
   const data = join(mkdtempSync(join(tmpdir(), "vscds")), "weather.csv");
   writeFileSync(data, "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n"); // the test circuit: 4 fields
+  // every body the page sends: the dataset's values must not be in any
+  const bodies = [];
+  p.on("request", (r) => { const b = r.postDataBuffer(); if (b) bodies.push([r.method() + " " + r.url(), b]); });
   await p.setInputFiles("#dataset", data);
   await p.locator("#preview").getByText("records").waitFor();
   assert.match(await p.locator("#preview").innerText(), /4/);
@@ -98,6 +101,12 @@ test("submit a dataset from the browser with a wallet, follow it to minted, chec
   });
   const id = await link.locator(".hash").getAttribute("title");
   assert.match(id, /^0x[0-9a-f]{64}$/);
+  assert.ok(bodies.some(([what]) => what.startsWith("PUT ") && what.includes("/v1/blobs/")), "the page uploaded no blob");
+  for (const [what, b] of bodies) {
+    for (const plain of ["t,temp,hum,wind", "120,80,30", "-5,90,17"]) {
+      assert.ok(!b.includes(Buffer.from(plain)), `${what} sends the dataset's plaintext (${plain})`);
+    }
+  }
   // the UI's typed data, signed by MetaMask's eth-sig-util too: the same
   // signature as ethers' (which vsc accepted: the submission minted), and it
   // recovers to the wallet
@@ -172,6 +181,10 @@ test("every page renders at 1280 and 390 px without a console error", async () =
     ["submissions", "/submissions"], ["account", `/accounts/${s.contributor}`]];
   if (s.anchor) pages.push(["block", `/blocks/${s.anchor.block}`], ["tx", `/txs/${s.anchor.tx}`]);
   if (s.dat_id) pages.push(["dat", `/dat/${s.dat_id}`]);
+  const claims = await (await fetch(`${BASE}/v1/chain/claims?limit=10`)).json();
+  const played = claims.claims.find((c) => c.games > 0);
+  if (process.env.VSC_EXPECT_GAME) assert.ok(played, "the devnet's faulty claim has no game");
+  if (played) pages.push(["claim", `/claims/${played.id}`]);
   for (const width of [1280, 390]) {
     const p = await page(width);
     for (const [name, path] of pages) {
@@ -180,6 +193,14 @@ test("every page renders at 1280 and 390 px without a console error", async () =
       assert.doesNotMatch(await p.locator("main").innerText(), /Could not load this page|No such page/, `${path} at ${width}px`);
       const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `${path} at ${width}px is ${overflow}px wider than the window`);
+      if (name === "claim") {
+        // the bisection: a range bar per range seen, both clocks, the bonds
+        assert.ok(await p.locator(".range").count() >= 1, "no bisection range drawn");
+        const text = await p.locator("main").innerText();
+        assert.match(text, /executor's clock\s+[\d.]+ s left/);
+        assert.match(text, /challenger's clock\s+[\d.]+ s left/);
+        assert.match(text, /bond\s+[\d,]+ VSC/);
+      }
       await shot(p, `${name}-${width}`);
     }
     assert.deepEqual(p.errors, []);

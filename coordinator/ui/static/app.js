@@ -117,7 +117,7 @@ async function home() {
         h("p", {}, h("a", { href: "/submissions" }, "All submissions"))),
       card("iDAOs", table(["name", "policy", "members", "stake"], daos.idaos.map((d) => [h("a", { href: `/idaos/${d.name}` }, d.name), d.policy, d.members, amount(d.stake)]))),
       card("Recent DATs", dats),
-      card("Open claims", claims ? table(["claim", "submission", "status", "window ends"], claims.claims.map((c) => [hash(c.id, `/claims/${c.id}`), hash(c.submission, `/submissions/${c.submission}`), badge(c.status), `block ${c.window_ends}`])) : h("p", { class: "muted" }, "no chain API here"))),
+      card("Open claims", claims ? table(["claim", "submission", "status", "window ends"], claims.claims.map((c) => [hash(c.id, `/claims/${c.id}`), hash(c.submission, `/submissions/${c.submission}`), badge(c.status), when(c.window_ends)])) : h("p", { class: "muted" }, "no chain API here"))),
   ];
 }
 
@@ -302,7 +302,7 @@ async function claimsPage() {
   const list = h("div", {});
   const load = async (cursor) => {
     const r = await api(`/v1/chain/claims?open=true&limit=20${cursor ? `&cursor=${cursor}` : ""}`);
-    list.replaceChildren(table(["claim", "submission", "status", "games", "bond", "window ends"], r.claims.map((c) => [hash(c.id, `/claims/${c.id}`), hash(c.submission, `/submissions/${c.submission}`), badge(c.status), `${c.active_games} active / ${c.games}`, amount(c.bond), `block ${c.window_ends}`]), { empty: "no open claims" }));
+    list.replaceChildren(table(["claim", "submission", "status", "games", "bond", "window ends"], r.claims.map((c) => [hash(c.id, `/claims/${c.id}`), hash(c.submission, `/submissions/${c.submission}`), badge(c.status), `${c.active_games} active / ${c.games}`, amount(c.bond), when(c.window_ends)]), { empty: "no open claims" }));
     return r.next;
   };
   const p = pager(load);
@@ -319,7 +319,7 @@ async function claimPage(id) {
     wrap.replaceChildren(h("h1", {}, "Claim ", hash(c.id)),
       h("div", { class: "grid" },
         card("Claim", kv([["status", badge(c.status)], ["submission", hash(c.submission, `/submissions/${c.submission}`)], ["executor", hash(c.executor, `/accounts/${c.executor}`)],
-          ["bond", amount(c.bond)], ["records", c.records], ["result", hash(c.result)], ["trace root", hash(c.trace_root)], ["posted", `block ${c.height}`], ["window ends", `block ${c.window_ends}`], c.reason ? ["reason", c.reason] : null])),
+          ["bond", amount(c.bond)], ["records", c.records], ["result", hash(c.result)], ["trace root", hash(c.trace_root)], ["posted", when(c.height)], ["challenge window ends", when(c.window_ends)], c.reason ? ["reason", c.reason] : null])),
         ...r.games.map((g) => gameCard(g, seen))));
   };
   await load();
@@ -327,6 +327,9 @@ async function claimPage(id) {
   onEvent("blocks", () => load().catch(() => {}));
   return wrap;
 }
+
+// secs shows a game clock (milliseconds of block time) in seconds.
+const secs = (ms) => `${(Number(ms) / 1000).toFixed(1)} s left`;
 
 function gameCard(g, seen) {
   const hist = seen.get(g.id) || [];
@@ -337,7 +340,7 @@ function gameCard(g, seen) {
   const bars = hist.map((r) => h("div", { class: "range", role: "img", "aria-label": `after ${r.moves} moves the dispute is steps ${r.lo} to ${r.hi} of ${n}`, title: `${r.lo}–${r.hi}` },
     h("span", { style: `left:${(100 * r.lo) / n}%;width:${Math.max(0.5, (100 * (r.hi - r.lo)) / n)}%` })));
   return card(`Game vs ${g.challenger.slice(0, 10)}…`, kv([["status", badge(g.status)], ["challenger", hash(g.challenger, `/accounts/${g.challenger}`)], ["bond", amount(g.bond)],
-    ["disputed range", `steps ${g.lo}–${g.hi} of ${g.records} (${g.moves} moves)`], ["turn", g.turn], ["executor's clock", `${g.exec_clock} blocks`], ["challenger's clock", `${g.chal_clock} blocks`], g.reason ? ["reason", g.reason] : null]),
+    ["disputed range", `steps ${g.lo}–${g.hi} of ${g.records} (${g.moves} moves)`], ["turn", g.turn], ["executor's clock", secs(g.exec_clock)], ["challenger's clock", secs(g.chal_clock)], ["started", when(g.height)], g.reason ? ["reason", g.reason] : null]),
   h("p", { class: "muted" }, "The bisection: each bar is the disputed range after a move."), bars);
 }
 
