@@ -210,7 +210,9 @@ func (s *Server) feedEvents(ctx context.Context) {
 	f.last, _ = s.store.LastMoveSeq(ctx)
 	f.base = f.last
 	if s.cfg.ChainFeed != nil {
-		f.height, _ = s.cfg.ChainFeed.HeadHeight(ctx)
+		if h, err := s.cfg.ChainFeed.HeadHeight(ctx); err == nil {
+			f.height, f.known = h, true
+		}
 	}
 	t := time.NewTicker(s.cfg.EventPoll)
 	defer t.Stop()
@@ -239,6 +241,7 @@ type feed struct {
 	base   int64          // moves up to this seq happened while nobody listened: never sent
 	sent   map[int64]bool // moves sent within the window behind last
 	height uint64         // highest block announced
+	known  bool           // height has been read (blocks before it are never announced)
 }
 
 // skipToNow forgets what happened while nobody listened.
@@ -249,7 +252,7 @@ func (f *feed) skipToNow(ctx context.Context) {
 	}
 	if f.s.cfg.ChainFeed != nil {
 		if h, err := f.s.cfg.ChainFeed.HeadHeight(ctx); err == nil {
-			f.height = h
+			f.height, f.known = h, true
 		}
 	}
 }
@@ -284,8 +287,15 @@ func (f *feed) blocks(ctx context.Context) error {
 		return nil
 	}
 	head, err := f.s.cfg.ChainFeed.HeadHeight(ctx)
-	if err != nil || head <= f.height {
+	if err != nil {
 		return err
+	}
+	if !f.known {
+		f.height, f.known = head, true
+		return nil
+	}
+	if head <= f.height {
+		return nil
 	}
 	from := max(f.height+1, head-min(head, blocksPerPoll-1))
 	for h := from; h <= head; h++ {

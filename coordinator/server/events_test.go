@@ -5,13 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/coordinator/chainlink"
 	srvpkg "github.com/vsc-labs/vsc/coordinator/server"
+	"github.com/vsc-labs/vsc/coordinator/server/servertest"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/testenv"
 )
@@ -222,5 +230,68 @@ func TestEventsSkipWhatHappenedBefore(t *testing.T) {
 			t.Errorf("a new stream was sent a move from before it opened: %s", d)
 		}
 		return strings.Contains(strings.ToLower(d), strings.ToLower(p2.Digest.Hex()[2:]))
+	})
+}
+
+// lazyFeed reads the fixture's chain once the fixture has one.
+type lazyFeed struct {
+	f    **servertest.Fixture
+	read *atomic.Bool // the feed has read the head
+}
+
+func (l lazyFeed) node() (*chainlink.Local, error) {
+	if *l.f == nil || (*l.f).Chain == nil {
+		return nil, fmt.Errorf("no chain yet")
+	}
+	return &chainlink.Local{Chain: (*l.f).Chain}, nil
+}
+
+func (l lazyFeed) HeadHeight(ctx context.Context) (uint64, error) {
+	n, err := l.node()
+	if err != nil {
+		return 0, err
+	}
+	l.read.Store(true)
+	return n.HeadHeight(ctx)
+}
+
+func (l lazyFeed) BlockEvent(ctx context.Context, h uint64) (coordinator.BlockEvent, error) {
+	n, err := l.node()
+	if err != nil {
+		return coordinator.BlockEvent{}, err
+	}
+	return n.BlockEvent(ctx, h)
+}
+
+// New blocks are sent on "blocks" in height order, and a block holding a
+// tx of a kind the stream did not ask about is still a block.
+func TestEventsFollowTheChainHead(t *testing.T) {
+	t.Parallel()
+	var f *servertest.Fixture
+	read := new(atomic.Bool)
+	f = servertest.NewWithChain(t, srvpkg.Config{EventPoll: 20 * time.Millisecond, ChainFeed: lazyFeed{&f, read}})
+	// the feed announces blocks after the first head it read
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if !read.Load() {
+			return fmt.Errorf("the feed has not read the chain yet")
+		}
+		return nil
+	})
+	s := openSSE(t, f.HTTP.URL+"/v1/events?topic=blocks")
+	start := f.Chain.Head().Height
+	if err := servertest.Send(context.Background(), f.Chain, f.OwnerKey, &tx.Transfer{To: common.Address{7}, Amount: big.NewInt(1)}); err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	s.next(t, "blocks", func(d string) bool {
+		var b coordinator.BlockEvent
+		if err := json.Unmarshal([]byte(d), &b); err != nil {
+			t.Fatalf("block event %s: %v", d, err)
+		}
+		if b.Height <= last || b.Height <= start {
+			t.Fatalf("block %d after %d (head was %d when the stream opened)", b.Height, last, start)
+		}
+		last = b.Height
+		return slices.Contains(b.Kinds, "transfer")
 	})
 }
