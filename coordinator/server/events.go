@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -41,10 +42,12 @@ const (
 
 type event struct {
 	topic, id string
+	seq       int64 // a status move's seq (0: not a move)
 	data      []byte
 }
 
 type subscriber struct {
+	since  int64 // moves up to this seq were made before the stream opened
 	topics map[string]bool
 	ch     chan event
 	lagged bool // set (under the hub's lock) when ch was closed for falling behind
@@ -62,13 +65,13 @@ type hub struct {
 
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}, done: make(chan struct{})} }
 
-func (h *hub) subscribe(topics []string) (*subscriber, error) {
+func (h *hub) subscribe(topics []string, since int64) (*subscriber, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.subs) >= coordinator.MaxEventSubscribers {
 		return nil, codes.New(codes.EventsFull, "the event stream serves at most %d subscribers (max_event_subscribers) and has as many: retry later", coordinator.MaxEventSubscribers)
 	}
-	s := &subscriber{topics: map[string]bool{}, ch: make(chan event, coordinator.EventBuffer)}
+	s := &subscriber{since: since, topics: map[string]bool{}, ch: make(chan event, coordinator.EventBuffer)}
 	for _, t := range topics {
 		s.topics[t] = true
 	}
@@ -96,7 +99,7 @@ func (h *hub) publish(e event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		if !s.topics[e.topic] {
+		if !s.topics[e.topic] || e.seq != 0 && e.seq <= s.since {
 			continue
 		}
 		select {
@@ -155,7 +158,12 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	sub, err := s.hub.subscribe(topics)
+	since, err := s.store.LastMoveSeq(r.Context())
+	if err != nil {
+		writeErr(w, codes.New(codes.Unavailable, "the event stream cannot read the store: %v", err))
+		return
+	}
+	sub, err := s.hub.subscribe(topics, since)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -222,8 +230,7 @@ func (s *Server) feedEvents(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if s.hub.count() == 0 {
-			f.skipToNow(ctx)
+		if s.hub.count() == 0 && f.skipToNow(ctx) {
 			continue
 		}
 		if err := f.moves(ctx); err != nil && ctx.Err() == nil {
@@ -244,17 +251,29 @@ type feed struct {
 	known  bool           // height has been read (blocks before it are never announced)
 }
 
-// skipToNow forgets what happened while nobody listened.
-func (f *feed) skipToNow(ctx context.Context) {
-	if n, err := f.s.store.LastMoveSeq(ctx); err == nil {
-		f.last, f.base = n, n
+// skipToNow forgets what happened while nobody listened, and reports
+// whether nobody still listens. It reads first and checks for subscribers
+// after: a stream that opened before the read is seen and nothing is
+// skipped; one that opened after it is sent every move committed after
+// the read.
+func (f *feed) skipToNow(ctx context.Context) bool {
+	seq, err := f.s.store.LastMoveSeq(ctx)
+	var head uint64
+	headErr := errors.New("no chain feed")
+	if f.s.cfg.ChainFeed != nil {
+		head, headErr = f.s.cfg.ChainFeed.HeadHeight(ctx)
+	}
+	if f.s.hub.count() != 0 {
+		return false
+	}
+	if err == nil {
+		f.last, f.base = seq, seq
 		clear(f.sent)
 	}
-	if f.s.cfg.ChainFeed != nil {
-		if h, err := f.s.cfg.ChainFeed.HeadHeight(ctx); err == nil {
-			f.height, f.known = h, true
-		}
+	if headErr == nil {
+		f.height, f.known = head, true
 	}
+	return true
 }
 
 func (f *feed) moves(ctx context.Context) error {
@@ -268,10 +287,9 @@ func (f *feed) moves(ctx context.Context) error {
 		}
 		f.sent[m.Seq] = true
 		f.last = max(f.last, m.Seq)
-		id := strconv.FormatInt(m.Seq, 10)
-		f.s.Publish("submissions", id, m)
+		f.publishMove("submissions", m.Seq, m)
 		if m.Status == coordinator.Minted && m.DATID != nil {
-			f.s.Publish("dats", id, map[string]any{"class": *m.DATID, "submission": m.Submission, "idao": m.IDAO, "at": m.At})
+			f.publishMove("dats", m.Seq, map[string]any{"class": *m.DATID, "submission": m.Submission, "idao": m.IDAO, "at": m.At})
 		}
 	}
 	for seq := range f.sent {
@@ -280,6 +298,17 @@ func (f *feed) moves(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// publishMove sends what a status move (seq) caused, to the streams that
+// opened before it.
+func (f *feed) publishMove(topic string, seq int64, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		f.s.log.Error("event not sent", "topic", topic, "err", err)
+		return
+	}
+	f.s.hub.publish(event{topic: topic, id: strconv.FormatInt(seq, 10), seq: seq, data: b})
 }
 
 func (f *feed) blocks(ctx context.Context) error {

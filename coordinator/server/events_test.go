@@ -70,17 +70,19 @@ func openSSE(t *testing.T, url string) *sse {
 func (s *sse) next(t *testing.T, name string, ok func(data string) bool) string {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
+	var seen []string
 	for {
 		select {
 		case e, open := <-s.events:
 			if !open {
-				t.Fatalf("the stream ended before a %q event", name)
+				t.Fatalf("the stream ended before a %q event (saw %q)", name, seen)
 			}
 			if e[0] == name && ok(e[1]) {
 				return e[1]
 			}
+			seen = append(seen, e[0]+" "+e[1])
 		case <-deadline:
-			t.Fatalf("no %q event within 10s", name)
+			t.Fatalf("no %q event within 10s (saw %q)", name, seen)
 		}
 	}
 }
@@ -235,15 +237,16 @@ func TestEventsSkipWhatHappenedBefore(t *testing.T) {
 
 // lazyFeed reads the fixture's chain once the fixture has one.
 type lazyFeed struct {
-	f    **servertest.Fixture
+	f    *atomic.Pointer[servertest.Fixture]
 	read *atomic.Bool // the feed has read the head
 }
 
 func (l lazyFeed) node() (*chainlink.Local, error) {
-	if *l.f == nil || (*l.f).Chain == nil {
+	f := l.f.Load()
+	if f == nil {
 		return nil, fmt.Errorf("no chain yet")
 	}
-	return &chainlink.Local{Chain: (*l.f).Chain}, nil
+	return &chainlink.Local{Chain: f.Chain}, nil
 }
 
 func (l lazyFeed) HeadHeight(ctx context.Context) (uint64, error) {
@@ -267,9 +270,9 @@ func (l lazyFeed) BlockEvent(ctx context.Context, h uint64) (coordinator.BlockEv
 // tx of a kind the stream did not ask about is still a block.
 func TestEventsFollowTheChainHead(t *testing.T) {
 	t.Parallel()
-	var f *servertest.Fixture
-	read := new(atomic.Bool)
-	f = servertest.NewWithChain(t, srvpkg.Config{EventPoll: 20 * time.Millisecond, ChainFeed: lazyFeed{&f, read}})
+	fix, read := new(atomic.Pointer[servertest.Fixture]), new(atomic.Bool)
+	f := servertest.NewWithChain(t, srvpkg.Config{EventPoll: 20 * time.Millisecond, ChainFeed: lazyFeed{fix, read}})
+	fix.Store(f)
 	// the feed announces blocks after the first head it read
 	testenv.Eventually(t, 5*time.Second, func() error {
 		if !read.Load() {

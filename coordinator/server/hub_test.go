@@ -16,18 +16,18 @@ func TestHubBoundsSubscribers(t *testing.T) {
 	h := newHub()
 	subs := make([]*subscriber, 0, coordinator.MaxEventSubscribers)
 	for range coordinator.MaxEventSubscribers {
-		s, err := h.subscribe([]string{"blocks"})
+		s, err := h.subscribe([]string{"blocks"}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		subs = append(subs, s)
 	}
 	var e *codes.Error
-	if _, err := h.subscribe([]string{"blocks"}); !errors.As(err, &e) || e.Code != codes.EventsFull {
+	if _, err := h.subscribe([]string{"blocks"}, 0); !errors.As(err, &e) || e.Code != codes.EventsFull {
 		t.Fatalf("subscriber %d: %v, want events_full", coordinator.MaxEventSubscribers+1, err)
 	}
 	h.unsubscribe(subs[0])
-	fast, err := h.subscribe([]string{"blocks", "dats"})
+	fast, err := h.subscribe([]string{"blocks", "dats"}, 0)
 	if err != nil {
 		t.Fatalf("after one left: %v", err)
 	}
@@ -46,6 +46,13 @@ func TestHubBoundsSubscribers(t *testing.T) {
 	}
 	if !subs[1].lagged || h.count() != 1 {
 		t.Fatalf("slow subscriber lagged=%v, subscribers left %d (want 1)", subs[1].lagged, h.count())
+	}
+	// a move made before a stream opened is not delivered to it
+	late, _ := h.subscribe([]string{"submissions"}, 7)
+	h.publish(event{topic: "submissions", seq: 7})
+	h.publish(event{topic: "submissions", seq: 8})
+	if e := <-late.ch; e.seq != 8 {
+		t.Fatalf("a stream opened after move 7 got move %d first", e.seq)
 	}
 	// a topic nobody asked for is not delivered
 	h.publish(event{topic: "jobs"})
