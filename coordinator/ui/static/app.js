@@ -376,8 +376,10 @@ async function txPage(txh) {
     card("Summary", kv([["status", badge(r ? r.status : t.status)], ["kind", t.kind], ["sender", hash(t.sender, `/accounts/${t.sender}`)], ["nonce", t.nonce], ["max fee", amount(t.max_fee)],
       ["fee paid", r ? amount(r.fee) : DASH], ["block", t.block !== undefined ? h("a", { href: `/blocks/${t.block}` }, t.block) : DASH], ["index", t.index ?? DASH], r && r.error ? ["failure", `${r.code}: ${r.error}`] : null]),
       t.block !== undefined ? verifyButton(t.hash, t.block) : null),
-    card("Body", h("pre", {}, JSON.stringify(t.body, null, 1))),
-    card("Events", r && r.events && r.events.length ? h("pre", {}, JSON.stringify(r.events, null, 1)) : h("p", {}, DASH)))];
+    card("Body", h("details", {}, h("summary", {}, `${t.kind} body`), h("pre", {}, JSON.stringify(t.body, null, 1)))),
+    card("Events", r && r.events && r.events.length
+      ? h("div", {}, h("p", {}, r.events.map((e) => e.type).join(", ")), h("details", {}, h("summary", {}, "attributes"), h("pre", {}, JSON.stringify(r.events, null, 1))))
+      : h("p", {}, DASH)))];
 }
 
 async function jobPage(id) {
