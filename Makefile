@@ -4,16 +4,17 @@ export GOFLAGS := -buildvcs=false
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test build bench lint enclave clean deps evmcheck
+.PHONY: run test build bench lint enclave clean deps evmcheck wasm
 
 ## run: start the devnet (every role in one process) on :8080
 run: build
 	@scripts/ensure-postgres.sh >/dev/null
 	exec ./bin/vscd devnet --data $${VSC_DATA:-.data/devnet} $(ARGS)
 
-## test: the whole suite against real PostgreSQL and embedded NATS JetStream
+## test: the whole suite against real PostgreSQL and embedded NATS JetStream (and the Web UI's browser tests in Debian's chromium)
 test: deps
 	@scripts/ensure-postgres.sh >/dev/null
+	@scripts/ensure-chromium.sh
 	$(GO) vet $(PKGS)
 	$(GO) build -tags ego,ego_mock_eclient ./tee/... ./cmd/...
 	$(GO) test -count=1 -timeout 20m $(PKGS)
@@ -27,6 +28,10 @@ evmcheck:
 build: deps
 	$(GO) build -o bin/vscd ./cmd/vscd
 	$(GO) build -o bin/vsc ./cmd/vsc
+
+## wasm: rebuild the Web UI's WebAssembly (coordinator/ui/static/vsc.wasm.gz) and wasm_exec.js; TestWasmIsFresh fails until this is run after a change
+wasm:
+	$(GO) generate ./coordinator/ui
 
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required: https://go.dev/dl"; exit 1; }

@@ -49,6 +49,21 @@ const (
 	MaxPageLimit = page.MaxLimit
 	// DefaultPageLimit is a list request's limit when it sets none.
 	DefaultPageLimit = page.DefaultLimit
+	// MaxSearchBytes bounds a search query (GET /v1/search?q=; the longest
+	// thing it names is a 0x-prefixed 32-byte hash).
+	MaxSearchBytes = 128
+	// MaxEventSubscribers bounds the open event streams (GET /v1/events)
+	// of one coordinator; one more is refused with events_full.
+	MaxEventSubscribers = 256
+	// MaxEventTopics bounds the topics one event stream asks for.
+	MaxEventTopics = 8
+	// EventBuffer is the events queued for one subscriber; a subscriber
+	// that falls this far behind is told so and its stream is closed (it
+	// reconnects and reloads).
+	EventBuffer = 256
+	// EventHeartbeatSeconds is how often an idle event stream sends a
+	// comment line, so proxies and browsers keep it open.
+	EventHeartbeatSeconds = 15
 )
 
 // MaxRecordsIn is the most records a blob of size bytes can hold: its
@@ -80,5 +95,10 @@ func LimitTable() map[string]int64 {
 		"max_query_bytes":          MaxQueryBytes,
 		"max_job_units":            MaxJobUnits,
 		"max_job_deadline_seconds": MaxJobDeadline,
+		"max_search_bytes":         MaxSearchBytes,
+		"max_event_subscribers":    MaxEventSubscribers,
+		"max_event_topics":         MaxEventTopics,
+		"event_buffer":             EventBuffer,
+		"event_heartbeat_seconds":  EventHeartbeatSeconds,
 	}
 }

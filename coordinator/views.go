@@ -21,6 +21,34 @@ type SubmitRequest struct {
 	EnclaveKey hexutil.Bytes `json:"enclave_key,omitempty"`
 }
 
+// BlockEvent is the data of an event stream's "blocks" event.
+type BlockEvent struct {
+	Height uint64      `json:"height"`
+	Hash   common.Hash `json:"hash"`
+	Time   uint64      `json:"time"` // unix milliseconds
+	Txs    uint32      `json:"txs"`
+	Kinds  []string    `json:"kinds,omitempty"` // the kinds of its txs, each once
+}
+
+// SubmissionSummary is one row of GET /v1/submissions (newest first).
+type SubmissionSummary struct {
+	ID          string         `json:"id"`
+	Status      Status         `json:"status"`
+	IDAO        string         `json:"idao"`
+	Mode        idao.Mode      `json:"mode"`
+	Contributor common.Address `json:"contributor"`
+	Records     uint64         `json:"records"`
+	DATID       *string        `json:"dat_id"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+}
+
+// SubmissionList is a page of GET /v1/submissions.
+type SubmissionList struct {
+	Submissions []SubmissionSummary `json:"submissions"`
+	Next        string              `json:"next,omitempty"`
+}
+
 // SubmissionView is what `vsc submit --json` and `vsc status --json` print.
 type SubmissionView struct {
 	ID          string         `json:"id"`

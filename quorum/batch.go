@@ -55,8 +55,8 @@ func BatchDigest(chainID uint64, root common.Hash, size uint32) common.Hash {
 
 // BatchTypedData is a batch as eth_signTypedData_v4 input; its hash equals
 // BatchDigest.
-func BatchTypedData(chainID uint64, root common.Hash, size uint32) apitypes.TypedData {
-	return apitypes.TypedData{
+func BatchTypedData(chainID uint64, root common.Hash, size uint32) eip712.TypedData {
+	return eip712.TypedData{
 		Types: apitypes.Types{
 			"EIP712Domain": eip712.DomainType,
 			"VoteBatch":    {{Name: "root", Type: "bytes32"}, {Name: "size", Type: "uint32"}},

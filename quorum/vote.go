@@ -52,8 +52,8 @@ func (v *Vote) Digest(chainID uint64) common.Hash {
 
 // TypedData returns the vote as eth_signTypedData_v4 input, so a wallet can
 // sign it; its hash equals Digest.
-func (v *Vote) TypedData(chainID uint64) apitypes.TypedData {
-	return apitypes.TypedData{
+func (v *Vote) TypedData(chainID uint64) eip712.TypedData {
+	return eip712.TypedData{
 		Types: apitypes.Types{
 			"EIP712Domain": eip712.DomainType,
 			"Vote": {

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/coordinator/ui"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
@@ -110,8 +114,20 @@ func (cfg *coordinatorConfig) linkChain() error {
 	}
 	link := &chainlink.Remote{Client: client.New(cfg.Chain), Key: key, EnclavePubkey: info.PublicKey,
 		EnclaveReport: tee.EncodeAttestation(info.Attestation)}
-	cfg.Server.Chain, cfg.Server.Registry, cfg.Server.Services = link, link.Registry(), link
+	cfg.Server.Chain, cfg.Server.Registry, cfg.Server.Services, cfg.Server.ChainFeed = link, link.Registry(), link, link
 	return nil
+}
+
+// chainReads passes the Web UI's chain reads (GET /v1/chain/…) to the chain
+// API at base, so the pages have one origin. Only GET is passed; the
+// answers are the chain API's, which the pages treat as unproven except
+// where they check a proof themselves.
+func chainReads(base string) http.Handler {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return http.NotFoundHandler()
+	}
+	return httputil.NewSingleHostReverseProxy(u)
 }
 
 // startCoordinator opens the store and the bus and starts the server,
@@ -127,6 +143,10 @@ func startCoordinator(ctx context.Context, l *service.List, cfg coordinatorConfi
 		return nil, err
 	}
 	l.Add("NATS connection", service.Closer(b.Close))
+	cfg.Server.UI = ui.Handler()
 	srv := server.New(cfg.Server, st, b, log)
+	if cfg.Chain != "" {
+		srv.Mount("GET /v1/chain/", chainReads(cfg.Chain))
+	}
 	return srv, l.Run(ctx, "coordinator", srv)
 }

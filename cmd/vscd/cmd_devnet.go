@@ -24,6 +24,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator/chainlink"
 	coord "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/coordinator/ui"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
@@ -296,7 +297,7 @@ func (d *devnet) initStore(ctx context.Context) error {
 
 func (d *devnet) initCoordinator(ctx context.Context) error {
 	cfg := d.cfg.Coordinator
-	cfg.Chain = d.link
+	cfg.Chain, cfg.ChainFeed, cfg.UI = d.link, d.link, ui.Handler()
 	cfg.Services = d.link
 	cfg.Registry = &chainlink.Registry{Chain: d.chain, EnclavePubkey: d.enclave.PublicKeyBytes(),
 		EnclaveReport: tee.EncodeAttestation(d.enclave.KeyAttestation())}

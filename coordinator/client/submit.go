@@ -17,10 +17,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -72,7 +72,7 @@ type Prepared struct {
 	Submission submission.Submission `json:"submission"`
 	WrappedKey hexutil.Bytes         `json:"wrapped_key"`
 	EnclaveKey hexutil.Bytes         `json:"enclave_key"`
-	TypedData  apitypes.TypedData    `json:"typed_data"` // exactly what eth_signTypedData_v4 takes
+	TypedData  eip712.TypedData      `json:"typed_data"` // exactly what eth_signTypedData_v4 takes
 	Digest     common.Hash           `json:"digest"`     // the EIP-712 digest = the submission id
 	BlobFile   string                `json:"blob_file,omitempty"`
 	Uploaded   bool                  `json:"uploaded"`

@@ -26,13 +26,54 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /openapi.json", s.openapi)
 	m.HandleFunc("GET /v1/info", s.info)
 	m.HandleFunc("POST /v1/submissions", s.limited(s.submit))
+	m.HandleFunc("GET /v1/submissions", s.listSubmissions)
 	m.HandleFunc("GET /v1/submissions/{id}", s.getSubmission)
+	m.HandleFunc("GET /v1/events", s.events)
+	m.HandleFunc("GET /v1/search", s.search)
 	m.HandleFunc("PUT /v1/blobs/{hash}", s.limited(s.putBlob))
 	m.HandleFunc("GET /v1/idaos", s.listIDAOs)
 	m.HandleFunc("GET /v1/idaos/{name}", s.getIDAO)
 	m.HandleFunc("GET /v1/accounts/{addr}", s.getAccount)
 	m.HandleFunc("POST /v1/jobs", s.limited(s.postJob))
 	m.HandleFunc("GET /v1/jobs/{id}", s.getJob)
+	m.HandleFunc("/v1/", s.apiNotFound)
+	if s.cfg.UI != nil {
+		m.Handle("/", s.cfg.UI)
+	}
+}
+
+// apiNotFound answers an unknown API path as an API error (JSON), so the
+// UI's app shell never answers for one.
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	writeErr(w, codes.New(codes.NotFound, "no API route %s %s: see /openapi.json", r.Method, clip(r.URL.Path, coordinator.MaxPathParamBytes)))
+}
+
+// listSubmissions is GET /v1/submissions: a page of submissions, newest
+// first (?limit=&cursor=, the answer's "next" is the following page's
+// cursor).
+func (s *Server) listSubmissions(w http.ResponseWriter, r *http.Request) {
+	pr, err := page.Parse(r.URL.Query())
+	if err == nil && pr.After != nil && len(pr.After) != store.RecentKeySize {
+		err = page.ErrBadCursor
+	}
+	if err != nil {
+		writeErr(w, codes.New(codes.InvalidField, "%v", err))
+		return
+	}
+	rows, err := s.store.RecentSubmissions(r.Context(), pr.After, pr.Limit+1)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := coordinator.SubmissionList{Submissions: rows}
+	if len(rows) > pr.Limit {
+		out.Submissions = rows[:pr.Limit]
+		out.Next = page.Cursor(store.RecentKey(rows[pr.Limit-1]))
+	}
+	if out.Submissions == nil {
+		out.Submissions = []coordinator.SubmissionSummary{}
+	}
+	writeJSON(w, 200, out)
 }
 
 // info is GET /v1/info: the chain id and the configured limits (the fixed

@@ -62,6 +62,15 @@ type Config struct {
 	// IntakeBurst is the requests a client may send at once (default
 	// twice the rate, at least 1).
 	IntakeBurst int
+
+	// ChainFeed is where the event stream reads the chain (nil: no
+	// blocks or claims events).
+	ChainFeed ChainFeed
+	// EventPoll is how often the event stream reads new status moves and
+	// the chain's head (default 200ms).
+	EventPoll time.Duration
+	// UI serves the Web UI at / (nil: no UI; unknown paths answer 404).
+	UI http.Handler
 }
 
 // Defaults of the configured limits (stated in the OpenAPI document).
@@ -122,6 +131,9 @@ func (c *Config) defaults() {
 	if c.VoteTimeout == 0 {
 		c.VoteTimeout = 60 * time.Second
 	}
+	if c.EventPoll == 0 {
+		c.EventPoll = 200 * time.Millisecond
+	}
 }
 
 // Server is the coordinator.
@@ -143,6 +155,7 @@ type Server struct {
 	policyCount atomic.Int64   // entries stored in policies since it was last cleared
 	limiter     *clientLimiter // nil: intake is not rate-limited
 	inflight    atomic.Int64   // bytes of intake bodies being read
+	hub         *hub           // the event stream's subscribers
 
 	loops service.Group // HTTP, relay, finisher, sweeper, consumers
 }
@@ -153,7 +166,7 @@ func New(cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry(), hub: newHub()}
 	s.m = newMetrics(s.reg)
 	if cfg.IntakeRate > 0 {
 		s.limiter = newClientLimiter(cfg.IntakeRate, cfg.IntakeBurst)
@@ -205,6 +218,7 @@ func (s *Server) Start(ctx context.Context) error {
 		loop(s.finisher)
 	}
 	loop(s.sweeper)
+	loop(s.feedEvents)
 	_ = s.loops.Go(ctx, func(ctx context.Context) error {
 		if err := s.bus.ResultBatches(ctx, 2, 256, s.applyResults); err != nil {
 			return fmt.Errorf("result consumer: %w", err)
@@ -229,9 +243,11 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Stop drains HTTP requests, then stops the loops and waits for them, at
-// most until ctx ends. It copes with a server that never started.
+// Stop ends the event streams, drains HTTP requests, then stops the loops
+// and waits for them, at most until ctx ends. It copes with a server that
+// never started.
 func (s *Server) Stop(ctx context.Context) error {
+	s.hub.close()
 	var err error
 	if s.httpSrv != nil {
 		err = s.httpSrv.Shutdown(ctx)

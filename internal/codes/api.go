@@ -1,6 +1,9 @@
 package codes
 
-import "net/http"
+import (
+	"net/http"
+	"slices"
+)
 
 // The coordinator's API (1xxx).
 const (
@@ -28,6 +31,12 @@ const (
 	Internal
 )
 
+// The Web UI's reads and its event stream.
+const (
+	UnknownTopic Code = 1200 + iota
+	EventsFull
+)
+
 var coreAPICodes = []entry{
 	{BadRequest, "bad_request", http.StatusBadRequest, "the request is malformed"},
 	{MalformedJSON, "malformed_json", http.StatusBadRequest, "the body is not valid JSON for this endpoint"},
@@ -51,6 +60,8 @@ var coreAPICodes = []entry{
 	{Forbidden, "forbidden", http.StatusForbidden, "not allowed"},
 	{Unavailable, "unavailable", http.StatusServiceUnavailable, "a service this needs is not reachable"},
 	{Internal, "internal", http.StatusInternalServerError, "an internal error"},
+	{UnknownTopic, "unknown_topic", http.StatusBadRequest, "the event stream has no such topic"},
+	{EventsFull, "events_full", http.StatusServiceUnavailable, "the event stream has as many subscribers as it serves"},
 }
 
 // APICodes returns the codes the coordinator's API answers with (1xxx), by
@@ -63,6 +74,7 @@ func APICodes() []Code {
 	for _, e := range serviceAPICodes {
 		out = append(out, e.code)
 	}
+	slices.Sort(out)
 	return out
 }
 

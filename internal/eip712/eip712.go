@@ -11,6 +11,7 @@ package eip712
 import (
 	"crypto/ecdsa"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -79,10 +80,77 @@ func Digest(chainID uint64, structHash common.Hash) common.Hash {
 	return crypto.Keccak256Hash(buf[:])
 }
 
+// TypedData is EIP-712 typed data in the form eth_signTypedData_v4 takes.
+// Its JSON domain holds only the fields that are set, and the EIP712Domain
+// type lists exactly those fields: wallets (ethers v6, MetaMask) refuse a
+// domain with an empty verifyingContract or salt. The digest is that of
+// go-ethereum's apitypes, which hashes the domain by the listed type.
+type TypedData apitypes.TypedData
+
+// typedDataJSON is TypedData's wire form, with the domain as a map of the
+// fields that are set.
+type typedDataJSON struct {
+	Types       apitypes.Types            `json:"types"`
+	PrimaryType string                    `json:"primaryType"`
+	Domain      map[string]any            `json:"domain"`
+	Message     apitypes.TypedDataMessage `json:"message"`
+}
+
+// DomainJSON returns the domain's set fields, chainId as a JSON number. It
+// fails when they differ from the fields the EIP712Domain type lists.
+func (td TypedData) DomainJSON() (map[string]any, error) {
+	d := td.Domain
+	m := map[string]any{}
+	if d.Name != "" {
+		m["name"] = d.Name
+	}
+	if d.Version != "" {
+		m["version"] = d.Version
+	}
+	if d.ChainId != nil {
+		m["chainId"] = json.Number((*big.Int)(d.ChainId).String())
+	}
+	if d.VerifyingContract != "" {
+		m["verifyingContract"] = d.VerifyingContract
+	}
+	if d.Salt != "" {
+		m["salt"] = d.Salt
+	}
+	listed := td.Types["EIP712Domain"]
+	for _, f := range listed {
+		if _, ok := m[f.Name]; !ok {
+			return nil, fmt.Errorf("eip712: EIP712Domain lists %q but the domain does not set it", f.Name)
+		}
+	}
+	if len(listed) != len(m) {
+		return nil, fmt.Errorf("eip712: the domain sets %d fields but EIP712Domain lists %d", len(m), len(listed))
+	}
+	return m, nil
+}
+
+// MarshalJSON writes td with only the domain's set fields.
+func (td TypedData) MarshalJSON() ([]byte, error) {
+	dom, err := td.DomainJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(typedDataJSON{Types: td.Types, PrimaryType: td.PrimaryType, Domain: dom, Message: td.Message})
+}
+
+// UnmarshalJSON reads typed data as wallets and MarshalJSON write it.
+func (td *TypedData) UnmarshalJSON(b []byte) error {
+	var a apitypes.TypedData
+	if err := json.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	*td = TypedData(a)
+	return nil
+}
+
 // HashTypedData is the generic (slow, reflective) EIP-712 digest of td, as a
 // wallet computes it. Fast typed hashers are tested against it.
-func HashTypedData(td apitypes.TypedData) (common.Hash, error) {
-	h, _, err := apitypes.TypedDataAndHash(td)
+func HashTypedData(td TypedData) (common.Hash, error) {
+	h, _, err := apitypes.TypedDataAndHash(apitypes.TypedData(td))
 	if err != nil {
 		return common.Hash{}, fmt.Errorf("eip712 hash: %w", err)
 	}

@@ -117,8 +117,8 @@ func (r *Request) Verify(chainID uint64, app common.Address, sig []byte) error {
 }
 
 // TypedData is the request in the form eth_signTypedData_v4 takes.
-func (r *Request) TypedData(chainID uint64) apitypes.TypedData {
-	return apitypes.TypedData{
+func (r *Request) TypedData(chainID uint64) eip712.TypedData {
+	return eip712.TypedData{
 		Types: apitypes.Types{
 			"EIP712Domain": eip712.DomainType,
 			"JobRequest": {

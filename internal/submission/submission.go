@@ -87,8 +87,8 @@ func (s *Submission) Verify(chainID uint64, sig []byte) error {
 }
 
 // TypedData returns the submission in the form eth_signTypedData_v4 takes.
-func (s *Submission) TypedData(chainID uint64) apitypes.TypedData {
-	return apitypes.TypedData{
+func (s *Submission) TypedData(chainID uint64) eip712.TypedData {
+	return eip712.TypedData{
 		Types: apitypes.Types{
 			"EIP712Domain": eip712.DomainType,
 			"Submission": {

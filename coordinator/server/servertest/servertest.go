@@ -198,8 +198,8 @@ func (f *Fixture) Stop() {
 	if f.HTTP == nil {
 		return
 	}
+	_ = f.Server.Stop(context.Background()) // first: it ends the event streams, which HTTP.Close would wait for
 	f.HTTP.Close()
-	_ = f.Server.Stop(context.Background())
 	f.Bus.Close()
 	f.Store.Close()
 	f.HTTP = nil

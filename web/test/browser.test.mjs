@@ -1,0 +1,209 @@
+// Browser tests of the Web UI: Debian's chromium driven by playwright-core
+// against a running devnet (the Go test TestBrowserUI in cmd/vscd starts
+// one and runs this file with node --test). A wallet is injected into the
+// page as window.ethereum (EIP-1193), backed by a real private key through
+// ethers v6 in the page, standing in for MetaMask. Everything is done
+// through the UI; any console error fails the test; screenshots at 1280
+// and 390 px go to VSC_TEST_OUT.
+//
+// Environment: VSC_URL, VSC_CHROMIUM, VSC_WALLET_KEY, VSC_CHAIN_ID,
+// VSC_BIN (the vsc CLI), VSC_CLI_KEY, VSC_SEQUENCER, VSC_TEST_OUT.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { signTypedData, recoverTypedSignature, SignTypedDataVersion } from "@metamask/eth-sig-util";
+import { Wallet } from "ethers";
+
+const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set (run through TestBrowserUI)`); return v; };
+const BASE = env("VSC_URL"), OUT = env("VSC_TEST_OUT");
+mkdirSync(OUT, { recursive: true });
+const ethersUMD = readFileSync(new URL("./node_modules/ethers/dist/ethers.umd.min.js", import.meta.url), "utf8");
+
+const browser = await chromium.launch({
+  executablePath: env("VSC_CHROMIUM"), headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+});
+after(() => browser.close());
+
+// wallet is the injected EIP-1193 provider: ethers v6 in the page, a real key.
+function wallet(key, chainId) {
+  return `${ethersUMD}
+;(() => {
+  const w = new ethers.Wallet(${JSON.stringify(key)});
+  window.ethereum = {
+    isTestWallet: true,
+    async request({ method, params }) {
+      switch (method) {
+        case "eth_requestAccounts": case "eth_accounts": return [w.address];
+        case "eth_chainId": return "0x" + (${Number(chainId)}).toString(16);
+        case "eth_signTypedData_v4": {
+          const [from, data] = params;
+          if (from.toLowerCase() !== w.address.toLowerCase()) throw Object.assign(new Error("unknown account " + from), { code: 4100 });
+          const td = typeof data === "string" ? JSON.parse(data) : data;
+          const types = { ...td.types }; delete types.EIP712Domain;
+          const sig = await w.signTypedData(td.domain, types, td.message);
+          window.__signed = { typedData: td, signature: sig };
+          return sig;
+        }
+        default: throw Object.assign(new Error("unsupported method " + method), { code: 4200 });
+      }
+    },
+  };
+})();`;
+}
+
+// page opens a page that records console errors and uncaught exceptions.
+async function page(width) {
+  const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+  await ctx.addInitScript({ content: wallet(env("VSC_WALLET_KEY"), env("VSC_CHAIN_ID")) });
+  const p = await ctx.newPage();
+  p.errors = [];
+  p.on("console", (m) => { if (m.type() === "error") p.errors.push(`console: ${m.text()}`); });
+  p.on("pageerror", (e) => p.errors.push(`uncaught: ${e.message}`));
+  return p;
+}
+
+const shot = (p, name) => p.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+
+function cli(...args) {
+  return new Promise((resolve, reject) => {
+    execFile(env("VSC_BIN"), ["--api", BASE, ...args], { env: { ...process.env, VSC_CONFIG_DIR: mkdtempSync(join(tmpdir(), "vsccfg")) } },
+      (err, stdout, stderr) => (err ? reject(new Error(`vsc ${args.join(" ")}: ${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
+
+test("submit a dataset from the browser with a wallet, follow it to minted, check its DAT and anchor, find it", async () => {
+  const p = await page(1280);
+  await p.goto(`${BASE}/submit`);
+  await p.getByRole("button", { name: "Connect wallet" }).click();
+  await p.locator("#wallet-account .hash").waitFor();
+  const data = join(mkdtempSync(join(tmpdir(), "vscds")), "weather.csv");
+  writeFileSync(data, "t,temp,hum,wind\n1,120,80,30\n2,118,82,28\n3,-5,90,17\n4,110,89,21\n"); // the test circuit: 4 fields
+  // every body the page sends: the dataset's values must not be in any
+  const bodies = [];
+  p.on("request", (r) => { const b = r.postDataBuffer(); if (b) bodies.push([r.method() + " " + r.url(), b]); });
+  await p.setInputFiles("#dataset", data);
+  await p.locator("#preview").getByText("records").waitFor();
+  assert.match(await p.locator("#preview").innerText(), /4/);
+  await p.selectOption("#mode", "tee+zk");
+  await p.check("#allow-simulation");
+  await p.getByRole("button", { name: "Encrypt, sign and submit" }).click();
+  const link = p.locator("#submission-link");
+  await link.waitFor({ timeout: 60000 });
+  // followed live on this page, no reload
+  await p.locator("#live-status .badge.minted").waitFor({ timeout: 120000 }).catch(async (e) => {
+    await shot(p, "submit-failed-1280");
+    throw new Error(`${e.message}\npage says: ${await p.locator("#submit-status").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  const id = await link.locator(".hash").getAttribute("title");
+  assert.match(id, /^0x[0-9a-f]{64}$/);
+  assert.ok(bodies.some(([what]) => what.startsWith("PUT ") && what.includes("/v1/blobs/")), "the page uploaded no blob");
+  for (const [what, b] of bodies) {
+    for (const plain of ["t,temp,hum,wind", "120,80,30", "-5,90,17"]) {
+      assert.ok(!b.includes(Buffer.from(plain)), `${what} sends the dataset's plaintext (${plain})`);
+    }
+  }
+  // the UI's typed data, signed by MetaMask's eth-sig-util too: the same
+  // signature as ethers' (which vsc accepted: the submission minted), and it
+  // recovers to the wallet
+  const signed = await p.evaluate(() => window.__signed);
+  const key = env("VSC_WALLET_KEY");
+  const other = signTypedData({ privateKey: Buffer.from(key.slice(2), "hex"), data: signed.typedData, version: SignTypedDataVersion.V4 });
+  assert.equal(other, signed.signature);
+  assert.equal(recoverTypedSignature({ data: signed.typedData, signature: other, version: SignTypedDataVersion.V4 }).toLowerCase(), new Wallet(key).address.toLowerCase());
+  assert.deepEqual(Object.keys(signed.typedData.domain).sort(), signed.typedData.types.EIP712Domain.map((f) => f.name).sort());
+  await shot(p, "submit-1280");
+
+  // the submission page: timeline, votes, anchor verified in the page
+  await link.click();
+  await p.locator("#status .badge.minted").waitFor();
+  await p.getByRole("button", { name: "Verify inclusion" }).click();
+  await p.locator("#verify-merkle").waitFor().catch(async (e) => {
+    throw new Error(`${e.message}\nverify says: ${await p.locator("#verify-result").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  assert.match(await p.locator("#verify-merkle").innerText(), /^valid: tx 0x[0-9a-f]{64} is tx \d+ of \d+ in block \d+/);
+  await p.locator("#verify-signature").waitFor({ timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${e.message}\nverify says: ${await p.locator("#verify-result").innerText()}`);
+  });
+  assert.match(await p.locator("#verify-signature").innerText(), new RegExp(`signed by the sequencer ${env("VSC_SEQUENCER")}`, "i"));
+  await shot(p, "submission-1280");
+
+  // its DAT: provenance names this submission
+  await p.locator("#dat-link").click();
+  await p.locator("#provenance").waitFor();
+  const prov = p.locator("#provenance");
+  assert.equal(await prov.locator(".hash").first().getAttribute("title"), id);
+  assert.match(await prov.innerText(), /anchor tx/);
+  await shot(p, "dat-1280");
+
+  // the search box finds it by id
+  await p.goto(`${BASE}/`);
+  await p.getByLabel(/Search by submission id/).fill(id);
+  await p.getByLabel(/Search by submission id/).press("Enter");
+  await p.waitForURL(`${BASE}/submissions/${id}`);
+  await p.locator("#status .badge").waitFor();
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test("a CLI submission appears on the home page within 2 s without a reload", async () => {
+  for (const width of [1280, 390]) {
+    const p = await page(width);
+    await p.goto(`${BASE}/`);
+    await p.locator("#recent-submissions").waitFor();
+    await p.locator("#live.on").waitFor();
+    let reloaded = false;
+    p.on("framenavigated", (f) => { if (f === p.mainFrame()) reloaded = true; });
+    const data = join(mkdtempSync(join(tmpdir(), "vscds")), "d.csv");
+    writeFileSync(data, `a,b,c,d\n${width},${Date.now() % 1000},1,2\n`);
+    const out = await cli("submit", data, "--idao", "demo", "--mode", "tee", "--key", env("VSC_CLI_KEY"), "--sequencer", env("VSC_SEQUENCER"), "--allow-simulation", "--json");
+    const id = JSON.parse(out).id;
+    const t0 = Date.now();
+    await p.locator(`#recent-submissions tr[data-id="${id}"]`).waitFor({ timeout: 2000 });
+    assert.ok(Date.now() - t0 <= 2000);
+    assert.equal(reloaded, false);
+    await shot(p, `home-${width}`);
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});
+
+test("every page renders at 1280 and 390 px without a console error", async () => {
+  const p0 = await page(1280);
+  const r = await (await p0.request.get(`${BASE}/v1/submissions?limit=1`)).json();
+  const s = await (await p0.request.get(`${BASE}/v1/submissions/${r.submissions[0].id}`)).json();
+  await p0.context().close();
+  const pages = [["home", "/"], ["submit", "/submit"], ["idao", "/idaos/demo"], ["blocks", "/blocks/latest"], ["claims", "/claims/open"],
+    ["submissions", "/submissions"], ["account", `/accounts/${s.contributor}`]];
+  if (s.anchor) pages.push(["block", `/blocks/${s.anchor.block}`], ["tx", `/txs/${s.anchor.tx}`]);
+  if (s.dat_id) pages.push(["dat", `/dat/${s.dat_id}`]);
+  const claims = await (await fetch(`${BASE}/v1/chain/claims?limit=10`)).json();
+  const played = claims.claims.find((c) => c.games > 0);
+  if (process.env.VSC_EXPECT_GAME) assert.ok(played, "the devnet's faulty claim has no game");
+  if (played) pages.push(["claim", `/claims/${played.id}`]);
+  for (const width of [1280, 390]) {
+    const p = await page(width);
+    for (const [name, path] of pages) {
+      await p.goto(`${BASE}${path}`);
+      await p.locator("main h1").first().waitFor();
+      assert.doesNotMatch(await p.locator("main").innerText(), /Could not load this page|No such page/, `${path} at ${width}px`);
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${path} at ${width}px is ${overflow}px wider than the window`);
+      if (name === "claim") {
+        // the bisection: a range bar per range seen, both clocks, the bonds
+        assert.ok(await p.locator(".range").count() >= 1, "no bisection range drawn");
+        const text = await p.locator("main").innerText();
+        assert.match(text, /executor's clock\s+[\d.]+ s left/);
+        assert.match(text, /challenger's clock\s+[\d.]+ s left/);
+        assert.match(text, /bond\s+[\d,]+ VSC/);
+      }
+      await shot(p, `${name}-${width}`);
+    }
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  }
+});
