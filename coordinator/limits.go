@@ -31,6 +31,8 @@ const (
 	// MaxRecords bounds a submission's records; records must also fit the
 	// blob (MaxRecordsIn).
 	MaxRecords = records.MaxRecords
+	// MaxFields bounds a submission's declared field count (at least 1).
+	MaxFields = records.MaxFields
 	// MaxJobsPerSubmission bounds the verification jobs one submission
 	// makes: one per zk chunk, one for each other kind of its mode.
 	MaxJobsPerSubmission = 1024
@@ -69,6 +71,7 @@ func LimitTable() map[string]int64 {
 		"wrapped_key_bytes":       WrappedKeySize,
 		"enclave_key_bytes":       EnclaveKeySize,
 		"max_records":             MaxRecords,
+		"max_fields":              MaxFields,
 		"max_jobs_per_submission": MaxJobsPerSubmission,
 		"max_submit_json_bytes":   MaxSubmitJSONBytes,
 		"max_multipart_parts":     MaxMultipartParts,

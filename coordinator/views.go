@@ -92,6 +92,8 @@ type IDAOView struct {
 	Stake       string          `json:"stake"`
 	EnclaveKey  *EnclaveKey     `json:"enclave_key,omitempty"`
 	PolicyExtra json.RawMessage `json:"policy_config,omitempty"`
+	// ZKShapes are the zk circuit shapes the iDAO accepts (empty: none).
+	ZKShapes []idao.ZKShape `json:"zk_shapes"`
 }
 
 // IDAOSummary is one row of `vsc idao list --json`.

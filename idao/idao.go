@@ -44,9 +44,13 @@ type Policy struct {
 	// the chain's minimum (Params.MinUnstakeDelay), and a value below that
 	// minimum is refused.
 	UnstakeDelay uint64 `json:"unstake_delay"`
+	// ZKShapes are the zk circuit shapes the iDAO accepts, at most one per
+	// field count: intake picks one by the submission's declared field
+	// count, and members check proofs against its verifying key only.
+	ZKShapes []ZKShape `json:"zk_shapes,omitempty" rlp:"optional"`
 }
 
-// Validate checks the policy's modes.
+// Validate checks the policy's modes and zk shapes.
 func (p *Policy) Validate() error {
 	if len(p.Modes) == 0 {
 		return fmt.Errorf("%w: policy needs at least one mode", ErrBadMode)
@@ -59,7 +63,7 @@ func (p *Policy) Validate() error {
 	if p.Price != nil && p.Price.Sign() < 0 {
 		return errors.New("idao: price must not be negative")
 	}
-	return nil
+	return validateShapes(p.ZKShapes)
 }
 
 // ValidateFor checks the policy and that it keeps the chain's staking rules.

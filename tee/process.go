@@ -147,6 +147,9 @@ func (e *Enclave) check(j *Job) (*Outcome, error) {
 	case f.Records != sub.Records:
 		return &Outcome{Status: StatusRejected, Evidence: ev, Reason: fmt.Sprintf(
 			"record count mismatch: the data has %d records, the submission claims %d", f.Records, sub.Records)}, nil
+	case len(ds.Fields) != int(sub.Fields):
+		return &Outcome{Status: StatusRejected, Evidence: ev, Reason: fmt.Sprintf(
+			"field count mismatch: the data has %d fields per record, the submission declares %d", len(ds.Fields), sub.Fields)}, nil
 	}
 	return &Outcome{Status: StatusVerified, Evidence: ev}, nil
 }

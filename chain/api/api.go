@@ -224,6 +224,7 @@ type Policy struct {
 	TEEPolicy    json.RawMessage `json:"tee_policy,omitempty"`
 	VKHash       common.Hash     `json:"vk_hash"`
 	UnstakeDelay uint64          `json:"unstake_delay"`
+	ZKShapes     []idao.ZKShape  `json:"zk_shapes,omitempty"`
 }
 
 // IDAO is an iDAO (`vsc idao show`); Policy is the default mode for lists.
@@ -246,7 +247,8 @@ type IDAOList struct {
 // NewIDAO builds an IDAO view.
 func NewIDAO(d *idao.IDAO) *IDAO {
 	out := &IDAO{Name: d.Name, Owner: d.Owner, Stake: amt(d.TotalStake()), Created: d.Created, Members: []Member{},
-		PolicyFull: Policy{Modes: d.Policy.Modes, Price: amt(d.Policy.Price), VKHash: d.Policy.VKHash, UnstakeDelay: d.Policy.UnstakeDelay}}
+		PolicyFull: Policy{Modes: d.Policy.Modes, Price: amt(d.Policy.Price), VKHash: d.Policy.VKHash, UnstakeDelay: d.Policy.UnstakeDelay,
+			ZKShapes: d.Policy.ZKShapes}}
 	if len(d.Policy.TEEPolicy) > 0 && json.Valid(d.Policy.TEEPolicy) {
 		out.PolicyFull.TEEPolicy = d.Policy.TEEPolicy
 	}

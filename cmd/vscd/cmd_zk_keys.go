@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vsc-labs/vsc/internal/cli"
@@ -31,24 +29,9 @@ func addZKShapeFlags(fs *flag.FlagSet, env *cli.Env) zkShapeFlags {
 }
 
 func (z zkShapeFlags) shape() (prover.Shape, error) {
-	s := prover.DefaultShape(*z.chunk, *z.fields)
-	if *z.ranges != "" {
-		parts := strings.Split(*z.ranges, ",")
-		if len(parts) != *z.fields {
-			return s, cli.Usagef("--ranges has %d entries for %d fields", len(parts), *z.fields)
-		}
-		for i, p := range parts {
-			lo, bits, ok := strings.Cut(strings.TrimSpace(p), ":")
-			low, err1 := strconv.ParseInt(lo, 10, 64)
-			b, err2 := strconv.Atoi(bits)
-			if !ok || err1 != nil || err2 != nil {
-				return s, cli.Usagef("--ranges entry %q: want MIN:BITS, e.g. 0:16", p)
-			}
-			s.Ranges[i] = prover.Range{Min: low, Bits: b}
-		}
-	}
-	if err := s.Validate(); err != nil {
-		return s, cli.Usagef("%v", err)
+	s, err := prover.ParseRanges(*z.chunk, *z.fields, *z.ranges)
+	if err != nil {
+		return s, cli.Usagef("--chunk/--fields/--ranges: %v", err)
 	}
 	return s, nil
 }

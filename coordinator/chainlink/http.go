@@ -35,7 +35,8 @@ func FromAPI(v *api.IDAO) (*idao.IDAO, error) {
 		return nil, err
 	}
 	d := &idao.IDAO{Name: v.Name, Owner: v.Owner, Created: v.Created, Policy: idao.Policy{Modes: v.PolicyFull.Modes,
-		Price: price, TEEPolicy: v.PolicyFull.TEEPolicy, VKHash: v.PolicyFull.VKHash, UnstakeDelay: v.PolicyFull.UnstakeDelay}}
+		Price: price, TEEPolicy: v.PolicyFull.TEEPolicy, VKHash: v.PolicyFull.VKHash, UnstakeDelay: v.PolicyFull.UnstakeDelay,
+		ZKShapes: v.PolicyFull.ZKShapes}}
 	for _, m := range v.Members {
 		st, err := amount(m.Stake, "stake")
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -128,12 +129,29 @@ func (c *Client) Prepare(ctx context.Context, data []byte, o PrepareOptions) (*P
 	if o.Mode == "" && len(v.IDAO.Policy.Modes) > 0 {
 		o.Mode = v.IDAO.Policy.Modes[0]
 	}
+	if err := CheckZKShape(&v.IDAO.Policy, o.IDAO, o.Mode, len(ds.Fields)); err != nil {
+		return nil, err
+	}
 	p, err := c.PrepareFor(ctx, ds, pub, info.ChainID, o)
 	if err != nil {
 		return nil, err
 	}
 	p.ProvenAt, p.Simulation = v.Header.Height, policy.AllowSimulation
 	return p, nil
+}
+
+// CheckZKShape refuses, before anything is encrypted or sent, a dataset of
+// fields fields that none of the iDAO's zk shapes fits when mode has zk
+// evidence (codes.ZKShapeMissing, naming the shapes it accepts).
+func CheckZKShape(p *idao.Policy, name string, mode idao.Mode, fields int) error {
+	if !mode.Needs(idao.KindZK) || len(p.ZKShapes) == 0 {
+		return nil
+	}
+	if _, ok := p.ZKShapeFor(uint32(fields)); ok {
+		return nil
+	}
+	return codes.New(codes.ZKShapeMissing, "iDAO %q has no zk circuit for %d-field records: in mode %s it accepts %s; nothing was uploaded (submit with --mode tee, or reshape the dataset)",
+		name, fields, mode, p.DescribeZKShapes())
 }
 
 // PrepareFor is Prepare with the dataset parsed and the enclave key known.
@@ -157,7 +175,7 @@ func (c *Client) PrepareFor(ctx context.Context, ds *records.Dataset, enclave *e
 	p := &Prepared{ChainID: chainID, WrappedKey: sealed.WrappedKey, EnclaveKey: crypto.FromECDSAPub(enclave), blob: sealed.Blob}
 	p.Submission = submission.Submission{IDAO: o.IDAO, Mode: o.Mode, Class: o.Class, Contributor: o.Contributor,
 		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()),
-		WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: *nonce}
+		WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: *nonce, Fields: uint32(len(ds.Fields))}
 	p.TypedData = p.Submission.TypedData(chainID)
 	p.Digest = p.Submission.Digest(chainID)
 	return p, nil

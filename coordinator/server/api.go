@@ -14,6 +14,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
@@ -165,7 +166,8 @@ func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
 // IDAOView renders a registered iDAO.
 func IDAOView(d *coordinator.Registered) (coordinator.IDAOView, error) {
 	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner,
-		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave}
+		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave,
+		ZKShapes: append([]idao.ZKShape{}, d.Policy.ZKShapes...)}
 	if c := coordinator.NewPolicyConfig(&d.Policy); !c.Empty() {
 		raw, err := json.Marshal(c)
 		if err != nil {

@@ -76,7 +76,11 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	if err := s.checkSigned(id, req); err != nil {
 		return nil, false, err
 	}
-	if err := s.checkIDAO(ctx, req); err != nil {
+	plan, err := s.checkIDAO(ctx, req)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := checkJobCount(sub, plan.chunk); err != nil {
 		return nil, false, err
 	}
 	size, err := s.blobSize(ctx, sub, blob)
@@ -84,7 +88,7 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		return nil, false, err
 	}
 	newSub := &store.NewSubmission{ID: id, Sub: *sub, Signature: req.Signature, WrappedKey: req.WrappedKey,
-		ChainID: s.cfg.ChainID, BlobSize: size, BlobInline: blob != nil, Jobs: s.jobsFor(id, req)}
+		ChainID: s.cfg.ChainID, BlobSize: size, BlobInline: blob != nil, Jobs: s.jobsFor(id, req, plan)}
 	if blob != nil {
 		if err := s.bus.PutBlob(ctx, sub.DataHash, blob); err != nil {
 			return nil, false, err
@@ -131,33 +135,52 @@ func (s *Server) checkSigned(id common.Hash, req *coordinator.SubmitRequest) err
 	return nil
 }
 
+// zkPlan is how a submission's zk evidence is proven: in chunks of chunk
+// records under the registered verifying key vk (zero when the iDAO
+// registers no shapes: the coordinator's --zk-chunk and any key).
+type zkPlan struct {
+	chunk int
+	vk    common.Hash
+}
+
 // checkIDAO checks the submission against its iDAO: the iDAO exists,
-// accepts the mode, and the data key is wrapped to the enclave key it names.
-func (s *Server) checkIDAO(ctx context.Context, req *coordinator.SubmitRequest) error {
+// accepts the mode, has a zk shape for the declared field count (zk
+// modes), and the data key is wrapped to the enclave key it names. It
+// returns how the zk jobs are to be proven.
+func (s *Server) checkIDAO(ctx context.Context, req *coordinator.SubmitRequest) (zkPlan, error) {
 	sub := &req.Submission
+	plan := zkPlan{chunk: s.cfg.ZKChunk}
 	dao, err := s.idao(ctx, sub.IDAO)
 	if errors.Is(err, store.ErrUnknownIDAO) {
-		return codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
+		return plan, codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
 	}
 	if err != nil {
-		return err
+		return plan, err
 	}
 	if !dao.Policy.Accepts(sub.Mode) {
-		return codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+		return plan, codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+	}
+	if sub.Mode.Needs(idao.KindZK) && len(dao.Policy.ZKShapes) > 0 {
+		z, ok := dao.Policy.ZKShapeFor(sub.Fields)
+		if !ok {
+			return plan, codes.New(codes.NoZKShape, "iDAO %q has no zk circuit for %d-field records: its zk shapes accept %s; submit in mode tee, or reshape the dataset",
+				dao.Name, sub.Fields, dao.Policy.DescribeZKShapes())
+		}
+		plan = zkPlan{chunk: int(z.Chunk), vk: z.VKHash}
 	}
 	enclave := dao.EnclavePubkey()
 	if len(enclave) == 0 {
-		return nil
+		return plan, nil
 	}
 	if len(req.EnclaveKey) == 0 {
-		return codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
+		return plan, codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
 	}
 	if !bytes.Equal(req.EnclaveKey, enclave) {
-		return codes.New(codes.WrongEnclaveKey,
+		return plan, codes.New(codes.WrongEnclaveKey,
 			"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
 			head(req.EnclaveKey), dao.Name, head(enclave), dao.Name)
 	}
-	return nil
+	return plan, nil
 }
 
 // blobSize checks the submission's blob, inline (it must hash to the
@@ -261,7 +284,7 @@ func jobCount(mode idao.Mode, records uint64, chunk int) uint64 {
 
 // jobsFor builds the jobs of a submission that checkFields accepted (so
 // their count is within coordinator.MaxJobsPerSubmission).
-func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []work.Job {
+func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest, plan zkPlan) []work.Job {
 	var jobs []work.Job
 	for _, kind := range req.Submission.Mode.Kinds() {
 		base := work.Job{ID: work.JobID(id, kind), Kind: kind, ChainID: s.cfg.ChainID, SubmissionID: id,
@@ -270,11 +293,11 @@ func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []work.
 			jobs = append(jobs, base)
 			continue
 		}
-		c := s.cfg.ZKChunk
+		c := plan.chunk
 		n := int((req.Submission.Records + uint64(c) - 1) / uint64(c))
 		for i := range n {
 			j := base
-			j.Chunk, j.Chunks, j.ChunkSize = i, n, c
+			j.Chunk, j.Chunks, j.ChunkSize, j.VKHash = i, n, c, plan.vk
 			jobs = append(jobs, j)
 		}
 	}
@@ -351,10 +374,19 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 	if sub.Records > coordinator.MaxRecords {
 		return codes.New(codes.InvalidField, "records is %d, over the limit of %d (max_records): split the dataset", sub.Records, coordinator.MaxRecords)
 	}
-	if n := jobCount(sub.Mode, sub.Records, s.cfg.ZKChunk); n > coordinator.MaxJobsPerSubmission {
+	if sub.Fields < 1 || sub.Fields > coordinator.MaxFields {
+		return codes.New(codes.InvalidField, "fields is %d: declare the number of int64 fields of every record, 1..%d (max_fields)", sub.Fields, coordinator.MaxFields)
+	}
+	return nil
+}
+
+// checkJobCount refuses a submission that makes more verification jobs
+// than coordinator.MaxJobsPerSubmission with zk chunks of chunk records.
+func checkJobCount(sub *submission.Submission, chunk int) error {
+	if n := jobCount(sub.Mode, sub.Records, chunk); n > coordinator.MaxJobsPerSubmission {
 		return codes.New(codes.InvalidField,
 			"records is %d: in mode %s, with zk chunks of %d records, that is %d verification jobs, over the limit of %d (max_jobs_per_submission): split the dataset",
-			sub.Records, sub.Mode, s.cfg.ZKChunk, n, coordinator.MaxJobsPerSubmission)
+			sub.Records, sub.Mode, chunk, n, coordinator.MaxJobsPerSubmission)
 	}
 	return nil
 }

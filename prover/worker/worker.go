@@ -207,6 +207,9 @@ func (w *Worker) checkedDataset(ctx context.Context, j work.Job) (*records.Datas
 	if uint64(ds.Len()) != sub.Records {
 		return nil, rejection{fmt.Errorf("the dataset has %d records, the submission declares %d", ds.Len(), sub.Records)}
 	}
+	if len(ds.Fields) != int(sub.Fields) {
+		return nil, rejection{fmt.Errorf("the dataset has %d fields per record, the submission declares %d", len(ds.Fields), sub.Fields)}
+	}
 	if j.Chunk == 0 {
 		if c := records.Commitment(ds); c != sub.Commitment {
 			return nil, rejection{fmt.Errorf("the dataset commits to %s, the submission signed %s", c.Hex(), sub.Commitment.Hex())}
@@ -218,17 +221,11 @@ func (w *Worker) checkedDataset(ctx context.Context, j work.Job) (*records.Datas
 // prove proves the job's chunk of ds, checks the proof, stores it and
 // returns the evidence naming it.
 func (w *Worker) prove(ctx context.Context, j work.Job, ds *records.Dataset, log *slog.Logger) (json.RawMessage, error) {
-	shape := prover.DefaultShape(j.ChunkSize, len(ds.Fields))
-	if w.cfg.Shape != nil {
-		var err error
-		if shape, err = w.cfg.Shape(j, len(ds.Fields)); err != nil {
-			return nil, noCircuit{fmt.Errorf("no circuit for this job: %v", err)}
-		}
-	}
-	keys, err := w.cfg.Keys.Keys(ctx, shape)
+	keys, err := w.keys(ctx, j, len(ds.Fields))
 	if err != nil {
-		return nil, fmt.Errorf("zk keys for %s: %w", shape, err)
+		return nil, err
 	}
+	shape := keys.VK.Shape
 	proveStart := time.Now()
 	cp, err := prover.ProveChunk(keys, ds, j.Chunk)
 	if errors.Is(err, prover.ErrOutOfRange) || errors.Is(err, prover.ErrDatasetShape) {
@@ -253,6 +250,37 @@ func (w *Worker) prove(ctx context.Context, j work.Job, ds *records.Dataset, log
 	return json.Marshal(prover.ChunkRef{Kind: prover.RefKind, VKHash: keys.VK.Hash, Shape: shape, ChunkSize: j.ChunkSize,
 		Chunks: j.Chunks, Index: j.Chunk, Bucket: bus.ProofBucket, Object: name, Root: cp.Root, Count: cp.Count,
 		Sums: cp.Sums, ProveMS: proveMS})
+}
+
+// keys are the proving keys of the job's circuit: the registered shape the
+// job names (installed keys only: no setup on a job's path), or for an
+// iDAO without shapes the configured or default shape of its field count.
+func (w *Worker) keys(ctx context.Context, j work.Job, fields int) (*prover.Keys, error) {
+	if j.VKHash != (common.Hash{}) {
+		keys, err := w.cfg.Keys.Installed(ctx, j.VKHash)
+		if errors.Is(err, prover.ErrUnknownVK) || errors.Is(err, prover.ErrNoKeys) {
+			return nil, noCircuit{fmt.Errorf("no circuit for this job: %v (install the shape's keys with `vscd zk setup` or `vscd zk import`)", err)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("zk keys %s: %w", j.VKHash, err)
+		}
+		if s := keys.VK.Shape; s.Chunk != j.ChunkSize || s.Fields() != fields {
+			return nil, noCircuit{fmt.Errorf("the job's circuit %s does not prove chunks of %d records of %d fields", s, j.ChunkSize, fields)}
+		}
+		return keys, nil
+	}
+	shape := prover.DefaultShape(j.ChunkSize, fields)
+	if w.cfg.Shape != nil {
+		var err error
+		if shape, err = w.cfg.Shape(j, fields); err != nil {
+			return nil, noCircuit{fmt.Errorf("no circuit for this job: %v", err)}
+		}
+	}
+	keys, err := w.cfg.Keys.Keys(ctx, shape)
+	if err != nil {
+		return nil, fmt.Errorf("zk keys for %s: %w", shape, err)
+	}
+	return keys, nil
 }
 
 // rejection is an error the data itself caused: the submission is rejected.
