@@ -32,6 +32,7 @@ type SubmissionView struct {
 	DataHash    common.Hash    `json:"data_hash"`
 	Commitment  common.Hash    `json:"commitment"`
 	Records     uint64         `json:"records"`
+	Fields      uint32         `json:"fields"`
 	Nonce       uint64         `json:"nonce"`
 	// WrappedKey is the data key wrapped to the enclave (only an attested
 	// enclave can unwrap it): watchers read the data through it.

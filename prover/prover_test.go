@@ -69,7 +69,7 @@ func proveAll(t *testing.T, k *Keys, ds *records.Dataset) (*Evidence, *submissio
 }
 
 func subFor(ds *records.Dataset) *submission.Submission {
-	return &submission.Submission{IDAO: "demo", Mode: "zk", Commitment: records.Commitment(ds), Records: uint64(ds.Len())}
+	return &submission.Submission{IDAO: "demo", Mode: "zk", Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields))}
 }
 
 func rangedDataset(rng *rand.Rand, n int, s Shape) *records.Dataset {

@@ -399,7 +399,7 @@ func TestChainRefusesForgedCertificates(t *testing.T) {
 func (d *testDevnet) signedOf(v *coordinator.SubmissionView) (submission.Submission, []byte) {
 	d.t.Helper()
 	s := submission.Submission{IDAO: v.IDAO, Mode: v.Mode, Class: v.Class, Contributor: v.Contributor, DataHash: v.DataHash,
-		Commitment: v.Commitment, Records: v.Records, WrappedKeyHash: keccak(v.WrappedKey), Nonce: v.Nonce}
+		Commitment: v.Commitment, Records: v.Records, WrappedKeyHash: keccak(v.WrappedKey), Nonce: v.Nonce, Fields: v.Fields}
 	if s.Digest(1337) != common.HexToHash(v.ID) {
 		d.t.Fatalf("submission %s: the view does not rebuild its signed submission", v.ID)
 	}

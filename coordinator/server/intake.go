@@ -67,11 +67,6 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		return nil, false, err
 	}
 	sub := &req.Submission
-	if blob != nil {
-		if err := checkRecordsFit(sub.Records, int64(len(blob))); err != nil {
-			return nil, false, err
-		}
-	}
 	id := sub.Digest(s.cfg.ChainID)
 	if err := s.checkSigned(id, req); err != nil {
 		return nil, false, err
@@ -82,6 +77,11 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 	}
 	if err := checkJobCount(sub, plan.chunk); err != nil {
 		return nil, false, err
+	}
+	if blob != nil {
+		if err := checkRecordsFit(sub.Records, int64(len(blob))); err != nil {
+			return nil, false, err
+		}
 	}
 	size, err := s.blobSize(ctx, sub, blob)
 	if err != nil {
@@ -227,7 +227,7 @@ func newView(id common.Hash, n *store.NewSubmission) *coordinator.SubmissionView
 	now := time.Now().UTC()
 	v := &coordinator.SubmissionView{ID: id.Hex(), Status: coordinator.Received, IDAO: n.Sub.IDAO, Mode: n.Sub.Mode,
 		Class: n.Sub.Class, Contributor: n.Sub.Contributor, DataHash: n.Sub.DataHash, Commitment: n.Sub.Commitment,
-		Records: n.Sub.Records, Nonce: n.Sub.Nonce, Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{},
+		Records: n.Sub.Records, Fields: n.Sub.Fields, Nonce: n.Sub.Nonce, Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{},
 		CreatedAt: now, UpdatedAt: now}
 	for _, j := range n.Jobs {
 		if len(v.Evidence) == 0 || v.Evidence[len(v.Evidence)-1].Kind != j.Kind {

@@ -454,9 +454,9 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 	var records, nonce int64
 	var anchorBlock *int64
 	var status string
-	err := s.Pool.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, nonce, status,
+	err := s.Pool.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, fields, nonce, status,
 		reason, anchor_block, anchor_tx, dat_id, created_at, updated_at, result_digest, qc_hash, wrapped_key FROM submissions WHERE id=$1`, id[:]).
-		Scan(&v.IDAO, &v.Mode, &v.Class, &contributor, &dataHash, &commitment, &records, &nonce, &status,
+		Scan(&v.IDAO, &v.Mode, &v.Class, &contributor, &dataHash, &commitment, &records, &v.Fields, &nonce, &status,
 			&v.Reason, &anchorBlock, &anchorTx, &v.DATID, &v.CreatedAt, &v.UpdatedAt, &resultDigest, &qcHash, (*[]byte)(&v.WrappedKey))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound

@@ -186,7 +186,7 @@ func verifyProofs(keys *prover.Keys, ds *records.Dataset, proofs []prover.ChunkP
 	if err != nil {
 		return err
 	}
-	sub := &submission.Submission{Commitment: records.Commitment(ds), Records: uint64(ds.Len())}
+	sub := &submission.Submission{Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields))}
 	start := time.Now()
 	if _, err := prover.VerifyEvidence(keys.VK, ev, sub); err != nil {
 		return fmt.Errorf("the bench's own evidence does not verify: %w", err)
