@@ -70,7 +70,7 @@ func TestMain(m *testing.M) {
 	// before any of them looks for them
 	km, err := prover.NewKeyManager(dir, nil)
 	if err == nil {
-		_, err = km.Warm(context.Background(), prover.DefaultShape(testZKChunk, 4))
+		_, err = km.Warm(context.Background(), testZKShapes()...)
 	}
 	if err != nil {
 		panic(err)
@@ -78,6 +78,16 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// testZKShapes are the shapes of the tests' demo iDAO: one per field count
+// 1..devnetZKFields, in chunks of testZKChunk records.
+func testZKShapes() []prover.Shape {
+	out := make([]prover.Shape, devnetZKFields)
+	for i := range out {
+		out[i] = prover.DefaultShape(testZKChunk, i+1)
+	}
+	return out
 }
 
 type testDevnet struct {
