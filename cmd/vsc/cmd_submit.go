@@ -358,6 +358,9 @@ func idaoShow(ctx context.Context, env *cli.Env, args []string) error {
 		if d.EnclaveKey != nil {
 			fmt.Fprintf(tw, "enclave key\t%s\n", d.EnclaveKey.PublicKey)
 		}
+		for _, z := range d.ZKShapes {
+			fmt.Fprintf(tw, "zk shape\t%d fields, chunks of %d, vk %s\n", z.Fields, z.Chunk, z.VKHash.Hex())
+		}
 		tw.Flush()
 	})
 }
