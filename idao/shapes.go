@@ -95,7 +95,11 @@ func (p *Policy) DescribeZKShapes() string {
 	}
 	var parts []string
 	for _, z := range p.ZKShapes {
-		parts = append(parts, fmt.Sprintf("%d fields (chunks of %d)", z.Fields, z.Chunk))
+		unit := "fields"
+		if z.Fields == 1 {
+			unit = "field"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (chunks of %d)", z.Fields, unit, z.Chunk))
 	}
 	if len(parts) == 1 {
 		return parts[0]

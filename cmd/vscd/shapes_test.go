@@ -82,7 +82,7 @@ func TestZKShapes(t *testing.T) {
 	}
 	p.Submission.Mode = "tee+zk"
 	sig, _ := p.Submission.Sign(p.ChainID, key)
-	if _, _, err := d.api.Submit(ctx, p.Request(sig), p.Blob()); !client.IsCode(err, codes.NoZKShape) || !strings.Contains(err.Error(), "1 fields (chunks of 4)") {
+	if _, _, err := d.api.Submit(ctx, p.Request(sig), p.Blob()); !client.IsCode(err, codes.NoZKShape) || !strings.Contains(err.Error(), "1 field (chunks of 4)") {
 		t.Fatalf("intake of 9 fields: err = %v, want no_zk_shape listing the shapes", err)
 	}
 
