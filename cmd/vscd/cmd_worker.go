@@ -56,7 +56,7 @@ func workerFlags(fs *flag.FlagSet, env *cli.Env, cfg *workerConfig) {
 	fs.BoolVar(&cfg.ShowPolicy, "show-policy", false, "print a TEE policy (JSON) that accepts this enclave — its signer, product and security version; for sim, its simulation root — and exit")
 	fs.BoolVar(&cfg.ZK, "zk", env.Var("VSC_WORKER_ZK", "") != "", "also run the zk prover (it decrypts through this worker's enclave) (VSC_WORKER_ZK)")
 	fs.StringVar(&cfg.ZKKeys, "zk-keys", env.Var("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
-	fs.IntVar(&cfg.ZKParallel, "zk-parallel", 1, "with --zk: chunk proofs at once (2 gains a few % on 2 cores for twice the memory)")
+	fs.IntVar(&cfg.ZKParallel, "zk-parallel", proverworker.DefaultParallel(), "with --zk: chunk proofs at once (default: one per core, at most 4)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
 }
 

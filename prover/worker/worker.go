@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -51,12 +52,17 @@ type Config struct {
 	// Shape picks the circuit for a job and a dataset of fields fields;
 	// nil means prover.DefaultShape(j.ChunkSize, fields).
 	Shape func(j work.Job, fields int) (prover.Shape, error)
-	// Parallel is how many chunk proofs run at once (default 1: a proof
-	// already uses every core; 2 gains ≈ 6 % on a 2-core machine at
-	// C = 1,024, for twice the memory).
+	// Parallel is how many chunk proofs run at once (0: DefaultParallel).
+	// One gnark proof of a small chunk leaves cores idle in its serial
+	// parts, so two at once on two cores prove nearly twice the records per
+	// second at C = 256 (docs/BENCHMARKS.md), for twice the memory.
 	Parallel int
 	Log      *slog.Logger
 }
+
+// DefaultParallel is the chunk proofs a worker runs at once by default: one
+// per core, at most 4 (beyond that each proof's own parallelism suffices).
+func DefaultParallel() int { return min(max(runtime.NumCPU(), 1), 4) }
 
 // Worker proves chunks. It is a service.Service: Start checks that its bus
 // signs with the enclave key and consumes zk jobs on a goroutine of its own
@@ -133,7 +139,11 @@ func (w *Worker) check() error {
 
 func (w *Worker) work(ctx context.Context) error {
 	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
-	return w.bus.WorkN(ctx, Kind, max(w.cfg.Parallel, 1), w.Handle)
+	n := w.cfg.Parallel
+	if n < 1 {
+		n = DefaultParallel()
+	}
+	return w.bus.WorkN(ctx, Kind, n, w.Handle)
 }
 
 // Handle proves chunk j.Chunk of the job's dataset. A returned error is

@@ -15,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/prover"
+	zkworker "github.com/vsc-labs/vsc/prover/worker"
 )
 
 // ProveResult is `vscd bench prove --json` (the contract's keys first).
@@ -60,7 +61,7 @@ func parseProve(args []string) (proveParams, prover.Shape, error) {
 	fs.IntVar(&p.n, "records", 1024, "records in the generated dataset")
 	fs.IntVar(&p.chunk, "chunk", 256, "records per chunk proof (a power of two; default 256, or fewer for a smaller dataset)")
 	fs.IntVar(&p.fields, "fields", 3, "numeric fields per record (1..16)")
-	fs.IntVar(&p.parallel, "parallel", 1, "chunk proofs run at once (each uses every core)")
+	fs.IntVar(&p.parallel, "parallel", zkworker.DefaultParallel(), "chunk proofs run at once (default: the prover worker's, one per core, at most 4)")
 	fs.StringVar(&p.keys, "keys", "", "key cache directory (default: a fresh temporary one, so setup is measured)")
 	fs.Uint64Var(&p.seed, "seed", 1, "dataset seed")
 	fs.BoolVar(&p.pool, "pool", false, "also run the dataset through the prover pool (embedded NATS, one prover worker) and report the coordination overhead")
