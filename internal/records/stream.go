@@ -174,8 +174,9 @@ type Committer struct {
 	n      int
 	buf    [][]int64
 	flat   []int64
-	roots  []fr.Element       // one per full block
-	leaf   func(l fr.Element) // also sees every leaf, in order (optional)
+	roots  []fr.Element                                    // one per full block
+	block  func(recs [][]int64, leaves []fr.Element) error // sees every block (optional)
+	err    error
 }
 
 // CommitBlock is the records a Committer hashes at once: an aligned
@@ -185,8 +186,13 @@ const CommitBlock = 1 << 16
 // NewCommitter starts the commitment of a dataset of fields fields.
 func NewCommitter(fields int) *Committer { return &Committer{fields: fields} }
 
-// OnLeaf makes c call fn with every leaf, in record order.
-func (c *Committer) OnLeaf(fn func(l fr.Element)) { c.leaf = fn }
+// OnBlock makes c call fn with each block of records and their leaves, in
+// order, as it hashes them (the slices are reused once fn returns); an
+// error of fn is returned by the next Add or by Err.
+func (c *Committer) OnBlock(fn func(recs [][]int64, leaves []fr.Element) error) { c.block = fn }
+
+// Err is the first error of the OnBlock function.
+func (c *Committer) Err() error { return c.err }
 
 // Add appends records (copied: the caller may reuse them).
 func (c *Committer) Add(recs [][]int64) error {
@@ -195,7 +201,9 @@ func (c *Committer) Add(recs [][]int64) error {
 			return fmt.Errorf("committer: a record of %d fields, the dataset has %d", len(r), c.fields)
 		}
 		if len(c.buf) == 1<<blockDepth {
-			c.flush()
+			if c.flush(); c.err != nil {
+				return c.err
+			}
 		}
 		start := len(c.flat)
 		c.flat = append(c.flat, r...)
@@ -208,10 +216,8 @@ func (c *Committer) Add(recs [][]int64) error {
 // flush hashes the buffered block into its subtree root (level 16).
 func (c *Committer) flush() {
 	leaves := Leaves(c.buf)
-	if c.leaf != nil {
-		for _, l := range leaves {
-			c.leaf(l)
-		}
+	if c.block != nil && c.err == nil {
+		c.err = c.block(c.buf, leaves)
 	}
 	t := NewTree(leaves)
 	top := len(t.Levels) - 1
@@ -233,7 +239,8 @@ var (
 // Len is the records added so far.
 func (c *Committer) Len() int { return c.n }
 
-// Commitment is the commitment of the records added (call it once, last).
+// Commitment is the commitment of the records added (call it once, last,
+// and check Err after it when OnBlock is set).
 func (c *Committer) Commitment() common.Hash {
 	if len(c.buf) > 0 || len(c.roots) == 0 {
 		c.flush()
