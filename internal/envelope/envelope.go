@@ -51,6 +51,9 @@ var blobAAD = []byte("vsc-blob-v1")
 var (
 	ErrBadBlob = errors.New("malformed or tampered ciphertext blob")
 	ErrUnwrap  = errors.New("cannot unwrap the data key (wrapped to another enclave key, or tampered)")
+	// ErrDataHash: a streamed blob does not hash to the data hash it was
+	// opened for (the storage handed over another blob).
+	ErrDataHash = errors.New("blob does not hash to its data hash")
 )
 
 // Sealed is a dataset sealed for one enclave key.
@@ -171,7 +174,7 @@ func (hr *hashingReader) check() error {
 	var got common.Hash
 	hr.h.Read(got[:])
 	if got != hr.want {
-		return fmt.Errorf("%w: blob does not hash to data_hash %s", ErrBadBlob, hr.want)
+		return fmt.Errorf("%w %s", ErrDataHash, hr.want)
 	}
 	return nil
 }

@@ -162,6 +162,23 @@ func TestOpenStreamChecksTheHash(t *testing.T) {
 	if _, err := io.ReadAll(r); err == nil {
 		t.Fatal("a blob with a trailing byte read to the end")
 	}
+	other := bytes.Clone(blob.Bytes())
+	r, err = DecryptStream(make([]byte, KeySize), bytes.NewReader(other), crypto.Keccak256Hash([]byte("another blob")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(r); err == nil {
+		t.Fatal("another key read a blob")
+	}
+	key0 := make([]byte, KeySize)
+	var same bytes.Buffer
+	w, _ := NewWriter(&same, key0, 0)
+	w.Write(plain)
+	w.Close()
+	r, _ = DecryptStream(key0, bytes.NewReader(same.Bytes()), crypto.Keccak256Hash([]byte("another blob")))
+	if _, err := io.ReadAll(r); !errors.Is(err, ErrDataHash) {
+		t.Fatalf("a blob opened for another data hash: %v", err)
+	}
 	// the single-shot format stays readable
 	key := make([]byte, KeySize)
 	rand.Read(key)
