@@ -282,3 +282,18 @@ func Open(blob, wrapped []byte, dataHash common.Hash, enclaveKey *ecdsa.PrivateK
 	}
 	return Decrypt(key, blob)
 }
+
+// CheckRest reads what is left of the blob under plain (a reader
+// DecryptStream returned) and reports ErrDataHash if the whole blob does
+// not hash to its data hash: after a refused chunk, it tells a blob the
+// storage swapped (the job's fault) from a contributor's bad ciphertext.
+func CheckRest(plain io.Reader) error {
+	c, ok := plain.(*checkedReader)
+	if !ok {
+		return nil // a single-shot blob was hashed whole before decryption
+	}
+	if _, err := io.Copy(io.Discard, c.hr); err != nil {
+		return err
+	}
+	return c.hr.check()
+}
