@@ -114,7 +114,7 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if f.idao == "" {
 		return cli.Usagef("--idao NAME is required (see `vsc idao list`)")
 	}
-	data, err := os.ReadFile(f.pos[0])
+	st, err := os.Stat(f.pos[0])
 	if err != nil {
 		return fmt.Errorf("read dataset: %w", err)
 	}
@@ -129,7 +129,7 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: f.idao, Mode: idao.Mode(f.mode), Class: f.class, Contributor: contributor})
+	p, err := prepareDataset(ctx, env, c, f, st.Size(), client.PrepareOptions{IDAO: f.idao, Mode: idao.Mode(f.mode), Class: f.class, Contributor: contributor})
 	if err != nil {
 		return anchor.explain(err)
 	}
@@ -148,8 +148,54 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if p.BlobFile != "" && f.prepare == "" {
+		os.Remove(p.BlobFile) // stored by the coordinator now
+	}
 	return finishSubmit(ctx, env, c, v, f.wait, f.timeout)
 }
+
+// prepareDataset prepares the dataset file: read whole when small; over
+// client.StreamAbove bytes encrypted in chunks into a blob file (beside
+// --prepare's file, else in the temporary directory) and uploaded from it
+// with progress on stderr, all in bounded memory.
+func prepareDataset(ctx context.Context, env *cli.Env, c *client.Client, f *submitFlags, size int64, o client.PrepareOptions) (*client.Prepared, error) {
+	if size <= client.StreamAbove {
+		data, err := os.ReadFile(f.pos[0])
+		if err != nil {
+			return nil, fmt.Errorf("read dataset: %w", err)
+		}
+		return c.Prepare(ctx, data, o)
+	}
+	blobFile := f.prepare + ".blob"
+	if f.prepare == "" {
+		tmp, err := os.CreateTemp("", "vsc-blob-*")
+		if err != nil {
+			return nil, err
+		}
+		tmp.Close()
+		blobFile = tmp.Name()
+	}
+	start := time.Now()
+	env.Progress("encrypting %s (%s) in chunks…", f.pos[0], mib(size))
+	p, err := c.PrepareFile(ctx, f.pos[0], blobFile, o)
+	if err != nil {
+		os.Remove(blobFile)
+		return nil, err
+	}
+	env.Progress("encrypted %d records in %.1fs; uploading the blob", p.Submission.Records, time.Since(start).Seconds())
+	start = time.Now()
+	err = c.UploadBlobFile(ctx, p.Submission.DataHash, blobFile, func(sent, total int64) {
+		env.Progress("uploaded %s of %s (%.0f%%, %.1fs)", mib(sent), mib(total), 100*float64(sent)/float64(max(total, 1)), time.Since(start).Seconds())
+	})
+	if err != nil {
+		os.Remove(blobFile)
+		return nil, fmt.Errorf("upload the blob (tried 3 times; run the command again): %w", err)
+	}
+	p.Uploaded = true
+	return p, nil
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // submitPrepared sends a prepared submission with the signature made
 // elsewhere (--prepared FILE --signature 0x…).
@@ -217,10 +263,12 @@ func (f *submitFlags) trust(c *client.Client) error {
 // savePrepared uploads the blob and writes the prepared submission with
 // its typed data to out (--prepare).
 func savePrepared(ctx context.Context, env *cli.Env, c *client.Client, p *client.Prepared, out string, contributor common.Address) error {
-	if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
-		return err
+	if !p.Uploaded {
+		if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
+			return err
+		}
+		p.Uploaded = true
 	}
-	p.Uploaded = true
 	if err := client.SavePrepared(out, p); err != nil {
 		return err
 	}

@@ -320,8 +320,10 @@ func SavePrepared(path string, p *Prepared) error {
 	if p.BlobFile == "" {
 		p.BlobFile = path + ".blob"
 	}
-	if err := os.WriteFile(p.BlobFile, p.blob, 0o600); err != nil {
-		return err
+	if p.blob != nil { // a streamed prepare wrote its blob file already
+		if err := os.WriteFile(p.BlobFile, p.blob, 0o600); err != nil {
+			return err
+		}
 	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {

@@ -42,7 +42,7 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
 	if s.limiter != nil {
 		rate, burst = float64(s.limiter.limit), s.limiter.burst
 	}
-	writeJSON(w, 200, map[string]any{"chain_id": s.cfg.ChainID, "max_blob": s.cfg.MaxBlob, "zk_chunk": s.cfg.ZKChunk,
+	writeJSON(w, 200, map[string]any{"chain_id": s.cfg.ChainID, "max_blob": s.cfg.MaxBlob, "max_stream_blob": s.cfg.MaxStreamBlob, "zk_chunk": s.cfg.ZKChunk,
 		"blob_ttl_seconds": int64(s.cfg.BlobTTL.Seconds()), "max_pending_blob_bytes": s.cfg.MaxPendingBlobBytes,
 		"max_pending_blob_bytes_per_client": s.cfg.MaxPendingBlobBytesPerClient, "max_inflight_body_bytes": s.cfg.MaxInflightBodyBytes,
 		"intake_rate": rate, "intake_burst": burst})

@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -505,6 +506,10 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if r.ContentLength < 0 || r.ContentLength > bus.SmallBlob {
+		s.putBlobStream(w, r, h)
+		return
+	}
 	release, ok := s.reserveBody(w, r, s.cfg.MaxBlob)
 	if !ok {
 		return
@@ -525,8 +530,62 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not %s", crypto.Keccak256Hash(blob).Hex(), h.Hex()))
 		return
 	}
+	referenced, ok := s.recordUpload(w, r, h, int64(len(blob)))
+	if !ok {
+		return
+	}
+	if !referenced {
+		if err := s.bus.PutBlob(r.Context(), h, blob); err != nil {
+			s.forgetUpload(h)
+			writeErr(w, fmt.Errorf("store blob %s: %w", h.Hex(), err))
+			return
+		}
+	}
+	s.uploaded(w, h, int64(len(blob)), referenced)
+}
+
+// putBlobStream is PUT /v1/blobs/{hash} for a blob over bus.SmallBlob (or
+// of unknown length): its Content-Length (required) is counted against the
+// upload quotas first, then the body is streamed into the object store,
+// hashed on the way, and kept only if it hashes to {hash}. Memory: a chunk.
+func (s *Server) putBlobStream(w http.ResponseWriter, r *http.Request, h common.Hash) {
+	size := r.ContentLength
+	switch {
+	case size < 0:
+		writeErr(w, codes.New(codes.BadRequest, "a blob upload needs a Content-Length: send the blob's size (`vsc submit` does)"))
+		return
+	case size > s.cfg.MaxStreamBlob:
+		writeErr(w, codes.New(codes.BlobTooLarge, "the blob is %d bytes, over the %d-byte limit (max_stream_blob): split the dataset", size, s.cfg.MaxStreamBlob))
+		return
+	}
+	referenced, ok := s.recordUpload(w, r, h, size)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, size)
+	n, err := s.bus.PutBlobFrom(r.Context(), h, r.Body)
+	if err == nil && n != size {
+		err = codes.New(codes.BadRequest, "the body held %d bytes, its Content-Length said %d", n, size)
+	}
+	if err != nil {
+		if !referenced {
+			s.forgetUpload(h)
+		}
+		if errors.Is(err, bus.ErrBlobHash) {
+			err = codes.New(codes.DataHashMismatch, "the blob does not hash to %s: %v", h.Hex(), err)
+		}
+		writeErr(w, err)
+		return
+	}
+	s.uploaded(w, h, size, referenced)
+}
+
+// recordUpload counts an upload of size bytes against the quotas; false
+// when it was refused (the answer is written). referenced: a submission
+// already holds the blob, nothing needs storing.
+func (s *Server) recordUpload(w http.ResponseWriter, r *http.Request, h common.Hash, size int64) (referenced, ok bool) {
 	client := clientKey(r)
-	referenced, err := s.store.RecordUpload(r.Context(), h, int64(len(blob)), client,
+	referenced, err := s.store.RecordUpload(r.Context(), h, size, client,
 		store.UploadQuota{Total: s.cfg.MaxPendingBlobBytes, PerClient: s.cfg.MaxPendingBlobBytesPerClient})
 	switch {
 	case errors.Is(err, store.ErrUploadQuota):
@@ -543,18 +602,20 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		writeErr(w, err)
-		return
+		return false, false
 	}
-	if !referenced {
-		if err := s.bus.PutBlob(r.Context(), h, blob); err != nil {
-			if ferr := s.store.ForgetUpload(context.Background(), h); ferr != nil {
-				s.log.Warn("upload row of an unstored blob not deleted (the sweep will)", "data_hash", h, "err", ferr)
-			}
-			writeErr(w, fmt.Errorf("store blob %s: %w", h.Hex(), err))
-			return
-		}
+	return referenced, true
+}
+
+func (s *Server) forgetUpload(h common.Hash) {
+	if err := s.store.ForgetUpload(context.Background(), h); err != nil {
+		s.log.Warn("upload row of an unstored blob not deleted (the sweep will)", "data_hash", h, "err", err)
 	}
-	out := map[string]any{"data_hash": h, "size": len(blob)}
+}
+
+// uploaded answers a stored upload.
+func (s *Server) uploaded(w http.ResponseWriter, h common.Hash, size int64, referenced bool) {
+	out := map[string]any{"data_hash": h, "size": size}
 	if !referenced {
 		out["expires_in"] = int64(s.cfg.BlobTTL.Seconds()) // seconds left to submit it
 	}

@@ -318,7 +318,7 @@ func TestUploadQuotas(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// the dataset's blobs are all the same size: room for exactly one
-			one := int64(len(dataset) + envelope.BlobOverhead)
+			one := int64(len(dataset)) + envelope.StreamOverhead(int64(len(dataset)), envelope.DefaultChunkSize)
 			f := newFixture(t, tc.cfg(one))
 			ctx := context.Background()
 			a, b := f.prepare(dataset, "tee", 0), f.prepare(dataset, "tee", 0)
