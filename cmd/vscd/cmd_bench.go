@@ -27,5 +27,5 @@ func benchPipeline(ctx context.Context, p bench.PipelineConfig) (*bench.Pipeline
 		return nil, errors.Join(err, stop())
 	}
 	return &bench.Pipeline{API: "http://" + d.coord.Addr(), ChainID: cfg.Coordinator.ChainID, Enclave: d.enclave.PublicKey(),
-		DB: d.store.Pool, Stop: stop}, nil
+		Sequencer: d.chain.Sequencer(), DB: d.store.Pool, Stop: stop}, nil
 }

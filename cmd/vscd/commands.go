@@ -25,6 +25,8 @@ func commands() []cli.Command {
 		{Name: "bench chain", Usage: "--txs N --lanes N --conflict F --seed S [--block-size N] --json: signed transfers through the sequencer", Run: bench.Chain(chainGCPercent)},
 		{Name: "bench prove", Usage: "--records N [--chunk C] [--fields F] [--parallel P] [--keys DIR] --json: ZK setup, chunk proofs and evidence verification", Run: bench.Prove},
 		{Name: "bench e2e", Usage: "--submissions N --mode tee|zk|tee+zk [--clients C] --json: submit → minted through a whole in-process devnet", Run: bench.E2E(benchPipeline)},
+		{Name: "bench dataset", Usage: "[--records N] [--fields F] [--mode tee] --json: one large dataset minted in bounded memory, the client a child process; wall time per phase, peak RSS of both", Run: bench.Dataset(benchPipeline)},
+		{Name: "bench dataset-client", Usage: "(run by bench dataset) the client side of one large dataset", Run: bench.DatasetClient},
 		{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: bench.TEE},
 	}
 }

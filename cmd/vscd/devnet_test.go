@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vsc-labs/vsc/cmd/vscd/internal/bench"
+	teeworker "github.com/vsc-labs/vsc/tee/worker"
 	"io"
 	"log/slog"
 	"math/big"
@@ -58,9 +60,12 @@ func testEnv(stdout, stderr io.Writer, vars ...string) *cli.Env {
 const asVSCD = "VSCD_TEST_RUN_AS_VSCD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asVSCD) != "" {
+	if os.Getenv(asVSCD) != "" || os.Getenv(bench.DatasetClientEnv) != "" {
 		os.Exit(runProcess())
 	}
+	// the tests' blobs are small: stream every one over 64 KiB through the
+	// enclave, so the devnets exercise the streaming path
+	teeworker.StreamAbove = 64 << 10
 	dir, err := os.MkdirTemp("", "vsc-devnet-zk-")
 	if err != nil {
 		panic(err)

@@ -41,8 +41,9 @@ type BlobOpener interface {
 }
 
 // StreamAbove is the blob size beyond which the worker streams a blob
-// through the enclave instead of reading it whole.
-const StreamAbove = 16 << 20
+// through the enclave instead of reading it whole. A variable only so that
+// tests may lower it before any worker starts.
+var StreamAbove int64 = 16 << 20
 
 // Worker runs an enclave against the job queue. It is a service.Service:
 // Start checks that its bus signs with the enclave key and consumes jobs on

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
@@ -31,6 +32,9 @@ type Pipeline struct {
 	API     string           // the coordinator's base URL
 	ChainID uint64           // of the submissions' EIP-712 domain
 	Enclave *ecdsa.PublicKey // the key submissions are sealed to
+	// Sequencer signs the chain's headers: what a client trusts to prove
+	// the iDAO's policy and enclave key.
+	Sequencer common.Address
 	// DB is the coordinator's database, where the bench reads the
 	// submissions' statuses and the times of their events.
 	DB *pgxpool.Pool
