@@ -47,6 +47,11 @@ type ProveResult struct {
 	PoolOverheadPct  float64 `json:"pool_overhead_pct,omitempty"` // (pool_ms − pool_prove_ms) / pool_prove_ms × 100
 }
 
+// DefaultProveChunk is bench prove's chunk: with the prover worker's
+// default of one proof per core, the shape that proves ≥ 150 records/s on
+// a quiet 2-core machine (docs/BENCHMARKS.md, "Prover").
+const DefaultProveChunk = 1024
+
 // proveParams are `vscd bench prove`'s flags.
 type proveParams struct {
 	n, chunk, fields, parallel int
@@ -59,7 +64,7 @@ func parseProve(args []string) (proveParams, prover.Shape, error) {
 	fs := flag.NewFlagSet("bench prove", flag.ContinueOnError)
 	var p proveParams
 	fs.IntVar(&p.n, "records", 1024, "records in the generated dataset")
-	fs.IntVar(&p.chunk, "chunk", 256, "records per chunk proof (a power of two; default 256, or fewer for a smaller dataset)")
+	fs.IntVar(&p.chunk, "chunk", DefaultProveChunk, "records per chunk proof (a power of two; default 1024, or fewer for a smaller dataset)")
 	fs.IntVar(&p.fields, "fields", 3, "numeric fields per record (1..16)")
 	fs.IntVar(&p.parallel, "parallel", zkworker.DefaultParallel(), "chunk proofs run at once (default: the prover worker's, one per core, at most 4)")
 	fs.StringVar(&p.keys, "keys", "", "key cache directory (default: a fresh temporary one, so setup is measured)")
