@@ -30,22 +30,25 @@ import (
 // DatasetResult is `vscd bench dataset --json`: one large dataset minted
 // through a devnet, the client in its own process.
 type DatasetResult struct {
-	Records        int     `json:"records"`
-	Fields         int     `json:"fields"`
-	Mode           string  `json:"mode"`
-	CSVBytes       int64   `json:"csv_bytes"`
-	BlobBytes      int64   `json:"blob_bytes"`
-	Status         string  `json:"status"`
-	GenerateS      float64 `json:"generate_s"`
-	EncryptS       float64 `json:"client_encrypt_s"` // read + parse + commit + re-encode + encrypt, one pass
-	UploadS        float64 `json:"client_upload_s"`
-	VerifyS        float64 `json:"verify_s"` // submitted → final (TEE streaming check, votes, anchor, mint)
-	TotalS         float64 `json:"total_s"`
-	ClientMBps     float64 `json:"client_encrypt_mb_per_s"`
-	ClientRecPerS  float64 `json:"client_records_per_s"`
-	VerifyRecPerS  float64 `json:"verify_records_per_s"`
-	ClientPeakMiB  float64 `json:"client_peak_rss_mib"`
-	VSCDPeakMiB    float64 `json:"vscd_peak_rss_mib"`
+	Records       int     `json:"records"`
+	Fields        int     `json:"fields"`
+	Mode          string  `json:"mode"`
+	CSVBytes      int64   `json:"csv_bytes"`
+	BlobBytes     int64   `json:"blob_bytes"`
+	Status        string  `json:"status"`
+	GenerateS     float64 `json:"generate_s"`
+	EncryptS      float64 `json:"client_encrypt_s"` // read + parse + commit + re-encode + encrypt, one pass
+	UploadS       float64 `json:"client_upload_s"`
+	VerifyS       float64 `json:"verify_s"` // submitted → final (TEE streaming check, votes, anchor, mint)
+	TotalS        float64 `json:"total_s"`
+	ClientMBps    float64 `json:"client_encrypt_mb_per_s"`
+	ClientRecPerS float64 `json:"client_records_per_s"`
+	VerifyRecPerS float64 `json:"verify_records_per_s"`
+	ClientPeakMiB float64 `json:"client_peak_rss_mib"`
+	VSCDPeakMiB   float64 `json:"vscd_peak_rss_mib"`
+	// VSCDUploadMiB is vscd's peak once the blob is stored, before the
+	// verifiers ran: what intake and the object store took.
+	VSCDUploadMiB  float64 `json:"vscd_peak_rss_after_upload_mib"`
 	VSCDPeakSource string  `json:"vscd_peak_rss_source"`
 }
 
@@ -114,6 +117,7 @@ func runDataset(ctx context.Context, env *cli.Env, start StartPipeline, p datase
 		return nil, err
 	}
 	res.EncryptS, res.UploadS, res.BlobBytes, res.ClientPeakMiB = child.EncryptS, child.UploadS, child.BlobBytes, peak
+	res.VSCDUploadMiB, _ = PeakRSSMiB()
 	env.Progress("bench dataset: client done in %.1fs (encrypt %.1fs, upload %.1fs); waiting for the verdict…", time.Since(t1).Seconds(), child.EncryptS, child.UploadS)
 	t2 := time.Now()
 	v, err := client.New(pl.API).Wait(ctx, child.ID, "", nil)
