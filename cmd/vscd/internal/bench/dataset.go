@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -50,12 +51,14 @@ type DatasetResult struct {
 	// verifiers ran: what intake and the object store took.
 	VSCDUploadMiB  float64 `json:"vscd_peak_rss_after_upload_mib"`
 	VSCDPeakSource string  `json:"vscd_peak_rss_source"`
+	MemoryLimitMiB int64   `json:"go_memory_limit_mib"`
 }
 
 type datasetParams struct {
 	records, fields int
 	mode, zkKeys    string
 	timeout         time.Duration
+	memLimitMiB     int64
 }
 
 // Dataset is `vscd bench dataset`: it writes a CSV of --records records of
@@ -72,6 +75,7 @@ func Dataset(start StartPipeline) cli.Func {
 		fs.StringVar(&p.mode, "mode", "tee", "verification mode")
 		fs.StringVar(&p.zkKeys, "zk-keys", filepath.Join(os.TempDir(), "vsc-bench-zk-keys"), "zk key cache shared by bench runs")
 		fs.DurationVar(&p.timeout, "timeout", time.Hour, "give up after")
+		fs.Int64Var(&p.memLimitMiB, "memory-limit", 384, "Go's soft memory limit for both processes, MiB (GOMEMLIMIT, as a deployment sets it; 0: Go's default)")
 		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}
@@ -91,7 +95,10 @@ func runDataset(ctx context.Context, env *cli.Env, start StartPipeline, p datase
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	res := &DatasetResult{Records: p.records, Fields: p.fields, Mode: p.mode}
+	res := &DatasetResult{Records: p.records, Fields: p.fields, Mode: p.mode, MemoryLimitMiB: p.memLimitMiB}
+	if p.memLimitMiB > 0 {
+		debug.SetMemoryLimit(p.memLimitMiB << 20)
+	}
 	t0 := time.Now()
 	csvPath := filepath.Join(dir, "data.csv")
 	if res.CSVBytes, err = writeCSV(csvPath, p.records, p.fields); err != nil {
@@ -112,7 +119,7 @@ func runDataset(ctx context.Context, env *cli.Env, start StartPipeline, p datase
 		return nil, err
 	}
 	t1 := time.Now()
-	child, peak, err := runDatasetClient(ctx, pl, csvPath, keyFile, p.mode)
+	child, peak, err := runDatasetClient(ctx, pl, csvPath, keyFile, p.mode, p.memLimitMiB)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +200,7 @@ type datasetClientResult struct {
 
 // runDatasetClient runs `vscd bench dataset-client` as a child process and
 // returns its result and peak RSS (its rusage at exit).
-func runDatasetClient(ctx context.Context, pl *Pipeline, csvPath, keyFile, mode string) (*datasetClientResult, float64, error) {
+func runDatasetClient(ctx context.Context, pl *Pipeline, csvPath, keyFile, mode string, memLimitMiB int64) (*datasetClientResult, float64, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, 0, err
@@ -201,6 +208,9 @@ func runDatasetClient(ctx context.Context, pl *Pipeline, csvPath, keyFile, mode 
 	cmd := exec.CommandContext(ctx, exe, "bench", "dataset-client", "--api", pl.API, "--sequencer", pl.Sequencer.Hex(),
 		"--key", keyFile, "--file", csvPath, "--mode", mode)
 	cmd.Env = append(os.Environ(), DatasetClientEnv+"=1")
+	if memLimitMiB > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("GOMEMLIMIT=%dMiB", memLimitMiB))
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
