@@ -162,7 +162,7 @@ func startWorker(ctx context.Context, env *cli.Env, l *service.List, cfg workerC
 		if err != nil {
 			return err
 		}
-		zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, Parallel: cfg.ZKParallel, Log: log}, b)
+		zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, OpenStream: enc.OpenEnvelopeStream, Parallel: cfg.ZKParallel, Log: log}, b)
 		if err := l.Run(ctx, "zk prover", zk); err != nil {
 			return err
 		}

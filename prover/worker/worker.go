@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -49,6 +50,11 @@ type Config struct {
 	// Open, when set, decrypts a blob instead of EnclaveKey: the prover runs
 	// inside the enclave that holds the key (tee.Enclave.OpenEnvelope).
 	Open func(blob, wrapped []byte, dataHash common.Hash) ([]byte, error)
+	// OpenStream, when set and the store streams blobs (BlobOpener),
+	// decrypts a blob as it is fetched instead of Open: the worker then
+	// holds the parsed records, never the blob or its plaintext
+	// (tee.Enclave.OpenEnvelopeStream).
+	OpenStream func(blob io.Reader, wrapped []byte, dataHash common.Hash) (io.Reader, error)
 	// Shape picks the circuit for a job and a dataset of fields fields;
 	// nil means prover.DefaultShape(j.ChunkSize, fields).
 	Shape func(j work.Job, fields int) (prover.Shape, error)
@@ -63,6 +69,11 @@ type Config struct {
 // DefaultParallel is the chunk proofs a worker runs at once by default: one
 // per core, at most 4 (beyond that each proof's own parallelism suffices).
 func DefaultParallel() int { return min(max(runtime.NumCPU(), 1), 4) }
+
+// BlobOpener is a Store that streams blobs (the bus does).
+type BlobOpener interface {
+	OpenBlob(ctx context.Context, dataHash common.Hash) (io.ReadCloser, int64, error)
+}
 
 // Worker proves chunks. It is a service.Service: Start checks that its bus
 // signs with the enclave key and consumes zk jobs on a goroutine of its own
@@ -293,6 +304,58 @@ func (w *Worker) keys(ctx context.Context, j work.Job, fields int) (*prover.Keys
 	return keys, nil
 }
 
+// fetchDataset fetches, decrypts and parses the job's blob: as a stream
+// when the worker can (OpenStream and a streaming store), else whole.
+func (w *Worker) fetchDataset(ctx context.Context, j work.Job) (*records.Dataset, error) {
+	h := j.Submission.DataHash
+	if o, ok := w.store.(BlobOpener); ok && w.cfg.OpenStream != nil {
+		r, _, err := o.OpenBlob(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
+		}
+		defer r.Close()
+		plain, err := w.cfg.OpenStream(r, j.WrappedKey, h)
+		if err != nil {
+			return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
+		}
+		ds := &records.Dataset{}
+		fields, _, err := records.Scan(plain, func(fields []string, recs [][]int64) error {
+			flat := make([]int64, 0, len(recs)*len(fields))
+			for _, rec := range recs {
+				start := len(flat)
+				flat = append(flat, rec...)
+				ds.Records = append(ds.Records, flat[start:len(flat):len(flat)])
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, envelope.ErrDataHash):
+			return nil, fmt.Errorf("blob %s: %w", h.Hex(), err) // the storage's fault: retried
+		case errors.Is(err, records.ErrInvalid):
+			return nil, rejection{err}
+		case err != nil && envelope.CheckRest(plain) != nil:
+			return nil, fmt.Errorf("blob %s is not the signed one: %w", h.Hex(), err)
+		case err != nil:
+			return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
+		}
+		ds.Fields = fields
+		return ds, nil
+	}
+	blob, err := w.store.GetBlob(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
+	}
+	plain, err := w.cfg.Open(blob, j.WrappedKey, h)
+	if err != nil {
+		return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
+	}
+	ds, err := records.Parse(plain)
+	if err != nil {
+		return nil, rejection{err}
+	}
+	return ds, nil
+}
+
 // rejection is an error the data itself caused: the submission is rejected.
 type rejection struct{ error }
 
@@ -311,17 +374,9 @@ func (w *Worker) dataset(ctx context.Context, j work.Job) (*records.Dataset, err
 		return ds, nil
 	}
 	w.mu.Unlock()
-	blob, err := w.store.GetBlob(ctx, h)
+	ds, err := w.fetchDataset(ctx, j)
 	if err != nil {
-		return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
-	}
-	plain, err := w.cfg.Open(blob, j.WrappedKey, h)
-	if err != nil {
-		return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
-	}
-	ds, err := records.Parse(plain)
-	if err != nil {
-		return nil, rejection{err}
+		return nil, err
 	}
 	w.mu.Lock()
 	w.cached.data, w.cached.wrapped, w.cached.ds = h, wk, ds
