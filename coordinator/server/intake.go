@@ -137,8 +137,8 @@ func (s *Server) checkSigned(id common.Hash, req *coordinator.SubmitRequest) err
 }
 
 // zkPlan is how a submission's zk evidence is proven: in chunks of chunk
-// records under the registered verifying key vk (zero when the iDAO
-// registers no shapes: the coordinator's --zk-chunk and any key).
+// records under the registered verifying key vk (for a policy without
+// shapes, the coordinator's --zk-chunk and the policy's one key, if any).
 type zkPlan struct {
 	chunk int
 	vk    common.Hash
@@ -168,6 +168,8 @@ func (s *Server) checkIDAO(ctx context.Context, req *coordinator.SubmitRequest) 
 				dao.Name, sub.Fields, dao.Policy.DescribeZKShapes())
 		}
 		plan = zkPlan{chunk: int(z.Chunk), vk: z.VKHash}
+	} else if sub.Mode.Needs(idao.KindZK) {
+		plan.vk = dao.Policy.VKHash // a policy made before shapes: its one key, proven at --zk-chunk
 	}
 	enclave := dao.EnclavePubkey()
 	if len(enclave) == 0 {
