@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -166,33 +167,81 @@ func prepareDataset(ctx context.Context, env *cli.Env, c *client.Client, f *subm
 		}
 		return c.Prepare(ctx, data, o)
 	}
-	blobFile := f.prepare + ".blob"
-	if f.prepare == "" {
-		tmp, err := os.CreateTemp("", "vsc-blob-*")
-		if err != nil {
-			return nil, err
-		}
-		tmp.Close()
-		blobFile = tmp.Name()
-	}
-	start := time.Now()
-	env.Progress("encrypting %s (%s) in chunks…", f.pos[0], mib(size))
-	p, err := c.PrepareFile(ctx, f.pos[0], blobFile, o)
+	blobFile, state, err := resumeFiles(f, size, o)
 	if err != nil {
-		os.Remove(blobFile)
 		return nil, err
 	}
-	env.Progress("encrypted %d records in %.1fs; uploading the blob", p.Submission.Records, time.Since(start).Seconds())
-	start = time.Now()
-	err = c.UploadBlobFile(ctx, p.Submission.DataHash, blobFile, func(sent, total int64) {
+	p, err := client.LoadPrepared(state)
+	if err == nil && p.Submission.IDAO == o.IDAO && (o.Mode == "" || p.Submission.Mode == o.Mode) && p.Submission.Contributor == o.Contributor {
+		env.Progress("resuming: %s was encrypted before (%s); uploading it again", f.pos[0], blobFile)
+		if err := refreshNonce(ctx, c, p); err != nil {
+			return nil, err
+		}
+	} else {
+		start := time.Now()
+		env.Progress("encrypting %s (%s) in chunks…", f.pos[0], mib(size))
+		if p, err = c.PrepareFile(ctx, f.pos[0], blobFile, o); err != nil {
+			os.Remove(blobFile)
+			return nil, err
+		}
+		env.Progress("encrypted %d records in %.1fs", p.Submission.Records, time.Since(start).Seconds())
+		if err := client.SavePrepared(state, p); err != nil {
+			return nil, err
+		}
+	}
+	if err := upload(ctx, env, c, p); err != nil {
+		return nil, fmt.Errorf("%w (the encrypted blob is kept: run the same command again to resume from the upload)", err)
+	}
+	if f.prepare == "" {
+		os.Remove(state)
+	}
+	return p, nil
+}
+
+// resumeFiles are where a large dataset's blob and its prepared submission
+// are kept until they are submitted: beside --prepare's file, else in the
+// temporary directory under a name of the dataset's path, size, time, iDAO,
+// mode and contributor, so running the same command again resumes.
+func resumeFiles(f *submitFlags, size int64, o client.PrepareOptions) (blob, state string, err error) {
+	if f.prepare != "" {
+		return f.prepare + ".blob", f.prepare, nil
+	}
+	abs, err := filepath.Abs(f.pos[0])
+	if err != nil {
+		return "", "", err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", "", err
+	}
+	id := crypto.Keccak256Hash([]byte(fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s\x00%s", abs, size, st.ModTime().UnixNano(), o.IDAO, o.Mode, o.Contributor.Hex())))
+	base := filepath.Join(os.TempDir(), "vsc-upload-"+id.Hex()[2:18])
+	return base + ".blob", base + ".json", nil
+}
+
+// refreshNonce gives a resumed submission the contributor's next nonce.
+func refreshNonce(ctx context.Context, c *client.Client, p *client.Prepared) error {
+	n, err := c.NextNonce(ctx, p.Submission.Contributor)
+	if err != nil {
+		return err
+	}
+	p.Submission.Nonce = n
+	p.TypedData, p.Digest = p.Submission.TypedData(p.ChainID), p.Submission.Digest(p.ChainID)
+	return nil
+}
+
+// upload streams a prepared submission's blob file to the coordinator,
+// with progress on stderr.
+func upload(ctx context.Context, env *cli.Env, c *client.Client, p *client.Prepared) error {
+	start := time.Now()
+	err := c.UploadBlobFile(ctx, p.Submission.DataHash, p.BlobFile, func(sent, total int64) {
 		env.Progress("uploaded %s of %s (%.0f%%, %.1fs)", mib(sent), mib(total), 100*float64(sent)/float64(max(total, 1)), time.Since(start).Seconds())
 	})
 	if err != nil {
-		os.Remove(blobFile)
-		return nil, fmt.Errorf("upload the blob (tried 3 times; run the command again): %w", err)
+		return fmt.Errorf("upload the blob: %w", err)
 	}
 	p.Uploaded = true
-	return p, nil
+	return nil
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
@@ -214,6 +263,11 @@ func submitPrepared(ctx context.Context, env *cli.Env, c *client.Client, f *subm
 	var blob []byte
 	if !p.Uploaded {
 		blob = p.Blob()
+		if blob == nil && p.BlobFile != "" { // a large blob: streamed from its file first
+			if err := upload(ctx, env, c, p); err != nil {
+				return err
+			}
+		}
 	}
 	v, _, err := c.Submit(ctx, p.Request(sig), blob)
 	if err != nil {

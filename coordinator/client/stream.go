@@ -22,8 +22,9 @@ import (
 
 // StreamAbove is the dataset file size beyond which `vsc submit` streams:
 // it encrypts in chunks into a blob file and uploads that with PUT
-// /v1/blobs before the submission, in bounded memory.
-const StreamAbove = 32 << 20
+// /v1/blobs before the submission, in bounded memory. A variable only so
+// that tests may lower it before they run.
+var StreamAbove int64 = 32 << 20
 
 // PrepareFile is Prepare for a dataset file of any size, in bounded memory:
 // one pass reads, parses, commits (records.Committer, every core) and

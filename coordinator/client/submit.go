@@ -345,9 +345,15 @@ func LoadPrepared(path string) (*Prepared, error) {
 	if p.Submission.Digest(p.ChainID) != p.Digest {
 		return nil, fmt.Errorf("%s was edited: its submission no longer hashes to its digest", path)
 	}
-	if p.BlobFile != "" {
-		if p.blob, err = os.ReadFile(p.BlobFile); err != nil && !p.Uploaded {
+	if p.BlobFile != "" && !p.Uploaded {
+		st, err := os.Stat(p.BlobFile)
+		if err != nil {
 			return nil, fmt.Errorf("prepared blob: %w", err)
+		}
+		if st.Size() <= StreamAbove { // a larger one is uploaded from its file (UploadBlobFile)
+			if p.blob, err = os.ReadFile(p.BlobFile); err != nil {
+				return nil, fmt.Errorf("prepared blob: %w", err)
+			}
 		}
 	}
 	return &p, nil
