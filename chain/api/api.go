@@ -225,6 +225,7 @@ type Policy struct {
 	VKHash       common.Hash     `json:"vk_hash"`
 	UnstakeDelay uint64          `json:"unstake_delay"`
 	MinGroupSize uint64          `json:"min_group_size,omitempty"`
+	ZKShapes     []idao.ZKShape  `json:"zk_shapes,omitempty"`
 }
 
 // IDAO is an iDAO (`vsc idao show`); Policy is the default mode for lists.
@@ -248,7 +249,7 @@ type IDAOList struct {
 func NewIDAO(d *idao.IDAO) *IDAO {
 	out := &IDAO{Name: d.Name, Owner: d.Owner, Stake: amt(d.TotalStake()), Created: d.Created, Members: []Member{},
 		PolicyFull: Policy{Modes: d.Policy.Modes, Price: amt(d.Policy.Price), VKHash: d.Policy.VKHash, UnstakeDelay: d.Policy.UnstakeDelay,
-			MinGroupSize: d.Policy.MinGroupSize}}
+			MinGroupSize: d.Policy.MinGroupSize, ZKShapes: d.Policy.ZKShapes}}
 	if len(d.Policy.TEEPolicy) > 0 && json.Valid(d.Policy.TEEPolicy) {
 		out.PolicyFull.TEEPolicy = d.Policy.TEEPolicy
 	}

@@ -30,7 +30,8 @@ import (
 // of the devnet) to fs.
 func coordinatorFlags(fs *flag.FlagSet, env *cli.Env, cfg *server.Config) {
 	fs.Uint64Var(&cfg.ChainID, "chain-id", uint64(env.Int("VSC_CHAIN_ID", 1337)), "chain id of the EIP-712 domain (VSC_CHAIN_ID)")
-	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest accepted ciphertext blob, bytes")
+	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest ciphertext blob sent inline with a submission, bytes")
+	fs.Int64Var(&cfg.MaxStreamBlob, "max-stream-blob", 1<<30, "largest ciphertext blob uploaded with PUT /v1/blobs (streamed into the object store), bytes")
 	fs.IntVar(&cfg.ZKChunk, "zk-chunk", prover.DefaultChunk, "records per zk proving job (power of two; must match the iDAO's circuit)")
 	fs.DurationVar(&cfg.VoteTimeout, "vote-timeout", 60*time.Second, "a submission without a quorum after this long fails, naming who did not vote")
 	fs.Float64Var(&cfg.IntakeRate, "intake-rate", env.Float("VSC_INTAKE_RATE", server.DefaultIntakeRate),

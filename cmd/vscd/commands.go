@@ -26,6 +26,8 @@ func commands() []cli.Command {
 		{Name: "bench prove", Usage: "--records N [--chunk C] [--fields F] [--parallel P] [--keys DIR] --json: ZK setup, chunk proofs and evidence verification", Run: bench.Prove},
 		{Name: "bench e2e", Usage: "--submissions N --mode tee|zk|tee+zk [--clients C] --json: submit → minted through a whole in-process devnet", Run: bench.E2E(benchPipeline)},
 		{Name: "bench query", Usage: "[--records N] [--jobs N] [--clients N] [--query SQL] --json: data-service queries, signed request → verified answer, through a whole in-process devnet, then their settlement", Run: bench.Query(benchPipeline)},
+		{Name: "bench dataset", Usage: "[--records N] [--fields F] [--mode tee] --json: one large dataset minted in bounded memory, the client a child process; wall time per phase, peak RSS of both", Run: bench.Dataset(benchPipeline)},
+		{Name: "bench dataset-client", Usage: "(run by bench dataset) the client side of one large dataset", Run: bench.DatasetClient},
 		{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: bench.TEE},
 	}
 }

@@ -45,9 +45,19 @@ func mustBig(s string) *big.Int {
 	return v
 }
 
-// zkShape is the zk circuit shape of the demo iDAO: chunks of --zk-chunk
-// records of 4 int64 fields (like examples/weather.csv).
-func (d *devnet) zkShape() prover.Shape { return prover.DefaultShape(d.cfg.Coordinator.ZKChunk, 4) }
+// devnetZKFields is how many fields the demo iDAO's widest zk shape has:
+// it registers one shape per field count 1..devnetZKFields.
+const devnetZKFields = 8
+
+// zkShapes are the zk circuit shapes of the demo iDAO: chunks of
+// --zk-chunk records of 1 to devnetZKFields int64 fields, any value.
+func (d *devnet) zkShapes() []prover.Shape {
+	out := make([]prover.Shape, devnetZKFields)
+	for i := range out {
+		out[i] = prover.DefaultShape(d.cfg.Coordinator.ZKChunk, i+1)
+	}
+	return out
+}
 
 func (d *devnet) key(name string) *ecdsa.PrivateKey {
 	k, err := keys.Load(d.keyPaths[name])
@@ -68,12 +78,18 @@ func (d *devnet) initProverKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.log.Info("devnet: zk keys for the demo shape (first start runs a Groth16 setup; a dev-only key)", "shape", d.zkShape().String())
-	hashes, err := km.Warm(ctx, d.zkShape())
-	if err != nil {
-		return err
+	shapes := d.zkShapes()
+	d.log.Info("devnet: zk keys for the demo shapes (first start runs a Groth16 setup per shape; dev-only keys)",
+		"shapes", len(shapes), "chunk", d.cfg.Coordinator.ZKChunk)
+	d.zkRegistered = make([]idao.ZKShape, len(shapes))
+	for i, sh := range shapes {
+		k, err := km.Keys(ctx, sh)
+		if err != nil {
+			return fmt.Errorf("zk keys for %s: %w", sh, err)
+		}
+		d.zkRegistered[i] = k.Registered()
 	}
-	d.zkKeys, d.vkHash = km, hashes[0]
+	d.zkKeys = km
 	return nil
 }
 
@@ -143,13 +159,18 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 	}
 	owner := d.key("member-1")
 	policy := idao.Policy{Modes: []idao.Mode{"tee+zk", "tee", "zk", "optimistic"}, Price: devPrice,
-		TEEPolicy: teePolicy, VKHash: d.vkHash, UnstakeDelay: 60}
+		TEEPolicy: teePolicy, UnstakeDelay: 60, ZKShapes: d.zkRegistered}
 	steps := []struct {
 		who  *ecdsa.PrivateKey
 		body tx.Body
 	}{
 		{owner, &tx.IDAOCreate{Name: "demo", Policy: policy, Stake: devStake}},
-		{owner, &tx.VKRegister{IDAO: "demo", Circuit: d.zkShape().String(), VKHash: d.vkHash}},
+	}
+	for i, z := range d.zkRegistered {
+		steps = append(steps, struct {
+			who  *ecdsa.PrivateKey
+			body tx.Body
+		}{owner, &tx.VKRegister{IDAO: "demo", Circuit: d.zkShapes()[i].String(), VKHash: z.VKHash}})
 	}
 	for i := 2; i <= d.cfg.Quorum; i++ {
 		steps = append(steps, struct {
@@ -162,7 +183,7 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 			return fmt.Errorf("bootstrap %s: %w", s.body.Kind(), err)
 		}
 	}
-	d.log.Info("devnet: demo iDAO on chain", "members", d.cfg.Quorum, "vk", d.vkHash)
+	d.log.Info("devnet: demo iDAO on chain", "members", d.cfg.Quorum, "zk_shapes", len(d.zkRegistered))
 	return nil
 }
 

@@ -16,7 +16,7 @@ import (
 // initProver runs the ZK prover. In production it runs inside the enclave
 // that holds the data key; here it decrypts through the simulated enclave.
 func (d *devnet) initProver(ctx context.Context) error {
-	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, Log: d.log}, d.workerBus)
+	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, OpenStream: d.enclave.OpenEnvelopeStream, Log: d.log}, d.workerBus)
 	return d.run(ctx, "zk prover", w)
 }
 

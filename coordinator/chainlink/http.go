@@ -36,7 +36,7 @@ func FromAPI(v *api.IDAO) (*idao.IDAO, error) {
 	}
 	d := &idao.IDAO{Name: v.Name, Owner: v.Owner, Created: v.Created, Policy: idao.Policy{Modes: v.PolicyFull.Modes,
 		Price: price, TEEPolicy: v.PolicyFull.TEEPolicy, VKHash: v.PolicyFull.VKHash, UnstakeDelay: v.PolicyFull.UnstakeDelay,
-		MinGroupSize: v.PolicyFull.MinGroupSize}}
+		MinGroupSize: v.PolicyFull.MinGroupSize, ZKShapes: v.PolicyFull.ZKShapes}}
 	for _, m := range v.Members {
 		st, err := amount(m.Stake, "stake")
 		if err != nil {

@@ -25,17 +25,20 @@ import (
 // Config configures the coordinator. The limits among these are stated
 // in GET /v1/info and their defaults in the OpenAPI document.
 type Config struct {
-	ChainID      uint64
-	Listen       string        // e.g. ":8080"
-	MaxBlob      int64         // largest accepted ciphertext blob, bytes (default DefaultMaxBlob)
-	ZKChunk      int           // records per zk chunk job (power of two)
-	RelayBatch   int           // outbox rows per relay transaction
-	RelayPoll    time.Duration // how often the relay looks for missed rows
-	DisableRelay bool          // test hook: accept but never publish (a crash between commit and publish)
-	VoteTimeout  time.Duration // a submission voting longer than this fails, naming who did not vote
-	Chain        Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
-	Registry     Registry      // nil: the coordinator's PostgreSQL registry
-	Services     ServiceChain  // nil: the jobs API answers unavailable
+	ChainID uint64
+	Listen  string // e.g. ":8080"
+	MaxBlob int64  // largest blob sent inline or read whole, bytes (default DefaultMaxBlob)
+	// MaxStreamBlob is the largest blob PUT /v1/blobs accepts, streamed
+	// into the object store without being held (default DefaultMaxStreamBlob).
+	MaxStreamBlob int64
+	ZKChunk       int           // records per zk chunk job (power of two)
+	RelayBatch    int           // outbox rows per relay transaction
+	RelayPoll     time.Duration // how often the relay looks for missed rows
+	DisableRelay  bool          // test hook: accept but never publish (a crash between commit and publish)
+	VoteTimeout   time.Duration // a submission voting longer than this fails, naming who did not vote
+	Chain         Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
+	Registry      Registry      // nil: the coordinator's PostgreSQL registry
+	Services      ServiceChain  // nil: the jobs API answers unavailable
 
 	// BlobTTL is how long an uploaded blob waits for a signed submission
 	// that references it before it is deleted (default DefaultBlobTTL).
@@ -77,6 +80,8 @@ type Config struct {
 const (
 	// DefaultMaxBlob is the default largest ciphertext blob, bytes.
 	DefaultMaxBlob = 64 << 20
+	// DefaultMaxStreamBlob is the default largest streamed blob, bytes.
+	DefaultMaxStreamBlob = 1 << 30
 	// DefaultBlobTTL is how long an upload waits for its submission.
 	DefaultBlobTTL = time.Hour
 	// DefaultPendingBlobs is the default total of waiting uploads, in blobs
@@ -98,6 +103,9 @@ func (c *Config) defaults() {
 	if c.MaxBlob == 0 {
 		c.MaxBlob = DefaultMaxBlob
 	}
+	if c.MaxStreamBlob == 0 {
+		c.MaxStreamBlob = max(DefaultMaxStreamBlob, c.MaxBlob)
+	}
 	if c.BlobTTL == 0 {
 		c.BlobTTL = DefaultBlobTTL
 	}
@@ -105,10 +113,10 @@ func (c *Config) defaults() {
 		c.SweepEvery = min(c.BlobTTL/4, time.Minute)
 	}
 	if c.MaxPendingBlobBytes == 0 {
-		c.MaxPendingBlobBytes = DefaultPendingBlobs * c.MaxBlob
+		c.MaxPendingBlobBytes = max(DefaultPendingBlobs*c.MaxBlob, 2*c.MaxStreamBlob)
 	}
 	if c.MaxPendingBlobBytesPerClient == 0 {
-		c.MaxPendingBlobBytesPerClient = DefaultPendingBlobsPerClient * c.MaxBlob
+		c.MaxPendingBlobBytesPerClient = max(DefaultPendingBlobsPerClient*c.MaxBlob, c.MaxStreamBlob)
 	}
 	if c.MaxInflightBodyBytes == 0 {
 		c.MaxInflightBodyBytes = DefaultInflightBodies * (c.MaxBlob + maxSubmitOverhead)

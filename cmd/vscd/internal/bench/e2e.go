@@ -32,14 +32,15 @@ type Pipeline struct {
 	API     string           // the coordinator's base URL
 	ChainID uint64           // of the submissions' EIP-712 domain
 	Enclave *ecdsa.PublicKey // the key submissions are sealed to
+	// Sequencer signs the chain's headers: what a client trusts to prove
+	// the iDAO's policy and enclave key.
+	Sequencer common.Address
 	// DB is the coordinator's database, where the bench reads the
 	// submissions' statuses and the times of their events.
 	DB *pgxpool.Pool
 	// Stop stops the pipeline and drops its database.
 	Stop func() error
-	// Sequencer signs the chain's headers (what clients check proofs
-	// against); Contributor and App are funded dev keys (the query bench).
-	Sequencer        common.Address
+	// Contributor and App are funded dev keys (the query bench).
 	Contributor, App *ecdsa.PrivateKey
 }
 
