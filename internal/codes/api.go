@@ -43,7 +43,6 @@ const (
 	NoZKShape Code = 1400 + iota
 )
 
-
 var coreAPICodes = []entry{
 	{BadRequest, "bad_request", http.StatusBadRequest, "the request is malformed"},
 	{MalformedJSON, "malformed_json", http.StatusBadRequest, "the body is not valid JSON for this endpoint"},
