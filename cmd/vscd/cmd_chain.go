@@ -52,11 +52,11 @@ func parseChain(env *cli.Env, args []string) (chainConfig, error) {
 	fs.IntVar(&cfg.BlockSize, "block-size", node.DefaultBlockSize, "seal a block at this many txs")
 	fs.StringVar(&cfg.Listen, "listen", env.Var("VSC_CHAIN_LISTEN", "127.0.0.1:8545"), "HTTP address of the read API (VSC_CHAIN_LISTEN)")
 	fs.StringVar(&cfg.Genesis, "genesis", env.Var("VSC_GENESIS", ""), "genesis JSON, for a fresh data dir (VSC_GENESIS)")
-	fs.StringVar(&cfg.KeyFile, "key", env.Var("VSC_SEQUENCER_KEY", ""), "sequencer key file (default DIR/sequencer.key; created for a dev genesis)")
+	fs.StringVar(&cfg.KeyFile, "key", env.Var("VSC_SEQUENCER_KEY", ""), "sequencer key file (default DIR/sequencer.key; created for a dev genesis) (VSC_SEQUENCER_KEY)")
 	fs.Uint64Var(&cfg.ChainID, "chain-id", uint64(env.Int("VSC_CHAIN_ID", 1337)), "chain id of a dev genesis (VSC_CHAIN_ID)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&cfg.DevTEE, "dev-tee-root", env.Var("VSC_DEV_TEE_ROOT", ""), "comma-separated simulation root addresses: accept simulated enclave attestations they signed for iDAOs without a tee_policy (devnets only; `vscd worker --show-policy` prints a sim worker's root)")
-	if _, err := cli.Parse(fs, args); err != nil {
+	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
 		return cfg, err
 	}
 	if cfg.KeyFile == "" {

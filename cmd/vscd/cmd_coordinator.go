@@ -63,7 +63,7 @@ func coordinatorRoleFlags(env *cli.Env, args []string) (coordinatorConfig, error
 	fs.StringVar(&cfg.Chain, "chain", env.Var("VSC_CHAIN_API", ""), "the chain's HTTP API: iDAOs are read there and certified results anchored and minted there (VSC_CHAIN_API); empty: iDAOs from PostgreSQL, submissions stop at voting")
 	fs.StringVar(&cfg.ChainKey, "chain-key", env.Var("VSC_CHAIN_KEY", ""), "with --chain: the coordinator's chain account key (pays anchor and mint fees)")
 	fs.StringVar(&cfg.EnclaveFile, "enclave", env.Var("VSC_ENCLAVE", ""), "with --chain: the verifier set's enclave key as `vscd worker --show-key --json` prints it (served to clients)")
-	if _, err := cli.Parse(fs, args); err != nil {
+	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
 		return cfg, err
 	}
 	if cfg.Chain != "" && (cfg.ChainKey == "" || cfg.EnclaveFile == "") {

@@ -24,6 +24,7 @@ func natsFlags(fs *flag.FlagSet, env *cli.Env, name string) *bus.ConnectOptions 
 	fs.StringVar(&o.CA, "nats-ca", env.Var("VSC_NATS_CA", ""), "PEM CA bundle the NATS server's TLS certificate must chain to (VSC_NATS_CA)")
 	fs.StringVar(&o.Cert, "nats-cert", env.Var("VSC_NATS_CERT", ""), "client TLS certificate, for a NATS server that verifies clients (VSC_NATS_CERT)")
 	fs.StringVar(&o.Key, "nats-key", env.Var("VSC_NATS_KEY", ""), "the client certificate's key (VSC_NATS_KEY)")
+	fs.IntVar(&o.Replicas, "nats-replicas", 1, "replicas of the streams and consumers this role creates: 1 for one server, 3 in a JetStream cluster (VSC_NATS_REPLICAS)")
 	return o
 }
 

@@ -52,7 +52,7 @@ func parseQuorum(env *cli.Env, args []string) (quorumConfig, error) {
 	fs.StringVar(&cfg.Genesis, "genesis", env.Var("VSC_GENESIS", ""), "the chain's genesis JSON: its sequencer signs the headers every chain read is proven against (VSC_GENESIS)")
 	fs.StringVar(&cfg.Sequencer, "sequencer", env.Var("VSC_SEQUENCER", ""), "the chain's sequencer address, instead of --genesis (VSC_SEQUENCER)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
-	if _, err := cli.Parse(fs, args); err != nil {
+	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
 		return cfg, err
 	}
 	for _, s := range strings.Split(*idaos, ",") {
