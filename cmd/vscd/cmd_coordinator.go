@@ -29,6 +29,7 @@ func coordinatorFlags(fs *flag.FlagSet, env *cli.Env, cfg *server.Config) {
 	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest accepted ciphertext blob, bytes")
 	fs.IntVar(&cfg.ZKChunk, "zk-chunk", prover.DefaultChunk, "records per zk proving job (power of two; must match the iDAO's circuit)")
 	fs.DurationVar(&cfg.VoteTimeout, "vote-timeout", 60*time.Second, "a submission without a quorum after this long fails, naming who did not vote")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", server.DefaultLeaseTTL, "with several coordinators on one database: the finisher lease (anchor and mint) lasts this long unrenewed, so a dead holder's work moves to another coordinator after at most this")
 	fs.Float64Var(&cfg.IntakeRate, "intake-rate", env.Float("VSC_INTAKE_RATE", server.DefaultIntakeRate),
 		"intake requests (submissions, blob uploads) a second per client address; -1: no limit (VSC_INTAKE_RATE)")
 	fs.IntVar(&cfg.IntakeBurst, "intake-burst", 0, "intake requests a client may send at once (default twice --intake-rate)")

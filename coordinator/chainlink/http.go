@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/api"
+	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/store"
@@ -60,7 +61,26 @@ type Remote struct {
 	EnclavePubkey []byte // the verifier set's published enclave key (served to clients)
 	EnclaveReport []byte
 
-	mu sync.Mutex // one sender: nonces in order
+	mu    sync.Mutex                      // one sender: nonces in order
+	fence func(ctx context.Context) error // checked before each tx is built (SetFence)
+}
+
+// SetFence makes the link call f before it builds and signs each tx, and
+// send nothing when f fails (see Local.SetFence).
+func (r *Remote) SetFence(f func(ctx context.Context) error) { r.fence = f }
+
+// sendTx signs and sends body with the coordinator's key, one at a time,
+// once the fence lets it.
+func (r *Remote) sendTx(ctx context.Context, body tx.Body) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fence != nil {
+		if err := r.fence(ctx); err != nil {
+			return fmt.Errorf("not sending: %w", err)
+		}
+	}
+	_, err := r.Client.SendChainTx(ctx, r.Key, body)
+	return err
 }
 
 // IDAO reads an iDAO from the chain.
@@ -112,9 +132,7 @@ func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, e
 	if a, err := r.Client.ChainAnchor(ctx, c.ResultDigest); err == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
-	r.mu.Lock()
-	_, err := r.Client.SendChainTx(ctx, r.Key, mintTx(c))
-	r.mu.Unlock()
+	err := r.sendTx(ctx, mintTx(c))
 	if a, rerr := r.Client.ChainAnchor(ctx, c.ResultDigest); rerr == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
@@ -154,10 +172,8 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 		for n, k := range chunk {
 			cs[n] = todo[k]
 		}
-		r.mu.Lock()
 		// the API's iDAO view has no stake history: the QCs are counted at the head
-		_, err := r.Client.SendChainTx(ctx, r.Key, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
-		r.mu.Unlock()
+		err := r.sendTx(ctx, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
 		for _, c := range cs {
 			sendErr[c.ResultDigest] = err
 		}

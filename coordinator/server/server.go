@@ -33,8 +33,12 @@ type Config struct {
 	RelayPoll    time.Duration // how often the relay looks for missed rows
 	DisableRelay bool          // test hook: accept but never publish (a crash between commit and publish)
 	VoteTimeout  time.Duration // a submission voting longer than this fails, naming who did not vote
-	Chain        Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
-	Registry     Registry      // nil: the coordinator's PostgreSQL registry
+	// LeaseTTL is the finisher lease's (default DefaultLeaseTTL); Holder
+	// names this coordinator in the lease table (default host/pid/random).
+	LeaseTTL time.Duration
+	Holder   string
+	Chain    Chain    // nil: submissions stop at voting (no quorum, anchor or mint)
+	Registry Registry // nil: the coordinator's PostgreSQL registry
 
 	// BlobTTL is how long an uploaded blob waits for a signed submission
 	// that references it before it is deleted (default DefaultBlobTTL).
@@ -121,6 +125,12 @@ func (c *Config) defaults() {
 	if c.VoteTimeout == 0 {
 		c.VoteTimeout = 60 * time.Second
 	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.Holder == "" {
+		c.Holder = newHolderID()
+	}
 }
 
 // Server is the coordinator.
@@ -143,6 +153,8 @@ type Server struct {
 	limiter     *clientLimiter // nil: intake is not rate-limited
 	inflight    atomic.Int64   // bytes of intake bodies being read
 
+	lease atomic.Pointer[store.Lease] // the finisher lease while this coordinator holds it
+
 	loops service.Group // HTTP, relay, finisher, sweeper, consumers
 }
 
@@ -154,6 +166,9 @@ func New(cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
 	s.m = newMetrics(s.reg)
+	if c, ok := cfg.Chain.(fencedChain); ok {
+		c.SetFence(s.fence)
+	}
 	if cfg.IntakeRate > 0 {
 		s.limiter = newClientLimiter(cfg.IntakeRate, cfg.IntakeBurst)
 	}
@@ -201,6 +216,7 @@ func (s *Server) Start(ctx context.Context) error {
 		loop(s.relay)
 	}
 	if s.cfg.Chain != nil {
+		loop(s.leaseKeeper)
 		loop(s.finisher)
 	}
 	loop(s.sweeper)
