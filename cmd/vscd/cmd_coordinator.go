@@ -48,6 +48,7 @@ type coordinatorConfig struct {
 	DB          string
 	LogLevel    string
 	Chain       string
+	ChainRead   string
 	ChainKey    string
 	EnclaveFile string
 }
@@ -62,6 +63,7 @@ func coordinatorRoleFlags(env *cli.Env, args []string) (coordinatorConfig, error
 	fs.StringVar(&cfg.DB, "db", env.Var("DATABASE_URL", pgutil.DefaultURL), "PostgreSQL URL (DATABASE_URL)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
 	fs.StringVar(&cfg.Chain, "chain", env.Var("VSC_CHAIN_API", ""), "the chain's HTTP API: iDAOs are read there and certified results anchored and minted there (VSC_CHAIN_API); empty: iDAOs from PostgreSQL, submissions stop at voting")
+	fs.StringVar(&cfg.ChainRead, "chain-read", env.Var("VSC_CHAIN_READ", ""), "with --chain: read iDAOs from this chain API instead, the coordinator's own verifying follower (`vscd chain --follow`); anchors and mints still go to --chain (VSC_CHAIN_READ)")
 	fs.StringVar(&cfg.ChainKey, "chain-key", env.Var("VSC_CHAIN_KEY", ""), "with --chain: the coordinator's chain account key (pays anchor and mint fees)")
 	fs.StringVar(&cfg.EnclaveFile, "enclave", env.Var("VSC_ENCLAVE", ""), "with --chain: the verifier set's enclave key as `vscd worker --show-key --json` prints it (served to clients)")
 	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
@@ -111,6 +113,9 @@ func (cfg *coordinatorConfig) linkChain() error {
 	}
 	link := &chainlink.Remote{Client: client.New(cfg.Chain), Key: key, EnclavePubkey: info.PublicKey,
 		EnclaveReport: tee.EncodeAttestation(info.Attestation)}
+	if cfg.ChainRead != "" {
+		link.Reads = client.New(cfg.ChainRead)
+	}
 	cfg.Server.Chain, cfg.Server.Registry = link, link.Registry()
 	return nil
 }

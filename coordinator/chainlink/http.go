@@ -60,6 +60,11 @@ type Remote struct {
 
 	EnclavePubkey []byte // the verifier set's published enclave key (served to clients)
 	EnclaveReport []byte
+	// Reads, when set, is where the iDAO registry is read instead of
+	// Client: the coordinator's own verifying follower (`vscd chain
+	// --follow`). Anchors and mints, and the reads that confirm them, stay
+	// on Client, the sequencer.
+	Reads *client.Client
 
 	mu    sync.Mutex                      // one sender: nonces in order
 	fence func(ctx context.Context) error // checked before each tx is built (SetFence)
@@ -83,9 +88,16 @@ func (r *Remote) sendTx(ctx context.Context, body tx.Body) error {
 	return err
 }
 
-// IDAO reads an iDAO from the chain.
+func (r *Remote) reads() *client.Client {
+	if r.Reads != nil {
+		return r.Reads
+	}
+	return r.Client
+}
+
+// IDAO reads an iDAO from the chain (from Reads when set).
 func (r *Remote) IDAO(ctx context.Context, name string) (*idao.IDAO, error) {
-	v, err := r.Client.ChainIDAO(ctx, name)
+	v, err := r.reads().ChainIDAO(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +124,7 @@ func (g *RemoteRegistry) IDAO(ctx context.Context, name string) (*coordinator.Re
 
 // IDAOs lists the chain's iDAOs.
 func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*coordinator.Registered, error) {
-	list, err := g.r.Client.ChainIDAOs(ctx)
+	list, err := g.r.reads().ChainIDAOs(ctx)
 	if err != nil {
 		return nil, err
 	}
