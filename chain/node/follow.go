@@ -328,3 +328,6 @@ func (n *Node) forwardTx(w http.ResponseWriter, r *http.Request, body []byte) {
 	w.WriteHeader(resp.StatusCode)
 	_, _ = io.Copy(w, io.LimitReader(resp.Body, 1<<20))
 }
+
+// MempoolSize is the number of txs waiting in the mempool.
+func (n *Node) MempoolSize() int { return n.pool.size() }

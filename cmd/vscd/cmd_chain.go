@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/node"
@@ -96,7 +99,12 @@ func cmdChain(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	l := &service.List{Log: log}
-	api := &httpserve.Service{Addr: cfg.Listen, Handler: n.Handler()}
+	reg := prometheus.NewRegistry()
+	chainMetrics(reg, n)
+	mux := http.NewServeMux()
+	mux.Handle("/", n.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	api := &httpserve.Service{Addr: cfg.Listen, Handler: mux}
 	if err := l.Run(ctx, "chain", n); err != nil {
 		return stopAfter(err, l)
 	}

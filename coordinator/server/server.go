@@ -166,6 +166,7 @@ func New(cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry()}
 	s.m = newMetrics(s.reg)
+	s.reg.MustRegister(newQueueCollector(s))
 	if c, ok := cfg.Chain.(fencedChain); ok {
 		c.SetFence(s.fence)
 	}

@@ -84,3 +84,35 @@ func (s *Store) ReleaseLease(ctx context.Context, l Lease) error {
 	}
 	return nil
 }
+
+// StatusStat is how many submissions are in a status and how long the
+// oldest of them has been in it.
+type StatusStat struct {
+	Status string
+	Count  int64
+	Oldest time.Duration
+}
+
+// QueueStats reads the outbox's depth and, per status, the submissions in
+// it and the age of the oldest (for /metrics: a status whose oldest age
+// only grows is a stuck stage).
+func (s *Store) QueueStats(ctx context.Context) (outbox int64, statuses []StatusStat, err error) {
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&outbox); err != nil {
+		return 0, nil, err
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT status, count(*), extract(epoch FROM now() - min(updated_at))::float8 FROM submissions GROUP BY status`)
+	if err != nil {
+		return outbox, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st StatusStat
+		var secs float64
+		if err := rows.Scan(&st.Status, &st.Count, &secs); err != nil {
+			return outbox, nil, err
+		}
+		st.Oldest = time.Duration(secs * float64(time.Second))
+		statuses = append(statuses, st)
+	}
+	return outbox, statuses, rows.Err()
+}
