@@ -29,7 +29,7 @@ func commands() []cli.Command {
 		{Name: "bench intake", Usage: "--submissions N --clients C --json: signed encrypted submissions over HTTP", Run: bench.Intake},
 		{Name: "bench chain", Usage: "--txs N --lanes N --conflict F --seed S [--block-size N] --json: signed transfers through the sequencer", Run: bench.Chain(chainGCPercent)},
 		{Name: "bench prove", Usage: "--records N [--chunk C] [--fields F] [--parallel P] [--keys DIR] --json: ZK setup, chunk proofs and evidence verification", Run: bench.Prove},
-		{Name: "bench e2e", Usage: "--submissions N --mode tee|zk|tee+zk [--clients C] --json: submit → minted through a whole in-process devnet", Run: bench.E2E(benchPipeline)},
+		{Name: "bench e2e", Usage: "--submissions N --mode tee|zk|tee+zk [--clients C] [--cluster] --json: submit → minted through a whole in-process devnet (--cluster: and then a multi-process cluster, with the ratio)", Run: bench.E2E(benchPipeline, clusterPipeline)},
 		{Name: "bench tee", Usage: "[--records N] [--fields F] --json: enclave throughput (decrypt+parse, commitment, facts, whole job)", Run: bench.TEE},
 	}
 }
