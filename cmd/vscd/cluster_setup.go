@@ -355,7 +355,7 @@ func (c *clusterSetup) writeRoleConfigs() error {
 		name := fmt.Sprintf("coordinator-%d", i)
 		files[name] = with(nats(name), map[string]any{"listen": fmt.Sprintf("127.0.0.1:%d", c.plan.CoordPorts[i-1]), "db": c.db,
 			"chain": c.seqURL(), "chain-read": c.chainReadURL(), "chain-key": c.keys["coordinator"], "enclave": c.path("enclave.json"),
-			"zk-chunk": c.plan.ZKChunk, "lease-ttl": "3s", "intake-rate": -1})
+			"zk-chunk": c.plan.ZKChunk, "lease-ttl": "3s", "intake-rate": -1, "vote-timeout": "2m"})
 	}
 	for _, name := range c.workerNames() {
 		w := with(nats(name), map[string]any{"tee-backend": "sim", "data": c.path(name)})
