@@ -61,10 +61,7 @@ func clusterPipeline(ctx context.Context, p bench.PipelineConfig) (*bench.Pipeli
 		return nil, err
 	}
 	stop := func() error {
-		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		err := cluster.Down(dctx, dir)
-		_ = cmd.Wait()
+		err := stopChild(cmd, 2*time.Minute)
 		if raw, rerr := os.ReadFile(filepath.Join(dir, planFile)); rerr == nil {
 			var plan clusterPlan
 			if json.Unmarshal(raw, &plan) == nil {
@@ -145,3 +142,20 @@ type logBuf struct {
 
 func (l *logBuf) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
 func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// stopChild stops a `vscd cluster up` this process started (SIGTERM: it
+// stops its processes in order), waits for it, and kills its process group
+// if it takes longer than wait.
+func stopChild(cmd *exec.Cmd, wait time.Duration) error {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(wait):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+		return fmt.Errorf("the cluster did not stop within %s: killed", wait)
+	}
+}
