@@ -68,10 +68,24 @@ func TestTwoCoordinators(t *testing.T) {
 	t.Logf("crashing the first coordinator (leader %v) after %d accepted", first.Leader(), accepted.Load())
 	crashed.Store(true)
 	d.bus.Close()
-	d.store.Close()
+	// the pool closes at once for new work (so the stop releases no lease)
+	// and waits for its loops' connections, which the stop frees
+	closed := make(chan struct{})
+	go func() { d.store.Close(); close(closed) }()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if d.store.Pool.Ping(context.Background()) == nil {
+			return errNotYet
+		}
+		return nil
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	_ = first.Stop(ctx)
 	cancel()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first coordinator's stopped loops still hold database connections after 30 s")
+	}
 	wg.Wait()
 	testenv.Eventually(t, 30*time.Second, func() error {
 		if !second.Leader() {
