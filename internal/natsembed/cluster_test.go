@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,27 +138,49 @@ func TestClusterSurvivesANode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer worker.Close()
+	// the worker and the result reader run as a supervised role would: a
+	// loop that stops (the cluster electing new leaders) starts again
+	var handled, restarts atomic.Int64
 	go func() {
-		_ = worker.Work(ctx, "tee", func(_ context.Context, j work.Job) (work.Result, error) { return work.Result{OK: true}, nil })
+		for ctx.Err() == nil {
+			_ = worker.Work(ctx, "tee", func(_ context.Context, j work.Job) (work.Result, error) {
+				handled.Add(1)
+				return work.Result{OK: true}, nil
+			})
+			restarts.Add(1)
+			pause(ctx)
+		}
 	}()
 	var mu sync.Mutex
 	seen := map[string]bool{}
 	go func() {
-		_ = coord.Results(ctx, func(_ context.Context, r work.Result) error {
-			mu.Lock()
-			seen[r.JobID] = true
-			mu.Unlock()
-			return nil
-		})
+		for ctx.Err() == nil {
+			_ = coord.Results(ctx, func(_ context.Context, r work.Result) error {
+				mu.Lock()
+				seen[r.JobID] = true
+				mu.Unlock()
+				return nil
+			})
+			restarts.Add(1)
+			pause(ctx)
+		}
 	}()
 	if err := poll.Until(2*time.Minute, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(seen) < n {
-			return fmt.Errorf("%d of %d results after a server went down", len(seen), n)
+			return fmt.Errorf("%d of %d results after a server went down (%d jobs handled, %d loop restarts)", len(seen), n, handled.Load(), restarts.Load())
 		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pause is a restarted loop's back-off.
+func pause(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(100 * time.Millisecond):
 	}
 }
