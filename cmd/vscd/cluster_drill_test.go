@@ -174,6 +174,9 @@ func TestClusterFaultDrill(t *testing.T) {
 	tick := time.NewTicker(5 * time.Second)
 	for _, name := range kills {
 		<-tick.C
+		if name == "prover-1" {
+			c.waitProving()
+		}
 		t.Logf("%s: %d accepted", strings.TrimSpace(c.vscd("cluster", "kill", name, "--data", c.dir)), accepted.Load())
 	}
 	tick.Stop()
@@ -181,6 +184,46 @@ func TestClusterFaultDrill(t *testing.T) {
 	t.Logf("load offered in %s: %d accepted", time.Since(start).Round(time.Second), accepted.Load())
 	c.checkDrill(subs, apis)
 	t.Logf("drill done in %s", time.Since(start).Round(time.Second))
+}
+
+// waitProving waits (a few seconds at most) until a zk job is delivered
+// and not yet acked — a proof in progress — so the prover dies mid-proof.
+func (c *localCluster) waitProving() {
+	b := c.natsClient()
+	defer b.Close()
+	err := poll.Until(10*time.Second, func() error {
+		cons, err := b.JS.Consumer(context.Background(), bus.JobsStream, "jobs-zk")
+		if err != nil {
+			return err
+		}
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		if info.NumAckPending == 0 {
+			return fmt.Errorf("no zk job in progress")
+		}
+		return nil
+	})
+	if err != nil {
+		c.t.Logf("killing the prover without a proof in progress seen: %v", err)
+	}
+}
+
+// natsClient connects to the cluster's NATS as coordinator-2.
+func (c *localCluster) natsClient() *bus.Bus {
+	raw, _ := os.ReadFile(filepath.Join(c.dir, planFile))
+	var p clusterPlan
+	_ = json.Unmarshal(raw, &p)
+	urls := make([]string, p.NATS)
+	for i, port := range p.NATSPorts {
+		urls[i] = fmt.Sprintf("nats://127.0.0.1:%d", port)
+	}
+	b, err := bus.Connect(bus.ConnectOptions{URL: strings.Join(urls, ","), Creds: filepath.Join(c.dir, "nats", "coordinator-2.creds")}, bus.Config{}, nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return b
 }
 
 // port is coordinator i's port.
@@ -283,14 +326,7 @@ func (c *localCluster) checkNothingQueued() {
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&outbox); err != nil || outbox != 0 {
 		t.Fatalf("outbox rows left: %d (%v)", outbox, err)
 	}
-	urls := make([]string, p.NATS)
-	for i, port := range p.NATSPorts {
-		urls[i] = fmt.Sprintf("nats://127.0.0.1:%d", port)
-	}
-	b, err := bus.Connect(bus.ConnectOptions{URL: strings.Join(urls, ","), Creds: filepath.Join(c.dir, "nats", "coordinator-2.creds")}, bus.Config{}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := c.natsClient()
 	defer b.Close()
 	st, err := b.JS.Stream(ctx, bus.JobsStream)
 	if err != nil {
