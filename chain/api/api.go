@@ -49,10 +49,22 @@ type Info struct {
 	Mempool   int            `json:"mempool"`
 }
 
-// Header is a block header with its hash.
+// Header is a block header with its hash; a follower adds how it stands
+// against its sequencer.
 type Header struct {
 	Hash common.Hash `json:"hash"`
 	chain.Header
+	Follow *FollowStatus `json:"follow,omitempty"`
+}
+
+// FollowStatus is a verifying follower's position: the sequencer it
+// follows, the sequencer's head as last seen, how many blocks this node is
+// behind it, and, once it halted on a block that does not check, why.
+type FollowStatus struct {
+	Sequencer       string `json:"sequencer"`
+	SequencerHeight uint64 `json:"sequencer_height"`
+	Lag             uint64 `json:"lag"`
+	Halted          string `json:"halted,omitempty"`
 }
 
 // NewHeader wraps h.

@@ -305,6 +305,7 @@ func (d *devnet) initCoordinator(ctx context.Context) error {
 		EnclaveReport: tee.EncodeAttestation(d.enclave.KeyAttestation())}
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)
 	d.coord.Mount("/v1/chain/", d.chain.Handler())
+	chainMetrics(d.coord.Registry(), d.chain)
 	d.coord.Mount("GET /v1/zk/vks/{hash}", http.HandlerFunc(d.serveVK))
 	return d.run(ctx, "coordinator", d.coord)
 }

@@ -93,6 +93,25 @@ func (d *devnet) initProverKeys(ctx context.Context) error {
 	return nil
 }
 
+// devGenesis is a devnet's (and a local cluster's) genesis: quick
+// disputes and staking, every funded account given devFunds.
+func devGenesis(chainID uint64, seq common.Address, funded []common.Address) *chain.Genesis {
+	g := &chain.Genesis{ChainID: chainID, Time: uint64(time.Now().UnixMilli()),
+		Sequencer: seq, GasPrice: "1", Alloc: map[common.Address]string{},
+		// a devnet's disputes are quick: 3 s windows, 6 s clocks (ms of block time)
+		Optimistic: &optimistic.Params{Window: 3000, Clock: 6000, MinClaimBond: big.NewInt(1000),
+			MinChallengeBond: big.NewInt(1000), WinnerShareBps: 5000, EquivocationShareBps: 5000},
+		// and its staking: a 30 s slashing window, a 60 s unstake delay, a
+		// stake of 100 at least
+		Staking: &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(100), MaxMembers: idao.DefaultMaxMembers,
+			QCStakeWindow: idao.DefaultQCStakeWindow},
+		Services: &escrow.Params{RefundLock: devRefundLock}}
+	for _, a := range funded {
+		g.Alloc[a] = devFunds.String()
+	}
+	return g
+}
+
 // initChain starts the in-process sequencer with a dev genesis funding
 // every dev key.
 func (d *devnet) initChain(ctx context.Context) error {
@@ -103,23 +122,15 @@ func (d *devnet) initChain(ctx context.Context) error {
 	seq := d.key("sequencer")
 	var g *chain.Genesis
 	if _, err := os.Stat(filepath.Join(dir, "chain.db")); err != nil {
-		g = &chain.Genesis{ChainID: d.cfg.Coordinator.ChainID, Time: uint64(time.Now().UnixMilli()),
-			Sequencer: keys.Address(seq), GasPrice: "1", Alloc: map[common.Address]string{},
-			// a devnet's disputes are quick: 3 s windows, 6 s clocks (ms of block time)
-			Optimistic: &optimistic.Params{Window: 3000, Clock: 6000, MinClaimBond: big.NewInt(1000),
-				MinChallengeBond: big.NewInt(1000), WinnerShareBps: 5000, EquivocationShareBps: 5000},
-			// and its staking: a 30 s slashing window, a 60 s unstake delay, a
-			// stake of 100 at least
-			Staking: &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(100), MaxMembers: idao.DefaultMaxMembers,
-				QCStakeWindow: idao.DefaultQCStakeWindow},
-			Services: &escrow.Params{RefundLock: devRefundLock}}
+		var funded []common.Address
 		for _, p := range d.keyPaths {
 			k, err := keys.Load(p)
 			if err != nil {
 				return err
 			}
-			g.Alloc[keys.Address(k)] = devFunds.String()
+			funded = append(funded, keys.Address(k))
 		}
+		g = devGenesis(d.cfg.Coordinator.ChainID, keys.Address(seq), funded)
 	}
 	// iDAOs without a tee_policy of their own trust this devnet's simulation root
 	policy := d.enclave.Policy()

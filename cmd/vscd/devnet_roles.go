@@ -43,6 +43,9 @@ func (d *devnet) initMembers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if i == 1 { // one member's metrics in the devnet's registry (every member's would collide)
+			m.WithMetrics(d.coord.Registry())
+		}
 		if err := d.run(ctx, name+" "+keys.Address(k).Hex(), member.NewService(m, b, nil)); err != nil {
 			return err
 		}

@@ -39,6 +39,10 @@ type Config struct {
 	Chain         Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
 	Registry      Registry      // nil: the coordinator's PostgreSQL registry
 	Services      ServiceChain  // nil: the jobs API answers unavailable
+	// LeaseTTL is the finisher lease's (default DefaultLeaseTTL); Holder
+	// names this coordinator in the lease table (default host/pid/random).
+	LeaseTTL time.Duration
+	Holder   string
 
 	// BlobTTL is how long an uploaded blob waits for a signed submission
 	// that references it before it is deleted (default DefaultBlobTTL).
@@ -142,6 +146,12 @@ func (c *Config) defaults() {
 	if c.EventPoll == 0 {
 		c.EventPoll = 200 * time.Millisecond
 	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.Holder == "" {
+		c.Holder = newHolderID()
+	}
 }
 
 // Server is the coordinator.
@@ -165,6 +175,8 @@ type Server struct {
 	inflight    atomic.Int64   // bytes of intake bodies being read
 	hub         *hub           // the event stream's subscribers
 
+	lease atomic.Pointer[store.Lease] // the finisher lease while this coordinator holds it
+
 	loops service.Group // HTTP, relay, finisher, sweeper, consumers
 }
 
@@ -176,6 +188,10 @@ func New(cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry(), hub: newHub()}
 	s.m = newMetrics(s.reg)
+	s.reg.MustRegister(newQueueCollector(s))
+	if c, ok := cfg.Chain.(fencedChain); ok {
+		c.SetFence(s.fence)
+	}
 	if cfg.IntakeRate > 0 {
 		s.limiter = newClientLimiter(cfg.IntakeRate, cfg.IntakeBurst)
 	}
@@ -223,6 +239,7 @@ func (s *Server) Start(ctx context.Context) error {
 		loop(s.relay)
 	}
 	if s.cfg.Chain != nil {
+		loop(s.leaseKeeper)
 		loop(s.finisher)
 	}
 	loop(s.sweeper)

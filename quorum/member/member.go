@@ -25,6 +25,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vsc-labs/vsc/idao"
@@ -92,6 +93,9 @@ type Member struct {
 	vks     VerifyingKeys
 	db      *bolt.DB
 	log     *slog.Logger
+	// requests and batches are the metrics (nil without WithMetrics)
+	requests *prometheus.CounterVec
+	batches  prometheus.Counter
 	// policies caches parsed TEE policies by their published bytes
 	policies sync.Map
 	// enclaves caches the (iDAO, enclave key) pairs found registered;
