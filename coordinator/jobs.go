@@ -20,6 +20,12 @@ const (
 	MaxJobUnits = 1 << 32
 	// MaxJobDeadline bounds how far ahead (seconds) a job's deadline may be.
 	MaxJobDeadline = 7 * 24 * 3600
+	// MaxJobWait bounds how long (seconds) GET /v1/jobs/{id}?wait= holds a
+	// request waiting for the job to move.
+	MaxJobWait = 30
+	// MaxJobWaiters bounds the requests one coordinator holds waiting for
+	// jobs to move; more answer at once, as without ?wait.
+	MaxJobWaiters = 4096
 )
 
 // JobRequestBody is POST /v1/jobs: the app's signed request and its query.

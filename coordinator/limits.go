@@ -97,6 +97,8 @@ func LimitTable() map[string]int64 {
 		"max_query_bytes":          MaxQueryBytes,
 		"max_job_units":            MaxJobUnits,
 		"max_job_deadline_seconds": MaxJobDeadline,
+		"max_job_wait_seconds":     MaxJobWait,
+		"max_job_waiters":          MaxJobWaiters,
 		"max_search_bytes":         MaxSearchBytes,
 		"max_event_subscribers":    MaxEventSubscribers,
 		"max_event_topics":         MaxEventTopics,

@@ -74,7 +74,7 @@ func prepareSettle(cfg *Config, p *Prepared, b *tx.ServiceSettle) {
 	for i := range b.Items {
 		it := &b.Items[i]
 		jp := JobPrep{Digest: it.Request.Digest(cfg.ChainID)}
-		if a, err := eip712.RecoverCached(jp.Digest, it.AppSig); err == nil {
+		if a, err := recoverApp(jp.Digest, it.AppSig); err == nil {
 			jp.App = a
 		}
 		jp.Enclave, jp.NotSigned = b.Proof(it).Signer(jp.Digest, it.ResultHash)
@@ -287,4 +287,14 @@ func (r *run) settleItem(p *escrow.Provider, it *tx.SettleItem, prep *JobPrep) e
 	r.emit("job_settled", "job", hx(it.ID), "app", hx(it.App), "provider", hx(p.Address), "token", hx(tok.ID),
 		"units", strconv.FormatUint(req.Units, 10), "left", strconv.FormatUint(tok.Value, 10), "fee", fee.String())
 	return nil
+}
+
+// recoverApp is the app that signed a job request: the key is recovered
+// once per process (the coordinator and the provider recovered it before).
+func recoverApp(digest common.Hash, sig []byte) (common.Address, error) {
+	pub, err := eip712.RecoverPubCached(digest, sig)
+	if err != nil {
+		return common.Address{}, err
+	}
+	return crypto.PubkeyToAddress(*pub), nil
 }

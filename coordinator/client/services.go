@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,13 @@ func (c *Client) SubmitJob(ctx context.Context, b *coordinator.JobRequestBody) (
 // Job reads a job's status (and its encrypted answer once delivered).
 func (c *Client) Job(ctx context.Context, id common.Hash) (*coordinator.JobView, error) {
 	return get[coordinator.JobView](ctx, c, "/v1/jobs/"+id.Hex())
+}
+
+// JobWait is Job once the job moved past status (or its answer arrived, if
+// !answered), waiting at most wait on the coordinator (a long poll).
+func (c *Client) JobWait(ctx context.Context, id common.Hash, status string, answered bool, wait time.Duration) (*coordinator.JobView, error) {
+	q := url.Values{"wait": {strconv.FormatFloat(wait.Seconds(), 'f', 3, 64)}, "seen": {status}, "answered": {strconv.FormatBool(answered)}}
+	return get[coordinator.JobView](ctx, c, "/v1/jobs/"+id.Hex()+"?"+q.Encode())
 }
 
 // QueryOptions are a query's parameters (`vsc query`).
@@ -306,12 +314,16 @@ func nextJobNonce() uint64 {
 // waitJob polls a job until it reaches until (delivered or settled) or
 // ends failed or expired.
 func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(string), last *string, until string) (*coordinator.JobView, error) {
-	// poll fast at first (an answer takes milliseconds), then back off
+	// long polls: the coordinator answers as soon as the job moves; a
+	// coordinator that answers at once anyway (one that holds no request)
+	// is asked again after a delay that backs off
 	delay := 5 * time.Millisecond
 	t := time.NewTimer(delay)
 	defer t.Stop()
+	answered := false
 	for {
-		v, err := c.Job(ctx, id)
+		asked := time.Now()
+		v, err := c.JobWait(ctx, id, *last, answered, jobLongPoll)
 		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
@@ -319,7 +331,11 @@ func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(stri
 			if v.Status != *last && progress != nil {
 				progress(v.Status)
 			}
-			*last = v.Status
+			moved := v.Status != *last || (v.Answer != nil && !answered)
+			*last, answered = v.Status, v.Answer != nil
+			if moved {
+				delay = 5 * time.Millisecond
+			}
 			switch {
 			case v.Status == coordinator.JobFailed:
 				return nil, codes.New(codes.JobFailed, "job %s failed: %s", id.Hex(), deref(v.Reason))
@@ -335,11 +351,18 @@ func (c *Client) waitJob(ctx context.Context, id common.Hash, progress func(stri
 		case <-ctx.Done():
 			return nil, codes.New(codes.JobTimeout, "no answer to job %s before the timeout (last status %q): `vsc job show %s` follows it", id.Hex(), *last, id.Hex())
 		case <-t.C:
-			delay = min(2*delay, 100*time.Millisecond)
+			if time.Since(asked) >= jobLongPoll/2 {
+				delay = 0 // the coordinator held the request: ask again now
+			} else {
+				delay = min(2*max(delay, 5*time.Millisecond), 100*time.Millisecond)
+			}
 			t.Reset(delay)
 		}
 	}
 }
+
+// jobLongPoll is how long one poll of a job may wait on the coordinator.
+const jobLongPoll = 10 * time.Second
 
 func deref(s *string) string {
 	if s == nil {

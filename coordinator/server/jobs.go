@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -87,7 +89,11 @@ func (s *Server) routeJob(ctx context.Context, qj *work.QueryJob) error {
 	if err := s.bus.PublishQueryJob(ctx, qj.Request.Provider, qj.Job.Hex(), b); err != nil {
 		return err
 	}
-	return s.store.MarkJobRunning(ctx, qj.Job)
+	if err := s.store.MarkJobRunning(ctx, qj.Job); err != nil {
+		return err
+	}
+	s.jobWaits.wake(qj.Job)
+	return nil
 }
 
 // checkJob checks the request's own fields, then the chain's facts, and
@@ -199,12 +205,162 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	wait, seen, err := parseJobWait(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	v, err := s.jobView(r.Context(), id)
+	if err == nil && wait > 0 && !seen.moved(v) {
+		v, err = s.awaitJob(r.Context(), id, seen, wait)
+	}
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	writeJSON(w, 200, v)
+}
+
+// jobSeen is what a waiting client has seen of a job: its status, and
+// whether its answer.
+type jobSeen struct {
+	status   string
+	answered bool
+}
+
+// moved says whether v is news to the client.
+func (s jobSeen) moved(v *coordinator.JobView) bool {
+	return v.Status != s.status || (v.Answer != nil && !s.answered)
+}
+
+// parseJobWait reads ?wait=SECONDS&seen=STATUS&answered=BOOL: hold the
+// request until the job's status is no longer seen or its answer arrives
+// (answered=false), for at most wait (≤ MaxJobWait).
+func parseJobWait(r *http.Request) (time.Duration, jobSeen, error) {
+	q := r.URL.Query()
+	if q.Get("wait") == "" {
+		return 0, jobSeen{}, nil
+	}
+	secs, err := strconv.ParseFloat(q.Get("wait"), 64)
+	if err != nil || secs < 0 || secs > coordinator.MaxJobWait {
+		return 0, jobSeen{}, codes.New(codes.InvalidField, "wait must be a number of seconds from 0 to %d (max_job_wait_seconds)", coordinator.MaxJobWait)
+	}
+	seen := jobSeen{status: q.Get("seen"), answered: q.Get("answered") == "true"}
+	if len(seen.status) > 16 {
+		return 0, jobSeen{}, codes.New(codes.InvalidField, "seen must be a job status")
+	}
+	return time.Duration(secs * float64(time.Second)), seen, nil
+}
+
+// awaitJob waits until job id moves past what the client has seen, or
+// wait ends.
+// A move this coordinator makes (the job routed, its answer stored) wakes
+// it at once; a move made elsewhere (another coordinator, the chain's
+// settlement, the deadline) is seen by a re-read every jobRecheck.
+func (s *Server) awaitJob(ctx context.Context, id common.Hash, seen jobSeen, wait time.Duration) (*coordinator.JobView, error) {
+	ch, ok := s.jobWaits.add(id)
+	if !ok { // too many waiters: answer now, as without ?wait
+		return s.jobView(ctx, id)
+	}
+	defer s.jobWaits.remove(id, ch)
+	end := time.NewTimer(wait)
+	defer end.Stop()
+	tick := time.NewTicker(jobRecheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.jobWaits.stopped():
+			return s.jobView(ctx, id)
+		case <-end.C:
+			return s.jobView(ctx, id)
+		case <-ch:
+		case <-tick.C:
+		}
+		v, err := s.jobView(ctx, id)
+		if err != nil || seen.moved(v) {
+			return v, err
+		}
+	}
+}
+
+// jobRecheck is how often a waiting request re-reads its job.
+const jobRecheck = 250 * time.Millisecond
+
+// jobWaiters are the requests waiting for jobs to move, by job.
+type jobWaiters struct {
+	mu   sync.Mutex
+	n    int
+	m    map[common.Hash][]chan struct{}
+	stop chan struct{} // closed by close: every waiter answers now
+}
+
+// stopped is closed when the server stops.
+func (jw *jobWaiters) stopped() <-chan struct{} {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	if jw.stop == nil {
+		jw.stop = make(chan struct{})
+	}
+	return jw.stop
+}
+
+// close answers every waiting request now (Stop: HTTP drains at once).
+func (jw *jobWaiters) close() {
+	jw.stopped()
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	select {
+	case <-jw.stop:
+	default:
+		close(jw.stop)
+	}
+}
+
+func (jw *jobWaiters) add(id common.Hash) (chan struct{}, bool) {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	if jw.n >= coordinator.MaxJobWaiters {
+		return nil, false
+	}
+	if jw.m == nil {
+		jw.m = map[common.Hash][]chan struct{}{}
+	}
+	ch := make(chan struct{}, 1)
+	jw.m[id] = append(jw.m[id], ch)
+	jw.n++
+	return ch, true
+}
+
+func (jw *jobWaiters) remove(id common.Hash, ch chan struct{}) {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	l := jw.m[id]
+	for i, c := range l {
+		if c == ch {
+			l = append(l[:i], l[i+1:]...)
+			jw.n--
+			break
+		}
+	}
+	if len(l) == 0 {
+		delete(jw.m, id)
+	} else {
+		jw.m[id] = l
+	}
+}
+
+// wake tells the requests waiting for job id that it moved.
+func (jw *jobWaiters) wake(id common.Hash) {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	for _, c := range jw.m[id] {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // jobView is a stored job with its settlement on chain: settled once the
@@ -273,7 +429,9 @@ func (s *Server) applyAnswers(ctx context.Context, provs []common.Address, msgs 
 		}
 		if err := s.store.SetAnswer(ctx, &a); err != nil {
 			errs[i] = err
+			continue
 		}
+		s.jobWaits.wake(a.Job)
 	}
 	return errs
 }

@@ -174,6 +174,7 @@ type Server struct {
 	limiter     *clientLimiter // nil: intake is not rate-limited
 	inflight    atomic.Int64   // bytes of intake bodies being read
 	hub         *hub           // the event stream's subscribers
+	jobWaits    jobWaiters     // GET /v1/jobs/{id}?wait= requests, by job
 
 	lease atomic.Pointer[store.Lease] // the finisher lease while this coordinator holds it
 
@@ -273,6 +274,7 @@ func (s *Server) Addr() string {
 // never started.
 func (s *Server) Stop(ctx context.Context) error {
 	s.hub.close()
+	s.jobWaits.close()
 	var err error
 	if s.httpSrv != nil {
 		err = s.httpSrv.Shutdown(ctx)

@@ -171,8 +171,17 @@ func Sign(key *ecdsa.PrivateKey, digest common.Hash) ([]byte, error) {
 // Recover returns the address that signed digest. It accepts V in {0, 1} or
 // {27, 28} and refuses malleable (high-s) signatures.
 func Recover(digest common.Hash, sig []byte) (common.Address, error) {
+	pub, err := RecoverPub(digest, sig)
+	if err != nil {
+		return common.Address{}, err
+	}
+	return crypto.PubkeyToAddress(*pub), nil
+}
+
+// RecoverPub is Recover's public key.
+func RecoverPub(digest common.Hash, sig []byte) (*ecdsa.PublicKey, error) {
 	if len(sig) != 65 {
-		return common.Address{}, fmt.Errorf("%w: want 65 bytes, got %d", ErrBadSignature, len(sig))
+		return nil, fmt.Errorf("%w: want 65 bytes, got %d", ErrBadSignature, len(sig))
 	}
 	var s [65]byte
 	copy(s[:], sig)
@@ -180,17 +189,17 @@ func Recover(digest common.Hash, sig []byte) (common.Address, error) {
 		s[64] -= 27
 	}
 	if s[64] > 1 {
-		return common.Address{}, fmt.Errorf("%w: recovery id %d", ErrBadSignature, sig[64])
+		return nil, fmt.Errorf("%w: recovery id %d", ErrBadSignature, sig[64])
 	}
 	r, sv := new(big.Int).SetBytes(s[:32]), new(big.Int).SetBytes(s[32:64])
 	if !crypto.ValidateSignatureValues(s[64], r, sv, true) {
-		return common.Address{}, fmt.Errorf("%w: invalid r/s values", ErrBadSignature)
+		return nil, fmt.Errorf("%w: invalid r/s values", ErrBadSignature)
 	}
 	pub, err := crypto.SigToPub(digest[:], s[:])
 	if err != nil {
-		return common.Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
-	return crypto.PubkeyToAddress(*pub), nil
+	return pub, nil
 }
 
 // Word helpers for hand-written struct hashes (ABI-style 32-byte words).
@@ -270,4 +279,41 @@ func RecoverCached(digest common.Hash, sig []byte) (common.Address, error) {
 	recoverCache.m[k] = a
 	recoverCache.Unlock()
 	return a, nil
+}
+
+// pubCache remembers recovered public keys by (digest, signature), for
+// RecoverPubCached.
+var pubCache = struct {
+	sync.Mutex
+	m map[[32 + 65]byte]*ecdsa.PublicKey
+}{m: map[[32 + 65]byte]*ecdsa.PublicKey{}}
+
+// RecoverPubCached is RecoverPub with a cache of successful recoveries, as
+// RecoverCached: a job request's key is recovered by the coordinator, the
+// provider (to encrypt the answer to it) and the chain (to settle it), once
+// per process. The returned key is shared: callers must not modify it.
+func RecoverPubCached(digest common.Hash, sig []byte) (*ecdsa.PublicKey, error) {
+	if len(sig) != 65 {
+		return RecoverPub(digest, sig)
+	}
+	var k [32 + 65]byte
+	copy(k[:], digest[:])
+	copy(k[32:], sig)
+	pubCache.Lock()
+	pub, ok := pubCache.m[k]
+	pubCache.Unlock()
+	if ok {
+		return pub, nil
+	}
+	pub, err := RecoverPub(digest, sig)
+	if err != nil {
+		return nil, err
+	}
+	pubCache.Lock()
+	if len(pubCache.m) >= recoverCacheMax {
+		clear(pubCache.m)
+	}
+	pubCache.m[k] = pub
+	pubCache.Unlock()
+	return pub, nil
 }

@@ -89,17 +89,9 @@ func (r *Request) Sign(chainID uint64, key *ecdsa.PrivateKey) ([]byte, error) {
 // Recover returns the app that signed the request and its public key (the
 // key its answer is encrypted to).
 func (r *Request) Recover(chainID uint64, sig []byte) (common.Address, *ecdsa.PublicKey, error) {
-	if _, err := eip712.Recover(r.Digest(chainID), sig); err != nil {
-		return common.Address{}, nil, err
-	}
-	d := r.Digest(chainID)
-	s := append([]byte(nil), sig...)
-	if s[64] >= 27 {
-		s[64] -= 27
-	}
-	pub, err := crypto.SigToPub(d[:], s)
+	pub, err := eip712.RecoverPubCached(r.Digest(chainID), sig)
 	if err != nil {
-		return common.Address{}, nil, fmt.Errorf("%w: %v", eip712.ErrBadSignature, err)
+		return common.Address{}, nil, err
 	}
 	return crypto.PubkeyToAddress(*pub), pub, nil
 }

@@ -26,9 +26,9 @@ import (
 
 // queryParams are `vscd bench query`'s flags.
 type queryParams struct {
-	records, jobs, clients int
-	sql, zkKeys            string
-	timeout                time.Duration
+	records, jobs, clients  int
+	sql, zkKeys, cpuprofile string
+	timeout                 time.Duration
 }
 
 // DefaultBenchQuery is the bench's query: a GROUP BY with 3 aggregates.
@@ -43,6 +43,7 @@ func parseQuery(args []string) (queryParams, error) {
 	fs.StringVar(&p.sql, "query", DefaultBenchQuery, "the query")
 	fs.StringVar(&p.zkKeys, "zk-keys", filepath.Join(os.TempDir(), "vsc-bench-zk-keys"), "zk key cache shared by bench runs")
 	fs.DurationVar(&p.timeout, "timeout", 30*time.Minute, "give up after")
+	fs.StringVar(&p.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed phase")
 	_, err := cli.Parse(fs, args)
 	return p, err
 }
@@ -108,7 +109,12 @@ func runQuery(ctx context.Context, env *cli.Env, pl *Pipeline, p queryParams) (m
 	}
 	firstMS := float64(time.Since(t0).Microseconds()) / 1000
 	env.Progress("bench query: first query %.0f ms (%d rows); %d more with %d clients…", firstMS, len(first.Result.Rows), p.jobs-1, p.clients)
+	stopProfile, err := cpuProfile(p.cpuprofile)
+	if err != nil {
+		return nil, err
+	}
 	lat, ids, secs, err := queryLoad(ctx, f, pl, opts, p.jobs-1, p.clients)
+	stopProfile()
 	if err != nil {
 		return nil, err
 	}
