@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
@@ -316,5 +321,55 @@ func TestServicesCrash(t *testing.T) {
 	}
 	if esc, _ := dn.api.Escrow(ctx, keys.Address(app)); esc.Accounts[0].Balance != strconv.Itoa(20-jobs*2) {
 		t.Fatalf("escrow %s, want %d", esc.Accounts[0].Balance, 20-jobs*2)
+	}
+}
+
+// The JobRequest typed data (jobreq TypedData, what the Web UI hands the
+// wallet) is signed by two independent wallet implementations (ethers v6
+// and MetaMask's eth-sig-util, run by node): each signature recovers to
+// the app and POST /v1/jobs accepts the request with it.
+func TestJobRequestSignedByWalletLibraries(t *testing.T) {
+	web := testenv.WebTest(t)
+	t.Parallel()
+	s := startServices(t)
+	ctx := context.Background()
+	app := s.key("app")
+	body := s.job("app", okQuery, nil)
+	td, err := json.Marshal(body.Request.TypedData(s.chain.ChainID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "job.json")
+	if err := os.WriteFile(file, td, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := exec.Command("node", filepath.Join(web, "typeddata.mjs"), file, hexutil.Encode(crypto.FromECDSA(app))).Output()
+	if err != nil {
+		t.Fatalf("node typeddata.mjs: %v", err)
+	}
+	var sigs struct {
+		Address    string `json:"address"`
+		Ethers     string `json:"ethers"`
+		EthSigUtil string `json:"eth_sig_util"`
+	}
+	if err := json.Unmarshal(raw, &sigs); err != nil || !strings.EqualFold(sigs.Address, keys.Address(app).Hex()) {
+		t.Fatalf("node printed %s (%v)", raw, err)
+	}
+	id := body.Request.Digest(s.chain.ChainID())
+	for name, sig := range map[string]string{"ethers": sigs.Ethers, "eth-sig-util": sigs.EthSigUtil} {
+		b, err := hexutil.Decode(sig)
+		if err != nil {
+			t.Fatalf("%s signature %q: %v", name, sig, err)
+		}
+		if err := body.Request.Verify(s.chain.ChainID(), keys.Address(app), b); err != nil {
+			t.Fatalf("%s signature refused by jobreq: %v", name, err)
+		}
+		v, err := s.api.SubmitJob(ctx, &coordinator.JobRequestBody{Request: body.Request, Signature: b, Query: okQuery})
+		if err != nil {
+			t.Fatalf("POST /v1/jobs with the %s signature: %v", name, err)
+		}
+		if v.Job != id || v.App != keys.Address(app) {
+			t.Fatalf("the %s-signed job is %s of %s, want %s of the app", name, v.Job.Hex(), v.App.Hex(), id.Hex())
+		}
 	}
 }
