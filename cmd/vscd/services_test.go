@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -356,6 +358,7 @@ func TestJobRequestSignedByWalletLibraries(t *testing.T) {
 		t.Fatalf("node printed %s (%v)", raw, err)
 	}
 	id := body.Request.Digest(s.chain.ChainID())
+	moves := jobMoves(t, "http://"+s.coord.Addr()+"/v1/events?topic=jobs", id)
 	for name, sig := range map[string]string{"ethers": sigs.Ethers, "eth-sig-util": sigs.EthSigUtil} {
 		b, err := hexutil.Decode(sig)
 		if err != nil {
@@ -372,4 +375,43 @@ func TestJobRequestSignedByWalletLibraries(t *testing.T) {
 			t.Fatalf("the %s-signed job is %s of %s, want %s of the app", name, v.Job.Hex(), v.App.Hex(), id.Hex())
 		}
 	}
+	// the coordinator publishes the job's moves on the "jobs" topic
+	for _, want := range []string{coordinator.JobRunning, coordinator.JobDelivered} {
+		select {
+		case got := <-moves:
+			if got != want {
+				t.Fatalf("jobs event %q, want %q", got, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no %q event for job %s on the jobs topic", want, id.Hex())
+		}
+	}
+}
+
+// jobMoves follows GET /v1/events at url and sends each status of job id
+// published on the "jobs" topic.
+func jobMoves(t *testing.T, url string, id common.Hash) <-chan string {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %v %v", url, resp, err)
+	}
+	out := make(chan string, 16)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			var e struct {
+				Job    common.Hash `json:"job"`
+				Status string      `json:"status"`
+			}
+			if ok && json.Unmarshal([]byte(data), &e) == nil && e.Job == id {
+				out <- e.Status
+			}
+		}
+	}()
+	return out
 }

@@ -63,9 +63,11 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	if !existed {
 		if err := s.routeJob(r.Context(), qj); err != nil {
 			_ = s.store.FailJob(r.Context(), j.ID, int(codes.Unavailable), err.Error())
+			s.publishJob(j.ID, j, coordinator.JobFailed)
 			writeErr(w, codes.New(codes.Unavailable, "the job could not be routed to its provider: %v", err))
 			return
 		}
+		s.publishJob(j.ID, j, coordinator.JobRunning)
 	}
 	v, err := s.jobView(r.Context(), j.ID)
 	if err != nil {
@@ -273,9 +275,37 @@ func (s *Server) applyAnswers(ctx context.Context, provs []common.Address, msgs 
 		}
 		if err := s.store.SetAnswer(ctx, &a); err != nil {
 			errs[i] = err
+			continue
 		}
+		status := coordinator.JobDelivered
+		if a.Answer == nil {
+			status = coordinator.JobFailed
+		}
+		s.publishJob(a.Job, nil, status)
 	}
 	return errs
+}
+
+// JobEvent is the data of a "jobs" event: a job's status move made by
+// this coordinator (routed: running; answered: delivered or failed).
+// Settlement is the chain's: a page sees it in the job's view.
+type JobEvent struct {
+	Job    common.Hash     `json:"job"`
+	Status string          `json:"status"`
+	Class  *common.Hash    `json:"class,omitempty"`
+	App    *common.Address `json:"app,omitempty"`
+	At     time.Time       `json:"at"`
+}
+
+// publishJob sends a job's status move on the "jobs" topic (j, when
+// known, adds its class and app).
+func (s *Server) publishJob(id common.Hash, j *store.Job, status string) {
+	e := JobEvent{Job: id, Status: status, At: time.Now().UTC()}
+	if j != nil {
+		class, app := j.Request.Class, j.App
+		e.Class, e.App = &class, &app
+	}
+	s.Publish("jobs", id.Hex(), e)
 }
 
 // jobsLoop consumes the providers' answers until ctx ends.
