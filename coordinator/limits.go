@@ -96,6 +96,7 @@ func LimitTable() map[string]int64 {
 		"max_job_units":            MaxJobUnits,
 		"max_job_deadline_seconds": MaxJobDeadline,
 		"max_search_bytes":         MaxSearchBytes,
+		"max_job_list_limit":       MaxJobListLimit,
 		"max_event_subscribers":    MaxEventSubscribers,
 		"max_event_topics":         MaxEventTopics,
 		"event_buffer":             EventBuffer,

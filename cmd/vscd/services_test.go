@@ -375,6 +375,16 @@ func TestJobRequestSignedByWalletLibraries(t *testing.T) {
 			t.Fatalf("the %s-signed job is %s of %s, want %s of the app", name, v.Job.Hex(), v.App.Hex(), id.Hex())
 		}
 	}
+	// the class's usage lists the job once (GET /v1/jobs?class=), and a
+	// page larger than the limit is refused
+	base := "http://" + s.coord.Addr() + "/v1/jobs?class=" + s.class.Hex()
+	var list coordinator.JobList
+	if err := getJSON(base, &list); err != nil || len(list.Jobs) != 1 || list.Jobs[0].Job != id || list.Jobs[0].Units != 1 {
+		t.Fatalf("GET /v1/jobs?class=: %+v %v, want the one job", list, err)
+	}
+	if err := getJSON(base+"&limit=101", &list); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("a page of 101 jobs: %v, want 400", err)
+	}
 	// the coordinator publishes the job's moves on the "jobs" topic
 	for _, want := range []string{coordinator.JobRunning, coordinator.JobDelivered} {
 		select {
@@ -414,4 +424,17 @@ func jobMoves(t *testing.T, url string, id common.Hash) <-chan string {
 		}
 	}()
 	return out
+}
+
+// getJSON GETs url into out; a status other than 200 is an error naming it.
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vsc-labs/vsc/dat/escrow"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/jobreq"
+	"github.com/vsc-labs/vsc/internal/page"
 	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/tee/query"
 )
@@ -207,6 +208,67 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, v)
+}
+
+// listJobs is GET /v1/jobs?class=: the class's jobs on this coordinator,
+// newest first, paged (one range of the index jobs_class_recent), each
+// with its settlement read from the chain.
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	class, err := parseHash(r.URL.Query().Get("class"))
+	if err != nil {
+		writeErr(w, codes.New(codes.InvalidField, "class: a DAT class id (0x and 64 hex digits) is required"))
+		return
+	}
+	pr, err := page.Parse(r.URL.Query())
+	if err == nil && pr.After != nil && len(pr.After) != store.JobKeySize {
+		err = page.ErrBadCursor
+	}
+	if err == nil && pr.Limit > coordinator.MaxJobListLimit {
+		err = fmt.Errorf("limit: at most %d jobs a page (max_job_list_limit)", coordinator.MaxJobListLimit)
+	}
+	if err != nil {
+		writeErr(w, codes.New(codes.InvalidField, "%v", err))
+		return
+	}
+	rows, err := s.store.ClassJobs(r.Context(), class, pr.After, pr.Limit+1)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := coordinator.JobList{Jobs: []coordinator.JobSummary{}}
+	if len(rows) > pr.Limit {
+		rows, out.Next = rows[:pr.Limit], page.Cursor(rows[pr.Limit-1].Key())
+	}
+	for _, j := range rows {
+		v := coordinator.JobSummary{Job: j.ID, Status: j.Status, App: j.App, Provider: j.Provider, Units: j.Units, MaxFee: j.MaxFee,
+			Deadline: j.Deadline, CreatedAt: j.CreatedAt}
+		if err := s.settle(r.Context(), &v.Status, &v.Fee, j.ID, j.Deadline); err != nil {
+			writeErr(w, err)
+			return
+		}
+		out.Jobs = append(out.Jobs, v)
+	}
+	writeJSON(w, 200, out)
+}
+
+// settle sets a job's status from the chain: settled (with its fee) once
+// the chain holds it, expired when its deadline passed unsettled; a failed
+// job stays failed.
+func (s *Server) settle(ctx context.Context, status *string, fee **string, id common.Hash, deadline uint64) error {
+	if s.cfg.Services == nil || *status == coordinator.JobFailed {
+		return nil
+	}
+	st, err := s.cfg.Services.SettledJob(ctx, id)
+	if err != nil {
+		return codes.New(codes.Unavailable, "read the chain: %v", err)
+	}
+	if st != nil {
+		f := st.Fee.String()
+		*status, *fee = coordinator.JobSettled, &f
+	} else if uint64(time.Now().Unix()) > deadline { // the chain's next block is at least now
+		*status = coordinator.JobExpired
+	}
+	return nil
 }
 
 // jobView is a stored job with its settlement on chain: settled once the
