@@ -87,9 +87,11 @@ export async function jobPage(id) {
     btn.disabled = true;
     try { out.replaceChildren(await verifyAnswer(cur, sim.checked)); } catch (e) { out.replaceChildren(errorBox(e)); } finally { btn.disabled = false; }
   });
-  follow(j.job, (nj) => { cur = nj; fields.replaceChildren(jobFields(nj)); btn.disabled = !nj.answer; });
+  const said = (x) => (x.answer ? "The provider's enclave answered; the answer is encrypted to the app." : "No answer yet.");
+  const note = h("p", { id: "job-answer" }, said(j));
+  follow(j.job, (nj) => { cur = nj; fields.replaceChildren(jobFields(nj)); note.textContent = said(nj); btn.disabled = !nj.answer; });
   return [h("h1", {}, "Job ", hash(j.job)), h("div", { class: "grid" }, card("Job", fields),
-    card("Answer", h("p", {}, j.answer ? "The provider's enclave answered; the answer is encrypted to the app." : "No answer yet."),
+    card("Answer", note,
       h("p", {}, sim, " ", h("label", { for: "job-allow-simulation", class: "inline" }, "Accept a simulated enclave (devnets only)")), btn, out))];
 }
 
