@@ -4,7 +4,7 @@ export GOFLAGS := -buildvcs=false
 GO ?= go
 PKGS := ./...
 
-.PHONY: run test build bench lint enclave clean deps evmcheck wasm
+.PHONY: run test test-cluster build bench lint enclave clean deps evmcheck wasm
 
 ## run: start the devnet (every role in one process) on :8080
 run: build
@@ -18,6 +18,11 @@ test: deps
 	$(GO) vet $(PKGS)
 	$(GO) build -tags ego,ego_mock_eclient ./tee/... ./cmd/...
 	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+## test-cluster: the multi-process fault drill (vscd cluster up, 1,000 submissions, kill -9 of every role in turn)
+test-cluster: deps
+	@scripts/ensure-postgres.sh >/dev/null
+	VSC_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 15m -run TestClusterFaultDrill -v ./cmd/vscd
 
 ## evmcheck: the exported Solidity verifier accepts vsc's chunk proofs on go-ethereum's EVM and rejects tampered ones (needs npm for solc-js)
 evmcheck:

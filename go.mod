@@ -3,6 +3,7 @@ module github.com/vsc-labs/vsc
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/consensys/gnark v0.16.3
 	github.com/consensys/gnark-crypto v0.21.0
 	github.com/edgelesssys/ego v1.9.0

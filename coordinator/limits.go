@@ -31,6 +31,8 @@ const (
 	// MaxRecords bounds a submission's records; records must also fit the
 	// blob (MaxRecordsIn).
 	MaxRecords = records.MaxRecords
+	// MaxFields bounds a submission's declared field count (at least 1).
+	MaxFields = records.MaxFields
 	// MaxJobsPerSubmission bounds the verification jobs one submission
 	// makes: one per zk chunk, one for each other kind of its mode.
 	MaxJobsPerSubmission = 1024
@@ -101,5 +103,6 @@ func LimitTable() map[string]int64 {
 		"max_event_topics":         MaxEventTopics,
 		"event_buffer":             EventBuffer,
 		"event_heartbeat_seconds":  EventHeartbeatSeconds,
+		"max_fields":               MaxFields,
 	}
 }

@@ -62,11 +62,12 @@ type PolicyConfig struct {
 	TEEPolicy    json.RawMessage `json:"tee_policy,omitempty"`
 	UnstakeDelay uint64          `json:"unstake_delay"`
 	VKHash       common.Hash     `json:"vk_hash"`
+	ZKShapes     []idao.ZKShape  `json:"zk_shapes,omitempty"`
 }
 
 // NewPolicyConfig is p's details.
 func NewPolicyConfig(p *idao.Policy) PolicyConfig {
-	c := PolicyConfig{TEEPolicy: p.TEEPolicy, UnstakeDelay: p.UnstakeDelay, VKHash: p.VKHash}
+	c := PolicyConfig{TEEPolicy: p.TEEPolicy, UnstakeDelay: p.UnstakeDelay, VKHash: p.VKHash, ZKShapes: p.ZKShapes}
 	if p.Price != nil {
 		s := p.Price.String()
 		c.Price = &s
@@ -77,12 +78,12 @@ func NewPolicyConfig(p *idao.Policy) PolicyConfig {
 // Empty reports whether no detail is set (a registry row made without
 // any): the API then shows no policy_config.
 func (c *PolicyConfig) Empty() bool {
-	return c.Price == nil && len(c.TEEPolicy) == 0 && c.UnstakeDelay == 0 && c.VKHash == (common.Hash{})
+	return c.Price == nil && len(c.TEEPolicy) == 0 && c.UnstakeDelay == 0 && c.VKHash == (common.Hash{}) && len(c.ZKShapes) == 0
 }
 
 // Policy is the policy of these details with modes.
 func (c *PolicyConfig) Policy(modes []idao.Mode) (idao.Policy, error) {
-	p := idao.Policy{Modes: modes, TEEPolicy: c.TEEPolicy, UnstakeDelay: c.UnstakeDelay, VKHash: c.VKHash}
+	p := idao.Policy{Modes: modes, TEEPolicy: c.TEEPolicy, UnstakeDelay: c.UnstakeDelay, VKHash: c.VKHash, ZKShapes: c.ZKShapes}
 	if c.Price != nil {
 		x, ok := new(big.Int).SetString(*c.Price, 10)
 		if !ok {

@@ -60,6 +60,7 @@ type SubmissionView struct {
 	DataHash    common.Hash    `json:"data_hash"`
 	Commitment  common.Hash    `json:"commitment"`
 	Records     uint64         `json:"records"`
+	Fields      uint32         `json:"fields"`
 	Nonce       uint64         `json:"nonce"`
 	// WrappedKey is the data key wrapped to the enclave (only an attested
 	// enclave can unwrap it): watchers read the data through it.
@@ -122,6 +123,8 @@ type IDAOView struct {
 	PolicyExtra json.RawMessage `json:"policy_config,omitempty"`
 	// MinGroupSize is the privacy floor of the iDAO's data services.
 	MinGroupSize uint64 `json:"min_group_size"`
+	// ZKShapes are the zk circuit shapes the iDAO accepts (empty: none).
+	ZKShapes []idao.ZKShape `json:"zk_shapes"`
 }
 
 // IDAOSummary is one row of `vsc idao list --json`.

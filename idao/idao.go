@@ -44,6 +44,10 @@ type Policy struct {
 	// the chain's minimum (Params.MinUnstakeDelay), and a value below that
 	// minimum is refused.
 	UnstakeDelay uint64 `json:"unstake_delay"`
+	// ZKShapes are the zk circuit shapes the iDAO accepts, at most one per
+	// field count: intake picks one by the submission's declared field
+	// count, and members check proofs against its verifying key only.
+	ZKShapes []ZKShape `json:"zk_shapes,omitempty" rlp:"optional"`
 	// MinGroupSize is the privacy floor of the iDAO's data services: a
 	// query group with fewer records is suppressed, and a WHERE clause
 	// that leaves fewer records answers nothing. 0 is DefaultMinGroupSize.
@@ -61,7 +65,7 @@ func (p *Policy) GroupFloor() uint64 {
 	return p.MinGroupSize
 }
 
-// Validate checks the policy's modes.
+// Validate checks the policy's modes and zk shapes.
 func (p *Policy) Validate() error {
 	if len(p.Modes) == 0 {
 		return fmt.Errorf("%w: policy needs at least one mode", ErrBadMode)
@@ -74,7 +78,7 @@ func (p *Policy) Validate() error {
 	if p.Price != nil && p.Price.Sign() < 0 {
 		return errors.New("idao: price must not be negative")
 	}
-	return nil
+	return validateShapes(p.ZKShapes)
 }
 
 // ValidateFor checks the policy and that it keeps the chain's staking rules.

@@ -71,6 +71,7 @@ var (
 	ErrBadProof           = errors.New("invalid zk chunk proof")
 	ErrCountMismatch      = errors.New("zk record count differs from the claimed one")
 	ErrSumsMismatch       = errors.New("zk field sums differ from the claimed ones")
+	ErrFieldsMismatch     = errors.New("zk evidence was made for another field count than the submission declares")
 )
 
 // VerifyEvidence checks zk evidence for sub against vk, the verifying key
@@ -87,6 +88,9 @@ func VerifyEvidence(vk *VerifyingKey, ev *Evidence, sub *submission.Submission) 
 		return nil, fmt.Errorf("%w: evidence key %s, registered %s", ErrVKMismatch, ev.VKHash, vk.Hash)
 	}
 	s := vk.Shape
+	if sub.Fields != uint32(s.Fields()) {
+		return nil, fmt.Errorf("%w: the key's circuit %s proves %d fields, the submission declares %d", ErrFieldsMismatch, s, s.Fields(), sub.Fields)
+	}
 	if ev.ChunkSize != s.Chunk {
 		return nil, fmt.Errorf("%w: chunk size %d, the key's circuit has %d", ErrMalformedEvidence, ev.ChunkSize, s.Chunk)
 	}

@@ -35,6 +35,9 @@ var (
 	ErrKeyMismatch = errors.New("key does not match the circuit")
 	// ErrUnknownVK: no verifying key with that hash is known here.
 	ErrUnknownVK = errors.New("unknown verifying key")
+	// ErrNoKeys: the proving key of a registered shape is not installed
+	// (run `vscd zk setup` or `vscd zk import` for it).
+	ErrNoKeys = errors.New("no proving key installed for this shape")
 )
 
 // Key origins.
@@ -229,6 +232,34 @@ func (m *KeyManager) Dir() string { return m.dir }
 // shape share one setup.
 func (m *KeyManager) Keys(ctx context.Context, s Shape) (*Keys, error) {
 	return m.get(ctx, s, func() (*Keys, error) { return m.loadOrSetup(s) })
+}
+
+// Installed returns the keys of the shape whose verifying key has hash h,
+// loaded from disk and never made: a prover's path to a registered shape,
+// on which no setup may run (ErrUnknownVK, ErrNoKeys otherwise).
+func (m *KeyManager) Installed(ctx context.Context, h common.Hash) (*Keys, error) {
+	vk, err := m.VerifyingKey(h)
+	if err != nil {
+		return nil, err
+	}
+	k, err := m.get(ctx, vk.Shape, func() (*Keys, error) {
+		c, err := Compile(vk.Shape)
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(m.dir, c.Hash.Hex())
+		if _, err := os.Stat(filepath.Join(dir, "proving.key")); err != nil {
+			return nil, fmt.Errorf("%w: %s (vk %s) has none in %s", ErrNoKeys, vk.Shape, h, m.dir)
+		}
+		return m.load(c, dir)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if k.VK.Hash != h {
+		return nil, fmt.Errorf("%w: the installed keys of %s have vk %s, not the registered %s", ErrKeyMismatch, vk.Shape, k.VK.Hash, h)
+	}
+	return k, nil
 }
 
 // Warm loads or sets up the keys of shapes (call at start, so no setup

@@ -69,7 +69,7 @@ func proveAll(t *testing.T, k *Keys, ds *records.Dataset) (*Evidence, *submissio
 }
 
 func subFor(ds *records.Dataset) *submission.Submission {
-	return &submission.Submission{IDAO: "demo", Mode: "zk", Commitment: records.Commitment(ds), Records: uint64(ds.Len())}
+	return &submission.Submission{IDAO: "demo", Mode: "zk", Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields))}
 }
 
 func rangedDataset(rng *rand.Rand, n int, s Shape) *records.Dataset {
@@ -165,7 +165,7 @@ func TestProveRefusesOutOfRange(t *testing.T) {
 }
 
 var evidenceErrors = []error{ErrMalformedEvidence, ErrVKMismatch, ErrMissingChunk, ErrExtraChunk, ErrWrongChunk,
-	ErrChunkOrder, ErrCommitmentMismatch, ErrBadProof, ErrCountMismatch, ErrSumsMismatch}
+	ErrChunkOrder, ErrCommitmentMismatch, ErrBadProof, ErrCountMismatch, ErrSumsMismatch, ErrFieldsMismatch}
 
 // Every rejection case has its own error.
 func TestVerifyEvidenceRejects(t *testing.T) {
@@ -228,6 +228,9 @@ func TestVerifyEvidenceRejects(t *testing.T) {
 		}},
 		{"commitment the roots do not recombine to", ErrCommitmentMismatch, func(_ *Evidence, sub *submission.Submission, _ **VerifyingKey) {
 			sub.Commitment[31] ^= 1
+		}},
+		{"field count other than the submission declares", ErrFieldsMismatch, func(_ *Evidence, sub *submission.Submission, _ **VerifyingKey) {
+			sub.Fields++
 		}},
 		{"record count other than the submission's", ErrCommitmentMismatch, func(_ *Evidence, sub *submission.Submission, _ **VerifyingKey) {
 			sub.Records = 12
@@ -433,5 +436,48 @@ func TestForgedLengthPrefixes(t *testing.T) {
 	binary.BigEndian.PutUint32(vkb[kOff:], 0x7FFFFFFF)
 	if _, err := ParseVerifyingKey(vkb); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("forged K length: %v", err)
+	}
+}
+
+// Installed loads the keys of a registered shape by its vk hash and never
+// runs a setup: an unknown hash and a shape without its proving key are
+// refused with their own errors.
+func TestInstalledNeverSetsUp(t *testing.T) {
+	t.Parallel()
+	k := testKeys(t, shapeSmall)
+	ctx := context.Background()
+	km, err := NewKeyManager(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := km.Installed(ctx, k.VK.Hash); !errors.Is(err, ErrUnknownVK) {
+		t.Fatalf("unknown vk: %v", err)
+	}
+	if _, err := km.AddVerifyingKey(k.VK.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := km.Installed(ctx, k.VK.Hash); !errors.Is(err, ErrNoKeys) {
+		t.Fatalf("vk without its proving key: %v", err)
+	}
+	entries, _ := os.ReadDir(km.Dir())
+	for _, e := range entries {
+		if e.Name() != "vk" {
+			t.Fatalf("Installed wrote %s: it ran a setup", e.Name())
+		}
+	}
+	dir := filepath.Join("testdata", "keys")
+	km2, err := NewKeyManager(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := km2.Installed(ctx, k.VK.Hash)
+	if err != nil || got.VK.Hash != k.VK.Hash {
+		t.Fatalf("installed keys: %v", err)
+	}
+	if z := got.Registered(); z.Fields != uint32(shapeSmall.Fields()) || z.Chunk != uint32(shapeSmall.Chunk) || z.VKHash != k.VK.Hash {
+		t.Fatalf("registered entry %+v", z)
+	}
+	if back, err := ShapeOf(got.Registered()); err != nil || back.String() != shapeSmall.String() || back.RangesText() != shapeSmall.RangesText() {
+		t.Fatalf("ShapeOf(Registered) = %v, %v; want %v", back, err, shapeSmall)
 	}
 }

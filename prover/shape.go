@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/records"
 )
 
@@ -165,4 +167,52 @@ func (s Shape) String() string {
 		sb.WriteString("-ranged")
 	}
 	return sb.String()
+}
+
+// ParseRanges reads "MIN:BITS,…" (one entry per field; "" is every int64
+// for each of fields fields) into a shape of chunk records.
+func ParseRanges(chunk, fields int, text string) (Shape, error) {
+	s := DefaultShape(chunk, fields)
+	if text != "" {
+		parts := strings.Split(text, ",")
+		if len(parts) != fields {
+			return s, fmt.Errorf("%w: %d ranges for %d fields", ErrShape, len(parts), fields)
+		}
+		for i, p := range parts {
+			lo, bits, ok := strings.Cut(strings.TrimSpace(p), ":")
+			low, err1 := strconv.ParseInt(lo, 10, 64)
+			b, err2 := strconv.Atoi(bits)
+			if !ok || err1 != nil || err2 != nil {
+				return s, fmt.Errorf("%w: range %q: want MIN:BITS, e.g. 0:16", ErrShape, p)
+			}
+			s.Ranges[i] = Range{Min: low, Bits: b}
+		}
+	}
+	return s, s.Validate()
+}
+
+// RangesText is the shape's ranges as ParseRanges reads them ("" when every
+// field admits every int64).
+func (s Shape) RangesText() string {
+	full := true
+	parts := make([]string, len(s.Ranges))
+	for i, r := range s.Ranges {
+		full = full && r == FullRange
+		parts[i] = fmt.Sprintf("%d:%d", r.Min, r.Bits)
+	}
+	if full {
+		return ""
+	}
+	return strings.Join(parts, ",")
+}
+
+// ShapeOf is the circuit shape an iDAO registered.
+func ShapeOf(z idao.ZKShape) (Shape, error) {
+	return ParseRanges(int(z.Chunk), int(z.Fields), z.Ranges)
+}
+
+// Registered is the iDAO shape entry of keys: what a policy lists for them.
+func (k *Keys) Registered() idao.ZKShape {
+	s := k.VK.Shape
+	return idao.ZKShape{Fields: uint32(s.Fields()), Chunk: uint32(s.Chunk), Ranges: s.RangesText(), VKHash: k.VK.Hash}
 }

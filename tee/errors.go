@@ -46,4 +46,6 @@ var (
 	ErrCommitment = errors.New("tee: data does not match the submission's commitment")
 	// ErrRecordCount: the enclave found a record count other than the submission's.
 	ErrRecordCount = errors.New("tee: data does not match the submission's record count")
+	// ErrFieldCount: the enclave found a field count other than the submission declares.
+	ErrFieldCount = errors.New("tee: data does not match the submission's declared field count")
 )

@@ -97,8 +97,8 @@ func (ev *Evidence) Bound() (common.Hash, error) {
 //     (ErrResultBinding; for batched evidence, also the result's path to the
 //     attested batch root);
 //  4. the signature by the attested key (ErrEvidenceSignature);
-//  5. the verdict: commitment (ErrCommitment) and record count (ErrRecordCount)
-//     equal the submission's. Evidence of a rejection verifies up to step 4
+//  5. the verdict: commitment (ErrCommitment), record count (ErrRecordCount)
+//     and field count (ErrFieldCount) equal the submission's. Evidence of a rejection verifies up to step 4
 //     and then fails here, which is how a member confirms the rejection.
 func VerifyEvidence(p Policy, ev *Evidence, sub *submission.Submission, chainID uint64) (*Report, error) {
 	if ev == nil || sub == nil {
@@ -148,6 +148,9 @@ func VerifyEvidence(p Policy, ev *Evidence, sub *submission.Submission, chainID 
 	}
 	if ev.Facts.Records != sub.Records {
 		return r, fmt.Errorf("%w: enclave counted %d, submission says %d", ErrRecordCount, ev.Facts.Records, sub.Records)
+	}
+	if len(ev.Facts.Fields) != int(sub.Fields) {
+		return r, fmt.Errorf("%w: enclave found %d fields per record, submission declares %d", ErrFieldCount, len(ev.Facts.Fields), sub.Fields)
 	}
 	return r, nil
 }

@@ -3,8 +3,10 @@ package tee
 import (
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -21,6 +23,10 @@ type Job struct {
 	Submission submission.Submission
 	WrappedKey []byte // ECIES-wrapped data key (hash signed in the submission)
 	Blob       []byte // the ciphertext, fetched by data_hash
+	// Stream, when Blob is nil, is the ciphertext as a stream: the enclave
+	// decrypts, parses, commits and computes the facts as it reads, in
+	// bounded memory, and checks data_hash at its end.
+	Stream io.Reader
 }
 
 // Outcome statuses.
@@ -102,6 +108,9 @@ func (e *Enclave) ProcessBatch(jobs []Job) (outs []*Outcome, errs []error) {
 // set, holds the computed result but is not yet attested or signed.
 func (e *Enclave) check(j *Job) (*Outcome, error) {
 	sub := &j.Submission
+	if j.Blob == nil && j.Stream != nil {
+		return e.checkStream(j)
+	}
 	if crypto.Keccak256Hash(j.WrappedKey) != sub.WrappedKeyHash {
 		return nil, fmt.Errorf("%w: the wrapped data key does not hash to the submission's wrapped_key_hash %s", ErrJobInputs, sub.WrappedKeyHash.Hex())
 	}
@@ -128,6 +137,13 @@ func (e *Enclave) check(j *Job) (*Outcome, error) {
 	if err != nil {
 		return rejected("dataset facts: %v", err), nil
 	}
+	return e.verdict(j, commitment, f, len(ds.Fields)), nil
+}
+
+// verdict builds the evidence of a computed commitment and facts and judges
+// them against the submission.
+func (e *Enclave) verdict(j *Job, commitment common.Hash, f facts.Facts, fields int) *Outcome {
+	sub := &j.Submission
 	subID := sub.Digest(j.ChainID)
 	ev := &Evidence{
 		Version:      EvidenceVersion,
@@ -143,12 +159,75 @@ func (e *Enclave) check(j *Job) (*Outcome, error) {
 	switch {
 	case commitment != sub.Commitment:
 		return &Outcome{Status: StatusRejected, Evidence: ev, Reason: fmt.Sprintf(
-			"commitment mismatch: the data commits to %s, the submission claims %s", commitment.Hex(), sub.Commitment.Hex())}, nil
+			"commitment mismatch: the data commits to %s, the submission claims %s", commitment.Hex(), sub.Commitment.Hex())}
 	case f.Records != sub.Records:
 		return &Outcome{Status: StatusRejected, Evidence: ev, Reason: fmt.Sprintf(
-			"record count mismatch: the data has %d records, the submission claims %d", f.Records, sub.Records)}, nil
+			"record count mismatch: the data has %d records, the submission claims %d", f.Records, sub.Records)}
+	case fields != int(sub.Fields):
+		return &Outcome{Status: StatusRejected, Evidence: ev, Reason: fmt.Sprintf(
+			"field count mismatch: the data has %d fields per record, the submission declares %d", fields, sub.Fields)}
 	}
-	return &Outcome{Status: StatusVerified, Evidence: ev}, nil
+	return &Outcome{Status: StatusVerified, Evidence: ev}
+}
+
+// checkStream is check over a streamed blob: decrypt → parse → commit →
+// facts as the ciphertext is read, one parse block and one commitment block
+// in memory (plus the facts' duplicate set, 16 bytes a record). The blob's
+// data hash is checked at its end, before any verdict.
+func (e *Enclave) checkStream(j *Job) (*Outcome, error) {
+	sub := &j.Submission
+	if crypto.Keccak256Hash(j.WrappedKey) != sub.WrappedKeyHash {
+		return nil, fmt.Errorf("%w: the wrapped data key does not hash to the submission's wrapped_key_hash %s", ErrJobInputs, sub.WrappedKeyHash.Hex())
+	}
+	dataKey, err := envelope.Unwrap(j.WrappedKey, sub.DataHash, e.key)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s (another worker's key, or a key replaced since the client fetched it)", ErrWrongEnclaveKey, e.Address().Hex())
+	}
+	plain, err := envelope.DecryptStream(dataKey, j.Stream, sub.DataHash)
+	clear(dataKey)
+	if err != nil {
+		return rejected("the ciphertext does not decrypt: %v", err), nil
+	}
+	var c *records.Committer
+	var st *facts.Stream
+	fields, _, err := records.Scan(plain, func(fields []string, recs [][]int64) error {
+		if c == nil {
+			c, st = records.NewCommitter(len(fields)), facts.NewStream(fields, facts.DefaultParams, int(min(sub.Records, records.MaxRecords)))
+			c.OnBlock(func(recs [][]int64, leaves []fr.Element) error { return st.Add(recs, leaves) })
+		}
+		return c.Add(recs)
+	})
+	if err != nil && !errors.Is(err, envelope.ErrDataHash) {
+		if herr := envelope.CheckRest(plain); herr != nil {
+			err = herr // not the signed blob: judge nothing
+		}
+	}
+	switch {
+	case errors.Is(err, envelope.ErrDataHash):
+		return nil, fmt.Errorf("%w: %v", ErrJobInputs, err)
+	case errors.Is(err, records.ErrInvalid):
+		return rejected("the decrypted dataset is invalid%s (the enclave never echoes plaintext: check the file with `vsc submit`, which parses it before encrypting)", parseErrorPlace(err)), nil
+	case err != nil && isEnvelopeErr(err):
+		return rejected("the ciphertext does not decrypt: %v", err), nil
+	case err != nil: // reading the blob failed: the job is retried
+		return nil, fmt.Errorf("read the blob: %w", err)
+	}
+	commitment := c.Commitment()
+	if err := c.Err(); err != nil {
+		return rejected("dataset facts: %v", err), nil
+	}
+	return e.verdict(j, commitment, st.Facts(), len(fields)), nil
+}
+
+// isEnvelopeErr reports whether err is the chunked ciphertext's refusal.
+func isEnvelopeErr(err error) bool {
+	for _, e := range []error{envelope.ErrBadBlob, envelope.ErrTruncated, envelope.ErrMissingFinal, envelope.ErrChunkOrder,
+		envelope.ErrSpliced, envelope.ErrBadChunk, envelope.ErrTrailing} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // attest attests and signs computed results: one alone by its result
@@ -203,4 +282,12 @@ func parseErrorPlace(err error) string {
 // plaintext.
 func (e *Enclave) OpenEnvelope(blob, wrapped []byte, dataHash common.Hash) ([]byte, error) {
 	return envelope.Open(blob, wrapped, dataHash, e.key)
+}
+
+// OpenEnvelopeStream is OpenEnvelope over a streamed blob: the plaintext as
+// a stream, each chunk authenticated before it is returned and the data
+// hash checked at the end (envelope.OpenStream). For the prover that runs
+// inside this enclave.
+func (e *Enclave) OpenEnvelopeStream(blob io.Reader, wrapped []byte, dataHash common.Hash) (io.Reader, error) {
+	return envelope.OpenStream(blob, wrapped, dataHash, e.key)
 }

@@ -74,6 +74,7 @@ func client(t testing.TB, enc *Enclave, data []byte, nonce uint64) (Job, *submis
 		DataHash:       sealed.DataHash,
 		Commitment:     records.Commitment(ds),
 		Records:        uint64(ds.Len()),
+		Fields:         uint32(len(ds.Fields)),
 		WrappedKeyHash: sealed.WrappedKeyHash(),
 		Nonce:          nonce,
 	}

@@ -49,10 +49,22 @@ type Info struct {
 	Mempool   int            `json:"mempool"`
 }
 
-// Header is a block header with its hash.
+// Header is a block header with its hash; a follower adds how it stands
+// against its sequencer.
 type Header struct {
 	Hash common.Hash `json:"hash"`
 	chain.Header
+	Follow *FollowStatus `json:"follow,omitempty"`
+}
+
+// FollowStatus is a verifying follower's position: the sequencer it
+// follows, the sequencer's head as last seen, how many blocks this node is
+// behind it, and, once it halted on a block that does not check, why.
+type FollowStatus struct {
+	Sequencer       string `json:"sequencer"`
+	SequencerHeight uint64 `json:"sequencer_height"`
+	Lag             uint64 `json:"lag"`
+	Halted          string `json:"halted,omitempty"`
 }
 
 // NewHeader wraps h.
@@ -225,6 +237,7 @@ type Policy struct {
 	VKHash       common.Hash     `json:"vk_hash"`
 	UnstakeDelay uint64          `json:"unstake_delay"`
 	MinGroupSize uint64          `json:"min_group_size,omitempty"`
+	ZKShapes     []idao.ZKShape  `json:"zk_shapes,omitempty"`
 }
 
 // IDAO is an iDAO (`vsc idao show`); Policy is the default mode for lists.
@@ -248,7 +261,7 @@ type IDAOList struct {
 func NewIDAO(d *idao.IDAO) *IDAO {
 	out := &IDAO{Name: d.Name, Owner: d.Owner, Stake: amt(d.TotalStake()), Created: d.Created, Members: []Member{},
 		PolicyFull: Policy{Modes: d.Policy.Modes, Price: amt(d.Policy.Price), VKHash: d.Policy.VKHash, UnstakeDelay: d.Policy.UnstakeDelay,
-			MinGroupSize: d.Policy.MinGroupSize}}
+			MinGroupSize: d.Policy.MinGroupSize, ZKShapes: d.Policy.ZKShapes}}
 	if len(d.Policy.TEEPolicy) > 0 && json.Valid(d.Policy.TEEPolicy) {
 		out.PolicyFull.TEEPolicy = d.Policy.TEEPolicy
 	}

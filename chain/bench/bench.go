@@ -41,6 +41,13 @@ type Params struct {
 	// GCPercent sets debug.SetGCPercent while timing (0: leave it).
 	GCPercent int
 	DirFor    func() (string, error) // data dir; default a temp dir removed after
+	// Follow runs a verifying follower of the sequencer (over loopback
+	// HTTP, FollowLanes lanes) and samples its lag after every block.
+	Follow      bool
+	FollowLanes int
+	// Rate paces the sealing at this many txs a second (0: as fast as it
+	// goes), as a sequencer under that load would seal.
+	Rate float64
 }
 
 // Result is `vscd bench chain --json` (CONTRACT.md keys first).
@@ -67,6 +74,7 @@ type Result struct {
 	RecoverBoundTPS float64 `json:"recover_bound_tps"`
 	FractionOfBound float64 `json:"fraction_of_bound"`
 	SignSecond      float64 `json:"sign_seconds"`
+	*FollowResult   `json:",omitempty"`
 }
 
 func keyFor(seed uint64, i int) *ecdsa.PrivateKey {
@@ -115,12 +123,26 @@ func Run(ctx context.Context, p Params) (*Result, error) {
 	defer runtime.GOMAXPROCS(prev)
 	res := &Result{Txs: p.Txs, Lanes: p.Lanes, Conflict: p.Conflict, BlockSize: p.BlockSize, Procs: p.Procs, GCPercent: p.GCPercent, SignSecond: signSecs}
 	res.RecoverBoundTPS = recoverBound(txs, p.Lanes)
+	var f *node.Node
+	if p.Follow {
+		var stop func()
+		if f, stop, err = startFollower(g, n, p.FollowLanes); err != nil {
+			return nil, err
+		}
+		defer stop()
+		res.FollowResult = &FollowResult{OfferedTPS: p.Rate, FollowerLane: p.FollowLanes}
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
-	if err := seal(ctx, n, txs, p, res); err != nil {
+	if err := seal(ctx, n, f, txs, p, res); err != nil {
 		return nil, err
 	}
 	elapsed := time.Since(start)
+	if f != nil {
+		if err := catchUp(ctx, f, n, res.FollowResult); err != nil {
+			return nil, err
+		}
+	}
 	res.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	res.TxPerCPUSecond = float64(p.Txs) / res.CPUSeconds
 	res.Seconds = elapsed.Seconds()
@@ -146,6 +168,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.Procs <= 0 {
 		p.Procs = min(p.Lanes, runtime.NumCPU())
+	}
+	if p.FollowLanes <= 0 {
+		p.FollowLanes = p.Lanes
 	}
 	return p
 }
@@ -226,7 +251,7 @@ func recoverBound(txs []*tx.Tx, lanes int) float64 {
 // counting blocks and successful receipts into res. Like a sequencer
 // recovering senders at the door while it seals the previous block, it
 // recovers block k+1 while block k is sealed.
-func seal(ctx context.Context, n *node.Node, txs []*tx.Tx, p Params, res *Result) error {
+func seal(ctx context.Context, n, f *node.Node, txs []*tx.Tx, p Params, res *Result) error {
 	block := func(k int) []*tx.Tx {
 		lo := k * p.BlockSize
 		if lo >= len(txs) {
@@ -244,9 +269,18 @@ func seal(ctx context.Context, n *node.Node, txs []*tx.Tx, p Params, res *Result
 	}
 	ready := prefetch(block(0))
 	defer func() { <-ready }()
+	var lags []uint64
+	if f != nil {
+		defer func() { lagStats(lags, res.FollowResult) }()
+	}
+	start := time.Now()
 	for k := 0; block(k) != nil; k++ {
 		<-ready
 		ready = prefetch(block(k + 1))
+		pace(start, k, p.BlockSize, p.Rate)
+		if f != nil { // the follower's lag as this block is sealed
+			lags = append(lags, n.Head().Height-min(f.Head().Height, n.Head().Height))
+		}
 		_, rs, err := n.SealTxs(ctx, block(k))
 		if err != nil {
 			return err

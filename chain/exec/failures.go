@@ -80,6 +80,7 @@ var failureCodes = []struct {
 	{"exec.ErrAlreadyRegistered", ErrAlreadyRegistered, codes.AlreadyRegistered},
 	{"idao.ErrBadName", idao.ErrBadName, codes.BadIDAOName},
 	{"idao.ErrBadMode", idao.ErrBadMode, codes.BadMode},
+	{"idao.ErrBadShape", idao.ErrBadShape, codes.BadZKShape},
 	{"idao.ErrNotOwner", idao.ErrNotOwner, codes.NotIDAOOwner},
 	{"idao.ErrNotMember", idao.ErrNotMember, codes.NotMember},
 	{"idao.ErrZeroStake", idao.ErrZeroStake, codes.ZeroStake},

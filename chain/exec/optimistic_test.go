@@ -37,7 +37,7 @@ func optWorld(t *testing.T) (*world, *submission.Submission, []byte, *optimistic
 		ds.Records = append(ds.Records, []int64{int64(i % 7), int64(i % 5)})
 	}
 	sub := &submission.Submission{IDAO: "opt", Mode: idao.ModeOptimistic, Class: "dataset", Contributor: w.addrs[optContributor],
-		DataHash: common.Hash{0xda}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Nonce: 1}
+		DataHash: common.Hash{0xda}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)), Nonce: 1}
 	sig, err := sub.Sign(chainID, w.keys[optContributor])
 	if err != nil {
 		t.Fatal(err)

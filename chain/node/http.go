@@ -35,6 +35,8 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/chain/head", n.hHead)
 	mux.HandleFunc("GET /v1/chain/blocks/{id}", n.hBlock)
 	mux.HandleFunc("GET /v1/chain/blocks/{id}/receipts", n.hBlockReceipts)
+	mux.HandleFunc("GET /v1/chain/blocks/{id}/raw", n.hBlockRaw)
+	mux.HandleFunc("GET /v1/chain/genesis", n.hGenesis)
 	mux.HandleFunc("POST /v1/chain/txs", n.hSubmit)
 	mux.HandleFunc("GET /v1/chain/txs/{hash}", n.hTx)
 	mux.HandleFunc("GET /v1/chain/txs/{hash}/proof", n.hTxProof)
@@ -124,7 +126,31 @@ func (n *Node) hInfo(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (n *Node) hHead(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, 200, api.NewHeader(n.Head()))
+	h := api.NewHeader(n.Head())
+	h.Follow = n.FollowStatus()
+	writeJSON(w, 200, h)
+}
+
+// hBlockRaw serves a block in its canonical encoding (chain.Block.Encode):
+// what followers re-execute.
+func (n *Node) hBlockRaw(w http.ResponseWriter, r *http.Request) {
+	blk, ok := n.blockParam(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = w.Write(blk.Encode())
+}
+
+// hGenesis serves the genesis configuration the chain was made with.
+func (n *Node) hGenesis(w http.ResponseWriter, _ *http.Request) {
+	raw, err := json.Marshal(n.genesis)
+	if err != nil {
+		writeErr(w, codes.Internal, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
 }
 
 func (n *Node) blockParam(w http.ResponseWriter, r *http.Request) (*chain.Block, bool) {
@@ -182,6 +208,15 @@ func (n *Node) hSubmit(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeErr(w, codes.BadRequest, "body must be {\"raw\":\"0x…\"}: "+err.Error())
+		return
+	}
+	if n.follow != nil { // checked here for a clear refusal, sent on to the sequencer
+		if _, err := tx.Decode(req.Raw); err != nil {
+			writeFailure(w, fmt.Errorf("%w: %v", ErrMalformed, err))
+			return
+		}
+		body, _ := json.Marshal(&req)
+		n.forwardTx(w, r, body)
 		return
 	}
 	t, err := tx.Decode(req.Raw)

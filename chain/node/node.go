@@ -67,6 +67,10 @@ type Config struct {
 	Hooks        Hooks
 	// NoSync skips fsync (benchmarks only; not crash-safe).
 	NoSync bool
+	// Follow makes the node a verifying follower of a sequencer (no
+	// SequencerKey; Genesis is what it trusts, checked against the
+	// sequencer's block 0 on a fresh data dir).
+	Follow *Follow
 }
 
 // Node is a running chain.
@@ -79,6 +83,7 @@ type Node struct {
 	st      *state.State
 	pool    *mempool
 	dropped droppedLog
+	follow  *follower // nil: not a follower
 
 	mu      sync.RWMutex
 	head    *chain.Header
@@ -124,6 +129,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("chain node: %w", err)
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, pool: newMempool(cfg.MempoolSize, cfg.MempoolBytes), newHead: make(chan struct{}), kick: make(chan struct{}, 1)}
+	if cfg.Follow != nil {
+		if cfg.SequencerKey != nil {
+			return nil, errors.New("chain node: a follower has no sequencer key")
+		}
+		n.follow = newFollower(*cfg.Follow)
+	}
 	if err := n.init(); err != nil {
 		n.Close()
 		return nil, err
@@ -146,7 +157,11 @@ func (n *Node) init() error {
 		if n.cfg.Genesis == nil {
 			return errors.New("chain node: empty data dir and no genesis given")
 		}
-		if err := n.writeGenesis(n.cfg.Genesis); err != nil {
+		write := n.writeGenesis
+		if n.follow != nil {
+			write = func(g *chain.Genesis) error { return n.followGenesis(context.Background(), g) }
+		}
+		if err := write(n.cfg.Genesis); err != nil {
 			return err
 		}
 	}
@@ -247,6 +262,9 @@ func (n *Node) Start(ctx context.Context) error {
 		return errors.New("chain node: already started")
 	}
 	n.started = true
+	if n.follow != nil {
+		return n.loop.Go(ctx, n.followLoop)
+	}
 	if n.cfg.SequencerKey == nil {
 		return nil
 	}

@@ -31,6 +31,12 @@ func cmdChainHead(ctx context.Context, env *cli.Env, args []string) error {
 	return env.Print(h, func(w io.Writer) {
 		fmt.Fprintf(w, "height      %d\nhash        %s\nparent      %s\ntime        %d\ntxs         %d\nstate root  %s\ntx root     %s\nproposer    %s\n",
 			h.Height, h.Hash.Hex(), h.ParentHash.Hex(), h.Time, h.TxCount, h.StateRoot.Hex(), h.TxRoot.Hex(), h.Proposer.Hex())
+		if f := h.Follow; f != nil {
+			fmt.Fprintf(w, "follower of %s: %d blocks behind its head %d\n", f.Sequencer, f.Lag, f.SequencerHeight)
+			if f.Halted != "" {
+				fmt.Fprintf(w, "HALTED      %s\n", f.Halted)
+			}
+		}
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -38,6 +39,12 @@ func idaoCreate(ctx context.Context, env *cli.Env, args []string) error {
 	vk := fs.String("vk", "", "hash of the zk verifying key members check proofs against")
 	minGroup := fs.Uint64("min-group-size", 0, "data services' privacy floor: query groups with fewer records are suppressed (0: the default, 10)")
 	keyFile := fs.String("key", "", "the creator's key (becomes the owner)")
+	var shapes []idao.ZKShape
+	fs.Func("zk-shape", "a zk circuit shape the iDAO accepts, FIELDS:CHUNK:VK_HASH as `vscd zk setup --json` prints it (repeat per field count)", func(v string) error {
+		z, err := parseZKShape(v)
+		shapes = append(shapes, z)
+		return err
+	})
 	pos, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
@@ -74,6 +81,7 @@ func idaoCreate(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		p.VKHash = common.HexToHash(*vk)
 	}
+	p.ZKShapes = shapes
 	if !idao.ValidName(pos[0]) {
 		return cli.Usagef("iDAO name %q: use 1-64 characters of a-z, 0-9, '-' or '_'", pos[0])
 	}
@@ -167,4 +175,18 @@ func idaoRegisterEnclave(ctx context.Context, env *cli.Env, args []string) error
 	return env.Print(out, func(w io.Writer) {
 		fmt.Fprintf(w, "registered enclave %s (%s) for iDAO %s, tx %s\n", info.Address.Hex(), info.Backend, pos[0], got.Hash.Hex())
 	})
+}
+
+// parseZKShape reads --zk-shape FIELDS:CHUNK:VK_HASH.
+func parseZKShape(v string) (idao.ZKShape, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) != 3 {
+		return idao.ZKShape{}, fmt.Errorf("want FIELDS:CHUNK:VK_HASH, e.g. 4:256:0x…")
+	}
+	f, err1 := strconv.ParseUint(parts[0], 10, 32)
+	c, err2 := strconv.ParseUint(parts[1], 10, 32)
+	if err1 != nil || err2 != nil || len(common.FromHex(parts[2])) != 32 {
+		return idao.ZKShape{}, fmt.Errorf("%q: want FIELDS:CHUNK:VK_HASH with a 32-byte hash", v)
+	}
+	return idao.ZKShape{Fields: uint32(f), Chunk: uint32(c), VKHash: common.HexToHash(parts[2])}, nil
 }

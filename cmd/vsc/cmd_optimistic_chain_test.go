@@ -61,7 +61,7 @@ func TestCLIChallengePlaysOnChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := &submission.Submission{IDAO: "opt", Mode: idao.ModeOptimistic, Class: "dataset", Contributor: addr(contrib),
-		DataHash: common.Hash{1}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Nonce: 1}
+		DataHash: common.Hash{1}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)), Nonce: 1}
 	sig, err := sub.Sign(chainID, contrib)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -114,7 +115,7 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if f.idao == "" {
 		return cli.Usagef("--idao NAME is required (see `vsc idao list`)")
 	}
-	data, err := os.ReadFile(f.pos[0])
+	st, err := os.Stat(f.pos[0])
 	if err != nil {
 		return fmt.Errorf("read dataset: %w", err)
 	}
@@ -129,7 +130,7 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := c.Prepare(ctx, data, client.PrepareOptions{IDAO: f.idao, Mode: idao.Mode(f.mode), Class: f.class, Contributor: contributor})
+	p, err := prepareDataset(ctx, env, c, f, st.Size(), client.PrepareOptions{IDAO: f.idao, Mode: idao.Mode(f.mode), Class: f.class, Contributor: contributor})
 	if err != nil {
 		return anchor.explain(err)
 	}
@@ -148,8 +149,102 @@ func submit(ctx context.Context, env *cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if p.BlobFile != "" && f.prepare == "" {
+		os.Remove(p.BlobFile) // stored by the coordinator now
+	}
 	return finishSubmit(ctx, env, c, v, f.wait, f.timeout)
 }
+
+// prepareDataset prepares the dataset file: read whole when small; over
+// client.StreamAbove bytes encrypted in chunks into a blob file (beside
+// --prepare's file, else in the temporary directory) and uploaded from it
+// with progress on stderr, all in bounded memory.
+func prepareDataset(ctx context.Context, env *cli.Env, c *client.Client, f *submitFlags, size int64, o client.PrepareOptions) (*client.Prepared, error) {
+	if size <= client.StreamAbove {
+		data, err := os.ReadFile(f.pos[0])
+		if err != nil {
+			return nil, fmt.Errorf("read dataset: %w", err)
+		}
+		return c.Prepare(ctx, data, o)
+	}
+	blobFile, state, err := resumeFiles(f, size, o)
+	if err != nil {
+		return nil, err
+	}
+	p, err := client.LoadPrepared(state)
+	if err == nil && p.Submission.IDAO == o.IDAO && (o.Mode == "" || p.Submission.Mode == o.Mode) && p.Submission.Contributor == o.Contributor {
+		env.Progress("resuming: %s was encrypted before (%s); uploading it again", f.pos[0], blobFile)
+		if err := refreshNonce(ctx, c, p); err != nil {
+			return nil, err
+		}
+	} else {
+		start := time.Now()
+		env.Progress("encrypting %s (%s) in chunks…", f.pos[0], mib(size))
+		if p, err = c.PrepareFile(ctx, f.pos[0], blobFile, o); err != nil {
+			os.Remove(blobFile)
+			return nil, err
+		}
+		env.Progress("encrypted %d records in %.1fs", p.Submission.Records, time.Since(start).Seconds())
+		if err := client.SavePrepared(state, p); err != nil {
+			return nil, err
+		}
+	}
+	if err := upload(ctx, env, c, p); err != nil {
+		return nil, fmt.Errorf("%w (the encrypted blob is kept: run the same command again to resume from the upload)", err)
+	}
+	if f.prepare == "" {
+		os.Remove(state)
+	}
+	return p, nil
+}
+
+// resumeFiles are where a large dataset's blob and its prepared submission
+// are kept until they are submitted: beside --prepare's file, else in the
+// temporary directory under a name of the dataset's path, size, time, iDAO,
+// mode and contributor, so running the same command again resumes.
+func resumeFiles(f *submitFlags, size int64, o client.PrepareOptions) (blob, state string, err error) {
+	if f.prepare != "" {
+		return f.prepare + ".blob", f.prepare, nil
+	}
+	abs, err := filepath.Abs(f.pos[0])
+	if err != nil {
+		return "", "", err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return "", "", err
+	}
+	id := crypto.Keccak256Hash([]byte(fmt.Sprintf("%s\x00%d\x00%d\x00%s\x00%s\x00%s", abs, size, st.ModTime().UnixNano(), o.IDAO, o.Mode, o.Contributor.Hex())))
+	base := filepath.Join(os.TempDir(), "vsc-upload-"+id.Hex()[2:18])
+	return base + ".blob", base + ".json", nil
+}
+
+// refreshNonce gives a resumed submission the contributor's next nonce.
+func refreshNonce(ctx context.Context, c *client.Client, p *client.Prepared) error {
+	n, err := c.NextNonce(ctx, p.Submission.Contributor)
+	if err != nil {
+		return err
+	}
+	p.Submission.Nonce = n
+	p.TypedData, p.Digest = p.Submission.TypedData(p.ChainID), p.Submission.Digest(p.ChainID)
+	return nil
+}
+
+// upload streams a prepared submission's blob file to the coordinator,
+// with progress on stderr.
+func upload(ctx context.Context, env *cli.Env, c *client.Client, p *client.Prepared) error {
+	start := time.Now()
+	err := c.UploadBlobFile(ctx, p.Submission.DataHash, p.BlobFile, func(sent, total int64) {
+		env.Progress("uploaded %s of %s (%.0f%%, %.1fs)", mib(sent), mib(total), 100*float64(sent)/float64(max(total, 1)), time.Since(start).Seconds())
+	})
+	if err != nil {
+		return fmt.Errorf("upload the blob: %w", err)
+	}
+	p.Uploaded = true
+	return nil
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // submitPrepared sends a prepared submission with the signature made
 // elsewhere (--prepared FILE --signature 0x…).
@@ -168,6 +263,11 @@ func submitPrepared(ctx context.Context, env *cli.Env, c *client.Client, f *subm
 	var blob []byte
 	if !p.Uploaded {
 		blob = p.Blob()
+		if blob == nil && p.BlobFile != "" { // a large blob: streamed from its file first
+			if err := upload(ctx, env, c, p); err != nil {
+				return err
+			}
+		}
 	}
 	v, _, err := c.Submit(ctx, p.Request(sig), blob)
 	if err != nil {
@@ -217,10 +317,12 @@ func (f *submitFlags) trust(c *client.Client) error {
 // savePrepared uploads the blob and writes the prepared submission with
 // its typed data to out (--prepare).
 func savePrepared(ctx context.Context, env *cli.Env, c *client.Client, p *client.Prepared, out string, contributor common.Address) error {
-	if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
-		return err
+	if !p.Uploaded {
+		if err := c.UploadBlob(ctx, p.Submission.DataHash, p.Blob()); err != nil {
+			return err
+		}
+		p.Uploaded = true
 	}
-	p.Uploaded = true
 	if err := client.SavePrepared(out, p); err != nil {
 		return err
 	}
@@ -357,6 +459,9 @@ func idaoShow(ctx context.Context, env *cli.Env, args []string) error {
 		}
 		if d.EnclaveKey != nil {
 			fmt.Fprintf(tw, "enclave key\t%s\n", d.EnclaveKey.PublicKey)
+		}
+		for _, z := range d.ZKShapes {
+			fmt.Fprintf(tw, "zk shape\t%d fields, chunks of %d, vk %s\n", z.Fields, z.Chunk, z.VKHash.Hex())
 		}
 		tw.Flush()
 	})

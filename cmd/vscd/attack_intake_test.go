@@ -178,7 +178,7 @@ func (a *arena) hostilePlaintext(t *testing.T, mode idao.Mode, plain string, rec
 		t.Fatal(err)
 	}
 	sub := submission.Submission{IDAO: "demo", Mode: mode, Class: "dataset", Contributor: keys.Address(a.attacker),
-		DataHash: sealed.DataHash, Commitment: common.Hash{1}, Records: records, WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: nonce}
+		DataHash: sealed.DataHash, Commitment: common.Hash{1}, Records: records, WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: nonce, Fields: 2}
 	sig, err := sub.Sign(a.chain.ChainID(), a.attacker)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/chain/node"
@@ -38,6 +41,7 @@ func chainDataDir(dir string) string {
 // chainConfig is `vscd chain`'s configuration.
 type chainConfig struct {
 	Data, Listen, Genesis, KeyFile, LogLevel, DevTEE string
+	Follow, Sequencer                                string // a verifying follower of the sequencer's API at Follow
 	Lanes, BlockSize                                 int
 	BlockTime                                        time.Duration
 	ChainID                                          uint64
@@ -52,12 +56,17 @@ func parseChain(env *cli.Env, args []string) (chainConfig, error) {
 	fs.IntVar(&cfg.BlockSize, "block-size", node.DefaultBlockSize, "seal a block at this many txs")
 	fs.StringVar(&cfg.Listen, "listen", env.Var("VSC_CHAIN_LISTEN", "127.0.0.1:8545"), "HTTP address of the read API (VSC_CHAIN_LISTEN)")
 	fs.StringVar(&cfg.Genesis, "genesis", env.Var("VSC_GENESIS", ""), "genesis JSON, for a fresh data dir (VSC_GENESIS)")
-	fs.StringVar(&cfg.KeyFile, "key", env.Var("VSC_SEQUENCER_KEY", ""), "sequencer key file (default DIR/sequencer.key; created for a dev genesis)")
+	fs.StringVar(&cfg.KeyFile, "key", env.Var("VSC_SEQUENCER_KEY", ""), "sequencer key file (default DIR/sequencer.key; created for a dev genesis) (VSC_SEQUENCER_KEY)")
 	fs.Uint64Var(&cfg.ChainID, "chain-id", uint64(env.Int("VSC_CHAIN_ID", 1337)), "chain id of a dev genesis (VSC_CHAIN_ID)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "log level")
 	fs.StringVar(&cfg.DevTEE, "dev-tee-root", env.Var("VSC_DEV_TEE_ROOT", ""), "comma-separated simulation root addresses: accept simulated enclave attestations they signed for iDAOs without a tee_policy (devnets only; `vscd worker --show-policy` prints a sim worker's root)")
-	if _, err := cli.Parse(fs, args); err != nil {
+	fs.StringVar(&cfg.Follow, "follow", env.Var("VSC_FOLLOW", ""), "run a verifying follower of the sequencer whose API is at this URL instead of a sequencer: it re-executes and checks every block, serves the same read API and forwards txs (VSC_FOLLOW)")
+	fs.StringVar(&cfg.Sequencer, "sequencer", env.Var("VSC_SEQUENCER", ""), "with --follow and no --genesis: the sequencer address the fetched genesis must name (VSC_SEQUENCER)")
+	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
 		return cfg, err
+	}
+	if cfg.Follow != "" {
+		return cfg, cfg.checkFollow()
 	}
 	if cfg.KeyFile == "" {
 		cfg.KeyFile = filepath.Join(cfg.Data, "sequencer.key")
@@ -79,6 +88,9 @@ func cmdChain(ctx context.Context, env *cli.Env, args []string) error {
 	// live state; a higher GC target trades memory for ~25% less CPU.
 	debug.SetGCPercent(chainGCPercent(env))
 	ncfg, err := cfg.nodeConfig(log)
+	if cfg.Follow != "" {
+		ncfg, err = cfg.followConfig(ctx, log)
+	}
 	if err != nil {
 		return err
 	}
@@ -87,7 +99,12 @@ func cmdChain(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	l := &service.List{Log: log}
-	api := &httpserve.Service{Addr: cfg.Listen, Handler: n.Handler()}
+	reg := prometheus.NewRegistry()
+	chainMetrics(reg, n)
+	mux := http.NewServeMux()
+	mux.Handle("/", n.Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	api := &httpserve.Service{Addr: cfg.Listen, Handler: mux}
 	if err := l.Run(ctx, "chain", n); err != nil {
 		return stopAfter(err, l)
 	}
@@ -95,6 +112,10 @@ func cmdChain(ctx context.Context, env *cli.Env, args []string) error {
 		return stopAfter(fmt.Errorf("chain: %w", err), l)
 	}
 	h := n.Head()
+	if cfg.Follow != "" {
+		fmt.Fprintf(env.Stdout, "chain %d follower of %s (sequencer %s) at height %d, API http://%s/v1/chain/head\n", n.ChainID(), cfg.Follow, n.Sequencer().Hex(), h.Height, api.ListenAddr())
+		return l.Serve(ctx, drainTimeout)
+	}
 	fmt.Fprintf(env.Stdout, "chain %d sequencer %s at height %d, API http://%s/v1/chain/head\n", n.ChainID(), n.Sequencer().Hex(), h.Height, api.ListenAddr())
 	return l.Serve(ctx, drainTimeout)
 }
@@ -102,25 +123,35 @@ func cmdChain(ctx context.Context, env *cli.Env, args []string) error {
 // nodeConfig is the node's configuration: the sequencer key (made on
 // first start), the genesis of a fresh data dir, the enclave registry.
 func (cfg chainConfig) nodeConfig(log *slog.Logger) (node.Config, error) {
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return node.Config{}, fmt.Errorf("chain: %w", err)
+	ncfg, err := cfg.readOnlyConfig(log)
+	if err != nil {
+		return ncfg, err
 	}
 	key, err := keys.LoadOrCreate(cfg.KeyFile)
 	if err != nil {
 		return node.Config{}, fmt.Errorf("chain: sequencer key: %w", err)
 	}
-	var g *chain.Genesis
+	ncfg.SequencerKey = key
 	if _, err := os.Stat(filepath.Join(cfg.Data, "chain.db")); err != nil {
 		if cfg.Genesis != "" {
-			if g, err = chain.LoadGenesis(cfg.Genesis); err != nil {
+			if ncfg.Genesis, err = chain.LoadGenesis(cfg.Genesis); err != nil {
 				return node.Config{}, err
 			}
 		} else {
 			seq := keys.Address(key)
-			g = &chain.Genesis{ChainID: cfg.ChainID, Time: uint64(time.Now().UnixMilli()), Sequencer: seq, GasPrice: "1",
+			ncfg.Genesis = &chain.Genesis{ChainID: cfg.ChainID, Time: uint64(time.Now().UnixMilli()), Sequencer: seq, GasPrice: "1",
 				Alloc: map[common.Address]string{seq: "1000000000000000000000000"}}
 			log.Info("fresh chain: dev genesis funds the sequencer", "sequencer", seq.Hex(), "chain_id", cfg.ChainID)
 		}
+	}
+	return ncfg, nil
+}
+
+// readOnlyConfig is what a sequencer and a follower share: the data dir,
+// lanes, block limits and the enclave registry.
+func (cfg chainConfig) readOnlyConfig(log *slog.Logger) (node.Config, error) {
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return node.Config{}, fmt.Errorf("chain: %w", err)
 	}
 	// Enclave keys are judged against each iDAO's tee_policy; without one
 	// they are refused, unless --dev-tee-root names simulation roots to trust.
@@ -136,7 +167,7 @@ func (cfg chainConfig) nodeConfig(log *slog.Logger) (node.Config, error) {
 		p := tee.SimPolicy(roots...)
 		reg.Default = &p
 	}
-	return node.Config{DataDir: cfg.Data, Genesis: g, SequencerKey: key, Lanes: cfg.Lanes, Enclave: reg,
+	return node.Config{DataDir: cfg.Data, Lanes: cfg.Lanes, Enclave: reg,
 		BlockTime: cfg.BlockTime, BlockSize: cfg.BlockSize, Logger: log}, nil
 }
 

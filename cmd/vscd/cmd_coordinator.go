@@ -30,9 +30,11 @@ import (
 // of the devnet) to fs.
 func coordinatorFlags(fs *flag.FlagSet, env *cli.Env, cfg *server.Config) {
 	fs.Uint64Var(&cfg.ChainID, "chain-id", uint64(env.Int("VSC_CHAIN_ID", 1337)), "chain id of the EIP-712 domain (VSC_CHAIN_ID)")
-	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest accepted ciphertext blob, bytes")
+	fs.Int64Var(&cfg.MaxBlob, "max-blob", 64<<20, "largest ciphertext blob sent inline with a submission, bytes")
+	fs.Int64Var(&cfg.MaxStreamBlob, "max-stream-blob", 1<<30, "largest ciphertext blob uploaded with PUT /v1/blobs (streamed into the object store), bytes")
 	fs.IntVar(&cfg.ZKChunk, "zk-chunk", prover.DefaultChunk, "records per zk proving job (power of two; must match the iDAO's circuit)")
 	fs.DurationVar(&cfg.VoteTimeout, "vote-timeout", 60*time.Second, "a submission without a quorum after this long fails, naming who did not vote")
+	fs.DurationVar(&cfg.LeaseTTL, "lease-ttl", server.DefaultLeaseTTL, "with several coordinators on one database: the finisher lease (anchor and mint) lasts this long unrenewed, so a dead holder's work moves to another coordinator after at most this")
 	fs.Float64Var(&cfg.IntakeRate, "intake-rate", env.Float("VSC_INTAKE_RATE", server.DefaultIntakeRate),
 		"intake requests (submissions, blob uploads) a second per client address; -1: no limit (VSC_INTAKE_RATE)")
 	fs.IntVar(&cfg.IntakeBurst, "intake-burst", 0, "intake requests a client may send at once (default twice --intake-rate)")
@@ -51,6 +53,7 @@ type coordinatorConfig struct {
 	DB          string
 	LogLevel    string
 	Chain       string
+	ChainRead   string
 	ChainKey    string
 	EnclaveFile string
 }
@@ -65,9 +68,10 @@ func coordinatorRoleFlags(env *cli.Env, args []string) (coordinatorConfig, error
 	fs.StringVar(&cfg.DB, "db", env.Var("DATABASE_URL", pgutil.DefaultURL), "PostgreSQL URL (DATABASE_URL)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
 	fs.StringVar(&cfg.Chain, "chain", env.Var("VSC_CHAIN_API", ""), "the chain's HTTP API: iDAOs are read there and certified results anchored and minted there (VSC_CHAIN_API); empty: iDAOs from PostgreSQL, submissions stop at voting")
+	fs.StringVar(&cfg.ChainRead, "chain-read", env.Var("VSC_CHAIN_READ", ""), "with --chain: read iDAOs from this chain API instead, the coordinator's own verifying follower (`vscd chain --follow`); anchors and mints still go to --chain (VSC_CHAIN_READ)")
 	fs.StringVar(&cfg.ChainKey, "chain-key", env.Var("VSC_CHAIN_KEY", ""), "with --chain: the coordinator's chain account key (pays anchor and mint fees)")
 	fs.StringVar(&cfg.EnclaveFile, "enclave", env.Var("VSC_ENCLAVE", ""), "with --chain: the verifier set's enclave key as `vscd worker --show-key --json` prints it (served to clients)")
-	if _, err := cli.Parse(fs, args); err != nil {
+	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
 		return cfg, err
 	}
 	if cfg.Chain != "" && (cfg.ChainKey == "" || cfg.EnclaveFile == "") {
@@ -114,6 +118,9 @@ func (cfg *coordinatorConfig) linkChain() error {
 	}
 	link := &chainlink.Remote{Client: client.New(cfg.Chain), Key: key, EnclavePubkey: info.PublicKey,
 		EnclaveReport: tee.EncodeAttestation(info.Attestation)}
+	if cfg.ChainRead != "" {
+		link.Reads = client.New(cfg.ChainRead)
+	}
 	cfg.Server.Chain, cfg.Server.Registry, cfg.Server.Services, cfg.Server.ChainFeed = link, link.Registry(), link, link
 	return nil
 }

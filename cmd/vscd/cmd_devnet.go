@@ -25,6 +25,7 @@ import (
 	coord "github.com/vsc-labs/vsc/coordinator/server"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/coordinator/ui"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
 	"github.com/vsc-labs/vsc/internal/keys"
@@ -81,9 +82,10 @@ type devnet struct {
 	keyPaths map[string]string
 	enclave  *tee.Enclave
 	zkKeys   *prover.KeyManager
-	vkHash   common.Hash
-	chain    *node.Node
-	link     *chainlink.Local
+	// zkRegistered are the demo iDAO's zk shapes, keys installed.
+	zkRegistered []idao.ZKShape
+	chain        *node.Node
+	link         *chainlink.Local
 }
 
 // newDevnet is a devnet of cfg, not started; log gets every role's logs
@@ -303,6 +305,7 @@ func (d *devnet) initCoordinator(ctx context.Context) error {
 		EnclaveReport: tee.EncodeAttestation(d.enclave.KeyAttestation())}
 	d.coord = coord.New(cfg, d.store, d.bus, d.log)
 	d.coord.Mount("/v1/chain/", d.chain.Handler())
+	chainMetrics(d.coord.Registry(), d.chain)
 	d.coord.Mount("GET /v1/zk/vks/{hash}", http.HandlerFunc(d.serveVK))
 	return d.run(ctx, "coordinator", d.coord)
 }

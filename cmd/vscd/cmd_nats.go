@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -24,6 +25,7 @@ func natsFlags(fs *flag.FlagSet, env *cli.Env, name string) *bus.ConnectOptions 
 	fs.StringVar(&o.CA, "nats-ca", env.Var("VSC_NATS_CA", ""), "PEM CA bundle the NATS server's TLS certificate must chain to (VSC_NATS_CA)")
 	fs.StringVar(&o.Cert, "nats-cert", env.Var("VSC_NATS_CERT", ""), "client TLS certificate, for a NATS server that verifies clients (VSC_NATS_CERT)")
 	fs.StringVar(&o.Key, "nats-key", env.Var("VSC_NATS_KEY", ""), "the client certificate's key (VSC_NATS_KEY)")
+	fs.IntVar(&o.Replicas, "nats-replicas", 1, "replicas of the streams and consumers this role creates: 1 for one server, 3 in a JetStream cluster (VSC_NATS_REPLICAS)")
 	return o
 }
 
@@ -89,9 +91,22 @@ func cmdNATSConfig(ctx context.Context, env *cli.Env, args []string) error {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "server TLS certificate (TLS then required of every client)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "its key")
 	fs.StringVar(&cfg.TLSCA, "tls-ca", "", "with --tls-cert: verify client certificates against this CA too")
+	var cl natsembed.ClusterConfig
+	routes := fs.String("routes", "", "with --cluster: the other servers' route URLs, comma-separated (nats-route://host:6222,…)")
+	fs.StringVar(&cl.Name, "cluster", "", "make the server a member of this JetStream cluster (with --name, --cluster-listen and --routes)")
+	fs.StringVar(&cl.ServerName, "name", "", "with --cluster: this server's unique name")
+	fs.StringVar(&cl.Listen, "cluster-listen", "", "with --cluster: this server's route address (host:port)")
 	pubs, err := cli.Parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if cl.Name != "" {
+		for _, r := range strings.Split(*routes, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				cl.Routes = append(cl.Routes, r)
+			}
+		}
+		cfg.Cluster = &cl
 	}
 	if *out == "" || len(pubs) == 0 {
 		return cli.Usagef("vscd nats config needs --out FILE and the users' .pub files (`vscd nats creds` writes them)")
@@ -111,5 +126,29 @@ func cmdNATSConfig(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "wrote %s: %d users; run `nats-server -c %s`\n", *out, len(cfg.Users), *out)
+	return nil
+}
+
+// cmdNATSServe runs a nats-server from a configuration file (`vscd nats
+// config` writes one) as this process, until a signal: the real
+// nats-server (the version go.mod pins), with JetStream and, with a
+// cluster block, as a member of a JetStream cluster.
+func cmdNATSServe(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("nats serve", flag.ContinueOnError)
+	path := fs.String("config", "", "the nats-server configuration file")
+	if _, err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return cli.Usagef("vscd nats serve needs --config FILE (write one with `vscd nats config`)")
+	}
+	srv, err := natsembed.RunConfigFile(*path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "nats-server %s listening on %s\n", srv.Name(), srv.ClientURL())
+	<-ctx.Done()
+	srv.Shutdown()
+	srv.WaitForShutdown()
 	return nil
 }

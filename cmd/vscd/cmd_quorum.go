@@ -5,17 +5,21 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/vsc-labs/vsc/chain"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/cli"
+	"github.com/vsc-labs/vsc/internal/httpserve"
 	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/service"
 	"github.com/vsc-labs/vsc/prover"
@@ -36,6 +40,7 @@ type quorumConfig struct {
 	Genesis   string
 	Sequencer string
 	LogLevel  string
+	Metrics   string
 }
 
 func parseQuorum(env *cli.Env, args []string) (quorumConfig, error) {
@@ -52,7 +57,8 @@ func parseQuorum(env *cli.Env, args []string) (quorumConfig, error) {
 	fs.StringVar(&cfg.Genesis, "genesis", env.Var("VSC_GENESIS", ""), "the chain's genesis JSON: its sequencer signs the headers every chain read is proven against (VSC_GENESIS)")
 	fs.StringVar(&cfg.Sequencer, "sequencer", env.Var("VSC_SEQUENCER", ""), "the chain's sequencer address, instead of --genesis (VSC_SEQUENCER)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error")
-	if _, err := cli.Parse(fs, args); err != nil {
+	fs.StringVar(&cfg.Metrics, "metrics-listen", env.Var("VSC_METRICS_LISTEN", ""), "serve Prometheus /metrics on this address (VSC_METRICS_LISTEN); empty: off")
+	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
 		return cfg, err
 	}
 	for _, s := range strings.Split(*idaos, ",") {
@@ -160,6 +166,15 @@ func startMember(ctx context.Context, l *service.List, cfg quorumConfig, seq com
 	m, err := member.New(mcfg, member.NewProvenChain(cfg.Chain, seq), b, km)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Metrics != "" {
+		reg := prometheus.NewRegistry()
+		m.WithMetrics(reg)
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		if err := l.Run(ctx, "metrics", &httpserve.Service{Addr: cfg.Metrics, Handler: mux}); err != nil {
+			return nil, err
+		}
 	}
 	return m, l.Run(ctx, "quorum member", member.NewService(m, b, cfg.IDAOs))
 }

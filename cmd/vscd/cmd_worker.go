@@ -63,7 +63,7 @@ func workerFlags(fs *flag.FlagSet, env *cli.Env, cfg *workerConfig) {
 	fs.BoolVar(&cfg.ShowPolicy, "show-policy", false, "print a TEE policy (JSON) that accepts this enclave — its signer, product and security version; for sim, its simulation root — and exit")
 	fs.BoolVar(&cfg.ZK, "zk", env.Var("VSC_WORKER_ZK", "") != "", "also run the zk prover (it decrypts through this worker's enclave) (VSC_WORKER_ZK)")
 	fs.StringVar(&cfg.ZKKeys, "zk-keys", env.Var("VSC_ZK_KEYS", ".data/zk-keys"), "with --zk: the proving-key cache (VSC_ZK_KEYS)")
-	fs.IntVar(&cfg.ZKParallel, "zk-parallel", 1, "with --zk: chunk proofs at once (2 gains a few % on 2 cores for twice the memory)")
+	fs.IntVar(&cfg.ZKParallel, "zk-parallel", proverworker.DefaultParallel(), "with --zk: chunk proofs at once (default: one per core, at most 4)")
 	fs.StringVar(&cfg.LogLevel, "log-level", env.Var("VSC_LOG_LEVEL", "info"), "debug, info, warn, error (VSC_LOG_LEVEL)")
 	fs.BoolVar(&cfg.Serve, "serve", env.Var("VSC_WORKER_SERVE", "") != "", "also answer data-service query jobs for --idao as a registered provider (needs --chain, --provider-key) (VSC_WORKER_SERVE)")
 	fs.StringVar(&cfg.ServeIDAO, "idao", env.Var("VSC_IDAO", ""), "with --serve: the iDAO whose classes this enclave serves (VSC_IDAO)")
@@ -78,7 +78,7 @@ func parseWorker(env *cli.Env, args []string) (workerConfig, error) {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	var cfg workerConfig
 	workerFlags(fs, env, &cfg)
-	if _, err := cli.Parse(fs, args); err != nil {
+	if _, err := cli.ParseConfig(fs, env, env.Stdout, args); err != nil {
 		return cfg, err
 	}
 	switch cfg.Backend {
@@ -178,7 +178,7 @@ func startWorker(ctx context.Context, env *cli.Env, l *service.List, cfg workerC
 		if err != nil {
 			return err
 		}
-		zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, Parallel: cfg.ZKParallel, Log: log}, b)
+		zk := proverworker.New(proverworker.Config{Keys: km, Open: enc.OpenEnvelope, OpenStream: enc.OpenEnvelopeStream, Parallel: cfg.ZKParallel, Log: log}, b)
 		if err := l.Run(ctx, "zk prover", zk); err != nil {
 			return err
 		}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/vsc-labs/vsc/internal/cli"
@@ -31,24 +29,9 @@ func addZKShapeFlags(fs *flag.FlagSet, env *cli.Env) zkShapeFlags {
 }
 
 func (z zkShapeFlags) shape() (prover.Shape, error) {
-	s := prover.DefaultShape(*z.chunk, *z.fields)
-	if *z.ranges != "" {
-		parts := strings.Split(*z.ranges, ",")
-		if len(parts) != *z.fields {
-			return s, cli.Usagef("--ranges has %d entries for %d fields", len(parts), *z.fields)
-		}
-		for i, p := range parts {
-			lo, bits, ok := strings.Cut(strings.TrimSpace(p), ":")
-			low, err1 := strconv.ParseInt(lo, 10, 64)
-			b, err2 := strconv.Atoi(bits)
-			if !ok || err1 != nil || err2 != nil {
-				return s, cli.Usagef("--ranges entry %q: want MIN:BITS, e.g. 0:16", p)
-			}
-			s.Ranges[i] = prover.Range{Min: low, Bits: b}
-		}
-	}
-	if err := s.Validate(); err != nil {
-		return s, cli.Usagef("%v", err)
+	s, err := prover.ParseRanges(*z.chunk, *z.fields, *z.ranges)
+	if err != nil {
+		return s, cli.Usagef("--chunk/--fields/--ranges: %v", err)
 	}
 	return s, nil
 }
@@ -62,16 +45,18 @@ type zkKeysResult struct {
 	Constraints int          `json:"constraints"`
 	Origin      string       `json:"origin"`
 	Millis      int64        `json:"ms"`
+	// ZKShape is the policy entry to register (`vsc idao create --zk-shape`).
+	ZKShape string `json:"zk_shape"`
 }
 
 func printZKKeys(stdout io.Writer, km *prover.KeyManager, k *prover.Keys, start time.Time, asJSON bool) error {
 	res := zkKeysResult{Shape: k.Shape, Name: k.Shape.String(), CircuitHash: k.Hash.Hex(), VKHash: k.VK.Hash.Hex(),
 		VKFile: filepath.Join(km.Dir(), "vk", k.VK.Hash.Hex()+".vk"), Constraints: k.Constraints(), Origin: k.Origin,
-		Millis: time.Since(start).Milliseconds()}
+		Millis: time.Since(start).Milliseconds(), ZKShape: fmt.Sprintf("%d:%d:%s", k.Shape.Fields(), k.Shape.Chunk, k.VK.Hash.Hex())}
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s: vk %s (%s keys, %d constraints)\nverifying key file: %s\n", res.Name, res.VKHash, res.Origin, res.Constraints, res.VKFile)
+	fmt.Fprintf(stdout, "%s: vk %s (%s keys, %d constraints)\nverifying key file: %s\nregister it with: vsc idao create … --zk-shape %s\n", res.Name, res.VKHash, res.Origin, res.Constraints, res.VKFile, res.ZKShape)
 	if k.Origin == prover.OriginDev {
 		fmt.Fprintln(stdout, "these keys come from a single-party setup: for development only (use `vscd zk import` with ceremony keys in production)")
 	}

@@ -165,13 +165,20 @@ func prepareCrashSubmissions(t *testing.T, api *client.Client, n int) []crashSub
 // submission on chain.
 func checkEachMintedOnce(t *testing.T, dn *devnetProcess, subs []crashSubmission) {
 	t.Helper()
+	checkMintedOnce(t, dn.api, subs, dn.logs.String)
+}
+
+// checkMintedOnce is checkEachMintedOnce through api; logs is shown when
+// a submission never finishes.
+func checkMintedOnce(t *testing.T, api *client.Client, subs []crashSubmission, logs func() string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	final := map[coordinator.Status]int{}
 	for _, s := range subs {
-		v, err := dn.api.Wait(ctx, s.id, "", nil)
+		v, err := api.Wait(ctx, s.id, "", nil)
 		if err != nil {
-			t.Fatalf("submission %s never finished: %v\n%s", s.id, err, tail(dn.logs.String()))
+			t.Fatalf("submission %s never finished: %v\n%s", s.id, err, tail(logs()))
 		}
 		final[v.Status]++
 		if v.Status != coordinator.Minted {
@@ -179,7 +186,7 @@ func checkEachMintedOnce(t *testing.T, dn *devnetProcess, subs []crashSubmission
 		}
 	}
 	t.Logf("final states: %v", final)
-	classes, err := dn.api.DATClasses(context.Background())
+	classes, err := api.DATClasses(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

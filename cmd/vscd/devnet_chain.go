@@ -45,9 +45,19 @@ func mustBig(s string) *big.Int {
 	return v
 }
 
-// zkShape is the zk circuit shape of the demo iDAO: chunks of --zk-chunk
-// records of 4 int64 fields (like examples/weather.csv).
-func (d *devnet) zkShape() prover.Shape { return prover.DefaultShape(d.cfg.Coordinator.ZKChunk, 4) }
+// devnetZKFields is how many fields the demo iDAO's widest zk shape has:
+// it registers one shape per field count 1..devnetZKFields.
+const devnetZKFields = 8
+
+// zkShapes are the zk circuit shapes of the demo iDAO: chunks of
+// --zk-chunk records of 1 to devnetZKFields int64 fields, any value.
+func (d *devnet) zkShapes() []prover.Shape {
+	out := make([]prover.Shape, devnetZKFields)
+	for i := range out {
+		out[i] = prover.DefaultShape(d.cfg.Coordinator.ZKChunk, i+1)
+	}
+	return out
+}
 
 func (d *devnet) key(name string) *ecdsa.PrivateKey {
 	k, err := keys.Load(d.keyPaths[name])
@@ -68,13 +78,38 @@ func (d *devnet) initProverKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.log.Info("devnet: zk keys for the demo shape (first start runs a Groth16 setup; a dev-only key)", "shape", d.zkShape().String())
-	hashes, err := km.Warm(ctx, d.zkShape())
-	if err != nil {
-		return err
+	shapes := d.zkShapes()
+	d.log.Info("devnet: zk keys for the demo shapes (first start runs a Groth16 setup per shape; dev-only keys)",
+		"shapes", len(shapes), "chunk", d.cfg.Coordinator.ZKChunk)
+	d.zkRegistered = make([]idao.ZKShape, len(shapes))
+	for i, sh := range shapes {
+		k, err := km.Keys(ctx, sh)
+		if err != nil {
+			return fmt.Errorf("zk keys for %s: %w", sh, err)
+		}
+		d.zkRegistered[i] = k.Registered()
 	}
-	d.zkKeys, d.vkHash = km, hashes[0]
+	d.zkKeys = km
 	return nil
+}
+
+// devGenesis is a devnet's (and a local cluster's) genesis: quick
+// disputes and staking, every funded account given devFunds.
+func devGenesis(chainID uint64, seq common.Address, funded []common.Address) *chain.Genesis {
+	g := &chain.Genesis{ChainID: chainID, Time: uint64(time.Now().UnixMilli()),
+		Sequencer: seq, GasPrice: "1", Alloc: map[common.Address]string{},
+		// a devnet's disputes are quick: 3 s windows, 6 s clocks (ms of block time)
+		Optimistic: &optimistic.Params{Window: 3000, Clock: 6000, MinClaimBond: big.NewInt(1000),
+			MinChallengeBond: big.NewInt(1000), WinnerShareBps: 5000, EquivocationShareBps: 5000},
+		// and its staking: a 30 s slashing window, a 60 s unstake delay, a
+		// stake of 100 at least
+		Staking: &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(100), MaxMembers: idao.DefaultMaxMembers,
+			QCStakeWindow: idao.DefaultQCStakeWindow},
+		Services: &escrow.Params{RefundLock: devRefundLock}}
+	for _, a := range funded {
+		g.Alloc[a] = devFunds.String()
+	}
+	return g
 }
 
 // initChain starts the in-process sequencer with a dev genesis funding
@@ -87,23 +122,15 @@ func (d *devnet) initChain(ctx context.Context) error {
 	seq := d.key("sequencer")
 	var g *chain.Genesis
 	if _, err := os.Stat(filepath.Join(dir, "chain.db")); err != nil {
-		g = &chain.Genesis{ChainID: d.cfg.Coordinator.ChainID, Time: uint64(time.Now().UnixMilli()),
-			Sequencer: keys.Address(seq), GasPrice: "1", Alloc: map[common.Address]string{},
-			// a devnet's disputes are quick: 3 s windows, 6 s clocks (ms of block time)
-			Optimistic: &optimistic.Params{Window: 3000, Clock: 6000, MinClaimBond: big.NewInt(1000),
-				MinChallengeBond: big.NewInt(1000), WinnerShareBps: 5000, EquivocationShareBps: 5000},
-			// and its staking: a 30 s slashing window, a 60 s unstake delay, a
-			// stake of 100 at least
-			Staking: &idao.Params{SlashWindow: 30, MinUnstakeDelay: 60, MinStake: big.NewInt(100), MaxMembers: idao.DefaultMaxMembers,
-				QCStakeWindow: idao.DefaultQCStakeWindow},
-			Services: &escrow.Params{RefundLock: devRefundLock}}
+		var funded []common.Address
 		for _, p := range d.keyPaths {
 			k, err := keys.Load(p)
 			if err != nil {
 				return err
 			}
-			g.Alloc[keys.Address(k)] = devFunds.String()
+			funded = append(funded, keys.Address(k))
 		}
+		g = devGenesis(d.cfg.Coordinator.ChainID, keys.Address(seq), funded)
 	}
 	// iDAOs without a tee_policy of their own trust this devnet's simulation root
 	policy := d.enclave.Policy()
@@ -143,13 +170,18 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 	}
 	owner := d.key("member-1")
 	policy := idao.Policy{Modes: []idao.Mode{"tee+zk", "tee", "zk", "optimistic"}, Price: devPrice,
-		TEEPolicy: teePolicy, VKHash: d.vkHash, UnstakeDelay: 60}
+		TEEPolicy: teePolicy, UnstakeDelay: 60, ZKShapes: d.zkRegistered}
 	steps := []struct {
 		who  *ecdsa.PrivateKey
 		body tx.Body
 	}{
 		{owner, &tx.IDAOCreate{Name: "demo", Policy: policy, Stake: devStake}},
-		{owner, &tx.VKRegister{IDAO: "demo", Circuit: d.zkShape().String(), VKHash: d.vkHash}},
+	}
+	for i, z := range d.zkRegistered {
+		steps = append(steps, struct {
+			who  *ecdsa.PrivateKey
+			body tx.Body
+		}{owner, &tx.VKRegister{IDAO: "demo", Circuit: d.zkShapes()[i].String(), VKHash: z.VKHash}})
 	}
 	for i := 2; i <= d.cfg.Quorum; i++ {
 		steps = append(steps, struct {
@@ -162,7 +194,7 @@ func (d *devnet) bootstrapChain(ctx context.Context) error {
 			return fmt.Errorf("bootstrap %s: %w", s.body.Kind(), err)
 		}
 	}
-	d.log.Info("devnet: demo iDAO on chain", "members", d.cfg.Quorum, "vk", d.vkHash)
+	d.log.Info("devnet: demo iDAO on chain", "members", d.cfg.Quorum, "zk_shapes", len(d.zkRegistered))
 	return nil
 }
 

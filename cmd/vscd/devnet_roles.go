@@ -16,7 +16,7 @@ import (
 // initProver runs the ZK prover. In production it runs inside the enclave
 // that holds the data key; here it decrypts through the simulated enclave.
 func (d *devnet) initProver(ctx context.Context) error {
-	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, Log: d.log}, d.workerBus)
+	w := proverworker.New(proverworker.Config{Keys: d.zkKeys, Open: d.enclave.OpenEnvelope, OpenStream: d.enclave.OpenEnvelopeStream, Log: d.log}, d.workerBus)
 	return d.run(ctx, "zk prover", w)
 }
 
@@ -42,6 +42,9 @@ func (d *devnet) initMembers(ctx context.Context) error {
 			LieDigest: slices.Contains(d.cfg.MembersLying, i), Log: d.log.With("role", "quorum")}, d.chain, b, d.zkKeys)
 		if err != nil {
 			return err
+		}
+		if i == 1 { // one member's metrics in the devnet's registry (every member's would collide)
+			m.WithMetrics(d.coord.Registry())
 		}
 		if err := d.run(ctx, name+" "+keys.Address(k).Hex(), member.NewService(m, b, nil)); err != nil {
 			return err

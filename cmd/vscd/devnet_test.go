@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vsc-labs/vsc/cmd/vscd/internal/bench"
+	teeworker "github.com/vsc-labs/vsc/tee/worker"
 	"io"
 	"log/slog"
 	"math/big"
@@ -58,9 +60,12 @@ func testEnv(stdout, stderr io.Writer, vars ...string) *cli.Env {
 const asVSCD = "VSCD_TEST_RUN_AS_VSCD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asVSCD) != "" {
+	if os.Getenv(asVSCD) != "" || os.Getenv(bench.DatasetClientEnv) != "" {
 		os.Exit(runProcess())
 	}
+	// the tests' blobs are small: stream every one over 64 KiB through the
+	// enclave, so the devnets exercise the streaming path
+	teeworker.StreamAbove = 64 << 10
 	dir, err := os.MkdirTemp("", "vsc-devnet-zk-")
 	if err != nil {
 		panic(err)
@@ -70,7 +75,7 @@ func TestMain(m *testing.M) {
 	// before any of them looks for them
 	km, err := prover.NewKeyManager(dir, nil)
 	if err == nil {
-		_, err = km.Warm(context.Background(), prover.DefaultShape(testZKChunk, 4))
+		_, err = km.Warm(context.Background(), testZKShapes()...)
 	}
 	if err != nil {
 		panic(err)
@@ -78,6 +83,16 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// testZKShapes are the shapes of the tests' demo iDAO: one per field count
+// 1..devnetZKFields, in chunks of testZKChunk records.
+func testZKShapes() []prover.Shape {
+	out := make([]prover.Shape, devnetZKFields)
+	for i := range out {
+		out[i] = prover.DefaultShape(testZKChunk, i+1)
+	}
+	return out
 }
 
 type testDevnet struct {
@@ -399,7 +414,7 @@ func TestChainRefusesForgedCertificates(t *testing.T) {
 func (d *testDevnet) signedOf(v *coordinator.SubmissionView) (submission.Submission, []byte) {
 	d.t.Helper()
 	s := submission.Submission{IDAO: v.IDAO, Mode: v.Mode, Class: v.Class, Contributor: v.Contributor, DataHash: v.DataHash,
-		Commitment: v.Commitment, Records: v.Records, WrappedKeyHash: keccak(v.WrappedKey), Nonce: v.Nonce}
+		Commitment: v.Commitment, Records: v.Records, WrappedKeyHash: keccak(v.WrappedKey), Nonce: v.Nonce, Fields: v.Fields}
 	if s.Digest(1337) != common.HexToHash(v.ID) {
 		d.t.Fatalf("submission %s: the view does not rebuild its signed submission", v.ID)
 	}

@@ -48,7 +48,7 @@ func run(ctx context.Context, env *cli.Env, args []string) int {
 		return 0
 	}
 	err := cli.Dispatch(ctx, commands(), env, args)
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, cli.ErrConfigPrinted) {
 		return 0
 	}
 	fmt.Fprintf(env.Stderr, "vscd: %s\n", strings.TrimSpace(err.Error()))

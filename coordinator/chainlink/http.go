@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/api"
+	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/coordinator/store"
@@ -36,7 +37,7 @@ func FromAPI(v *api.IDAO) (*idao.IDAO, error) {
 	}
 	d := &idao.IDAO{Name: v.Name, Owner: v.Owner, Created: v.Created, Policy: idao.Policy{Modes: v.PolicyFull.Modes,
 		Price: price, TEEPolicy: v.PolicyFull.TEEPolicy, VKHash: v.PolicyFull.VKHash, UnstakeDelay: v.PolicyFull.UnstakeDelay,
-		MinGroupSize: v.PolicyFull.MinGroupSize}}
+		MinGroupSize: v.PolicyFull.MinGroupSize, ZKShapes: v.PolicyFull.ZKShapes}}
 	for _, m := range v.Members {
 		st, err := amount(m.Stake, "stake")
 		if err != nil {
@@ -60,13 +61,44 @@ type Remote struct {
 
 	EnclavePubkey []byte // the verifier set's published enclave key (served to clients)
 	EnclaveReport []byte
+	// Reads, when set, is where the iDAO registry is read instead of
+	// Client: the coordinator's own verifying follower (`vscd chain
+	// --follow`). Anchors and mints, and the reads that confirm them, stay
+	// on Client, the sequencer.
+	Reads *client.Client
 
-	mu sync.Mutex // one sender: nonces in order
+	mu    sync.Mutex                      // one sender: nonces in order
+	fence func(ctx context.Context) error // checked before each tx is built (SetFence)
 }
 
-// IDAO reads an iDAO from the chain.
+// SetFence makes the link call f before it builds and signs each tx, and
+// send nothing when f fails (see Local.SetFence).
+func (r *Remote) SetFence(f func(ctx context.Context) error) { r.fence = f }
+
+// sendTx signs and sends body with the coordinator's key, one at a time,
+// once the fence lets it.
+func (r *Remote) sendTx(ctx context.Context, body tx.Body) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fence != nil {
+		if err := r.fence(ctx); err != nil {
+			return fmt.Errorf("not sending: %w", err)
+		}
+	}
+	_, err := r.Client.SendChainTx(ctx, r.Key, body)
+	return err
+}
+
+func (r *Remote) reads() *client.Client {
+	if r.Reads != nil {
+		return r.Reads
+	}
+	return r.Client
+}
+
+// IDAO reads an iDAO from the chain (from Reads when set).
 func (r *Remote) IDAO(ctx context.Context, name string) (*idao.IDAO, error) {
-	v, err := r.Client.ChainIDAO(ctx, name)
+	v, err := r.reads().ChainIDAO(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +125,7 @@ func (g *RemoteRegistry) IDAO(ctx context.Context, name string) (*coordinator.Re
 
 // IDAOs lists the chain's iDAOs.
 func (g *RemoteRegistry) IDAOs(ctx context.Context) ([]*coordinator.Registered, error) {
-	list, err := g.r.Client.ChainIDAOs(ctx)
+	list, err := g.r.reads().ChainIDAOs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +145,7 @@ func (r *Remote) Mint(ctx context.Context, c *store.Certificate) (common.Hash, e
 	if a, err := r.Client.ChainAnchor(ctx, c.ResultDigest); err == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
-	r.mu.Lock()
-	_, err := r.Client.SendChainTx(ctx, r.Key, mintTx(c))
-	r.mu.Unlock()
+	err := r.sendTx(ctx, mintTx(c))
 	if a, rerr := r.Client.ChainAnchor(ctx, c.ResultDigest); rerr == nil && a.Minted {
 		return c.ResultDigest, nil
 	}
@@ -155,10 +185,8 @@ func (r *Remote) AnchorAndMint(ctx context.Context, certs []*store.Certificate) 
 		for n, k := range chunk {
 			cs[n] = todo[k]
 		}
-		r.mu.Lock()
 		// the API's iDAO view has no stake history: the QCs are counted at the head
-		_, err := r.Client.SendChainTx(ctx, r.Key, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
-		r.mu.Unlock()
+		err := r.sendTx(ctx, anchorBatch(cs, func(*store.Certificate) uint64 { return stakeHeight }))
 		for _, c := range cs {
 			sendErr[c.ResultDigest] = err
 		}

@@ -32,8 +32,15 @@ type Local struct {
 	Chain *node.Node
 	Key   *ecdsa.PrivateKey // the coordinator's chain account (pays anchor and mint fees)
 
-	mu sync.Mutex // one sender: nonces are assigned in order
+	mu    sync.Mutex                      // one sender: nonces are assigned in order
+	fence func(ctx context.Context) error // checked before each tx is built (SetFence)
 }
+
+// SetFence makes the link call f before it builds and signs each tx, and
+// send nothing when f fails: the coordinator's finisher lease, so that a
+// coordinator whose lease passed to another sends no tx on the account's
+// nonces.
+func (l *Local) SetFence(f func(ctx context.Context) error) { l.fence = f }
 
 // IDAO reads an iDAO at the current head.
 func (l *Local) IDAO(ctx context.Context, name string) (*idao.IDAO, error) { return l.Chain.IDAO(name) }
@@ -59,7 +66,7 @@ func (l *Local) AnchorAndMint(ctx context.Context, certs []*store.Certificate) [
 		for n, k := range chunk {
 			cs[n] = certs[todo[k]]
 		}
-		hs, err := l.submit(anchorBatch(cs, l.stakeHeights()))
+		hs, err := l.submit(ctx, anchorBatch(cs, l.stakeHeights()))
 		for _, k := range chunk {
 			if err != nil {
 				out[todo[k]].Err = err
@@ -227,7 +234,7 @@ func mintTx(c *store.Certificate) *tx.DATMint {
 // send signs body with the coordinator's key, submits it and waits for its
 // receipt; a failed receipt is an error carrying the chain's reason.
 func (l *Local) send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
-	hs, err := l.submit(body)
+	hs, err := l.submit(ctx, body)
 	if err != nil {
 		return nil, err
 	}
@@ -235,10 +242,15 @@ func (l *Local) send(ctx context.Context, body tx.Body) (*chain.Receipt, error) 
 }
 
 // submit signs and submits bodies with consecutive nonces of the
-// coordinator's account.
-func (l *Local) submit(bodies ...tx.Body) ([]common.Hash, error) {
+// coordinator's account, once the fence (if any) lets it.
+func (l *Local) submit(ctx context.Context, bodies ...tx.Body) ([]common.Hash, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.fence != nil {
+		if err := l.fence(ctx); err != nil {
+			return nil, fmt.Errorf("not sending: %w", err)
+		}
+	}
 	nonce := l.Chain.NextNonce(keys.Address(l.Key))
 	out := make([]common.Hash, 0, len(bodies))
 	for i, body := range bodies {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
@@ -128,12 +129,29 @@ func (c *Client) Prepare(ctx context.Context, data []byte, o PrepareOptions) (*P
 	if o.Mode == "" && len(v.IDAO.Policy.Modes) > 0 {
 		o.Mode = v.IDAO.Policy.Modes[0]
 	}
+	if err := CheckZKShape(&v.IDAO.Policy, o.IDAO, o.Mode, len(ds.Fields)); err != nil {
+		return nil, err
+	}
 	p, err := c.PrepareFor(ctx, ds, pub, info.ChainID, o)
 	if err != nil {
 		return nil, err
 	}
 	p.ProvenAt, p.Simulation = v.Header.Height, policy.AllowSimulation
 	return p, nil
+}
+
+// CheckZKShape refuses, before anything is encrypted or sent, a dataset of
+// fields fields that none of the iDAO's zk shapes fits when mode has zk
+// evidence (codes.ZKShapeMissing, naming the shapes it accepts).
+func CheckZKShape(p *idao.Policy, name string, mode idao.Mode, fields int) error {
+	if !mode.Needs(idao.KindZK) || len(p.ZKShapes) == 0 {
+		return nil
+	}
+	if _, ok := p.ZKShapeFor(uint32(fields)); ok {
+		return nil
+	}
+	return codes.New(codes.ZKShapeMissing, "iDAO %q has no zk circuit for %d-field records: in mode %s it accepts %s; nothing was uploaded (submit with --mode tee, or reshape the dataset)",
+		name, fields, mode, p.DescribeZKShapes())
 }
 
 // PrepareFor is Prepare with the dataset parsed and the enclave key known.
@@ -157,7 +175,7 @@ func (c *Client) PrepareFor(ctx context.Context, ds *records.Dataset, enclave *e
 	p := &Prepared{ChainID: chainID, WrappedKey: sealed.WrappedKey, EnclaveKey: crypto.FromECDSAPub(enclave), blob: sealed.Blob}
 	p.Submission = submission.Submission{IDAO: o.IDAO, Mode: o.Mode, Class: o.Class, Contributor: o.Contributor,
 		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()),
-		WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: *nonce}
+		WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: *nonce, Fields: uint32(len(ds.Fields))}
 	p.TypedData = p.Submission.TypedData(chainID)
 	p.Digest = p.Submission.Digest(chainID)
 	return p, nil
@@ -302,8 +320,10 @@ func SavePrepared(path string, p *Prepared) error {
 	if p.BlobFile == "" {
 		p.BlobFile = path + ".blob"
 	}
-	if err := os.WriteFile(p.BlobFile, p.blob, 0o600); err != nil {
-		return err
+	if p.blob != nil { // a streamed prepare wrote its blob file already
+		if err := os.WriteFile(p.BlobFile, p.blob, 0o600); err != nil {
+			return err
+		}
 	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
@@ -325,9 +345,15 @@ func LoadPrepared(path string) (*Prepared, error) {
 	if p.Submission.Digest(p.ChainID) != p.Digest {
 		return nil, fmt.Errorf("%s was edited: its submission no longer hashes to its digest", path)
 	}
-	if p.BlobFile != "" {
-		if p.blob, err = os.ReadFile(p.BlobFile); err != nil && !p.Uploaded {
+	if p.BlobFile != "" && !p.Uploaded {
+		st, err := os.Stat(p.BlobFile)
+		if err != nil {
 			return nil, fmt.Errorf("prepared blob: %w", err)
+		}
+		if st.Size() <= StreamAbove { // a larger one is uploaded from its file (UploadBlobFile)
+			if p.blob, err = os.ReadFile(p.BlobFile); err != nil {
+				return nil, fmt.Errorf("prepared blob: %w", err)
+			}
 		}
 	}
 	return &p, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
+	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/page"
 )
@@ -85,7 +86,7 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
 	if s.limiter != nil {
 		rate, burst = float64(s.limiter.limit), s.limiter.burst
 	}
-	writeJSON(w, 200, map[string]any{"chain_id": s.cfg.ChainID, "max_blob": s.cfg.MaxBlob, "zk_chunk": s.cfg.ZKChunk,
+	writeJSON(w, 200, map[string]any{"chain_id": s.cfg.ChainID, "max_blob": s.cfg.MaxBlob, "max_stream_blob": s.cfg.MaxStreamBlob, "zk_chunk": s.cfg.ZKChunk,
 		"blob_ttl_seconds": int64(s.cfg.BlobTTL.Seconds()), "max_pending_blob_bytes": s.cfg.MaxPendingBlobBytes,
 		"max_pending_blob_bytes_per_client": s.cfg.MaxPendingBlobBytesPerClient, "max_inflight_body_bytes": s.cfg.MaxInflightBodyBytes,
 		"intake_rate": rate, "intake_burst": burst})
@@ -209,7 +210,8 @@ func (s *Server) getIDAO(w http.ResponseWriter, r *http.Request) {
 // IDAOView renders a registered iDAO.
 func IDAOView(d *coordinator.Registered) (coordinator.IDAOView, error) {
 	v := coordinator.IDAOView{Name: d.Name, Policy: d.DefaultMode(), Modes: d.Policy.Modes, Owner: d.Owner, MinGroupSize: d.Policy.GroupFloor(),
-		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave}
+		Members: []coordinator.MemberView{}, Stake: d.TotalStake().String(), EnclaveKey: d.Enclave,
+		ZKShapes: append([]idao.ZKShape{}, d.Policy.ZKShapes...)}
 	if c := coordinator.NewPolicyConfig(&d.Policy); !c.Empty() {
 		raw, err := json.Marshal(c)
 		if err != nil {

@@ -65,7 +65,7 @@ func FuzzCheckResult(f *testing.F) {
 	}
 	contributor, _ := crypto.GenerateKey()
 	sub := submission.Submission{IDAO: "demo", Mode: "tee+zk", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
-		DataHash: common.Hash{1}, Commitment: common.Hash{2}, Records: 9}
+		DataHash: common.Hash{1}, Commitment: common.Hash{2}, Records: 9, Fields: 3}
 	target := &store.Target{ID: sub.Digest(1337), Sub: sub, ChainID: 1337, Status: coordinator.Verifying, ZKChunks: 3}
 	teePolicy, _ := json.Marshal(enc.Policy())
 	dao := &coordinator.Registered{IDAO: &idao.IDAO{Name: "demo", Policy: idao.Policy{Modes: []idao.Mode{idao.ModeTEEZK}, TEEPolicy: teePolicy},

@@ -33,15 +33,19 @@ func (s *Server) wakeFinisher() {
 	}
 }
 
-// finisher anchors certified submissions and mints their DATs. Every step
-// is idempotent, so after a crash it simply runs again.
+// finisher anchors certified submissions and mints their DATs, fails
+// overdue votes and shows claims, while this coordinator holds the
+// finisher lease (lease.go). Every step is idempotent, so after a crash,
+// here or in another coordinator, it simply runs again.
 func (s *Server) finisher(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.RelayPoll)
 	defer tick.Stop()
 	for {
-		s.anchorCertified(ctx)
-		s.expireVotes(ctx)
-		s.syncClaims(ctx)
+		if s.Leader() {
+			s.anchorCertified(ctx)
+			s.expireVotes(ctx)
+			s.syncClaims(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/store"
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -67,24 +68,28 @@ func (s *Server) intake(r *http.Request) (*coordinator.SubmissionView, bool, err
 		return nil, false, err
 	}
 	sub := &req.Submission
-	if blob != nil {
-		if err := checkRecordsFit(sub.Records, int64(len(blob))); err != nil {
-			return nil, false, err
-		}
-	}
 	id := sub.Digest(s.cfg.ChainID)
 	if err := s.checkSigned(id, req); err != nil {
 		return nil, false, err
 	}
-	if err := s.checkIDAO(ctx, req); err != nil {
+	plan, err := s.checkIDAO(ctx, req)
+	if err != nil {
 		return nil, false, err
+	}
+	if err := checkJobCount(sub, plan.chunk); err != nil {
+		return nil, false, err
+	}
+	if blob != nil {
+		if err := checkRecordsFit(sub.Records, int64(len(blob))); err != nil {
+			return nil, false, err
+		}
 	}
 	size, err := s.blobSize(ctx, sub, blob)
 	if err != nil {
 		return nil, false, err
 	}
 	newSub := &store.NewSubmission{ID: id, Sub: *sub, Signature: req.Signature, WrappedKey: req.WrappedKey,
-		ChainID: s.cfg.ChainID, BlobSize: size, BlobInline: blob != nil, Jobs: s.jobsFor(id, req)}
+		ChainID: s.cfg.ChainID, BlobSize: size, BlobInline: blob != nil, Jobs: s.jobsFor(id, req, plan)}
 	if blob != nil {
 		if err := s.bus.PutBlob(ctx, sub.DataHash, blob); err != nil {
 			return nil, false, err
@@ -131,33 +136,54 @@ func (s *Server) checkSigned(id common.Hash, req *coordinator.SubmitRequest) err
 	return nil
 }
 
+// zkPlan is how a submission's zk evidence is proven: in chunks of chunk
+// records under the registered verifying key vk (for a policy without
+// shapes, the coordinator's --zk-chunk and the policy's one key, if any).
+type zkPlan struct {
+	chunk int
+	vk    common.Hash
+}
+
 // checkIDAO checks the submission against its iDAO: the iDAO exists,
-// accepts the mode, and the data key is wrapped to the enclave key it names.
-func (s *Server) checkIDAO(ctx context.Context, req *coordinator.SubmitRequest) error {
+// accepts the mode, has a zk shape for the declared field count (zk
+// modes), and the data key is wrapped to the enclave key it names. It
+// returns how the zk jobs are to be proven.
+func (s *Server) checkIDAO(ctx context.Context, req *coordinator.SubmitRequest) (zkPlan, error) {
 	sub := &req.Submission
+	plan := zkPlan{chunk: s.cfg.ZKChunk}
 	dao, err := s.idao(ctx, sub.IDAO)
 	if errors.Is(err, store.ErrUnknownIDAO) {
-		return codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
+		return plan, codes.New(codes.UnknownIDAO, "there is no iDAO named %q: see `vsc idao list`", sub.IDAO)
 	}
 	if err != nil {
-		return err
+		return plan, err
 	}
 	if !dao.Policy.Accepts(sub.Mode) {
-		return codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+		return plan, codes.New(codes.ModeNotAccepted, "iDAO %q accepts modes %s, not %q", dao.Name, idao.JoinModes(dao.Policy.Modes, ", "), sub.Mode)
+	}
+	if sub.Mode.Needs(idao.KindZK) && len(dao.Policy.ZKShapes) > 0 {
+		z, ok := dao.Policy.ZKShapeFor(sub.Fields)
+		if !ok {
+			return plan, codes.New(codes.NoZKShape, "iDAO %q has no zk circuit for %d-field records: its zk shapes accept %s; submit in mode tee, or reshape the dataset",
+				dao.Name, sub.Fields, dao.Policy.DescribeZKShapes())
+		}
+		plan = zkPlan{chunk: int(z.Chunk), vk: z.VKHash}
+	} else if sub.Mode.Needs(idao.KindZK) {
+		plan.vk = dao.Policy.VKHash // a policy made before shapes: its one key, proven at --zk-chunk
 	}
 	enclave := dao.EnclavePubkey()
 	if len(enclave) == 0 {
-		return nil
+		return plan, nil
 	}
 	if len(req.EnclaveKey) == 0 {
-		return codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
+		return plan, codes.New(codes.MissingField, "field \"enclave_key\" is missing: say which enclave key the data key was wrapped to")
 	}
 	if !bytes.Equal(req.EnclaveKey, enclave) {
-		return codes.New(codes.WrongEnclaveKey,
+		return plan, codes.New(codes.WrongEnclaveKey,
 			"the data key was wrapped to enclave key %x…, but iDAO %q's enclave key is %x…: fetch it again (`vsc idao show %s`) and resubmit",
 			head(req.EnclaveKey), dao.Name, head(enclave), dao.Name)
 	}
-	return nil
+	return plan, nil
 }
 
 // blobSize checks the submission's blob, inline (it must hash to the
@@ -204,7 +230,7 @@ func newView(id common.Hash, n *store.NewSubmission) *coordinator.SubmissionView
 	now := time.Now().UTC()
 	v := &coordinator.SubmissionView{ID: id.Hex(), Status: coordinator.Received, IDAO: n.Sub.IDAO, Mode: n.Sub.Mode,
 		Class: n.Sub.Class, Contributor: n.Sub.Contributor, DataHash: n.Sub.DataHash, Commitment: n.Sub.Commitment,
-		Records: n.Sub.Records, Nonce: n.Sub.Nonce, Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{},
+		Records: n.Sub.Records, Fields: n.Sub.Fields, Nonce: n.Sub.Nonce, Evidence: []coordinator.EvidenceView{}, Votes: []coordinator.VoteView{},
 		CreatedAt: now, UpdatedAt: now}
 	for _, j := range n.Jobs {
 		if len(v.Evidence) == 0 || v.Evidence[len(v.Evidence)-1].Kind != j.Kind {
@@ -261,7 +287,7 @@ func jobCount(mode idao.Mode, records uint64, chunk int) uint64 {
 
 // jobsFor builds the jobs of a submission that checkFields accepted (so
 // their count is within coordinator.MaxJobsPerSubmission).
-func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []work.Job {
+func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest, plan zkPlan) []work.Job {
 	var jobs []work.Job
 	for _, kind := range req.Submission.Mode.Kinds() {
 		base := work.Job{ID: work.JobID(id, kind), Kind: kind, ChainID: s.cfg.ChainID, SubmissionID: id,
@@ -270,11 +296,11 @@ func (s *Server) jobsFor(id common.Hash, req *coordinator.SubmitRequest) []work.
 			jobs = append(jobs, base)
 			continue
 		}
-		c := s.cfg.ZKChunk
+		c := plan.chunk
 		n := int((req.Submission.Records + uint64(c) - 1) / uint64(c))
 		for i := range n {
 			j := base
-			j.Chunk, j.Chunks, j.ChunkSize = i, n, c
+			j.Chunk, j.Chunks, j.ChunkSize, j.VKHash = i, n, c, plan.vk
 			jobs = append(jobs, j)
 		}
 	}
@@ -351,10 +377,19 @@ func (s *Server) checkFields(req *coordinator.SubmitRequest) error {
 	if sub.Records > coordinator.MaxRecords {
 		return codes.New(codes.InvalidField, "records is %d, over the limit of %d (max_records): split the dataset", sub.Records, coordinator.MaxRecords)
 	}
-	if n := jobCount(sub.Mode, sub.Records, s.cfg.ZKChunk); n > coordinator.MaxJobsPerSubmission {
+	if sub.Fields < 1 || sub.Fields > coordinator.MaxFields {
+		return codes.New(codes.InvalidField, "fields is %d: declare the number of int64 fields of every record, 1..%d (max_fields)", sub.Fields, coordinator.MaxFields)
+	}
+	return nil
+}
+
+// checkJobCount refuses a submission that makes more verification jobs
+// than coordinator.MaxJobsPerSubmission with zk chunks of chunk records.
+func checkJobCount(sub *submission.Submission, chunk int) error {
+	if n := jobCount(sub.Mode, sub.Records, chunk); n > coordinator.MaxJobsPerSubmission {
 		return codes.New(codes.InvalidField,
 			"records is %d: in mode %s, with zk chunks of %d records, that is %d verification jobs, over the limit of %d (max_jobs_per_submission): split the dataset",
-			sub.Records, sub.Mode, s.cfg.ZKChunk, n, coordinator.MaxJobsPerSubmission)
+			sub.Records, sub.Mode, chunk, n, coordinator.MaxJobsPerSubmission)
 	}
 	return nil
 }
@@ -473,6 +508,10 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if r.ContentLength < 0 || r.ContentLength > bus.SmallBlob {
+		s.putBlobStream(w, r, h)
+		return
+	}
 	release, ok := s.reserveBody(w, r, s.cfg.MaxBlob)
 	if !ok {
 		return
@@ -493,8 +532,62 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, codes.New(codes.DataHashMismatch, "the blob hashes to %s, not %s", crypto.Keccak256Hash(blob).Hex(), h.Hex()))
 		return
 	}
+	referenced, ok := s.recordUpload(w, r, h, int64(len(blob)))
+	if !ok {
+		return
+	}
+	if !referenced {
+		if err := s.bus.PutBlob(r.Context(), h, blob); err != nil {
+			s.forgetUpload(h)
+			writeErr(w, fmt.Errorf("store blob %s: %w", h.Hex(), err))
+			return
+		}
+	}
+	s.uploaded(w, h, int64(len(blob)), referenced)
+}
+
+// putBlobStream is PUT /v1/blobs/{hash} for a blob over bus.SmallBlob (or
+// of unknown length): its Content-Length (required) is counted against the
+// upload quotas first, then the body is streamed into the object store,
+// hashed on the way, and kept only if it hashes to {hash}. Memory: a chunk.
+func (s *Server) putBlobStream(w http.ResponseWriter, r *http.Request, h common.Hash) {
+	size := r.ContentLength
+	switch {
+	case size < 0:
+		writeErr(w, codes.New(codes.BadRequest, "a blob upload needs a Content-Length: send the blob's size (`vsc submit` does)"))
+		return
+	case size > s.cfg.MaxStreamBlob:
+		writeErr(w, codes.New(codes.BlobTooLarge, "the blob is %d bytes, over the %d-byte limit (max_stream_blob): split the dataset", size, s.cfg.MaxStreamBlob))
+		return
+	}
+	referenced, ok := s.recordUpload(w, r, h, size)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, size)
+	n, err := s.bus.PutBlobFrom(r.Context(), h, r.Body)
+	if err == nil && n != size {
+		err = codes.New(codes.BadRequest, "the body held %d bytes, its Content-Length said %d", n, size)
+	}
+	if err != nil {
+		if !referenced {
+			s.forgetUpload(h)
+		}
+		if errors.Is(err, bus.ErrBlobHash) {
+			err = codes.New(codes.DataHashMismatch, "the blob does not hash to %s: %v", h.Hex(), err)
+		}
+		writeErr(w, err)
+		return
+	}
+	s.uploaded(w, h, size, referenced)
+}
+
+// recordUpload counts an upload of size bytes against the quotas; false
+// when it was refused (the answer is written). referenced: a submission
+// already holds the blob, nothing needs storing.
+func (s *Server) recordUpload(w http.ResponseWriter, r *http.Request, h common.Hash, size int64) (referenced, ok bool) {
 	client := clientKey(r)
-	referenced, err := s.store.RecordUpload(r.Context(), h, int64(len(blob)), client,
+	referenced, err := s.store.RecordUpload(r.Context(), h, size, client,
 		store.UploadQuota{Total: s.cfg.MaxPendingBlobBytes, PerClient: s.cfg.MaxPendingBlobBytesPerClient})
 	switch {
 	case errors.Is(err, store.ErrUploadQuota):
@@ -511,18 +604,20 @@ func (s *Server) putBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		writeErr(w, err)
-		return
+		return false, false
 	}
-	if !referenced {
-		if err := s.bus.PutBlob(r.Context(), h, blob); err != nil {
-			if ferr := s.store.ForgetUpload(context.Background(), h); ferr != nil {
-				s.log.Warn("upload row of an unstored blob not deleted (the sweep will)", "data_hash", h, "err", ferr)
-			}
-			writeErr(w, fmt.Errorf("store blob %s: %w", h.Hex(), err))
-			return
-		}
+	return referenced, true
+}
+
+func (s *Server) forgetUpload(h common.Hash) {
+	if err := s.store.ForgetUpload(context.Background(), h); err != nil {
+		s.log.Warn("upload row of an unstored blob not deleted (the sweep will)", "data_hash", h, "err", err)
 	}
-	out := map[string]any{"data_hash": h, "size": len(blob)}
+}
+
+// uploaded answers a stored upload.
+func (s *Server) uploaded(w http.ResponseWriter, h common.Hash, size int64, referenced bool) {
+	out := map[string]any{"data_hash": h, "size": size}
 	if !referenced {
 		out["expires_in"] = int64(s.cfg.BlobTTL.Seconds()) // seconds left to submit it
 	}

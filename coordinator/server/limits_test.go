@@ -101,6 +101,8 @@ func TestIntakeLimits(t *testing.T) {
 		{"records 2^64-1", zk(^uint64(0)), 400, "invalid_field", "max_records"},
 		{"zk jobs over the limit", zk(16*coordinator.MaxJobsPerSubmission + 1), 400, "invalid_field", "max_jobs_per_submission"},
 		{"records the blob cannot hold", mut(func(p *client.Prepared) { p.Submission.Records = 1000 }), 400, "invalid_field", "holds at most"},
+		{"no field count declared", mut(func(p *client.Prepared) { p.Submission.Fields = 0 }), 400, "invalid_field", "max_fields"},
+		{"more fields than a dataset may have", mut(func(p *client.Prepared) { p.Submission.Fields = coordinator.MaxFields + 1 }), 400, "invalid_field", "max_fields"},
 		{"wrapped key one byte long", mut(func(p *client.Prepared) {
 			p.WrappedKey = append(p.WrappedKey, 0)
 			p.Submission.WrappedKeyHash = crypto.Keccak256Hash(p.WrappedKey)
@@ -318,7 +320,7 @@ func TestUploadQuotas(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// the dataset's blobs are all the same size: room for exactly one
-			one := int64(len(dataset) + envelope.BlobOverhead)
+			one := int64(len(dataset)) + envelope.StreamOverhead(int64(len(dataset)), envelope.DefaultChunkSize)
 			f := newFixture(t, tc.cfg(one))
 			ctx := context.Background()
 			a, b := f.prepare(dataset, "tee", 0), f.prepare(dataset, "tee", 0)

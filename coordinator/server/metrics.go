@@ -19,7 +19,9 @@ type metrics struct {
 	blobsCollected prometheus.Counter
 	// pendingBlobBytes is the bytes of uploads waiting for a submission (as of the last sweep).
 	pendingBlobBytes prometheus.Gauge
-	handler          http.Handler
+	// leaseHeld is 1 while this coordinator holds a lease, leaseToken its fencing token.
+	leaseHeld, leaseToken *prometheus.GaugeVec
+	handler               http.Handler
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -43,8 +45,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		pendingBlobBytes: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "vsc_pending_blob_bytes", Help: "Bytes of uploaded blobs waiting for their submission (as of the last sweep).",
 		}),
+		leaseHeld: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vsc_coordinator_lease_held", Help: "1 while this coordinator holds the lease (finisher: anchor and mint), else 0.",
+		}, []string{"lease"}),
+		leaseToken: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vsc_coordinator_lease_token", Help: "The fencing token of the lease this coordinator last held.",
+		}, []string{"lease"}),
 	}
-	reg.MustRegister(m.submissions, m.transitions, m.jobsPublished, m.httpDur, m.blobsCollected, m.pendingBlobBytes,
+	reg.MustRegister(m.submissions, m.transitions, m.jobsPublished, m.httpDur, m.blobsCollected, m.pendingBlobBytes, m.leaseHeld, m.leaseToken,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m

@@ -51,7 +51,7 @@ func TestOpenAPIStatesTheLimits(t *testing.T) {
 	var c Config
 	c.defaults()
 	defaults := map[string]float64{
-		"max_blob": float64(c.MaxBlob), "blob_ttl_seconds": c.BlobTTL.Seconds(), "max_pending_blob_bytes": float64(c.MaxPendingBlobBytes),
+		"max_blob": float64(c.MaxBlob), "max_stream_blob": float64(c.MaxStreamBlob), "blob_ttl_seconds": c.BlobTTL.Seconds(), "max_pending_blob_bytes": float64(c.MaxPendingBlobBytes),
 		"max_pending_blob_bytes_per_client": float64(c.MaxPendingBlobBytesPerClient), "max_inflight_body_bytes": float64(c.MaxInflightBodyBytes),
 		"intake_rate": c.IntakeRate, "intake_burst": float64(c.IntakeBurst),
 		"http_read_header_timeout_seconds": httpserve.ReadHeaderTimeout.Seconds(), "http_read_timeout_seconds": httpserve.ReadTimeout.Seconds(),

@@ -25,17 +25,24 @@ import (
 // Config configures the coordinator. The limits among these are stated
 // in GET /v1/info and their defaults in the OpenAPI document.
 type Config struct {
-	ChainID      uint64
-	Listen       string        // e.g. ":8080"
-	MaxBlob      int64         // largest accepted ciphertext blob, bytes (default DefaultMaxBlob)
-	ZKChunk      int           // records per zk chunk job (power of two)
-	RelayBatch   int           // outbox rows per relay transaction
-	RelayPoll    time.Duration // how often the relay looks for missed rows
-	DisableRelay bool          // test hook: accept but never publish (a crash between commit and publish)
-	VoteTimeout  time.Duration // a submission voting longer than this fails, naming who did not vote
-	Chain        Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
-	Registry     Registry      // nil: the coordinator's PostgreSQL registry
-	Services     ServiceChain  // nil: the jobs API answers unavailable
+	ChainID uint64
+	Listen  string // e.g. ":8080"
+	MaxBlob int64  // largest blob sent inline or read whole, bytes (default DefaultMaxBlob)
+	// MaxStreamBlob is the largest blob PUT /v1/blobs accepts, streamed
+	// into the object store without being held (default DefaultMaxStreamBlob).
+	MaxStreamBlob int64
+	ZKChunk       int           // records per zk chunk job (power of two)
+	RelayBatch    int           // outbox rows per relay transaction
+	RelayPoll     time.Duration // how often the relay looks for missed rows
+	DisableRelay  bool          // test hook: accept but never publish (a crash between commit and publish)
+	VoteTimeout   time.Duration // a submission voting longer than this fails, naming who did not vote
+	Chain         Chain         // nil: submissions stop at voting (no quorum, anchor or mint)
+	Registry      Registry      // nil: the coordinator's PostgreSQL registry
+	Services      ServiceChain  // nil: the jobs API answers unavailable
+	// LeaseTTL is the finisher lease's (default DefaultLeaseTTL); Holder
+	// names this coordinator in the lease table (default host/pid/random).
+	LeaseTTL time.Duration
+	Holder   string
 
 	// BlobTTL is how long an uploaded blob waits for a signed submission
 	// that references it before it is deleted (default DefaultBlobTTL).
@@ -77,6 +84,8 @@ type Config struct {
 const (
 	// DefaultMaxBlob is the default largest ciphertext blob, bytes.
 	DefaultMaxBlob = 64 << 20
+	// DefaultMaxStreamBlob is the default largest streamed blob, bytes.
+	DefaultMaxStreamBlob = 1 << 30
 	// DefaultBlobTTL is how long an upload waits for its submission.
 	DefaultBlobTTL = time.Hour
 	// DefaultPendingBlobs is the default total of waiting uploads, in blobs
@@ -98,6 +107,9 @@ func (c *Config) defaults() {
 	if c.MaxBlob == 0 {
 		c.MaxBlob = DefaultMaxBlob
 	}
+	if c.MaxStreamBlob == 0 {
+		c.MaxStreamBlob = max(DefaultMaxStreamBlob, c.MaxBlob)
+	}
 	if c.BlobTTL == 0 {
 		c.BlobTTL = DefaultBlobTTL
 	}
@@ -105,10 +117,10 @@ func (c *Config) defaults() {
 		c.SweepEvery = min(c.BlobTTL/4, time.Minute)
 	}
 	if c.MaxPendingBlobBytes == 0 {
-		c.MaxPendingBlobBytes = DefaultPendingBlobs * c.MaxBlob
+		c.MaxPendingBlobBytes = max(DefaultPendingBlobs*c.MaxBlob, 2*c.MaxStreamBlob)
 	}
 	if c.MaxPendingBlobBytesPerClient == 0 {
-		c.MaxPendingBlobBytesPerClient = DefaultPendingBlobsPerClient * c.MaxBlob
+		c.MaxPendingBlobBytesPerClient = max(DefaultPendingBlobsPerClient*c.MaxBlob, c.MaxStreamBlob)
 	}
 	if c.MaxInflightBodyBytes == 0 {
 		c.MaxInflightBodyBytes = DefaultInflightBodies * (c.MaxBlob + maxSubmitOverhead)
@@ -134,6 +146,12 @@ func (c *Config) defaults() {
 	if c.EventPoll == 0 {
 		c.EventPoll = 200 * time.Millisecond
 	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.Holder == "" {
+		c.Holder = newHolderID()
+	}
 }
 
 // Server is the coordinator.
@@ -157,6 +175,8 @@ type Server struct {
 	inflight    atomic.Int64   // bytes of intake bodies being read
 	hub         *hub           // the event stream's subscribers
 
+	lease atomic.Pointer[store.Lease] // the finisher lease while this coordinator holds it
+
 	loops service.Group // HTTP, relay, finisher, sweeper, consumers
 }
 
@@ -168,6 +188,10 @@ func New(cfg Config, st *store.Store, b *bus.Bus, log *slog.Logger) *Server {
 	}
 	s := &Server{cfg: cfg, store: st, bus: b, log: log, kick: make(chan struct{}, 1), finishKick: make(chan struct{}, 1), reg: prometheus.NewRegistry(), hub: newHub()}
 	s.m = newMetrics(s.reg)
+	s.reg.MustRegister(newQueueCollector(s))
+	if c, ok := cfg.Chain.(fencedChain); ok {
+		c.SetFence(s.fence)
+	}
 	if cfg.IntakeRate > 0 {
 		s.limiter = newClientLimiter(cfg.IntakeRate, cfg.IntakeBurst)
 	}
@@ -215,6 +239,7 @@ func (s *Server) Start(ctx context.Context) error {
 		loop(s.relay)
 	}
 	if s.cfg.Chain != nil {
+		loop(s.leaseKeeper)
 		loop(s.finisher)
 	}
 	loop(s.sweeper)

@@ -47,15 +47,15 @@ func (s *Store) InsertSubmission(ctx context.Context, n *NewSubmission) (existed
 		j := &n.Jobs[i]
 		kinds[i], chunks[i], nchunks[i], msgIDs[i] = string(j.Kind), int32(j.Chunk), int32(max(j.Chunks, 1)), j.MsgID()
 		// the row names the job; the relay builds it from the submission's row
-		if payloads[i], err = json.Marshal(jobRef{Chunk: j.Chunk, Chunks: j.Chunks, ChunkSize: j.ChunkSize}); err != nil {
+		if payloads[i], err = json.Marshal(jobRef{Chunk: j.Chunk, Chunks: j.Chunks, ChunkSize: j.ChunkSize, VKHash: j.VKHash}); err != nil {
 			return false, err
 		}
 	}
 	var res string
-	err = s.Pool.QueryRow(ctx, `SELECT vsc_intake($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb[],$19)`,
+	err = s.Pool.QueryRow(ctx, `SELECT vsc_intake($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18::jsonb[],$19,$20)`,
 		n.ID[:], n.Sub.IDAO, n.Sub.Mode, n.Sub.Class, n.Sub.Contributor[:], n.Sub.DataHash[:], n.Sub.Commitment[:],
 		int64(n.Sub.Records), n.WrappedKey, int64(n.Sub.Nonce), n.Signature, int64(n.ChainID), n.BlobSize,
-		kinds, chunks, nchunks, msgIDs, payloads, n.BlobInline).Scan(&res)
+		kinds, chunks, nchunks, msgIDs, payloads, n.BlobInline, int32(n.Sub.Fields)).Scan(&res)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
@@ -108,6 +108,8 @@ type jobRef struct {
 	Chunk     int `json:"chunk,omitempty"`
 	Chunks    int `json:"chunks,omitempty"`
 	ChunkSize int `json:"chunk_size,omitempty"`
+	// VKHash is the registered zk shape's key (zero: none registered).
+	VKHash common.Hash `json:"vk_hash,omitzero"`
 }
 
 // OutboxJobs builds the verification jobs of outbox rows (one query for all
@@ -136,7 +138,7 @@ func (s *Store) OutboxJobs(ctx context.Context, rows []OutboxJob) (jobs []*work.
 			continue
 		}
 		j := *base
-		j.ID, j.Kind, j.Chunk, j.Chunks, j.ChunkSize = work.JobID(r.Submission, r.Kind), r.Kind, ref.Chunk, ref.Chunks, ref.ChunkSize
+		j.ID, j.Kind, j.Chunk, j.Chunks, j.ChunkSize, j.VKHash = work.JobID(r.Submission, r.Kind), r.Kind, ref.Chunk, ref.Chunks, ref.ChunkSize, ref.VKHash
 		jobs[i] = &j
 	}
 	return jobs, errs
@@ -152,7 +154,7 @@ func (s *Store) jobSubmissions(ctx context.Context, ids []common.Hash) (map[comm
 			keys = append(keys, id.Bytes())
 		}
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records,
+	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, fields,
 		wrapped_key, nonce, signature, chain_id FROM submissions WHERE id = ANY($1)`, keys)
 	if err != nil {
 		return nil, err
@@ -164,7 +166,7 @@ func (s *Store) jobSubmissions(ctx context.Context, ids []common.Hash) (map[comm
 		sub := &j.Submission
 		var id, contributor, dataHash, commitment []byte
 		var records, nonce, chainID int64
-		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records,
+		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records, &sub.Fields,
 			(*[]byte)(&j.WrappedKey), &nonce, (*[]byte)(&j.Signature), &chainID); err != nil {
 			return nil, err
 		}
@@ -452,9 +454,9 @@ func (s *Store) GetSubmission(ctx context.Context, id common.Hash, history bool)
 	var records, nonce int64
 	var anchorBlock *int64
 	var status string
-	err := s.Pool.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, nonce, status,
+	err := s.Pool.QueryRow(ctx, `SELECT idao, mode, class, contributor, data_hash, commitment, records, fields, nonce, status,
 		reason, anchor_block, anchor_tx, dat_id, created_at, updated_at, result_digest, qc_hash, wrapped_key FROM submissions WHERE id=$1`, id[:]).
-		Scan(&v.IDAO, &v.Mode, &v.Class, &contributor, &dataHash, &commitment, &records, &nonce, &status,
+		Scan(&v.IDAO, &v.Mode, &v.Class, &contributor, &dataHash, &commitment, &records, &v.Fields, &nonce, &status,
 			&v.Reason, &anchorBlock, &anchorTx, &v.DATID, &v.CreatedAt, &v.UpdatedAt, &resultDigest, &qcHash, (*[]byte)(&v.WrappedKey))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -613,7 +615,7 @@ func (s *Store) Targets(ctx context.Context, ids []common.Hash) (map[common.Hash
 			keys = append(keys, id.Bytes())
 		}
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT s.id, s.idao, s.mode, s.class, s.contributor, s.data_hash, s.commitment, s.records,
+	rows, err := s.Pool.Query(ctx, `SELECT s.id, s.idao, s.mode, s.class, s.contributor, s.data_hash, s.commitment, s.records, s.fields,
 		s.wrapped_key, s.nonce, s.chain_id, s.status,
 		coalesce((SELECT max(e.chunks) FROM evidence e WHERE e.submission = s.id AND e.kind = 'zk'), 0)
 		FROM submissions s WHERE s.id = ANY($1)`, keys)
@@ -627,7 +629,7 @@ func (s *Store) Targets(ctx context.Context, ids []common.Hash) (map[common.Hash
 		var id, contributor, dataHash, commitment, wrapped []byte
 		var records, nonce, chainID int64
 		var status string
-		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records, &wrapped,
+		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records, &sub.Fields, &wrapped,
 			&nonce, &chainID, &status, &t.ZKChunks); err != nil {
 			return nil, err
 		}

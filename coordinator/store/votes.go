@@ -27,7 +27,7 @@ func (s *Store) VoteRequests(ctx context.Context, ids []common.Hash) ([]*quorum.
 	for i := range ids {
 		keys[i] = ids[i][:]
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, wrapped_key, nonce,
+	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, fields, wrapped_key, nonce,
 		signature, chain_id FROM submissions WHERE id = ANY($1)`, keys)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (s *Store) VoteRequests(ctx context.Context, ids []common.Hash) ([]*quorum.
 		sub := &req.Submission
 		var id, contributor, dataHash, commitment, wrapped []byte
 		var records, nonce, chainID int64
-		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records, &wrapped, &nonce,
+		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment, &records, &sub.Fields, &wrapped, &nonce,
 			(*[]byte)(&req.Signature), &chainID); err != nil {
 			rows.Close()
 			return nil, err
@@ -451,7 +451,7 @@ func (s *Store) Certificates(ctx context.Context, ids []common.Hash) ([]*Certifi
 	for i := range ids {
 		keys[i] = ids[i][:]
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, wrapped_key, nonce,
+	rows, err := s.Pool.Query(ctx, `SELECT id, idao, mode, class, contributor, data_hash, commitment, records, fields, wrapped_key, nonce,
 		signature, result_digest FROM submissions WHERE id = ANY($1)`, keys)
 	if err != nil {
 		return nil, err
@@ -464,7 +464,7 @@ func (s *Store) Certificates(ctx context.Context, ids []common.Hash) ([]*Certifi
 		var records, nonce int64
 		sub := &c.Submission
 		if err := rows.Scan(&id, &sub.IDAO, &sub.Mode, &sub.Class, &contributor, &dataHash, &commitment,
-			&records, &wrapped, &nonce, &c.Signature, &digest); err != nil {
+			&records, &sub.Fields, &wrapped, &nonce, &c.Signature, &digest); err != nil {
 			rows.Close()
 			return nil, err
 		}

@@ -167,6 +167,10 @@ func (u *User) Permissions() Permissions {
 				pub = append(pub, jsAPI+"CONSUMER.CREATE."+s, jsAPI+"CONSUMER.CREATE."+s+".>", jsAPI+"CONSUMER.INFO."+s+".>",
 					jsAPI+"CONSUMER.DELETE."+s+".>")
 			}
+			// reading (never changing) every work stream's consumers: its /metrics
+			for _, s := range []string{JobsStream, ResultsStream, VotesStream} {
+				pub = append(pub, jsAPI+"CONSUMER.LIST."+s, jsAPI+"CONSUMER.INFO."+s+".>")
+			}
 			pub = append(pub, "$JS.FC."+objectStream(BlobBucket)+".>")
 			pub = append(pub, consume(ResultsStream, resultsConsumer)...)
 			pub = append(pub, consume(AnswersStream, answersConsumer)...)

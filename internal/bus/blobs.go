@@ -1,14 +1,18 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"regexp"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -264,4 +268,128 @@ func (b *Bus) BlobCount(ctx context.Context) (int, error) {
 		err = nil
 	}
 	return n + len(list), err
+}
+
+// OpenBlob opens the ciphertext blob with that data hash for reading in
+// bounded memory: a small blob from its message, a large one chunk by chunk
+// from the object store (direct gets, as readObject), its size and SHA-256
+// digest checked at the end (the last Read fails if they do not match).
+func (b *Bus) OpenBlob(ctx context.Context, dataHash common.Hash) (io.ReadCloser, int64, error) {
+	if data, err := b.lastMsg(ctx, BlobStream, blobPrefix+dataHash.Hex()); err != nil || data != nil {
+		if err != nil {
+			return nil, 0, err
+		}
+		return io.NopCloser(bytes.NewReader(data)), int64(len(data)), nil
+	}
+	name := dataHash.Hex()
+	os, err := b.objectStore(ctx, BlobBucket)
+	if err != nil {
+		return nil, 0, err
+	}
+	info, err := os.GetInfo(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, 0, fmt.Errorf("%w: %s/%s", ErrNotFound, BlobBucket, name)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("get %s/%s: %w", BlobBucket, name, err)
+	}
+	if info.Size > MaxBlobRead {
+		return nil, 0, fmt.Errorf("%w: %s/%s holds %d bytes, at most %d are read", ErrTooLarge, BlobBucket, name, info.Size, MaxBlobRead)
+	}
+	st, err := b.stream(ctx, objectStream(BlobBucket))
+	if err != nil {
+		return nil, 0, err
+	}
+	return &objectReader{ctx: ctx, st: st, info: info, subject: objectPrefix(BlobBucket) + "C." + info.NUID, seq: 1, sum: sha256.New()},
+		int64(info.Size), nil
+}
+
+// objectReader reads an object's chunks in order, one in memory.
+type objectReader struct {
+	ctx     context.Context
+	st      jetstream.Stream
+	info    *jetstream.ObjectInfo
+	subject string
+	seq     uint64
+	read    uint32 // chunks read
+	n       uint64 // bytes read
+	buf     []byte
+	sum     hash.Hash
+}
+
+func (o *objectReader) Read(p []byte) (int, error) {
+	for len(o.buf) == 0 {
+		if o.read == o.info.Chunks {
+			want := "SHA-256=" + base64.URLEncoding.EncodeToString(o.sum.Sum(nil))
+			if o.n != o.info.Size || o.info.Digest != want {
+				return 0, fmt.Errorf("get %s/%s: the chunks do not match the object's size and digest", BlobBucket, o.info.Name)
+			}
+			return 0, io.EOF
+		}
+		m, err := o.st.GetMsg(o.ctx, o.seq, jetstream.WithGetMsgSubject(o.subject))
+		if err != nil {
+			return 0, fmt.Errorf("get %s/%s: chunk after sequence %d: %w", BlobBucket, o.info.Name, o.seq, err)
+		}
+		if o.n += uint64(len(m.Data)); o.n > o.info.Size {
+			return 0, fmt.Errorf("get %s/%s: chunks exceed the object's %d bytes", BlobBucket, o.info.Name, o.info.Size)
+		}
+		o.sum.Write(m.Data)
+		o.buf, o.seq, o.read = m.Data, m.Sequence+1, o.read+1
+	}
+	n := copy(p, o.buf)
+	o.buf = o.buf[n:]
+	return n, nil
+}
+
+func (o *objectReader) Close() error { return nil }
+
+// PutBlobFrom stores the blob read from r (of any size up to MaxBlobRead)
+// under its data hash, streaming it into the object store, and checks as
+// it goes that it hashes to dataHash: a blob that does not is deleted and
+// ErrBlobHash returned. It returns the blob's size.
+func (b *Bus) PutBlobFrom(ctx context.Context, dataHash common.Hash, r io.Reader) (int64, error) {
+	os, err := b.objectStore(ctx, BlobBucket)
+	if err != nil {
+		return 0, err
+	}
+	h := crypto.NewKeccakState()
+	if ok, err := b.HasBlob(ctx, dataHash); err != nil {
+		return 0, err
+	} else if ok { // stored already: check what was sent, never replace it
+		n, err := io.Copy(h, io.LimitReader(r, MaxBlobRead+1))
+		var got common.Hash
+		h.Read(got[:])
+		if err == nil && got != dataHash {
+			err = fmt.Errorf("%w: %d bytes hash to %s, not %s", ErrBlobHash, n, got.Hex(), dataHash.Hex())
+		}
+		return n, err
+	}
+	counted := &countingReader{r: io.LimitReader(io.TeeReader(r, h), MaxBlobRead+1)}
+	if _, err := os.Put(ctx, jetstream.ObjectMeta{Name: dataHash.Hex()}, counted); err != nil {
+		return counted.n, fmt.Errorf("put blob %s: %w", dataHash.Hex(), err)
+	}
+	var got common.Hash
+	h.Read(got[:])
+	if got != dataHash || counted.n > MaxBlobRead {
+		if err := b.deleteObject(context.Background(), BlobBucket, dataHash.Hex()); err != nil {
+			return counted.n, fmt.Errorf("%w, and deleting it failed: %v", ErrBlobHash, err)
+		}
+		return counted.n, fmt.Errorf("%w: %d bytes hash to %s, not %s", ErrBlobHash, counted.n, got.Hex(), dataHash.Hex())
+	}
+	return counted.n, nil
+}
+
+// ErrBlobHash: a streamed blob did not hash to the data hash it was stored
+// under (it was deleted again).
+var ErrBlobHash = errors.New("the blob does not hash to its data hash")
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"time"
@@ -48,7 +49,10 @@ type Config struct {
 	// IOConcurrency is for consumers whose handlers wait on I/O (the
 	// coordinator's results, members' vote requests): default 64.
 	IOConcurrency int
-	Replicas      int
+	// Replicas is the replica count of every stream, object store and
+	// consumer this bus creates (--nats-replicas: 3 in a JetStream cluster,
+	// so the loss of one server loses no job, result or vote).
+	Replicas int
 	// BatchLinger is how long a batch consumer (TEE jobs, vote requests)
 	// waits after a batch's first message for more: larger batches (one
 	// attestation, one vote signature for all) for at most this much latency.
@@ -118,6 +122,26 @@ type ConnectOptions struct {
 	// verify clients (--nats-cert, --nats-key).
 	CA, Cert, Key string
 	Name          string // connection name the server shows
+	// Replicas overrides Config.Replicas when set (--nats-replicas).
+	Replicas int
+}
+
+// Reconnect back-off: a role whose servers are all gone retries forever,
+// waiting twice as long after each failed round up to reconnectMax, with
+// jitter so that a cluster's clients do not return at once.
+const (
+	reconnectMin = 100 * time.Millisecond
+	reconnectMax = 5 * time.Second
+)
+
+// reconnectDelay is the wait before reconnect round attempts (1, 2, …).
+func reconnectDelay(attempts int) time.Duration {
+	d := reconnectMin
+	for i := 1; i < attempts && d < reconnectMax; i++ {
+		d *= 2
+	}
+	d = min(d, reconnectMax)
+	return d + time.Duration(rand.Int64N(int64(d/4)+1))
 }
 
 // Connect dials a NATS server.
@@ -126,13 +150,18 @@ func Connect(o ConnectOptions, cfg Config, log *slog.Logger) (*Bus, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	refused := &refusals{}
+	if o.Replicas > 0 {
+		cfg.Replicas = o.Replicas
+	}
 	opts := []nats.Option{nats.Name(orName(o.Name)), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(true),
+		nats.CustomReconnectDelay(reconnectDelay),
 		nats.ErrorHandler(asyncErrors(log, refused)),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("NATS disconnected", "err", err)
 			}
-		})}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted()) })}
 	if o.Creds != "" {
 		c, err := LoadCredentials(o.Creds)
 		if err != nil {

@@ -5,11 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/vsc-labs/vsc/internal/testenv/poll"
@@ -211,4 +214,43 @@ func TestJobDeadLettered(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A blob streamed in is stored only if it hashes to its name, and a worker
+// reads it back as a stream of the same bytes.
+func TestBlobStream(t *testing.T) {
+	t.Parallel()
+	b, w := newTestBus(t, Config{})
+	ctx := context.Background()
+	data := make([]byte, 3*SmallBlob+17)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	h := crypto.Keccak256Hash(data)
+	if n, err := b.PutBlobFrom(ctx, h, bytes.NewReader(data)); err != nil || n != int64(len(data)) {
+		t.Fatalf("put: %d, %v", n, err)
+	}
+	r, size, err := w.OpenBlob(ctx, h)
+	if err != nil || size != int64(len(data)) {
+		t.Fatalf("open: %d, %v", size, err)
+	}
+	got, err := io.ReadAll(iotest.OneByteReader(r))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes: %v", len(got), err)
+	}
+	// bytes that do not hash to the name: refused and not stored; a stored
+	// blob is never replaced by them
+	other := crypto.Keccak256Hash([]byte("other"))
+	if _, err := b.PutBlobFrom(ctx, other, bytes.NewReader(data)); !errors.Is(err, ErrBlobHash) {
+		t.Fatalf("wrong hash: %v", err)
+	}
+	if ok, _ := b.HasBlob(ctx, other); ok {
+		t.Fatal("a blob that does not hash to its name is stored")
+	}
+	if _, err := b.PutBlobFrom(ctx, h, bytes.NewReader(data[1:])); !errors.Is(err, ErrBlobHash) {
+		t.Fatalf("other bytes under a stored name: %v", err)
+	}
+	if got, err := w.GetBlob(ctx, h); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the stored blob changed: %v", err)
+	}
 }

@@ -141,6 +141,7 @@ func (b *Bus) consumer(ctx context.Context, stream, durable, filter string, maxD
 		AckWait:       b.cfg.AckWait,
 		MaxDeliver:    maxDeliver,
 		MaxAckPending: 4096,
+		Replicas:      b.cfg.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("consumer %s on %s: %w", durable, stream, err)

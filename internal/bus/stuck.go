@@ -17,15 +17,19 @@ import (
 // consumer's MaxDeliver without being settled.
 const maxDeliveriesAdvisory = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + JobsStream + ".>"
 
+// stuckQueue is the queue group of the coordinators' stuck-job watches.
+const stuckQueue = "vsc-coordinators"
+
 // StuckJobs hands h every job the server stopped delivering because it
 // reached its consumer's MaxDeliver unsettled — its workers died on it
 // each time, so the bus never got to dead-letter it — with the deliveries
 // it got, until ctx ends. Once h succeeds the job is removed from the work
 // queue (where it would otherwise sit forever). The server's advisories
 // are not stored: a job stuck while no coordinator listens stays in the
-// queue. Coordinator only.
+// queue. Coordinator only; with several coordinators each advisory goes to
+// one of them (a queue group).
 func (b *Bus) StuckJobs(ctx context.Context, h func(ctx context.Context, j work.Job, deliveries int) error) error {
-	sub, err := b.NC.Subscribe(maxDeliveriesAdvisory, func(m *nats.Msg) {
+	sub, err := b.NC.QueueSubscribe(maxDeliveriesAdvisory, stuckQueue, func(m *nats.Msg) {
 		var adv struct {
 			Stream     string `json:"stream"`
 			StreamSeq  uint64 `json:"stream_seq"`
@@ -44,7 +48,10 @@ func (b *Bus) StuckJobs(ctx context.Context, h func(ctx context.Context, j work.
 		return b.explain(fmt.Errorf("subscribe to stuck jobs: %w", err))
 	}
 	<-ctx.Done()
-	return sub.Unsubscribe()
+	if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) && !errors.Is(err, nats.ErrBadSubscription) {
+		return err
+	}
+	return nil // a closed connection took the subscription with it
 }
 
 func (b *Bus) stuckJob(ctx context.Context, seq uint64, deliveries int, h func(context.Context, work.Job, int) error) error {

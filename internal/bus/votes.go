@@ -57,6 +57,7 @@ func (b *Bus) VoteRequests(ctx context.Context, member common.Address, idaos []s
 		AckWait:        b.cfg.AckWait,
 		MaxDeliver:     VoteMaxDeliver,
 		MaxAckPending:  4 * max,
+		Replicas:       b.cfg.Replicas,
 	}
 	if len(filters) == 1 { // older servers know only the single filter
 		cc.FilterSubject, cc.FilterSubjects = filters[0], nil

@@ -37,6 +37,12 @@ const (
 	EventsFull
 )
 
+// The coordinator's API: datasets and their zk shapes.
+const (
+	// NoZKShape: none of the iDAO's zk shapes fits the declared field count.
+	NoZKShape Code = 1400 + iota
+)
+
 var coreAPICodes = []entry{
 	{BadRequest, "bad_request", http.StatusBadRequest, "the request is malformed"},
 	{MalformedJSON, "malformed_json", http.StatusBadRequest, "the body is not valid JSON for this endpoint"},
@@ -62,6 +68,7 @@ var coreAPICodes = []entry{
 	{Internal, "internal", http.StatusInternalServerError, "an internal error"},
 	{UnknownTopic, "unknown_topic", http.StatusBadRequest, "the event stream has no such topic"},
 	{EventsFull, "events_full", http.StatusServiceUnavailable, "the event stream has as many subscribers as it serves"},
+	{NoZKShape, "no_zk_shape", http.StatusUnprocessableEntity, "none of the iDAO's zk circuit shapes fits the dataset's field count"},
 }
 
 // APICodes returns the codes the coordinator's API answers with (1xxx), by
@@ -104,6 +111,13 @@ const (
 	EnclaveAttestation
 )
 
+// The client's own checks: datasets.
+const (
+	// ZKShapeMissing: the client found no zk shape of the iDAO for the
+	// dataset's field count, and uploaded nothing.
+	ZKShapeMissing Code = 2400 + iota
+)
+
 var clientCodes = []entry{
 	{HTTPError, "http_error", http.StatusBadGateway, "the answer is not an API error"},
 	{NoTrustedSequencer, "no_trusted_sequencer", http.StatusBadRequest, "no trusted sequencer to check the chain's proofs against"},
@@ -114,4 +128,5 @@ var clientCodes = []entry{
 	{SimulationPolicy, "simulation_policy", http.StatusUnprocessableEntity, "the TEE policy accepts simulated enclaves"},
 	{EnclaveNotRegistered, "enclave_not_registered", http.StatusUnprocessableEntity, "the enclave key is not registered on chain"},
 	{EnclaveAttestation, "enclave_attestation", http.StatusUnprocessableEntity, "the enclave key's attestation is refused"},
+	{ZKShapeMissing, "zk_shape_missing", http.StatusUnprocessableEntity, "the iDAO has no zk shape for the dataset's field count"},
 }

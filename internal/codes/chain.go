@@ -138,6 +138,13 @@ const (
 	BadGameParams Code = 4527
 )
 
+// Receipts of datasets and their zk shapes (47xx).
+const (
+	// BadZKShape: a policy's zk shapes are invalid (fields, chunk, ranges,
+	// a missing key hash, two shapes for one field count).
+	BadZKShape Code = 4700
+)
+
 // unprocessable is the status of an execution failure shown over HTTP (a
 // receipt's failure is not itself an HTTP answer).
 const unprocessable = http.StatusUnprocessableEntity
@@ -224,4 +231,5 @@ var chainExecCodes = []entry{
 	{BadDupWitness, "bad_dup_witness", unprocessable, "the duplicate witness is not an earlier identical record"},
 	{StepUnchanged, "step_unchanged", unprocessable, "the step proof decides nothing new"},
 	{BadGameParams, "bad_game_params", unprocessable, "the optimistic game's parameters are not valid"},
+	{BadZKShape, "bad_zk_shape", unprocessable, "a policy's zk shapes are invalid"},
 }

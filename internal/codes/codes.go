@@ -39,7 +39,7 @@ type entry struct {
 var table = func() map[Code]entry {
 	m := map[Code]entry{}
 	names := map[string]bool{}
-	for _, list := range [][]entry{apiCodes, serviceAPICodes, clientCodes, serviceClientCodes, chainDoorCodes, chainExecCodes, serviceExecCodes, busCodes} {
+	for _, list := range [][]entry{apiCodes, serviceAPICodes, clientCodes, serviceClientCodes, chainDoorCodes, followerCodes, chainExecCodes, serviceExecCodes, busCodes} {
 		for _, e := range list {
 			if _, dup := m[e.code]; dup || names[e.name] || e.code == OK {
 				panic(fmt.Sprintf("codes: %d %q is listed twice (or is 0)", e.code, e.name))

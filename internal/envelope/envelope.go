@@ -1,17 +1,22 @@
 // Package envelope is vsc's client-side encryption: the dataset is sealed
-// with a fresh AES-256-GCM data key, and the data key is wrapped with ECIES
+// with a fresh AES-256-GCM data key, in authenticated chunks (ENVELOPE.md:
+// the chunked format, version 2; version 1, one GCM message, stays
+// readable), and the data key is wrapped with ECIES
 // (secp256k1, go-ethereum crypto/ecies) to an attested enclave's public key.
 // Only that enclave can unwrap it. The wrap is bound to the blob's data hash,
 // so a wrapped key cannot be replayed onto another blob.
 package envelope
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -26,10 +31,11 @@ const (
 	tagLen   = 16 // the AES-GCM tag
 )
 
-// BlobOverhead is what a blob holds besides the plaintext's bytes: the
-// version byte, the nonce and the AES-GCM tag. A blob of n bytes therefore
-// carries exactly n − BlobOverhead bytes of plaintext (the API bounds the
-// records a submission may claim by it).
+// BlobOverhead is the least a blob holds besides the plaintext's bytes: a
+// single-shot blob's version byte, nonce and AES-GCM tag (a chunked blob
+// adds more, StreamOverhead). A blob of n bytes therefore carries at most
+// n − BlobOverhead bytes of plaintext (the API bounds the records a
+// submission may claim by it).
 const BlobOverhead = 1 + nonceLen + tagLen
 
 // WrappedKeySize is the exact length of a wrapped data key: ECIES on
@@ -45,6 +51,9 @@ var blobAAD = []byte("vsc-blob-v1")
 var (
 	ErrBadBlob = errors.New("malformed or tampered ciphertext blob")
 	ErrUnwrap  = errors.New("cannot unwrap the data key (wrapped to another enclave key, or tampered)")
+	// ErrDataHash: a streamed blob does not hash to the data hash it was
+	// opened for (the storage handed over another blob).
+	ErrDataHash = errors.New("blob does not hash to its data hash")
 )
 
 // Sealed is a dataset sealed for one enclave key.
@@ -57,25 +66,138 @@ type Sealed struct {
 // WrappedKeyHash is keccak256 of the wrapped key (what the submission signs).
 func (s *Sealed) WrappedKeyHash() common.Hash { return crypto.Keccak256Hash(s.WrappedKey) }
 
-// Seal encrypts plaintext under a fresh data key and wraps the key to enclavePub.
+// Seal encrypts plaintext under a fresh data key, in the chunked format,
+// and wraps the key to enclavePub.
 func Seal(plaintext []byte, enclavePub *ecdsa.PublicKey) (*Sealed, error) {
-	key := make([]byte, KeySize)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("data key: %w", err)
-	}
-	blob, err := Encrypt(key, plaintext)
+	var blob bytes.Buffer
+	blob.Grow(len(plaintext) + int(StreamOverhead(int64(len(plaintext)), DefaultChunkSize)))
+	dh, wrapped, err := SealStream(&blob, bytes.NewReader(plaintext), enclavePub, DefaultChunkSize)
 	if err != nil {
 		return nil, err
 	}
-	dh := crypto.Keccak256Hash(blob)
-	wrapped, err := Wrap(key, dh, enclavePub)
-	if err != nil {
-		return nil, err
-	}
-	return &Sealed{Blob: blob, DataHash: dh, WrappedKey: wrapped}, nil
+	return &Sealed{Blob: blob.Bytes(), DataHash: dh, WrappedKey: wrapped}, nil
 }
 
-// Encrypt seals plaintext with key (AES-256-GCM, random nonce).
+// SealStream encrypts the plaintext read from plain into dst in the
+// chunked format (chunk bytes per chunk, 0 for the default) under a fresh
+// data key, hashing the blob as it goes, and returns its data hash and the
+// key wrapped to enclavePub. Memory: one chunk.
+func SealStream(dst io.Writer, plain io.Reader, enclavePub *ecdsa.PublicKey, chunk int) (common.Hash, []byte, error) {
+	key := make([]byte, KeySize)
+	defer clear(key)
+	if _, err := rand.Read(key); err != nil {
+		return common.Hash{}, nil, fmt.Errorf("data key: %w", err)
+	}
+	h := crypto.NewKeccakState()
+	w, err := NewWriter(io.MultiWriter(dst, h), key, chunk)
+	if err != nil {
+		return common.Hash{}, nil, err
+	}
+	if _, err := io.CopyBuffer(w, plain, make([]byte, 256<<10)); err != nil {
+		return common.Hash{}, nil, fmt.Errorf("encrypt: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return common.Hash{}, nil, fmt.Errorf("encrypt: %w", err)
+	}
+	var dh common.Hash
+	h.Read(dh[:])
+	wrapped, err := Wrap(key, dh, enclavePub)
+	if err != nil {
+		return common.Hash{}, nil, err
+	}
+	return dh, wrapped, nil
+}
+
+// OpenStream unwraps the data key and returns the plaintext of the blob
+// read from blob, in either format. The blob is hashed as it is read: the
+// reader's last Read (at the end of the blob) fails with ErrBadBlob when it
+// does not hash to dataHash, so a consumer believes its result only once
+// it has read to io.EOF.
+func OpenStream(blob io.Reader, wrapped []byte, dataHash common.Hash, enclaveKey *ecdsa.PrivateKey) (io.Reader, error) {
+	key, err := Unwrap(wrapped, dataHash, enclaveKey)
+	if err != nil {
+		return nil, err
+	}
+	return DecryptStream(key, blob, dataHash)
+}
+
+// DecryptStream is OpenStream with the data key unwrapped already.
+func DecryptStream(key []byte, blob io.Reader, dataHash common.Hash) (io.Reader, error) {
+	hr := &hashingReader{r: blob, h: crypto.NewKeccakState(), want: dataHash}
+	br := bufio.NewReaderSize(hr, 64<<10)
+	v, err := br.Peek(1)
+	if err != nil {
+		return nil, fmt.Errorf("%w: empty blob", ErrBadBlob)
+	}
+	if v[0] == Version { // the single-shot format: one GCM message, read whole
+		raw, err := io.ReadAll(io.LimitReader(br, MaxSingleShot+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) > MaxSingleShot {
+			return nil, fmt.Errorf("%w: a version-1 blob over %d bytes", ErrBadBlob, MaxSingleShot)
+		}
+		if err := hr.check(); err != nil {
+			return nil, err
+		}
+		pt, err := Decrypt(key, raw)
+		if err != nil {
+			return nil, err
+		}
+		return bytes.NewReader(pt), nil
+	}
+	sr, err := NewReader(br, key)
+	if err != nil {
+		return nil, err
+	}
+	return &checkedReader{r: sr, hr: hr}, nil
+}
+
+// MaxSingleShot bounds a version-1 blob a stream reader accepts (it must
+// hold it whole): the old limit on blobs.
+const MaxSingleShot = 64 << 20
+
+// hashingReader hashes what it reads.
+type hashingReader struct {
+	r    io.Reader
+	h    crypto.KeccakState
+	want common.Hash
+}
+
+func (hr *hashingReader) Read(p []byte) (int, error) {
+	n, err := hr.r.Read(p)
+	hr.h.Write(p[:n])
+	return n, err
+}
+
+func (hr *hashingReader) check() error {
+	var got common.Hash
+	hr.h.Read(got[:])
+	if got != hr.want {
+		return fmt.Errorf("%w %s", ErrDataHash, hr.want)
+	}
+	return nil
+}
+
+// checkedReader turns the end of a chunked blob into io.EOF only once the
+// blob's hash checks.
+type checkedReader struct {
+	r  io.Reader
+	hr *hashingReader
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		if herr := c.hr.check(); herr != nil {
+			return n, herr
+		}
+	}
+	return n, err
+}
+
+// Encrypt seals plaintext with key in the single-shot format (version 1:
+// one AES-256-GCM message, random nonce), which readers still accept.
 func Encrypt(key, plaintext []byte) ([]byte, error) {
 	aead, err := newAEAD(key)
 	if err != nil {
@@ -89,8 +211,20 @@ func Encrypt(key, plaintext []byte) ([]byte, error) {
 	return aead.Seal(out, out[1:1+nonceLen], plaintext, blobAAD), nil
 }
 
-// Decrypt opens a blob made by Encrypt.
+// Decrypt opens a blob of either format (Encrypt's, or Seal's chunks).
 func Decrypt(key, blob []byte) ([]byte, error) {
+	if len(blob) > 0 && blob[0] == StreamVersion {
+		sr, err := NewReader(bytes.NewReader(blob), key)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]byte, 0, max(0, len(blob)-StreamHeaderSize))
+		buf := bytes.NewBuffer(out)
+		if _, err := buf.ReadFrom(sr); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
 	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
@@ -147,4 +281,19 @@ func Open(blob, wrapped []byte, dataHash common.Hash, enclaveKey *ecdsa.PrivateK
 		return nil, err
 	}
 	return Decrypt(key, blob)
+}
+
+// CheckRest reads what is left of the blob under plain (a reader
+// DecryptStream returned) and reports ErrDataHash if the whole blob does
+// not hash to its data hash: after a refused chunk, it tells a blob the
+// storage swapped (the job's fault) from a contributor's bad ciphertext.
+func CheckRest(plain io.Reader) error {
+	c, ok := plain.(*checkedReader)
+	if !ok {
+		return nil // a single-shot blob was hashed whole before decryption
+	}
+	if _, err := io.Copy(io.Discard, c.hr); err != nil {
+		return err
+	}
+	return c.hr.check()
 }

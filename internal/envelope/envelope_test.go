@@ -35,11 +35,13 @@ func TestSealOpen(t *testing.T) {
 }
 
 // TestSizes pins the lengths the API accepts: Wrap always writes
-// WrappedKeySize bytes, and a blob is its plaintext plus BlobOverhead.
+// WrappedKeySize bytes; a chunked blob is its plaintext plus
+// StreamOverhead, a single-shot blob its plaintext plus BlobOverhead, the
+// least either format adds (so the API's bound on records holds for both).
 func TestSizes(t *testing.T) {
 	t.Parallel()
 	enc, _ := crypto.GenerateKey()
-	for _, n := range []int{0, 1, 100, 4096} {
+	for _, n := range []int{0, 1, 100, 4096, DefaultChunkSize, 2*DefaultChunkSize + 3} {
 		s, err := Seal(make([]byte, n), &enc.PublicKey)
 		if err != nil {
 			t.Fatal(err)
@@ -47,8 +49,12 @@ func TestSizes(t *testing.T) {
 		if len(s.WrappedKey) != WrappedKeySize {
 			t.Fatalf("wrapped key of %d bytes, want WrappedKeySize = %d", len(s.WrappedKey), WrappedKeySize)
 		}
-		if len(s.Blob) != n+BlobOverhead {
-			t.Fatalf("blob of %d bytes for %d of plaintext, want %d", len(s.Blob), n, n+BlobOverhead)
+		if want := n + int(StreamOverhead(int64(n), DefaultChunkSize)); len(s.Blob) != want || want < n+BlobOverhead {
+			t.Fatalf("blob of %d bytes for %d of plaintext, want %d", len(s.Blob), n, want)
+		}
+		old, err := Encrypt(make([]byte, KeySize), make([]byte, n))
+		if err != nil || len(old) != n+BlobOverhead {
+			t.Fatalf("single-shot blob of %d bytes for %d of plaintext, want %d (%v)", len(old), n, n+BlobOverhead, err)
 		}
 	}
 }

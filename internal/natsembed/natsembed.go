@@ -94,6 +94,29 @@ func Run(o Options) (*server.Server, error) {
 	return srv, nil
 }
 
+// RunConfigFile starts nats-server in this process from a configuration
+// file (one Render wrote): what `vscd nats serve --config FILE` runs as its
+// own process, a real nats-server with JetStream and, with a cluster block,
+// one member of a JetStream cluster.
+func RunConfigFile(path string) (*server.Server, error) {
+	opts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nats config %s: %w", path, err)
+	}
+	opts.NoSigs = true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	srv.ConfigureLogger()
+	go srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("nats server from %s did not become ready in 30s", path)
+	}
+	return srv, nil
+}
+
 // ServerConfig is a standalone nats-server's configuration for vsc: its
 // listener, JetStream store, payload limit, optional TLS, and one nkey user
 // per role holder with exactly that role's permissions.
@@ -105,6 +128,26 @@ type ServerConfig struct {
 	// TLSCert and TLSKey turn TLS on (required of every client); TLSCA makes
 	// the server verify client certificates against it too.
 	TLSCert, TLSKey, TLSCA string
+	// Cluster, when set, makes the server one of a JetStream cluster.
+	Cluster *ClusterConfig
+}
+
+// ClusterConfig is a server's place in a JetStream cluster: its unique
+// name, the cluster's name, its route listener and the routes to the other
+// servers (nats-route://host:port). Three servers, and streams with three
+// replicas (--nats-replicas 3), survive the loss of any one.
+type ClusterConfig struct {
+	ServerName, Name, Listen string
+	Routes                   []string
+}
+
+func (c *ClusterConfig) render(b *strings.Builder) error {
+	if c.ServerName == "" || c.Name == "" || c.Listen == "" {
+		return errors.New("a cluster member needs its server name, the cluster name and its route listener (--name, --cluster, --cluster-listen)")
+	}
+	fmt.Fprintf(b, "server_name: %s\n", strconv.Quote(c.ServerName))
+	fmt.Fprintf(b, "cluster {\n  name: %s\n  listen: %s\n  routes: %s\n}\n", strconv.Quote(c.Name), strconv.Quote(c.Listen), quoteList(c.Routes, "    "))
+	return nil
 }
 
 // Render writes the configuration in nats-server's format.
@@ -129,6 +172,11 @@ func (c *ServerConfig) Render() ([]byte, error) {
 		maxStore = bus.StoreBytes(bus.DefaultBlobBytes)
 	}
 	fmt.Fprintf(&b, "jetstream {\n  store_dir: %s\n  max_file_store: %d\n}\n", strconv.Quote(c.StoreDir), maxStore)
+	if c.Cluster != nil {
+		if err := c.Cluster.render(&b); err != nil {
+			return nil, err
+		}
+	}
 	if c.TLSCert != "" {
 		fmt.Fprintf(&b, "tls {\n  cert_file: %s\n  key_file: %s\n", strconv.Quote(c.TLSCert), strconv.Quote(c.TLSKey))
 		if c.TLSCA != "" {

@@ -292,71 +292,7 @@ func parseJSONL(data []byte) (*Dataset, error) {
 		if len(ds.Records) >= MaxRecords {
 			return invalid("more than %d records", MaxRecords)
 		}
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.UseNumber()
-		tok, err := dec.Token()
-		if err != nil {
-			return invalid("line %d: %s", no, notJSON(err))
-		}
-		var names []string
-		var rec []int64
-		switch tok {
-		case json.Delim('{'):
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return invalid("line %d: %s", no, notJSON(err))
-				}
-				name, _ := kt.(string)
-				v, err := jsonInt(dec)
-				if err != nil {
-					return invalid("line %d, field %d: %v", no, len(rec)+1, err)
-				}
-				names = append(names, name)
-				rec = append(rec, v)
-			}
-		case json.Delim('['):
-			for dec.More() {
-				v, err := jsonInt(dec)
-				if err != nil {
-					return invalid("line %d, value %d: %v", no, len(rec)+1, err)
-				}
-				rec = append(rec, v)
-			}
-		default:
-			return invalid("line %d: each line must be a JSON object or array of integers", no)
-		}
-		if _, err := dec.Token(); err != nil {
-			return invalid("line %d: %s", no, notJSON(err))
-		}
-		if dec.More() {
-			return invalid("line %d: one JSON value per line", no)
-		}
-		if len(rec) == 0 {
-			return invalid("line %d: a record needs at least one value", no)
-		}
-		if ds.Fields == nil {
-			if len(rec) > MaxFields {
-				return invalid("line %d: %d fields, at most %d allowed", no, len(rec), MaxFields)
-			}
-			if names == nil {
-				for i := range rec {
-					names = append(names, "f"+strconv.Itoa(i))
-				}
-			}
-			ds.Fields = names
-		} else {
-			if len(rec) != len(ds.Fields) {
-				return invalid("line %d: %d values, the first record has %d", no, len(rec), len(ds.Fields))
-			}
-			for i, n := range names {
-				if n != ds.Fields[i] {
-					return invalid("line %d: field %d has another name than in the first record", no, i+1)
-				}
-			}
-		}
-		ds.Records = append(ds.Records, rec)
-		return nil
+		return jsonLine(ds, no, line)
 	})
 	if err != nil {
 		return nil, err
@@ -365,6 +301,76 @@ func parseJSONL(data []byte) (*Dataset, error) {
 		return nil, invalid("the dataset is empty: give at least one record")
 	}
 	return ds, nil
+}
+
+// jsonLine parses line no of JSON Lines, appending its record to ds (the
+// first record sets ds.Fields).
+func jsonLine(ds *Dataset, no int, line []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return invalid("line %d: %s", no, notJSON(err))
+	}
+	var names []string
+	var rec []int64
+	switch tok {
+	case json.Delim('{'):
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return invalid("line %d: %s", no, notJSON(err))
+			}
+			name, _ := kt.(string)
+			v, err := jsonInt(dec)
+			if err != nil {
+				return invalid("line %d, field %d: %v", no, len(rec)+1, err)
+			}
+			names = append(names, name)
+			rec = append(rec, v)
+		}
+	case json.Delim('['):
+		for dec.More() {
+			v, err := jsonInt(dec)
+			if err != nil {
+				return invalid("line %d, value %d: %v", no, len(rec)+1, err)
+			}
+			rec = append(rec, v)
+		}
+	default:
+		return invalid("line %d: each line must be a JSON object or array of integers", no)
+	}
+	if _, err := dec.Token(); err != nil {
+		return invalid("line %d: %s", no, notJSON(err))
+	}
+	if dec.More() {
+		return invalid("line %d: one JSON value per line", no)
+	}
+	if len(rec) == 0 {
+		return invalid("line %d: a record needs at least one value", no)
+	}
+	if ds.Fields == nil {
+		if len(rec) > MaxFields {
+			return invalid("line %d: %d fields, at most %d allowed", no, len(rec), MaxFields)
+		}
+		if names == nil {
+			for i := range rec {
+				names = append(names, "f"+strconv.Itoa(i))
+			}
+		}
+		ds.Fields = names
+	} else {
+		if len(rec) != len(ds.Fields) {
+			return invalid("line %d: %d values, the first record has %d", no, len(rec), len(ds.Fields))
+		}
+		for i, n := range names {
+			if n != ds.Fields[i] {
+				return invalid("line %d: field %d has another name than in the first record", no, i+1)
+			}
+		}
+	}
+	ds.Records = append(ds.Records, rec)
+	return nil
 }
 
 // jsonInt reads one integer value. Its errors say what is wrong, never

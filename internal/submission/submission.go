@@ -19,9 +19,11 @@ import (
 	"github.com/vsc-labs/vsc/internal/eip712"
 )
 
-// TypeString is the EIP-712 type of a submission, fixed by CONTRACT.md.
+// TypeString is the EIP-712 type of a submission: CONTRACT.md's type with
+// the declared field count appended (the type may grow, and a prepared
+// file carries the type it was signed under).
 const TypeString = "Submission(string idao,string mode,string class,address contributor,bytes32 dataHash," +
-	"bytes32 commitment,uint64 records,bytes32 wrappedKeyHash,uint64 nonce)"
+	"bytes32 commitment,uint64 records,bytes32 wrappedKeyHash,uint64 nonce,uint32 fields)"
 
 var typeHash = eip712.StringWord(TypeString)
 
@@ -36,6 +38,9 @@ type Submission struct {
 	Records        uint64         `json:"records"`
 	WrappedKeyHash common.Hash    `json:"wrapped_key_hash"`
 	Nonce          uint64         `json:"nonce"`
+	// Fields is the number of int64 fields of every record: it picks the
+	// iDAO's zk circuit shape, and a dataset with another count is rejected.
+	Fields uint32 `json:"fields" rlp:"optional"`
 }
 
 // StructHash returns hashStruct(Submission).
@@ -50,6 +55,7 @@ func (s *Submission) StructHash() common.Hash {
 		eip712.Uint64Word(s.Records),
 		s.WrappedKeyHash,
 		eip712.Uint64Word(s.Nonce),
+		eip712.Uint64Word(uint64(s.Fields)),
 	)
 }
 
@@ -101,6 +107,7 @@ func (s *Submission) TypedData(chainID uint64) eip712.TypedData {
 				{Name: "records", Type: "uint64"},
 				{Name: "wrappedKeyHash", Type: "bytes32"},
 				{Name: "nonce", Type: "uint64"},
+				{Name: "fields", Type: "uint32"},
 			},
 		},
 		PrimaryType: "Submission",
@@ -115,6 +122,7 @@ func (s *Submission) TypedData(chainID uint64) eip712.TypedData {
 			"records":        (*big.Int)(new(big.Int).SetUint64(s.Records)).String(),
 			"wrappedKeyHash": hexutil.Encode(s.WrappedKeyHash[:]),
 			"nonce":          strconv.FormatUint(s.Nonce, 10),
+			"fields":         strconv.FormatUint(uint64(s.Fields), 10),
 		},
 	}
 }

@@ -39,6 +39,9 @@ type Job struct {
 	Chunk        int                   `json:"chunk,omitempty"`
 	Chunks       int                   `json:"chunks,omitempty"`
 	ChunkSize    int                   `json:"chunk_size,omitempty"`
+	// VKHash names the registered zk shape intake picked for the
+	// submission's field count (zero: the iDAO registers no shapes).
+	VKHash common.Hash `json:"vk_hash,omitzero"`
 }
 
 // JobID is the ID of the job of kind for a submission: every chunk of a zk

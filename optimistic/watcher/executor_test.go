@@ -49,7 +49,7 @@ func TestExecutorJobs(t *testing.T) {
 	data := plain{}
 	job := func(i int, ds *records.Dataset) work.Job {
 		sub := submission.Submission{IDAO: "demo", Mode: "optimistic", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
-			DataHash: common.Hash{byte(i)}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Nonce: uint64(i)}
+			DataHash: common.Hash{byte(i)}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)), Nonce: uint64(i)}
 		sig, _ := sub.Sign(chainID, contributor)
 		return work.Job{ID: fmt.Sprint("job-", i), Kind: "optimistic", ChainID: chainID, SubmissionID: sub.Digest(chainID), Submission: sub, Signature: sig}
 	}

@@ -49,7 +49,7 @@ func TestWatchersOnChainNode(t *testing.T) {
 		}
 		data[records.Commitment(ds)] = ds
 		sub := &submission.Submission{IDAO: "opt", Mode: idao.ModeOptimistic, Class: "dataset", Contributor: addr(contrib),
-			DataHash: common.Hash{byte(i)}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Nonce: uint64(i)}
+			DataHash: common.Hash{byte(i)}, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)), Nonce: uint64(i)}
 		sig, _ := sub.Sign(cid, contrib)
 		c, err := ex.Claim(ctx, cid, sub, sig, ds, facts.DefaultParams, big.NewInt(2000), faulty)
 		if err != nil {

@@ -254,7 +254,7 @@ func setup(t *testing.T, faulty bool, nClaims int, tune ...func(*optimistic.Para
 	contributor, _ := crypto.GenerateKey()
 	for i, ds := range sets {
 		sub := &submission.Submission{IDAO: "demo", Mode: "optimistic", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
-			DataHash: crypto.Keccak256Hash([]byte{byte(i)}), Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Nonce: uint64(i)}
+			DataHash: crypto.Keccak256Hash([]byte{byte(i)}), Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)), Nonce: uint64(i)}
 		sig, err := sub.Sign(chainID, contributor)
 		if err != nil {
 			t.Fatal(err)

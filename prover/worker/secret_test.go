@@ -50,13 +50,13 @@ func rawJob(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, plain string, n
 	if err != nil {
 		t.Fatal(err)
 	}
-	commitment := common.Hash{1}
+	commitment, fields := common.Hash{1}, uint32(1)
 	if ds, err := records.Parse([]byte(plain)); err == nil {
-		commitment = records.Commitment(ds)
+		commitment, fields = records.Commitment(ds), uint32(len(ds.Fields))
 	}
 	contributor, _ := crypto.GenerateKey()
 	sub := submission.Submission{IDAO: "demo", Mode: "zk", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
-		DataHash: sealed.DataHash, Commitment: commitment, Records: n, WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: 1}
+		DataHash: sealed.DataHash, Commitment: commitment, Records: n, WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: 1, Fields: fields}
 	sig, err := sub.Sign(chainID, contributor)
 	if err != nil {
 		t.Fatal(err)

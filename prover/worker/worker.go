@@ -16,7 +16,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -48,14 +50,29 @@ type Config struct {
 	// Open, when set, decrypts a blob instead of EnclaveKey: the prover runs
 	// inside the enclave that holds the key (tee.Enclave.OpenEnvelope).
 	Open func(blob, wrapped []byte, dataHash common.Hash) ([]byte, error)
+	// OpenStream, when set and the store streams blobs (BlobOpener),
+	// decrypts a blob as it is fetched instead of Open: the worker then
+	// holds the parsed records, never the blob or its plaintext
+	// (tee.Enclave.OpenEnvelopeStream).
+	OpenStream func(blob io.Reader, wrapped []byte, dataHash common.Hash) (io.Reader, error)
 	// Shape picks the circuit for a job and a dataset of fields fields;
 	// nil means prover.DefaultShape(j.ChunkSize, fields).
 	Shape func(j work.Job, fields int) (prover.Shape, error)
-	// Parallel is how many chunk proofs run at once (default 1: a proof
-	// already uses every core; 2 gains ≈ 6 % on a 2-core machine at
-	// C = 1,024, for twice the memory).
+	// Parallel is how many chunk proofs run at once (0: DefaultParallel).
+	// One gnark proof of a small chunk leaves cores idle in its serial
+	// parts, so two at once on two cores prove nearly twice the records per
+	// second at C = 256 (docs/BENCHMARKS.md), for twice the memory.
 	Parallel int
 	Log      *slog.Logger
+}
+
+// DefaultParallel is the chunk proofs a worker runs at once by default: one
+// per core, at most 4 (beyond that each proof's own parallelism suffices).
+func DefaultParallel() int { return min(max(runtime.NumCPU(), 1), 4) }
+
+// BlobOpener is a Store that streams blobs (the bus does).
+type BlobOpener interface {
+	OpenBlob(ctx context.Context, dataHash common.Hash) (io.ReadCloser, int64, error)
 }
 
 // Worker proves chunks. It is a service.Service: Start checks that its bus
@@ -133,7 +150,11 @@ func (w *Worker) check() error {
 
 func (w *Worker) work(ctx context.Context) error {
 	w.log.Info("zk prover started", "keys", w.cfg.Keys.Dir())
-	return w.bus.WorkN(ctx, Kind, max(w.cfg.Parallel, 1), w.Handle)
+	n := w.cfg.Parallel
+	if n < 1 {
+		n = DefaultParallel()
+	}
+	return w.bus.WorkN(ctx, Kind, n, w.Handle)
 }
 
 // Handle proves chunk j.Chunk of the job's dataset. A returned error is
@@ -207,6 +228,9 @@ func (w *Worker) checkedDataset(ctx context.Context, j work.Job) (*records.Datas
 	if uint64(ds.Len()) != sub.Records {
 		return nil, rejection{fmt.Errorf("the dataset has %d records, the submission declares %d", ds.Len(), sub.Records)}
 	}
+	if len(ds.Fields) != int(sub.Fields) {
+		return nil, rejection{fmt.Errorf("the dataset has %d fields per record, the submission declares %d", len(ds.Fields), sub.Fields)}
+	}
 	if j.Chunk == 0 {
 		if c := records.Commitment(ds); c != sub.Commitment {
 			return nil, rejection{fmt.Errorf("the dataset commits to %s, the submission signed %s", c.Hex(), sub.Commitment.Hex())}
@@ -218,17 +242,11 @@ func (w *Worker) checkedDataset(ctx context.Context, j work.Job) (*records.Datas
 // prove proves the job's chunk of ds, checks the proof, stores it and
 // returns the evidence naming it.
 func (w *Worker) prove(ctx context.Context, j work.Job, ds *records.Dataset, log *slog.Logger) (json.RawMessage, error) {
-	shape := prover.DefaultShape(j.ChunkSize, len(ds.Fields))
-	if w.cfg.Shape != nil {
-		var err error
-		if shape, err = w.cfg.Shape(j, len(ds.Fields)); err != nil {
-			return nil, noCircuit{fmt.Errorf("no circuit for this job: %v", err)}
-		}
-	}
-	keys, err := w.cfg.Keys.Keys(ctx, shape)
+	keys, err := w.keys(ctx, j, len(ds.Fields))
 	if err != nil {
-		return nil, fmt.Errorf("zk keys for %s: %w", shape, err)
+		return nil, err
 	}
+	shape := keys.VK.Shape
 	proveStart := time.Now()
 	cp, err := prover.ProveChunk(keys, ds, j.Chunk)
 	if errors.Is(err, prover.ErrOutOfRange) || errors.Is(err, prover.ErrDatasetShape) {
@@ -255,6 +273,89 @@ func (w *Worker) prove(ctx context.Context, j work.Job, ds *records.Dataset, log
 		Sums: cp.Sums, ProveMS: proveMS})
 }
 
+// keys are the proving keys of the job's circuit: the registered shape the
+// job names (installed keys only: no setup on a job's path), or for an
+// iDAO without shapes the configured or default shape of its field count.
+func (w *Worker) keys(ctx context.Context, j work.Job, fields int) (*prover.Keys, error) {
+	if j.VKHash != (common.Hash{}) {
+		keys, err := w.cfg.Keys.Installed(ctx, j.VKHash)
+		if errors.Is(err, prover.ErrUnknownVK) || errors.Is(err, prover.ErrNoKeys) {
+			return nil, noCircuit{fmt.Errorf("no circuit for this job: %v (install the shape's keys with `vscd zk setup` or `vscd zk import`)", err)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("zk keys %s: %w", j.VKHash, err)
+		}
+		if s := keys.VK.Shape; s.Chunk != j.ChunkSize || s.Fields() != fields {
+			return nil, noCircuit{fmt.Errorf("the job's circuit %s does not prove chunks of %d records of %d fields", s, j.ChunkSize, fields)}
+		}
+		return keys, nil
+	}
+	shape := prover.DefaultShape(j.ChunkSize, fields)
+	if w.cfg.Shape != nil {
+		var err error
+		if shape, err = w.cfg.Shape(j, fields); err != nil {
+			return nil, noCircuit{fmt.Errorf("no circuit for this job: %v", err)}
+		}
+	}
+	keys, err := w.cfg.Keys.Keys(ctx, shape)
+	if err != nil {
+		return nil, fmt.Errorf("zk keys for %s: %w", shape, err)
+	}
+	return keys, nil
+}
+
+// fetchDataset fetches, decrypts and parses the job's blob: as a stream
+// when the worker can (OpenStream and a streaming store), else whole.
+func (w *Worker) fetchDataset(ctx context.Context, j work.Job) (*records.Dataset, error) {
+	h := j.Submission.DataHash
+	if o, ok := w.store.(BlobOpener); ok && w.cfg.OpenStream != nil {
+		r, _, err := o.OpenBlob(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
+		}
+		defer r.Close()
+		plain, err := w.cfg.OpenStream(r, j.WrappedKey, h)
+		if err != nil {
+			return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
+		}
+		ds := &records.Dataset{}
+		fields, _, err := records.Scan(plain, func(fields []string, recs [][]int64) error {
+			flat := make([]int64, 0, len(recs)*len(fields))
+			for _, rec := range recs {
+				start := len(flat)
+				flat = append(flat, rec...)
+				ds.Records = append(ds.Records, flat[start:len(flat):len(flat)])
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, envelope.ErrDataHash):
+			return nil, fmt.Errorf("blob %s: %w", h.Hex(), err) // the storage's fault: retried
+		case errors.Is(err, records.ErrInvalid):
+			return nil, rejection{err}
+		case err != nil && envelope.CheckRest(plain) != nil:
+			return nil, fmt.Errorf("blob %s is not the signed one: %w", h.Hex(), err)
+		case err != nil:
+			return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
+		}
+		ds.Fields = fields
+		return ds, nil
+	}
+	blob, err := w.store.GetBlob(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
+	}
+	plain, err := w.cfg.Open(blob, j.WrappedKey, h)
+	if err != nil {
+		return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
+	}
+	ds, err := records.Parse(plain)
+	if err != nil {
+		return nil, rejection{err}
+	}
+	return ds, nil
+}
+
 // rejection is an error the data itself caused: the submission is rejected.
 type rejection struct{ error }
 
@@ -273,17 +374,9 @@ func (w *Worker) dataset(ctx context.Context, j work.Job) (*records.Dataset, err
 		return ds, nil
 	}
 	w.mu.Unlock()
-	blob, err := w.store.GetBlob(ctx, h)
+	ds, err := w.fetchDataset(ctx, j)
 	if err != nil {
-		return nil, fmt.Errorf("fetch blob %s: %w", h.Hex(), err)
-	}
-	plain, err := w.cfg.Open(blob, j.WrappedKey, h)
-	if err != nil {
-		return nil, rejection{fmt.Errorf("cannot open the encrypted dataset: %w", err)}
-	}
-	ds, err := records.Parse(plain)
-	if err != nil {
-		return nil, rejection{err}
+		return nil, err
 	}
 	w.mu.Lock()
 	w.cached.data, w.cached.wrapped, w.cached.ds = h, wk, ds

@@ -78,7 +78,7 @@ func submit(t *testing.T, b *bus.Bus, enclave *ecdsa.PrivateKey, data []byte, li
 	}
 	contributor, _ := crypto.GenerateKey()
 	sub := submission.Submission{IDAO: "demo", Mode: "zk", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
-		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: 1}
+		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)), WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: 1}
 	if lie != nil {
 		lie(&sub)
 	}

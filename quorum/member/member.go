@@ -25,11 +25,13 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/vsc-labs/vsc/idao"
 	"github.com/vsc-labs/vsc/internal/bus"
 	"github.com/vsc-labs/vsc/internal/keys"
+	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/prover"
 	"github.com/vsc-labs/vsc/quorum"
 	"github.com/vsc-labs/vsc/tee"
@@ -91,6 +93,9 @@ type Member struct {
 	vks     VerifyingKeys
 	db      *bolt.DB
 	log     *slog.Logger
+	// requests and batches are the metrics (nil without WithMetrics)
+	requests *prometheus.CounterVec
+	batches  prometheus.Counter
 	// policies caches parsed TEE policies by their published bytes
 	policies sync.Map
 	// enclaves caches the (iDAO, enclave key) pairs found registered;
@@ -409,12 +414,18 @@ func (m *Member) registered(name string, pub []byte, addr common.Address) error 
 }
 
 func (m *Member) verifyZK(ctx context.Context, dao *idao.IDAO, req *quorum.VoteRequest, data []json.RawMessage) (*prover.Facts, common.Hash, error) {
-	if dao.Policy.VKHash == (common.Hash{}) {
-		return nil, common.Hash{}, fmt.Errorf("iDAO %s has no verifying key registered on chain", dao.Name)
-	}
-	vk, err := m.vks.VerifyingKey(dao.Policy.VKHash)
+	want, err := registeredKey(dao, &req.Submission)
 	if err != nil {
-		return nil, common.Hash{}, couldNotCheck("load the registered verifying key %s: %w (install it in the member's --zk-keys)", dao.Policy.VKHash, err)
+		return nil, common.Hash{}, err
+	}
+	vk, err := m.vks.VerifyingKey(want)
+	if err != nil {
+		return nil, common.Hash{}, couldNotCheck("load the registered verifying key %s: %w (install it in the member's --zk-keys)", want, err)
+	}
+	if z, ok := dao.Policy.ZKShapeFor(req.Submission.Fields); ok {
+		if s, err := prover.ShapeOf(z); err != nil || s.Chunk != vk.Shape.Chunk || s.RangesText() != vk.Shape.RangesText() || s.Fields() != vk.Shape.Fields() {
+			return nil, common.Hash{}, fmt.Errorf("zk evidence: the registered key %s is for circuit %s, not the shape the iDAO lists for %d fields", want, vk.Shape, z.Fields)
+		}
 	}
 	refs := make([]prover.ChunkRef, len(data))
 	for i, d := range data {
@@ -431,6 +442,24 @@ func (m *Member) verifyZK(ctx context.Context, dao *idao.IDAO, req *quorum.VoteR
 		return nil, common.Hash{}, fmt.Errorf("zk evidence: %w", err)
 	}
 	return f, ZKResultDigest(req.SubmissionID, req.Submission.Commitment, f), nil
+}
+
+// registeredKey is the verifying key a submission's zk evidence must be
+// made with: the iDAO's shape for its declared field count, or the single
+// key of a policy made before shapes.
+func registeredKey(dao *idao.IDAO, sub *submission.Submission) (common.Hash, error) {
+	p := &dao.Policy
+	if len(p.ZKShapes) > 0 {
+		z, ok := p.ZKShapeFor(sub.Fields)
+		if !ok {
+			return common.Hash{}, fmt.Errorf("zk evidence: iDAO %s registers no zk shape for %d fields (it accepts %s)", dao.Name, sub.Fields, p.DescribeZKShapes())
+		}
+		return z.VKHash, nil
+	}
+	if p.VKHash == (common.Hash{}) {
+		return common.Hash{}, fmt.Errorf("iDAO %s has no verifying key registered on chain", dao.Name)
+	}
+	return p.VKHash, nil
 }
 
 // ZKResultDigest is the result digest of verified zk facts.

@@ -73,7 +73,7 @@ func teeRequest(t testing.TB, enc *tee.Enclave, data string, nonce uint64) *quor
 		t.Fatal(err)
 	}
 	sub := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset", Contributor: keys.Address(contributor),
-		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()),
+		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)),
 		WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: nonce}
 	sig, _ := sub.Sign(chainID, contributor)
 	out, err := enc.Process(tee.Job{ChainID: chainID, Submission: sub, WrappedKey: sealed.WrappedKey, Blob: sealed.Blob})

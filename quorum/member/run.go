@@ -118,12 +118,15 @@ func (m *Member) answer(ctx context.Context, b *bus.Bus, reqs []*quorum.VoteRequ
 			if errors.Is(errs[i], ErrCouldNotCheck) {
 				m.log.Warn("vote request not checked; will ask again", "submission", reqs[i].SubmissionID.Hex(), "err", errs[i])
 				retry[i] = errs[i]
+				m.count("ask_again")
 				continue
 			}
 			// not a member, another chain, or an equivocation attempt: nothing to sign
 			m.log.Warn("vote request not answered", "submission", reqs[i].SubmissionID.Hex(), "err", errs[i])
+			m.count("not_answered")
 			continue
 		}
+		m.count("signed")
 		signed = append(signed, v)
 	}
 	if len(signed) == 0 {
@@ -141,6 +144,9 @@ func (m *Member) answer(ctx context.Context, b *bus.Bus, reqs []*quorum.VoteRequ
 	}
 	if err == nil {
 		err = b.PublishResult(ctx, res)
+	}
+	if err == nil {
+		m.countBatch()
 	}
 	if err != nil {
 		for i, v := range votes {

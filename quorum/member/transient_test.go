@@ -134,7 +134,7 @@ func TestMemberReadsOnlyKnownBucketsCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub := submission.Submission{IDAO: "demo", Mode: "zk", Class: "dataset", Contributor: keys.Address(contributor),
-		DataHash: common.HexToHash("0x1"), Commitment: common.HexToHash("0x2"), Records: 4, Nonce: 0}
+		DataHash: common.HexToHash("0x1"), Commitment: common.HexToHash("0x2"), Records: 4, Nonce: 0, Fields: 4}
 	sig, _ := sub.Sign(chainID, contributor)
 	id := sub.Digest(chainID)
 	request := func(bucket string) *quorum.VoteRequest {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -32,6 +33,17 @@ const Kind = idao.KindTEE
 type Blobs interface {
 	GetBlob(ctx context.Context, dataHash common.Hash) ([]byte, error)
 }
+
+// BlobOpener is a Blobs that also streams a blob (the bus does): a blob over
+// StreamAbove bytes is checked as it is read, in bounded memory.
+type BlobOpener interface {
+	OpenBlob(ctx context.Context, dataHash common.Hash) (io.ReadCloser, int64, error)
+}
+
+// StreamAbove is the blob size beyond which the worker streams a blob
+// through the enclave instead of reading it whole. A variable only so that
+// tests may lower it before any worker starts.
+var StreamAbove int64 = 16 << 20
 
 // Worker runs an enclave against the job queue. It is a service.Service:
 // Start checks that its bus signs with the enclave key and consumes jobs on
@@ -160,6 +172,8 @@ func (w *Worker) HandleBatch(ctx context.Context, jobs []work.Job) (rs []work.Re
 	start := time.Now()
 	rs, errs = make([]work.Result, len(jobs)), make([]error, len(jobs))
 	blobs := make([][]byte, len(jobs))
+	streams := make([]io.ReadCloser, len(jobs))
+	sizes := make([]int, len(jobs))
 	fetched := make([]bool, len(jobs))
 	var wg sync.WaitGroup
 	for i := range jobs {
@@ -171,12 +185,13 @@ func (w *Worker) HandleBatch(ctx context.Context, jobs []work.Job) (rs []work.Re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := w.blobs.GetBlob(ctx, j.Submission.DataHash)
+			var err error
+			blobs[i], streams[i], sizes[i], err = w.fetch(ctx, j.Submission.DataHash)
 			if err != nil {
 				errs[i] = fmt.Errorf("fetch blob %s: %w", j.Submission.DataHash.Hex(), err)
 				return
 			}
-			blobs[i], fetched[i] = b, true
+			fetched[i] = true
 		}()
 	}
 	wg.Wait()
@@ -185,16 +200,21 @@ func (w *Worker) HandleBatch(ctx context.Context, jobs []work.Job) (rs []work.Re
 	for i, j := range jobs {
 		if fetched[i] {
 			idx = append(idx, i)
-			tjobs = append(tjobs, tee.Job{ChainID: j.ChainID, Submission: j.Submission, WrappedKey: j.WrappedKey, Blob: blobs[i]})
+			tjobs = append(tjobs, tee.Job{ChainID: j.ChainID, Submission: j.Submission, WrappedKey: j.WrappedKey, Blob: blobs[i], Stream: streams[i]})
 		}
 	}
 	outs, perrs := w.enc.ProcessBatch(tjobs)
+	for _, r := range streams {
+		if r != nil {
+			r.Close()
+		}
+	}
 	for k, i := range idx {
 		if perrs[k] != nil {
 			errs[i] = fmt.Errorf("enclave: %w", perrs[k])
 			continue
 		}
-		errs[i] = w.verdict(outs[k], &rs[i], len(blobs[i]), start)
+		errs[i] = w.verdict(outs[k], &rs[i], sizes[i], start)
 	}
 	for i := range jobs {
 		if errs[i] != nil {
@@ -203,6 +223,26 @@ func (w *Worker) HandleBatch(ctx context.Context, jobs []work.Job) (rs []work.Re
 		}
 	}
 	return rs, errs
+}
+
+// fetch returns a blob whole, or over StreamAbove bytes as a stream (when
+// the blob source can stream), with its size.
+func (w *Worker) fetch(ctx context.Context, h common.Hash) ([]byte, io.ReadCloser, int, error) {
+	o, ok := w.blobs.(BlobOpener)
+	if !ok {
+		b, err := w.blobs.GetBlob(ctx, h)
+		return b, nil, len(b), err
+	}
+	r, size, err := o.OpenBlob(ctx, h)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if size > StreamAbove {
+		return nil, r, int(size), nil
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	return b, nil, len(b), err
 }
 
 // precheck fills res with a verdict (and returns false) for a job the

@@ -63,7 +63,7 @@ func submit(t *testing.T, b *bus.Bus, encPub *tee.Enclave, data []byte, nonce ui
 	key, _ := crypto.GenerateKey()
 	sub := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset",
 		Contributor: crypto.PubkeyToAddress(key.PublicKey), DataHash: sealed.DataHash,
-		Commitment: records.Commitment(ds), Records: uint64(ds.Len()),
+		Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)),
 		WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: nonce}
 	if lie != nil {
 		lie(&sub)

@@ -23,6 +23,9 @@ func Chain(gcPercent func(env *cli.Env) int) cli.Func {
 		fs.IntVar(&p.Senders, "senders", 0, "distinct senders (default min(txs, 10000))")
 		fs.IntVar(&p.Procs, "procs", 0, "GOMAXPROCS while timing (default min(lanes, cores))")
 		fs.IntVar(&p.GCPercent, "gc-percent", gcPercent(env), "GOGC while timing (default: what `vscd chain` runs with)")
+		fs.BoolVar(&p.Follow, "follow", false, "also run a verifying follower (loopback HTTP) and report its lag in blocks, sampled at every block")
+		fs.IntVar(&p.FollowLanes, "follow-lanes", 0, "the follower's lanes (default --lanes)")
+		fs.Float64Var(&p.Rate, "rate", 0, "seal at this many txs a second (0: as fast as it goes); with --follow, 10000 is the follower target's rate")
 		if _, err := cli.Parse(fs, args); err != nil {
 			return err
 		}

@@ -32,14 +32,15 @@ type Pipeline struct {
 	API     string           // the coordinator's base URL
 	ChainID uint64           // of the submissions' EIP-712 domain
 	Enclave *ecdsa.PublicKey // the key submissions are sealed to
+	// Sequencer signs the chain's headers: what a client trusts to prove
+	// the iDAO's policy and enclave key.
+	Sequencer common.Address
 	// DB is the coordinator's database, where the bench reads the
 	// submissions' statuses and the times of their events.
 	DB *pgxpool.Pool
 	// Stop stops the pipeline and drops its database.
 	Stop func() error
-	// Sequencer signs the chain's headers (what clients check proofs
-	// against); Contributor and App are funded dev keys (the query bench).
-	Sequencer        common.Address
+	// Contributor and App are funded dev keys (the query bench).
 	Contributor, App *ecdsa.PrivateKey
 }
 
@@ -64,6 +65,7 @@ type e2eParams struct {
 	mode, zkKeys, cpuprofile             string
 	timeout                              time.Duration
 	rate                                 float64
+	cluster                              bool
 }
 
 func parseE2E(args []string) (e2eParams, error) {
@@ -79,6 +81,7 @@ func parseE2E(args []string) (e2eParams, error) {
 	fs.DurationVar(&p.timeout, "timeout", 30*time.Minute, "give up after")
 	fs.StringVar(&p.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed phase")
 	fs.Float64Var(&p.rate, "rate", 0, "offer submissions at this many per second (open loop; 0: as fast as the clients go)")
+	fs.BoolVar(&p.cluster, "cluster", false, "run the same load through the single-process devnet and then a multi-process `vscd cluster up` (3 NATS at R3, 2 coordinators, 2 workers, a prover, a follower), and report both and their ratio")
 	_, err := cli.Parse(fs, args)
 	return p, err
 }
@@ -88,35 +91,53 @@ func parseE2E(args []string) (e2eParams, error) {
 // clock starts, submits them with C concurrent clients and waits until
 // every one is final. Latency is submit → minted, measured by the
 // coordinator.
-func E2E(start StartPipeline) cli.Func {
+func E2E(start, cluster StartPipeline) cli.Func {
 	return func(ctx context.Context, env *cli.Env, args []string) error {
 		p, err := parseE2E(args)
 		if err != nil {
 			return err
 		}
-		data, err := os.MkdirTemp("", "vsc-bench-e2e-")
+		res, err := e2eOn(ctx, env, start, "a devnet", p)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(data)
-		env.Progress("bench e2e: starting a devnet (%d members, zk chunk %d)…", p.quorum, p.zkChunk)
-		pl, err := start(ctx, PipelineConfig{Data: data, Quorum: p.quorum, ZKChunk: p.zkChunk, ZKKeys: p.zkKeys,
-			Log: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-		if err != nil {
-			return err
-		}
-		defer func() { _ = pl.Stop() }()
-		res, err := runE2E(ctx, env, pl, p)
-		if err != nil {
-			return err
+		if p.cluster {
+			single := res
+			if res, err = e2eOn(ctx, env, cluster, "a multi-process cluster", p); err != nil {
+				return err
+			}
+			res["devnet"], res["cluster"] = single, true
+			if d, ok := single["per_second"].(float64); ok && d > 0 {
+				res["ratio_vs_devnet"] = round3(res["per_second"].(float64) / d)
+			}
 		}
 		if env.JSON {
 			return printJSON(env, res)
 		}
 		fmt.Fprintf(env.Stdout, "%d/%d minted in %.2fs: %.1f/s, submit→minted p50 %.0f ms, p99 %.0f ms\n",
 			res["minted"], p.n, res["seconds"], res["per_second"], res["p50_ms"], res["p99_ms"])
+		if r, ok := res["ratio_vs_devnet"]; ok {
+			fmt.Fprintf(env.Stdout, "cluster / devnet throughput: %v\n", r)
+		}
 		return nil
 	}
+}
+
+// e2eOn runs the load on a pipeline that start starts, in a temp dir.
+func e2eOn(ctx context.Context, env *cli.Env, start StartPipeline, what string, p e2eParams) (map[string]any, error) {
+	data, err := os.MkdirTemp("", "vsc-bench-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(data)
+	env.Progress("bench e2e: starting %s (%d members, zk chunk %d)…", what, p.quorum, p.zkChunk)
+	pl, err := start(ctx, PipelineConfig{Data: data, Quorum: p.quorum, ZKChunk: p.zkChunk, ZKKeys: p.zkKeys,
+		Log: slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = pl.Stop() }()
+	return runE2E(ctx, env, pl, p)
 }
 
 // runE2E prepares, submits, waits for every submission to be final and

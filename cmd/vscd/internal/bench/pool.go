@@ -120,7 +120,7 @@ func poolJobs(ctx context.Context, b *bus.Bus, ds *records.Dataset, chunk int, e
 		return nil, nil, err
 	}
 	sub := submission.Submission{IDAO: "bench", Mode: "zk", Class: "dataset", Contributor: crypto.PubkeyToAddress(contributor.PublicKey),
-		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: 1}
+		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)), WrappedKeyHash: sealed.WrappedKeyHash(), Nonce: 1}
 	sig, err := sub.Sign(poolChainID, contributor)
 	if err != nil {
 		return nil, nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
 	"github.com/vsc-labs/vsc/prover"
+	zkworker "github.com/vsc-labs/vsc/prover/worker"
 )
 
 // ProveResult is `vscd bench prove --json` (the contract's keys first).
@@ -46,6 +47,11 @@ type ProveResult struct {
 	PoolOverheadPct  float64 `json:"pool_overhead_pct,omitempty"` // (pool_ms − pool_prove_ms) / pool_prove_ms × 100
 }
 
+// DefaultProveChunk is bench prove's chunk: with the prover worker's
+// default of one proof per core, the shape that proves ≥ 150 records/s on
+// a quiet 2-core machine (docs/BENCHMARKS.md, "Prover").
+const DefaultProveChunk = 1024
+
 // proveParams are `vscd bench prove`'s flags.
 type proveParams struct {
 	n, chunk, fields, parallel int
@@ -58,9 +64,9 @@ func parseProve(args []string) (proveParams, prover.Shape, error) {
 	fs := flag.NewFlagSet("bench prove", flag.ContinueOnError)
 	var p proveParams
 	fs.IntVar(&p.n, "records", 1024, "records in the generated dataset")
-	fs.IntVar(&p.chunk, "chunk", 256, "records per chunk proof (a power of two; default 256, or fewer for a smaller dataset)")
+	fs.IntVar(&p.chunk, "chunk", DefaultProveChunk, "records per chunk proof (a power of two; default 1024, or fewer for a smaller dataset)")
 	fs.IntVar(&p.fields, "fields", 3, "numeric fields per record (1..16)")
-	fs.IntVar(&p.parallel, "parallel", 1, "chunk proofs run at once (each uses every core)")
+	fs.IntVar(&p.parallel, "parallel", zkworker.DefaultParallel(), "chunk proofs run at once (default: the prover worker's, one per core, at most 4)")
 	fs.StringVar(&p.keys, "keys", "", "key cache directory (default: a fresh temporary one, so setup is measured)")
 	fs.Uint64Var(&p.seed, "seed", 1, "dataset seed")
 	fs.BoolVar(&p.pool, "pool", false, "also run the dataset through the prover pool (embedded NATS, one prover worker) and report the coordination overhead")
@@ -186,7 +192,7 @@ func verifyProofs(keys *prover.Keys, ds *records.Dataset, proofs []prover.ChunkP
 	if err != nil {
 		return err
 	}
-	sub := &submission.Submission{Commitment: records.Commitment(ds), Records: uint64(ds.Len())}
+	sub := &submission.Submission{Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields))}
 	start := time.Now()
 	if _, err := prover.VerifyEvidence(keys.VK, ev, sub); err != nil {
 		return fmt.Errorf("the bench's own evidence does not verify: %w", err)

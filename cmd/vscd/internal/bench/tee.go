@@ -247,7 +247,7 @@ func teeJob(data []byte, enc *tee.Enclave) (tee.Job, error) {
 		return tee.Job{}, err
 	}
 	sub := submission.Submission{IDAO: "bench", Mode: "tee", Class: "dataset",
-		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()),
+		DataHash: sealed.DataHash, Commitment: records.Commitment(ds), Records: uint64(ds.Len()), Fields: uint32(len(ds.Fields)),
 		WrappedKeyHash: sealed.WrappedKeyHash()}
 	return tee.Job{ChainID: 1, Submission: sub, WrappedKey: sealed.WrappedKey, Blob: sealed.Blob}, nil
 }
