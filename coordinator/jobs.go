@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"time"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
@@ -83,4 +85,28 @@ type JobFacts struct {
 	Provider *escrow.Provider
 	Attested bool
 	Escrow   *escrow.Account
+}
+
+// MaxJobListLimit bounds a page of GET /v1/jobs?class= (each row reads
+// its settlement from the chain).
+const MaxJobListLimit = 100
+
+// JobSummary is one job of GET /v1/jobs?class=.
+type JobSummary struct {
+	Job       common.Hash    `json:"job"`
+	Status    string         `json:"status"`
+	App       common.Address `json:"app"`
+	Provider  common.Address `json:"provider"`
+	Units     uint64         `json:"units"`
+	MaxFee    string         `json:"max_fee"`
+	Fee       *string        `json:"fee"`
+	Deadline  uint64         `json:"deadline"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// JobList is GET /v1/jobs?class=: a class's jobs on this coordinator,
+// newest first.
+type JobList struct {
+	Jobs []JobSummary `json:"jobs"`
+	Next string       `json:"next,omitempty"`
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/keys"
 	"github.com/vsc-labs/vsc/internal/testenv"
 )
 
@@ -21,7 +25,9 @@ import (
 // devnet: a wallet in the page submits a dataset through the UI and
 // follows it to minted, checks its DAT's provenance, verifies its anchor
 // in the page and finds it by search, and no request body carries the
-// dataset's plaintext; a faulty optimistic claim's bisection game is drawn;
+// dataset's plaintext; from a DAT class page the wallet signs a query's
+// JobRequest, the page follows the job live and verifies its answer in
+// the browser (vsc.wasm), and the job page shows it settled; a faulty optimistic claim's bisection game is drawn;
 // a CLI submission shows on the home
 // page within 2 s without a reload; every page renders at 1280 and 390 px
 // without a console error. Screenshots go to web/test/out (gitignored). It
@@ -36,11 +42,26 @@ func TestBrowserUI(t *testing.T) {
 	if v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute); v.Status != coordinator.Overturned {
 		t.Fatalf("the faulty claim ended %s, want overturned", v.Status)
 	}
+	// a class to query from the browser: the wallet (the devnet's funded
+	// app key) holds a token of it and has a sub-account with the provider
+	data, _ := servicesData()
+	v := d.wait(d.submit(data, idao.ModeTEE), 3*time.Minute)
+	if v.Status != coordinator.Minted || v.DATID == nil {
+		t.Fatalf("submission %s: %s (%s)", v.ID, v.Status, deref(v.Reason))
+	}
+	wallet := d.key("app")
+	class := common.HexToHash(*v.DATID)
+	bctx := context.Background()
+	if _, err := d.api.BuyDAT(bctx, wallet, class, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.api.DepositEscrow(bctx, wallet, keys.Address(d.key("provider")), big.NewInt(20)); err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(t.TempDir(), "vsc")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vsc-labs/vsc/cmd/vsc").CombinedOutput(); err != nil {
 		t.Fatalf("build vsc: %v\n%s", err, out)
 	}
-	wallet, _ := crypto.GenerateKey()
 	out := filepath.Join(web, "out")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -56,6 +77,7 @@ func TestBrowserUI(t *testing.T) {
 		"VSC_SEQUENCER="+d.chain.Sequencer().Hex(),
 		"VSC_TEST_OUT="+out,
 		"VSC_EXPECT_GAME=1",
+		"VSC_QUERY_CLASS="+class.Hex(),
 	)
 	res, err := cmd.CombinedOutput()
 	if err != nil {

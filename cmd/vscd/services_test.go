@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +18,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/coordinator/client"
@@ -317,4 +324,117 @@ func TestServicesCrash(t *testing.T) {
 	if esc, _ := dn.api.Escrow(ctx, keys.Address(app)); esc.Accounts[0].Balance != strconv.Itoa(20-jobs*2) {
 		t.Fatalf("escrow %s, want %d", esc.Accounts[0].Balance, 20-jobs*2)
 	}
+}
+
+// The JobRequest typed data (jobreq TypedData, what the Web UI hands the
+// wallet) is signed by two independent wallet implementations (ethers v6
+// and MetaMask's eth-sig-util, run by node): each signature recovers to
+// the app and POST /v1/jobs accepts the request with it.
+func TestJobRequestSignedByWalletLibraries(t *testing.T) {
+	web := testenv.WebTest(t)
+	t.Parallel()
+	s := startServices(t)
+	ctx := context.Background()
+	app := s.key("app")
+	body := s.job("app", okQuery, nil)
+	td, err := json.Marshal(body.Request.TypedData(s.chain.ChainID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "job.json")
+	if err := os.WriteFile(file, td, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := exec.Command("node", filepath.Join(web, "typeddata.mjs"), file, hexutil.Encode(crypto.FromECDSA(app))).Output()
+	if err != nil {
+		t.Fatalf("node typeddata.mjs: %v", err)
+	}
+	var sigs struct {
+		Address    string `json:"address"`
+		Ethers     string `json:"ethers"`
+		EthSigUtil string `json:"eth_sig_util"`
+	}
+	if err := json.Unmarshal(raw, &sigs); err != nil || !strings.EqualFold(sigs.Address, keys.Address(app).Hex()) {
+		t.Fatalf("node printed %s (%v)", raw, err)
+	}
+	id := body.Request.Digest(s.chain.ChainID())
+	moves := jobMoves(t, "http://"+s.coord.Addr()+"/v1/events?topic=jobs", id)
+	for name, sig := range map[string]string{"ethers": sigs.Ethers, "eth-sig-util": sigs.EthSigUtil} {
+		b, err := hexutil.Decode(sig)
+		if err != nil {
+			t.Fatalf("%s signature %q: %v", name, sig, err)
+		}
+		if err := body.Request.Verify(s.chain.ChainID(), keys.Address(app), b); err != nil {
+			t.Fatalf("%s signature refused by jobreq: %v", name, err)
+		}
+		v, err := s.api.SubmitJob(ctx, &coordinator.JobRequestBody{Request: body.Request, Signature: b, Query: okQuery})
+		if err != nil {
+			t.Fatalf("POST /v1/jobs with the %s signature: %v", name, err)
+		}
+		if v.Job != id || v.App != keys.Address(app) {
+			t.Fatalf("the %s-signed job is %s of %s, want %s of the app", name, v.Job.Hex(), v.App.Hex(), id.Hex())
+		}
+	}
+	// the class's usage lists the job once (GET /v1/jobs?class=), and a
+	// page larger than the limit is refused
+	base := "http://" + s.coord.Addr() + "/v1/jobs?class=" + s.class.Hex()
+	var list coordinator.JobList
+	if err := getJSON(base, &list); err != nil || len(list.Jobs) != 1 || list.Jobs[0].Job != id || list.Jobs[0].Units != 1 {
+		t.Fatalf("GET /v1/jobs?class=: %+v %v, want the one job", list, err)
+	}
+	if err := getJSON(base+"&limit=101", &list); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("a page of 101 jobs: %v, want 400", err)
+	}
+	// the coordinator publishes the job's moves on the "jobs" topic
+	for _, want := range []string{coordinator.JobRunning, coordinator.JobDelivered} {
+		select {
+		case got := <-moves:
+			if got != want {
+				t.Fatalf("jobs event %q, want %q", got, want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no %q event for job %s on the jobs topic", want, id.Hex())
+		}
+	}
+}
+
+// jobMoves follows GET /v1/events at url and sends each status of job id
+// published on the "jobs" topic.
+func jobMoves(t *testing.T, url string, id common.Hash) <-chan string {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %v %v", url, resp, err)
+	}
+	out := make(chan string, 16)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			data, ok := strings.CutPrefix(sc.Text(), "data: ")
+			var e struct {
+				Job    common.Hash `json:"job"`
+				Status string      `json:"status"`
+			}
+			if ok && json.Unmarshal([]byte(data), &e) == nil && e.Job == id {
+				out <- e.Status
+			}
+		}
+	}()
+	return out
+}
+
+// getJSON GETs url into out; a status other than 200 is an error naming it.
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }

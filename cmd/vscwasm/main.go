@@ -10,8 +10,10 @@
 // to drift, and the dataset leaves the page only encrypted. The page's
 // wallet signs the typed data; submit sends it with that signature.
 //
-// It sets globalThis.vscwasm = {parse, prepare, submit, verifyProof}; prepare and
-// submit return Promises; a refusal rejects with the SDK's sentence.
+// It sets globalThis.vscwasm = {parse, prepare, submit, verifyProof,
+// jobRequest, submitJob, verifyJob} (jobs.go: the class page's queries);
+// prepare, submit and the job functions return Promises; a refusal rejects
+// with the SDK's sentence.
 package main
 
 import (
@@ -49,6 +51,9 @@ func main() {
 	api.Set("prepare", js.FuncOf(prepare))
 	api.Set("submit", js.FuncOf(submit))
 	api.Set("verifyProof", js.FuncOf(verifyProof))
+	api.Set("jobRequest", js.FuncOf(jobRequest))
+	api.Set("submitJob", js.FuncOf(submitJob))
+	api.Set("verifyJob", js.FuncOf(verifyJob))
 	js.Global().Set("vscwasm", api)
 	if cb := js.Global().Get("vscwasmReady"); cb.Type() == js.TypeFunction {
 		cb.Invoke()

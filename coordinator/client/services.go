@@ -254,11 +254,28 @@ func (c *Client) jobTarget(ctx context.Context, class common.Hash, want common.A
 	return t, nil
 }
 
-// buildJob picks the provider and the nonce and signs the request.
+// buildJob builds the request and signs it with key.
 func (c *Client) buildJob(ctx context.Context, key *ecdsa.PrivateKey, o *QueryOptions) (*coordinator.JobRequestBody, error) {
-	tg, err := c.jobTarget(ctx, o.Class, o.Provider)
+	rq, chainID, err := c.JobRequest(ctx, o)
 	if err != nil {
 		return nil, err
+	}
+	sig, err := rq.Sign(chainID, key)
+	if err != nil {
+		return nil, err
+	}
+	return &coordinator.JobRequestBody{Request: *rq, Signature: sig, Query: o.Query}, nil
+}
+
+// JobRequest builds the unsigned request of a query and returns it with
+// the chain id it is signed under: the provider (o.Provider, or the first
+// attested one of the class's iDAO), units (default 1), max fee (default
+// the provider's fee), a fresh nonce and the deadline. The Web UI hands
+// its TypedData to the wallet.
+func (c *Client) JobRequest(ctx context.Context, o *QueryOptions) (*jobreq.Request, uint64, error) {
+	tg, err := c.jobTarget(ctx, o.Class, o.Provider)
+	if err != nil {
+		return nil, 0, err
 	}
 	p := tg.provider
 	if o.Units == 0 {
@@ -272,13 +289,8 @@ func (c *Client) buildJob(ctx context.Context, key *ecdsa.PrivateKey, o *QueryOp
 	if o.Deadline == 0 {
 		o.Deadline = 10 * time.Minute
 	}
-	rq := jobreq.Request{Class: o.Class, Token: o.Token, Provider: p.Address, QueryHash: query.QueryHash(o.Query), Units: o.Units,
-		MaxFee: o.MaxFee, Nonce: nonce, Deadline: uint64(time.Now().Add(o.Deadline).Unix())}
-	sig, err := rq.Sign(tg.chainID, key)
-	if err != nil {
-		return nil, err
-	}
-	return &coordinator.JobRequestBody{Request: rq, Signature: sig, Query: o.Query}, nil
+	return &jobreq.Request{Class: o.Class, Token: o.Token, Provider: p.Address, QueryHash: query.QueryHash(o.Query), Units: o.Units,
+		MaxFee: o.MaxFee, Nonce: nonce, Deadline: uint64(time.Now().Add(o.Deadline).Unix())}, tg.chainID, nil
 }
 
 func (c *Client) pickProvider(ctx context.Context, dao string, want common.Address) (*api.Provider, error) {
@@ -376,13 +388,7 @@ func deref(s *string) string {
 // for the iDAO and attests under its proven TEE policy, it signed (job ‖
 // result hash), and the decrypted result hashes to that result hash.
 func (c *Client) VerifyAnswer(ctx context.Context, a *jobreq.Answer, key *ecdsa.PrivateKey) (*SavedAnswer, *jobreq.Payload, error) {
-	if a == nil {
-		return nil, nil, codes.New(codes.AnswerUnverified, "the job has no answer yet")
-	}
-	if _, err := a.Check(crypto.PubkeyToAddress(key.PublicKey)); err != nil {
-		return nil, nil, codes.New(codes.AnswerUnverified, "the answer does not verify: %v", err)
-	}
-	ve, err := c.verifiedEnclave(ctx, a.IDAO, a.EnclaveKey)
+	saved, err := c.VerifyEnvelope(ctx, a, crypto.PubkeyToAddress(key.PublicKey))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -390,7 +396,28 @@ func (c *Client) VerifyAnswer(ctx context.Context, a *jobreq.Answer, key *ecdsa.
 	if err != nil {
 		return nil, nil, err
 	}
-	return &SavedAnswer{Answer: a, TEEPolicy: ve.policy, ProvenAt: ve.height}, pl, nil
+	return saved, pl, nil
+}
+
+// VerifyEnvelope checks everything of an answer that needs no key: the
+// request is signed by app (zero: by anyone), the job id is its digest,
+// the enclave key is registered on chain for the iDAO and attests under
+// its proven TEE policy, and it signed the batch holding (job ‖ result
+// hash). What it cannot check is that the ciphertext decrypts to a result
+// of that hash: that needs the app's key (VerifyAnswer, VerifySaved). The
+// Web UI runs it in the browser, whose wallet does not expose the key.
+func (c *Client) VerifyEnvelope(ctx context.Context, a *jobreq.Answer, app common.Address) (*SavedAnswer, error) {
+	if a == nil {
+		return nil, codes.New(codes.AnswerUnverified, "the job has no answer yet")
+	}
+	if _, err := a.Check(app); err != nil {
+		return nil, codes.New(codes.AnswerUnverified, "the answer does not verify: %v", err)
+	}
+	ve, err := c.verifiedEnclave(ctx, a.IDAO, a.EnclaveKey)
+	if err != nil {
+		return nil, err
+	}
+	return &SavedAnswer{Answer: a, TEEPolicy: ve.policy, ProvenAt: ve.height}, nil
 }
 
 // verified is an enclave key proven registered for an iDAO and attested

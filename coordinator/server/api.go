@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/idaos/{name}", s.getIDAO)
 	m.HandleFunc("GET /v1/accounts/{addr}", s.getAccount)
 	m.HandleFunc("POST /v1/jobs", s.limited(s.postJob))
+	m.HandleFunc("GET /v1/jobs", s.listJobs)
 	m.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 	m.HandleFunc("/v1/", s.apiNotFound)
 	if s.cfg.UI != nil {

@@ -18,8 +18,8 @@ import (
 
 // EventTopics are the topics of GET /v1/events: submissions (every status
 // move), blocks (every new block), dats (a class minted), claims (a block
-// holding optimistic claims, challenges or moves) and jobs (data-service
-// jobs, published by the services that run them).
+// holding optimistic claims, challenges or moves) and jobs (a data-service
+// job's move made by this coordinator: JobEvent).
 var EventTopics = []string{"submissions", "blocks", "dats", "claims", "jobs"}
 
 // ChainFeed is where the event stream reads the chain: its head height and

@@ -18,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/dat/escrow"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/jobreq"
+	"github.com/vsc-labs/vsc/internal/page"
 	"github.com/vsc-labs/vsc/internal/work"
 	"github.com/vsc-labs/vsc/tee/query"
 )
@@ -65,9 +66,11 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	if !existed {
 		if err := s.routeJob(r.Context(), qj); err != nil {
 			_ = s.store.FailJob(r.Context(), j.ID, int(codes.Unavailable), err.Error())
+			s.publishJob(j.ID, j, coordinator.JobFailed)
 			writeErr(w, codes.New(codes.Unavailable, "the job could not be routed to its provider: %v", err))
 			return
 		}
+		s.publishJob(j.ID, j, coordinator.JobRunning)
 	}
 	v, err := s.jobView(r.Context(), j.ID)
 	if err != nil {
@@ -363,6 +366,67 @@ func (jw *jobWaiters) wake(id common.Hash) {
 	}
 }
 
+// listJobs is GET /v1/jobs?class=: the class's jobs on this coordinator,
+// newest first, paged (one range of the index jobs_class_recent), each
+// with its settlement read from the chain.
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	class, err := parseHash(r.URL.Query().Get("class"))
+	if err != nil {
+		writeErr(w, codes.New(codes.InvalidField, "class: a DAT class id (0x and 64 hex digits) is required"))
+		return
+	}
+	pr, err := page.Parse(r.URL.Query())
+	if err == nil && pr.After != nil && len(pr.After) != store.JobKeySize {
+		err = page.ErrBadCursor
+	}
+	if err == nil && pr.Limit > coordinator.MaxJobListLimit {
+		err = fmt.Errorf("limit: at most %d jobs a page (max_job_list_limit)", coordinator.MaxJobListLimit)
+	}
+	if err != nil {
+		writeErr(w, codes.New(codes.InvalidField, "%v", err))
+		return
+	}
+	rows, err := s.store.ClassJobs(r.Context(), class, pr.After, pr.Limit+1)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	out := coordinator.JobList{Jobs: []coordinator.JobSummary{}}
+	if len(rows) > pr.Limit {
+		rows, out.Next = rows[:pr.Limit], page.Cursor(rows[pr.Limit-1].Key())
+	}
+	for _, j := range rows {
+		v := coordinator.JobSummary{Job: j.ID, Status: j.Status, App: j.App, Provider: j.Provider, Units: j.Units, MaxFee: j.MaxFee,
+			Deadline: j.Deadline, CreatedAt: j.CreatedAt}
+		if err := s.settle(r.Context(), &v.Status, &v.Fee, j.ID, j.Deadline); err != nil {
+			writeErr(w, err)
+			return
+		}
+		out.Jobs = append(out.Jobs, v)
+	}
+	writeJSON(w, 200, out)
+}
+
+// settle sets a job's status from the chain: settled (with its fee) once
+// the chain holds it, expired when its deadline passed unsettled; a failed
+// job stays failed.
+func (s *Server) settle(ctx context.Context, status *string, fee **string, id common.Hash, deadline uint64) error {
+	if s.cfg.Services == nil || *status == coordinator.JobFailed {
+		return nil
+	}
+	st, err := s.cfg.Services.SettledJob(ctx, id)
+	if err != nil {
+		return codes.New(codes.Unavailable, "read the chain: %v", err)
+	}
+	if st != nil {
+		f := st.Fee.String()
+		*status, *fee = coordinator.JobSettled, &f
+	} else if uint64(time.Now().Unix()) > deadline { // the chain's next block is at least now
+		*status = coordinator.JobExpired
+	}
+	return nil
+}
+
 // jobView is a stored job with its settlement on chain: settled once the
 // chain holds it, expired when its deadline passed unsettled.
 func (s *Server) jobView(ctx context.Context, id common.Hash) (*coordinator.JobView, error) {
@@ -432,8 +496,35 @@ func (s *Server) applyAnswers(ctx context.Context, provs []common.Address, msgs 
 			continue
 		}
 		s.jobWaits.wake(a.Job)
+		status := coordinator.JobDelivered
+		if a.Answer == nil {
+			status = coordinator.JobFailed
+		}
+		s.publishJob(a.Job, nil, status)
 	}
 	return errs
+}
+
+// JobEvent is the data of a "jobs" event: a job's status move made by
+// this coordinator (routed: running; answered: delivered or failed).
+// Settlement is the chain's: a page sees it in the job's view.
+type JobEvent struct {
+	Job    common.Hash     `json:"job"`
+	Status string          `json:"status"`
+	Class  *common.Hash    `json:"class,omitempty"`
+	App    *common.Address `json:"app,omitempty"`
+	At     time.Time       `json:"at"`
+}
+
+// publishJob sends a job's status move on the "jobs" topic (j, when
+// known, adds its class and app).
+func (s *Server) publishJob(id common.Hash, j *store.Job, status string) {
+	e := JobEvent{Job: id, Status: status, At: time.Now().UTC()}
+	if j != nil {
+		class, app := j.Request.Class, j.App
+		e.Class, e.App = &class, &app
+	}
+	s.Publish("jobs", id.Hex(), e)
 }
 
 // jobsLoop consumes the providers' answers until ctx ends.

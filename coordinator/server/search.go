@@ -14,7 +14,7 @@ import (
 
 // SearchResult is one thing a search query names.
 type SearchResult struct {
-	Kind string `json:"kind"` // submission, tx, class, token, claim, block, account, idao
+	Kind string `json:"kind"` // submission, tx, class, token, claim, block, job, account, idao
 	ID   string `json:"id"`
 	Path string `json:"path"` // the Web UI page
 }
@@ -25,9 +25,9 @@ var (
 )
 
 // search is GET /v1/search?q=: what q names — a block height, an
-// address, a 32-byte id (a submission, tx, DAT class or token, claim or
-// block hash, tried in that order) or an iDAO name — as {"results": […]}
-// (empty when nothing matches). It asks this server's own routes (the
+// address, a 32-byte id (a submission, tx, DAT class or token, claim,
+// block hash or data-service job, tried in that order) or an iDAO name —
+// as {"results": […]} (empty when nothing matches). It asks this server's own routes (the
 // chain's reads included, where they are mounted), so it answers exactly
 // what the pages would find.
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +48,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, k := range []struct{ kind, probe string }{{"submission", "/v1/submissions/"}, {"tx", "/v1/chain/txs/"},
-			{"class", "/v1/chain/dat/classes/"}, {"token", "/v1/chain/dat/tokens/"}, {"claim", "/v1/chain/claims/"}, {"block", "/v1/chain/blocks/"}} {
+			{"class", "/v1/chain/dat/classes/"}, {"token", "/v1/chain/dat/tokens/"}, {"claim", "/v1/chain/claims/"}, {"block", "/v1/chain/blocks/"}, {"job", "/v1/jobs/"}} {
 			cands = append(cands, SearchResult{k.kind, q, k.probe + q})
 		}
 	case nameRe.MatchString(q):
@@ -90,6 +90,8 @@ func uiPath(kind, id string) string {
 		return "/blocks/" + id
 	case "account":
 		return "/accounts/" + id
+	case "job":
+		return "/jobs/" + id
 	default:
 		return "/idaos/" + id
 	}

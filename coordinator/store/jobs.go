@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/jackc/pgx/v5"
@@ -134,4 +136,55 @@ func (s *Store) SubmissionJob(ctx context.Context, id common.Hash) (*work.Job, e
 		return nil, ErrNotFound
 	}
 	return j, nil
+}
+
+// JobKeySize is the size of a class-jobs sort key: created_at in unix
+// microseconds (8 bytes) and the job id (32 bytes).
+const JobKeySize = 8 + 32
+
+// ClassJob is one job in a class's list.
+type ClassJob struct {
+	ID        common.Hash
+	App       common.Address
+	Provider  common.Address
+	Units     uint64
+	MaxFee    string
+	Status    string
+	Deadline  uint64
+	CreatedAt time.Time
+}
+
+// Key is the job's sort key in ClassJobs.
+func (j *ClassJob) Key() []byte {
+	k := make([]byte, JobKeySize)
+	binary.BigEndian.PutUint64(k, uint64(j.CreatedAt.UnixMicro()))
+	copy(k[8:], j.ID[:])
+	return k
+}
+
+// ClassJobs returns up to limit jobs of class, newest first, after the
+// sort key after (nil: from the newest): one range of jobs_class_recent.
+func (s *Store) ClassJobs(ctx context.Context, class common.Hash, after []byte, limit int) ([]ClassJob, error) {
+	q := `SELECT id, app, provider, units, max_fee::text, status, deadline, created_at FROM jobs WHERE class = $2`
+	args := []any{limit, class[:]}
+	if after != nil {
+		if len(after) != JobKeySize {
+			return nil, ErrBadKey
+		}
+		q += ` AND (created_at, id) < ($3, $4)`
+		args = append(args, time.UnixMicro(int64(binary.BigEndian.Uint64(after))), after[8:])
+	}
+	rows, err := s.Pool.Query(ctx, q+` ORDER BY created_at DESC, id DESC LIMIT $1`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ClassJob, error) {
+		var j ClassJob
+		var id, app, prov []byte
+		var units, deadline int64
+		err := r.Scan(&id, &app, &prov, &units, &j.MaxFee, &j.Status, &deadline, &j.CreatedAt)
+		j.ID, j.App, j.Provider = common.BytesToHash(id), common.BytesToAddress(app), common.BytesToAddress(prov)
+		j.Units, j.Deadline = uint64(units), uint64(deadline)
+		return j, err
+	})
 }

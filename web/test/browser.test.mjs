@@ -7,7 +7,8 @@
 // and 390 px go to VSC_TEST_OUT.
 //
 // Environment: VSC_URL, VSC_CHROMIUM, VSC_WALLET_KEY, VSC_CHAIN_ID,
-// VSC_BIN (the vsc CLI), VSC_CLI_KEY, VSC_SEQUENCER, VSC_TEST_OUT.
+// VSC_BIN (the vsc CLI), VSC_CLI_KEY, VSC_SEQUENCER, VSC_TEST_OUT,
+// VSC_QUERY_CLASS (a class the wallet holds a token of, with escrow).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -150,6 +151,71 @@ test("submit a dataset from the browser with a wallet, follow it to minted, chec
   await p.context().close();
 });
 
+let queriedJob = null;
+
+test("run a query from a DAT class page: the wallet signs the JobRequest, the answer is verified in the page, the job page follows it to settled", async () => {
+  const p = await page(1280);
+  const cls = env("VSC_QUERY_CLASS");
+  await p.goto(`${BASE}/dat/${cls}`);
+  await p.locator("#query-form").waitFor();
+  // buying quota is a chain tx a wallet cannot sign: the page says to use the CLI
+  assert.match(await p.locator("main").innerText(), /vsc dat buy 0x[0-9a-f]{64} --units N/);
+  await p.getByRole("button", { name: "Connect wallet" }).click();
+  await p.locator("#query-account .hash").waitFor();
+  await p.locator("#query-token option[value^='0x']").first().waitFor({ state: "attached" });
+  await p.getByLabel(/^Query/).fill("SELECT region, count(*) GROUP BY region");
+  await p.check("#query-allow-simulation");
+  await p.getByRole("button", { name: "Sign and run the query" }).click();
+  await p.locator("#job-link").waitFor({ timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${e.message}\npage says: ${await p.locator("#query-status").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  const job = await p.locator("#job-link .hash").getAttribute("title");
+  assert.match(job, /^0x[0-9a-f]{64}$/);
+  // the wallet signed the JobRequest typed data; eth-sig-util signs it alike and recovers the wallet
+  const signed = await p.evaluate(() => window.__signed);
+  assert.equal(signed.typedData.primaryType, "JobRequest");
+  const key = env("VSC_WALLET_KEY");
+  assert.equal(signTypedData({ privateKey: Buffer.from(key.slice(2), "hex"), data: signed.typedData, version: SignTypedDataVersion.V4 }), signed.signature);
+  // followed live, then verified in the page by vsc.wasm
+  const verified = p.locator("#query-status #answer-verified");
+  await verified.waitFor({ timeout: 60000 }).catch(async (e) => {
+    await shot(p, "query-failed-1280");
+    throw new Error(`${e.message}\npage says: ${await p.locator("#query-status").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  const text = await verified.innerText();
+  assert.match(text, /verified/);
+  assert.match(text, /proven at block \d+/);
+  assert.match(text, /vsc job verify FILE --key/);
+  const job2 = await p.evaluate(() => window.__signed && window.__signed.typedData.message);
+  assert.ok(job2 && job2.queryHash, "the signed request carries the query's hash");
+  await shot(p, "query-1280");
+
+  // the job page: its fields, followed live to settled, the answer verified again
+  await p.locator("#job-link").click();
+  await p.waitForURL(`${BASE}/jobs/${job}`);
+  await p.locator("#job-status .badge.settled").waitFor({ timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${e.message}\njob page says: ${await p.locator("main").innerText()}`);
+  });
+  const fields = await p.locator("#job-fields").innerText();
+  assert.match(fields, /units\s+1 units/);
+  assert.match(fields, /fee paid\s+[\d,]+ VSC/);
+  assert.match(fields, /settlement\s+tx 0x/);
+  await p.check("#job-allow-simulation");
+  await p.getByRole("button", { name: "Verify the answer in the browser" }).click();
+  await p.locator("#job-verify #answer-verified").waitFor({ timeout: 60000 });
+  await shot(p, "job-1280");
+
+  // the search box finds the job by id; the class's usage lists it
+  await p.getByLabel(/Search by submission id/).fill(job);
+  await p.getByLabel(/Search by submission id/).press("Enter");
+  await p.waitForURL(`${BASE}/jobs/${job}`);
+  await p.goto(`${BASE}/dat/${cls}`);
+  await p.locator(`#usage .hash[title="${job}"]`).waitFor();
+  queriedJob = job;
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
 test("a CLI submission appears on the home page within 2 s without a reload", async () => {
   for (const width of [1280, 390]) {
     const p = await page(width);
@@ -185,6 +251,8 @@ test("every page renders at 1280 and 390 px without a console error", async () =
   const played = claims.claims.find((c) => c.games > 0);
   if (process.env.VSC_EXPECT_GAME) assert.ok(played, "the devnet's faulty claim has no game");
   if (played) pages.push(["claim", `/claims/${played.id}`]);
+  pages.push(["query-class", `/dat/${env("VSC_QUERY_CLASS")}`], ["app-account", `/accounts/${new Wallet(env("VSC_WALLET_KEY")).address}`]);
+  if (queriedJob) pages.push(["job", `/jobs/${queriedJob}`]);
   for (const width of [1280, 390]) {
     const p = await page(width);
     for (const [name, path] of pages) {
@@ -201,6 +269,8 @@ test("every page renders at 1280 and 390 px without a console error", async () =
         assert.match(text, /challenger's clock\s+[\d.]+ s left/);
         assert.match(text, /bond\s+[\d,]+ VSC/);
       }
+      if (name === "idao") assert.match(await p.locator("#providers").innerText(), /attested/, "the iDAO page lists no attested provider");
+      if (name === "app-account") assert.match(await p.locator("#escrow").innerText(), /0x[0-9a-fA-F]{4}.*[\d,]+ VSC/s, "the account page shows no escrow sub-account");
       await shot(p, `${name}-${width}`);
     }
     assert.deepEqual(p.errors, []);

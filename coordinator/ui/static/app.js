@@ -3,6 +3,7 @@
 // page is submit.js. Paths are CONTRACT.md's "Web UI".
 import { h, api, apiText, maybe, errorBox, hash, amount, badge, when, kv, table, row, card, pager, onEvent, clearEvents, DASH } from "./lib.js";
 import { verifyInclusion } from "./proof.js";
+import { jobPage, queryCard, buyCard } from "./query.js";
 
 const main = document.getElementById("main");
 const ADDR = /^0x[0-9a-fA-F]{40}$/;
@@ -234,7 +235,8 @@ async function verifySignature(raw) {
 // ---- iDAOs, DATs, tokens, accounts -------------------------------------
 
 async function idaoPage(name) {
-  const [v, c, enc] = await Promise.all([api(`/v1/idaos/${encodeURIComponent(name)}`), maybe(`/v1/chain/idaos/${encodeURIComponent(name)}`), maybe(`/v1/chain/idaos/${encodeURIComponent(name)}/enclaves`)]);
+  const [v, c, enc, provs] = await Promise.all([api(`/v1/idaos/${encodeURIComponent(name)}`), maybe(`/v1/chain/idaos/${encodeURIComponent(name)}`), maybe(`/v1/chain/idaos/${encodeURIComponent(name)}/enclaves`),
+    maybe(`/v1/chain/providers?idao=${encodeURIComponent(name)}`)]);
   const pol = c ? c.policy_detail : null;
   return [
     h("h1", {}, `iDAO ${v.name}`),
@@ -248,16 +250,19 @@ async function idaoPage(name) {
         ["registered on chain", enc && Array.isArray(enc.enclaves) ? `${enc.enclaves.length} key(s), proven under block ${enc.header ? enc.header.height : DASH}` : DASH],
         ["attestation", v.enclave_key && v.enclave_key.report && v.enclave_key.report.backend ? v.enclave_key.report.backend : DASH]]),
         h("p", { class: "muted" }, "The submit page wraps data keys only to a key the chain proves registered and whose attestation verifies under this policy.")),
-      card("Providers", v.providers && v.providers.length ? table(["provider", "endpoint"], v.providers.map((p) => [hash(p.address), p.endpoint || DASH])) : h("p", {}, DASH))),
+      card("Data-service providers", h("div", { id: "providers" }, provs && provs.providers.length
+        ? table(["provider", "fee per job", "stake", "enclave", "attested"], provs.providers.map((p) => [hash(p.address, `/accounts/${p.address}`), amount(p.fee), amount(p.stake), hash(p.enclave),
+          p.attested ? badge("attested") : h("span", { class: "badge failed" }, "not attested")]))
+        : h("p", {}, provs ? "No provider serves this iDAO yet (`vscd worker --serve` registers one)." : DASH)),
+        h("p", { class: "muted" }, "A provider is usable only while its enclave's attestation verifies under the iDAO's current TEE policy."))),
   ];
 }
 
 async function classPage(id) {
-  const c = await api(`/v1/chain/dat/classes/${id}`);
+  const [c, usage] = await Promise.all([api(`/v1/chain/dat/classes/${id}`), maybe(`/v1/jobs?class=${encodeURIComponent(id)}&limit=20`)]);
   const p = c.provenance || {};
   const holders = new Map();
   for (const t of c.tokens || []) holders.set(t.owner, (holders.get(t.owner) || 0) + Number(t.shares || 0));
-  const usage = c.usage || {};
   return [
     h("h1", {}, "DAT class ", hash(c.id)),
     h("div", { class: "grid" },
@@ -267,8 +272,20 @@ async function classPage(id) {
         ["revenue claimed", amount(c.revenue && c.revenue.claimed)], ["validity", c.validity ? `${c.validity} blocks` : DASH]])),
       card("Tokens", table(["token", "owner", "units", "shares", "claimable"], (c.tokens || []).map((t) => [hash(t.id, `/tokens/${t.id}`), hash(t.owner, `/accounts/${t.owner}`), `${t.value} units`, `${t.shares} shares`, amount(t.claimable)]))),
       card("Holders", table(["holder", "shares"], [...holders].map(([a, s]) => [hash(a, `/accounts/${a}`), `${s} shares`]))),
-      card("Usage", kv([["redeems", usage.redeems ?? DASH], ["data-service jobs", usage.jobs ?? DASH]]))),
+      card("Usage", h("div", { id: "usage" }, usageView(c, usage))),
+      queryCard(c), buyCard(c)),
   ];
+}
+
+// usageView is a class's usage: the quota left in its tokens, and its
+// data-service jobs on this coordinator, newest first (each job spends
+// units; a settled job redeemed them on chain).
+function usageView(c, jobs) {
+  const left = (c.tokens || []).reduce((n, t) => n + Number(t.value || 0), 0);
+  const rows = [["quota left in tokens", `${left} units`], ["data-service jobs (this coordinator)", jobs ? `${jobs.jobs.length}${jobs.next ? "+" : ""}` : DASH]];
+  return [kv(rows), jobs && jobs.jobs.length
+    ? table(["job", "status", "app", "units", "fee"], jobs.jobs.map((j) => [hash(j.job, `/jobs/${j.job}`), badge(j.status), hash(j.app, `/accounts/${j.app}`), `${j.units} units`, j.fee ? amount(j.fee) : DASH]))
+    : null];
 }
 
 async function tokenPage(id) {
@@ -279,20 +296,22 @@ async function tokenPage(id) {
 
 async function accountPage(addr) {
   if (!ADDR.test(addr)) throw new Error(`${addr} is not a 0x address (40 hex digits)`);
-  const [a, c] = await Promise.all([maybe(`/v1/chain/accounts/${addr}`), api(`/v1/accounts/${addr}`)]);
+  const [a, c, esc] = await Promise.all([maybe(`/v1/chain/accounts/${addr}`), api(`/v1/accounts/${addr}`), maybe(`/v1/chain/escrow/${addr}`)]);
   const list = h("div", {});
   const tokens = async (cursor) => {
     const r = await api(`/v1/chain/dat/tokens?owner=${addr}&limit=20${cursor ? `&cursor=${cursor}` : ""}`);
     list.replaceChildren(table(["token", "class", "units", "shares", "claimable"], r.tokens.map((t) => [hash(t.id, `/tokens/${t.id}`), hash(t.class, `/dat/${t.class}`), `${t.value} units`, `${t.shares} shares`, amount(t.claimable)])));
     return r.next;
   };
-  const escrow = a && a.escrow ? a.escrow : null;
   return [
     h("h1", {}, "Account ", hash(addr)),
     h("div", { class: "grid" },
       card("Balances", kv([["balance", amount(a && a.balance)], ["stake", amount(a && a.stake)], ["bonded", amount(a && a.bonded)], ["chain nonce", a ? a.nonce : DASH], ["next submission nonce", c.next_nonce]])),
       card("Tokens", list, pager(tokens)),
-      card("Escrow sub-accounts", escrow && escrow.length ? table(["escrow", "amount"], escrow.map((e) => [hash(e.id), amount(e.amount)])) : h("p", {}, DASH))),
+      card("Escrow sub-accounts", h("div", { id: "escrow" }, esc && esc.accounts.length
+        ? table(["provider", "balance", "pending refund", "unlocks", "nonce"], esc.accounts.map((e) => [hash(e.provider, `/accounts/${e.provider}`), amount(e.balance), amount(e.pending_refund),
+          e.unlocks_at ? when(e.unlocks_at * 1000) : DASH, e.nonce]))
+        : h("p", {}, esc ? "No sub-account: `vsc escrow deposit PROVIDER --amount N` opens one." : DASH)))),
   ];
 }
 
@@ -380,12 +399,6 @@ async function txPage(txh) {
     card("Events", r && r.events && r.events.length
       ? h("div", {}, h("p", {}, r.events.map((e) => e.type).join(", ")), h("details", {}, h("summary", {}, "attributes"), h("pre", {}, JSON.stringify(r.events, null, 1))))
       : h("p", {}, DASH)))];
-}
-
-async function jobPage(id) {
-  const j = await maybe(`/v1/jobs/${encodeURIComponent(id)}`);
-  if (!j) return [h("h1", {}, "Job ", hash(id)), h("p", {}, "This coordinator has no job ", id, " (data-service jobs: ", DASH, ").")];
-  return [h("h1", {}, "Job ", hash(id)), card("Job", kv(Object.entries(j).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)])))];
 }
 
 // ---- search -----------------------------------------------------------
