@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -47,6 +48,7 @@ type workerConfig struct {
 	ServeFee       string
 	ServeStake     string
 	ServeNATSCreds string
+	ServeSequencer string // the sequencer whose signed headers prove the class and iDAO terms
 }
 
 func workerFlags(fs *flag.FlagSet, env *cli.Env, cfg *workerConfig) {
@@ -70,6 +72,7 @@ func workerFlags(fs *flag.FlagSet, env *cli.Env, cfg *workerConfig) {
 	fs.StringVar(&cfg.ProviderKey, "provider-key", env.Var("VSC_PROVIDER_KEY", ""), "with --serve: the provider's funded account key (stakes, is paid the fees) (VSC_PROVIDER_KEY)")
 	fs.StringVar(&cfg.ServeFee, "fee", env.Var("VSC_PROVIDER_FEE", "1"), "with --serve: the fee per job, base units (VSC_PROVIDER_FEE)")
 	fs.StringVar(&cfg.ServeStake, "stake", env.Var("VSC_PROVIDER_STAKE", "0"), "with --serve: the stake locked at registration, base units (VSC_PROVIDER_STAKE)")
+	fs.StringVar(&cfg.ServeSequencer, "sequencer", env.Var("VSC_SEQUENCER", ""), "with --serve: the chain's sequencer address (from the genesis); the enclave believes a class's dataset and its iDAO's privacy floor only as proven under its signed headers (VSC_SEQUENCER)")
 	fs.StringVar(&cfg.ServeNATSCreds, "provider-nats-creds", env.Var("VSC_PROVIDER_NATS_CREDS", ""), "with --serve: the NATS credentials of a user with the provider role (default: --nats-creds)")
 }
 
@@ -90,6 +93,9 @@ func parseWorker(env *cli.Env, args []string) (workerConfig, error) {
 	}
 	if cfg.Serve && (cfg.Chain == "" || cfg.ProviderKey == "" || cfg.ServeIDAO == "") {
 		return cfg, cli.Usagef("--serve needs --chain URL, --idao NAME and --provider-key FILE (a funded account: it stakes and is paid the fees)")
+	}
+	if cfg.Serve && !common.IsHexAddress(cfg.ServeSequencer) {
+		return cfg, cli.Usagef("--serve needs --sequencer ADDR (or VSC_SEQUENCER): the enclave reads each class's dataset and its iDAO's privacy floor from chain state proven under the sequencer's signature")
 	}
 	if cfg.Chain != "" && cfg.OptKey == "" && !cfg.Serve && !cfg.ShowKey && !cfg.ShowPolicy {
 		return cfg, cli.Usagef("--chain needs --optimistic-key FILE (a funded account for claims and challenges)")

@@ -58,6 +58,22 @@ func (s *nodeSender) Registered(ctx context.Context, a common.Address) (bool, er
 	return err == nil, err
 }
 
+// Terms reads the class and its iDAO from the in-process node's state.
+func (s *nodeSender) Terms(ctx context.Context, class common.Hash) (*provider.Terms, error) {
+	c, err := s.n.Class(class)
+	if errors.Is(err, node.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.n.IDAO(c.IDAO)
+	if err != nil {
+		return nil, err
+	}
+	return &provider.Terms{IDAO: c.IDAO, Submission: c.Provenance.Submission, Floor: int(d.Policy.GroupFloor())}, nil
+}
+
 func (s *nodeSender) Send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {
 	h, err := s.submit(body)
 	if err != nil {

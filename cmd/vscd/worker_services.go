@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/coordinator/client"
 	"github.com/vsc-labs/vsc/internal/bus"
@@ -36,6 +37,7 @@ func startServe(ctx context.Context, l *service.List, enc *tee.Enclave, cfg work
 		return cli.Usagef("--fee and --stake are non-negative integers of base units")
 	}
 	c := client.New(cfg.Chain)
+	c.Trust.Sequencer = common.HexToAddress(cfg.ServeSequencer)
 	info, err := c.ChainInfo(ctx)
 	if err != nil {
 		return fmt.Errorf("--chain %s: %w", cfg.Chain, err)
@@ -66,6 +68,31 @@ func (s *clientSender) Registered(ctx context.Context, a common.Address) (bool, 
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// Terms reads the class and its iDAO from chain state proven under the
+// trusted sequencer's signed header: the coordinator that routed the job is
+// not believed on either.
+func (s *clientSender) Terms(ctx context.Context, class common.Hash) (*provider.Terms, error) {
+	p, err := s.c.DATClassProof(ctx, class)
+	if err != nil {
+		return nil, fmt.Errorf("read the proof of DAT class %s: %w", class.Hex(), err)
+	}
+	c, _, err := proof.VerifyClassState(p, class, s.c.Trust.Sequencer)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, nil
+	}
+	v, err := s.c.ProvenIDAO(ctx, c.IDAO, nil)
+	if err != nil {
+		return nil, err
+	}
+	if v.IDAO == nil {
+		return nil, fmt.Errorf("DAT class %s names iDAO %q, which the chain proves absent", class.Hex(), c.IDAO)
+	}
+	return &provider.Terms{IDAO: c.IDAO, Submission: c.Provenance.Submission, Floor: int(v.IDAO.Policy.GroupFloor())}, nil
 }
 
 // Send sends body and returns its receipt (a failed one without error:

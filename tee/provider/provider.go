@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -38,7 +39,19 @@ import (
 // receipt).
 type Chain interface {
 	Registered(ctx context.Context, provider common.Address) (bool, error)
+	// Terms is what the chain says of a class (nil: no such class): its
+	// iDAO, the submission its dataset was anchored from and the iDAO's
+	// privacy floor. A job's message comes from the coordinator, which the
+	// enclave does not believe on either.
+	Terms(ctx context.Context, class common.Hash) (*Terms, error)
 	Send(ctx context.Context, body tx.Body) (*chain.Receipt, error)
+}
+
+// Terms are the chain's facts a query job is answered under.
+type Terms struct {
+	IDAO       string
+	Submission common.Hash // the class's anchored submission id
+	Floor      int         // the iDAO's min_group_size in force
 }
 
 // Blobs is where the provider reads ciphertext (the bus's object store).
@@ -74,9 +87,11 @@ type Provider struct {
 	bus   *bus.Bus
 	blobs Blobs
 	chain Chain
-	cache *query.Cache
-	log   *slog.Logger
-	loop  service.Group
+	// termsCache holds the chain's terms of each class served (termsEntry).
+	termsCache sync.Map
+	cache      *query.Cache
+	log        *slog.Logger
+	loop       service.Group
 }
 
 // New returns a provider of enc on b, settling through ch.

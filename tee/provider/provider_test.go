@@ -12,6 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/chain"
+	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/jobreq"
@@ -35,12 +37,24 @@ func (b *blobs) GetBlob(_ context.Context, h common.Hash) ([]byte, error) {
 	return nil, fmt.Errorf("no blob %s", h.Hex())
 }
 
+// terms is the chain's view of the classes (the fixture's Chain; only Terms
+// is used by run).
+type terms map[common.Hash]*Terms
+
+func (t terms) Registered(context.Context, common.Address) (bool, error) { return true, nil }
+func (t terms) Send(context.Context, tx.Body) (*chain.Receipt, error) {
+	return nil, fmt.Errorf("not in this test")
+}
+func (t terms) Terms(_ context.Context, class common.Hash) (*Terms, error) { return t[class], nil }
+
 // fixture is a provider on a sim enclave with one sealed dataset: 24
 // records of region 1 and 2 (12 each) and 3 of region 3.
 type fixture struct {
 	p     *Provider
 	blobs *blobs
 	prov  common.Address
+	// resign signs an edited job's request again as the fixture's app
+	resign func(j *work.QueryJob)
 }
 
 func newFixture(t *testing.T) (*fixture, func(sql string, edit func(*work.QueryJob)) *work.QueryJob) {
@@ -64,9 +78,17 @@ func newFixture(t *testing.T) (*fixture, func(sql string, edit func(*work.QueryJ
 	sub := submission.Submission{IDAO: "demo", Mode: "tee", Class: "dataset", DataHash: sealed.DataHash, WrappedKeyHash: sealed.WrappedKeyHash(), Records: 27}
 	prov := common.HexToAddress("0xb0b")
 	bl := &blobs{m: map[common.Hash][]byte{sealed.DataHash: sealed.Blob}}
-	p := New(Config{ChainID: 1337, IDAO: "demo", Account: prov, Fee: big.NewInt(1)}, enc, nil, nil, nil).WithBlobs(bl)
+	ch := terms{
+		common.HexToHash("0xc1"): {IDAO: "demo", Submission: sub.Digest(1337), Floor: 10},
+		common.HexToHash("0xc2"): {IDAO: "other", Submission: sub.Digest(1337), Floor: 10},
+	}
+	p := New(Config{ChainID: 1337, IDAO: "demo", Account: prov, Fee: big.NewInt(1)}, enc, nil, ch, nil).WithBlobs(bl)
 	appKey, _ := crypto.GenerateKey()
-	f := &fixture{p: p, blobs: bl, prov: prov}
+	resign := func(j *work.QueryJob) {
+		j.Signature, _ = j.Request.Sign(1337, appKey)
+		j.Job = j.Request.Digest(1337)
+	}
+	f := &fixture{p: p, blobs: bl, prov: prov, resign: resign}
 	job := func(sql string, edit func(*work.QueryJob)) *work.QueryJob {
 		r := jobreq.Request{Class: common.HexToHash("0xc1"), Token: common.HexToHash("0x70"), Provider: prov, QueryHash: query.QueryHash(sql),
 			Units: 1, MaxFee: big.NewInt(1), Nonce: uint64(time.Now().UnixNano()), Deadline: 2_000_000_000}
@@ -124,6 +146,12 @@ func TestRunRefuses(t *testing.T) {
 		{"a WHERE below the floor", "SELECT count(*) WHERE region = 3", nil, codes.JobQueryRefused, "min_group_size"},
 		{"only groups below the floor", "SELECT region, count(*) WHERE region >= 3 GROUP BY region", nil, codes.JobQueryRefused, "min_group_size"},
 		{"a bare column", "SELECT temp", nil, codes.Code(0), "bare"},
+		// the coordinator names the dataset and the floor in the job's
+		// message; the enclave believes the chain's terms instead
+		{"a floor lowered by the coordinator", "SELECT count(*) WHERE region = 3", func(j *work.QueryJob) { j.MinGroupSize = 2 }, codes.JobQueryRefused, "min_group_size"},
+		{"a dataset other than the class's", "SELECT count(*)", func(j *work.QueryJob) { j.Submission.Nonce = 99 }, codes.JobWrongClass, "anchored from"},
+		{"a class of another iDAO", "SELECT count(*)", func(j *work.QueryJob) { j.Request.Class = common.HexToHash("0xc2"); f.resign(j) }, codes.JobWrongClass, "iDAO other"},
+		{"a class the chain does not have", "SELECT count(*)", func(j *work.QueryJob) { j.Request.Class = common.HexToHash("0xc3"); f.resign(j) }, codes.JobWrongClass, "no DAT class"},
 	}
 	for _, row := range rows {
 		d, err := f.p.run(ctx, job(row.sql, row.edit))

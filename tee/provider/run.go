@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/jobreq"
@@ -31,6 +34,13 @@ func (p *Provider) run(ctx context.Context, j *work.QueryJob) (*done, error) {
 	if err != nil {
 		return fail(queryCode(err), err)
 	}
+	terms, err := p.terms(ctx, j.Request.Class)
+	if err != nil {
+		return nil, err
+	}
+	if c, err := checkTerms(j, terms, p.cfg.IDAO); err != nil {
+		return fail(c, err)
+	}
 	ds, err := p.dataset(ctx, j)
 	if errors.Is(err, tee.ErrJobInputs) {
 		return fail(codes.InvalidField, err)
@@ -38,11 +48,12 @@ func (p *Provider) run(ctx context.Context, j *work.QueryJob) (*done, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := q.Run(ds, query.Policy{MinGroupSize: j.MinGroupSize, Allowed: j.Allowed, Columns: j.Columns})
+	pol := query.Policy{MinGroupSize: terms.Floor, Allowed: j.Allowed, Columns: j.Columns}
+	res, err := q.Run(ds, pol)
 	if err != nil {
 		return fail(queryCode(err), err)
 	}
-	floor := query.Policy{MinGroupSize: j.MinGroupSize}.Floor()
+	floor := pol.Floor()
 	switch {
 	case res.BelowFloor:
 		return fail(codes.JobQueryRefused, fmt.Errorf("the WHERE clause leaves fewer than %d records (the iDAO's min_group_size): the answer would reveal individual records, so none is given and nothing is charged", floor))
@@ -59,6 +70,47 @@ func (p *Provider) run(ctx context.Context, j *work.QueryJob) (*done, error) {
 	d.msg.Answer = &jobreq.Answer{Job: j.Job, ChainID: j.ChainID, IDAO: j.IDAO, Request: j.Request, Signature: j.Signature,
 		Ciphertext: ct, ResultHash: h, EnclaveKey: p.enc.PublicKeyBytes(), Attestation: tee.EncodeAttestation(p.enc.KeyAttestation())}
 	return d, nil
+}
+
+// checkTerms refuses a job whose dataset is not the one the chain anchored
+// for its class, or whose class is another iDAO's: the coordinator names
+// both, and is not believed.
+func checkTerms(j *work.QueryJob, t *Terms, idao string) (codes.Code, error) {
+	switch {
+	case t == nil:
+		return codes.JobWrongClass, fmt.Errorf("the chain has no DAT class %s", j.Request.Class.Hex())
+	case t.IDAO != idao:
+		return codes.JobWrongClass, fmt.Errorf("DAT class %s is iDAO %s's; this provider serves %s", j.Request.Class.Hex(), t.IDAO, idao)
+	case j.Submission.Digest(j.ChainID) != t.Submission:
+		return codes.JobWrongClass, fmt.Errorf("the job's dataset is not the one DAT class %s was anchored from (submission %s)", j.Request.Class.Hex(), t.Submission.Hex())
+	}
+	return 0, nil
+}
+
+// terms are the chain's facts of a class, read at most every termsTTL.
+func (p *Provider) terms(ctx context.Context, class common.Hash) (*Terms, error) {
+	if v, ok := p.termsCache.Load(class); ok {
+		if e := v.(termsEntry); time.Since(e.at) < termsTTL {
+			return e.t, nil
+		}
+	}
+	t, err := p.chain.Terms(ctx, class)
+	if err != nil {
+		return nil, fmt.Errorf("read DAT class %s's terms from the chain: %w", class.Hex(), err)
+	}
+	if t != nil { // an absent class is asked again next time
+		p.termsCache.Store(class, termsEntry{t: t, at: time.Now()})
+	}
+	return t, nil
+}
+
+// termsTTL bounds how long a class's terms (its iDAO's privacy floor) are
+// reused: a raised floor applies to jobs within this time.
+const termsTTL = 10 * time.Second
+
+type termsEntry struct {
+	t  *Terms
+	at time.Time
 }
 
 func queryCode(err error) codes.Code {
