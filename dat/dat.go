@@ -51,6 +51,11 @@ type Class struct {
 	Tokens        uint64   // tokens ever created in this class
 	CreatedAt     uint64
 	IntegrityHash common.Hash
+	// QueryAllowed and QueryColumns are the contributor's restriction of
+	// the data-service queries over the class (tx dat_query_policy): the
+	// aggregates and the columns a query may use; empty allows all.
+	QueryAllowed []string `json:",omitempty" rlp:"optional"`
+	QueryColumns []string `json:",omitempty" rlp:"optional"`
 }
 
 // Token is a holding in a class: an owner, a usage quota (Value), a share of

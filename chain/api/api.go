@@ -322,6 +322,15 @@ type Class struct {
 	Tokens        []*Token       `json:"tokens"`
 	Revenue       Revenue        `json:"revenue"`
 	CreatedAt     uint64         `json:"created_at"`
+	// QueryPolicy is the contributor's restriction of data-service queries
+	// (empty lists: everything allowed).
+	QueryPolicy QueryPolicy `json:"query_policy"`
+}
+
+// QueryPolicy is a class's query policy.
+type QueryPolicy struct {
+	Allowed []string `json:"allowed"`
+	Columns []string `json:"columns"`
 }
 
 // ClassList is a page of classes, oldest first.
@@ -334,7 +343,8 @@ type ClassList struct {
 func NewClass(c *dat.Class, tokens []*dat.Token) *Class {
 	out := &Class{ID: c.ID, Kind: c.Kind, URI: c.URI, IDAO: c.IDAO, IntegrityHash: c.IntegrityHash, Provenance: c.Provenance,
 		Price: amt(c.Price), TotalShares: c.TotalShares, Validity: c.Validity, AccPerShare: amt(c.Acc),
-		Tokens: []*Token{}, Revenue: Revenue{Pool: amt(c.Pool), Claimed: amt(c.Claimed)}, CreatedAt: c.CreatedAt}
+		Tokens: []*Token{}, Revenue: Revenue{Pool: amt(c.Pool), Claimed: amt(c.Claimed)}, CreatedAt: c.CreatedAt,
+		QueryPolicy: QueryPolicy{Allowed: append([]string{}, c.QueryAllowed...), Columns: append([]string{}, c.QueryColumns...)}}
 	for _, t := range tokens {
 		out.Tokens = append(out.Tokens, NewToken(c, t))
 	}

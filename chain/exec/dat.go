@@ -2,13 +2,16 @@ package exec
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/vsc-labs/vsc/chain/state"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
+	"github.com/vsc-labs/vsc/tee/query"
 )
 
 // The DAT kinds: the mint of an anchored digest's class, and its tokens'
@@ -39,6 +42,13 @@ var datRules = map[tx.Kind]rule{
 			}
 		},
 		apply: (*run).datTransfer,
+	}.rule(),
+	tx.KindDATQueryPolicy: kind[*tx.DATQueryPolicy]{
+		access: func(a *accessList, b *tx.DATQueryPolicy) {
+			a.read(state.AnchorKey(b.Class))
+			a.write(state.ClassKey(b.Class))
+		},
+		apply: (*run).datQueryPolicy,
 	}.rule(),
 	tx.KindDATClaim: kind[*tx.DATClaim]{
 		access: func(a *accessList, b *tx.DATClaim) { a.write(state.ClassKey(b.Class), state.TokenKey(b.Token)) },
@@ -215,3 +225,40 @@ func (r *run) datClaim(b *tx.DATClaim) error {
 	r.emit("dat_claimed", "class", hx(c.ID), "token", hx(t.ID), "owner", hx(r.p.Sender), "claimed", paid.String())
 	return nil
 }
+
+// datQueryPolicy sets the queries a class's data may answer: only its
+// contributor (the signer of the anchored submission) may.
+func (r *run) datQueryPolicy(b *tx.DATQueryPolicy) error {
+	c, err := r.class(b.Class)
+	if err != nil {
+		return err
+	}
+	var an state.Anchor
+	if err := r.load(state.AnchorKey(b.Class), &an, fmt.Errorf("%w: %s", ErrNoAnchor, b.Class)); err != nil {
+		return err
+	}
+	if an.Contributor != r.p.Sender {
+		return fmt.Errorf("%w: class %s's contributor is %s", ErrNotMinter, b.Class.Hex(), an.Contributor.Hex())
+	}
+	if len(b.Allowed) > maxPolicyAggregates || len(b.Columns) > query.MaxPolicyColumns {
+		return fmt.Errorf("%w: a query policy lists at most %d aggregates and %d columns", dat.ErrBadClass, maxPolicyAggregates, query.MaxPolicyColumns)
+	}
+	for _, n := range append(slices.Clone(b.Allowed), b.Columns...) {
+		if len(n) > maxPolicyNameBytes {
+			return fmt.Errorf("%w: a query policy's names are at most %d bytes", dat.ErrBadClass, maxPolicyNameBytes)
+		}
+	}
+	if err := (query.Policy{Allowed: b.Allowed, Columns: b.Columns}).Validate(); err != nil {
+		return fmt.Errorf("%w: %v", dat.ErrBadClass, err)
+	}
+	c.QueryAllowed, c.QueryColumns = b.Allowed, b.Columns
+	r.v.put(state.ClassKey(c.ID), state.Encode(c))
+	r.emit("dat_query_policy", "class", hx(c.ID), "allowed", strings.Join(b.Allowed, ","), "columns", strings.Join(b.Columns, ","))
+	return nil
+}
+
+// Bounds of a class's query policy.
+const (
+	maxPolicyAggregates = 16
+	maxPolicyNameBytes  = 64
+)

@@ -3,6 +3,7 @@ package exec_test
 import (
 	"errors"
 	"math/big"
+	"slices"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -350,5 +351,38 @@ func TestFeeHasAPerBytePart(t *testing.T) {
 	gb2, _ := tx.GasOf(big2)
 	if gs >= 100 || gb2-gb != 10_000/tx.BodyBytesPerGas {
 		t.Fatalf("gas: transfer %d, 10 kB register %d, 20 kB register %d", gs, gb, gb2)
+	}
+}
+
+// Only a class's contributor restricts the queries over its data, and only
+// to aggregates that exist: the class then carries the policy enclaves
+// answer under.
+func TestQueryPolicyIsTheContributors(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 7)
+	w.demo(4)
+	digest := common.HexToHash("0xf301")
+	a := w.anchorBody("demo", common.HexToHash("0xf7"), digest, secContributor, []int{0, 1, 2})
+	mustOK(t, w.block([]*tx.Tx{w.sign(secOutsider, a)}, 1))
+	mustOK(t, w.block([]*tx.Tx{w.sign(secCoordinator, &tx.DATMint{Digest: digest, IDAO: "demo", ClassKind: "dataset", URI: tx.SubmissionURI(a.Submission)})}, 1))
+	rs := w.block([]*tx.Tx{
+		w.sign(secOutsider, &tx.DATQueryPolicy{Class: digest, Allowed: []string{"count"}}),
+		w.sign(secContributor, &tx.DATQueryPolicy{Class: digest, Allowed: []string{"median"}}),
+		w.sign(secContributor, &tx.DATQueryPolicy{Class: common.HexToHash("0xdead"), Allowed: []string{"count"}}),
+	}, 1, 2)
+	failedWith(t, rs[0], exec.ErrNotMinter)
+	if rs[1].Code != exec.CodeOf(dat.ErrBadClass) {
+		t.Fatalf("an unknown aggregate: %s (%s), want bad_class", rs[1].Code, rs[1].Message())
+	}
+	failedWith(t, rs[2], exec.ErrUnknownClass)
+	var c dat.Class
+	mustDecode(t, w.st.Get(state.ClassKey(digest)), &c)
+	if len(c.QueryAllowed) != 0 || len(c.QueryColumns) != 0 {
+		t.Fatalf("a refused policy changed the class: %v %v", c.QueryAllowed, c.QueryColumns)
+	}
+	mustOK(t, w.block([]*tx.Tx{w.sign(secContributor, &tx.DATQueryPolicy{Class: digest, Allowed: []string{"count", "avg"}, Columns: []string{"region"}})}, 1))
+	mustDecode(t, w.st.Get(state.ClassKey(digest)), &c)
+	if !slices.Equal(c.QueryAllowed, []string{"count", "avg"}) || !slices.Equal(c.QueryColumns, []string{"region"}) {
+		t.Fatalf("class policy %v %v", c.QueryAllowed, c.QueryColumns)
 	}
 }

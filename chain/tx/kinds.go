@@ -46,6 +46,7 @@ const (
 	KindEscrowRefund      Kind = 29
 	KindEscrowWithdraw    Kind = 30
 	KindServiceSettle     Kind = 31
+	KindDATQueryPolicy    Kind = 32
 )
 
 // kindEntry is what package tx knows of a kind: its name (in APIs and
@@ -92,6 +93,7 @@ var kinds = [...]kindEntry{
 	KindEscrowRefund:      {"escrow_refund", func() Body { return new(EscrowRefund) }, flat(40)},
 	KindEscrowWithdraw:    {"escrow_withdraw", func() Body { return new(EscrowWithdraw) }, flat(40)},
 	KindServiceSettle:     {"service_settle", func() Body { return new(ServiceSettle) }, settleGas},
+	KindDATQueryPolicy:    {"dat_query_policy", func() Body { return new(DATQueryPolicy) }, flat(50)},
 }
 
 // entry is k's entry, or nil for a number that is no kind.

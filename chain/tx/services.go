@@ -93,3 +93,14 @@ func (*EscrowDeposit) Kind() Kind    { return KindEscrowDeposit }
 func (*EscrowRefund) Kind() Kind     { return KindEscrowRefund }
 func (*EscrowWithdraw) Kind() Kind   { return KindEscrowWithdraw }
 func (*ServiceSettle) Kind() Kind    { return KindServiceSettle }
+func (*DATQueryPolicy) Kind() Kind   { return KindDATQueryPolicy }
+
+// DATQueryPolicy is a class's contributor restricting the queries apps may
+// run over its data: Allowed names the aggregates (empty: every one),
+// Columns the columns a query may mention (empty: every one). Enclaves
+// answer a class's jobs under its latest policy.
+type DATQueryPolicy struct {
+	Class   common.Hash
+	Allowed []string
+	Columns []string
+}

@@ -47,6 +47,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 		&EscrowDeposit{Amount: big.NewInt(5)}, &EscrowRefund{Amount: big.NewInt(1)}, &EscrowWithdraw{},
 		&ServiceSettle{IDAO: "x", Size: 1, Items: []SettleItem{{Request: jobreq.Request{Units: 2, MaxFee: big.NewInt(9)},
 			Path: []common.Hash{common.HexToHash("0x7")}}}},
+		&DATQueryPolicy{Class: common.HexToHash("0x8"), Allowed: []string{"count"}, Columns: []string{"a"}},
 	}
 	if len(bodies) != len(Kinds()) {
 		t.Fatalf("%d bodies for %d kinds", len(bodies), len(Kinds()))
@@ -154,7 +155,7 @@ func TestKindsTable(t *testing.T) {
 			t.Fatalf("kind %s: gas %d, %v", k, g, err)
 		}
 	}
-	for _, k := range []Kind{0, KindServiceSettle + 1, 255} {
+	for _, k := range []Kind{0, KindDATQueryPolicy + 1, 255} {
 		if k.Known() || k.String() != "unknown" || newBody(k) != nil {
 			t.Fatalf("number %d is a kind", k)
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -193,4 +194,47 @@ func cmdDATClaim(ctx context.Context, env *cli.Env, args []string) error {
 		return err
 	}
 	return env.Print(r, func(w io.Writer) { fmt.Fprintf(w, "claimed %s from %s\n", r.Claimed, r.Token.Hex()) })
+}
+
+func cmdDATQueryPolicy(ctx context.Context, env *cli.Env, args []string) error {
+	fs := flag.NewFlagSet("dat query-policy", flag.ContinueOnError)
+	keyFile := fs.String("key", "", "the class's contributor's key file")
+	allow := fs.String("allow", "", "comma-separated aggregates a query may use (count, sum, avg, min, max, stddev, histogram); empty: all")
+	columns := fs.String("columns", "", "comma-separated columns a query may mention; empty: all")
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
+	}
+	class, err := oneHash(pos, "vsc dat query-policy CLASS [--allow AGG,…] [--columns COL,…] --key FILE", "CLASS")
+	if err != nil {
+		return err
+	}
+	k, err := loadKeyFlag(*keyFile)
+	if err != nil {
+		return err
+	}
+	r, err := chainClient(env).SetQueryPolicy(ctx, k, class, splitList(*allow), splitList(*columns))
+	if err != nil {
+		return err
+	}
+	return env.Print(r, func(w io.Writer) {
+		fmt.Fprintf(w, "queries over %s may use aggregates %s and columns %s (tx %s)\n", r.Class.Hex(), orAll(r.Allowed), orAll(r.Columns), r.Tx.Hex())
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func orAll(l []string) string {
+	if len(l) == 0 {
+		return "(all)"
+	}
+	return strings.Join(l, ",")
 }

@@ -21,6 +21,7 @@ func commands() []cli.Command {
 		{Name: "dat redeem", Usage: "TOKEN --units N --key FILE: use N units; prints the receipt signed by the chain", Run: cmdDATRedeem},
 		{Name: "dat transfer", Usage: "TOKEN --to ADDR [--value N] --key FILE: give the token, or split N units off", Run: cmdDATTransfer},
 		{Name: "dat claim", Usage: "TOKEN --key FILE: take the token's revenue share", Run: cmdDATClaim},
+		{Name: "dat query-policy", Usage: "CLASS [--allow AGG,…] [--columns COL,…] --key FILE: the contributor restricts the queries apps may run over the class's data", Run: cmdDATQueryPolicy},
 		{Name: "claims", Usage: "[--open]: optimistic claims and their challenge windows", Run: cmdClaims},
 		{Name: "challenge", Usage: "CLAIM_ID --bond N --key FILE --data FILE [--force] [--no-play]: dispute a claim on data you hold", Run: cmdChallenge},
 		{Name: "chain head", Usage: "the last block's header", Run: cmdChainHead},

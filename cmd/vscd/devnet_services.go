@@ -71,7 +71,8 @@ func (s *nodeSender) Terms(ctx context.Context, class common.Hash) (*provider.Te
 	if err != nil {
 		return nil, err
 	}
-	return &provider.Terms{IDAO: c.IDAO, Submission: c.Provenance.Submission, Floor: int(d.Policy.GroupFloor())}, nil
+	return &provider.Terms{IDAO: c.IDAO, Submission: c.Provenance.Submission, Floor: int(d.Policy.GroupFloor()),
+		Allowed: c.QueryAllowed, Columns: c.QueryColumns}, nil
 }
 
 func (s *nodeSender) Send(ctx context.Context, body tx.Body) (*chain.Receipt, error) {

@@ -92,7 +92,8 @@ func (s *clientSender) Terms(ctx context.Context, class common.Hash) (*provider.
 	if v.IDAO == nil {
 		return nil, fmt.Errorf("DAT class %s names iDAO %q, which the chain proves absent", class.Hex(), c.IDAO)
 	}
-	return &provider.Terms{IDAO: c.IDAO, Submission: c.Provenance.Submission, Floor: int(v.IDAO.Policy.GroupFloor())}, nil
+	return &provider.Terms{IDAO: c.IDAO, Submission: c.Provenance.Submission, Floor: int(v.IDAO.Policy.GroupFloor()),
+		Allowed: c.QueryAllowed, Columns: c.QueryColumns}, nil
 }
 
 // Send sends body and returns its receipt (a failed one without error:

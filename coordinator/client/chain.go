@@ -361,3 +361,25 @@ func (c *Client) ClaimDAT(ctx context.Context, key *ecdsa.PrivateKey, token comm
 	}
 	return &DATClaimResult{Token: token, Claimed: ev.Get("claimed"), Tx: got.Hash}, nil
 }
+
+// DATQueryPolicyResult is what SetQueryPolicy set.
+type DATQueryPolicyResult struct {
+	Class   common.Hash `json:"class"`
+	Allowed []string    `json:"allowed"`
+	Columns []string    `json:"columns"`
+	Tx      common.Hash `json:"tx"`
+}
+
+// SetQueryPolicy restricts the data-service queries over class to the
+// aggregates allowed and the columns given (empty: all); only the class's
+// contributor may.
+func (c *Client) SetQueryPolicy(ctx context.Context, key *ecdsa.PrivateKey, class common.Hash, allowed, columns []string) (*DATQueryPolicyResult, error) {
+	got, err := c.SendChainTx(ctx, key, &tx.DATQueryPolicy{Class: class, Allowed: allowed, Columns: columns})
+	if err != nil {
+		return nil, err
+	}
+	if event(got, "dat_query_policy") == nil {
+		return nil, fmt.Errorf("query policy tx %s has no dat_query_policy event", got.Hash)
+	}
+	return &DATQueryPolicyResult{Class: class, Allowed: nonNil(allowed), Columns: nonNil(columns), Tx: got.Hash}, nil
+}

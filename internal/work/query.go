@@ -13,8 +13,9 @@ import (
 // the app's signed request and its query text, the class's dataset (the
 // contributor's signed submission, whose blob the provider fetches by its
 // data hash, and the data key wrapped to the iDAO's enclave), and the
-// query policy in force (the iDAO's privacy floor and the class owner's
-// allowed aggregates and columns).
+// iDAO's privacy floor as the coordinator read it. The enclave believes
+// neither the dataset nor the floor on this message: it reads the class,
+// its iDAO's floor and the class's query policy from the chain.
 type QueryJob struct {
 	Job          common.Hash           `json:"job"`
 	ChainID      uint64                `json:"chain_id"`
@@ -26,8 +27,6 @@ type QueryJob struct {
 	Submission   submission.Submission `json:"submission"`
 	WrappedKey   hexutil.Bytes         `json:"wrapped_key"`
 	MinGroupSize int                   `json:"min_group_size"`
-	Allowed      []string              `json:"allowed,omitempty"`
-	Columns      []string              `json:"columns,omitempty"`
 }
 
 // QueryAnswer is a provider's answer to a QueryJob: the signed, encrypted

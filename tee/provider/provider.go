@@ -52,6 +52,9 @@ type Terms struct {
 	IDAO       string
 	Submission common.Hash // the class's anchored submission id
 	Floor      int         // the iDAO's min_group_size in force
+	// Allowed and Columns are the class's query policy (its contributor's
+	// dat_query_policy): the aggregates and columns a query may use.
+	Allowed, Columns []string
 }
 
 // Blobs is where the provider reads ciphertext (the bus's object store).

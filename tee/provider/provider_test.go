@@ -81,6 +81,7 @@ func newFixture(t *testing.T) (*fixture, func(sql string, edit func(*work.QueryJ
 	ch := terms{
 		common.HexToHash("0xc1"): {IDAO: "demo", Submission: sub.Digest(1337), Floor: 10},
 		common.HexToHash("0xc2"): {IDAO: "other", Submission: sub.Digest(1337), Floor: 10},
+		common.HexToHash("0xc4"): {IDAO: "demo", Submission: sub.Digest(1337), Floor: 10, Allowed: []string{"count"}},
 	}
 	p := New(Config{ChainID: 1337, IDAO: "demo", Account: prov, Fee: big.NewInt(1)}, enc, nil, ch, nil).WithBlobs(bl)
 	appKey, _ := crypto.GenerateKey()
@@ -151,6 +152,7 @@ func TestRunRefuses(t *testing.T) {
 		{"a floor lowered by the coordinator", "SELECT count(*) WHERE region = 3", func(j *work.QueryJob) { j.MinGroupSize = 2 }, codes.JobQueryRefused, "min_group_size"},
 		{"a dataset other than the class's", "SELECT count(*)", func(j *work.QueryJob) { j.Submission.Nonce = 99 }, codes.JobWrongClass, "anchored from"},
 		{"a class of another iDAO", "SELECT count(*)", func(j *work.QueryJob) { j.Request.Class = common.HexToHash("0xc2"); f.resign(j) }, codes.JobWrongClass, "iDAO other"},
+		{"an aggregate the class's policy does not allow", "SELECT region, sum(temp) GROUP BY region", func(j *work.QueryJob) { j.Request.Class = common.HexToHash("0xc4"); f.resign(j) }, codes.QueryNotAllowed, "allow"},
 		{"a class the chain does not have", "SELECT count(*)", func(j *work.QueryJob) { j.Request.Class = common.HexToHash("0xc3"); f.resign(j) }, codes.JobWrongClass, "no DAT class"},
 	}
 	for _, row := range rows {

@@ -48,7 +48,7 @@ func (p *Provider) run(ctx context.Context, j *work.QueryJob) (*done, error) {
 	if err != nil {
 		return nil, err
 	}
-	pol := query.Policy{MinGroupSize: terms.Floor, Allowed: j.Allowed, Columns: j.Columns}
+	pol := query.Policy{MinGroupSize: terms.Floor, Allowed: terms.Allowed, Columns: terms.Columns}
 	res, err := q.Run(ds, pol)
 	if err != nil {
 		return fail(queryCode(err), err)
