@@ -213,15 +213,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 
 // feedEvents tails the store's status moves and the chain's head into the
 // event stream, every EventPoll, until ctx ends.
-func (s *Server) feedEvents(ctx context.Context) {
-	f := feed{s: s, sent: map[int64]bool{}}
-	f.last, _ = s.store.LastMoveSeq(ctx)
-	f.base = f.last
-	if s.cfg.ChainFeed != nil {
-		if h, err := s.cfg.ChainFeed.HeadHeight(ctx); err == nil {
-			f.height, f.known = h, true
-		}
-	}
+func (s *Server) feedEvents(ctx context.Context, f *feed) {
 	t := time.NewTicker(s.cfg.EventPoll)
 	defer t.Stop()
 	for {
@@ -240,6 +232,24 @@ func (s *Server) feedEvents(ctx context.Context) {
 			s.log.Warn("event feed: reading the chain", "err", err)
 		}
 	}
+}
+
+// newFeed starts the event feed at the store's newest move and the chain's
+// head: read in Start, before Start returns, so no move made after Start is
+// taken for one made before the feed existed.
+func (s *Server) newFeed(ctx context.Context) (*feed, error) {
+	f := &feed{s: s, sent: map[int64]bool{}}
+	last, err := s.store.LastMoveSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("event feed: %w", err)
+	}
+	f.last, f.base = last, last
+	if s.cfg.ChainFeed != nil {
+		if h, err := s.cfg.ChainFeed.HeadHeight(ctx); err == nil {
+			f.height, f.known = h, true
+		}
+	}
+	return f, nil
 }
 
 type feed struct {

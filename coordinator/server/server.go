@@ -219,6 +219,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if err := s.bus.Ensure(ctx); err != nil {
 		return err
 	}
+	f, err := s.newFeed(ctx)
+	if err != nil {
+		return err
+	}
 	if s.cfg.Listen != "" {
 		ln, err := net.Listen("tcp", s.cfg.Listen)
 		if err != nil {
@@ -244,7 +248,7 @@ func (s *Server) Start(ctx context.Context) error {
 		loop(s.finisher)
 	}
 	loop(s.sweeper)
-	loop(s.feedEvents)
+	loop(func(ctx context.Context) { s.feedEvents(ctx, f) })
 	_ = s.loops.Go(ctx, func(ctx context.Context) error {
 		if err := s.bus.ResultBatches(ctx, 2, 256, s.applyResults); err != nil {
 			return fmt.Errorf("result consumer: %w", err)
