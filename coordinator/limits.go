@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/page"
 	"github.com/vsc-labs/vsc/internal/records"
@@ -98,6 +100,7 @@ func LimitTable() map[string]int64 {
 		"max_job_units":            MaxJobUnits,
 		"max_job_deadline_seconds": MaxJobDeadline,
 		"max_job_wait_seconds":     MaxJobWait,
+		"blob_part_bytes":          BlobPartSize,
 		"max_job_waiters":          MaxJobWaiters,
 		"max_search_bytes":         MaxSearchBytes,
 		"max_job_list_limit":       MaxJobListLimit,
@@ -107,4 +110,22 @@ func LimitTable() map[string]int64 {
 		"event_heartbeat_seconds":  EventHeartbeatSeconds,
 		"max_fields":               MaxFields,
 	}
+}
+
+// BlobPartSize is the size of every part but the last of a blob uploaded
+// in parts (PUT /v1/blobs/{hash}/parts/{n}), so an upload cut short
+// resumes at the first missing part.
+const BlobPartSize = 8 << 20
+
+// BlobParts is how many parts a blob of size bytes is uploaded in.
+func BlobParts(size int64) int { return int((size + BlobPartSize - 1) / BlobPartSize) }
+
+// PartsView is GET /v1/blobs/{hash}/parts: the parts of an upload held.
+type PartsView struct {
+	DataHash common.Hash `json:"data_hash"`
+	Size     int64       `json:"size"`
+	PartSize int64       `json:"part_size"`
+	Parts    int         `json:"parts"`
+	Have     []int       `json:"have"`
+	Stored   bool        `json:"stored"` // the blob itself is stored: nothing to upload
 }

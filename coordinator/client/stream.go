@@ -15,6 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/vsc-labs/vsc/coordinator"
+	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/envelope"
 	"github.com/vsc-labs/vsc/internal/records"
 	"github.com/vsc-labs/vsc/internal/submission"
@@ -196,6 +198,9 @@ func (c *Client) uploadOnce(ctx context.Context, dataHash common.Hash, path stri
 	if err != nil {
 		return err
 	}
+	if st.Size() > coordinator.BlobPartSize {
+		return c.uploadParts(ctx, dataHash, f, st.Size(), progress)
+	}
 	body := &progressReader{r: f, total: st.Size(), fn: progress}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.BaseURL+"/v1/blobs/"+dataHash.Hex(), body)
 	if err != nil {
@@ -205,6 +210,74 @@ func (c *Client) uploadOnce(ctx context.Context, dataHash common.Hash, path stri
 	req.Header.Set("Content-Type", "application/octet-stream")
 	_, err = c.do(req, nil)
 	return err
+}
+
+// uploadParts uploads a blob file in parts (PUT /v1/blobs/{hash}/parts/{n}),
+// skipping the parts the coordinator already holds — an upload cut short,
+// by this process or an earlier one, resumes at its first missing part —
+// and then has the coordinator put them together.
+func (c *Client) uploadParts(ctx context.Context, h common.Hash, f *os.File, size int64, progress func(sent, total int64)) error {
+	v, err := get[coordinator.PartsView](ctx, c, "/v1/blobs/"+h.Hex()+"/parts")
+	if err != nil {
+		return err
+	}
+	if v.Stored {
+		if progress != nil {
+			progress(size, size)
+		}
+		return nil
+	}
+	have := map[int]bool{}
+	if v.Size == size {
+		for _, n := range v.Have {
+			have[n] = true
+		}
+	}
+	var sent int64
+	for n := range coordinator.BlobParts(size) {
+		off := int64(n) * coordinator.BlobPartSize
+		part := min(int64(coordinator.BlobPartSize), size-off)
+		if !have[n] {
+			done, err := c.putPart(ctx, h, n, size, io.NewSectionReader(f, off, part), part)
+			if err != nil {
+				return fmt.Errorf("upload part %d of %d: %w", n, coordinator.BlobParts(size), err)
+			}
+			if done { // a submission holds the blob already
+				break
+			}
+		}
+		sent += part
+		if progress != nil {
+			progress(sent, size)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"/v1/blobs/"+h.Hex()+"/complete", nil)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(req, nil)
+	if CodeOf(err) == codes.BlobMissing && sent < size { // the blob was stored whole after all
+		return nil
+	}
+	return err
+}
+
+// putPart sends one part; done: the coordinator holds the whole blob.
+func (c *Client) putPart(ctx context.Context, h common.Hash, n int, size int64, r io.Reader, length int64) (done bool, err error) {
+	u := fmt.Sprintf("%s/v1/blobs/%s/parts/%d?size=%d", c.BaseURL, h.Hex(), n, size)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, r)
+	if err != nil {
+		return false, err
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", "application/octet-stream")
+	var out struct {
+		Part *int `json:"part"`
+	}
+	if _, err := c.do(req, &out); err != nil {
+		return false, err
+	}
+	return out.Part == nil, nil
 }
 
 type progressReader struct {

@@ -35,6 +35,9 @@ func (s *Server) sweeper(ctx context.Context) {
 // A blob it could not delete stays marked and is tried again next time.
 func (s *Server) CollectBlobs(ctx context.Context) (int, error) {
 	total := 0
+	if err := s.collectParts(ctx); err != nil {
+		return 0, err
+	}
 	for {
 		hs, err := s.store.ExpiredUploads(ctx, s.cfg.BlobTTL, sweepBatch)
 		if err != nil {

@@ -586,27 +586,32 @@ func (s *Server) putBlobStream(w http.ResponseWriter, r *http.Request, h common.
 // when it was refused (the answer is written). referenced: a submission
 // already holds the blob, nothing needs storing.
 func (s *Server) recordUpload(w http.ResponseWriter, r *http.Request, h common.Hash, size int64) (referenced, ok bool) {
-	client := clientKey(r)
-	referenced, err := s.store.RecordUpload(r.Context(), h, size, client,
+	referenced, err := s.store.RecordUpload(r.Context(), h, size, clientKey(r),
 		store.UploadQuota{Total: s.cfg.MaxPendingBlobBytes, PerClient: s.cfg.MaxPendingBlobBytesPerClient})
+	return referenced, s.uploadAllowed(w, err)
+}
+
+// uploadAllowed writes the refusal of an upload the quotas or the sweep
+// refused (false), or says it may go on (true).
+func (s *Server) uploadAllowed(w http.ResponseWriter, err error) bool {
 	switch {
 	case errors.Is(err, store.ErrUploadQuota):
 		writeErr(w, codes.New(codes.BlobQuota, "uploaded blobs waiting for their submissions are at the coordinator's limit of %s (max_pending_blob_bytes): send the blob inline with its submission, or retry later",
 			byteSize(s.cfg.MaxPendingBlobBytes)))
-		return
+		return false
 	case errors.Is(err, store.ErrClientQuota):
 		writeErr(w, codes.New(codes.BlobQuota, "your uploaded blobs waiting for their submissions are at the limit of %s per client (max_pending_blob_bytes_per_client): submit them first, or send the blob inline",
 			byteSize(s.cfg.MaxPendingBlobBytesPerClient)))
-		return
+		return false
 	case errors.Is(err, store.ErrUploadCollecting):
 		w.Header().Set("Retry-After", "1")
 		writeErr(w, codes.New(codes.Unavailable, "a blob with this data hash is being garbage-collected (it waited longer than the blob TTL): upload it again in a second"))
-		return
+		return false
 	case err != nil:
 		writeErr(w, err)
-		return false, false
+		return false
 	}
-	return referenced, true
+	return true
 }
 
 func (s *Server) forgetUpload(h common.Hash) {

@@ -45,8 +45,8 @@ func (s *Store) RecordUpload(ctx context.Context, h common.Hash, size int64, cli
 		var total, mine int64
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE data_hash=$1),
 				(SELECT collecting FROM blob_uploads WHERE data_hash=$1),
-				(SELECT coalesce(sum(size),0) FROM blob_uploads),
-				(SELECT coalesce(sum(size),0) FROM blob_uploads WHERE client=$2)`, h[:], client).
+				(SELECT coalesce(sum(size),0) FROM blob_uploads) + (SELECT coalesce(sum(size),0) FROM blob_parts WHERE data_hash<>$1),
+				(SELECT coalesce(sum(size),0) FROM blob_uploads WHERE client=$2) + (SELECT coalesce(sum(size),0) FROM blob_parts WHERE client=$2 AND data_hash<>$1)`, h[:], client).
 			Scan(&referenced, &collecting, &total, &mine); err != nil {
 			return err
 		}
@@ -134,4 +134,94 @@ func (s *Store) PendingUploadBytes(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.Pool.QueryRow(ctx, `SELECT coalesce(sum(size),0) FROM blob_uploads`).Scan(&n)
 	return n, err
+}
+
+// ErrPartsSize: a part names another total size than the blob's first part did.
+var ErrPartsSize = errors.New("the blob's parts were started with another size")
+
+// StartParts records (or refreshes) a blob being uploaded in parts, of
+// size bytes in all, counted against the upload quotas from its first
+// part. referenced: a submission already holds the blob (nothing to store).
+func (s *Store) StartParts(ctx context.Context, h common.Hash, size int64, client string, q UploadQuota) (referenced bool, err error) {
+	err = s.Tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('vsc_blob_uploads'))`); err != nil {
+			return err
+		}
+		var have *int64
+		var uploaded bool
+		var total, mine int64
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM submissions WHERE data_hash=$1),
+				(SELECT size FROM blob_parts WHERE data_hash=$1),
+				EXISTS (SELECT 1 FROM blob_uploads WHERE data_hash=$1),
+				(SELECT coalesce(sum(size),0) FROM blob_uploads) + (SELECT coalesce(sum(size),0) FROM blob_parts),
+				(SELECT coalesce(sum(size),0) FROM blob_uploads WHERE client=$2) + (SELECT coalesce(sum(size),0) FROM blob_parts WHERE client=$2)`,
+			h[:], client).Scan(&referenced, &have, &uploaded, &total, &mine); err != nil {
+			return err
+		}
+		switch {
+		case referenced || uploaded:
+			referenced = true
+			return nil
+		case have != nil && *have != size:
+			return fmt.Errorf("%w (%d bytes, not %d)", ErrPartsSize, *have, size)
+		case have != nil:
+			_, err := tx.Exec(ctx, `UPDATE blob_parts SET touched_at=now() WHERE data_hash=$1`, h[:])
+			return err
+		case total+size > q.Total:
+			return fmt.Errorf("%w (%d bytes)", ErrUploadQuota, q.Total)
+		case mine+size > q.PerClient:
+			return fmt.Errorf("%w (%d bytes)", ErrClientQuota, q.PerClient)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO blob_parts (data_hash, size, client) VALUES ($1,$2,$3)`, h[:], size, client)
+		return err
+	})
+	return referenced, err
+}
+
+// PartsSize is the total size a blob's parts were started with (ok=false:
+// no parts upload of that blob).
+func (s *Store) PartsSize(ctx context.Context, h common.Hash) (size int64, ok bool, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT size FROM blob_parts WHERE data_hash=$1`, h[:]).Scan(&size)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	return size, err == nil, err
+}
+
+// FinishParts turns a blob's parts row into an upload row (the parts were
+// put together and the blob stored), in one transaction.
+func (s *Store) FinishParts(ctx context.Context, h common.Hash) error {
+	return s.Tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `WITH p AS (DELETE FROM blob_parts WHERE data_hash=$1 RETURNING data_hash, size, client)
+			INSERT INTO blob_uploads (data_hash, size, client) SELECT data_hash, size, client FROM p
+			ON CONFLICT (data_hash) DO UPDATE SET uploaded_at=now()`, h[:])
+		return err
+	})
+}
+
+// ExpiredParts returns up to limit blobs whose parts were last touched more
+// than ttl ago, with their sizes; DropParts forgets them once deleted.
+func (s *Store) ExpiredParts(ctx context.Context, ttl time.Duration, limit int) (map[common.Hash]int64, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT data_hash, size FROM blob_parts WHERE touched_at < $1 ORDER BY touched_at LIMIT $2`,
+		time.Now().Add(-ttl), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[common.Hash]int64{}
+	for rows.Next() {
+		var h []byte
+		var n int64
+		if err := rows.Scan(&h, &n); err != nil {
+			return nil, err
+		}
+		out[common.BytesToHash(h)] = n
+	}
+	return out, rows.Err()
+}
+
+// DropParts forgets a blob's parts row.
+func (s *Store) DropParts(ctx context.Context, h common.Hash) error {
+	_, err := s.Pool.Exec(ctx, `DELETE FROM blob_parts WHERE data_hash=$1`, h[:])
+	return err
 }
