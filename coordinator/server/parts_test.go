@@ -134,3 +134,24 @@ func TestBlobPartsResume(t *testing.T) {
 		t.Fatal("an expired part's object is still stored")
 	}
 }
+
+// The whole size of an upload in parts counts against the quotas from its
+// first part: over them, the part is refused and nothing is held.
+func TestBlobPartsQuota(t *testing.T) {
+	t.Parallel()
+	size := int64(coordinator.BlobPartSize) + 1000
+	f := newFixture(t, srvpkg.Config{MaxPendingBlobBytes: size - 1})
+	blob := make([]byte, coordinator.BlobPartSize)
+	h := crypto.Keccak256Hash([]byte("quota"))
+	u := f.HTTP.URL + "/v1/blobs/" + h.Hex() + "/parts/0?size=" + strconv.FormatInt(size, 10)
+	if code, e, _ := do(t, http.MethodPut, u, "application/octet-stream", blob); code != http.StatusInsufficientStorage || e.Code.Name() != "blob_quota" {
+		t.Fatalf("a part of an upload over the quota: %d %s %q", code, e.Code.Name(), e.Message)
+	}
+	var n int
+	if err := f.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM blob_parts`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d parts rows (%v)", n, err)
+	}
+	if ok, _ := f.Bus.HasBlobPart(context.Background(), h, 0); ok {
+		t.Fatal("a refused part was stored")
+	}
+}
