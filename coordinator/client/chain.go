@@ -167,6 +167,47 @@ func (c *Client) WaitChainTx(ctx context.Context, hash common.Hash) (*api.Tx, er
 	}
 }
 
+// waitResubmitting waits for t (hash h) to be in a block. A tx the chain
+// does not know after resubmitEvery (the sequencer restarted and lost its
+// mempool) is submitted again: the same signed tx, so it lands at most
+// once; one whose nonce the chain has used for another tx is an error.
+func (c *Client) waitResubmitting(ctx context.Context, t *tx.Tx, h common.Hash) (*api.Tx, error) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	unknownSince := time.Now()
+	for {
+		got, err := c.ChainTx(ctx, h)
+		switch {
+		case err == nil && got.Status == "committed":
+			return got, nil
+		case err == nil:
+			unknownSince = time.Now() // pending
+		case !IsCode(err, codes.NotFound):
+			return nil, err
+		case time.Since(unknownSince) >= resubmitEvery:
+			unknownSince = time.Now()
+			if _, err := c.SubmitChainTx(ctx, t); err != nil && !IsCode(err, codes.KnownTx) && !IsCode(err, codes.NoncePending) {
+				if IsCode(err, codes.NonceReplayed) {
+					if got, gerr := c.ChainTx(ctx, h); gerr == nil && got.Status == "committed" {
+						return got, nil
+					}
+					return nil, fmt.Errorf("tx %s was lost and its nonce used by another tx: %w", h, err)
+				}
+				return nil, fmt.Errorf("resubmit tx %s: %w", h, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for tx %s: %w", h, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// resubmitEvery is how long a sent tx may be unknown to the chain before
+// it is submitted again.
+const resubmitEvery = 3 * time.Second
+
 // SendChainTx builds a tx with key's next nonce and a max fee covering the
 // kind's fee, signs, submits and waits for its receipt. A failed receipt
 // is returned with an error carrying the receipt's failure (a
@@ -201,7 +242,7 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 	if err != nil {
 		return nil, err
 	}
-	got, err := c.WaitChainTx(ctx, h)
+	got, err := c.waitResubmitting(ctx, t, h)
 	if err != nil {
 		return nil, err
 	}
