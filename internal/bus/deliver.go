@@ -30,10 +30,44 @@ func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max i
 
 func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, linger time.Duration, maxDeliver int,
 	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
-	it, err := cons.Messages(jetstream.PullMaxMessages(2 * max))
-	if err != nil {
-		return err
+	var fails int
+	for {
+		it, err := cons.Messages(jetstream.PullMaxMessages(2 * max))
+		if err == nil {
+			err = b.batchIter(ctx, it, max, linger, maxDeliver, dead, h, &fails)
+		}
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if fails++; fails > maxPullFailures {
+			return err
+		}
+		if !b.pullPause(ctx, err, fails) {
+			return nil
+		}
 	}
+}
+
+// maxPullFailures bounds the consecutive failures of a pull (a server of
+// the cluster gone, heartbeats missed) a consumer rides out before its
+// service fails.
+const maxPullFailures = 30
+
+// pullPause logs a failed pull and waits before the next (false: ctx ended).
+func (b *Bus) pullPause(ctx context.Context, err error, fails int) bool {
+	b.log.Warn("pull failed; pulling again", "err", err, "failures", fails)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(min(time.Duration(fails)*200*time.Millisecond, 2*time.Second)):
+		return true
+	}
+}
+
+// batchIter handles batches from one message iterator until it fails (its
+// error) or ends (nil).
+func (b *Bus) batchIter(ctx context.Context, it jetstream.MessagesContext, max int, linger time.Duration, maxDeliver int,
+	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error, fails *int) error {
 	defer it.Stop()
 	defer context.AfterFunc(ctx, it.Stop)()
 	for {
@@ -46,6 +80,7 @@ func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, l
 			}
 			return err
 		}
+		*fails = 0
 		msgs := []jetstream.Msg{first}
 		deadline := time.Now().Add(linger)
 		for len(msgs) < max {
@@ -88,17 +123,42 @@ func (b *Bus) consume(ctx context.Context, cons jetstream.Consumer, conc, maxDel
 			}
 		}()
 	}
+	defer func() { close(msgs); wg.Wait() }()
+	var fails int
+	for {
+		err := pump(ctx, it, msgs, &fails)
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if fails++; fails > maxPullFailures {
+			return err
+		}
+		if !b.pullPause(ctx, err, fails) {
+			return nil
+		}
+		if it, err = cons.Messages(jetstream.PullMaxMessages(2 * conc)); err != nil {
+			it = nil
+		}
+	}
+}
+
+// pump feeds msgs from one iterator until it fails (its error) or ends
+// (nil); a nil iterator is a failed one.
+func pump(ctx context.Context, it jetstream.MessagesContext, msgs chan<- jetstream.Msg, fails *int) error {
+	if it == nil {
+		return errors.New("no message iterator")
+	}
+	defer it.Stop()
 	defer context.AfterFunc(ctx, it.Stop)()
 	for {
 		msg, err := it.Next()
 		if err != nil {
-			close(msgs)
-			wg.Wait()
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
+		*fails = 0
 		msgs <- msg
 	}
 }
