@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/coordinator"
@@ -172,36 +171,7 @@ func checkEachMintedOnce(t *testing.T, dn *devnetProcess, subs []crashSubmission
 // a submission never finishes.
 func checkMintedOnce(t *testing.T, api *client.Client, subs []crashSubmission, logs func() string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	final := map[coordinator.Status]int{}
-	for _, s := range subs {
-		v, err := api.Wait(ctx, s.id, "", nil)
-		if err != nil {
-			t.Fatalf("submission %s never finished: %v\n%s", s.id, err, tail(logs()))
-		}
-		final[v.Status]++
-		if v.Status != coordinator.Minted {
-			t.Errorf("submission %s ended %s: %s", s.id, v.Status, deref(v.Reason))
-		}
-	}
-	t.Logf("final states: %v", final)
-	classes, err := api.DATClasses(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	per := map[common.Hash]int{}
-	for _, c := range classes.Classes {
-		per[c.Provenance.Submission]++
-	}
-	for _, s := range subs {
-		if c := per[common.HexToHash(s.id)]; c != 1 {
-			t.Errorf("submission %s has %d DAT classes on chain", s.id, c)
-		}
-	}
-	if len(classes.Classes) != len(subs) {
-		t.Errorf("%d classes on chain for %d submissions", len(classes.Classes), len(subs))
-	}
+	checkMintedOnceVia(t, api, api, subs, logs)
 }
 
 // freeFixedPort is a loopback address on a free port below the kernel's
