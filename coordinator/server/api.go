@@ -33,7 +33,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/search", s.search)
 	m.HandleFunc("PUT /v1/blobs/{hash}", s.limited(s.putBlob))
 	m.HandleFunc("PUT /v1/blobs/{hash}/parts/{n}", s.limited(s.putBlobPart))
-	m.HandleFunc("GET /v1/blobs/{hash}/parts", s.blobParts)
+	m.HandleFunc("GET /v1/blobs/{hash}/parts", s.limited(s.blobParts)) // up to one object lookup per part
 	m.HandleFunc("POST /v1/blobs/{hash}/complete", s.limited(s.completeBlob))
 	m.HandleFunc("GET /v1/idaos", s.listIDAOs)
 	m.HandleFunc("GET /v1/idaos/{name}", s.getIDAO)
