@@ -50,6 +50,14 @@ type localCluster struct {
 func startLocalCluster(t *testing.T, args ...string) *localCluster {
 	t.Helper()
 	c := &localCluster{t: t, dir: t.TempDir()}
+	keep := os.Getenv("VSC_CLUSTER_KEEP") != "" // a failed run's dir and database stay, for a look
+	if keep {
+		dir, err := os.MkdirTemp("", "vsc-cluster-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.dir = dir
+	}
 	c.proc = exec.Command(os.Args[0], append([]string{"cluster", "up", "--data", c.dir}, args...)...)
 	c.proc.Env = append(os.Environ(), asVSCD+"=1")
 	c.proc.Stdout, c.proc.Stderr = &c.out, &c.out
@@ -59,6 +67,13 @@ func startLocalCluster(t *testing.T, args ...string) *localCluster {
 	}
 	t.Cleanup(func() {
 		c.down()
+		if keep && t.Failed() {
+			t.Logf("the cluster's directory and database stay: %s", c.dir)
+			return
+		}
+		if keep {
+			_ = os.RemoveAll(c.dir)
+		}
 		if raw, err := os.ReadFile(filepath.Join(c.dir, planFile)); err == nil {
 			var p clusterPlan
 			if json.Unmarshal(raw, &p) == nil {
@@ -265,7 +280,7 @@ func offerSteadily(subs []crashSubmission, apis []*client.Client, accepted *atom
 func (c *localCluster) checkDrill(subs []crashSubmission, apis []*client.Client) {
 	t := c.t
 	chainAPI := client.New(c.st.ChainAPI)
-	checkMintedOnceVia(t, apis[1], chainAPI, subs, func() string { return c.logs("coordinator-2") })
+	checkMintedOnceVia(t, apis[1], chainAPI, subs, c.diagnose)
 	c.checkNothingQueued()
 	follower := client.New(c.st.FollowerAPIs[0])
 	if err := poll.Until(2*time.Minute, func() error {
@@ -338,16 +353,29 @@ func (c *localCluster) checkNothingQueued() {
 }
 
 // checkMintedOnceVia is checkMintedOnce with statuses from the
-// coordinator's API and classes from the chain's.
-func checkMintedOnceVia(t *testing.T, api, chainAPI *client.Client, subs []crashSubmission, logs func() string) {
+// coordinator's API and classes from the chain's. Every submission gets
+// four minutes in all to finish; for each that does not, diagnose(id)
+// says what is known of it (logs, its rows, the queues).
+func checkMintedOnceVia(t *testing.T, api, chainAPI *client.Client, subs []crashSubmission, diagnose func(id string) string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	final := map[coordinator.Status]int{}
+	var stuck []string
 	for _, s := range subs {
 		v, err := api.Wait(ctx, s.id, "", nil)
+		if err != nil && ctx.Err() != nil { // out of time: read where the rest stand
+			rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+			v, err = api.Status(rctx, s.id)
+			rcancel()
+			if err == nil && !v.Status.Final() {
+				err = fmt.Errorf("still %s", v.Status)
+			}
+		}
 		if err != nil {
-			t.Fatalf("submission %s never finished: %v\n%s", s.id, err, tail(logs()))
+			stuck = append(stuck, s.id)
+			t.Errorf("submission %s never finished: %v", s.id, err)
+			continue
 		}
 		final[v.Status]++
 		if v.Status != coordinator.Minted {
@@ -355,6 +383,16 @@ func checkMintedOnceVia(t *testing.T, api, chainAPI *client.Client, subs []crash
 		}
 	}
 	t.Logf("final states: %v", final)
+	for i, id := range stuck {
+		if i == 3 {
+			t.Logf("(%d more unfinished submissions not diagnosed)", len(stuck)-i)
+			break
+		}
+		t.Logf("what is known of unfinished submission %s:\n%s", id, diagnose(id))
+	}
+	if len(stuck) > 0 {
+		t.FailNow()
+	}
 	classes, err := chainAPI.DATClasses(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -371,4 +409,97 @@ func checkMintedOnceVia(t *testing.T, api, chainAPI *client.Client, subs []crash
 	if len(classes.Classes) != len(subs) {
 		t.Errorf("%d classes on chain for %d submissions", len(classes.Classes), len(subs))
 	}
+}
+
+// diagnose gathers what the cluster knows of submission id, for a drill
+// that found it unfinished: its status moves, evidence and outbox rows,
+// the job and result queues (and whether they still hold a message
+// naming it), and every log line that names it.
+func (c *localCluster) diagnose(id string) string {
+	var b strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	raw, _ := os.ReadFile(filepath.Join(c.dir, planFile))
+	var p clusterPlan
+	_ = json.Unmarshal(raw, &p)
+	key := common.HexToHash(id).Bytes()
+	if u, err := clusterDatabase(ctx, &p); err != nil {
+		fmt.Fprintf(&b, "database: %v\n", err)
+	} else if conn, err := pgx.Connect(ctx, u); err != nil {
+		fmt.Fprintf(&b, "database: %v\n", err)
+	} else {
+		defer conn.Close(ctx)
+		for _, q := range []string{
+			`SELECT 'event', status || ' ' || coalesce(detail,'') || ' at ' || at::text FROM submission_events WHERE submission=$1 ORDER BY seq`,
+			`SELECT 'evidence', kind || '/' || chunk || ' of ' || chunks || ': ' || status || ' ' || coalesce(reason,'') || ' worker ' || coalesce(worker,'') || ' at ' || updated_at::text FROM evidence WHERE submission=$1`,
+			`SELECT 'outbox', kind || ' ' || msg_id || ' created ' || created_at::text FROM outbox WHERE submission=$1`,
+			`SELECT 'outbox_failed', kind || ' ' || reason FROM outbox_failed WHERE submission=$1`,
+			`SELECT 'votes', count(*)::text FROM votes WHERE submission=$1`,
+		} {
+			rows, err := conn.Query(ctx, q, key)
+			if err != nil {
+				fmt.Fprintf(&b, "query: %v\n", err)
+				continue
+			}
+			for rows.Next() {
+				var what, line string
+				if rows.Scan(&what, &line) == nil {
+					fmt.Fprintf(&b, "%s: %s\n", what, line)
+				}
+			}
+			rows.Close()
+		}
+	}
+	bs := c.natsClient()
+	defer bs.Close()
+	for _, q := range []struct{ stream, consumer string }{{bus.JobsStream, "jobs-tee"}, {bus.JobsStream, "jobs-zk"}, {bus.ResultsStream, "coordinator"}} {
+		cons, err := bs.JS.Consumer(ctx, q.stream, q.consumer)
+		if err != nil {
+			fmt.Fprintf(&b, "consumer %s: %v\n", q.consumer, err)
+			continue
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			fmt.Fprintf(&b, "consumer %s: %v\n", q.consumer, err)
+			continue
+		}
+		fmt.Fprintf(&b, "consumer %s/%s: pending %d, ack pending %d, redelivered %d, delivered %d, ack floor %d, leader %s\n",
+			q.stream, q.consumer, info.NumPending, info.NumAckPending, info.NumRedelivered, info.Delivered.Stream, info.AckFloor.Stream, info.Cluster.Leader)
+	}
+	for _, name := range []string{bus.JobsStream, bus.ResultsStream} {
+		st, err := bs.JS.Stream(ctx, name)
+		if err != nil {
+			fmt.Fprintf(&b, "stream %s: %v\n", name, err)
+			continue
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			fmt.Fprintf(&b, "stream %s: %v\n", name, err)
+			continue
+		}
+		fmt.Fprintf(&b, "stream %s: %d messages, seq %d..%d, leader %s\n", name, info.State.Msgs, info.State.FirstSeq, info.State.LastSeq, info.Cluster.Leader)
+		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && seq < info.State.FirstSeq+5000; seq++ {
+			m, err := st.GetMsg(ctx, seq)
+			if err == nil && bytes.Contains(bytes.ToLower(m.Data), []byte(strings.ToLower(strings.TrimPrefix(id, "0x")))) {
+				fmt.Fprintf(&b, "stream %s holds seq %d (%s) naming it\n", name, seq, m.Subject)
+			}
+		}
+	}
+	logs, _ := filepath.Glob(filepath.Join(c.dir, "logs", "*.log"))
+	needle := strings.ToLower(strings.TrimPrefix(id, "0x"))
+	for _, f := range logs {
+		raw, _ := os.ReadFile(f)
+		n := 0
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.Contains(strings.ToLower(line), needle) {
+				if n++; n <= 20 {
+					fmt.Fprintf(&b, "%s: %s\n", filepath.Base(f), line)
+				}
+			}
+		}
+		if n > 20 {
+			fmt.Fprintf(&b, "%s: (%d more lines)\n", filepath.Base(f), n-20)
+		}
+	}
+	return b.String()
 }

@@ -171,7 +171,7 @@ func checkEachMintedOnce(t *testing.T, dn *devnetProcess, subs []crashSubmission
 // a submission never finishes.
 func checkMintedOnce(t *testing.T, api *client.Client, subs []crashSubmission, logs func() string) {
 	t.Helper()
-	checkMintedOnceVia(t, api, api, subs, logs)
+	checkMintedOnceVia(t, api, api, subs, func(string) string { return tail(logs()) })
 }
 
 // freeFixedPort is a loopback address on a free port below the kernel's
