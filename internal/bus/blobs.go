@@ -65,7 +65,9 @@ func (b *Bus) objectStore(ctx context.Context, bucket string) (jetstream.ObjectS
 	if ok {
 		return os, nil
 	}
-	os, err := b.JS.ObjectStore(ctx, bucket)
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	os, err := b.JS.ObjectStore(rctx, bucket)
 	if err != nil {
 		return nil, fmt.Errorf("object store %s: %w (the coordinator creates it: is it running?)", bucket, err)
 	}
@@ -82,7 +84,7 @@ func (b *Bus) PutObject(ctx context.Context, bucket, name string, data []byte) e
 		if !proofName.MatchString(name) {
 			return fmt.Errorf("proof name %q: want 1 to 200 letters, digits, '-' or '_'", name)
 		}
-		if _, err := b.JS.Publish(ctx, proofPrefix+name, data); err != nil {
+		if _, err := b.publish(ctx, proofPrefix+name, data); err != nil {
 			return fmt.Errorf("put %s/%s: %w", bucket, name, err)
 		}
 		return nil
@@ -128,7 +130,9 @@ func (b *Bus) lastMsg(ctx context.Context, stream, subject string) ([]byte, erro
 	if err != nil {
 		return nil, err
 	}
-	m, err := st.GetLastMsgForSubject(ctx, subject)
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	m, err := st.GetLastMsgForSubject(rctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, nil
 	}
@@ -149,7 +153,7 @@ func (b *Bus) readObject(ctx context.Context, bucket, name string, max int) ([]b
 	if err != nil {
 		return nil, err
 	}
-	info, err := os.GetInfo(ctx, name)
+	info, err := b.objectInfo(ctx, os, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, fmt.Errorf("%w: %s/%s", ErrNotFound, bucket, name)
 	}
@@ -167,7 +171,7 @@ func (b *Bus) readObject(ctx context.Context, bucket, name string, max int) ([]b
 	data := make([]byte, 0, info.Size)
 	seq := uint64(1)
 	for range info.Chunks {
-		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		m, err := b.getMsg(ctx, st, seq, jetstream.WithGetMsgSubject(subject))
 		if err != nil {
 			return nil, fmt.Errorf("get %s/%s: chunk after sequence %d: %w", bucket, name, seq, err)
 		}
@@ -184,13 +188,20 @@ func (b *Bus) readObject(ctx context.Context, bucket, name string, max int) ([]b
 	return data, nil
 }
 
+// objectInfo is ObjectStore.GetInfo bounded by req.
+func (b *Bus) objectInfo(ctx context.Context, os jetstream.ObjectStore, name string) (*jetstream.ObjectInfo, error) {
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	return os.GetInfo(rctx, name)
+}
+
 // hasObject reports whether an object exists.
 func (b *Bus) hasObject(ctx context.Context, bucket, name string) (bool, error) {
 	os, err := b.objectStore(ctx, bucket)
 	if err != nil {
 		return false, err
 	}
-	_, err = os.GetInfo(ctx, name)
+	_, err = b.objectInfo(ctx, os, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return false, nil
 	}
@@ -203,7 +214,9 @@ func (b *Bus) deleteObject(ctx context.Context, bucket, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	if err := os.Delete(rctx, name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
 		return err
 	}
 	return nil
@@ -214,7 +227,7 @@ func (b *Bus) PutBlob(ctx context.Context, dataHash common.Hash, data []byte) er
 	if len(data) > SmallBlob {
 		return b.PutObject(ctx, BlobBucket, dataHash.Hex(), data)
 	}
-	if _, err := b.JS.Publish(ctx, blobPrefix+dataHash.Hex(), data); err != nil {
+	if _, err := b.publish(ctx, blobPrefix+dataHash.Hex(), data); err != nil {
 		return fmt.Errorf("put blob %s: %w", dataHash.Hex(), err)
 	}
 	return nil
@@ -242,7 +255,9 @@ func (b *Bus) DeleteBlob(ctx context.Context, dataHash common.Hash) error {
 	if err != nil {
 		return err
 	}
-	if err := st.Purge(ctx, jetstream.WithPurgeSubject(blobPrefix+dataHash.Hex())); err != nil {
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	if err := st.Purge(rctx, jetstream.WithPurgeSubject(blobPrefix+dataHash.Hex())); err != nil {
 		return fmt.Errorf("delete blob %s: %w", dataHash.Hex(), err)
 	}
 	return b.deleteObject(ctx, BlobBucket, dataHash.Hex())
@@ -286,7 +301,7 @@ func (b *Bus) OpenBlob(ctx context.Context, dataHash common.Hash) (io.ReadCloser
 	if err != nil {
 		return nil, 0, err
 	}
-	info, err := os.GetInfo(ctx, name)
+	info, err := b.objectInfo(ctx, os, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, 0, fmt.Errorf("%w: %s/%s", ErrNotFound, BlobBucket, name)
 	}
@@ -300,12 +315,13 @@ func (b *Bus) OpenBlob(ctx context.Context, dataHash common.Hash) (io.ReadCloser
 	if err != nil {
 		return nil, 0, err
 	}
-	return &objectReader{ctx: ctx, st: st, info: info, subject: objectPrefix(BlobBucket) + "C." + info.NUID, seq: 1, sum: sha256.New()},
+	return &objectReader{b: b, ctx: ctx, st: st, info: info, subject: objectPrefix(BlobBucket) + "C." + info.NUID, seq: 1, sum: sha256.New()},
 		int64(info.Size), nil
 }
 
 // objectReader reads an object's chunks in order, one in memory.
 type objectReader struct {
+	b       *Bus
 	ctx     context.Context
 	st      jetstream.Stream
 	info    *jetstream.ObjectInfo
@@ -326,7 +342,7 @@ func (o *objectReader) Read(p []byte) (int, error) {
 			}
 			return 0, io.EOF
 		}
-		m, err := o.st.GetMsg(o.ctx, o.seq, jetstream.WithGetMsgSubject(o.subject))
+		m, err := o.b.getMsg(o.ctx, o.st, o.seq, jetstream.WithGetMsgSubject(o.subject))
 		if err != nil {
 			return 0, fmt.Errorf("get %s/%s: chunk after sequence %d: %w", BlobBucket, o.info.Name, o.seq, err)
 		}

@@ -28,6 +28,7 @@
 package bus
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,11 +63,17 @@ type Config struct {
 	BlobBytes int64
 	// Signer signs every result this bus publishes (workers).
 	Signer Signer
+	// RequestTimeout bounds each JetStream request and publish ack (default
+	// 10 s), whatever the caller's context allows: a reply lost with a
+	// server that died fails the call after this, and the message is
+	// redelivered or the publish retried, instead of a handler holding its
+	// jobs (and beating "in progress" for them) until its own deadline.
+	RequestTimeout time.Duration
 }
 
 // DefaultConfig is used when a field is zero.
 var DefaultConfig = Config{AckWait: 10 * time.Second, MaxDeliver: 5, Backoff: 250 * time.Millisecond, Replicas: 1,
-	BatchLinger: 10 * time.Millisecond, BlobBytes: DefaultBlobBytes}
+	BatchLinger: 10 * time.Millisecond, BlobBytes: DefaultBlobBytes, RequestTimeout: 10 * time.Second}
 
 // Bus is a connection to NATS with JetStream.
 type Bus struct {
@@ -93,6 +100,29 @@ func (r *refusals) set(err error) {
 		r.last = err
 		r.mu.Unlock()
 	}
+}
+
+// req bounds one JetStream request or publish by ctx and RequestTimeout,
+// whichever ends first. Handlers run under long contexts (a proof may take
+// minutes), and nats.go waits for a reply as long as the context allows: a
+// request answered by a server that then died would otherwise hold its
+// caller that long.
+func (b *Bus) req(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, b.cfg.RequestTimeout)
+}
+
+// publish is JS.Publish bounded by req.
+func (b *Bus) publish(ctx context.Context, subject string, data []byte, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	return b.JS.Publish(rctx, subject, data, opts...)
+}
+
+// getMsg is Stream.GetMsg bounded by req.
+func (b *Bus) getMsg(ctx context.Context, st jetstream.Stream, seq uint64, opts ...jetstream.GetMsgOpt) (*jetstream.RawStreamMsg, error) {
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	return st.GetMsg(rctx, seq, opts...)
 }
 
 // explain adds to err (a JetStream call that timed out, typically) the
@@ -244,12 +274,17 @@ func ConnectInProcess(srv nats.InProcessConnProvider, creds *Credentials, cfg Co
 }
 
 func newBus(nc *nats.Conn, cfg Config, log *slog.Logger, refused *refusals) (*Bus, error) {
-	js, err := jetstream.New(nc)
+	d := DefaultConfig
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = d.RequestTimeout
+	}
+	// an async publish whose ack never comes (its server died) fails
+	// after RequestTimeout; nats.go waits forever by default
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(cfg.RequestTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	d := DefaultConfig
 	if cfg.AckWait == 0 {
 		cfg.AckWait = d.AckWait
 	}

@@ -207,7 +207,9 @@ func (b *Bus) settle(ctx context.Context, msg jetstream.Msg, err error, maxDeliv
 	if err == nil {
 		var aerr error
 		if double {
-			aerr = msg.DoubleAck(ctx)
+			rctx, cancel := b.req(ctx)
+			aerr = msg.DoubleAck(rctx)
+			cancel()
 		} else {
 			aerr = msg.Ack()
 		}

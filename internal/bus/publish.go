@@ -20,7 +20,7 @@ func (b *Bus) PublishJob(ctx context.Context, j *work.Job) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.JS.Publish(ctx, jobsPrefix+string(j.Kind), data, jetstream.WithMsgID(j.MsgID())); err != nil {
+	if _, err := b.publish(ctx, jobsPrefix+string(j.Kind), data, jetstream.WithMsgID(j.MsgID())); err != nil {
 		return fmt.Errorf("publish job %s: %w", j.MsgID(), err)
 	}
 	return nil
@@ -36,7 +36,7 @@ func (b *Bus) PublishResult(ctx context.Context, r *work.Result) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.JS.Publish(ctx, resultsPrefix+string(r.Kind), data, jetstream.WithMsgID(id)); err != nil {
+	if _, err := b.publish(ctx, resultsPrefix+string(r.Kind), data, jetstream.WithMsgID(id)); err != nil {
 		return fmt.Errorf("publish result %s/%d: %w", r.JobID, r.Chunk, err)
 	}
 	return nil

@@ -48,7 +48,7 @@ func answersStream() jetstream.StreamConfig {
 // PublishQueryJob publishes a data-service job (JSON) to its provider,
 // deduped by msgID (the job id).
 func (b *Bus) PublishQueryJob(ctx context.Context, provider common.Address, msgID string, data []byte) error {
-	if _, err := b.JS.Publish(ctx, QuerySubject(provider), data, jetstream.WithMsgID(msgID)); err != nil {
+	if _, err := b.publish(ctx, QuerySubject(provider), data, jetstream.WithMsgID(msgID)); err != nil {
 		return b.explain(fmt.Errorf("publish query job %s: %w", msgID, err))
 	}
 	return nil
@@ -94,7 +94,7 @@ func rawBatch(h func(ctx context.Context, msgs [][]byte) []error) func(ctx conte
 // PublishAnswer publishes a provider's answer (JSON) to the coordinator,
 // deduped by msgID (the job id and the result hash).
 func (b *Bus) PublishAnswer(ctx context.Context, provider common.Address, msgID string, data []byte) error {
-	if _, err := b.JS.Publish(ctx, answersPrefix+providerToken(provider), data, jetstream.WithMsgID(msgID)); err != nil {
+	if _, err := b.publish(ctx, answersPrefix+providerToken(provider), data, jetstream.WithMsgID(msgID)); err != nil {
 		return b.explain(fmt.Errorf("publish answer %s: %w", msgID, err))
 	}
 	return nil

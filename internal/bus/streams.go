@@ -157,7 +157,9 @@ func (b *Bus) stream(ctx context.Context, name string) (jetstream.Stream, error)
 	if ok {
 		return st, nil
 	}
-	st, err := b.JS.Stream(ctx, name)
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	st, err := b.JS.Stream(rctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w (the coordinator creates it: is it running?)", name, err)
 	}

@@ -59,7 +59,7 @@ func (b *Bus) stuckJob(ctx context.Context, seq uint64, deliveries int, h func(c
 	if err != nil {
 		return err
 	}
-	m, err := st.GetMsg(ctx, seq)
+	m, err := b.getMsg(ctx, st, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil // settled meanwhile
 	}
@@ -74,5 +74,7 @@ func (b *Bus) stuckJob(ctx context.Context, seq uint64, deliveries int, h func(c
 		return err
 	}
 	b.log.Error("stuck job removed from the work queue", "job", j.ID, "kind", j.Kind, "deliveries", deliveries, "err", err)
-	return st.DeleteMsg(ctx, seq)
+	rctx, cancel := b.req(ctx)
+	defer cancel()
+	return st.DeleteMsg(rctx, seq)
 }

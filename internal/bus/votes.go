@@ -25,7 +25,7 @@ func MemberConsumer(member common.Address) string { return "member-" + strings.T
 
 // PublishVoteRequest publishes a vote request (JSON) for an iDAO, deduped by msgID.
 func (b *Bus) PublishVoteRequest(ctx context.Context, idao, msgID string, data []byte) error {
-	if _, err := b.JS.Publish(ctx, votesPrefix+idao, data, jetstream.WithMsgID(msgID)); err != nil {
+	if _, err := b.publish(ctx, votesPrefix+idao, data, jetstream.WithMsgID(msgID)); err != nil {
 		return fmt.Errorf("publish vote request %s: %w", msgID, err)
 	}
 	return nil
