@@ -433,3 +433,23 @@ func (r *RedeemReceipt) Verify() error {
 	}
 	return nil
 }
+
+// ClassRedeem is one successful dat_redeem of a class's token (the list
+// GET /v1/chain/dat/classes/{id}/redeems, newest first): the tx, its block
+// and place, the token, the units used, who redeemed them (the token's
+// owner, the tx's sender) and the block's time (unix milliseconds).
+type ClassRedeem struct {
+	Tx       common.Hash    `json:"tx"`
+	Block    uint64         `json:"block"`
+	Index    uint32         `json:"index"`
+	Token    common.Hash    `json:"token"`
+	Units    uint64         `json:"units"`
+	Redeemer common.Address `json:"redeemer"`
+	Time     uint64         `json:"time"`
+}
+
+// ClassRedeemList is one page of a class's redeems.
+type ClassRedeemList struct {
+	Redeems []*ClassRedeem `json:"redeems"`
+	Next    string         `json:"next,omitempty"` // the following (older) page's cursor; empty on the last
+}
