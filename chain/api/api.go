@@ -169,8 +169,11 @@ func viewEvent(e chain.Event) chain.Event {
 
 // Tx is a tx, decoded, with its receipt once committed.
 type Tx struct {
-	Hash      common.Hash     `json:"hash"`
-	Status    string          `json:"status"` // "pending" | "committed"
+	Hash   common.Hash `json:"hash"`
+	Status string      `json:"status"` // "pending" | "committed"
+	// Version is the encoding version: 1 (signed by a key over the
+	// encoding) or 2 (signed by a wallet over EIP-712 typed data).
+	Version   uint8           `json:"version"`
 	Sender    common.Address  `json:"sender"`
 	Nonce     uint64          `json:"nonce"`
 	Kind      string          `json:"kind"`
@@ -185,7 +188,7 @@ type Tx struct {
 
 // NewTx builds a Tx view (receipt may be nil for a pending tx).
 func NewTx(t *tx.Tx) *Tx {
-	out := &Tx{Hash: t.Hash(), Status: "pending", Sender: t.From, Nonce: t.Nonce, Kind: t.Kind.String(),
+	out := &Tx{Hash: t.Hash(), Status: "pending", Version: t.Encode()[0], Sender: t.From, Nonce: t.Nonce, Kind: t.Kind.String(),
 		MaxFee: amt(t.MaxFee), Raw: t.Encode(), Body: json.RawMessage("null")}
 	if b, err := t.DecodeBody(); err == nil {
 		if j, err := json.Marshal(b); err == nil {
