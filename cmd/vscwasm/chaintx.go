@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
+	"strconv"
 	"syscall/js"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -37,7 +39,7 @@ type chainTxOptions struct {
 	Kind     string         `json:"kind"` // dat_buy or escrow_deposit
 	From     string         `json:"from"`
 	Class    common.Hash    `json:"class"`    // dat_buy
-	Units    uint64         `json:"units"`    // dat_buy
+	Units    string         `json:"units"`    // dat_buy, decimal
 	Provider common.Address `json:"provider"` // escrow_deposit
 	Amount   string         `json:"amount"`   // escrow_deposit, base units
 }
@@ -62,10 +64,14 @@ func chainTx(_ js.Value, args []js.Value) any {
 		var body tx.Body
 		switch o.Kind {
 		case "dat_buy":
-			if err := c.CheckBuy(ctx, from, o.Class, o.Units); err != nil {
+			units, err := strconv.ParseUint(o.Units, 10, 64)
+			if err != nil || units == 0 {
+				return nil, fmt.Errorf("units %q is not a whole number from 1 to %d", o.Units, uint64(math.MaxUint64))
+			}
+			if err := c.CheckBuy(ctx, from, o.Class, units); err != nil {
 				return nil, err
 			}
-			body = &tx.DATBuy{Class: o.Class, Units: o.Units}
+			body = &tx.DATBuy{Class: o.Class, Units: units}
 		case "escrow_deposit":
 			amount, ok := new(big.Int).SetString(o.Amount, 10)
 			if !ok || amount.Sign() <= 0 || amount.BitLen() > 256 {

@@ -171,12 +171,14 @@ test("buy quota and fund escrow from a DAT class page: the wallet signs the chai
   await p.goto(`${BASE}/dat/${cls}`);
   await p.locator("#buy-form").waitFor();
   assert.doesNotMatch(await p.locator("main").innerText(), /need the CLI|wallets refuse to sign/);
-  // an unaffordable buy is refused before anything is signed, with the SDK's sentence
-  await p.getByLabel("Units to buy").fill("1000000000000");
+  // units beyond a uint64 are refused before anything is signed, saying what is allowed
+  await p.getByLabel("Units to buy").fill("99999999999999999999999");
   await p.getByRole("button", { name: "Sign and buy" }).click();
-  await p.locator("#buy-status .error").waitFor({ timeout: 60000 });
-  assert.match(await p.locator("#buy-status .error").innerText(), /cost [\d]+, the balance of 0x[0-9a-fA-F]{40} is \d+: fund the account first/);
-  assert.equal(await p.evaluate(() => window.__signed), undefined, "the wallet was asked to sign an unaffordable buy");
+  await p.locator("#buy-status .error").waitFor({ timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${e.message}\npage says: ${await p.locator("#buy-status").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  assert.match(await p.locator("#buy-status .error").innerText(), /units "99999999999999999999999" is not a whole number from 1 to 18446744073709551615/);
+  assert.equal(await p.evaluate(() => window.__signed), undefined, "the wallet was asked to sign a refused buy");
   // a real buy: the wallet signs the dat_buy's typed data, the page follows it to its receipt
   await p.getByLabel("Units to buy").fill("10");
   await p.getByRole("button", { name: "Sign and buy" }).click();
@@ -230,6 +232,15 @@ test("buy quota and fund escrow from a DAT class page: the wallet signs the chai
   await p.getByRole("button", { name: "Sign and deposit" }).click();
   await p.locator("#deposit-result").waitFor({ timeout: 60000 });
   await p.locator("#escrow").getByText("25 VSC").waitFor();
+  // more than the balance is refused before signing, with the SDK's sentence, and changes nothing
+  const bal = (await (await p.request.get(`${BASE}/v1/chain/accounts/${me}`)).json()).balance;
+  const signedBefore = await p.evaluate(() => window.__signed.signature);
+  await p.getByLabel("Amount (VSC, base units)").fill((BigInt(bal) + 1n).toString());
+  await p.getByRole("button", { name: "Sign and deposit" }).click();
+  await p.locator("#deposit-status .error").waitFor({ timeout: 60000 });
+  assert.match(await p.locator("#deposit-status .error").innerText(), /needs a balance of at least \d+, the balance of 0x[0-9a-fA-F]{40} is \d+: fund the account first/);
+  assert.equal(await p.evaluate(() => window.__signed.signature), signedBefore, "the wallet was asked to sign an unaffordable deposit");
+  assert.match(await p.locator("#escrow").innerText(), /25 VSC/);
   // another account's page refuses, saying whose wallet it is
   const other = new Wallet("0x" + "11".repeat(32)).address;
   await p.goto(`${BASE}/accounts/${other}`);

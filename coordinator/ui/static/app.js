@@ -307,8 +307,9 @@ function usageView(c, jobs) {
   const redeems = h("div", { id: "redeems" });
   const load = async (cursor) => {
     const r = await api(`/v1/chain/dat/classes/${c.id}/redeems?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-    redeems.replaceChildren(table(["redeem tx", "block", "token", "units", "redeemer", "time"], r.redeems.map((x) => [hash(x.tx, `/txs/${x.tx}`), h("a", { href: `/blocks/${x.block}` }, x.block),
-      hash(x.token, `/tokens/${x.token}`), `${x.units} units`, hash(x.redeemer, `/accounts/${x.redeemer}`), when(x.time)]), { empty: "no dat_redeem tx yet" }));
+    redeems.replaceChildren(table(["redeem tx", "token", "units", "redeemer", "block"], r.redeems.map((x) => [hash(x.tx, `/txs/${x.tx}`),
+      hash(x.token, `/tokens/${x.token}`), `${x.units} units`, hash(x.redeemer, `/accounts/${x.redeemer}`),
+      h("span", {}, h("a", { href: `/blocks/${x.block}` }, x.block), " ", when(x.time))]), { empty: "no dat_redeem tx yet" }));
     return r.next;
   };
   return [kv(rows), jobs && jobs.jobs.length

@@ -81,7 +81,7 @@ export function buyForm(c, onBought) {
     const step = (s) => status.append(h("p", {}, s));
     try {
       if (!/^\d+$/.test(units.value) || BigInt(units.value) < 1n) throw new Error("units must be a whole number of 1 or more");
-      const t = await sendWalletTx({ kind: "dat_buy", class: c.id, units: Number(units.value) }, step);
+      const t = await sendWalletTx({ kind: "dat_buy", class: c.id, units: units.value }, step);
       const b = ev(t, "dat_bought");
       const token = attr(b, "token");
       status.append(h("p", { class: "okbox", id: "buy-result" }, badge("success"), ` bought ${attr(b, "units")} units for ${amount(attr(b, "paid"))}: token `,
@@ -134,5 +134,5 @@ export async function buyCard(c, onBought) {
     h("h3", {}, "Fund escrow"),
     h("p", {}, "A query's fee is paid from the wallet's escrow sub-account with the provider that answers it."),
     depositForm(provs ? provs.providers : [], null),
-    h("p", { class: "muted" }, "From a terminal: ", h("code", {}, `vsc dat buy ${c.id} --units N --key KEYFILE`), " and ", h("code", {}, "vsc escrow deposit PROVIDER --amount N --key KEYFILE"), "."));
+    h("p", { class: "muted" }, "From a terminal: ", h("code", {}, "vsc dat buy CLASS --units N --key KEYFILE"), " (CLASS: ", hash(c.id), ") and ", h("code", {}, "vsc escrow deposit PROVIDER --amount N --key KEYFILE"), "."));
 }
