@@ -206,6 +206,10 @@ test("buy quota and fund escrow from a DAT class page: the wallet signs the chai
   assert.equal(tx.version, 2);
   assert.equal(tx.kind, "dat_buy");
   assert.equal(tx.receipt.status, "success");
+  await p.goto(`${BASE}/txs/${txh}`);
+  assert.match(await p.locator("main").innerText(), /signed\s+by a wallet \(version 2: EIP-712 typed data\)/);
+  await p.goto(`${BASE}/dat/${cls}`);
+  await p.locator("#deposit-form").waitFor();
   // fund the escrow with the class's provider: an escrow_deposit the wallet signs
   await p.getByLabel("Amount (VSC, base units)").fill("20");
   await p.getByRole("button", { name: "Sign and deposit" }).click();

@@ -441,7 +441,8 @@ async function txPage(txh) {
   const t = await api(`/v1/chain/txs/${txh}`);
   const r = t.receipt;
   return [h("h1", {}, "Transaction ", hash(t.hash)), h("div", { class: "grid" },
-    card("Summary", kv([["status", badge(r ? r.status : t.status)], ["kind", t.kind], ["sender", hash(t.sender, `/accounts/${t.sender}`)], ["nonce", t.nonce], ["max fee", amount(t.max_fee)],
+    card("Summary", kv([["status", badge(r ? r.status : t.status)], ["kind", t.kind], ["sender", hash(t.sender, `/accounts/${t.sender}`)],
+      ["signed", t.version === 2 ? "by a wallet (version 2: EIP-712 typed data)" : "by a key (version 1)"], ["nonce", t.nonce], ["max fee", amount(t.max_fee)],
       ["fee paid", r ? amount(r.fee) : DASH], ["block", t.block !== undefined ? h("a", { href: `/blocks/${t.block}` }, t.block) : DASH], ["index", t.index ?? DASH], r && r.error ? ["failure", `${r.code}: ${r.error}`] : null]),
       t.block !== undefined ? verifyButton(t.hash, t.block) : null),
     card("Body", h("details", {}, h("summary", {}, `${t.kind} body`), h("pre", {}, JSON.stringify(t.body, null, 1)))),
