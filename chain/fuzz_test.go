@@ -21,7 +21,11 @@ func sampleBlock(f *testing.F) *Block {
 		if err != nil {
 			f.Fatal(err)
 		}
-		t.Sign(k)
+		if i == 1 {
+			t.SignTyped(k) // a wallet's version-2 tx between version-1 txs
+		} else {
+			t.Sign(k)
+		}
 		txs = append(txs, t)
 	}
 	h := &Header{Height: 7, Time: 1, Proposer: crypto.PubkeyToAddress(k.PublicKey), TxCount: 3}

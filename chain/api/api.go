@@ -169,8 +169,11 @@ func viewEvent(e chain.Event) chain.Event {
 
 // Tx is a tx, decoded, with its receipt once committed.
 type Tx struct {
-	Hash      common.Hash     `json:"hash"`
-	Status    string          `json:"status"` // "pending" | "committed"
+	Hash   common.Hash `json:"hash"`
+	Status string      `json:"status"` // "pending" | "committed"
+	// Version is the encoding version: 1 (signed by a key over the
+	// encoding) or 2 (signed by a wallet over EIP-712 typed data).
+	Version   uint8           `json:"version"`
 	Sender    common.Address  `json:"sender"`
 	Nonce     uint64          `json:"nonce"`
 	Kind      string          `json:"kind"`
@@ -185,7 +188,7 @@ type Tx struct {
 
 // NewTx builds a Tx view (receipt may be nil for a pending tx).
 func NewTx(t *tx.Tx) *Tx {
-	out := &Tx{Hash: t.Hash(), Status: "pending", Sender: t.From, Nonce: t.Nonce, Kind: t.Kind.String(),
+	out := &Tx{Hash: t.Hash(), Status: "pending", Version: t.Encode()[0], Sender: t.From, Nonce: t.Nonce, Kind: t.Kind.String(),
 		MaxFee: amt(t.MaxFee), Raw: t.Encode(), Body: json.RawMessage("null")}
 	if b, err := t.DecodeBody(); err == nil {
 		if j, err := json.Marshal(b); err == nil {
@@ -432,4 +435,24 @@ func (r *RedeemReceipt) Verify() error {
 		return fmt.Errorf("redeem receipt signed by %s, not the sequencer %s", a, r.Sequencer)
 	}
 	return nil
+}
+
+// ClassRedeem is one successful dat_redeem of a class's token (the list
+// GET /v1/chain/dat/classes/{id}/redeems, newest first): the tx, its block
+// and place, the token, the units used, who redeemed them (the token's
+// owner, the tx's sender) and the block's time (unix milliseconds).
+type ClassRedeem struct {
+	Tx       common.Hash    `json:"tx"`
+	Block    uint64         `json:"block"`
+	Index    uint32         `json:"index"`
+	Token    common.Hash    `json:"token"`
+	Units    uint64         `json:"units"`
+	Redeemer common.Address `json:"redeemer"`
+	Time     uint64         `json:"time"`
+}
+
+// ClassRedeemList is one page of a class's redeems.
+type ClassRedeemList struct {
+	Redeems []*ClassRedeem `json:"redeems"`
+	Next    string         `json:"next,omitempty"` // the following (older) page's cursor; empty on the last
 }

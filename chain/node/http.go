@@ -52,6 +52,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/chain/dat/classes", n.hClasses)
 	mux.HandleFunc("GET /v1/chain/dat/classes/{id}", n.hClass)
 	mux.HandleFunc("GET /v1/chain/dat/classes/{id}/proof", n.hClassProof)
+	mux.HandleFunc("GET /v1/chain/dat/classes/{id}/redeems", n.hClassRedeems)
 	mux.HandleFunc("GET /v1/chain/dat/tokens", n.hTokens)
 	mux.HandleFunc("GET /v1/chain/dat/tokens/{id}", n.hToken)
 	mux.HandleFunc("GET /v1/chain/dat/tokens/{id}/proof", n.hTokenProof)
@@ -417,6 +418,42 @@ func (n *Node) hClassProof(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeProof(w, n.StateProof(state.ClassKey(h)))
+}
+
+// hClassRedeems serves a class's successful dat_redeem txs, newest first,
+// paged (?limit=, ?cursor=: the sort key height ‖ tx index of the last
+// redeem of the previous page).
+func (n *Node) hClassRedeems(w http.ResponseWriter, r *http.Request) {
+	h, ok := hashParam(w, r, "id")
+	if !ok {
+		return
+	}
+	pr, ok := pageParam(w, r)
+	if !ok {
+		return
+	}
+	if pr.After != nil && len(pr.After) != store.RedeemKeySize {
+		writeErr(w, codes.InvalidField, page.ErrBadCursor.Error())
+		return
+	}
+	if _, err := n.Class(h); err != nil {
+		n.notFound(w, err)
+		return
+	}
+	rs, more, err := n.ClassRedeems(h, pr.After, pr.Limit)
+	if err != nil {
+		writeErr(w, codes.Internal, err.Error())
+		return
+	}
+	out := &api.ClassRedeemList{Redeems: []*api.ClassRedeem{}}
+	for _, x := range rs {
+		out.Redeems = append(out.Redeems, &api.ClassRedeem{Tx: x.Tx, Block: x.Height, Index: x.Index, Token: x.Token,
+			Units: x.Units, Redeemer: x.Redeemer, Time: x.Time})
+	}
+	if more && len(rs) > 0 {
+		out.Next = page.Cursor(rs[len(rs)-1].Key())
+	}
+	writeJSON(w, 200, out)
 }
 
 func (n *Node) hTokens(w http.ResponseWriter, r *http.Request) {

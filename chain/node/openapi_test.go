@@ -3,9 +3,11 @@ package node_test
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vsc-labs/vsc/chain/node"
+	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/internal/codes"
 )
 
@@ -52,6 +54,17 @@ func TestOpenAPICodes(t *testing.T) {
 		node.ErrDropped, node.ErrNotFound} {
 		if !slices.Contains(node.APICodes(), codes.Of(err)) {
 			t.Errorf("%q answers with %s, which the document does not list", err, codes.Of(err))
+		}
+	}
+}
+
+// TestOpenAPIStatesTheTxTypedData: the document states the version-2 tx's
+// EIP-712 type and domain name exactly as chain/tx signs them (a contract
+// wallets and other SDKs build on).
+func TestOpenAPIStatesTheTxTypedData(t *testing.T) {
+	for _, want := range []string{tx.TypeString, `{name: \"` + tx.TypedDomainName + `\", version: \"1\", chainId}`} {
+		if !strings.Contains(string(node.OpenAPI), want) {
+			t.Errorf("the chain's OpenAPI does not state %s", want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/api"
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/state"
+	"github.com/vsc-labs/vsc/chain/store"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/dat"
 	"github.com/vsc-labs/vsc/idao"
@@ -217,6 +218,33 @@ func (n *Node) StateProof(key string) *proof.Proof {
 	defer n.mu.RUnlock()
 	p, _ := n.st.Prove(key)
 	return proof.NewState(n.head, p)
+}
+
+// ClassRedeems returns up to limit successful dat_redeem txs of class's
+// tokens, newest first, older than the sort key before (nil: the newest),
+// from the store's side index (no consensus data); more reports whether
+// older ones remain. A redeem of a block the node's reads do not see yet
+// is left out, as Tx leaves its tx out.
+func (n *Node) ClassRedeems(class common.Hash, before []byte, limit int) ([]store.Redeem, bool, error) {
+	n.mu.RLock()
+	head := n.head.Height
+	n.mu.RUnlock()
+	for {
+		rs, more, err := n.store.Redeems(class, before, limit)
+		if err != nil {
+			return nil, false, err
+		}
+		i := 0
+		for i < len(rs) && rs[i].Height > head {
+			i++
+		}
+		if i == 0 || i < len(rs) || !more {
+			return rs[i:], more, nil
+		}
+		// the whole page is of blocks after the head (a block being
+		// committed): read on from below them
+		before = rs[len(rs)-1].Key()
+	}
 }
 
 // Redeem returns the sequencer-signed receipt of a successful dat_redeem tx.

@@ -49,6 +49,13 @@ var (
 	kHead     = []byte("head")
 	kConfig   = []byte("genesis-config")
 	kIndexed  = []byte("txindex-height") // the last height whose txs are in bTxIndex
+	// bRedeems is the per-class index of successful dat_redeem txs: class
+	// (32 bytes) ‖ height (8) ‖ tx index (4) → redeemEntry. Like the notes
+	// it is no consensus data (not in any root): it is derived from the
+	// blocks' receipts, written in the block's own transaction, and rebuilt
+	// from the receipts at open for the blocks after kRedeems.
+	bRedeems = []byte("redeems")
+	kRedeems = []byte("redeems-height") // the last height whose redeems are in bRedeems
 )
 
 // SnapshotEvery is how many blocks of diffs accumulate before they are
@@ -78,7 +85,7 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	if !o.ReadOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bNotes, bDiffs, bState, bGenesis, bTxIndex} {
+			for _, b := range [][]byte{bMeta, bBlocks, bHashes, bTxs, bReceipts, bNotes, bDiffs, bState, bGenesis, bTxIndex, bRedeems} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -93,6 +100,10 @@ func Open(path string, o Options) (*Store, error) {
 	st := &Store{db: db}
 	if !o.ReadOnly {
 		if err := st.catchUpTxIndex(); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := st.catchUpRedeems(); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -384,6 +395,12 @@ func putBlock(tx *bolt.Tx, blk *chain.Block, receipts []*chain.Receipt, writes [
 		return err
 	}
 	if err := tx.Bucket(bMeta).Put(kIndexed, hk); err != nil {
+		return err
+	}
+	if err := indexRedeems(tx, blk.Header.Height, blk.Header.Time, receipts); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bMeta).Put(kRedeems, hk); err != nil {
 		return err
 	}
 	diff, err := encodeDiff(writes)

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/rlp"
 
 	"github.com/vsc-labs/vsc/idao"
+	"github.com/vsc-labs/vsc/internal/eip712"
 	"github.com/vsc-labs/vsc/internal/jobreq"
 )
 
@@ -87,14 +88,26 @@ func TestTamperedSignatureIsBad(t *testing.T) {
 	}
 }
 
-// FuzzDecode: tx.Decode on any bytes never panics, and what it accepts
-// re-encodes to the same bytes; sender recovery and body decoding of an
-// accepted tx never panic either.
+// FuzzDecode: tx.Decode on any bytes, of either version, never panics,
+// and what it accepts re-encodes to the same bytes; sender recovery, typed
+// data and body decoding of an accepted tx never panic either, and a
+// version-2 tx whose sender recovers has typed data whose generic EIP-712
+// digest is the one its signature covers.
 func FuzzDecode(f *testing.F) {
+	k, _ := crypto.ToECDSA(crypto.Keccak256([]byte("tx-fuzz")))
 	for _, b := range sampleBodies() {
 		f.Add(signed(f, b).Encode())
+		x, err := New(3, 7, big.NewInt(99), b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if _, err := x.SignTyped(k); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(x.Encode())
 	}
 	f.Add([]byte{1, 0xc0})
+	f.Add([]byte{2, 0xc0})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x, err := Decode(b)
@@ -104,8 +117,23 @@ func FuzzDecode(f *testing.F) {
 		if !bytes.Equal(x.Encode(), b) {
 			t.Fatal("decode(encode) differs")
 		}
-		_, _ = x.Sender()
+		_, serr := x.Sender()
 		_, _ = x.DecodeBody()
+		if x.Version != Version2 {
+			return
+		}
+		td, err := x.TypedData()
+		if err != nil {
+			if serr == nil {
+				t.Fatal("a version-2 tx without typed data has a sender")
+			}
+			return
+		}
+		if serr == nil {
+			if d, err := eip712.HashTypedData(td); err != nil || d != x.SigningHash() {
+				t.Fatalf("signing hash %s, generic digest %s (%v)", x.SigningHash(), d, err)
+			}
+		}
 	})
 }
 
@@ -118,7 +146,7 @@ func TestFastEncodingMatchesReflection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(x.Encode(), append([]byte{Version}, ref...)) {
+	if !bytes.Equal(x.Encode(), append([]byte{Version1}, ref...)) {
 		t.Fatal("fast encoding differs from RLP")
 	}
 	type unsigned struct {
@@ -130,7 +158,7 @@ func TestFastEncodingMatchesReflection(t *testing.T) {
 		Body    []byte
 	}
 	u, _ := rlp.EncodeToBytes(&unsigned{x.ChainID, x.Nonce, x.MaxFee, uint8(x.Kind), x.From, x.Body})
-	if x.SigningHash() != crypto.Keccak256Hash(append([]byte{Version}, u...)) {
+	if x.SigningHash() != crypto.Keccak256Hash(append([]byte{Version1}, u...)) {
 		t.Fatal("signing hash differs from RLP")
 	}
 }

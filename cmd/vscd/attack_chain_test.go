@@ -206,6 +206,30 @@ func init() {
 				x.From = victim
 				return a.postRaw(t, x.Encode())
 			}},
+		{name: "a wallet (version-2) tx in a funded account's name, signed by the outsider", code: "bad_signature", says: "signature",
+			run: func(t *testing.T, a *arena) error {
+				victim := keys.Address(a.key("app"))
+				acc, _ := a.api.Balance(context.Background(), victim)
+				x, _ := tx.New(1337, acc.NextNonce, big.NewInt(1000), &tx.Transfer{To: keys.Address(a.attacker), Amount: big.NewInt(1000)})
+				if _, err := x.SignTyped(a.attacker); err != nil {
+					t.Fatal(err)
+				}
+				x.From = victim
+				return a.postRaw(t, x.Encode())
+			}},
+		{name: "an account's version-1 signature relabelled as a version-2 tx", code: "bad_signature", says: "signature",
+			run: func(t *testing.T, a *arena) error {
+				victim := a.key("app")
+				acc, _ := a.api.Balance(context.Background(), keys.Address(victim))
+				x, _ := tx.New(1337, acc.NextNonce, big.NewInt(1000), &tx.Transfer{To: keys.Address(a.attacker), Amount: big.NewInt(1000)})
+				if _, err := x.Sign(victim); err != nil {
+					t.Fatal(err)
+				}
+				sig := append([]byte(nil), x.Sig...)
+				sig[64] += 27 // the form version 2 takes: only the digest differs
+				y := &tx.Tx{Version: tx.Version2, ChainID: x.ChainID, Nonce: x.Nonce, MaxFee: x.MaxFee, Kind: x.Kind, From: x.From, Body: x.Body, Sig: sig}
+				return a.postRaw(t, y.Encode())
+			}},
 		{name: "a committed anchor tx sent again", code: "nonce_replayed", says: "nonce", prepare: prep,
 			run: func(t *testing.T, a *arena) error {
 				got, err := a.api.ChainTx(context.Background(), minted[a].view.Anchor.Tx)

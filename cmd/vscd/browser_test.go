@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +26,10 @@ import (
 // in the page and finds it by search, and no request body carries the
 // dataset's plaintext; from a DAT class page the wallet signs a query's
 // JobRequest, the page follows the job live and verifies its answer in
-// the browser (vsc.wasm), and the job page shows it settled; a faulty optimistic claim's bisection game is drawn;
+// the browser (vsc.wasm), and the job page shows it settled, after the
+// page bought the quota and funded the escrow with txs the wallet signed
+// (EIP-712, version 2) and saw the units arrive on the token; a CLI
+// dat_redeem shows in the class page's usage; a faulty optimistic claim's bisection game is drawn;
 // a CLI submission shows on the home
 // page within 2 s without a reload; every page renders at 1280 and 390 px
 // without a console error. Screenshots go to web/test/out (gitignored). It
@@ -42,8 +44,10 @@ func TestBrowserUI(t *testing.T) {
 	if v := d.wait(d.submit(dataset6, "optimistic"), 2*time.Minute); v.Status != coordinator.Overturned {
 		t.Fatalf("the faulty claim ended %s, want overturned", v.Status)
 	}
-	// a class to query from the browser: the wallet (the devnet's funded
-	// app key) holds a token of it and has a sub-account with the provider
+	// a class to query from the browser. The wallet is the devnet's app
+	// key, funded at genesis: the page buys its quota (dat_buy) and funds
+	// its sub-account with the provider (escrow_deposit) through the UI,
+	// the wallet signing both version-2 txs; nothing is bought here
 	data, _ := servicesData()
 	v := d.wait(d.submit(data, idao.ModeTEE), 3*time.Minute)
 	if v.Status != coordinator.Minted || v.DATID == nil {
@@ -51,12 +55,8 @@ func TestBrowserUI(t *testing.T) {
 	}
 	wallet := d.key("app")
 	class := common.HexToHash(*v.DATID)
-	bctx := context.Background()
-	if _, err := d.api.BuyDAT(bctx, wallet, class, 10); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.api.DepositEscrow(bctx, wallet, keys.Address(d.key("provider")), big.NewInt(20)); err != nil {
-		t.Fatal(err)
+	if tk, err := d.api.DATTokens(context.Background(), keys.Address(wallet), class); err != nil || len(tk.Tokens) != 0 {
+		t.Fatalf("the wallet holds %v tokens of the class before the page buys (%v)", tk, err)
 	}
 	bin := filepath.Join(t.TempDir(), "vsc")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/vsc-labs/vsc/cmd/vsc").CombinedOutput(); err != nil {
@@ -74,6 +74,7 @@ func TestBrowserUI(t *testing.T) {
 		"VSC_CHAIN_ID="+strconv.FormatUint(d.chain.ChainID(), 10),
 		"VSC_BIN="+bin,
 		"VSC_CLI_KEY="+filepath.Join(d.cfg.Data, "keys", "contributor.key"),
+		"VSC_APP_KEY="+filepath.Join(d.cfg.Data, "keys", "app.key"),
 		"VSC_SEQUENCER="+d.chain.Sequencer().Hex(),
 		"VSC_TEST_OUT="+out,
 		"VSC_EXPECT_GAME=1",

@@ -11,9 +11,10 @@
 // wallet signs the typed data; submit sends it with that signature.
 //
 // It sets globalThis.vscwasm = {parse, prepare, submit, verifyProof,
-// jobRequest, submitJob, verifyJob} (jobs.go: the class page's queries);
-// prepare, submit and the job functions return Promises; a refusal rejects
-// with the SDK's sentence.
+// jobRequest, submitJob, verifyJob, chainTx, submitChainTx} (jobs.go: the
+// class page's queries; chaintx.go: the chain txs a wallet signs, buying
+// quota and funding escrow); prepare, submit, the job and chain-tx
+// functions return Promises; a refusal rejects with the SDK's sentence.
 package main
 
 import (
@@ -54,6 +55,8 @@ func main() {
 	api.Set("jobRequest", js.FuncOf(jobRequest))
 	api.Set("submitJob", js.FuncOf(submitJob))
 	api.Set("verifyJob", js.FuncOf(verifyJob))
+	api.Set("chainTx", js.FuncOf(chainTx))
+	api.Set("submitChainTx", js.FuncOf(submitChainTx))
 	js.Global().Set("vscwasm", api)
 	if cb := js.Global().Get("vscwasmReady"); cb.Type() == js.TypeFunction {
 		cb.Invoke()

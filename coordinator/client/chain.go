@@ -3,9 +3,11 @@ package client
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -16,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/chain/proof"
 	"github.com/vsc-labs/vsc/chain/tx"
 	"github.com/vsc-labs/vsc/internal/codes"
+	"github.com/vsc-labs/vsc/internal/page"
 )
 
 // Chain reads and writes, under /v1/chain/ (see chain/node/openapi.json).
@@ -213,11 +216,26 @@ const resubmitEvery = 3 * time.Second
 // is returned with an error carrying the receipt's failure (a
 // *codes.Error: its code and what went wrong).
 func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx.Body) (*api.Tx, error) {
+	t, err := c.UnsignedChainTx(ctx, crypto.PubkeyToAddress(key.PublicKey), body)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.Sign(key); err != nil {
+		return nil, err
+	}
+	return c.SendSignedChainTx(ctx, t)
+}
+
+// UnsignedChainTx builds the tx from would send for body: the chain's id,
+// from's next nonce (its pending txs counted) and a max fee covering the
+// kind's fee at the chain's gas price. A key signs it with Sign (version
+// 1); a wallet signs its TypedData with eth_signTypedData_v4, and
+// WithWalletSignature makes it the version-2 tx SendSignedChainTx sends.
+func (c *Client) UnsignedChainTx(ctx context.Context, from common.Address, body tx.Body) (*tx.Tx, error) {
 	info, err := c.ChainInfo(ctx)
 	if err != nil {
 		return nil, err
 	}
-	from := crypto.PubkeyToAddress(key.PublicKey)
 	acc, err := c.Balance(ctx, from)
 	if err != nil {
 		return nil, err
@@ -235,9 +253,27 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 	if err != nil {
 		return nil, err
 	}
-	if _, err := t.Sign(key); err != nil {
-		return nil, err
+	t.From = from
+	return t, nil
+}
+
+// SubmitWalletTx attaches a wallet's signature of t's typed data (V in
+// {0,1} or {27,28}), checks that it recovers to t.From, and submits the
+// version-2 tx; the answer is the signed tx and its hash. Follow it with
+// WaitChainTx (or SendSignedChainTx, which does both).
+func (c *Client) SubmitWalletTx(ctx context.Context, t *tx.Tx, sig []byte) (*tx.Tx, common.Hash, error) {
+	signed, err := t.WithWalletSignature(sig)
+	if err != nil {
+		return nil, common.Hash{}, fmt.Errorf("the wallet's signature of the %s tx: %w", t.Kind, err)
 	}
+	h, err := c.SubmitChainTx(ctx, signed)
+	return signed, h, err
+}
+
+// SendSignedChainTx submits a signed tx (either version), waits for its
+// receipt, resubmitting it if the chain lost it, and returns it; a failed
+// receipt is returned with an error carrying its failure.
+func (c *Client) SendSignedChainTx(ctx context.Context, t *tx.Tx) (*api.Tx, error) {
 	h, err := c.SubmitChainTx(ctx, t)
 	if err != nil {
 		return nil, err
@@ -247,9 +283,19 @@ func (c *Client) SendChainTx(ctx context.Context, key *ecdsa.PrivateKey, body tx
 		return nil, err
 	}
 	if got.Receipt != nil && got.Receipt.Status != "success" {
-		return got, fmt.Errorf("%s tx %s failed on chain: %w", body.Kind(), h, got.Receipt.Err())
+		return got, fmt.Errorf("%s tx %s failed on chain: %w", t.Kind, h, got.Receipt.Err())
 	}
 	return got, nil
+}
+
+// ClassRedeems returns one page of a class's successful dat_redeem txs,
+// newest first (cursor "": the newest; limit 0: the API's default).
+func (c *Client) ClassRedeems(ctx context.Context, class common.Hash, cursor string, limit int) (*api.ClassRedeemList, error) {
+	path := "/v1/chain/dat/classes/" + class.Hex() + "/redeems"
+	if q := page.Query(limit, cursor); q != "" {
+		path += "?" + q
+	}
+	return get[api.ClassRedeemList](ctx, c, path)
 }
 
 // event returns the first event of type typ in a committed tx's receipt.
@@ -276,32 +322,51 @@ type DATBuyResult struct {
 
 // BuyDAT pays units × price into class and returns the new token.
 func (c *Client) BuyDAT(ctx context.Context, key *ecdsa.PrivateKey, class common.Hash, units uint64) (*DATBuyResult, error) {
-	// Refuse an unaffordable buy before sending (no fee spent); the chain checks again.
-	cl, err := c.DATClass(ctx, class)
+	if err := c.CheckBuy(ctx, crypto.PubkeyToAddress(key.PublicKey), class, units); err != nil {
+		return nil, err
+	}
+	got, err := c.SendChainTx(ctx, key, &tx.DATBuy{Class: class, Units: units})
 	if err != nil {
 		return nil, err
 	}
-	acc, err := c.Balance(ctx, crypto.PubkeyToAddress(key.PublicKey))
+	return BuyResult(got)
+}
+
+// CheckBuy refuses, before anything is signed or sent (no fee spent), a
+// buy the chain would refuse for want of funds or of a class: the class
+// exists, units is positive, and from's balance covers units × price.
+// The chain checks again.
+func (c *Client) CheckBuy(ctx context.Context, from common.Address, class common.Hash, units uint64) error {
+	if units == 0 {
+		return errors.New("units must be a positive number of DAT units to buy")
+	}
+	cl, err := c.DATClass(ctx, class)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	acc, err := c.Balance(ctx, from)
+	if err != nil {
+		return err
 	}
 	price, ok1 := new(big.Int).SetString(cl.Price, 10)
 	bal, ok2 := new(big.Int).SetString(acc.Balance, 10)
 	if ok1 && ok2 {
 		cost := new(big.Int).Mul(price, new(big.Int).SetUint64(units))
 		if bal.Cmp(cost) < 0 {
-			return nil, fmt.Errorf("%d units of %s cost %s, the balance of %s is %s: fund the account first", units, class.Hex(), cost, acc.Address.Hex(), bal)
+			return fmt.Errorf("%d units of %s cost %s, the balance of %s is %s: fund the account first", units, class.Hex(), cost, acc.Address.Hex(), bal)
 		}
 	}
-	got, err := c.SendChainTx(ctx, key, &tx.DATBuy{Class: class, Units: units})
-	if err != nil {
-		return nil, err
-	}
+	return nil
+}
+
+// BuyResult reads a committed dat_buy's result from its receipt.
+func BuyResult(got *api.Tx) (*DATBuyResult, error) {
 	ev := event(got, "dat_bought")
 	if ev == nil {
 		return nil, fmt.Errorf("buy tx %s has no dat_bought event", got.Hash)
 	}
-	return &DATBuyResult{Class: class, Token: common.HexToHash(ev.Get("token")), Units: units, Paid: ev.Get("paid"), Tx: got.Hash}, nil
+	units, _ := strconv.ParseUint(ev.Get("units"), 10, 64)
+	return &DATBuyResult{Class: common.HexToHash(ev.Get("class")), Token: common.HexToHash(ev.Get("token")), Units: units, Paid: ev.Get("paid"), Tx: got.Hash}, nil
 }
 
 // DATRedeemResult is `vsc dat redeem --json`.

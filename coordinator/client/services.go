@@ -73,6 +73,41 @@ func (c *Client) DepositEscrow(ctx context.Context, key *ecdsa.PrivateKey, provi
 	return r, nil
 }
 
+// CheckDeposit refuses, before anything is signed or sent, a deposit the
+// chain would refuse: amount is positive, provider is a registered
+// provider, and from's balance covers amount (the fee comes on top). The
+// chain checks again.
+func (c *Client) CheckDeposit(ctx context.Context, from, provider common.Address, amount *big.Int) error {
+	if amount == nil || amount.Sign() <= 0 {
+		return errors.New("the amount must be a positive integer of base units (VSC)")
+	}
+	if _, err := c.Provider(ctx, provider); err != nil {
+		if IsCode(err, codes.NotFound) {
+			return fmt.Errorf("%s is no registered data-service provider: pick one of the iDAO's providers", provider.Hex())
+		}
+		return err
+	}
+	acc, err := c.Balance(ctx, from)
+	if err != nil {
+		return err
+	}
+	if bal, ok := new(big.Int).SetString(acc.Balance, 10); ok && bal.Cmp(amount) < 0 {
+		return fmt.Errorf("depositing %s needs a balance of at least %s, the balance of %s is %s: fund the account first", amount, amount, from.Hex(), bal)
+	}
+	return nil
+}
+
+// DepositResult reads a committed escrow_deposit's result from its receipt.
+func DepositResult(got *api.Tx) *EscrowResult {
+	r := &EscrowResult{Tx: got.Hash}
+	if ev := event(got, "escrow_deposited"); ev != nil {
+		r.Provider = common.HexToAddress(ev.Get("provider"))
+		r.Amount = ev.Get("amount")
+		r.Balance = ev.Get("balance")
+	}
+	return r
+}
+
 // RefundEscrow starts a refund of amount (nil: all) from the sub-account
 // with provider; it unlocks after the chain's refund lock.
 func (c *Client) RefundEscrow(ctx context.Context, key *ecdsa.PrivateKey, provider common.Address, amount *big.Int) (*EscrowResult, error) {

@@ -166,7 +166,7 @@ func TestChainOpenAPIListsArePaged(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/v1/chain/idaos", "/v1/chain/dat/classes", "/v1/chain/dat/tokens", "/v1/chain/claims"} {
+	for _, p := range []string{"/v1/chain/idaos", "/v1/chain/dat/classes", "/v1/chain/dat/tokens", "/v1/chain/claims", "/v1/chain/dat/classes/{id}/redeems"} {
 		checkListParams(t, p, doc.Paths[p]["get"].Parameters)
 	}
 }

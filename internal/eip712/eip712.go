@@ -49,30 +49,55 @@ func Domain(chainID uint64) apitypes.TypedDataDomain {
 	}
 }
 
+// NamedDomain returns the domain {name, version: "1", chainId}: the vsc
+// domain under another name. The chain's txs sign under "vsc-chain"
+// (chain/tx), so no tx signature is ever a valid request signature or the
+// other way round.
+func NamedDomain(name string, chainID uint64) apitypes.TypedDataDomain {
+	d := Domain(chainID)
+	d.Name = name
+	return d
+}
+
 var (
 	domainTypeHash = crypto.Keccak256Hash([]byte("EIP712Domain(string name,string version,uint256 chainId)"))
-	sepCache       sync.Map // uint64 -> common.Hash
+	sepCache       sync.Map // sepKey -> common.Hash
 )
 
+type sepKey struct {
+	name    string
+	chainID uint64
+}
+
 // DomainSeparator returns hashStruct(EIP712Domain) for chainID, cached.
-func DomainSeparator(chainID uint64) common.Hash {
-	if v, ok := sepCache.Load(chainID); ok {
+func DomainSeparator(chainID uint64) common.Hash { return NamedDomainSeparator(Name, chainID) }
+
+// NamedDomainSeparator returns hashStruct(EIP712Domain) of NamedDomain(name,
+// chainID), cached.
+func NamedDomainSeparator(name string, chainID uint64) common.Hash {
+	k := sepKey{name, chainID}
+	if v, ok := sepCache.Load(k); ok {
 		return v.(common.Hash)
 	}
 	var buf [4 * 32]byte
 	copy(buf[0:32], domainTypeHash[:])
-	copy(buf[32:64], crypto.Keccak256([]byte(Name)))
+	copy(buf[32:64], crypto.Keccak256([]byte(name)))
 	copy(buf[64:96], crypto.Keccak256([]byte(Version)))
 	new(big.Int).SetUint64(chainID).FillBytes(buf[96:128])
 	h := crypto.Keccak256Hash(buf[:])
-	sepCache.Store(chainID, h)
+	sepCache.Store(k, h)
 	return h
 }
 
 // Digest returns keccak256("\x19\x01" ‖ domainSeparator ‖ structHash), the
 // value that is signed.
 func Digest(chainID uint64, structHash common.Hash) common.Hash {
-	sep := DomainSeparator(chainID)
+	return NamedDigest(Name, chainID, structHash)
+}
+
+// NamedDigest is Digest under NamedDomain(name, chainID).
+func NamedDigest(name string, chainID uint64, structHash common.Hash) common.Hash {
+	sep := NamedDomainSeparator(name, chainID)
 	var buf [2 + 64]byte
 	buf[0], buf[1] = 0x19, 0x01
 	copy(buf[2:34], sep[:])

@@ -86,3 +86,24 @@ func TestTypedDataJSONRefusesMismatchedDomain(t *testing.T) {
 		t.Fatal("a listed version the domain does not set was written")
 	}
 }
+
+// A named domain's fast separator is the generic one, differs from the vsc
+// domain's, and the vsc domain's is unchanged by the cache it shares.
+func TestNamedDomainSeparator(t *testing.T) {
+	t.Parallel()
+	td := sample(1337)
+	td.Domain = NamedDomain("vsc-chain", 1337)
+	generic := apitypes.TypedData(td)
+	dom, err := generic.HashStruct("EIP712Domain", td.Domain.Map())
+	if err != nil || [32]byte(dom) != NamedDomainSeparator("vsc-chain", 1337) {
+		t.Fatalf("named separator %x, fast %s (%v)", dom, NamedDomainSeparator("vsc-chain", 1337), err)
+	}
+	if NamedDomainSeparator("vsc-chain", 1337) == DomainSeparator(1337) || NamedDomainSeparator(Name, 1337) != DomainSeparator(1337) {
+		t.Fatal("the named and vsc domains' separators are mixed up")
+	}
+	vsc := apitypes.TypedData(sample(1337))
+	d2, _ := vsc.HashStruct("EIP712Domain", vsc.Domain.Map())
+	if [32]byte(d2) != DomainSeparator(1337) {
+		t.Fatal("the vsc domain's separator changed")
+	}
+}

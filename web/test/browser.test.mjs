@@ -8,7 +8,8 @@
 //
 // Environment: VSC_URL, VSC_CHROMIUM, VSC_WALLET_KEY, VSC_CHAIN_ID,
 // VSC_BIN (the vsc CLI), VSC_CLI_KEY, VSC_SEQUENCER, VSC_TEST_OUT,
-// VSC_QUERY_CLASS (a class the wallet holds a token of, with escrow).
+// VSC_QUERY_CLASS (a class the wallet buys quota of through the page),
+// VSC_APP_KEY (the wallet's key file, for a CLI redeem).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -152,14 +153,116 @@ test("submit a dataset from the browser with a wallet, follow it to minted, chec
 });
 
 let queriedJob = null;
+let boughtToken = null;
+
+// signedLikeSigUtil: the typed data the wallet signed, signed by MetaMask's
+// eth-sig-util too, is the same signature, and recovers to the wallet
+function signedLikeSigUtil(signed) {
+  const key = env("VSC_WALLET_KEY");
+  assert.equal(signTypedData({ privateKey: Buffer.from(key.slice(2), "hex"), data: signed.typedData, version: SignTypedDataVersion.V4 }), signed.signature);
+  assert.equal(recoverTypedSignature({ data: signed.typedData, signature: signed.signature, version: SignTypedDataVersion.V4 }).toLowerCase(), new Wallet(key).address.toLowerCase());
+  assert.deepEqual(Object.keys(signed.typedData.domain).sort(), signed.typedData.types.EIP712Domain.map((f) => f.name).sort());
+}
+
+test("buy quota and fund escrow from a DAT class page: the wallet signs the chain txs (EIP-712), the units arrive on the token", async () => {
+  const p = await page(1280);
+  const cls = env("VSC_QUERY_CLASS");
+  const me = new Wallet(env("VSC_WALLET_KEY")).address;
+  await p.goto(`${BASE}/dat/${cls}`);
+  await p.locator("#buy-form").waitFor();
+  assert.doesNotMatch(await p.locator("main").innerText(), /need the CLI|wallets refuse to sign/);
+  // units beyond a uint64 are refused before anything is signed, saying what is allowed
+  await p.getByLabel("Units to buy").fill("99999999999999999999999");
+  await p.getByRole("button", { name: "Sign and buy" }).click();
+  await p.locator("#buy-status .error").waitFor({ timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${e.message}\npage says: ${await p.locator("#buy-status").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  assert.match(await p.locator("#buy-status .error").innerText(), /units "99999999999999999999999" is not a whole number from 1 to 18446744073709551615/);
+  assert.equal(await p.evaluate(() => window.__signed), undefined, "the wallet was asked to sign a refused buy");
+  // a real buy: the wallet signs the dat_buy's typed data, the page follows it to its receipt
+  await p.getByLabel("Units to buy").fill("10");
+  await p.getByRole("button", { name: "Sign and buy" }).click();
+  await p.locator("#buy-result").waitFor({ timeout: 60000 }).catch(async (e) => {
+    await shot(p, "buy-failed-1280");
+    throw new Error(`${e.message}\npage says: ${await p.locator("#buy-status").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  assert.match(await p.locator("#buy-result").innerText(), /bought 10 units for [\d,]+ VSC: token 0x/);
+  const signed = await p.evaluate(() => window.__signed);
+  assert.equal(signed.typedData.primaryType, "Transaction");
+  assert.deepEqual(signed.typedData.domain, { name: "vsc-chain", version: "1", chainId: Number(env("VSC_CHAIN_ID")) });
+  assert.deepEqual(signed.typedData.types.Transaction.map((f) => `${f.type} ${f.name}`), ["uint64 nonce", "uint256 maxFee", "string kind", "address from", "bytes body"]);
+  assert.equal(signed.typedData.message.kind, "dat_buy");
+  assert.equal(signed.typedData.message.from.toLowerCase(), me.toLowerCase());
+  signedLikeSigUtil(signed);
+  const token = await p.locator("#buy-result .hash").first().getAttribute("title");
+  assert.match(token, /^0x[0-9a-f]{64}$/);
+  // the class's tokens show it (re-read without a reload), and the query form lists it
+  await p.locator(`#class-tokens .hash[title="${token}"]`).waitFor();
+  await p.getByRole("button", { name: "Connect wallet" }).click();
+  await p.locator(`#query-token option[value="${token}"]`).waitFor({ state: "attached" });
+  // the tx page: a version-2 dat_buy, successful
+  const txh = await p.locator("#buy-status a.hash[href^='/txs/']").first().getAttribute("title");
+  const tx = await (await p.request.get(`${BASE}/v1/chain/txs/${txh}`)).json();
+  assert.equal(tx.version, 2);
+  assert.equal(tx.kind, "dat_buy");
+  assert.equal(tx.receipt.status, "success");
+  await p.goto(`${BASE}/txs/${txh}`);
+  assert.match(await p.locator("main").innerText(), /signed\s+by a wallet \(version 2: EIP-712 typed data\)/);
+  await p.goto(`${BASE}/dat/${cls}`);
+  await p.locator("#deposit-form").waitFor();
+  // fund the escrow with the class's provider: an escrow_deposit the wallet signs
+  await p.getByLabel("Amount (VSC, base units)").fill("20");
+  await p.getByRole("button", { name: "Sign and deposit" }).click();
+  await p.locator("#deposit-result").waitFor({ timeout: 60000 }).catch(async (e) => {
+    throw new Error(`${e.message}\npage says: ${await p.locator("#deposit-status").innerText()}\nerrors: ${p.errors.join("; ")}`);
+  });
+  assert.match(await p.locator("#deposit-result").innerText(), /deposited 20 VSC with provider 0x.*the sub-account holds [\d,]+ VSC/s);
+  const dep = await p.evaluate(() => window.__signed);
+  assert.equal(dep.typedData.message.kind, "escrow_deposit");
+  signedLikeSigUtil(dep);
+  await shot(p, "buy-1280");
+
+  // the token page: the units arrived, owned by the wallet
+  await p.locator(`#class-tokens a.hash[title="${token}"]`).click();
+  await p.waitForURL(`${BASE}/tokens/${token}`);
+  const tk = await p.locator("main").innerText();
+  assert.match(tk, /units\s+10 units/);
+  assert.match(tk, new RegExp(`owner\\s+${me.slice(0, 8)}`, "i"));
+
+  // the account page's Deposit: from this wallet's own page it lands and the table shows it
+  await p.goto(`${BASE}/accounts/${me}`);
+  await p.locator("#deposit-form").waitFor();
+  await p.getByLabel("Amount (VSC, base units)").fill("5");
+  await p.getByRole("button", { name: "Sign and deposit" }).click();
+  await p.locator("#deposit-result").waitFor({ timeout: 60000 });
+  await p.locator("#escrow").getByText("25 VSC").waitFor();
+  // more than the balance is refused before signing, with the SDK's sentence, and changes nothing
+  const bal = (await (await p.request.get(`${BASE}/v1/chain/accounts/${me}`)).json()).balance;
+  const signedBefore = await p.evaluate(() => window.__signed.signature);
+  await p.getByLabel("Amount (VSC, base units)").fill((BigInt(bal) + 1n).toString());
+  await p.getByRole("button", { name: "Sign and deposit" }).click();
+  await p.locator("#deposit-status .error").waitFor({ timeout: 60000 });
+  assert.match(await p.locator("#deposit-status .error").innerText(), /needs a balance of at least \d+, the balance of 0x[0-9a-fA-F]{40} is \d+: fund the account first/);
+  assert.equal(await p.evaluate(() => window.__signed.signature), signedBefore, "the wallet was asked to sign an unaffordable deposit");
+  assert.match(await p.locator("#escrow").innerText(), /25 VSC/);
+  // another account's page refuses, saying whose wallet it is
+  const other = new Wallet("0x" + "11".repeat(32)).address;
+  await p.goto(`${BASE}/accounts/${other}`);
+  await p.locator("#deposit-form").waitFor();
+  await p.getByRole("button", { name: "Sign and deposit" }).click();
+  await p.locator("#deposit-status .error").waitFor();
+  assert.match(await p.locator("#deposit-status .error").innerText(), /the connected wallet is 0x[0-9a-fA-F]{40}, this page is the account/);
+  boughtToken = token;
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
 
 test("run a query from a DAT class page: the wallet signs the JobRequest, the answer is verified in the page, the job page follows it to settled", async () => {
   const p = await page(1280);
   const cls = env("VSC_QUERY_CLASS");
   await p.goto(`${BASE}/dat/${cls}`);
   await p.locator("#query-form").waitFor();
-  // buying quota is a chain tx a wallet cannot sign: the page says to use the CLI
-  assert.match(await p.locator("main").innerText(), /vsc dat buy 0x[0-9a-f]{64} --units N/);
+  assert.ok(boughtToken, "the buy test bought no token");
   await p.getByRole("button", { name: "Connect wallet" }).click();
   await p.locator("#query-account .hash").waitFor();
   await p.locator("#query-token option[value^='0x']").first().waitFor({ state: "attached" });
@@ -212,6 +315,19 @@ test("run a query from a DAT class page: the wallet signs the JobRequest, the an
   await p.goto(`${BASE}/dat/${cls}`);
   await p.locator(`#usage .hash[title="${job}"]`).waitFor();
   queriedJob = job;
+  // a dat_redeem of the token (the CLI, a key) shows in the class's usage, from the chain's redeem index
+  await p.goto(`${BASE}/dat/${cls}`);
+  await p.locator("#redeems").getByText("no dat_redeem tx yet").waitFor();
+  const r = JSON.parse(await cli("dat", "redeem", boughtToken, "--units", "2", "--key", env("VSC_APP_KEY"), "--json"));
+  const rtx = r.receipt.tx;
+  await p.reload();
+  const row = p.locator("#redeems tbody tr").filter({ has: p.locator(`.hash[title="${rtx}"]`) });
+  await row.waitFor();
+  const cells = await row.innerText();
+  assert.match(cells, /2 units/);
+  assert.ok(cells.includes(boughtToken.slice(0, 8)), `the redeem row names another token: ${cells}`);
+  const titles = await row.locator(".hash").evaluateAll((els) => els.map((e) => e.getAttribute("title").toLowerCase()));
+  assert.ok(titles.includes(new Wallet(env("VSC_WALLET_KEY")).address.toLowerCase()), `the redeem row does not name the wallet as the redeemer: ${titles}`);
   assert.deepEqual(p.errors, []);
   await p.context().close();
 });

@@ -3,7 +3,8 @@
 // page is submit.js. Paths are CONTRACT.md's "Web UI".
 import { h, api, apiText, maybe, errorBox, hash, amount, badge, when, kv, table, row, card, pager, onEvent, clearEvents, DASH } from "./lib.js";
 import { verifyInclusion } from "./proof.js";
-import { jobPage, queryCard, buyCard } from "./query.js";
+import { jobPage, queryCard } from "./query.js";
+import { buyCard, depositForm } from "./wallet.js";
 
 const main = document.getElementById("main");
 const ADDR = /^0x[0-9a-fA-F]{40}$/;
@@ -263,6 +264,19 @@ async function classPage(id) {
   const p = c.provenance || {};
   const holders = new Map();
   for (const t of c.tokens || []) holders.set(t.owner, (holders.get(t.owner) || 0) + Number(t.shares || 0));
+  const tokensEl = h("div", { id: "class-tokens" }, tokensTable(c));
+  const usageEl = h("div", { id: "usage" }, usageView(c, usage));
+  const q = queryCard(c);
+  // a buy on this page: re-read the class (its tokens, the quota left)
+  // and list the new token in the query form
+  const bought = async (token) => {
+    try {
+      const nc = await api(`/v1/chain/dat/classes/${id}`);
+      tokensEl.replaceChildren(tokensTable(nc));
+      usageEl.querySelector("#quota-left").textContent = quotaLeft(nc);
+    } catch (e) { tokensEl.append(errorBox(e)); }
+    q.tokensChanged(token);
+  };
   return [
     h("h1", {}, "DAT class ", hash(c.id)),
     h("div", { class: "grid" },
@@ -270,22 +284,38 @@ async function classPage(id) {
         ["QC", hash(p.qc_hash)], ["anchor tx", hash(p.anchor_tx, `/txs/${p.anchor_tx}`)], ["iDAO", h("a", { href: `/idaos/${c.idao}` }, c.idao)], ["kind", c.kind], ["created", when(c.created_at * 1000)]]))),
       card("Market", kv([["price", `${amount(c.price)} per unit`], ["total shares", `${c.total_shares} shares`], ["revenue pool", amount(c.revenue && c.revenue.pool)],
         ["revenue claimed", amount(c.revenue && c.revenue.claimed)], ["validity", c.validity ? `${c.validity} blocks` : DASH]])),
-      card("Tokens", table(["token", "owner", "units", "shares", "claimable"], (c.tokens || []).map((t) => [hash(t.id, `/tokens/${t.id}`), hash(t.owner, `/accounts/${t.owner}`), `${t.value} units`, `${t.shares} shares`, amount(t.claimable)]))),
+      card("Tokens", tokensEl),
       card("Holders", table(["holder", "shares"], [...holders].map(([a, s]) => [hash(a, `/accounts/${a}`), `${s} shares`]))),
-      card("Usage", h("div", { id: "usage" }, usageView(c, usage))),
-      queryCard(c), buyCard(c)),
+      card("Usage", usageEl),
+      q, await buyCard(c, bought)),
   ];
 }
 
-// usageView is a class's usage: the quota left in its tokens, and its
+function tokensTable(c) {
+  return table(["token", "owner", "units", "shares", "claimable"], (c.tokens || []).map((t) => [hash(t.id, `/tokens/${t.id}`), hash(t.owner, `/accounts/${t.owner}`), `${t.value} units`, `${t.shares} shares`, amount(t.claimable)]));
+}
+
+const quotaLeft = (c) => `${(c.tokens || []).reduce((n, t) => n + Number(t.value || 0), 0)} units`;
+
+// usageView is a class's usage: the quota left in its tokens, its
 // data-service jobs on this coordinator, newest first (each job spends
-// units; a settled job redeemed them on chain).
+// units; a settled job redeemed them on chain), and the chain's dat_redeem
+// txs of its tokens, newest first, paged (GET
+// /v1/chain/dat/classes/{id}/redeems).
 function usageView(c, jobs) {
-  const left = (c.tokens || []).reduce((n, t) => n + Number(t.value || 0), 0);
-  const rows = [["quota left in tokens", `${left} units`], ["data-service jobs (this coordinator)", jobs ? `${jobs.jobs.length}${jobs.next ? "+" : ""}` : DASH]];
+  const rows = [["quota left in tokens", h("span", { id: "quota-left" }, quotaLeft(c))], ["data-service jobs (this coordinator)", jobs ? `${jobs.jobs.length}${jobs.next ? "+" : ""}` : DASH]];
+  const redeems = h("div", { id: "redeems" });
+  const load = async (cursor) => {
+    const r = await api(`/v1/chain/dat/classes/${c.id}/redeems?limit=10${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    redeems.replaceChildren(table(["redeem tx", "token", "units", "redeemer", "block"], r.redeems.map((x) => [hash(x.tx, `/txs/${x.tx}`),
+      hash(x.token, `/tokens/${x.token}`), `${x.units} units`, hash(x.redeemer, `/accounts/${x.redeemer}`),
+      h("span", {}, h("a", { href: `/blocks/${x.block}` }, x.block), " ", when(x.time))]), { empty: "no dat_redeem tx yet" }));
+    return r.next;
+  };
   return [kv(rows), jobs && jobs.jobs.length
     ? table(["job", "status", "app", "units", "fee"], jobs.jobs.map((j) => [hash(j.job, `/jobs/${j.job}`), badge(j.status), hash(j.app, `/accounts/${j.app}`), `${j.units} units`, j.fee ? amount(j.fee) : DASH]))
-    : null];
+    : null,
+  h("h3", {}, "Redeems on chain (dat_redeem, newest first)"), redeems, pager(load)];
 }
 
 async function tokenPage(id) {
@@ -296,23 +326,42 @@ async function tokenPage(id) {
 
 async function accountPage(addr) {
   if (!ADDR.test(addr)) throw new Error(`${addr} is not a 0x address (40 hex digits)`);
-  const [a, c, esc] = await Promise.all([maybe(`/v1/chain/accounts/${addr}`), api(`/v1/accounts/${addr}`), maybe(`/v1/chain/escrow/${addr}`)]);
+  const [a, c, esc, provs] = await Promise.all([maybe(`/v1/chain/accounts/${addr}`), api(`/v1/accounts/${addr}`), maybe(`/v1/chain/escrow/${addr}`),
+    maybe("/v1/chain/providers").catch(() => null)]);
   const list = h("div", {});
   const tokens = async (cursor) => {
     const r = await api(`/v1/chain/dat/tokens?owner=${addr}&limit=20${cursor ? `&cursor=${cursor}` : ""}`);
     list.replaceChildren(table(["token", "class", "units", "shares", "claimable"], r.tokens.map((t) => [hash(t.id, `/tokens/${t.id}`), hash(t.class, `/dat/${t.class}`), `${t.value} units`, `${t.shares} shares`, amount(t.claimable)])));
     return r.next;
   };
+  const escrowEl = h("div", { id: "escrow" }, escrowView(esc));
+  const balances = h("div", { id: "balances" }, balancesView(a, c));
+  const reload = async () => {
+    const [na, ne] = await Promise.all([maybe(`/v1/chain/accounts/${addr}`), maybe(`/v1/chain/escrow/${addr}`)]);
+    balances.replaceChildren(balancesView(na, c));
+    escrowEl.replaceChildren(escrowView(ne));
+  };
   return [
     h("h1", {}, "Account ", hash(addr)),
     h("div", { class: "grid" },
-      card("Balances", kv([["balance", amount(a && a.balance)], ["stake", amount(a && a.stake)], ["bonded", amount(a && a.bonded)], ["chain nonce", a ? a.nonce : DASH], ["next submission nonce", c.next_nonce]])),
+      card("Balances", balances),
       card("Tokens", list, pager(tokens)),
-      card("Escrow sub-accounts", h("div", { id: "escrow" }, esc && esc.accounts.length
-        ? table(["provider", "balance", "pending refund", "unlocks", "nonce"], esc.accounts.map((e) => [hash(e.provider, `/accounts/${e.provider}`), amount(e.balance), amount(e.pending_refund),
-          e.unlocks_at ? when(e.unlocks_at * 1000) : DASH, e.nonce]))
-        : h("p", {}, esc ? "No sub-account: `vsc escrow deposit PROVIDER --amount N` opens one." : DASH)))),
+      card("Escrow sub-accounts", escrowEl,
+        h("h3", {}, "Deposit"),
+        h("p", {}, "The connected wallet, when it is this account, signs an escrow_deposit tx (EIP-712 typed data) from its balance into its sub-account with a provider."),
+        depositForm(provs ? provs.providers : [], () => reload().catch((e) => escrowEl.append(errorBox(e))), addr))),
   ];
+}
+
+function balancesView(a, c) {
+  return kv([["balance", amount(a && a.balance)], ["stake", amount(a && a.stake)], ["bonded", amount(a && a.bonded)], ["chain nonce", a ? a.nonce : DASH], ["next submission nonce", c.next_nonce]]);
+}
+
+function escrowView(esc) {
+  return esc && esc.accounts.length
+    ? table(["provider", "balance", "pending refund", "unlocks", "nonce"], esc.accounts.map((e) => [hash(e.provider, `/accounts/${e.provider}`), amount(e.balance), amount(e.pending_refund),
+      e.unlocks_at ? when(e.unlocks_at * 1000) : DASH, e.nonce]))
+    : h("p", {}, esc ? "No sub-account yet: a deposit (below) opens one." : DASH);
 }
 
 // ---- claims -----------------------------------------------------------
@@ -392,7 +441,8 @@ async function txPage(txh) {
   const t = await api(`/v1/chain/txs/${txh}`);
   const r = t.receipt;
   return [h("h1", {}, "Transaction ", hash(t.hash)), h("div", { class: "grid" },
-    card("Summary", kv([["status", badge(r ? r.status : t.status)], ["kind", t.kind], ["sender", hash(t.sender, `/accounts/${t.sender}`)], ["nonce", t.nonce], ["max fee", amount(t.max_fee)],
+    card("Summary", kv([["status", badge(r ? r.status : t.status)], ["kind", t.kind], ["sender", hash(t.sender, `/accounts/${t.sender}`)],
+      ["signed", t.version === 2 ? "by a wallet (version 2: EIP-712 typed data)" : "by a key (version 1)"], ["nonce", t.nonce], ["max fee", amount(t.max_fee)],
       ["fee paid", r ? amount(r.fee) : DASH], ["block", t.block !== undefined ? h("a", { href: `/blocks/${t.block}` }, t.block) : DASH], ["index", t.index ?? DASH], r && r.error ? ["failure", `${r.code}: ${r.error}`] : null]),
       t.block !== undefined ? verifyButton(t.hash, t.block) : null),
     card("Body", h("details", {}, h("summary", {}, `${t.kind} body`), h("pre", {}, JSON.stringify(t.body, null, 1)))),

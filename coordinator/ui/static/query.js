@@ -11,15 +11,9 @@
 // plaintext is read with `vsc job verify` or `vsc query` and the key.
 import { h, api, maybe, errorBox, hash, amount, badge, when, kv, card, onEvent, DASH } from "./lib.js";
 import { loadWasm, pinnedSequencer } from "./submit.js";
+import { connectWallet } from "./wallet.js";
 
 const heightKey = (chainId) => `vsc.min_height.${chainId}`;
-
-// connectWallet asks window.ethereum for its account.
-async function connectWallet() {
-  if (!window.ethereum) throw new Error("no wallet in this browser: install one that provides window.ethereum (EIP-1193), such as MetaMask");
-  const accts = await window.ethereum.request({ method: "eth_requestAccounts" });
-  return accts[0];
-}
 
 // trust is the chain trust the SDK checks answers against (the sequencer
 // pinned in this browser, the highest block already proven).
@@ -102,13 +96,16 @@ export function queryCard(c) {
   const tokenSel = h("select", { id: "query-token", name: "token" }, h("option", { value: "" }, "connect a wallet first"));
   let from = null;
   const connect = h("button", { type: "button", id: "query-connect" }, "Connect wallet");
+  const tokens = async (pick) => {
+    const r = await api(`/v1/chain/dat/tokens?owner=${from}&class=${c.id}&limit=100`);
+    tokenSel.replaceChildren(...(r.tokens.length ? r.tokens.map((t) => h("option", { value: t.id, selected: t.id === pick }, `${t.id.slice(0, 10)}… (${t.value} units)`))
+      : [h("option", { value: "" }, "no token of this class: buy quota below")]));
+  };
   connect.addEventListener("click", async () => {
     try {
       from = await connectWallet();
       account.replaceChildren(hash(from, `/accounts/${from}`));
-      const r = await api(`/v1/chain/dat/tokens?owner=${from}&class=${c.id}&limit=100`);
-      tokenSel.replaceChildren(...(r.tokens.length ? r.tokens.map((t) => h("option", { value: t.id }, `${t.id.slice(0, 10)}… (${t.value} units)`))
-        : [h("option", { value: "" }, "no token of this class: buy quota with `vsc dat buy`")]));
+      await tokens();
     } catch (e) { status.replaceChildren(errorBox(e)); }
   });
   const q = h("input", { id: "query-text", name: "query", value: "SELECT count(*)", spellcheck: "false", autocomplete: "off" });
@@ -128,14 +125,17 @@ export function queryCard(c) {
     catch (e) { status.append(errorBox(e)); }
     finally { run.disabled = false; }
   });
-  return card("Run a query", form, status);
+  const el = card("Run a query", form, status);
+  // after a buy on this page: list the new token (picked) once connected
+  el.tokensChanged = (token) => { if (from) tokens(token).catch((e) => status.replaceChildren(errorBox(e))); };
+  return el;
 }
 
 async function runQuery({ c, from, token, query, units, allowSim, status }) {
   status.replaceChildren();
   const step = (s) => status.append(h("p", {}, s));
   if (!from) throw new Error("connect a wallet first");
-  if (!token) throw new Error("the wallet holds no token of this class: buy quota with `vsc dat buy CLASS --units N` (see below)");
+  if (!token) throw new Error("the wallet holds no token of this class: buy quota first (Buy quota, below)");
   const w = await loadWasm();
   const t = await trust(allowSim);
   step("building the job request (provider, fee, nonce, deadline)…");
@@ -156,14 +156,4 @@ async function runQuery({ c, from, token, query, units, allowSim, status }) {
     try { verified.replaceChildren(await verifyAnswer(j, allowSim)); } catch (e) { verified.replaceChildren(errorBox(e)); }
   });
   reread(); // a move made before the stream saw this job is read once
-}
-
-// buyCard says how to buy quota: dat_buy is a chain tx, signed over the
-// chain's own encoding (not EIP-712), which a wallet will not sign.
-export function buyCard(c) {
-  return card("Buy quota", h("p", {}, `Price: ${amount(c.price)} per unit.`),
-    h("p", {}, "Buying quota is a chain transaction (dat_buy). vsc's chain transactions are signed over the chain's own encoding, not EIP-712 typed data, and wallets refuse to sign raw digests; so buy from the command line:"),
-    h("pre", {}, `vsc dat buy ${c.id} --units N --key KEYFILE\nvsc escrow deposit PROVIDER --amount N --key KEYFILE`),
-    h("p", {}, "A query's fee is paid from the account's escrow sub-account with the provider (see the iDAO's providers), which the second command funds."),
-    h("p", { class: "muted" }, "The token bought shows here and on your account page; the query form above uses it."));
 }
