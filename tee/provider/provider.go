@@ -304,3 +304,23 @@ func (p *Provider) appKey(j *work.QueryJob) (*ecdsa.PublicKey, error) {
 	}
 	return pub, nil
 }
+
+// answerKey is the key a job's answer is encrypted to: the app's account
+// key (pub, recovered from the request's signature) or, when the job
+// carries an answer key, that key once its binding checks here, in the
+// enclave: the app that signed the request signed AnswerKey(request, key)
+// for this very request. The coordinator that routed the job checked it
+// too, and is not believed: a bad binding fails the job before it runs.
+func (p *Provider) answerKey(j *work.QueryJob, pub *ecdsa.PublicKey) (*ecdsa.PublicKey, codes.Code, error) {
+	if j.AnswerKey == nil {
+		return pub, 0, nil
+	}
+	k, err := j.AnswerKey.Check(j.ChainID, j.Job, j.App)
+	switch {
+	case errors.Is(err, jobreq.ErrAnswerKeyNotBound):
+		return nil, codes.AnswerKeyNotBound, err
+	case err != nil:
+		return nil, codes.AnswerKeyInvalid, err
+	}
+	return k, 0, nil
+}
