@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,7 +29,10 @@ import (
 // in the page and finds it by search, and no request body carries the
 // dataset's plaintext; from a DAT class page the wallet signs a query's
 // JobRequest, the page follows the job live and verifies its answer in
-// the browser (vsc.wasm), and the job page shows it settled; a faulty optimistic claim's bisection game is drawn;
+// the browser (vsc.wasm) and decrypts it with the answer key the page
+// made (the wallet signed its AnswerKey binding), showing the plaintext's
+// aggregates, and the job page shows it settled and, after a reload, that
+// the key is gone; a faulty optimistic claim's bisection game is drawn;
 // a CLI submission shows on the home
 // page within 2 s without a reload; every page renders at 1280 and 390 px
 // without a console error. Screenshots go to web/test/out (gitignored). It
@@ -44,7 +49,7 @@ func TestBrowserUI(t *testing.T) {
 	}
 	// a class to query from the browser: the wallet (the devnet's funded
 	// app key) holds a token of it and has a sub-account with the provider
-	data, _ := servicesData()
+	data, want := servicesData()
 	v := d.wait(d.submit(data, idao.ModeTEE), 3*time.Minute)
 	if v.Status != coordinator.Minted || v.DATID == nil {
 		t.Fatalf("submission %s: %s (%s)", v.ID, v.Status, deref(v.Reason))
@@ -78,10 +83,24 @@ func TestBrowserUI(t *testing.T) {
 		"VSC_TEST_OUT="+out,
 		"VSC_EXPECT_GAME=1",
 		"VSC_QUERY_CLASS="+class.Hex(),
+		"VSC_QUERY_ROWS="+queryRows(want),
 	)
 	res, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("browser tests failed (%v); screenshots in %s:\n%s", err, out, res)
 	}
 	t.Logf("browser tests passed; screenshots in %s\n%s", out, res)
+}
+
+// queryRows is what SELECT region, count(*) GROUP BY region answers over
+// servicesData's plaintext, above the privacy floor of 10, as
+// "region:count,…" in region order.
+func queryRows(want map[int64][2]int64) string {
+	var out []string
+	for region := int64(1); region <= int64(len(want)); region++ {
+		if w := want[region]; w[0] >= 10 {
+			out = append(out, fmt.Sprintf("%d:%d", region, w[0]))
+		}
+	}
+	return strings.Join(out, ",")
 }
