@@ -406,7 +406,8 @@ func (c *Client) VerifyAnswer(ctx context.Context, a *jobreq.Answer, key *ecdsa.
 // its proven TEE policy, and it signed the batch holding (job ‖ result
 // hash). What it cannot check is that the ciphertext decrypts to a result
 // of that hash: that needs the app's key (VerifyAnswer, VerifySaved). The
-// Web UI runs it in the browser, whose wallet does not expose the key.
+// Web UI runs it in the browser, whose wallet does not expose the key
+// (it then decrypts with the answer key it made for the job: OpenAnswer).
 func (c *Client) VerifyEnvelope(ctx context.Context, a *jobreq.Answer, app common.Address) (*SavedAnswer, error) {
 	if a == nil {
 		return nil, codes.New(codes.AnswerUnverified, "the job has no answer yet")

@@ -3,9 +3,10 @@
 // takes the query jobs the coordinator routes to it over NATS, opens each
 // class's dataset inside the enclave (decrypted, parsed datasets stay in
 // enclave memory, in a cache evicted by size), runs the query under the
-// iDAO's privacy floor, encrypts the result to the app's key, signs every
-// batch of answers once with the enclave key, publishes the answers, and
-// then settles the batch on chain. A job is acknowledged only after its
+// iDAO's privacy floor, encrypts the result to the app's key (or to the
+// answer key the app bound to the request, once the enclave checked the
+// binding), signs every batch of answers once with the enclave key,
+// publishes the answers, and then settles the batch on chain. A job is acknowledged only after its
 // settlement was decided, so a provider killed mid-job gets the job again,
 // runs it again, and the chain settles it once (a job settles never twice).
 package provider

@@ -214,7 +214,9 @@ func TestRunAnswerKey(t *testing.T) {
 		code codes.Code
 	}{
 		{"signed by another key", func(j *work.QueryJob) { j.AnswerKey, _ = jobreq.NewAnswerKey(1337, j.Job, priv, other) }, codes.AnswerKeyNotBound},
-		{"signed for another request", func(j *work.QueryJob) { j.AnswerKey, _ = jobreq.NewAnswerKey(1337, common.HexToHash("0x1d"), priv, f.app) }, codes.AnswerKeyNotBound},
+		{"signed for another request", func(j *work.QueryJob) {
+			j.AnswerKey, _ = jobreq.NewAnswerKey(1337, common.HexToHash("0x1d"), priv, f.app)
+		}, codes.AnswerKeyNotBound},
 		{"another key under the app's signature", func(j *work.QueryJob) {
 			k, _ := jobreq.NewAnswerKey(1337, j.Job, priv, f.app)
 			j.AnswerKey = &jobreq.AnswerKey{Key: crypto.CompressPubkey(&other.PublicKey), Signature: k.Signature}

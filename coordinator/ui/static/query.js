@@ -121,11 +121,11 @@ export async function jobPage(id) {
   const said = (x) => {
     if (!x.answer) return answerKeys.has(x.job.toLowerCase()) ? "No answer yet. This page holds the answer key made for this job: once answered, verifying decrypts it here." : "No answer yet.";
     if (heldFor(x)) return "The provider's enclave answered, encrypted to the answer key this page made for the job (held in this page's memory only): verifying decrypts it here.";
-    if (sealedTo(x)) return "The provider's enclave answered, encrypted to the answer key made by the page that ran the query. That key lived only in that page's memory and is gone (the page was reloaded or closed), so the rows cannot be decrypted here; the answer can still be verified and saved for `vsc job verify FILE`.";
+    if (sealedTo(x)) return ["The provider's enclave answered, encrypted to the answer key made by the page that ran the query. That key lived only in that page's memory and is gone (the page was reloaded or closed), so the rows cannot be decrypted here; the answer can still be verified and saved for ", h("code", {}, "vsc job verify FILE"), "."];
     return "The provider's enclave answered; the answer is encrypted to the app's account key.";
   };
-  const note = h("p", { id: "job-answer" }, said(j));
-  follow(j.job, (nj) => { cur = nj; fields.replaceChildren(jobFields(nj)); note.textContent = said(nj); btn.disabled = !nj.answer; });
+  const note = h("p", { id: "job-answer" }, ...[said(j)].flat());
+  follow(j.job, (nj) => { cur = nj; fields.replaceChildren(jobFields(nj)); note.replaceChildren(...[said(nj)].flat()); btn.disabled = !nj.answer; });
   return [h("h1", {}, "Job ", hash(j.job)), h("div", { class: "grid" }, card("Job", fields),
     card("Answer", note,
       h("p", {}, sim, " ", h("label", { for: "job-allow-simulation", class: "inline" }, "Accept a simulated enclave (devnets only)")), btn, out))];
