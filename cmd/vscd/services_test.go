@@ -394,8 +394,21 @@ func TestAnswerKeySignedByWalletLibraries(t *testing.T) {
 		}
 		return err
 	})
-	if _, err := s.api.VerifyEnvelope(ctx, v.Answer, keys.Address(app)); err != nil {
+	saved, err := s.api.VerifyEnvelope(ctx, v.Answer, keys.Address(app))
+	if err != nil {
 		t.Fatal(err)
+	}
+	// the file the page offers, as `vsc job verify FILE [--key]` reads it:
+	// it verifies without a key, names the answer key, and only the answer
+	// key's private half opens it
+	if pl, err := client.VerifySaved(saved, nil); err != nil || pl != nil || saved.Answer.AnswerKey == nil {
+		t.Fatalf("vsc job verify FILE: %v", err)
+	}
+	if _, err := client.VerifySaved(saved, app); client.CodeOf(err) != codes.AnswerKeyNotHeld {
+		t.Fatalf("vsc job verify FILE --key (the account key): %v, want %s", err, codes.AnswerKeyNotHeld)
+	}
+	if pl, err := client.VerifySaved(saved, priv); err != nil || len(pl.Rows) != 2 {
+		t.Fatalf("vsc job verify with the answer key: %v", err)
 	}
 	if _, err := client.OpenAnswer(v.Answer, app); client.CodeOf(err) != codes.AnswerKeyNotHeld {
 		t.Fatalf("the account key on an answer sealed to the answer key: %v, want %s", err, codes.AnswerKeyNotHeld)
