@@ -28,13 +28,19 @@ const (
 	// MaxJobWaiters bounds the requests one coordinator holds waiting for
 	// jobs to move; more answer at once, as without ?wait.
 	MaxJobWaiters = 4096
+	// AnswerKeySize is the exact length of a job's answer_key.key: a
+	// compressed secp256k1 public key (its signature is SignatureSize).
+	AnswerKeySize = jobreq.AnswerKeySize
 )
 
-// JobRequestBody is POST /v1/jobs: the app's signed request and its query.
+// JobRequestBody is POST /v1/jobs: the app's signed request and its
+// query, and optionally an answer key the app bound to the request (the
+// answer is then encrypted to it instead of the app's account key).
 type JobRequestBody struct {
-	Request   jobreq.Request `json:"request"`
-	Signature hexutil.Bytes  `json:"signature"`
-	Query     string         `json:"query"`
+	Request   jobreq.Request    `json:"request"`
+	Signature hexutil.Bytes     `json:"signature"`
+	Query     string            `json:"query"`
+	AnswerKey *jobreq.AnswerKey `json:"answer_key,omitempty"`
 }
 
 // Job statuses (`vsc job show`).

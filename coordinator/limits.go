@@ -104,6 +104,7 @@ func LimitTable() map[string]int64 {
 		"max_job_waiters":          MaxJobWaiters,
 		"max_search_bytes":         MaxSearchBytes,
 		"max_job_list_limit":       MaxJobListLimit,
+		"answer_key_bytes":         AnswerKeySize,
 		"max_event_subscribers":    MaxEventSubscribers,
 		"max_event_topics":         MaxEventTopics,
 		"event_buffer":             EventBuffer,

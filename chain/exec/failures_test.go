@@ -25,6 +25,8 @@ var notInExecution = map[string]bool{
 	"optimistic.ErrDigestMismatch":  true,
 	"jobreq.ErrUndecryptable":       true, // an app's check of its answer
 	"jobreq.ErrAnswerMismatch":      true,
+	"jobreq.ErrAnswerKeyMalformed":  true, // an answer key's binding: the coordinator's and the enclave's check, not settlement's
+	"jobreq.ErrAnswerKeyNotBound":   true,
 }
 
 // TestFailureCodes: every sentinel error of the packages execution calls

@@ -312,9 +312,15 @@ func cmdJobVerify(ctx context.Context, env *cli.Env, args []string) error {
 	if pl != nil {
 		out["result"] = map[string]any{"columns": pl.Columns, "rows": pl.Rows}
 	}
+	if ak := s.Answer.AnswerKey; ak != nil {
+		out["answer_key"] = ak.Key
+	}
 	return env.Print(out, func(w io.Writer) {
 		fmt.Fprintf(w, "valid: job %s answered by an enclave attested under the saved TEE policy (proven at block %d), result hash %s\n",
 			s.Answer.Job.Hex(), s.ProvenAt, s.Answer.ResultHash.Hex())
+		if ak := s.Answer.AnswerKey; ak != nil && pl == nil {
+			fmt.Fprintf(w, "encrypted to the answer key %s the app bound to the job (the Web UI's, held only by the page that ran the query): the rows are not readable with the account key\n", ak.Key)
+		}
 		if pl != nil {
 			fmt.Fprintf(w, "decrypted: %d columns, %d rows, matching the signed result hash\n", len(pl.Columns), len(pl.Rows))
 		}

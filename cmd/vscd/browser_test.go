@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,10 +28,13 @@ import (
 // in the page and finds it by search, and no request body carries the
 // dataset's plaintext; from a DAT class page the wallet signs a query's
 // JobRequest, the page follows the job live and verifies its answer in
-// the browser (vsc.wasm), and the job page shows it settled, after the
-// page bought the quota and funded the escrow with txs the wallet signed
-// (EIP-712, version 2) and saw the units arrive on the token; a CLI
-// dat_redeem shows in the class page's usage; a faulty optimistic claim's bisection game is drawn;
+// the browser (vsc.wasm) and decrypts it with the answer key the page
+// made (the wallet signed its AnswerKey binding), showing the plaintext's
+// aggregates, and the job page shows it settled and, after a reload, that
+// the key is gone, after the page bought the quota and funded the escrow
+// with txs the wallet signed (EIP-712, version 2) and saw the units arrive
+// on the token; a CLI dat_redeem shows in the class page's usage; a faulty
+// optimistic claim's bisection game is drawn;
 // a CLI submission shows on the home
 // page within 2 s without a reload; every page renders at 1280 and 390 px
 // without a console error. Screenshots go to web/test/out (gitignored). It
@@ -48,7 +53,7 @@ func TestBrowserUI(t *testing.T) {
 	// key, funded at genesis: the page buys its quota (dat_buy) and funds
 	// its sub-account with the provider (escrow_deposit) through the UI,
 	// the wallet signing both version-2 txs; nothing is bought here
-	data, _ := servicesData()
+	data, want := servicesData()
 	v := d.wait(d.submit(data, idao.ModeTEE), 3*time.Minute)
 	if v.Status != coordinator.Minted || v.DATID == nil {
 		t.Fatalf("submission %s: %s (%s)", v.ID, v.Status, deref(v.Reason))
@@ -79,10 +84,24 @@ func TestBrowserUI(t *testing.T) {
 		"VSC_TEST_OUT="+out,
 		"VSC_EXPECT_GAME=1",
 		"VSC_QUERY_CLASS="+class.Hex(),
+		"VSC_QUERY_ROWS="+queryRows(want),
 	)
 	res, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("browser tests failed (%v); screenshots in %s:\n%s", err, out, res)
 	}
 	t.Logf("browser tests passed; screenshots in %s\n%s", out, res)
+}
+
+// queryRows is what SELECT region, count(*) GROUP BY region answers over
+// servicesData's plaintext, above the privacy floor of 10, as
+// "region:count,…" in region order.
+func queryRows(want map[int64][2]int64) string {
+	var out []string
+	for region := int64(1); region <= int64(len(want)); region++ {
+		if w := want[region]; w[0] >= 10 {
+			out = append(out, fmt.Sprintf("%d:%d", region, w[0]))
+		}
+	}
+	return strings.Join(out, ",")
 }

@@ -326,6 +326,203 @@ func TestServicesCrash(t *testing.T) {
 	}
 }
 
+// signWithLibraries signs typed data td with key by ethers v6 and by
+// MetaMask's eth-sig-util (node, web/test/typeddata.mjs).
+func signWithLibraries(t *testing.T, web string, td any, key *ecdsa.PrivateKey) map[string][]byte {
+	t.Helper()
+	b, err := json.Marshal(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "typed.json")
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := exec.Command("node", filepath.Join(web, "typeddata.mjs"), file, hexutil.Encode(crypto.FromECDSA(key))).Output()
+	if err != nil {
+		t.Fatalf("node typeddata.mjs: %v", err)
+	}
+	var sigs struct {
+		Address    string `json:"address"`
+		Ethers     string `json:"ethers"`
+		EthSigUtil string `json:"eth_sig_util"`
+	}
+	if err := json.Unmarshal(raw, &sigs); err != nil || !strings.EqualFold(sigs.Address, keys.Address(key).Hex()) {
+		t.Fatalf("node printed %s (%v)", raw, err)
+	}
+	out := map[string][]byte{}
+	for name, sig := range map[string]string{"ethers": sigs.Ethers, "eth-sig-util": sigs.EthSigUtil} {
+		if out[name], err = hexutil.Decode(sig); err != nil {
+			t.Fatalf("%s signature %q: %v", name, sig, err)
+		}
+	}
+	return out
+}
+
+// The AnswerKey typed data (jobreq AnswerKeyTypedData, the Web UI's second
+// signature) is signed by ethers v6 and by eth-sig-util: each signature
+// binds the answer key for jobreq, POST /v1/jobs accepts the request with
+// it, and the provider's enclave, checking the binding on its own,
+// encrypts the answer to the answer key, which decrypts it (the account
+// key does not) to the plaintext's aggregates.
+func TestAnswerKeySignedByWalletLibraries(t *testing.T) {
+	web := testenv.WebTest(t)
+	t.Parallel()
+	s := startServices(t)
+	ctx := context.Background()
+	app, chainID := s.key("app"), s.chain.ChainID()
+	body := s.job("app", okQuery, nil)
+	id := body.Request.Digest(chainID)
+	priv, _ := crypto.GenerateKey()
+	key := crypto.CompressPubkey(&priv.PublicKey)
+	for name, sig := range signWithLibraries(t, web, jobreq.AnswerKeyTypedData(chainID, id, key), app) {
+		ak := &jobreq.AnswerKey{Key: key, Signature: sig}
+		if _, err := ak.Check(chainID, id, keys.Address(app)); err != nil {
+			t.Fatalf("%s signature refused by jobreq: %v", name, err)
+		}
+		b := *body
+		b.AnswerKey = ak
+		if v, err := s.api.SubmitJob(ctx, &b); err != nil || v.Job != id {
+			t.Fatalf("POST /v1/jobs with the %s-signed answer key: %v", name, err)
+		}
+	}
+	var v *coordinator.JobView
+	testenv.Eventually(t, 30*time.Second, func() error {
+		var err error
+		if v, err = s.api.Job(ctx, id); err == nil && v.Answer == nil {
+			err = fmt.Errorf("job %s: %s, no answer", id.Hex(), v.Status)
+		}
+		return err
+	})
+	saved, err := s.api.VerifyEnvelope(ctx, v.Answer, keys.Address(app))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the file the page offers, as `vsc job verify FILE [--key]` reads it:
+	// it verifies without a key, names the answer key, and only the answer
+	// key's private half opens it
+	if pl, err := client.VerifySaved(saved, nil); err != nil || pl != nil || saved.Answer.AnswerKey == nil {
+		t.Fatalf("vsc job verify FILE: %v", err)
+	}
+	if _, err := client.VerifySaved(saved, app); client.CodeOf(err) != codes.AnswerKeyNotHeld {
+		t.Fatalf("vsc job verify FILE --key (the account key): %v, want %s", err, codes.AnswerKeyNotHeld)
+	}
+	if pl, err := client.VerifySaved(saved, priv); err != nil || len(pl.Rows) != 2 {
+		t.Fatalf("vsc job verify with the answer key: %v", err)
+	}
+	if _, err := client.OpenAnswer(v.Answer, app); client.CodeOf(err) != codes.AnswerKeyNotHeld {
+		t.Fatalf("the account key on an answer sealed to the answer key: %v, want %s", err, codes.AnswerKeyNotHeld)
+	}
+	if _, err := jobreq.Open(v.Answer.Ciphertext, app); err == nil {
+		t.Fatal("the account key decrypts an answer sealed to the answer key")
+	}
+	pl, err := client.OpenAnswer(v.Answer, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRegionCounts(t, s, pl.Rows)
+}
+
+// checkRegionCounts checks okQuery's rows against the plaintext.
+func checkRegionCounts(t *testing.T, s *servicesDevnet, rows [][]string) {
+	t.Helper()
+	if len(rows) != 2 {
+		t.Fatalf("rows %v, want regions 1 and 2", rows)
+	}
+	for _, row := range rows {
+		region, _ := strconv.ParseInt(row[0], 10, 64)
+		if row[1] != strconv.FormatInt(s.want[region][0], 10) {
+			t.Fatalf("region %d: %v, the plaintext gives count %d", region, row, s.want[region][0])
+		}
+	}
+}
+
+// An answer key is believed only when the app bound it to this very
+// request: one signed by another key, or for another request, is refused
+// by POST /v1/jobs with answer_key_not_bound and nothing is stored, routed
+// or charged; a good one gets the answer sealed to it; without one the
+// answer is sealed to the account key, as before.
+func TestDevnetAnswerKeyBinding(t *testing.T) {
+	t.Parallel()
+	s := startServices(t)
+	ctx := context.Background()
+	app, chainID := s.key("app"), s.chain.ChainID()
+	priv, _ := crypto.GenerateKey()
+	bind := func(b *coordinator.JobRequestBody, signer *ecdsa.PrivateKey, request common.Hash) *coordinator.JobRequestBody {
+		b.AnswerKey, _ = jobreq.NewAnswerKey(chainID, request, priv, signer)
+		return b
+	}
+	bad := []struct {
+		name string
+		body *coordinator.JobRequestBody
+		code codes.Code
+	}{
+		{"signed by another key", func() *coordinator.JobRequestBody {
+			b := s.job("app", okQuery, nil)
+			return bind(b, s.key("contributor"), b.Request.Digest(chainID))
+		}(), codes.AnswerKeyNotBound},
+		{"signed for another request", func() *coordinator.JobRequestBody {
+			other := s.job("app", okQuery, func(r *jobreq.Request) { r.Nonce++ })
+			return bind(s.job("app", okQuery, nil), app, other.Request.Digest(chainID))
+		}(), codes.AnswerKeyNotBound},
+		{"an uncompressed key", func() *coordinator.JobRequestBody {
+			b := bind(s.job("app", okQuery, nil), app, common.Hash{})
+			b.AnswerKey.Key = crypto.FromECDSAPub(&priv.PublicKey)
+			return b
+		}(), codes.AnswerKeyInvalid},
+	}
+	for _, row := range bad {
+		_, err := s.api.SubmitJob(ctx, row.body)
+		if client.CodeOf(err) != row.code {
+			t.Fatalf("%s: %v (code %s), want %s", row.name, err, client.CodeOf(err), row.code)
+		}
+		if _, err := s.api.Job(ctx, row.body.Request.Digest(chainID)); client.CodeOf(err) != codes.JobNotFound {
+			t.Fatalf("%s: the refused job is stored: %v", row.name, err)
+		}
+	}
+
+	good := s.job("app", okQuery, nil)
+	good = bind(good, app, good.Request.Digest(chainID))
+	plain := s.job("app", okQuery, func(r *jobreq.Request) { r.Nonce = good.Request.Nonce + 1 })
+	for _, b := range []*coordinator.JobRequestBody{good, plain} {
+		if _, err := s.api.SubmitJob(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answered := func(b *coordinator.JobRequestBody) *coordinator.JobView {
+		var v *coordinator.JobView
+		testenv.Eventually(t, 30*time.Second, func() error {
+			var err error
+			v, err = s.api.Job(ctx, b.Request.Digest(chainID))
+			if err == nil && v.Status != coordinator.JobSettled {
+				err = fmt.Errorf("job %s: %s", v.Job.Hex(), v.Status)
+			}
+			return err
+		})
+		return v
+	}
+	vg, vp := answered(good), answered(plain)
+	pl, err := client.OpenAnswer(vg.Answer, priv)
+	if err != nil || vg.Answer.AnswerKey == nil {
+		t.Fatalf("the answer to the job with an answer key: %v", err)
+	}
+	checkRegionCounts(t, s, pl.Rows)
+	if vp.Answer.AnswerKey != nil {
+		t.Fatal("an answer key on the job without one")
+	}
+	if pl, err = client.OpenAnswer(vp.Answer, app); err != nil {
+		t.Fatalf("without an answer key the account key must open the answer: %v", err)
+	}
+	checkRegionCounts(t, s, pl.Rows)
+	// only the two good jobs were charged: 2 units and two fees of 2
+	if tk, _ := s.api.DATToken(ctx, s.token); tk.Value != 8 {
+		t.Fatalf("units %d, want 8: a refused job was charged", tk.Value)
+	}
+	if esc, _ := s.api.Escrow(ctx, keys.Address(app)); esc.Accounts[0].Balance != "16" {
+		t.Fatalf("escrow %s, want 16: a refused job was charged", esc.Accounts[0].Balance)
+	}
+}
+
 // The JobRequest typed data (jobreq TypedData, what the Web UI hands the
 // wallet) is signed by two independent wallet implementations (ethers v6
 // and MetaMask's eth-sig-util, run by node): each signature recovers to

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/chain/api"
@@ -440,7 +441,8 @@ func (c *Client) VerifyAnswer(ctx context.Context, a *jobreq.Answer, key *ecdsa.
 // its proven TEE policy, and it signed the batch holding (job ‖ result
 // hash). What it cannot check is that the ciphertext decrypts to a result
 // of that hash: that needs the app's key (VerifyAnswer, VerifySaved). The
-// Web UI runs it in the browser, whose wallet does not expose the key.
+// Web UI runs it in the browser, whose wallet does not expose the key
+// (it then decrypts with the answer key it made for the job: OpenAnswer).
 func (c *Client) VerifyEnvelope(ctx context.Context, a *jobreq.Answer, app common.Address) (*SavedAnswer, error) {
 	if a == nil {
 		return nil, codes.New(codes.AnswerUnverified, "the job has no answer yet")
@@ -492,9 +494,14 @@ func (c *Client) verifiedEnclave(ctx context.Context, dao string, pub []byte) (*
 	return ve, nil
 }
 
-// OpenAnswer decrypts an answer with the app's key and checks the result
+// OpenAnswer decrypts an answer with the app's key (or, for an answer
+// sealed to an answer key, that key's private half) and checks the result
 // against the signed result hash.
 func OpenAnswer(a *jobreq.Answer, key *ecdsa.PrivateKey) (*jobreq.Payload, error) {
+	if a.AnswerKey != nil && !a.AnswerKey.Holds(key) {
+		return nil, codes.New(codes.AnswerKeyNotHeld, "the answer is encrypted to the answer key %s that the app bound to job %s (made by the Web UI page that ran the query, which kept its private half in memory only), not to this key: it can be read only where that answer key is held; run the query again to read the rows",
+			hexutil.Encode(a.AnswerKey.Key), a.Job.Hex())
+	}
 	pl, err := jobreq.Open(a.Ciphertext, key)
 	if err != nil {
 		return nil, codes.New(codes.AnswerUndecryptable, "%v: only the app that signed the job can read its answer", err)

@@ -128,12 +128,13 @@ func (s *Server) checkJob(ctx context.Context, b *coordinator.JobRequestBody) (*
 	id := rq.Digest(s.cfg.ChainID)
 	j := &store.Job{ID: id, App: app, IDAO: f.Class.IDAO, Request: *rq, Signature: b.Signature, Query: b.Query}
 	qj := &work.QueryJob{Job: id, ChainID: s.cfg.ChainID, IDAO: f.Class.IDAO, App: app, Request: *rq, Signature: b.Signature,
-		Query: b.Query, Submission: sub.Submission, WrappedKey: sub.WrappedKey, MinGroupSize: int(f.IDAO.Policy.GroupFloor())}
+		Query: b.Query, Submission: sub.Submission, WrappedKey: sub.WrappedKey, MinGroupSize: int(f.IDAO.Policy.GroupFloor()), AnswerKey: b.AnswerKey}
 	return j, qj, nil
 }
 
 // checkJobFields checks what needs no state: sizes, the signature, the
-// query's hash and grammar. It returns the app that signed.
+// query's hash and grammar, and an answer key's binding to the request by
+// the same app. It returns the app that signed.
 func checkJobFields(chainID uint64, b *coordinator.JobRequestBody) (common.Address, error) {
 	rq := &b.Request
 	switch {
@@ -152,6 +153,9 @@ func checkJobFields(chainID uint64, b *coordinator.JobRequestBody) (common.Addre
 	if err != nil {
 		return common.Address{}, codes.New(codes.BadSignature, "the job request's signature does not recover: %v", err)
 	}
+	if err := checkAnswerKey(chainID, rq.Digest(chainID), app, b.AnswerKey); err != nil {
+		return common.Address{}, err
+	}
 	if _, err := query.Parse(b.Query); err != nil {
 		var qe *query.Error
 		if errors.As(err, &qe) {
@@ -160,6 +164,29 @@ func checkJobFields(chainID uint64, b *coordinator.JobRequestBody) (common.Addre
 		return common.Address{}, codes.New(codes.JobQueryRefused, "the query is refused: %v", err)
 	}
 	return app, nil
+}
+
+// checkAnswerKey checks a job's answer key, if it has one: its sizes
+// (answer_key_bytes, signature_bytes), that the key is a secp256k1 point,
+// and that app (the request's signer) signed AnswerKey(request, key) for
+// this very request. The provider's enclave checks the same again: the
+// coordinator refuses early so that nothing is stored or routed.
+func checkAnswerKey(chainID uint64, request common.Hash, app common.Address, k *jobreq.AnswerKey) error {
+	switch {
+	case k == nil:
+		return nil
+	case len(k.Key) != coordinator.AnswerKeySize:
+		return codes.New(codes.AnswerKeyInvalid, "answer_key.key: %d bytes, want %d (a compressed secp256k1 public key, answer_key_bytes)", len(k.Key), coordinator.AnswerKeySize)
+	case len(k.Signature) != coordinator.SignatureSize:
+		return codes.New(codes.AnswerKeyInvalid, "answer_key.signature: %d bytes, want %d (signature_bytes)", len(k.Signature), coordinator.SignatureSize)
+	}
+	if _, err := k.Check(chainID, request, app); err != nil {
+		if errors.Is(err, jobreq.ErrAnswerKeyNotBound) {
+			return codes.New(codes.AnswerKeyNotBound, "%v: have the wallet sign the AnswerKey typed data of this request again", err)
+		}
+		return codes.New(codes.AnswerKeyInvalid, "%v", err)
+	}
+	return nil
 }
 
 // checkJobFacts checks the job against the chain: the token, its owner,

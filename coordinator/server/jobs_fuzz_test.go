@@ -17,6 +17,7 @@ func FuzzJobRequest(f *testing.F) {
 	f.Add([]byte(`{"request":{"units":18446744073709551615,"max_fee":1e400},"query":""}`))
 	f.Add([]byte(`{"request":{"max_fee":-5},"signature":"0x` + string(make([]byte, 0)) + `"}`))
 	f.Add([]byte(`{"query":"SELECT temp"}`))
+	f.Add([]byte(`{"request":{"units":1,"max_fee":2},"signature":"0x00","query":"SELECT count(*)","answer_key":{"key":"0x02","signature":"0x"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var b coordinator.JobRequestBody
 		if json.Unmarshal(body, &b) != nil {
@@ -30,7 +31,8 @@ func FuzzJobRequest(f *testing.F) {
 			}
 			return
 		}
-		if len(b.Query) > coordinator.MaxQueryBytes || b.Request.Units == 0 || b.Request.MaxFee.BitLen() > 256 {
+		if len(b.Query) > coordinator.MaxQueryBytes || b.Request.Units == 0 || b.Request.MaxFee.BitLen() > 256 ||
+			(b.AnswerKey != nil && (len(b.AnswerKey.Key) != coordinator.AnswerKeySize || len(b.AnswerKey.Signature) != coordinator.SignatureSize)) {
 			t.Fatalf("a request over a limit passed: %+v", b.Request)
 		}
 	})

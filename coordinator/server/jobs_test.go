@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/vsc-labs/vsc/coordinator"
 	"github.com/vsc-labs/vsc/dat"
@@ -16,6 +18,7 @@ import (
 	"github.com/vsc-labs/vsc/internal/codes"
 	"github.com/vsc-labs/vsc/internal/jobreq"
 	"github.com/vsc-labs/vsc/internal/work"
+	"github.com/vsc-labs/vsc/tee/query"
 )
 
 // TestJobFactsRefusals: each chain fact a job is checked against before it
@@ -94,4 +97,55 @@ func TestAnswersNeedTheirProvidersSubjectAndSignature(t *testing.T) {
 	if errs := s.applyAnswers(context.Background(), []common.Address{prov}, [][]byte{[]byte("{")}); !errors.Is(errs[0], work.ErrPermanent) {
 		t.Errorf("an undecodable answer: %v", errs[0])
 	}
+}
+
+// TestJobAnswerKeyRefusals: an answer key the app did not bind to this
+// very request, or one of the wrong form, is refused with its own code by
+// the checks that need no state (before anything is stored or routed);
+// a good one, and none at all, pass.
+func TestJobAnswerKeyRefusals(t *testing.T) {
+	t.Parallel()
+	app, _ := crypto.GenerateKey()
+	other, _ := crypto.GenerateKey()
+	priv, _ := crypto.GenerateKey()
+	const sql = "SELECT count(*)"
+	r := jobreq.Request{Class: common.HexToHash("0xc1"), Token: common.HexToHash("0x70"), Provider: common.HexToAddress("0xb"),
+		QueryHash: query.QueryHash(sql), Units: 1, MaxFee: big.NewInt(2), Nonce: 1, Deadline: 1100}
+	sig, _ := r.Sign(1337, app)
+	id := r.Digest(1337)
+	body := func(k *jobreq.AnswerKey) *coordinator.JobRequestBody {
+		return &coordinator.JobRequestBody{Request: r, Signature: sig, Query: sql, AnswerKey: k}
+	}
+	for name, k := range map[string]*jobreq.AnswerKey{"no answer key": nil, "a bound answer key": must(jobreq.NewAnswerKey(1337, id, priv, app))} {
+		if got, err := checkJobFields(1337, body(k)); err != nil || got != crypto.PubkeyToAddress(app.PublicKey) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	good := must(jobreq.NewAnswerKey(1337, id, priv, app))
+	rows := []struct {
+		name string
+		k    *jobreq.AnswerKey
+		code codes.Code
+	}{
+		{"signed by another key", must(jobreq.NewAnswerKey(1337, id, priv, other)), codes.AnswerKeyNotBound},
+		{"signed for another request", must(jobreq.NewAnswerKey(1337, common.HexToHash("0x1d"), priv, app)), codes.AnswerKeyNotBound},
+		{"signed on another chain", must(jobreq.NewAnswerKey(1338, id, priv, app)), codes.AnswerKeyNotBound},
+		{"an uncompressed key", &jobreq.AnswerKey{Key: crypto.FromECDSAPub(&priv.PublicKey), Signature: good.Signature}, codes.AnswerKeyInvalid},
+		{"a key off the curve", &jobreq.AnswerKey{Key: append([]byte{3}, make([]byte, 32)...), Signature: good.Signature}, codes.AnswerKeyInvalid},
+		{"no signature", &jobreq.AnswerKey{Key: good.Key}, codes.AnswerKeyInvalid},
+		{"a signature that does not recover", &jobreq.AnswerKey{Key: good.Key, Signature: make([]byte, 65)}, codes.AnswerKeyInvalid},
+	}
+	for _, row := range rows {
+		_, err := checkJobFields(1337, body(row.k))
+		if codes.Of(err) != row.code || !strings.Contains(err.Error(), "answer") {
+			t.Errorf("%s: %v (%s), want %s", row.name, err, codes.Of(err), row.code)
+		}
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -21,6 +21,19 @@ const (
 	JobNotFound
 )
 
+// A job's answer key (the Web UI decrypting an answer in the browser):
+// the coordinator refuses a bad binding before routing the job, and the
+// provider's enclave fails such a job before running it (numbers from the
+// Web UI's block, 12xx).
+const (
+	// AnswerKeyInvalid: the answer key is no compressed secp256k1 public
+	// key, or its signature is not 65 bytes or does not recover.
+	AnswerKeyInvalid Code = 1210
+	// AnswerKeyNotBound: the answer key's signature is not the app's over
+	// AnswerKey(request, key) for this very request.
+	AnswerKeyNotBound Code = 1211
+)
+
 var serviceAPICodes = []entry{
 	{JobNotTokenOwner, "job_not_token_owner", http.StatusForbidden, "the app signing the job does not own the token"},
 	{JobTooFewUnits, "job_too_few_units", http.StatusUnprocessableEntity, "the token holds fewer units than the job spends"},
@@ -36,6 +49,8 @@ var serviceAPICodes = []entry{
 	{JobWrongClass, "job_wrong_class", http.StatusUnprocessableEntity, "the token belongs to another class than the job names"},
 	{JobUnknownToken, "job_unknown_token", http.StatusNotFound, "there is no such DAT token"},
 	{JobNotFound, "job_not_found", http.StatusNotFound, "there is no such job"},
+	{AnswerKeyInvalid, "answer_key_invalid", http.StatusBadRequest, "the answer key is not a compressed secp256k1 public key with a well-formed signature"},
+	{AnswerKeyNotBound, "answer_key_not_bound", http.StatusUnauthorized, "the answer key is not bound to this job request by the app that signed it"},
 }
 
 // The client's checks of a job's answer (21xx).
@@ -51,11 +66,21 @@ const (
 	JobFailed
 )
 
+// The client's checks of an answer sealed to an answer key (22xx, the
+// Web UI's block).
+const (
+	// AnswerKeyNotHeld: the answer is encrypted to an answer key whose
+	// private half this client does not hold (the page that made it was
+	// reloaded, or the file is read with the account key).
+	AnswerKeyNotHeld Code = 2210
+)
+
 var serviceClientCodes = []entry{
 	{AnswerUnverified, "answer_unverified", http.StatusBadGateway, "the answer's enclave signature or attestation does not check"},
 	{AnswerUndecryptable, "answer_undecryptable", http.StatusBadGateway, "the answer does not decrypt with the app's key"},
 	{JobTimeout, "job_timeout", http.StatusGatewayTimeout, "no answer came before the timeout"},
 	{JobFailed, "job_failed", http.StatusUnprocessableEntity, "the job failed or expired"},
+	{AnswerKeyNotHeld, "answer_key_not_held", http.StatusUnprocessableEntity, "the answer is encrypted to an answer key this client does not hold"},
 }
 
 // The chain's execution of data services (46xx): receipts and skipped

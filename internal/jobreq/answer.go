@@ -28,16 +28,21 @@ type Payload struct {
 
 // Answer is what a provider's enclave returns for a job and what `vsc
 // query --out` saves: the signed request, the result encrypted to the
-// app's key (recovered from its signature), the result's hash and the
-// enclave's batch signature over (request hash ‖ result hash), with the
-// enclave key and its attestation so the answer can be checked offline.
+// app's key (recovered from its signature) or, when the job carried one,
+// to its answer key (AnswerKey, bound to the request by the app), the
+// result's hash and the enclave's batch signature over (request hash ‖
+// result hash), with the enclave key and its attestation so the answer can
+// be checked offline.
 type Answer struct {
-	Job         common.Hash     `json:"job"`
-	ChainID     uint64          `json:"chain_id"`
-	IDAO        string          `json:"idao"`
-	Request     Request         `json:"request"`
-	Signature   hexutil.Bytes   `json:"signature"`
-	Ciphertext  hexutil.Bytes   `json:"ciphertext"`
+	Job        common.Hash   `json:"job"`
+	ChainID    uint64        `json:"chain_id"`
+	IDAO       string        `json:"idao"`
+	Request    Request       `json:"request"`
+	Signature  hexutil.Bytes `json:"signature"`
+	Ciphertext hexutil.Bytes `json:"ciphertext"`
+	// AnswerKey, when set, is the key Ciphertext is encrypted to instead
+	// of the app's account key, with the app's binding signature.
+	AnswerKey   *AnswerKey      `json:"answer_key,omitempty"`
 	ResultHash  common.Hash     `json:"result_hash"`
 	Proof       Proof           `json:"proof"`
 	EnclaveKey  hexutil.Bytes   `json:"enclave_key"`
@@ -78,7 +83,8 @@ func Open(ct []byte, key *ecdsa.PrivateKey) (*Payload, error) {
 // Check verifies what an answer claims that needs no key and no policy:
 // the job id is the request's digest, the request is signed by app (zero:
 // by anyone) and the enclave key signed the batch holding (job ‖ result
-// hash). It returns the app that signed. The caller still checks the
+// hash), and an answer key, if the answer names one, is bound to the
+// request by that app. It returns the app that signed. The caller still checks the
 // enclave key's attestation against the iDAO's policy and, after
 // decrypting, that the payload hashes to ResultHash (CheckPayload).
 func (a *Answer) Check(app common.Address) (common.Address, error) {
@@ -91,6 +97,11 @@ func (a *Answer) Check(app common.Address) (common.Address, error) {
 	}
 	if app != (common.Address{}) && signer != app {
 		return common.Address{}, fmt.Errorf("%w: signed by %s, not %s", ErrWrongSigner, signer.Hex(), app.Hex())
+	}
+	if a.AnswerKey != nil {
+		if _, err := a.AnswerKey.Check(a.ChainID, a.Job, signer); err != nil {
+			return common.Address{}, err
+		}
 	}
 	pub, err := crypto.UnmarshalPubkey(a.EnclaveKey)
 	if err != nil {

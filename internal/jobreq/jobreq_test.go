@@ -1,6 +1,7 @@
 package jobreq
 
 import (
+	"errors"
 	"math/big"
 	"testing"
 
@@ -80,5 +81,107 @@ func TestBatchProofs(t *testing.T) {
 	p.Index = 1
 	if _, err := p.Signer(reqs[0], ress[0]); err == nil {
 		t.Fatal("a proof at another index passed")
+	}
+}
+
+// The hand-written AnswerKey digest is the one a wallet computes from its
+// typed data.
+func TestAnswerKeyDigestMatchesTypedData(t *testing.T) {
+	t.Parallel()
+	priv, _ := crypto.GenerateKey()
+	key := crypto.CompressPubkey(&priv.PublicKey)
+	req := sample().Digest(1337)
+	want, err := eip712.HashTypedData(AnswerKeyTypedData(1337, req, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := AnswerKeyDigest(1337, req, key); got != want {
+		t.Fatalf("digest %s, typed data %s", got, want)
+	}
+	// the type is the one documented, bound to the request and the key
+	if AnswerKeyDigest(1337, req, key) == AnswerKeyDigest(1338, req, key) || AnswerKeyDigest(1337, common.Hash{1}, key) == AnswerKeyDigest(1337, req, key) {
+		t.Fatal("the digest does not bind the chain or the request")
+	}
+}
+
+// An answer key is believed only when the app that signed the request
+// signed its binding to this very request.
+func TestAnswerKeyBinding(t *testing.T) {
+	t.Parallel()
+	app, _ := crypto.GenerateKey()
+	other, _ := crypto.GenerateKey()
+	priv, _ := crypto.GenerateKey()
+	r := sample()
+	req := r.Digest(1337)
+	appAddr := crypto.PubkeyToAddress(app.PublicKey)
+	good, err := NewAnswerKey(1337, req, priv, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := good.Check(1337, req, appAddr)
+	if err != nil || !pub.Equal(&priv.PublicKey) || !good.Holds(priv) || good.Holds(app) {
+		t.Fatalf("a good binding: %v", err)
+	}
+	byOther, _ := NewAnswerKey(1337, req, priv, other)
+	r2 := sample()
+	r2.Nonce++
+	forOther, _ := NewAnswerKey(1337, r2.Digest(1337), priv, app)
+	otherChain, _ := NewAnswerKey(1338, req, priv, app)
+	swapped := &AnswerKey{Key: crypto.CompressPubkey(&other.PublicKey), Signature: good.Signature}
+	rows := []struct {
+		name string
+		k    *AnswerKey
+		want error
+	}{
+		{"signed by another key", byOther, ErrAnswerKeyNotBound},
+		{"signed for another request", forOther, ErrAnswerKeyNotBound},
+		{"signed on another chain", otherChain, ErrAnswerKeyNotBound},
+		{"another key under the app's signature", swapped, ErrAnswerKeyNotBound},
+		{"an uncompressed key", &AnswerKey{Key: crypto.FromECDSAPub(&priv.PublicKey), Signature: good.Signature}, ErrAnswerKeyMalformed},
+		{"a key off the curve", &AnswerKey{Key: append([]byte{2}, make([]byte, 32)...), Signature: good.Signature}, ErrAnswerKeyMalformed},
+		{"a short signature", &AnswerKey{Key: good.Key, Signature: good.Signature[:64]}, ErrAnswerKeyMalformed},
+		{"no key", &AnswerKey{Signature: good.Signature}, ErrAnswerKeyMalformed},
+	}
+	for _, row := range rows {
+		if _, err := row.k.Check(1337, req, appAddr); !errors.Is(err, row.want) {
+			t.Errorf("%s: %v, want %v", row.name, err, row.want)
+		}
+	}
+}
+
+// An answer sealed to an answer key opens with it and with nothing else;
+// Answer.Check refuses an answer whose answer key the app did not bind.
+func TestAnswerSealedToAnswerKey(t *testing.T) {
+	t.Parallel()
+	app, _ := crypto.GenerateKey()
+	priv, _ := crypto.GenerateKey()
+	encl, _ := crypto.GenerateKey()
+	r := sample()
+	sig, _ := r.Sign(1337, app)
+	job := r.Digest(1337)
+	ak, _ := NewAnswerKey(1337, job, priv, app)
+	pub, _ := ak.PublicKey()
+	pl := &Payload{Job: job, Class: r.Class, Columns: []string{"count(*)"}, Rows: [][]string{{"12"}}, ResultHash: common.Hash{7}}
+	ct, err := Seal(pl, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ct, app); !errors.Is(err, ErrUndecryptable) {
+		t.Fatalf("the app's account key opened an answer sealed to the answer key: %v", err)
+	}
+	got, err := Open(ct, priv)
+	if err != nil || got.Rows[0][0] != "12" {
+		t.Fatalf("open with the answer key: %+v %v", got, err)
+	}
+	proofs, _ := SignBatch(encl, []common.Hash{job}, []common.Hash{pl.ResultHash})
+	a := &Answer{Job: job, ChainID: 1337, Request: *r, Signature: sig, Ciphertext: ct, AnswerKey: ak, ResultHash: pl.ResultHash,
+		Proof: proofs[0], EnclaveKey: crypto.FromECDSAPub(&encl.PublicKey)}
+	if _, err := a.Check(crypto.PubkeyToAddress(app.PublicKey)); err != nil {
+		t.Fatalf("a good answer: %v", err)
+	}
+	other, _ := crypto.GenerateKey()
+	a.AnswerKey, _ = NewAnswerKey(1337, job, priv, other)
+	if _, err := a.Check(common.Address{}); !errors.Is(err, ErrAnswerKeyNotBound) {
+		t.Fatalf("an answer key bound by another account: %v", err)
 	}
 }

@@ -15,7 +15,8 @@ import (
 // data hash, and the data key wrapped to the iDAO's enclave), and the
 // iDAO's privacy floor as the coordinator read it. The enclave believes
 // neither the dataset nor the floor on this message: it reads the class,
-// its iDAO's floor and the class's query policy from the chain.
+// its iDAO's floor and the class's query policy from the chain, and checks
+// an answer key's binding to the request itself.
 type QueryJob struct {
 	Job          common.Hash           `json:"job"`
 	ChainID      uint64                `json:"chain_id"`
@@ -27,6 +28,9 @@ type QueryJob struct {
 	Submission   submission.Submission `json:"submission"`
 	WrappedKey   hexutil.Bytes         `json:"wrapped_key"`
 	MinGroupSize int                   `json:"min_group_size"`
+	// AnswerKey, when set, is the key the app bound to the request for its
+	// answer (the enclave checks the binding itself).
+	AnswerKey *jobreq.AnswerKey `json:"answer_key,omitempty"`
 }
 
 // QueryAnswer is a provider's answer to a QueryJob: the signed, encrypted

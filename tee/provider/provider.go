@@ -3,9 +3,10 @@
 // takes the query jobs the coordinator routes to it over NATS, opens each
 // class's dataset inside the enclave (decrypted, parsed datasets stay in
 // enclave memory, in a cache evicted by size), runs the query under the
-// iDAO's privacy floor, encrypts the result to the app's key, signs every
-// batch of answers once with the enclave key, publishes the answers, and
-// then settles the batch on chain. A job is acknowledged only after its
+// iDAO's privacy floor, encrypts the result to the app's key (or to the
+// answer key the app bound to the request, once the enclave checked the
+// binding), signs every batch of answers once with the enclave key,
+// publishes the answers, and then settles the batch on chain. A job is acknowledged only after its
 // settlement was decided, so a provider killed mid-job gets the job again,
 // runs it again, and the chain settles it once (a job settles never twice).
 package provider
@@ -303,4 +304,24 @@ func (p *Provider) appKey(j *work.QueryJob) (*ecdsa.PublicKey, error) {
 		return nil, fmt.Errorf("%w: the request is not signed by app %s", ErrBadJob, j.App.Hex())
 	}
 	return pub, nil
+}
+
+// answerKey is the key a job's answer is encrypted to: the app's account
+// key (pub, recovered from the request's signature) or, when the job
+// carries an answer key, that key once its binding checks here, in the
+// enclave: the app that signed the request signed AnswerKey(request, key)
+// for this very request. The coordinator that routed the job checked it
+// too, and is not believed: a bad binding fails the job before it runs.
+func (p *Provider) answerKey(j *work.QueryJob, pub *ecdsa.PublicKey) (*ecdsa.PublicKey, codes.Code, error) {
+	if j.AnswerKey == nil {
+		return pub, 0, nil
+	}
+	k, err := j.AnswerKey.Check(j.ChainID, j.Job, j.App)
+	switch {
+	case errors.Is(err, jobreq.ErrAnswerKeyNotBound):
+		return nil, codes.AnswerKeyNotBound, err
+	case err != nil:
+		return nil, codes.AnswerKeyInvalid, err
+	}
+	return k, 0, nil
 }

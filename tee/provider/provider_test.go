@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -55,6 +57,7 @@ type fixture struct {
 	prov  common.Address
 	// resign signs an edited job's request again as the fixture's app
 	resign func(j *work.QueryJob)
+	app    *ecdsa.PrivateKey
 }
 
 func newFixture(t *testing.T) (*fixture, func(sql string, edit func(*work.QueryJob)) *work.QueryJob) {
@@ -89,7 +92,7 @@ func newFixture(t *testing.T) (*fixture, func(sql string, edit func(*work.QueryJ
 		j.Signature, _ = j.Request.Sign(1337, appKey)
 		j.Job = j.Request.Digest(1337)
 	}
-	f := &fixture{p: p, blobs: bl, prov: prov, resign: resign}
+	f := &fixture{p: p, blobs: bl, prov: prov, resign: resign, app: appKey}
 	job := func(sql string, edit func(*work.QueryJob)) *work.QueryJob {
 		r := jobreq.Request{Class: common.HexToHash("0xc1"), Token: common.HexToHash("0x70"), Provider: prov, QueryHash: query.QueryHash(sql),
 			Units: 1, MaxFee: big.NewInt(1), Nonce: uint64(time.Now().UnixNano()), Deadline: 2_000_000_000}
@@ -160,5 +163,77 @@ func TestRunRefuses(t *testing.T) {
 		if err != nil || d.msg.Answer != nil || !strings.Contains(d.msg.Failed, row.reason) || (row.code != 0 && d.msg.Code != row.code) {
 			t.Fatalf("%s: %v %+v", row.name, err, d)
 		}
+	}
+}
+
+// A job with an answer key bound to it by its app is answered to that key
+// (the account key cannot open it); without one, to the account key, as
+// before. A binding the app did not make for this very request fails the
+// job in the enclave before it runs: no dataset is opened, nothing is
+// answered, so nothing is settled or charged.
+func TestRunAnswerKey(t *testing.T) {
+	t.Parallel()
+	f, job := newFixture(t)
+	ctx := context.Background()
+	const sql = "SELECT region, count(*) GROUP BY region"
+
+	plain, err := f.p.run(ctx, job(sql, nil))
+	if err != nil || plain.msg.Answer == nil || plain.msg.Answer.AnswerKey != nil {
+		t.Fatalf("no answer key: %v %+v", err, plain)
+	}
+	if pl, err := jobreq.Open(plain.msg.Answer.Ciphertext, f.app); err != nil || pl.ResultHash != plain.msg.Answer.ResultHash {
+		t.Fatalf("without an answer key the account key must open the answer: %v", err)
+	}
+
+	priv, _ := crypto.GenerateKey()
+	d, err := f.p.run(ctx, job(sql, func(j *work.QueryJob) { j.AnswerKey, _ = jobreq.NewAnswerKey(1337, j.Job, priv, f.app) }))
+	if err != nil || d.msg.Answer == nil {
+		t.Fatalf("a bound answer key: %v %+v", err, d)
+	}
+	a := d.msg.Answer
+	if a.AnswerKey == nil || !a.AnswerKey.Holds(priv) {
+		t.Fatalf("the answer does not name its answer key: %+v", a.AnswerKey)
+	}
+	if _, err := jobreq.Open(a.Ciphertext, f.app); !errors.Is(err, jobreq.ErrUndecryptable) {
+		t.Fatalf("the account key opened an answer sealed to the answer key: %v", err)
+	}
+	pl, err := jobreq.Open(a.Ciphertext, priv)
+	if err != nil || pl.Job != a.Job || pl.ResultHash != a.ResultHash || len(pl.Rows) != 2 {
+		t.Fatalf("open with the answer key: %+v %v", pl, err)
+	}
+	if _, err := a.AnswerKey.Check(1337, a.Job, crypto.PubkeyToAddress(f.app.PublicKey)); err != nil {
+		t.Fatalf("the answer's key binding does not check: %v", err)
+	}
+
+	// bad bindings, on a provider that has opened no dataset yet
+	f, job = newFixture(t)
+	other, _ := crypto.GenerateKey()
+	rows := []struct {
+		name string
+		edit func(j *work.QueryJob)
+		code codes.Code
+	}{
+		{"signed by another key", func(j *work.QueryJob) { j.AnswerKey, _ = jobreq.NewAnswerKey(1337, j.Job, priv, other) }, codes.AnswerKeyNotBound},
+		{"signed for another request", func(j *work.QueryJob) {
+			j.AnswerKey, _ = jobreq.NewAnswerKey(1337, common.HexToHash("0x1d"), priv, f.app)
+		}, codes.AnswerKeyNotBound},
+		{"another key under the app's signature", func(j *work.QueryJob) {
+			k, _ := jobreq.NewAnswerKey(1337, j.Job, priv, f.app)
+			j.AnswerKey = &jobreq.AnswerKey{Key: crypto.CompressPubkey(&other.PublicKey), Signature: k.Signature}
+		}, codes.AnswerKeyNotBound},
+		{"an uncompressed key", func(j *work.QueryJob) {
+			k, _ := jobreq.NewAnswerKey(1337, j.Job, priv, f.app)
+			k.Key = crypto.FromECDSAPub(&priv.PublicKey)
+			j.AnswerKey = k
+		}, codes.AnswerKeyInvalid},
+	}
+	for _, row := range rows {
+		d, err := f.p.run(ctx, job("SELECT count(*) WHERE temp > 0", row.edit))
+		if err != nil || d.msg.Answer != nil || d.msg.Code != row.code || !strings.Contains(d.msg.Failed, "answer key") {
+			t.Fatalf("%s: %v %+v, want failed with %s", row.name, err, d, row.code)
+		}
+	}
+	if n := f.blobs.fetches.Load(); n != 0 {
+		t.Fatalf("jobs with a bad answer key fetched the dataset %d times: the binding is checked before any work", n)
 	}
 }

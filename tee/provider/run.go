@@ -30,6 +30,10 @@ func (p *Provider) run(ctx context.Context, j *work.QueryJob) (*done, error) {
 	if err != nil {
 		return fail(codes.InvalidField, err)
 	}
+	pub, c, err := p.answerKey(j, pub)
+	if err != nil {
+		return fail(c, err)
+	}
 	q, err := query.Parse(j.Query)
 	if err != nil {
 		return fail(queryCode(err), err)
@@ -68,7 +72,7 @@ func (p *Provider) run(ctx context.Context, j *work.QueryJob) (*done, error) {
 		return nil, fmt.Errorf("encrypt the answer: %w", err)
 	}
 	d.msg.Answer = &jobreq.Answer{Job: j.Job, ChainID: j.ChainID, IDAO: j.IDAO, Request: j.Request, Signature: j.Signature,
-		Ciphertext: ct, ResultHash: h, EnclaveKey: p.enc.PublicKeyBytes(), Attestation: tee.EncodeAttestation(p.enc.KeyAttestation())}
+		Ciphertext: ct, AnswerKey: j.AnswerKey, ResultHash: h, EnclaveKey: p.enc.PublicKeyBytes(), Attestation: tee.EncodeAttestation(p.enc.KeyAttestation())}
 	return d, nil
 }
 

@@ -9,7 +9,9 @@
 // Environment: VSC_URL, VSC_CHROMIUM, VSC_WALLET_KEY, VSC_CHAIN_ID,
 // VSC_BIN (the vsc CLI), VSC_CLI_KEY, VSC_SEQUENCER, VSC_TEST_OUT,
 // VSC_QUERY_CLASS (a class the wallet buys quota of through the page),
-// VSC_APP_KEY (the wallet's key file, for a CLI redeem).
+// VSC_QUERY_ROWS (what SELECT region, count(*) GROUP BY region answers over
+// its plaintext: "region:count,…"), VSC_APP_KEY (the wallet's key file, for
+// a CLI redeem).
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -49,6 +51,7 @@ function wallet(key, chainId) {
           const types = { ...td.types }; delete types.EIP712Domain;
           const sig = await w.signTypedData(td.domain, types, td.message);
           window.__signed = { typedData: td, signature: sig };
+          (window.__signedAll ||= []).push(window.__signed);
           return sig;
         }
         default: throw Object.assign(new Error("unsupported method " + method), { code: 4200 });
@@ -257,7 +260,10 @@ test("buy quota and fund escrow from a DAT class page: the wallet signs the chai
   await p.context().close();
 });
 
-test("run a query from a DAT class page: the wallet signs the JobRequest, the answer is verified in the page, the job page follows it to settled", async () => {
+// rowsOf reads a rendered table's body as arrays of cell texts.
+const rowsOf = (loc) => loc.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.innerText.trim())));
+
+test("run a query from a DAT class page: the wallet signs the JobRequest and the answer key, the answer is verified and decrypted in the page, the job page follows it to settled; after a reload the key is gone", async () => {
   const p = await page(1280);
   const cls = env("VSC_QUERY_CLASS");
   await p.goto(`${BASE}/dat/${cls}`);
@@ -274,11 +280,25 @@ test("run a query from a DAT class page: the wallet signs the JobRequest, the an
   });
   const job = await p.locator("#job-link .hash").getAttribute("title");
   assert.match(job, /^0x[0-9a-f]{64}$/);
-  // the wallet signed the JobRequest typed data; eth-sig-util signs it alike and recovers the wallet
-  const signed = await p.evaluate(() => window.__signed);
-  assert.equal(signed.typedData.primaryType, "JobRequest");
+  // the wallet signed the JobRequest typed data, then the AnswerKey typed
+  // data binding a key made in the page to that request (the job id);
+  // eth-sig-util signs both alike and recovers the wallet
+  const all = await p.evaluate(() => window.__signedAll);
+  assert.deepEqual(all.map((x) => x.typedData.primaryType), ["JobRequest", "AnswerKey"]);
+  const [signed, bound] = all;
   const key = env("VSC_WALLET_KEY");
-  assert.equal(signTypedData({ privateKey: Buffer.from(key.slice(2), "hex"), data: signed.typedData, version: SignTypedDataVersion.V4 }), signed.signature);
+  for (const x of [signed, bound]) {
+    const other = signTypedData({ privateKey: Buffer.from(key.slice(2), "hex"), data: x.typedData, version: SignTypedDataVersion.V4 });
+    assert.equal(other, x.signature, `${x.typedData.primaryType}: eth-sig-util and ethers disagree`);
+    assert.equal(recoverTypedSignature({ data: x.typedData, signature: other, version: SignTypedDataVersion.V4 }).toLowerCase(), new Wallet(key).address.toLowerCase());
+    assert.deepEqual(Object.keys(x.typedData.domain).sort(), x.typedData.types.EIP712Domain.map((f) => f.name).sort());
+  }
+  assert.deepEqual(bound.typedData.types.AnswerKey, [{ name: "request", type: "bytes32" }, { name: "key", type: "bytes" }]);
+  assert.equal(bound.typedData.message.request, job, "the AnswerKey binds the job's request digest");
+  assert.match(bound.typedData.message.key, /^0x0[23][0-9a-f]{64}$/, "the answer key is a compressed secp256k1 public key");
+  // nothing of the answer key is stored: the browser's storage holds only the pinned sequencer and proven height
+  const stored = await p.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)]);
+  assert.ok(stored.every((k) => /^vsc\.(sequencer|min_height)\.\d+$/.test(k)), `the page stored ${stored}`);
   // followed live, then verified in the page by vsc.wasm
   const verified = p.locator("#query-status #answer-verified");
   await verified.waitFor({ timeout: 60000 }).catch(async (e) => {
@@ -288,9 +308,15 @@ test("run a query from a DAT class page: the wallet signs the JobRequest, the an
   const text = await verified.innerText();
   assert.match(text, /verified/);
   assert.match(text, /proven at block \d+/);
-  assert.match(text, /vsc job verify FILE --key/);
-  const job2 = await p.evaluate(() => window.__signed && window.__signed.typedData.message);
-  assert.ok(job2 && job2.queryHash, "the signed request carries the query's hash");
+  assert.ok(signed.typedData.message.queryHash, "the signed request carries the query's hash");
+  // decrypted in the page with the answer key: the rows are the plaintext's aggregates
+  const want = env("VSC_QUERY_ROWS").split(",").map((r) => r.split(":"));
+  const rows = verified.locator("#answer-rows");
+  await rows.waitFor();
+  assert.match(await rows.innerText(), /decrypted/);
+  assert.deepEqual(await rows.locator("thead th").allInnerTexts(), ["region", "count(*)"]);
+  assert.deepEqual(await rowsOf(rows), want);
+  assert.match(await rows.innerText(), /1 group\(s\) below the iDAO's privacy floor suppressed/);
   await shot(p, "query-1280");
 
   // the job page: its fields, followed live to settled, the answer verified again
@@ -303,10 +329,28 @@ test("run a query from a DAT class page: the wallet signs the JobRequest, the an
   assert.match(fields, /units\s+1 units/);
   assert.match(fields, /fee paid\s+[\d,]+ VSC/);
   assert.match(fields, /settlement\s+tx 0x/);
+  assert.match(await p.locator("#job-answer").innerText(), /answer key this page made/);
   await p.check("#job-allow-simulation");
   await p.getByRole("button", { name: "Verify the answer in the browser" }).click();
   await p.locator("#job-verify #answer-verified").waitFor({ timeout: 60000 });
+  assert.deepEqual(await rowsOf(p.locator("#job-verify #answer-rows")), want);
   await shot(p, "job-1280");
+
+  // a reload forgets the answer key: the page says so, still verifies the
+  // answer and offers it as the file `vsc job verify` reads
+  await p.reload();
+  await p.locator("#job-status .badge.settled").waitFor({ timeout: 60000 });
+  assert.match(await p.locator("#job-answer").innerText(), /gone \(the page was reloaded or closed\)/);
+  await p.check("#job-allow-simulation");
+  await p.getByRole("button", { name: "Verify the answer in the browser" }).click();
+  await p.locator("#job-verify #answer-verified").waitFor({ timeout: 60000 });
+  assert.equal(await p.locator("#job-verify #answer-rows").count(), 0, "rows shown without the answer key");
+  const gone = await p.locator("#job-verify #answer-key-gone").innerText();
+  assert.match(gone, /cannot be decrypted here/);
+  assert.match(gone, /vsc job verify FILE/);
+  assert.equal(await p.locator("#job-verify #answer-key-gone .hash").getAttribute("title"), bound.typedData.message.key);
+  assert.ok(await p.locator("#save-answer").getAttribute("download"));
+  await shot(p, "job-reloaded-1280");
 
   // the search box finds the job by id; the class's usage lists it
   await p.getByLabel(/Search by submission id/).fill(job);

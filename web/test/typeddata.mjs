@@ -1,7 +1,8 @@
 // Signs EIP-712 typed data (eth_signTypedData_v4 JSON, as `vsc submit
-// --prepare` writes it) with two independent wallet implementations, ethers
-// v6 and MetaMask's @metamask/eth-sig-util, and prints both signatures as
-// JSON. Used by Go tests, which check that vsc accepts each.
+// --prepare` writes it, or a JobRequest or AnswerKey as the Web UI hands
+// the wallet) with two independent wallet implementations, ethers v6 and
+// MetaMask's @metamask/eth-sig-util, and prints both signatures as JSON.
+// Used by Go tests, which check that vsc accepts each.
 //
 //   node typeddata.mjs TYPED_DATA.json 0xPRIVATEKEY
 import { readFileSync } from "node:fs";

@@ -6,14 +6,28 @@
 // the SDK's VerifyEnvelope: the request is the wallet's, the answering
 // enclave key is registered on chain for the iDAO and attests under its
 // proven TEE policy, and it signed the batch holding (job ‖ result hash).
-// The result itself is encrypted to the wallet account's public key
-// (ECIES, secp256k1); a wallet never exposes that private key, so the
-// plaintext is read with `vsc job verify` or `vsc query` and the key.
-import { h, api, maybe, errorBox, hash, amount, badge, when, kv, card, onEvent, DASH } from "./lib.js";
+// A wallet never exposes its account's private key, so the page does not
+// have the answer encrypted to it: vsc.wasm makes an answer key for each
+// query (secp256k1), the wallet signs a second typed data, AnswerKey(bytes32
+// request,bytes key), binding it to the request, and the provider's enclave
+// encrypts the answer to that key once it has checked the binding. The
+// private half stays in vsc.wasm's memory (this module keeps only the
+// public key, by job): it is never stored, sent or shown, and a reload
+// forgets it. Once verified, vsc.wasm decrypts the answer with the code
+// `vsc job verify --key` runs and checks the rows against the signed
+// result hash; the page shows them as a table.
+import { h, api, maybe, errorBox, hash, amount, badge, when, kv, table, card, onEvent, DASH } from "./lib.js";
 import { loadWasm, pinnedSequencer } from "./submit.js";
 import { connectWallet } from "./wallet.js";
 
 const heightKey = (chainId) => `vsc.min_height.${chainId}`;
+
+// answerKeys maps a job this page ran (lower-case id) to the public key of
+// the answer key vsc.wasm made for it; the private half is vsc.wasm's.
+// Page memory only: a reload starts empty.
+const answerKeys = new Map();
+const sealedTo = (j) => (j.answer && j.answer.answer_key ? j.answer.answer_key.key : "");
+const heldFor = (j) => { const k = sealedTo(j); return !!k && answerKeys.get(j.job.toLowerCase()) === k.toLowerCase(); };
 
 // trust is the chain trust the SDK checks answers against (the sequencer
 // pinned in this browser, the highest block already proven).
@@ -34,9 +48,26 @@ export async function verifyAnswer(j, allowSim) {
       ["enclave", h("span", {}, hash(r.enclave), ` registered for iDAO ${r.idao} and attested under its TEE policy, proven at block ${r.proven_at}`)],
       ["batch", h("span", {}, `signed by the enclave: ${r.batch_size} job(s), root `, hash(r.batch_root))], ["result", h("span", {}, hash(r.result_hash), " (the signed result hash)")]]),
     r.simulated ? h("p", { class: "error" }, "warning: the iDAO's TEE policy accepts SIMULATED enclaves (no hardware protection): fine for a devnet, never for real data") : null,
-    h("p", { class: "muted" }, "The result is encrypted to this account's public key (ECIES, secp256k1, the key recovered from the request's signature). A wallet does not expose its private key, so the page cannot decrypt it. Save the verified answer and read its rows with ",
-      h("code", {}, "vsc job verify FILE --key KEYFILE"), " (or run the query with ", h("code", {}, "vsc query"), "): the decrypted rows are checked against this signed result hash."),
+    answerRows(r),
     saveLink(r.saved, j.job));
+}
+
+// answerRows shows the decrypted rows, or says why the page cannot decrypt.
+function answerRows(r) {
+  if (r.decrypted) {
+    const d = r.decrypted;
+    return h("div", { id: "answer-rows" },
+      h("p", {}, badge("decrypted"), " in this browser with the answer key this page made for the job (kept in the page's memory only); the rows hash to the signed result hash ", hash(r.result_hash), "."),
+      table(d.columns, d.rows, { empty: "no rows" }),
+      d.suppressed_groups ? h("p", { class: "muted" }, `${d.suppressed_groups} group(s) below the iDAO's privacy floor suppressed`) : null);
+  }
+  if (r.answer_key) {
+    return h("p", { id: "answer-key-gone" }, "The result is encrypted to the answer key ", hash(r.answer_key),
+      " that the page which ran this query made and the wallet bound to the request. Its private half lived only in that page's memory and is gone (the page was reloaded or closed), so the rows cannot be decrypted here, nor with the account key. The answer's signatures and attestation are verified above; save it for ",
+      h("code", {}, "vsc job verify FILE"), " to re-check them offline, or run the query again to read the rows.");
+  }
+  return h("p", { class: "muted", id: "answer-account-key" }, "The result is encrypted to this account's public key (ECIES, secp256k1, the key recovered from the request's signature): the request carried no answer key. A wallet does not expose its private key, so the page cannot decrypt it. Save the verified answer and read its rows with ",
+    h("code", {}, "vsc job verify FILE --key KEYFILE"), " (or run the query with ", h("code", {}, "vsc query"), "): the decrypted rows are checked against this signed result hash.");
 }
 
 // saveLink offers the verified answer as the file `vsc job verify` reads.
@@ -81,9 +112,14 @@ export async function jobPage(id) {
     btn.disabled = true;
     try { out.replaceChildren(await verifyAnswer(cur, sim.checked)); } catch (e) { out.replaceChildren(errorBox(e)); } finally { btn.disabled = false; }
   });
-  const said = (x) => (x.answer ? "The provider's enclave answered; the answer is encrypted to the app." : "No answer yet.");
-  const note = h("p", { id: "job-answer" }, said(j));
-  follow(j.job, (nj) => { cur = nj; fields.replaceChildren(jobFields(nj)); note.textContent = said(nj); btn.disabled = !nj.answer; });
+  const said = (x) => {
+    if (!x.answer) return answerKeys.has(x.job.toLowerCase()) ? "No answer yet. This page holds the answer key made for this job: once answered, verifying decrypts it here." : "No answer yet.";
+    if (heldFor(x)) return "The provider's enclave answered, encrypted to the answer key this page made for the job (held in this page's memory only): verifying decrypts it here.";
+    if (sealedTo(x)) return ["The provider's enclave answered, encrypted to the answer key made by the page that ran the query. That key lived only in that page's memory and is gone (the page was reloaded or closed), so the rows cannot be decrypted here; the answer can still be verified and saved for ", h("code", {}, "vsc job verify FILE"), "."];
+    return "The provider's enclave answered; the answer is encrypted to the app's account key.";
+  };
+  const note = h("p", { id: "job-answer" }, ...[said(j)].flat());
+  follow(j.job, (nj) => { cur = nj; fields.replaceChildren(jobFields(nj)); note.replaceChildren(...[said(nj)].flat()); btn.disabled = !nj.answer; });
   return [h("h1", {}, "Job ", hash(j.job)), h("div", { class: "grid" }, card("Job", fields),
     card("Answer", note,
       h("p", {}, sim, " ", h("label", { for: "job-allow-simulation", class: "inline" }, "Accept a simulated enclave (devnets only)")), btn, out))];
@@ -139,10 +175,13 @@ async function runQuery({ c, from, token, query, units, allowSim, status }) {
   const w = await loadWasm();
   const t = await trust(allowSim);
   step("building the job request (provider, fee, nonce, deadline)…");
-  const r = await w.jobRequest(JSON.stringify({ ...t.opts, class: c.id, token, query, units }));
-  step("asking the wallet to sign the job request…");
+  const r = await w.jobRequest(JSON.stringify({ ...t.opts, class: c.id, token, query, units, answer_key: true }));
+  step("asking the wallet to sign the job request (JobRequest)…");
   const sig = await window.ethereum.request({ method: "eth_signTypedData_v4", params: [from, r.typed_data] });
-  const v = JSON.parse(await w.submitJob(location.origin, r.chain_id, r.request, sig, query));
+  step("asking the wallet to sign the answer key (AnswerKey: binds a key made in this page to this request, so the answer is encrypted to it)…");
+  const akSig = await window.ethereum.request({ method: "eth_signTypedData_v4", params: [from, r.answer_key_typed_data] });
+  const v = JSON.parse(await w.submitJob(location.origin, r.chain_id, r.request, sig, query, r.answer_key, akSig));
+  answerKeys.set(v.job.toLowerCase(), r.answer_key.toLowerCase());
   const st = h("span", { id: "query-live-status" }, badge(v.status));
   status.append(h("p", {}, "job ", h("a", { href: `/jobs/${v.job}`, id: "job-link" }, hash(v.job)), " — status ", st));
   const verified = h("div", { id: "query-verified", "aria-live": "polite" });
