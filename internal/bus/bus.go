@@ -69,11 +69,18 @@ type Config struct {
 	// redelivered or the publish retried, instead of a handler holding its
 	// jobs (and beating "in progress" for them) until its own deadline.
 	RequestTimeout time.Duration
+	// ResultPatience is how long a worker keeps publishing a result it has
+	// computed while NATS cannot take it (default 45 s: a stream that lost
+	// its leader with its server elects another within seconds). The job
+	// stays in progress meanwhile: the work is not redone, and the job's
+	// deliveries are not spent on the bus's outage.
+	ResultPatience time.Duration
 }
 
 // DefaultConfig is used when a field is zero.
 var DefaultConfig = Config{AckWait: 10 * time.Second, MaxDeliver: 5, Backoff: 250 * time.Millisecond, Replicas: 1,
-	BatchLinger: 10 * time.Millisecond, BlobBytes: DefaultBlobBytes, RequestTimeout: 10 * time.Second}
+	BatchLinger: 10 * time.Millisecond, BlobBytes: DefaultBlobBytes, RequestTimeout: 10 * time.Second,
+	ResultPatience: 45 * time.Second}
 
 // Bus is a connection to NATS with JetStream.
 type Bus struct {
@@ -277,6 +284,9 @@ func newBus(nc *nats.Conn, cfg Config, log *slog.Logger, refused *refusals) (*Bu
 	d := DefaultConfig
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = d.RequestTimeout
+	}
+	if cfg.ResultPatience == 0 {
+		cfg.ResultPatience = d.ResultPatience
 	}
 	// an async publish whose ack never comes (its server died) fails
 	// after RequestTimeout; nats.go waits forever by default

@@ -20,7 +20,7 @@ import (
 // per message, and each is settled on its own (settle, with maxDeliver and
 // dead).
 func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max int, linger time.Duration, maxDeliver int,
-	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
+	dead func(jetstream.Msg, error) error, h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
 	g, gctx := errgroup.WithContext(ctx) // a loop that fails stops the others
 	for range loops {
 		g.Go(func() error { return b.batchLoop(gctx, cons, max, linger, maxDeliver, dead, h) })
@@ -29,7 +29,7 @@ func (b *Bus) batches(ctx context.Context, cons jetstream.Consumer, loops, max i
 }
 
 func (b *Bus) batchLoop(ctx context.Context, cons jetstream.Consumer, max int, linger time.Duration, maxDeliver int,
-	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
+	dead func(jetstream.Msg, error) error, h func(ctx context.Context, msgs []jetstream.Msg) []error) error {
 	var fails int
 	for {
 		it, err := cons.Messages(jetstream.PullMaxMessages(2 * max))
@@ -67,7 +67,7 @@ func (b *Bus) pullPause(ctx context.Context, err error, fails int) bool {
 // batchIter handles batches from one message iterator until it fails (its
 // error) or ends (nil).
 func (b *Bus) batchIter(ctx context.Context, it jetstream.MessagesContext, max int, linger time.Duration, maxDeliver int,
-	dead func(jetstream.Msg, error), h func(ctx context.Context, msgs []jetstream.Msg) []error, fails *int) error {
+	dead func(jetstream.Msg, error) error, h func(ctx context.Context, msgs []jetstream.Msg) []error, fails *int) error {
 	defer it.Stop()
 	defer context.AfterFunc(ctx, it.Stop)()
 	for {
@@ -107,7 +107,7 @@ func (b *Bus) batchIter(ctx context.Context, it jetstream.MessagesContext, max i
 // consume runs handle over the consumer's messages with conc goroutines,
 // settling each message on its own (settle).
 func (b *Bus) consume(ctx context.Context, cons jetstream.Consumer, conc, maxDeliver int, double bool,
-	handle func(context.Context, jetstream.Msg) error, dead func(jetstream.Msg, error)) error {
+	handle func(context.Context, jetstream.Msg) error, dead func(jetstream.Msg, error) error) error {
 	it, err := cons.Messages(jetstream.PullMaxMessages(2 * conc))
 	if err != nil {
 		return err
@@ -165,7 +165,7 @@ func pump(ctx context.Context, it jetstream.MessagesContext, msgs chan<- jetstre
 
 // handleOne runs a handler with progress beats (so long jobs such as proofs
 // are not redelivered while they run) and settles the message.
-func (b *Bus) handleOne(msg jetstream.Msg, maxDeliver int, double bool, handle func(context.Context, jetstream.Msg) error, dead func(jetstream.Msg, error)) {
+func (b *Bus) handleOne(msg jetstream.Msg, maxDeliver int, double bool, handle func(context.Context, jetstream.Msg) error, dead func(jetstream.Msg, error) error) {
 	// In-flight work finishes even when the worker is asked to stop: the
 	// handler's context is not the Work context (graceful drain).
 	hctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -203,7 +203,7 @@ func (b *Bus) beat(msgs []jetstream.Msg) (stop func()) {
 // dead-lettered (dead, when set) and terminated with its reason logged;
 // any other failure redelivers it after a back-off that doubles with each
 // delivery.
-func (b *Bus) settle(ctx context.Context, msg jetstream.Msg, err error, maxDeliver int, double bool, dead func(jetstream.Msg, error)) {
+func (b *Bus) settle(ctx context.Context, msg jetstream.Msg, err error, maxDeliver int, double bool, dead func(jetstream.Msg, error) error) {
 	if err == nil {
 		var aerr error
 		if double {
@@ -229,7 +229,11 @@ func (b *Bus) settle(ctx context.Context, msg jetstream.Msg, err error, maxDeliv
 		}
 		b.log.Error("message terminated: "+why, "subject", msg.Subject(), "deliveries", delivered, "code", codeName(code), "err", err)
 		if dead != nil {
-			dead(msg, err)
+			if derr := dead(msg, err); derr != nil {
+				// the failure could not be recorded: keep the message, try later
+				_ = msg.NakWithDelay(MaxBackoff)
+				return
+			}
 		}
 		_ = msg.TermWithReason(truncate(why+": "+err.Error(), maxReason))
 		return

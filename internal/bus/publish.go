@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/nats-io/nats.go"
@@ -28,35 +29,69 @@ func (b *Bus) PublishJob(ctx context.Context, j *work.Job) error {
 
 // PublishResult signs (with the bus's Signer) and publishes a result.
 func (b *Bus) PublishResult(ctx context.Context, r *work.Result) error {
-	id, err := b.sign(r)
+	m, err := b.resultMessage(r)
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	if _, err := b.publish(ctx, resultsPrefix+string(r.Kind), data, jetstream.WithMsgID(id)); err != nil {
+	if _, err := b.publish(ctx, m.subject, m.data, jetstream.WithMsgID(m.id)); err != nil {
 		return fmt.Errorf("publish result %s/%d: %w", r.JobID, r.Chunk, err)
 	}
 	return nil
 }
 
-// publishResultAsync signs and publishes a result without waiting for its ack.
-func (b *Bus) publishResultAsync(r *work.Result) (jetstream.PubAckFuture, error) {
+// resultMsg is a signed result ready to publish.
+type resultMsg struct {
+	subject, id string
+	data        []byte
+}
+
+// resultMessage signs r and encodes it with its subject and dedupe id.
+func (b *Bus) resultMessage(r *work.Result) (resultMsg, error) {
 	id, err := b.sign(r)
 	if err != nil {
-		return nil, err
+		return resultMsg{}, err
 	}
 	data, err := json.Marshal(r)
 	if err != nil {
-		return nil, err
+		return resultMsg{}, err
 	}
-	f, err := b.JS.PublishAsync(resultsPrefix+string(r.Kind), data, jetstream.WithMsgID(id))
+	return resultMsg{subject: resultsPrefix + string(r.Kind), id: id, data: data}, nil
+}
+
+// publishResultAsync signs and publishes a result without waiting for its ack.
+func (b *Bus) publishResultAsync(r *work.Result) (jetstream.PubAckFuture, resultMsg, error) {
+	m, err := b.resultMessage(r)
 	if err != nil {
-		return nil, fmt.Errorf("publish result %s/%d: %w", r.JobID, r.Chunk, err)
+		return nil, m, err
 	}
-	return f, nil
+	f, err := b.JS.PublishAsync(m.subject, m.data, jetstream.WithMsgID(m.id))
+	if err != nil {
+		return nil, m, fmt.Errorf("publish result %s/%d: %w", r.JobID, r.Chunk, err)
+	}
+	return f, m, nil
+}
+
+// publishResultPatiently publishes a result message, trying again with
+// back-off for up to Config.ResultPatience while the failure is one that passes
+// (a timeout, no stream leader, a lost connection); the same message id
+// each time, so the stream keeps one copy.
+func (b *Bus) publishResultPatiently(ctx context.Context, r *work.Result, m resultMsg, first error) error {
+	err, delay := first, 250*time.Millisecond
+	for deadline := time.Now().Add(b.cfg.ResultPatience); ; {
+		if err == nil {
+			return nil
+		}
+		if RefusedForGood(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("publish result %s/%d: %w", r.JobID, r.Chunk, err)
+		}
+		b.log.Warn("result not published; publishing it again", "job", r.JobID, "chunk", r.Chunk, "in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 4*time.Second)
+		_, err = b.publish(ctx, m.subject, m.data, jetstream.WithMsgID(m.id))
+	}
 }
 
 // PublishJobs publishes jobs asynchronously and waits for every ack; errs[i]

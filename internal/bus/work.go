@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -42,7 +41,12 @@ func (b *Bus) WorkN(ctx context.Context, kind idao.Kind, n int, h Handler) error
 			return err
 		}
 		res.JobID, res.Kind, res.SubmissionID, res.Chunk = j.ID, j.Kind, j.SubmissionID, j.Chunk
-		return b.PublishResult(hctx, &res)
+		m, err := b.resultMessage(&res)
+		if err != nil {
+			return err
+		}
+		_, err = b.publish(hctx, m.subject, m.data, jetstream.WithMsgID(m.id))
+		return b.publishResultPatiently(hctx, &res, m, err)
 	}, b.deadLetter)
 }
 
@@ -79,6 +83,7 @@ func (b *Bus) WorkBatches(ctx context.Context, kind idao.Kind, loops, max int, h
 		}
 		results, herrs := h(hctx, jobs)
 		futures := make([]jetstream.PubAckFuture, len(jobs))
+		ms := make([]resultMsg, len(jobs))
 		for k, j := range jobs {
 			if herrs[k] != nil {
 				errs[at[k]] = herrs[k]
@@ -86,18 +91,21 @@ func (b *Bus) WorkBatches(ctx context.Context, kind idao.Kind, loops, max int, h
 			}
 			r := &results[k]
 			r.JobID, r.Kind, r.SubmissionID, r.Chunk = j.ID, j.Kind, j.SubmissionID, j.Chunk
-			futures[k], errs[at[k]] = b.publishResultAsync(r)
+			futures[k], ms[k], errs[at[k]] = b.publishResultAsync(r)
 		}
 		for k, f := range futures {
 			if f == nil {
 				continue
 			}
+			var err error
 			select {
 			case <-f.Ok():
-			case err := <-f.Err():
-				errs[at[k]] = fmt.Errorf("publish result: %w", err)
+			case err = <-f.Err():
 			case <-hctx.Done():
-				errs[at[k]] = hctx.Err()
+				err = hctx.Err()
+			}
+			if err != nil { // the result is computed: publish it again rather than redo the job
+				errs[at[k]] = b.publishResultPatiently(hctx, &results[k], ms[k], err)
 			}
 		}
 		return errs
@@ -120,21 +128,30 @@ func (b *Bus) jobConsumer(ctx context.Context, kind idao.Kind) (jetstream.Consum
 
 // deadLetter publishes a failed Result for a job that ran out of deliveries
 // (or can never be handled), so its submission fails instead of waiting.
-func (b *Bus) deadLetter(msg jetstream.Msg, lastErr error) {
+// An error means the dead letter was not published: the job must not be
+// terminated then (it would be lost, its submission left verifying), and
+// settle redelivers it later instead.
+func (b *Bus) deadLetter(msg jetstream.Msg, lastErr error) error {
 	var j work.Job
 	if json.Unmarshal(msg.Data(), &j) != nil {
-		return
+		return nil // not a job: nothing to fail
 	}
 	reason := fmt.Sprintf("%s job failed after %d attempts: %v", j.Kind, b.cfg.MaxDeliver, lastErr)
 	if errors.Is(lastErr, work.ErrPermanent) {
 		reason = fmt.Sprintf("%s job refused: %v", j.Kind, lastErr)
 	}
 	res := work.Result{JobID: j.ID, Kind: j.Kind, SubmissionID: j.SubmissionID, Chunk: j.Chunk, Reason: truncate(reason, maxReason)}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ResultPatience+b.cfg.RequestTimeout)
 	defer cancel()
-	if err := b.PublishResult(ctx, &res); err != nil {
-		b.log.Error("dead-letter result not published", "job", j.ID, "err", err)
+	m, err := b.resultMessage(&res)
+	if err != nil {
+		return err
 	}
+	_, err = b.publish(ctx, m.subject, m.data, jetstream.WithMsgID(m.id))
+	if err = b.publishResultPatiently(ctx, &res, m, err); err != nil {
+		b.log.Error("dead-letter result not published; the job is delivered again later", "job", j.ID, "err", err)
+	}
+	return err
 }
 
 // maxReason bounds a reason the bus writes (a dead letter's, a
