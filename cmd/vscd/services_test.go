@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
@@ -231,6 +232,11 @@ func TestDevnetServicesRefusals(t *testing.T) {
 	if _, err := s.api.SubmitJob(ctx, s.job("app", okQuery, func(r *jobreq.Request) { r.Nonce = first.Request.Nonce - 1 })); client.CodeOf(err) != codes.JobNonceUsed {
 		t.Fatalf("a nonce not above the last settled: %v", err)
 	}
+	// the settled job sent again (a client's retry) is answered as stored,
+	// not refused for its used nonce, and charged nothing more
+	if v, err := s.api.SubmitJob(ctx, first); err != nil || v.Status != coordinator.JobSettled {
+		t.Fatalf("the settled job sent again: %+v %v", v, err)
+	}
 	if tk, _ := s.api.DATToken(ctx, s.token); tk.Value != 9 {
 		t.Fatalf("units %d, want 9: a refused job was charged", tk.Value)
 	}
@@ -375,16 +381,22 @@ func TestAnswerKeySignedByWalletLibraries(t *testing.T) {
 	id := body.Request.Digest(chainID)
 	priv, _ := crypto.GenerateKey()
 	key := crypto.CompressPubkey(&priv.PublicKey)
-	for name, sig := range signWithLibraries(t, web, jobreq.AnswerKeyTypedData(chainID, id, key), app) {
+	// both libraries sign deterministically (RFC 6979), so their signatures
+	// are one and the same, and one POST carries both: a second POST of the
+	// same job could meet it settled already, its nonce used
+	sigs := signWithLibraries(t, web, jobreq.AnswerKeyTypedData(chainID, id, key), app)
+	for name, sig := range sigs {
 		ak := &jobreq.AnswerKey{Key: key, Signature: sig}
 		if _, err := ak.Check(chainID, id, keys.Address(app)); err != nil {
 			t.Fatalf("%s signature refused by jobreq: %v", name, err)
 		}
-		b := *body
-		b.AnswerKey = ak
-		if v, err := s.api.SubmitJob(ctx, &b); err != nil || v.Job != id {
-			t.Fatalf("POST /v1/jobs with the %s-signed answer key: %v", name, err)
-		}
+	}
+	if !bytes.Equal(sigs["ethers"], sigs["eth-sig-util"]) {
+		t.Fatalf("ethers and eth-sig-util signed the AnswerKey differently: %x, %x", sigs["ethers"], sigs["eth-sig-util"])
+	}
+	body.AnswerKey = &jobreq.AnswerKey{Key: key, Signature: sigs["ethers"]}
+	if v, err := s.api.SubmitJob(ctx, body); err != nil || v.Job != id {
+		t.Fatalf("POST /v1/jobs with the wallet-signed answer key: %v", err)
 	}
 	var v *coordinator.JobView
 	testenv.Eventually(t, 30*time.Second, func() error {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,6 +50,10 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, codes.New(codes.MalformedJSON, "the body is not a job request: %v", err))
 		return
 	}
+	if v := s.storedJob(r.Context(), &req); v != nil { // a client sending the same job again (a retry)
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
 	j, qj, err := s.checkJob(r.Context(), &req)
 	if err != nil {
 		writeErr(w, err)
@@ -82,6 +87,22 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, v)
+}
+
+// storedJob is the view of the job req names when this coordinator holds
+// it already with the same signature and query (nil otherwise): sending a
+// job again answers it as stored whatever happened since, even once it
+// is settled and its nonce used.
+func (s *Server) storedJob(ctx context.Context, req *coordinator.JobRequestBody) *coordinator.JobView {
+	j, err := s.store.GetJob(ctx, req.Request.Digest(s.cfg.ChainID))
+	if err != nil || !bytes.Equal(j.Signature, req.Signature) || j.Query != req.Query {
+		return nil
+	}
+	v, err := s.jobView(ctx, j.ID)
+	if err != nil {
+		return nil
+	}
+	return v
 }
 
 func (s *Server) routeJob(ctx context.Context, qj *work.QueryJob) error {
