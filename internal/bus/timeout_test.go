@@ -108,7 +108,7 @@ func TestResultPublishedOnceTheStreamIsBack(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the job was not handled")
 	}
-	time.Sleep(time.Second) // the worker is trying to publish into a full stream
+	time.Sleep(time.Second)               // the worker is trying to publish into a full stream
 	if err := b.Ensure(ctx); err != nil { // back to its limits
 		t.Fatal(err)
 	}
